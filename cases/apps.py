@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _create_role_groups(sender, **kwargs):
+    from cases.services import ensure_role_groups
+
+    ensure_role_groups()
+
+
+class CasesConfig(AppConfig):
+    name = "cases"
+    verbose_name = _("Cases")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from cases import checks  # noqa: F401  (registers the system checks)
+
+        post_migrate.connect(_create_role_groups, sender=self)

@@ -1,0 +1,44 @@
+"""Start-up checks: the key file exists and can unwrap the data keys already stored."""
+
+from django.core.checks import Error, Tags, register
+from django.db import DatabaseError
+
+from cases.crypto import datakeys, keyring
+
+
+@register(Tags.security, deploy=False)
+def check_keys(app_configs, **kwargs):
+    try:
+        prov = keyring.provider()
+    except keyring.KeyringError as exc:
+        return [Error(str(exc), hint=_hint(), id="amparo.E001")]
+    from cases.models import DataKey
+
+    try:
+        sample = list(DataKey.objects.filter(destroyed_at__isnull=True).order_by("created_at")[:1])
+        sample += list(DataKey.objects.filter(destroyed_at__isnull=True).order_by("-created_at")[:1])
+    except DatabaseError:
+        return []  # not migrated yet
+    errors = []
+    for dk in sample:
+        if not prov.has_kek(dk.kek_id):
+            errors.append(Error(
+                f"Data keys are wrapped by KEK {dk.kek_id!r}, which the key file does not hold.",
+                hint="Restore the key file that holds this KEK (from your key backup); "
+                "never delete a KEK before 'manage.py rotate_kek' has finished.",
+                id="amparo.E002",
+            ))
+            break
+        try:
+            datakeys.unwrap(dk)
+        except keyring.KeyringError as exc:
+            errors.append(Error(str(exc), hint=_hint(), id="amparo.E003"))
+            break
+    return errors
+
+
+def _hint() -> str:
+    return (
+        "Development: 'python manage.py init_keys' creates var/keys/amparo-keys.json. "
+        "Production: set AMPARO_KEY_FILE (or AMPARO_KEYS) to the key file from your key backup."
+    )

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import datetime
+
+import phonenumbers
+import pycountry
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from cases.models import CaseKind, DocumentType, Office, Sex, SpecificNeed
+from cases.services import IdentityDocumentData, PersonData
+
+# Languages heard in the region's offices (ISO 639-1 / 639-3 codes).
+LANGUAGE_CODES = ["es", "en", "fr", "pt", "ht", "ar", "zh", "hi", "ru", "wo", "quc", "mam",
+                  "kek", "cak", "nah", "cab", "miq", "tzo", "tzh", "yua"]
+
+
+def language_choices() -> list[tuple[str, str]]:
+    out = []
+    for code in LANGUAGE_CODES:
+        lang = pycountry.languages.get(alpha_2=code) if len(code) == 2 else pycountry.languages.get(alpha_3=code)
+        out.append((code, lang.name if lang else code))
+    return out
+
+
+def parse_phone(value: str, region: str) -> str:
+    """Return the number in E.164, or raise ValidationError."""
+    try:
+        number = phonenumbers.parse(value, region or None)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(_("Enter a phone number, e.g. +501 610 1234.")) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(_("This phone number is not valid for its country."))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def split_list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(";") if v.strip()]
+
+
+class Styled:
+    """Give widgets Bootstrap classes and mark invalid fields for assistive technology."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            w = field.widget
+            if isinstance(w, forms.CheckboxSelectMultiple | forms.RadioSelect):
+                continue
+            if isinstance(w, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(w, forms.Select | forms.SelectMultiple):
+                css = "form-select"
+            else:
+                css = "form-control"
+            w.attrs["class"] = css
+            if self.is_bound and name in self.errors:
+                w.attrs["class"] += " is-invalid"
+                w.attrs["aria-invalid"] = "true"
+                w.attrs["aria-describedby"] = f"id_{name}_error"
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields and "class" in self.fields[name].widget.attrs:
+                attrs = self.fields[name].widget.attrs
+                if "is-invalid" not in attrs["class"]:
+                    attrs["class"] += " is-invalid"
+                    attrs["aria-invalid"] = "true"
+                    attrs["aria-describedby"] = f"id_{name}_error"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class PersonForm(Styled, forms.Form):
+    office = forms.ModelChoiceField(queryset=Office.objects.none(), label=_("Office"))
+    given_names = forms.CharField(label=_("Given names"), max_length=200)
+    family_names = forms.CharField(label=_("Family names"), max_length=200)
+    aliases = forms.CharField(
+        label=_("Aliases"), required=False, max_length=500,
+        help_text=_("Other names this person is known by, separated by ';'."),
+    )
+    date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=DateInput())
+    sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices, initial=Sex.UNKNOWN)
+    nationalities = forms.MultipleChoiceField(
+        label=_("Nationalities"), choices=[], required=False,
+        help_text=_("Hold Ctrl (or Cmd) to choose several; none for a stateless person."),
+    )
+    languages = forms.MultipleChoiceField(label=_("Languages"), choices=[], required=False)
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
+    email = forms.EmailField(label=_("Email"), required=False)
+    address = forms.CharField(label=_("Address"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    specific_needs = forms.MultipleChoiceField(
+        label=_("Specific needs"), choices=SpecificNeed.choices, required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    document_type = forms.ChoiceField(
+        label=_("Identity document"), choices=[("", "—"), *DocumentType.choices], required=False
+    )
+    document_number = forms.CharField(label=_("Document number"), required=False, max_length=60)
+    document_country = forms.ChoiceField(label=_("Issued by"), choices=[], required=False)
+
+    def __init__(self, *args, offices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["office"].queryset = offices if offices is not None else Office.objects.none()
+        if offices is not None and offices.count() == 1:
+            self.fields["office"].initial = offices.first()
+        self.fields["nationalities"].choices = list(countries)
+        self.fields["document_country"].choices = [("", "—"), *countries]
+        self.fields["languages"].choices = language_choices()
+
+    def clean_date_of_birth(self):
+        dob = self.cleaned_data.get("date_of_birth")
+        if dob and dob > timezone.localdate():
+            raise ValidationError(_("The date of birth is in the future."))
+        if dob and dob < datetime.date(1900, 1, 1):
+            raise ValidationError(_("Check the year of birth."))
+        return dob
+
+    def clean(self):
+        data = super().clean()
+        office = data.get("office")
+        if data.get("phone"):
+            try:
+                data["phone"] = parse_phone(data["phone"], office.country.code if office else "")
+            except ValidationError as exc:
+                self.add_error("phone", exc)
+        has_type, has_number = bool(data.get("document_type")), bool(data.get("document_number"))
+        if has_type and not has_number:
+            self.add_error("document_number", _("Enter the number of this document."))
+        if has_number and not has_type:
+            self.add_error("document_type", _("Say what kind of document this is."))
+        return data
+
+    def person_data(self) -> PersonData:
+        d = self.cleaned_data
+        docs = []
+        if d.get("document_number"):
+            docs.append(IdentityDocumentData(d["document_type"], d["document_number"],
+                                             d.get("document_country", "")))
+        return PersonData(
+            given_names=d["given_names"], family_names=d["family_names"], sex=d["sex"],
+            date_of_birth=d.get("date_of_birth"), aliases=split_list(d.get("aliases", "")),
+            nationalities=d.get("nationalities", []), languages=d.get("languages", []),
+            phone=d.get("phone", ""), email=d.get("email", ""), address=d.get("address", ""),
+            specific_needs=d.get("specific_needs", []), documents=docs,
+        )
+
+
+class OpenCaseForm(Styled, forms.Form):
+    kind = forms.ChoiceField(label=_("Kind of case"), choices=CaseKind.choices)
+    assign_to_me = forms.BooleanField(label=_("Assign to me"), required=False, initial=True)
+
+
+class SearchForm(Styled, forms.Form):
+    name = forms.CharField(label=_("Name"), required=False, max_length=200)
+    document = forms.CharField(label=_("Document number"), required=False, max_length=60)
+    date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=DateInput())
+    sounds_like = forms.BooleanField(label=_("Names that sound alike"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("name") or data.get("document") or data.get("date_of_birth")) and not self.errors:
+            raise ValidationError(_("Enter a name, a document number or a date of birth."))
+        return data
+
+
+class NoteForm(Styled, forms.Form):
+    text = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=20000)
+
+
+class DocumentForm(Styled, forms.Form):
+    title = forms.CharField(label=_("Title"), required=False, max_length=200)
+    file = forms.FileField(label=_("File"), help_text=_("PDF or photo (JPEG, PNG, TIFF, WebP)."))
+
+
+class AssignForm(Styled, forms.Form):
+    assignee = forms.ModelChoiceField(
+        label=_("Assign to"), queryset=None, required=False, empty_label=_("— office queue —")
+    )
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
+
+    def __init__(self, *args, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = staff

@@ -1,0 +1,35 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from cases.crypto import keyring
+
+
+class Command(BaseCommand):
+    requires_system_checks: list = []
+    help = "Create the key file (development), or add a new active KEK to it before rotate_kek."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--new-kek", action="store_true",
+                            help="Add a new KEK and make it the active one (old ones are kept).")
+
+    def handle(self, *args, new_kek=False, **opts):
+        path = keyring.key_file_path()
+        if not path.exists():
+            if new_kek:
+                raise CommandError(f"{path} does not exist; run init_keys without --new-kek first.")
+            keyring.write_key_file(path, keyring.new_key_file_data())
+            self.stdout.write(self.style.SUCCESS(f"Created key file {path}. Back it up: "
+                                                 "without it no data can be read."))
+            keyring.reset()
+            return
+        if not new_kek:
+            self.stdout.write(f"Key file {path} exists; nothing to do.")
+            return
+        data = keyring.read_key_data()
+        fresh = keyring.new_key_file_data()
+        kek_id = fresh["active_kek"]
+        data["keks"][kek_id] = fresh["keks"][kek_id]
+        data["active_kek"] = kek_id
+        keyring.write_key_file(path, data)
+        keyring.reset()
+        self.stdout.write(self.style.SUCCESS(
+            f"Added KEK {kek_id} as the active KEK. Now run 'manage.py rotate_kek'."))

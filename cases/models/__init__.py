@@ -1,0 +1,44 @@
+from cases.models.cases import (
+    Case,
+    CaseGroupObjectPermission,
+    CaseKind,
+    CaseParticipant,
+    CaseUserObjectPermission,
+    Document,
+    Note,
+    ParticipantRole,
+    ReferenceCounter,
+)
+from cases.models.keys import DataKey
+from cases.models.people import (
+    DocumentType,
+    IdentityDocument,
+    Person,
+    PersonIndex,
+    Sex,
+    SpecificNeed,
+)
+from cases.models.staff import Membership, Office, Role, User
+
+__all__ = [
+    "Case",
+    "CaseGroupObjectPermission",
+    "CaseKind",
+    "CaseParticipant",
+    "CaseUserObjectPermission",
+    "DataKey",
+    "Document",
+    "DocumentType",
+    "IdentityDocument",
+    "Membership",
+    "Note",
+    "Office",
+    "ParticipantRole",
+    "Person",
+    "PersonIndex",
+    "ReferenceCounter",
+    "Role",
+    "Sex",
+    "SpecificNeed",
+    "User",
+]

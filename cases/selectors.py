@@ -1,0 +1,240 @@
+"""Every read that needs scoping goes through here (DESIGN.md section 3).
+
+A caseworker sees the cases assigned to them and their offices' unassigned queue, a
+supervisor every case of their offices; anyone sees a case explicitly granted to them
+(guardian rows on the direct foreign-key models). Other roles see no case content.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from cases.crypto import blind, datakeys
+from cases.models import (
+    Case,
+    CaseGroupObjectPermission,
+    CaseParticipant,
+    CaseUserObjectPermission,
+    Document,
+    Membership,
+    Note,
+    Office,
+    Person,
+    PersonIndex,
+    Role,
+    User,
+)
+
+CASE_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
+
+
+def roles_by_office(user: User) -> dict[str, set[int]]:
+    """{role: {office ids}}, cached on the user object for the request."""
+    if not user.is_authenticated or not user.is_active:
+        return {}
+    cached = getattr(user, "_amparo_roles", None)
+    if cached is None:
+        cached = {}
+        for role, office_id in Membership.objects.filter(
+            user=user, office__is_active=True
+        ).values_list("role", "office_id"):
+            cached.setdefault(role, set()).add(office_id)
+        user._amparo_roles = cached
+    return cached
+
+
+def offices_where(user: User, *roles: str) -> set[int]:
+    held = roles_by_office(user)
+    return set().union(*(held.get(r, set()) for r in roles)) if roles else set()
+
+
+def has_role(user: User, *roles: str) -> bool:
+    return bool(offices_where(user, *roles))
+
+
+def user_offices(user: User, *roles: str) -> QuerySet[Office]:
+    return Office.objects.filter(pk__in=offices_where(user, *(roles or Role.values)))
+
+
+def _granted_case_ids(user: User) -> Q:
+    direct = CaseUserObjectPermission.objects.filter(
+        user=user, permission__codename="view_case"
+    ).values("content_object_id")
+    via_group = CaseGroupObjectPermission.objects.filter(
+        group__user=user, permission__codename="view_case"
+    ).values("content_object_id")
+    return Q(pk__in=direct) | Q(pk__in=via_group)
+
+
+def visible_cases(user: User) -> QuerySet[Case]:
+    if not user.is_authenticated or not user.is_active:
+        return Case.objects.none()
+    supervised = offices_where(user, Role.SUPERVISOR)
+    worked = offices_where(user, Role.CASEWORKER) - supervised
+    scope = _granted_case_ids(user)
+    if supervised:
+        scope |= Q(office__in=supervised)
+    if worked:
+        scope |= Q(office__in=worked) & (Q(assigned_to=user) | Q(assigned_to__isnull=True))
+    return Case.objects.filter(scope).select_related("office", "assigned_to", "principal")
+
+
+def my_cases(user: User) -> QuerySet[Case]:
+    return visible_cases(user).filter(assigned_to=user)
+
+
+def unassigned_queue(user: User) -> QuerySet[Case]:
+    return visible_cases(user).filter(
+        assigned_to__isnull=True, office__in=offices_where(user, *CASE_ROLES)
+    )
+
+
+def get_case(user: User, case_id: uuid.UUID | str) -> Case:
+    """The case if this user may see it; 404 otherwise (never reveal that it exists)."""
+    try:
+        return visible_cases(user).get(pk=case_id)
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such case.") from None
+
+
+def visible_people(user: User) -> QuerySet[Person]:
+    if not user.is_authenticated or not user.is_active:
+        return Person.objects.none()
+    in_cases = CaseParticipant.objects.filter(case__in=visible_cases(user)).values("person_id")
+    scope = Q(pk__in=in_cases)
+    offices = offices_where(user, *CASE_ROLES)
+    if offices:
+        # Registered here and not yet in any case: the office's intake.
+        scope |= Q(office__in=offices) & ~Q(pk__in=CaseParticipant.objects.values("person_id"))
+    return Person.objects.filter(scope).select_related("office")
+
+
+def get_person(user: User, person_id: uuid.UUID | str) -> Person:
+    try:
+        return visible_people(user).get(pk=person_id)
+    except (Person.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such person.") from None
+
+
+def can_register(user: User, office: Office) -> bool:
+    return office.pk in offices_where(user, *CASE_ROLES) and office.is_active
+
+
+def can_edit_case(user: User, case: Case) -> bool:
+    if case.office_id in offices_where(user, Role.SUPERVISOR):
+        return True
+    return case.assigned_to_id == user.pk and case.office_id in offices_where(
+        user, Role.CASEWORKER
+    )
+
+
+def can_assign(user: User, case: Case) -> bool:
+    return case.office_id in offices_where(user, Role.SUPERVISOR)
+
+
+def can_take(user: User, case: Case) -> bool:
+    return case.assigned_to_id is None and case.office_id in offices_where(user, Role.CASEWORKER)
+
+
+def can_edit_person(user: User, person: Person) -> bool:
+    if person.erased_at:
+        return False
+    if person.office_id in offices_where(user, Role.SUPERVISOR):
+        return True
+    cases = Case.objects.filter(participants__person=person)
+    if not cases.exists():
+        return person.office_id in offices_where(user, Role.CASEWORKER)
+    return any(can_edit_case(user, c) for c in cases)
+
+
+def assignable_staff(case: Case) -> QuerySet[User]:
+    return (
+        User.objects.filter(
+            is_active=True, memberships__office=case.office, memberships__role__in=CASE_ROLES
+        )
+        .distinct()
+        .order_by("first_name", "last_name")
+    )
+
+
+def case_people(case: Case) -> list[CaseParticipant]:
+    parts = list(case.participants.select_related("person").order_by("role", "pk"))
+    datakeys.preload([p.person_id for p in parts])
+    return parts
+
+
+def case_notes(case: Case) -> QuerySet[Note]:
+    return case.notes.select_related("author")
+
+
+def case_documents(case: Case) -> QuerySet[Document]:
+    return case.documents.select_related("uploaded_by")
+
+
+def get_document(user: User, case_id: uuid.UUID | str, document_id: uuid.UUID | str) -> Document:
+    case = get_case(user, case_id)
+    try:
+        return case.documents.get(pk=document_id)
+    except (Document.DoesNotExist, ValueError):
+        raise Http404("No such document.") from None
+
+
+@dataclass
+class SearchResult:
+    people: list[Person]
+    candidates: int
+    truncated: bool
+
+
+def _has_entry(kind: str, value: int) -> Q:
+    return Q(pk__in=PersonIndex.objects.filter(kind=kind, value=value).values("person_id"))
+
+
+def search_people(
+    user: User,
+    *,
+    name: str = "",
+    document: str = "",
+    date_of_birth: datetime.date | None = None,
+    sounds_like: bool = False,
+    limit: int = 50,
+) -> SearchResult:
+    """Find people by blind index, then confirm each candidate after decryption."""
+    tokens = blind.name_tokens(name)
+    doc = blind.normalize_document(document)
+    if not (tokens or doc or date_of_birth):
+        return SearchResult([], 0, False)
+    qs = visible_people(user).filter(erased_at__isnull=True)
+    for token in tokens:
+        if sounds_like:
+            qs = qs.filter(_has_entry("phonetic", blind.bidx("phonetic", blind.phonetic(token))))
+        else:
+            qs = qs.filter(_has_entry("name", blind.bidx("name", token)))
+    if doc:
+        qs = qs.filter(_has_entry("doc", blind.bidx("doc", doc)))
+    if date_of_birth:
+        qs = qs.filter(_has_entry("dob", blind.bidx("dob", date_of_birth.isoformat())))
+    cap = limit * 4
+    candidates = list(qs.order_by("-created_at").prefetch_related("documents")[: cap + 1])
+    truncated = len(candidates) > cap
+    candidates = candidates[:cap]
+    datakeys.preload([p.pk for p in candidates])
+    wanted = {blind.phonetic(t) for t in tokens} if sounds_like else tokens
+    confirmed = []
+    for person in candidates:
+        have = blind.name_tokens(person.given_names or "", person.family_names or "", *(person.aliases or []))
+        if sounds_like:
+            have = {blind.phonetic(t) for t in have}
+        if not wanted <= have:
+            continue
+        if doc and doc not in {blind.normalize_document(d.number or "") for d in person.documents.all()}:
+            continue
+        if date_of_birth and person.date_of_birth != date_of_birth:
+            continue
+        confirmed.append(person)
+    return SearchResult(confirmed[:limit], len(candidates), truncated or len(confirmed) > limit)

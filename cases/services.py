@@ -1,0 +1,383 @@
+"""Every write to cases, people, notes and documents. Each takes the acting user."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import filetype
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
+
+from cases import selectors
+from cases.crypto import blind, datakeys, files
+from cases.models import (
+    Case,
+    CaseKind,
+    CaseParticipant,
+    Document,
+    IdentityDocument,
+    Membership,
+    Note,
+    Office,
+    ParticipantRole,
+    Person,
+    PersonIndex,
+    ReferenceCounter,
+    Role,
+    User,
+)
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPLOADS = {"application/pdf", "image/jpeg", "image/png", "image/tiff", "image/webp"}
+
+
+@dataclass
+class IdentityDocumentData:
+    document_type: str
+    number: str
+    issuing_country: str = ""
+
+
+@dataclass
+class PersonData:
+    given_names: str
+    family_names: str
+    sex: str = "unknown"
+    date_of_birth: datetime.date | None = None
+    aliases: list[str] = field(default_factory=list)
+    nationalities: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+    specific_needs: list[str] = field(default_factory=list)
+    documents: list[IdentityDocumentData] = field(default_factory=list)
+
+    def fingerprint(self) -> str:
+        first_doc = self.documents[0].number if self.documents else ""
+        return blind.fingerprint(
+            given_names=self.given_names,
+            family_names=self.family_names,
+            date_of_birth=self.date_of_birth,
+            document=first_doc,
+        )
+
+
+def _index_person(person: Person) -> None:
+    PersonIndex.objects.filter(person=person).delete()
+    entries = blind.entries(
+        names=[person.given_names or "", person.family_names or "", *(person.aliases or [])],
+        documents=[d.number or "" for d in person.documents.all()],
+        date_of_birth=person.date_of_birth,
+    )
+    PersonIndex.objects.bulk_create(
+        [PersonIndex(person=person, kind=k, value=v) for k, v in sorted(entries)]
+    )
+
+
+def _apply(person: Person, data: PersonData) -> None:
+    person.given_names = data.given_names.strip()
+    person.family_names = data.family_names.strip()
+    person.aliases = [a.strip() for a in data.aliases if a.strip()]
+    person.date_of_birth = data.date_of_birth
+    person.birth_year = data.date_of_birth.year if data.date_of_birth else None
+    person.sex = data.sex
+    person.nationalities = sorted(set(data.nationalities))
+    person.languages = sorted(set(data.languages))
+    person.phone = data.phone.strip()
+    person.email = data.email.strip()
+    person.address = data.address.strip()
+    person.specific_needs = sorted(set(data.specific_needs))
+    person.fingerprint = data.fingerprint()
+
+
+@transaction.atomic
+def register_person(*, by: User, office: Office, data: PersonData) -> Person:
+    """Register a person in an office; seals their data under a new data key."""
+    if not selectors.can_register(by, office):
+        raise PermissionDenied(_("You cannot register people in this office."))
+    person_id = uuid.uuid4()
+    datakeys.create_data_key(subject_id=person_id)
+    person = Person(id=person_id, office=office, registered_by=by)
+    _apply(person, data)
+    person._history_user = by
+    person.save()
+    for doc in data.documents:
+        d = IdentityDocument(
+            person=person,
+            document_type=doc.document_type,
+            number=doc.number.strip(),
+            issuing_country=doc.issuing_country,
+        )
+        d._history_user = by
+        d.save()
+    _index_person(person)
+    return person
+
+
+@transaction.atomic
+def update_person(*, by: User, person: Person, data: PersonData, reason: str = "") -> Person:
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if not selectors.can_edit_person(by, person):
+        raise PermissionDenied(_("You cannot change this person's record."))
+    _apply(person, data)
+    person._history_user = by
+    person._change_reason = reason
+    person.save()
+    existing = list(person.documents.all())
+    for doc, item in zip(existing, data.documents, strict=False):
+        doc.document_type, doc.number = item.document_type, item.number.strip()
+        doc.issuing_country = item.issuing_country
+        doc._history_user = by
+        doc.save()
+    for item in data.documents[len(existing) :]:
+        d = IdentityDocument(person=person, document_type=item.document_type,
+                             number=item.number.strip(), issuing_country=item.issuing_country)
+        d._history_user = by
+        d.save()
+    _index_person(person)
+    return person
+
+
+def _next_reference(office: Office, year: int) -> str:
+    try:
+        with transaction.atomic():
+            ReferenceCounter.objects.get_or_create(office=office, year=year)
+    except IntegrityError:
+        pass  # another transaction created it first
+    counter = ReferenceCounter.objects.select_for_update().get(office=office, year=year)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{office.code}-{year}-{counter.last:06d}"
+
+
+@transaction.atomic
+def open_case(
+    *, by: User, person: Person, kind: str, assign_to_me: bool = True, reason: str = ""
+) -> Case:
+    """Open a case for a registered person in the person's office."""
+    office = person.office
+    if not selectors.can_register(by, office):
+        raise PermissionDenied(_("You cannot open cases in this office."))
+    if person.erased_at:
+        raise ValidationError(_("This person's record was erased."))
+    if kind not in CaseKind.values:
+        raise ValidationError(_("Unknown case kind."))
+    year = timezone.localdate().year
+    case = Case(
+        reference=_next_reference(office, year),
+        office=office,
+        kind=kind,
+        principal=person,
+        opened_by=by,
+        assigned_to=by if assign_to_me else None,
+    )
+    case._history_user = by
+    case._change_reason = reason
+    case.save()
+    part = CaseParticipant(case=case, person=person, role=ParticipantRole.PRINCIPAL)
+    part._history_user = by
+    part.save()
+    return case
+
+
+@transaction.atomic
+def add_participant(*, by: User, case: Case, person: Person, role: str) -> CaseParticipant:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if not selectors.can_edit_case(by, case):
+        raise PermissionDenied(_("You cannot change this case."))
+    if person.office_id != case.office_id:
+        raise ValidationError(_("The person is registered in another office."))
+    part = CaseParticipant(case=case, person=person, role=role)
+    part._history_user = by
+    part.save()
+    return part
+
+
+@transaction.atomic
+def assign_case(*, by: User, case: Case, assignee: User | None, reason: str = "") -> Case:
+    """Assign, reassign or return a case to the queue (supervisors)."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if not selectors.can_assign(by, case):
+        raise PermissionDenied(_("Only a supervisor of this office can assign its cases."))
+    if assignee is not None and not selectors.assignable_staff(case).filter(pk=assignee.pk).exists():
+        raise ValidationError(_("%(name)s does not work on cases in this office.") % {"name": assignee})
+    case.assigned_to = assignee
+    case._history_user = by
+    case._change_reason = reason
+    case.save(update_fields=["assigned_to", "updated_at"])
+    return case
+
+
+@transaction.atomic
+def take_case(*, by: User, case: Case) -> Case:
+    """A caseworker takes an unassigned case from their office queue."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.assigned_to_id is not None:
+        raise ValidationError(_("Someone else took this case a moment ago."))
+    if not selectors.can_take(by, case):
+        raise PermissionDenied(_("You cannot take cases of this office."))
+    case.assigned_to = by
+    case._history_user = by
+    case.save(update_fields=["assigned_to", "updated_at"])
+    return case
+
+
+@transaction.atomic
+def add_note(*, by: User, case: Case, text: str) -> Note:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if not selectors.can_edit_case(by, case):
+        raise PermissionDenied(_("You cannot add notes to this case."))
+    if not text.strip():
+        raise ValidationError({"text": _("Write the note first.")})
+    note = Note(case=case, person_id=case.principal_id, author=by, text=text.strip())
+    note._history_user = by
+    note.save()
+    return note
+
+
+def check_upload(data: bytes) -> str:
+    """Return the detected content type, or raise ValidationError."""
+    if not data:
+        raise ValidationError({"file": _("The file is empty.")})
+    if len(data) > settings.AMPARO_UPLOAD_MAX_BYTES:
+        raise ValidationError(
+            {"file": _("The file is larger than %(mb)d MB.")
+             % {"mb": settings.AMPARO_UPLOAD_MAX_BYTES // (1024 * 1024)}}
+        )
+    kind = filetype.guess(data)
+    if kind is None or kind.mime not in ALLOWED_UPLOADS:
+        raise ValidationError({"file": _("Upload a PDF or a photo (JPEG, PNG, TIFF or WebP).")})
+    return kind.mime
+
+
+def add_document(*, by: User, case: Case, title: str, filename: str, data: bytes) -> Document:
+    """Seal an upload with the principal's data key and attach it to the case."""
+    content_type = check_upload(data)
+    doc_id = uuid.uuid4()
+    name = ""
+    try:
+        with transaction.atomic():
+            case = Case.objects.select_for_update().get(pk=case.pk)
+            if not selectors.can_edit_case(by, case):
+                raise PermissionDenied(_("You cannot add documents to this case."))
+            name = files.store(
+                subject_id=case.principal_id, table=Document._meta.db_table, row_id=doc_id,
+                data=data,
+            )
+            doc = Document(
+                id=doc_id, case=case, person_id=case.principal_id, uploaded_by=by,
+                title=title.strip() or filename, filename=filename, content_type=content_type,
+                size=len(data), storage_name=name,
+            )
+            doc._history_user = by
+            doc.save()
+    except Exception:
+        if name:  # nothing half-written: no sealed file without its row
+            files.delete(name)
+        raise
+    return doc
+
+
+def read_document(*, by: User, document: Document) -> bytes:
+    """The plaintext of a document the caller already fetched through the selector."""
+    selectors.get_case(by, document.case_id)
+    return files.load(
+        subject_id=document.person_id, table=Document._meta.db_table, row_id=document.pk,
+        name=document.storage_name,
+    )
+
+
+@transaction.atomic
+def erase_person(*, by: User, person: Person, reason: str) -> Person:
+    """Crypto-shred a person: destroy their data key and blind indexes."""
+    if not reason.strip():
+        raise ValidationError(_("Give the reason for the erasure."))
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if not (by.is_superuser or person.office_id in selectors.offices_where(by, Role.SUPERVISOR)):
+        raise PermissionDenied(_("Only a supervisor of the person's office can erase them."))
+    datakeys.destroy(subject_id=person.pk)
+    PersonIndex.objects.filter(person=person).delete()
+    names = list(Document.objects.filter(person=person).values_list("storage_name", flat=True))
+    transaction.on_commit(lambda: [files.delete(n) for n in names])
+    person.erased_at = timezone.now()
+    person.fingerprint = ""
+    person._history_user = by
+    person._change_reason = reason.strip()
+    person.save(update_fields=["erased_at", "fingerprint", "updated_at"])
+    return person
+
+
+# Staff, roles and explicit grants
+
+
+def role_group(role: str) -> Group:
+    return Group.objects.get_or_create(name=role)[0]
+
+
+@transaction.atomic
+def grant_membership(*, by: User | None, user: User, office: Office, role: str) -> Membership:
+    if by is not None and not (
+        by.is_superuser or office.pk in selectors.offices_where(by, Role.OFFICE_ADMIN)
+    ):
+        raise PermissionDenied(_("Only an administrator of this office can change its staff."))
+    membership, _created = Membership.objects.get_or_create(user=user, office=office, role=role)
+    user.groups.add(role_group(role))
+    return membership
+
+
+@transaction.atomic
+def revoke_membership(*, by: User, membership: Membership) -> None:
+    if not (by.is_superuser or membership.office_id in selectors.offices_where(by, Role.OFFICE_ADMIN)):
+        raise PermissionDenied(_("Only an administrator of this office can change its staff."))
+    user, role = membership.user, membership.role
+    membership.delete()
+    if not Membership.objects.filter(user=user, role=role).exists():
+        user.groups.remove(role_group(role))
+
+
+@transaction.atomic
+def grant_case_access(*, by: User, case: Case, user: User) -> None:
+    """An explicit, recorded grant for one user to see one case (a share)."""
+    if not selectors.can_assign(by, case):
+        raise PermissionDenied(_("Only a supervisor of this office can share its cases."))
+    assign_perm("cases.view_case", user, case)
+
+
+@transaction.atomic
+def revoke_case_access(*, by: User, case: Case, user: User) -> None:
+    if not selectors.can_assign(by, case):
+        raise PermissionDenied(_("Only a supervisor of this office can share its cases."))
+    remove_perm("cases.view_case", user, case)
+
+
+ROLE_PERMISSIONS: dict[str, Sequence[str]] = {
+    Role.CASEWORKER: ["view_person", "add_person", "change_person", "view_case", "add_case",
+                      "change_case", "add_note", "view_note", "add_document", "view_document"],
+    Role.SUPERVISOR: ["view_person", "add_person", "change_person", "view_case", "add_case",
+                      "change_case", "add_note", "view_note", "add_document", "view_document"],
+    Role.AUDITOR: [],
+    Role.OFFICE_ADMIN: ["view_user", "add_user", "change_user", "view_membership",
+                        "add_membership", "change_membership", "delete_membership"],
+    Role.SYSTEM_ADMIN: ["view_office", "add_office", "change_office"],
+}
+
+
+def ensure_role_groups(roles: Iterable[str] = Role.values) -> None:
+    """Create the role groups with their model permissions (safe to re-run)."""
+    for role in roles:
+        group = role_group(role)
+        perms = Permission.objects.filter(
+            content_type__app_label="cases", codename__in=ROLE_PERMISSIONS[role]
+        )
+        group.permissions.set(perms)

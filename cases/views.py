@@ -1,0 +1,295 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cases import selectors, services
+from cases.crypto import datakeys
+from cases.forms import (
+    AssignForm,
+    DocumentForm,
+    NoteForm,
+    OpenCaseForm,
+    PersonForm,
+    SearchForm,
+)
+from cases.models import Membership, Office, Role
+
+
+class LoginView(auth_views.LoginView):
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if settings.LANGUAGE_COOKIE_NAME not in self.request.COOKIES:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.get_user().preferred_language,
+                                samesite="Lax")
+        return response
+
+
+def _service_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errs in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errs)
+    else:
+        form.add_error(None, exc)
+
+
+@login_required
+def dashboard(request):
+    user = request.user
+    held = selectors.roles_by_office(user)
+    ctx = {"held": held, "offices": selectors.user_offices(user)}
+    if held.get(Role.CASEWORKER) or held.get(Role.SUPERVISOR):
+        ctx["my_cases"] = selectors.my_cases(user)[:15]
+        ctx["queue"] = selectors.unassigned_queue(user)[:15]
+        ctx["queue_count"] = selectors.unassigned_queue(user).count()
+    if held.get(Role.SUPERVISOR):
+        ctx["workload"] = (
+            selectors.visible_cases(user).filter(office__in=held[Role.SUPERVISOR])
+            .values("assigned_to__username", "assigned_to__first_name", "assigned_to__last_name")
+            .annotate(n=Count("pk")).order_by("-n")
+        )
+    if held.get(Role.OFFICE_ADMIN):
+        ctx["staff"] = (
+            Membership.objects.filter(office__in=held[Role.OFFICE_ADMIN])
+            .select_related("user", "office").order_by("office__code", "role", "user__username")
+        )
+    if held.get(Role.SYSTEM_ADMIN):
+        ctx["all_offices"] = Office.objects.annotate(n_staff=Count("memberships__user", distinct=True))
+    return render(request, "cases/dashboard.html", ctx)
+
+
+def _case_staff_required(request) -> None:
+    if not selectors.has_role(request.user, *selectors.CASE_ROLES):
+        raise PermissionDenied(_("Only caseworkers and supervisors work with case files."))
+
+
+@login_required
+def people_search(request):
+    _case_staff_required(request)
+    form = SearchForm(request.GET or None)
+    result = None
+    if request.GET and form.is_valid():
+        d = form.cleaned_data
+        result = selectors.search_people(
+            request.user, name=d["name"], document=d["document"],
+            date_of_birth=d["date_of_birth"], sounds_like=d["sounds_like"],
+        )
+    recent = None
+    if result is None:
+        recent = selectors.visible_people(request.user).filter(erased_at__isnull=True).order_by("-created_at")[:20]
+        recent = list(recent)
+        datakeys.preload([p.pk for p in recent])
+    return render(request, "cases/people_search.html", {"form": form, "result": result, "recent": recent})
+
+
+@login_required
+def person_create(request):
+    _case_staff_required(request)
+    offices = selectors.user_offices(request.user, *selectors.CASE_ROLES)
+    form = PersonForm(request.POST or None, offices=offices)
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = services.register_person(
+                by=request.user, office=form.cleaned_data["office"], data=form.person_data()
+            )
+        except ValidationError as exc:
+            _service_errors(form, exc)
+        else:
+            messages.success(request, _("Person registered."))
+            return redirect("person_detail", person_id=person.pk)
+    return render(request, "cases/person_form.html", {"form": form, "creating": True})
+
+
+@login_required
+def person_detail(request, person_id):
+    person = selectors.get_person(request.user, person_id)
+    cases = selectors.visible_cases(request.user).filter(participants__person=person)
+    return render(request, "cases/person_detail.html", {
+        "person": person,
+        "documents": person.documents.all(),
+        "cases": cases,
+        "can_edit": selectors.can_edit_person(request.user, person),
+        "can_open_case": selectors.can_register(request.user, person.office) and not person.erased_at,
+        "open_form": OpenCaseForm(),
+    })
+
+
+@login_required
+def person_edit(request, person_id):
+    person = selectors.get_person(request.user, person_id)
+    if not selectors.can_edit_person(request.user, person):
+        raise PermissionDenied(_("You cannot change this person's record."))
+    offices = Office.objects.filter(pk=person.office_id)
+    doc = person.documents.first()
+    initial = {
+        "office": person.office, "given_names": person.given_names,
+        "family_names": person.family_names, "aliases": "; ".join(person.aliases or []),
+        "date_of_birth": person.date_of_birth, "sex": person.sex,
+        "nationalities": person.nationalities, "languages": person.languages,
+        "phone": person.phone, "email": person.email, "address": person.address,
+        "specific_needs": person.specific_needs,
+        "document_type": doc.document_type if doc else "",
+        "document_number": doc.number if doc else "",
+        "document_country": doc.issuing_country.code if doc and doc.issuing_country else "",
+    }
+    form = PersonForm(request.POST or None, offices=offices, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.person_data()
+        # Documents beyond the first one are kept as they are.
+        data.documents += [
+            services.IdentityDocumentData(d.document_type, d.number or "", d.issuing_country.code or "")
+            for d in list(person.documents.all())[1:]
+        ]
+        services.update_person(by=request.user, person=person, data=data,
+                               reason=request.POST.get("reason", ""))
+        messages.success(request, _("Changes saved."))
+        return redirect("person_detail", person_id=person.pk)
+    return render(request, "cases/person_form.html", {"form": form, "person": person})
+
+
+@login_required
+@require_POST
+def case_open(request, person_id):
+    person = selectors.get_person(request.user, person_id)
+    form = OpenCaseForm(request.POST)
+    if form.is_valid():
+        case = services.open_case(by=request.user, person=person, kind=form.cleaned_data["kind"],
+                                  assign_to_me=form.cleaned_data["assign_to_me"])
+        messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
+        return redirect("case_detail", case_id=case.pk)
+    messages.error(request, _("Choose the kind of case."))
+    return redirect("person_detail", person_id=person.pk)
+
+
+@login_required
+def case_list(request):
+    _case_staff_required(request)
+    show = request.GET.get("show", "mine")
+    if show == "queue":
+        qs = selectors.unassigned_queue(request.user)
+    elif show == "all":
+        qs = selectors.visible_cases(request.user)
+    else:
+        show, qs = "mine", selectors.my_cases(request.user)
+    page = Paginator(qs.order_by("-opened_at"), 50).get_page(request.GET.get("page"))
+    datakeys.preload([c.principal_id for c in page])
+    return render(request, "cases/case_list.html", {"page": page, "show": show})
+
+
+def _case_page(request, case, **forms):
+    user = request.user
+    ctx = {
+        "case": case,
+        "participants": selectors.case_people(case),
+        "notes": selectors.case_notes(case),
+        "documents": selectors.case_documents(case),
+        "can_edit": selectors.can_edit_case(user, case),
+        "can_assign": selectors.can_assign(user, case),
+        "can_take": selectors.can_take(user, case),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "document_form": forms.get("document_form") or DocumentForm(),
+    }
+    if ctx["can_assign"]:
+        ctx["assign_form"] = forms.get("assign_form") or AssignForm(
+            staff=selectors.assignable_staff(case), initial={"assignee": case.assigned_to}
+        )
+    status = 400 if forms else 200
+    return render(request, "cases/case_detail.html", ctx, status=status)
+
+
+@login_required
+def case_detail(request, case_id):
+    return _case_page(request, selectors.get_case(request.user, case_id))
+
+
+@login_required
+@require_POST
+def case_assign(request, case_id):
+    case = selectors.get_case(request.user, case_id)
+    if not selectors.can_assign(request.user, case):
+        raise PermissionDenied(_("Only a supervisor of this office can assign its cases."))
+    form = AssignForm(request.POST, staff=selectors.assignable_staff(case))
+    if form.is_valid():
+        services.assign_case(by=request.user, case=case, assignee=form.cleaned_data["assignee"],
+                             reason=form.cleaned_data["reason"])
+        messages.success(request, _("Assignment saved."))
+        return redirect("case_detail", case_id=case.pk)
+    return _case_page(request, case, assign_form=form)
+
+
+@login_required
+@require_POST
+def case_take(request, case_id):
+    case = selectors.get_case(request.user, case_id)
+    try:
+        services.take_case(by=request.user, case=case)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The case is now yours."))
+    return redirect("case_detail", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def note_add(request, case_id):
+    case = selectors.get_case(request.user, case_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_note(by=request.user, case=case, text=form.cleaned_data["text"])
+        except ValidationError as exc:
+            _service_errors(form, exc)
+        else:
+            messages.success(request, _("Note added."))
+            return redirect("case_detail", case_id=case.pk)
+    return _case_page(request, case, note_form=form)
+
+
+@login_required
+@require_POST
+def document_upload(request, case_id):
+    case = selectors.get_case(request.user, case_id)
+    if not selectors.can_edit_case(request.user, case):
+        raise PermissionDenied(_("You cannot add documents to this case."))
+    form = DocumentForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            services.add_document(by=request.user, case=case, title=form.cleaned_data["title"],
+                                  filename=upload.name, data=upload.read())
+        except ValidationError as exc:
+            _service_errors(form, exc)
+        else:
+            messages.success(request, _("Document stored."))
+            return redirect("case_detail", case_id=case.pk)
+    return _case_page(request, case, document_form=form)
+
+
+@login_required
+def document_download(request, case_id, document_id):
+    document = selectors.get_document(request.user, case_id, document_id)
+    data = services.read_document(by=request.user, document=document)
+    response = HttpResponse(data, content_type=document.content_type)
+    disposition = "inline" if request.GET.get("inline") else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{document.pk}{_ext(document.content_type)}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _ext(content_type: str) -> str:
+    return {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png",
+            "image/tiff": ".tif", "image/webp": ".webp"}.get(content_type, "")
+
+
