@@ -1,0 +1,128 @@
+"""Shared fixtures: two offices in two countries and staff of every role in each."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+
+import pytest
+from django.db import connection
+
+from cases import services
+from cases.crypto.datakeys import key_scope
+from cases.models import Office, Role, User
+
+_seq = itertools.count(1)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(pytest.mark.django_db(transaction=True))
+
+
+@pytest.fixture(autouse=True)
+def _keys():
+    with key_scope():
+        yield
+
+
+@pytest.fixture
+def postgres(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (as .ci/run does)")
+    return connection
+
+
+@pytest.fixture
+def office(db) -> Office:
+    return Office.objects.create(code="BZ-BMP", name="Refugees Department", country="BZ",
+                                 city="Belmopan")
+
+
+@pytest.fixture
+def other_office(db) -> Office:
+    return Office.objects.create(code="CR-SJO", name="Refugee Unit", country="CR",
+                                 city="San José")
+
+
+@pytest.fixture
+def make_user(db):
+    def make(role: str | None = None, office: Office | None = None, **extra) -> User:
+        n = next(_seq)
+        user = User.objects.create_user(
+            username=extra.pop("username", f"user{n}"), password="pw-for-tests-only",
+            first_name=extra.pop("first_name", "Staff"), last_name=f"Member {n}", **extra,
+        )
+        if role and office:
+            services.grant_membership(by=None, user=user, office=office, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def caseworker(make_user, office) -> User:
+    return make_user(Role.CASEWORKER, office)
+
+
+@pytest.fixture
+def caseworker2(make_user, office) -> User:
+    return make_user(Role.CASEWORKER, office)
+
+
+@pytest.fixture
+def supervisor(make_user, office) -> User:
+    return make_user(Role.SUPERVISOR, office)
+
+
+@pytest.fixture
+def auditor(make_user, office) -> User:
+    return make_user(Role.AUDITOR, office)
+
+
+@pytest.fixture
+def office_admin(make_user, office) -> User:
+    return make_user(Role.OFFICE_ADMIN, office)
+
+
+@pytest.fixture
+def system_admin(make_user, office) -> User:
+    return make_user(Role.SYSTEM_ADMIN, office)
+
+
+@pytest.fixture
+def other_caseworker(make_user, other_office) -> User:
+    return make_user(Role.CASEWORKER, other_office)
+
+
+@pytest.fixture
+def other_supervisor(make_user, other_office) -> User:
+    return make_user(Role.SUPERVISOR, other_office)
+
+
+@pytest.fixture
+def person_data():
+    def make(**overrides) -> services.PersonData:
+        values = dict(
+            given_names="María José", family_names="Núñez Pérez", sex="female",
+            date_of_birth=datetime.date(1990, 5, 3), aliases=["Majo"],
+            nationalities=["HN"], languages=["es"], phone="+50161012345",
+            email="majo@example.org", address="Calle 5, Barrio Sur",
+            specific_needs=["woman_at_risk"],
+            documents=[services.IdentityDocumentData("passport", "A123456", "HN")],
+        )
+        values.update(overrides)
+        return services.PersonData(**values)
+
+    return make
+
+
+@pytest.fixture
+def person(caseworker, office, person_data):
+    return services.register_person(by=caseworker, office=office, data=person_data())
+
+
+@pytest.fixture
+def case(caseworker, person):
+    return services.open_case(by=caseworker, person=person, kind="asylum")
