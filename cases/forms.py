@@ -3,7 +3,6 @@ from __future__ import annotations
 import datetime
 
 import phonenumbers
-import pycountry
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -12,18 +11,7 @@ from django_countries import countries
 
 from cases.models import CaseKind, DocumentType, Office, Sex, SpecificNeed
 from cases.services import IdentityDocumentData, PersonData
-
-# Languages heard in the region's offices (ISO 639-1 / 639-3 codes).
-LANGUAGE_CODES = ["es", "en", "fr", "pt", "ht", "ar", "zh", "hi", "ru", "wo", "quc", "mam",
-                  "kek", "cak", "nah", "cab", "miq", "tzo", "tzh", "yua"]
-
-
-def language_choices() -> list[tuple[str, str]]:
-    out = []
-    for code in LANGUAGE_CODES:
-        lang = pycountry.languages.get(alpha_2=code) if len(code) == 2 else pycountry.languages.get(alpha_3=code)
-        out.append((code, lang.name if lang else code))
-    return out
+from cases.vocab import LANGUAGE_CODES, language_choices  # noqa: F401  (re-exported)
 
 
 def parse_phone(value: str, region: str) -> str:
@@ -191,3 +179,10 @@ class AssignForm(Styled, forms.Form):
     def __init__(self, *args, staff=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = staff
+
+
+class EraseForm(Styled, forms.Form):
+    reason = forms.CharField(label=_("Reason for the erasure"), max_length=500)
+    confirm = forms.BooleanField(
+        label=_("I understand that this person's data will be unreadable for ever."), required=True
+    )

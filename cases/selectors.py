@@ -152,6 +152,12 @@ def can_edit_person(user: User, person: Person) -> bool:
     return any(can_edit_case(user, c) for c in cases)
 
 
+def can_erase_person(user: User, person: Person) -> bool:
+    return not person.erased_at and (
+        user.is_superuser or person.office_id in offices_where(user, Role.SUPERVISOR)
+    )
+
+
 def assignable_staff(case: Case) -> QuerySet[User]:
     return (
         User.objects.filter(

@@ -304,7 +304,9 @@ def erase_person(*, by: User, person: Person, reason: str) -> Person:
     if not reason.strip():
         raise ValidationError(_("Give the reason for the erasure."))
     person = Person.objects.select_for_update().get(pk=person.pk)
-    if not (by.is_superuser or person.office_id in selectors.offices_where(by, Role.SUPERVISOR)):
+    if person.erased_at:
+        raise ValidationError(_("This person's data was already erased."))
+    if not selectors.can_erase_person(by, person):
         raise PermissionDenied(_("Only a supervisor of the person's office can erase them."))
     datakeys.destroy(subject_id=person.pk)
     PersonIndex.objects.filter(person=person).delete()

@@ -17,6 +17,7 @@ from cases.crypto import datakeys
 from cases.forms import (
     AssignForm,
     DocumentForm,
+    EraseForm,
     NoteForm,
     OpenCaseForm,
     PersonForm,
@@ -87,8 +88,11 @@ def people_search(request):
         )
     recent = None
     if result is None:
-        recent = selectors.visible_people(request.user).filter(erased_at__isnull=True).order_by("-created_at")[:20]
-        recent = list(recent)
+        recent = list(
+            selectors.visible_people(request.user)
+            .filter(erased_at__isnull=True)
+            .order_by("-created_at")[:20]
+        )
         datakeys.preload([p.pk for p in recent])
     return render(request, "cases/people_search.html", {"form": form, "result": result, "recent": recent})
 
@@ -122,6 +126,7 @@ def person_detail(request, person_id):
         "can_edit": selectors.can_edit_person(request.user, person),
         "can_open_case": selectors.can_register(request.user, person.office) and not person.erased_at,
         "open_form": OpenCaseForm(),
+        "erase_form": EraseForm() if selectors.can_erase_person(request.user, person) else None,
     })
 
 
@@ -156,6 +161,21 @@ def person_edit(request, person_id):
         messages.success(request, _("Changes saved."))
         return redirect("person_detail", person_id=person.pk)
     return render(request, "cases/person_form.html", {"form": form, "person": person})
+
+
+@login_required
+@require_POST
+def person_erase(request, person_id):
+    person = selectors.get_person(request.user, person_id)
+    if not selectors.can_erase_person(request.user, person):
+        raise PermissionDenied(_("Only a supervisor of the person's office can erase them."))
+    form = EraseForm(request.POST)
+    if form.is_valid():
+        services.erase_person(by=request.user, person=person, reason=form.cleaned_data["reason"])
+        messages.success(request, _("The person's data was erased."))
+    else:
+        messages.error(request, _("Give the reason for the erasure and confirm it."))
+    return redirect("person_detail", person_id=person.pk)
 
 
 @login_required

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 
 import jellyfish
 from cryptography.hazmat.primitives import hashes
@@ -27,7 +27,7 @@ BITS = {"name": 32, "phonetic": 24, "doc": 32, "dob": 16}
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
-@lru_cache(maxsize=None)
+@cache
 def index_key(kind: str) -> bytes:
     return HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=f"amparo-bidx-v1:{kind}".encode()

@@ -19,7 +19,7 @@ from cases.crypto.envelope import DecryptionError, aad_for, key_id_of, open_seal
 
 
 class _Sealed:
-    __slots__ = ("blob", "plain", "opened")
+    __slots__ = ("blob", "opened", "plain")
 
     def __init__(self, blob: bytes, plain: Any = None, opened: bool = False) -> None:
         self.blob = bytes(blob)

@@ -72,6 +72,9 @@ class CaseParticipant(models.Model):
             models.UniqueConstraint(fields=["case", "person"], name="unique_case_participant")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.case} · {self.get_role_display()}"
+
 
 class ReferenceCounter(models.Model):
     """Last reference number used, per office and year (locked while numbering)."""
@@ -85,6 +88,9 @@ class ReferenceCounter(models.Model):
             models.UniqueConstraint(fields=["office", "year"], name="unique_reference_counter")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.office_id}/{self.year}: {self.last}"
+
 
 class Note(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -97,6 +103,9 @@ class Note(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on {self.case}"
 
 
 class Document(models.Model):
@@ -118,6 +127,9 @@ class Document(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"document {self.pk} on {self.case}"
 
 
 class CaseUserObjectPermission(UserObjectPermissionBase):

@@ -79,6 +79,24 @@ class Person(models.Model):
     def full_name(self) -> str:
         return str(self)
 
+    @property
+    def nationality_names(self) -> list[str]:
+        from cases.vocab import country_name
+
+        return [country_name(c) for c in self.nationalities]
+
+    @property
+    def language_names(self) -> list[str]:
+        from cases.vocab import language_name
+
+        return [language_name(c) for c in self.languages]
+
+    @property
+    def specific_need_labels(self) -> list[str]:
+        from cases.vocab import specific_need_label
+
+        return [specific_need_label(c) for c in self.specific_needs]
+
 
 class IdentityDocument(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -91,6 +109,9 @@ class IdentityDocument(models.Model):
     class Meta:
         verbose_name = _("identity document")
         verbose_name_plural = _("identity documents")
+
+    def __str__(self) -> str:
+        return f"{self.get_document_type_display()} of {self.person_id}"
 
 
 class PersonIndex(models.Model):
@@ -105,3 +126,6 @@ class PersonIndex(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["person", "kind", "value"], name="unique_index_entry")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
