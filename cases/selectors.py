@@ -44,7 +44,7 @@ def roles_by_office(user: User) -> dict[str, set[int]]:
             user=user, office__is_active=True
         ).values_list("role", "office_id"):
             cached.setdefault(role, set()).add(office_id)
-        user._amparo_roles = cached
+        user.__dict__["_amparo_roles"] = cached  # per-request cache on the user object
     return cached
 
 

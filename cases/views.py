@@ -78,9 +78,11 @@ def _case_staff_required(request) -> None:
 @login_required
 def people_search(request):
     _case_staff_required(request)
-    form = SearchForm(request.GET or None)
+    # The form posts, so that names and document numbers stay out of URLs and access logs.
+    params = request.POST if request.method == "POST" else request.GET
+    form = SearchForm(params or None)
     result = None
-    if request.GET and form.is_valid():
+    if params and form.is_valid():
         d = form.cleaned_data
         result = selectors.search_people(
             request.user, name=d["name"], document=d["document"],

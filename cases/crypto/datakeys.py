@@ -7,12 +7,16 @@ import contextvars
 import os
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from django.db import transaction
 from django.utils import timezone
 
 from cases.crypto import keyring
+
+if TYPE_CHECKING:
+    from cases.models import DataKey
 
 
 class KeyDestroyed(Exception):
@@ -42,7 +46,7 @@ def _wrap_aad(key_id: uuid.UUID, subject_id: uuid.UUID) -> bytes:
     return f"amparo|datakey|{key_id}|{subject_id}".encode()
 
 
-def _model():
+def _model() -> type[DataKey]:
     from cases.models import DataKey
 
     return DataKey
@@ -63,12 +67,12 @@ def create_data_key(*, subject_id: uuid.UUID) -> tuple[uuid.UUID, bytes]:
     return key_id, dek
 
 
-def unwrap(dk) -> bytes:
+def unwrap(dk: DataKey) -> bytes:
     if dk.destroyed_at is not None:
         raise KeyDestroyed(f"data key {dk.id} was destroyed on {dk.destroyed_at:%Y-%m-%d}")
     try:
         return keyring.provider().unwrap(
-            kek_id=dk.kek_id, wrapped=dk.wrapped, aad=_wrap_aad(dk.id, dk.subject_id)
+            kek_id=dk.kek_id, wrapped=bytes(dk.wrapped), aad=_wrap_aad(dk.id, dk.subject_id)
         )
     except InvalidTag as exc:
         raise keyring.KeyringError(

@@ -21,7 +21,7 @@ from cases.crypto.envelope import DecryptionError, aad_for, key_id_of, open_seal
 class _Sealed:
     __slots__ = ("blob", "opened", "plain")
 
-    def __init__(self, blob: bytes, plain: Any = None, opened: bool = False) -> None:
+    def __init__(self, blob: bytes | memoryview, plain: Any = None, opened: bool = False) -> None:
         self.blob = bytes(blob)
         self.plain = plain
         self.opened = opened
@@ -48,7 +48,7 @@ class _Descriptor:
         instance.__dict__[self.field.attname] = value
 
 
-class EncryptedField(models.BinaryField):
+class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
     """Base: subclasses say how a value becomes bytes."""
 
     def __init__(self, *args: Any, subject: str = "id", **kwargs: Any) -> None:

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -45,7 +46,7 @@ class KekProvider:
 
 
 class FileKekProvider(KekProvider):
-    def __init__(self, data: dict) -> None:
+    def __init__(self, data: dict[str, Any]) -> None:
         try:
             self._keks = {k: base64.b64decode(v) for k, v in data["keks"].items()}
             self.active_kek_id = data["active_kek"]
@@ -84,7 +85,7 @@ def key_file_path() -> Path:
     return Path(settings.AMPARO_KEY_FILE)
 
 
-def new_key_file_data() -> dict:
+def new_key_file_data() -> dict[str, Any]:
     kek_id = new_kek_id()
     return {
         "version": 1,
@@ -98,7 +99,7 @@ def new_kek_id() -> str:
     return f"kek-{timezone.now():%Y%m%d}-{secrets.token_hex(3)}"
 
 
-def write_key_file(path: Path, data: dict) -> None:
+def write_key_file(path: Path, data: dict[str, Any]) -> None:
     """Write atomically with owner-only permissions."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -108,10 +109,11 @@ def write_key_file(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def read_key_data() -> dict:
+def read_key_data() -> dict[str, Any]:
     env = os.environ.get("AMPARO_KEYS")
     if env:
-        return json.loads(env)
+        data: dict[str, Any] = json.loads(env)
+        return data
     path = key_file_path()
     if not path.exists():
         if getattr(settings, "AMPARO_CREATE_KEY_FILE", False):
@@ -123,7 +125,8 @@ def read_key_data() -> dict:
                 "key file restored from your key backup."
             )
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
+        return data
     except (OSError, ValueError) as exc:
         raise KeyringError(f"Cannot read the key file {path}: {exc}") from exc
 
@@ -131,9 +134,12 @@ def read_key_data() -> dict:
 @lru_cache(maxsize=1)
 def provider() -> KekProvider:
     cls = import_string(getattr(settings, "AMPARO_KEK_PROVIDER", "cases.crypto.keyring.FileKekProvider"))
+    instance: KekProvider
     if cls is FileKekProvider or issubclass(cls, FileKekProvider):
-        return cls(read_key_data())
-    return cls()
+        instance = cls(read_key_data())
+    else:
+        instance = cls()
+    return instance
 
 
 def reset() -> None:
