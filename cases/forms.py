@@ -34,7 +34,7 @@ class Styled:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
+        for field in self.fields.values():
             w = field.widget
             if isinstance(w, forms.CheckboxSelectMultiple | forms.RadioSelect):
                 continue
@@ -45,10 +45,8 @@ class Styled:
             else:
                 css = "form-control"
             w.attrs["class"] = css
-            if self.is_bound and name in self.errors:
-                w.attrs["class"] += " is-invalid"
-                w.attrs["aria-invalid"] = "true"
-                w.attrs["aria-describedby"] = f"id_{name}_error"
+        # Errors are marked in full_clean: validating here would run before subclasses set
+        # their querysets (office, assignee) and reject every choice.
 
     def full_clean(self):
         super().full_clean()

@@ -13,8 +13,8 @@ import json
 import os
 import secrets
 from functools import lru_cache
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
@@ -134,11 +134,8 @@ def read_key_data() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def provider() -> KekProvider:
     cls = import_string(getattr(settings, "AMPARO_KEK_PROVIDER", "cases.crypto.keyring.FileKekProvider"))
-    instance: KekProvider
-    if cls is FileKekProvider or issubclass(cls, FileKekProvider):
-        instance = cls(read_key_data())
-    else:
-        instance = cls()
+    is_file = cls is FileKekProvider or issubclass(cls, FileKekProvider)
+    instance: KekProvider = cls(read_key_data()) if is_file else cls()
     return instance
 
 
