@@ -11,6 +11,7 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -21,6 +22,7 @@ from cases.models import (
     CaseParticipant,
     CaseUserObjectPermission,
     Document,
+    ImportJob,
     Membership,
     Note,
     Office,
@@ -98,7 +100,7 @@ def get_case(user: User, case_id: uuid.UUID | str) -> Case:
     """The case if this user may see it; 404 otherwise (never reveal that it exists)."""
     try:
         return visible_cases(user).get(pk=case_id)
-    except (Case.DoesNotExist, ValueError, TypeError):
+    except (Case.DoesNotExist, ValidationError, ValueError, TypeError):
         raise Http404("No such case.") from None
 
 
@@ -117,7 +119,7 @@ def visible_people(user: User) -> QuerySet[Person]:
 def get_person(user: User, person_id: uuid.UUID | str) -> Person:
     try:
         return visible_people(user).get(pk=person_id)
-    except (Person.DoesNotExist, ValueError, TypeError):
+    except (Person.DoesNotExist, ValidationError, ValueError, TypeError):
         raise Http404("No such person.") from None
 
 
@@ -186,7 +188,7 @@ def get_document(user: User, case_id: uuid.UUID | str, document_id: uuid.UUID | 
     case = get_case(user, case_id)
     try:
         return case.documents.get(pk=document_id)
-    except (Document.DoesNotExist, ValueError):
+    except (Document.DoesNotExist, ValidationError, ValueError):
         raise Http404("No such document.") from None
 
 
@@ -244,3 +246,16 @@ def search_people(
             continue
         confirmed.append(person)
     return SearchResult(confirmed[:limit], len(candidates), truncated or len(confirmed) > limit)
+
+
+def visible_import_jobs(user: User) -> QuerySet[ImportJob]:
+    """Import jobs of the offices this user supervises."""
+    offices = offices_where(user, Role.SUPERVISOR)
+    return ImportJob.objects.filter(office__in=offices).select_related("office", "created_by")
+
+
+def get_import_job(user: User, job_id: uuid.UUID | str) -> ImportJob:
+    try:
+        return visible_import_jobs(user).get(pk=job_id)
+    except (ImportJob.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise Http404("No such import.") from None

@@ -9,6 +9,7 @@ from cases.models.cases import (
     ParticipantRole,
     ReferenceCounter,
 )
+from cases.models.imports import ImportJob, ImportStatus
 from cases.models.keys import DataKey
 from cases.models.people import (
     DocumentType,
@@ -30,6 +31,8 @@ __all__ = [
     "Document",
     "DocumentType",
     "IdentityDocument",
+    "ImportJob",
+    "ImportStatus",
     "Membership",
     "Note",
     "Office",

@@ -1,0 +1,16 @@
+"""Celery tasks: thin wrappers that load ids and call a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from cases import importing
+from cases.crypto.datakeys import key_scope
+
+
+@shared_task(name="cases.run_import_job")
+def run_import_job_task(job_id: str) -> str | None:
+    """Run an uploaded import (cases.importing.run_import_job); returns its final status."""
+    with key_scope():
+        job = importing.run_import_job(job_id=job_id)
+    return job.status if job else None
