@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from cases import importing
+from cases.crypto import datakeys
 from cases.crypto.datakeys import key_scope
 
 
@@ -14,3 +15,12 @@ def run_import_job_task(job_id: str) -> str | None:
     with key_scope():
         job = importing.run_import_job(job_id=job_id)
     return job.status if job else None
+
+
+@shared_task(name="cases.rotate_kek")
+def rotate_kek_task(batch_size: int = 500) -> int:
+    """Re-wrap one batch of data keys with the active KEK, then queue the next batch."""
+    done = datakeys.rotate_batch(batch_size=batch_size)
+    if done == batch_size:
+        rotate_kek_task.delay(batch_size)
+    return done

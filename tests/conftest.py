@@ -107,7 +107,7 @@ def person_data():
         values = dict(
             given_names="María José", family_names="Núñez Pérez", sex="female",
             date_of_birth=datetime.date(1990, 5, 3), aliases=["Majo"],
-            nationalities=["HN"], languages=["es"], phone="+50161012345",
+            nationalities=["HN"], languages=["es"], phone="+5016101234",
             email="majo@example.org", address="Calle 5, Barrio Sur",
             specific_needs=["woman_at_risk"],
             documents=[services.IdentityDocumentData("passport", "A123456", "HN")],
@@ -126,3 +126,45 @@ def person(caseworker, office, person_data):
 @pytest.fixture
 def case(caseworker, person):
     return services.open_case(by=caseworker, person=person, kind="asylum")
+
+
+# Files, keys and uploads for the core suite (tests/cases/).
+
+# A 1x1 PNG and a small PDF: the smallest uploads the type check accepts.
+PNG_BYTES = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def pdf_bytes(text: str) -> bytes:
+    return (
+        "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n"
+        f"2 0 obj << /Length {len(text)} >> stream\n({text}) Tj\nendstream endobj\n%%EOF\n"
+    ).encode()
+
+
+@pytest.fixture
+def file_root(settings, tmp_path):
+    """Uploaded files go to a fresh directory for the test."""
+    root = tmp_path / "files"
+    root.mkdir()
+    settings.AMPARO_FILE_ROOT = root
+    return root
+
+
+@pytest.fixture
+def key_file(settings, tmp_path):
+    """A copy of the test key file that a test may change (new KEKs, removed KEKs)."""
+    import shutil
+
+    from cases.crypto import keyring
+
+    keyring.provider()  # make sure the test key file exists before copying it
+    path = tmp_path / "keys" / "amparo-keys.json"
+    path.parent.mkdir()
+    shutil.copy(keyring.key_file_path(), path)
+    keyring.reset()
+    settings.AMPARO_KEY_FILE = path
+    yield path
+    keyring.reset()
