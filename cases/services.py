@@ -166,6 +166,8 @@ def open_case(
     *, by: User, person: Person, kind: str, assign_to_me: bool = True, reason: str = ""
 ) -> Case:
     """Open a case for a registered person in the person's office."""
+    # Locked and read afresh: an erasure running at the same time must win or wait.
+    person = Person.objects.select_for_update().get(pk=person.pk)
     office = person.office
     if not selectors.can_register(by, office):
         raise PermissionDenied(_("You cannot open cases in this office."))
@@ -240,6 +242,8 @@ def add_note(*, by: User, case: Case, text: str) -> Note:
         raise PermissionDenied(_("You cannot add notes to this case."))
     if not text.strip():
         raise ValidationError({"text": _("Write the note first.")})
+    if case.principal.erased_at:
+        raise ValidationError(_("This person's record was erased."))
     note = Note(case=case, person_id=case.principal_id, author=by, text=text.strip())
     note._history_user = by
     note.save()
@@ -271,6 +275,8 @@ def add_document(*, by: User, case: Case, title: str, filename: str, data: bytes
             case = Case.objects.select_for_update().get(pk=case.pk)
             if not selectors.can_edit_case(by, case):
                 raise PermissionDenied(_("You cannot add documents to this case."))
+            if case.principal.erased_at:
+                raise ValidationError(_("This person's record was erased."))
             name = files.store(
                 subject_id=case.principal_id, table=Document._meta.db_table, row_id=doc_id,
                 data=data,
@@ -317,6 +323,8 @@ def erase_person(*, by: User, person: Person, reason: str) -> Person:
     person._history_user = by
     person._change_reason = reason.strip()
     person.save(update_fields=["erased_at", "fingerprint", "updated_at"])
+    # The fingerprint identifies the person without any key: no history row may keep it.
+    Person.history.filter(id=person.pk).update(fingerprint="")
     return person
 
 

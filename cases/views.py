@@ -186,8 +186,13 @@ def case_open(request, person_id):
     person = selectors.get_person(request.user, person_id)
     form = OpenCaseForm(request.POST)
     if form.is_valid():
-        case = services.open_case(by=request.user, person=person, kind=form.cleaned_data["kind"],
-                                  assign_to_me=form.cleaned_data["assign_to_me"])
+        try:
+            case = services.open_case(by=request.user, person=person,
+                                      kind=form.cleaned_data["kind"],
+                                      assign_to_me=form.cleaned_data["assign_to_me"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("person_detail", person_id=person.pk)
         messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
         return redirect("case_detail", case_id=case.pk)
     messages.error(request, _("Choose the kind of case."))
@@ -302,7 +307,11 @@ def document_upload(request, case_id):
 @login_required
 def document_download(request, case_id, document_id):
     document = selectors.get_document(request.user, case_id, document_id)
-    data = services.read_document(by=request.user, document=document)
+    try:
+        data = services.read_document(by=request.user, document=document)
+    except datakeys.KeyDestroyed:
+        return HttpResponse(_("This document was erased with its person's data."), status=410,
+                            content_type="text/plain; charset=utf-8")
     response = HttpResponse(data, content_type=document.content_type)
     disposition = "inline" if request.GET.get("inline") else "attachment"
     response["Content-Disposition"] = f'{disposition}; filename="{document.pk}{_ext(document.content_type)}"'

@@ -1,0 +1,337 @@
+"""Key operations: KEK rotation, start-up checks on the key file, crypto-shredding a person."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import io
+import json
+import os
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.urls import reverse
+
+from cases import checks, selectors, services
+from cases.crypto import datakeys, keyring
+from cases.crypto.datakeys import key_scope
+from cases.models import Case, DataKey, Document, IdentityDocument, Note, Person, PersonIndex
+from tests.conftest import pdf_bytes
+
+pytestmark = pytest.mark.usefixtures("file_root")
+
+
+@pytest.fixture
+def people(caseworker, office, person_data):
+    names = ["Ana Lucía", "Berta", "Carmen Rosa", "Dolores", "Elena María"]
+    return [
+        services.register_person(by=caseworker, office=office, data=person_data(given_names=n))
+        for n in names
+    ]
+
+
+def _read_all(people) -> list[str]:
+    """Read every person's name in a new key scope, as a new request would."""
+    with key_scope():
+        return [Person.objects.get(pk=p.pk).given_names for p in people]
+
+
+def _new_kek() -> str:
+    out = io.StringIO()
+    call_command("init_keys", new_kek=True, stdout=out)
+    assert "Now run 'manage.py rotate_kek'" in out.getvalue()
+    return keyring.provider().active_kek_id
+
+
+# Rotation
+
+
+def test_rotate_kek_rewraps_every_data_key_and_data_still_reads(key_file, people):
+    old_kek = keyring.provider().active_kek_id
+    before = {dk.pk: bytes(dk.wrapped) for dk in DataKey.objects.all()}
+
+    new_kek = _new_kek()
+    out = io.StringIO()
+    call_command("rotate_kek", batch_size=2, stdout=out)
+
+    assert new_kek != old_kek
+    keys = list(DataKey.objects.all())
+    assert len(keys) == len(people)
+    assert {dk.kek_id for dk in keys} == {new_kek}
+    assert all(bytes(dk.wrapped) != before[dk.pk] for dk in keys)
+    assert all(dk.rotated_at is not None for dk in keys)
+    assert "Re-wrapped 5 data keys; 0 left." in out.getvalue()
+    assert _read_all(people) == ["Ana Lucía", "Berta", "Carmen Rosa", "Dolores", "Elena María"]
+
+
+def test_rotate_kek_resumes_after_an_interruption(key_file, people, monkeypatch):
+    old_kek = keyring.provider().active_kek_id
+    new_kek = _new_kek()
+    real_batch = datakeys.rotate_batch
+    calls = []
+
+    def one_batch_then_stop(**kwargs):
+        calls.append(kwargs)
+        if len(calls) > 1:
+            raise KeyboardInterrupt  # the operator pressed Ctrl-C after the first batch
+        return real_batch(**kwargs)
+
+    monkeypatch.setattr(datakeys, "rotate_batch", one_batch_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        call_command("rotate_kek", batch_size=2, stdout=io.StringIO())
+
+    # Half-way: two keys under the new KEK, three under the old, everything readable.
+    by_kek = sorted(DataKey.objects.values_list("kek_id", flat=True))
+    assert by_kek.count(new_kek) == 2
+    assert by_kek.count(old_kek) == 3
+    assert len(_read_all(people)) == 5 and None not in _read_all(people)
+
+    monkeypatch.setattr(datakeys, "rotate_batch", real_batch)
+    out = io.StringIO()
+    call_command("rotate_kek", batch_size=2, stdout=out)
+
+    assert "3 data keys to re-wrap" in out.getvalue()
+    assert not DataKey.objects.exclude(kek_id=new_kek).exists()
+
+    # A second run has nothing left to do.
+    out = io.StringIO()
+    call_command("rotate_kek", stdout=out)
+    assert "0 data keys to re-wrap" in out.getvalue()
+
+
+def test_the_old_kek_can_be_removed_after_rotation(key_file, people):
+    old_kek = keyring.provider().active_kek_id
+    _new_kek()
+    call_command("rotate_kek", stdout=io.StringIO())
+
+    data = json.loads(key_file.read_text())
+    del data["keks"][old_kek]
+    keyring.write_key_file(key_file, data)
+    keyring.reset()
+
+    assert not keyring.provider().has_kek(old_kek)
+    assert _read_all(people)[0] == "Ana Lucía"
+    assert checks.check_keys(None) == []
+
+
+def test_rotation_leaves_destroyed_keys_destroyed(key_file, people, supervisor):
+    services.erase_person(by=supervisor, person=people[0], reason="Request of the person")
+    _new_kek()
+
+    call_command("rotate_kek", stdout=io.StringIO())
+
+    shredded = DataKey.objects.get(subject_id=people[0].pk)
+    assert bytes(shredded.wrapped) == b""
+    assert _read_all(people)[0] is None
+
+
+# Start-up checks
+
+
+def test_check_reports_a_missing_key_file(settings, key_file, tmp_path):
+    settings.AMPARO_KEY_FILE = tmp_path / "nowhere" / "keys.json"
+    settings.AMPARO_CREATE_KEY_FILE = False
+    keyring.reset()
+
+    errors = checks.check_keys(None)
+
+    assert [e.id for e in errors] == ["amparo.E001"]
+    assert str(settings.AMPARO_KEY_FILE) in errors[0].msg
+    assert "init_keys" in errors[0].msg
+    assert "AMPARO_KEY_FILE" in errors[0].hint
+    assert not settings.AMPARO_KEY_FILE.exists()  # a check never creates keys
+
+
+def test_check_reports_a_key_file_without_the_kek_of_stored_keys(key_file, person):
+    keyring.write_key_file(key_file, keyring.new_key_file_data())
+    keyring.reset()
+
+    errors = checks.check_keys(None)
+
+    assert [e.id for e in errors] == ["amparo.E002"]
+    assert "does not hold" in errors[0].msg
+    assert "Restore the key file" in errors[0].hint
+    assert "rotate_kek" in errors[0].hint
+
+
+def test_check_reports_a_key_file_that_cannot_unwrap_stored_keys(key_file, person):
+    data = json.loads(key_file.read_text())
+    data["keks"][data["active_kek"]] = base64.b64encode(os.urandom(32)).decode()
+    keyring.write_key_file(key_file, data)
+    keyring.reset()
+
+    errors = checks.check_keys(None)
+
+    assert [e.id for e in errors] == ["amparo.E003"]
+    assert "cannot unwrap" in errors[0].msg
+    assert "AMPARO_KEY_FILE" in errors[0].hint
+
+
+def test_manage_check_fails_on_a_wrong_key_file(key_file, person):
+    keyring.write_key_file(key_file, keyring.new_key_file_data())
+    keyring.reset()
+
+    with pytest.raises(SystemCheckError, match=r"amparo\.E002"):
+        call_command("check", stdout=io.StringIO())
+
+
+def test_check_passes_with_the_right_key_file(key_file, person):
+    assert checks.check_keys(None) == []
+
+
+# Crypto-shredding
+
+
+@pytest.fixture
+def erasable(caseworker, supervisor, person, person_data, case):
+    """A person with a case, a note, a document and an edited record (history rows)."""
+    services.update_person(by=caseworker, person=person, reason="new address",
+                           data=person_data(address="Colonia Nueva 12"))
+    services.add_note(by=caseworker, case=case, text="Relato de la persecución")
+    services.add_document(by=caseworker, case=case, title="Pasaporte", filename="pas.pdf",
+                          data=pdf_bytes("passport scan"))
+    return person
+
+
+def test_erasure_makes_every_copy_of_the_persons_data_unreadable(
+    supervisor, erasable, case, file_root, django_capture_on_commit_callbacks
+):
+    document = Document.objects.get(case=case)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.erase_person(by=supervisor, person=erasable, reason="Request of the person")
+
+    with key_scope():
+        person = Person.objects.get(pk=erasable.pk)
+        assert person.erased_at is not None
+        assert str(person) == "(erased person)"
+        for field in ("given_names", "family_names", "aliases", "date_of_birth", "phone",
+                      "email", "address"):
+            assert getattr(person, field) is None, field
+        history = list(Person.history.filter(id=erasable.pk))
+        assert len(history) >= 3
+        for row in history:
+            assert (row.given_names, row.family_names, row.date_of_birth, row.address) == (
+                None, None, None, None)
+        assert [d.number for d in IdentityDocument.objects.filter(person=person)] == [None]
+        assert {h.number for h in IdentityDocument.history.filter(person_id=person.pk)} == {None}
+        assert [n.text for n in Note.objects.filter(case=case)] == [None]
+        assert {h.text for h in Note.history.filter(case_id=case.pk)} == {None}
+        assert Document.objects.get(pk=document.pk).title is None
+        with pytest.raises(datakeys.KeyDestroyed):
+            services.read_document(by=supervisor, document=document)
+    assert not (file_root / document.storage_name).exists()
+    assert bytes(DataKey.objects.get(subject_id=erasable.pk).wrapped) == b""
+
+
+def test_erasure_removes_the_persons_blind_index_values(supervisor, erasable):
+    assert PersonIndex.objects.filter(person=erasable).exists()
+
+    services.erase_person(by=supervisor, person=erasable, reason="Request of the person")
+
+    assert not PersonIndex.objects.filter(person=erasable).exists()
+    assert Person.objects.get(pk=erasable.pk).fingerprint == ""
+    # The fingerprint is a keyed hash of who someone is: history must not keep it either.
+    assert set(Person.history.filter(id=erasable.pk).values_list("fingerprint", flat=True)) == {""}
+
+
+def test_search_no_longer_finds_an_erased_person(supervisor, erasable):
+    assert selectors.search_people(supervisor, name="Núñez").people == [erasable]
+
+    services.erase_person(by=supervisor, person=erasable, reason="Request of the person")
+
+    assert selectors.search_people(supervisor, name="Núñez").people == []
+    assert selectors.search_people(supervisor, name="Nunes", sounds_like=True).people == []
+    assert selectors.search_people(supervisor, document="A123456").people == []
+    assert selectors.search_people(
+        supervisor, date_of_birth=datetime.date(1990, 5, 3)).people == []
+
+
+def test_an_erased_persons_pages_still_open_without_their_data(client, supervisor, erasable, case):
+    services.erase_person(by=supervisor, person=erasable, reason="Request of the person")
+    client.force_login(supervisor)
+
+    person_page = client.get(reverse("person_detail", args=[erasable.pk]))
+    case_page = client.get(reverse("case_detail", args=[case.pk]))
+    document = Document.objects.get(case=case)
+    download = client.get(reverse("document_download", args=[case.pk, document.pk]))
+
+    assert person_page.status_code == 200
+    assert "Núñez".encode() not in person_page.content
+    assert case_page.status_code == 200
+    assert "persecución".encode() not in case_page.content
+    assert download.status_code == 410
+    reopened = client.post(reverse("case_open", args=[erasable.pk]), {"kind": "asylum"})
+    assert reopened.status_code == 302  # back to the page with a message, not an error
+    assert Case.objects.filter(principal=erasable).count() == 1
+
+
+def test_nothing_new_can_be_written_for_an_erased_person(caseworker, supervisor, erasable, case,
+                                                         person_data):
+    services.erase_person(by=supervisor, person=erasable, reason="Request of the person")
+
+    with pytest.raises(PermissionDenied):
+        services.update_person(by=supervisor, person=erasable, data=person_data())
+    with pytest.raises(ValidationError, match="erased"):
+        services.add_note(by=caseworker, case=case, text="Seguimiento")
+    with pytest.raises(ValidationError, match="erased"):
+        services.add_document(by=caseworker, case=case, title="x", filename="x.pdf",
+                              data=pdf_bytes("x"))
+    with pytest.raises(ValidationError, match="erased"):
+        services.open_case(by=caseworker, person=erasable, kind="asylum")
+
+
+@pytest.mark.parametrize("who", ["caseworker", "caseworker2", "auditor", "office_admin",
+                                 "system_admin", "other_supervisor"])
+def test_only_a_supervisor_of_the_persons_office_can_erase(request, who, person):
+    actor = request.getfixturevalue(who)
+
+    with pytest.raises(PermissionDenied):
+        services.erase_person(by=actor, person=person, reason="Request of the person")
+
+    assert Person.objects.get(pk=person.pk).erased_at is None
+    assert DataKey.objects.get(subject_id=person.pk).destroyed_at is None
+    assert PersonIndex.objects.filter(person=person).exists()
+
+
+def test_a_superuser_can_erase(make_user, person):
+    root = make_user(is_superuser=True, is_staff=True)
+
+    services.erase_person(by=root, person=person, reason="Court order 12/2026")
+
+    assert DataKey.objects.get(subject_id=person.pk).destroyed_at is not None
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_erasure_needs_a_reason(supervisor, person, reason):
+    with pytest.raises(ValidationError, match="reason"):
+        services.erase_person(by=supervisor, person=person, reason=reason)
+
+    assert DataKey.objects.get(subject_id=person.pk).destroyed_at is None
+
+
+def test_the_reason_is_recorded_in_history(supervisor, person):
+    services.erase_person(by=supervisor, person=person, reason="Request of the person")
+
+    last = Person.history.filter(id=person.pk).latest("history_date")
+    assert last.history_change_reason == "Request of the person"
+    assert last.history_user == supervisor
+
+
+def test_erasure_through_the_person_page_needs_reason_and_confirmation(client, supervisor,
+                                                                       person):
+    client.force_login(supervisor)
+    url = reverse("person_erase", args=[person.pk])
+
+    unconfirmed = client.post(url, {"reason": "Request of the person"})
+    assert unconfirmed.status_code == 302
+    assert Person.objects.get(pk=person.pk).erased_at is None
+
+    confirmed = client.post(url, {"reason": "Request of the person", "confirm": "on"})
+    assert confirmed.status_code == 302
+    assert Person.objects.get(pk=person.pk).erased_at is not None
+    assert DataKey.objects.get(subject_id=person.pk).destroyed_at is not None
+    page = client.get(reverse("person_detail", args=[person.pk]))
+    assert page.status_code == 200
+    assert "Núñez".encode() not in page.content

@@ -1,0 +1,237 @@
+"""Every URL, every role, own office and other office, anonymous: the expected answer.
+
+The URL list comes from the resolver: a new URL without a row in EXPECTED fails here.
+Out-of-scope cases, people and documents answer 404 (never 403: that would confirm they
+exist); pages a role may not use at all answer 403; POST-only views answer 405 to GET.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from cases import services
+from tests.conftest import PNG_BYTES, pdf_bytes
+
+pytestmark = pytest.mark.usefixtures("file_root")
+
+# URL groups included in settings.urls that are walked elsewhere, with the reason.
+NOT_WALKED_HERE = {
+    "admin": "the Django admin has its own staff/superuser permissions",
+    "cases.urls_import": "imports: walked with the import tests",
+}
+
+# How each actor stands towards the scenario's case (see _relation).
+ANON, ASSIGNEE, COLLEAGUE, QUEUE_WORKER, SUPERVISOR, FOREIGN, NON_CASE = (
+    "anon", "assignee", "colleague", "queue_worker", "supervisor", "foreign", "non_case")
+ALL = (ANON, ASSIGNEE, COLLEAGUE, QUEUE_WORKER, SUPERVISOR, FOREIGN, NON_CASE)
+
+
+def row(default: int, **by_relation):
+    """Expected status per relation; anonymous is sent to the login page unless stated."""
+    out = dict.fromkeys(ALL, default)
+    out[ANON] = 302
+    out.update(by_relation)
+    return out
+
+
+CASE_STAFF_PAGE = row(200, non_case=403)
+# A case, its person or its document: seen by who may see the case, 404 for everyone else.
+IN_SCOPE = row(200, colleague=404, foreign=404, non_case=404)
+POST_ONLY = row(405)
+EDIT_CASE = row(302, colleague=404, queue_worker=403, foreign=404, non_case=404)
+
+EXPECTED: dict[tuple[str, str], dict] = {
+    ("login", "GET"): row(302, anon=200),
+    ("login", "POST"): row(302),  # anonymous logs in; others are already logged in
+    ("logout", "GET"): row(405, anon=405),
+    ("logout", "POST"): row(302),
+    ("set_language", "GET"): row(302),
+    ("set_language", "POST"): row(302),
+    ("dashboard", "GET"): row(200),
+    ("people_search", "GET"): CASE_STAFF_PAGE,
+    ("people_search", "POST"): CASE_STAFF_PAGE,
+    ("person_create", "GET"): CASE_STAFF_PAGE,
+    # Staff of the other office get the form back: the office is not one of theirs.
+    ("person_create", "POST"): row(302, foreign=200, non_case=403),
+    ("person_detail", "GET"): IN_SCOPE,
+    ("person_edit", "GET"): row(200, colleague=404, queue_worker=403, foreign=404, non_case=404),
+    ("person_edit", "POST"): EDIT_CASE,
+    ("person_erase", "GET"): POST_ONLY,
+    ("person_erase", "POST"): row(403, supervisor=302, colleague=404, foreign=404, non_case=404),
+    ("case_open", "GET"): POST_ONLY,
+    ("case_open", "POST"): row(302, colleague=404, foreign=404, non_case=404),
+    ("case_list", "GET"): CASE_STAFF_PAGE,
+    ("case_detail", "GET"): IN_SCOPE,
+    ("case_assign", "GET"): POST_ONLY,
+    ("case_assign", "POST"): row(403, supervisor=302, colleague=404, foreign=404, non_case=404),
+    ("case_take", "GET"): POST_ONLY,
+    # Taking an assigned case redirects with a message; supervisors do not take, they assign.
+    ("case_take", "POST"): row(302, colleague=404, foreign=404, non_case=404,
+                               supervisor={"assigned": 302, "queue": 403}),
+    ("note_add", "GET"): POST_ONLY,
+    ("note_add", "POST"): EDIT_CASE,
+    ("document_upload", "GET"): POST_ONLY,
+    ("document_upload", "POST"): EDIT_CASE,
+    ("document_download", "GET"): IN_SCOPE,
+}
+
+ACTORS = ["anonymous", "caseworker", "caseworker2", "supervisor", "auditor", "office_admin",
+          "system_admin", "other_caseworker", "other_supervisor"]
+
+
+def _relation(actor: str, scenario: str) -> str:
+    if actor == "anonymous":
+        return ANON
+    if actor in ("caseworker", "caseworker2"):
+        if scenario == "queue":
+            return QUEUE_WORKER
+        return ASSIGNEE if actor == "caseworker" else COLLEAGUE
+    if actor == "supervisor":
+        return SUPERVISOR
+    if actor.startswith("other_"):
+        return FOREIGN
+    return NON_CASE
+
+
+def _group(resolver: URLResolver) -> str:
+    """The included module's name, or the app name of an included (patterns, app) tuple."""
+    if isinstance(resolver.urlconf_name, str):
+        return resolver.urlconf_name
+    return resolver.app_name or getattr(resolver.urlconf_module, "__name__", "?")
+
+
+def walked_urls() -> list[tuple[str, str]]:
+    """(name, module) of every named URL, minus the groups in NOT_WALKED_HERE."""
+    found: list[tuple[str, str]] = []
+
+    def walk(patterns, module: str) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                name = _group(p)
+                if name in NOT_WALKED_HERE:
+                    continue
+                walk(p.url_patterns, name)
+            elif isinstance(p, URLPattern):
+                assert p.name, f"{p.pattern} has no name: it cannot be walked"
+                found.append((p.name, module))
+
+    walk(get_resolver().url_patterns, "settings.urls")
+    return found
+
+
+def test_every_url_has_an_expectation():
+    names = {name for name, _ in walked_urls()}
+    expected = {name for name, _ in EXPECTED}
+
+    assert names - expected == set(), "add these URLs to EXPECTED"
+    assert expected - names == set(), "these URLs are gone: remove them from EXPECTED"
+    assert {"dashboard", "case_detail", "login", "logout", "set_language"} <= names
+
+
+def test_the_excluded_groups_are_still_there():
+    """An entry of NOT_WALKED_HERE that matches nothing would hide nothing; keep the list true."""
+    modules = set()
+
+    def walk(patterns):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                modules.add(_group(p))
+                walk(p.url_patterns)
+
+    walk(get_resolver().url_patterns)
+    assert "cases.urls" in modules
+    assert set(NOT_WALKED_HERE) <= modules
+
+
+@pytest.fixture
+def scenario_objects(request, caseworker, caseworker2, supervisor, office, person_data):
+    """The case under test: assigned to `caseworker`, or waiting in the office queue."""
+    scenario = request.param
+    person = services.register_person(by=caseworker, office=office, data=person_data())
+    if scenario == "assigned":
+        case = services.open_case(by=caseworker, person=person, kind="asylum")
+        uploader = caseworker
+    else:
+        case = services.open_case(by=caseworker, person=person, kind="asylum",
+                                  assign_to_me=False)
+        uploader = supervisor
+    document = services.add_document(by=uploader, case=case, title="Pasaporte",
+                                      filename="pasaporte.pdf", data=pdf_bytes("passport"))
+    return scenario, {"person_id": person.pk, "case_id": case.pk, "document_id": document.pk}
+
+
+def _post_data(name: str, office, caseworker2, caseworker) -> dict:
+    person_form = {"office": office.pk, "given_names": "Rosa Elena",
+                   "family_names": "Caal Tzul", "sex": "female"}
+    return {
+        "login": {"username": caseworker.username, "password": "pw-for-tests-only"},
+        "logout": {},
+        "set_language": {"language": "en", "next": "/"},
+        "person_create": person_form,
+        "person_edit": person_form,
+        "people_search": {"name": "Núñez"},
+        "person_erase": {"reason": "Request of the person", "confirm": "on"},
+        "case_open": {"kind": "asylum", "assign_to_me": "on"},
+        "case_assign": {"assignee": caseworker2.pk, "reason": "Workload"},
+        "case_take": {},
+        "note_add": {"text": "Walked note"},
+        "document_upload": {"title": "Foto",
+                            "file": SimpleUploadedFile("foto.png", PNG_BYTES, "image/png")},
+    }[name]
+
+
+@pytest.mark.parametrize("scenario_objects", ["assigned", "queue"], indirect=True)
+@pytest.mark.parametrize("actor", ACTORS)
+def test_walk(request, client, actor, scenario_objects, office, caseworker, caseworker2):
+    scenario, objects = scenario_objects
+    relation = _relation(actor, scenario)
+    user = None if actor == "anonymous" else request.getfixturevalue(actor)
+    login_url = reverse("login")
+    mismatches = []
+
+    for name, _module in walked_urls():
+        methods = [m for (n, m) in EXPECTED if n == name]
+        assert methods, f"no expectation for URL {name!r}"
+        pattern_kwargs = get_resolver().reverse_dict.getlist(name)[0][0][0][1]
+        url = reverse(name, kwargs={k: objects[k] for k in pattern_kwargs})
+        for method in methods:
+            want = EXPECTED[(name, method)][relation]
+            if isinstance(want, dict):
+                want = want[scenario]
+            # Each request starts from the same data and session: logging in or out, taking
+            # or erasing in one request must not change what the next one sees.
+            client.logout()
+            if user is not None:
+                client.force_login(user)
+            with transaction.atomic():
+                if method == "GET":
+                    response = client.get(url)
+                else:
+                    response = client.post(url, _post_data(name, office, caseworker2, caseworker))
+                transaction.set_rollback(True)
+            if response.status_code != want:
+                mismatches.append(f"{method} {url} ({name}): {response.status_code}, want {want}")
+            elif relation == ANON and want == 302 and name not in (
+                "login", "logout", "set_language"
+            ):
+                assert response["Location"].startswith(login_url), url
+
+    assert mismatches == [], f"{actor} on the {scenario} case:\n" + "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("scenario_objects", ["assigned"], indirect=True)
+def test_a_download_in_scope_returns_the_plaintext(client, caseworker, scenario_objects):
+    _scenario, objects = scenario_objects
+    client.force_login(caseworker)
+
+    response = client.get(reverse("document_download", kwargs={
+        "case_id": objects["case_id"], "document_id": objects["document_id"]}))
+
+    assert response.status_code == 200
+    assert response.content == pdf_bytes("passport")
+    assert response["Cache-Control"] == "no-store"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert "pasaporte" not in response["Content-Disposition"]  # file names are personal data

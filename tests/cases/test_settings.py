@@ -1,0 +1,79 @@
+"""Production settings: `check --deploy` passes when configured, and refuses to start when not."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cases.crypto import keyring
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
+
+
+@pytest.fixture
+def prod_env(tmp_path) -> dict[str, str]:
+    key_file = tmp_path / "keys" / "amparo-keys.json"
+    keyring.write_key_file(key_file, keyring.new_key_file_data())
+    env = {k: os.environ[k] for k in PASSTHROUGH if k in os.environ}
+    env.update({
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "amparo.example.org",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        "AMPARO_KEY_FILE": str(key_file),
+        "AMPARO_VAR_DIR": str(tmp_path / "var"),
+        "AMPARO_FILE_ROOT": str(tmp_path / "files"),
+    })
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args, "--settings=settings.prod"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def test_check_deploy_passes_with_production_variables(prod_env):
+    result = manage(prod_env, "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("variable", ["DJANGO_SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"])
+def test_production_refuses_to_start_without(prod_env, variable):
+    del prod_env[variable]
+
+    result = manage(prod_env, "check")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"Set {variable}" in result.stderr
+
+
+def test_check_deploy_flags_a_short_secret_key(prod_env):
+    prod_env["DJANGO_SECRET_KEY"] = "short"
+
+    result = manage(prod_env, "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode != 0
+    assert "security.W009" in result.stdout + result.stderr
+
+
+def test_check_deploy_names_a_missing_key_file(prod_env, tmp_path):
+    prod_env["AMPARO_KEY_FILE"] = str(tmp_path / "missing" / "keys.json")
+
+    result = manage(prod_env, "check", "--deploy")
+
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "amparo.E001" in output
+    assert "AMPARO_KEY_FILE" in output
+    assert not (tmp_path / "missing" / "keys.json").exists()
