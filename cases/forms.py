@@ -180,7 +180,11 @@ class AssignForm(Styled, forms.Form):
 
 
 class EraseForm(Styled, forms.Form):
-    reason = forms.CharField(label=_("Reason for the erasure"), max_length=500)
+    reason = forms.CharField(
+        label=_("Reason for the erasure"), max_length=500,
+        help_text=_("The reference of the request or decision. It stays readable after the "
+                    "erasure: write no personal details here."),
+    )
     confirm = forms.BooleanField(
         label=_("I understand that this person's data will be unreadable for ever."), required=True
     )

@@ -1,8 +1,15 @@
+import logging
+
+from django.shortcuts import render
+
 from cases.crypto.datakeys import key_scope
+from cases.crypto.envelope import DecryptionError
+
+log = logging.getLogger(__name__)
 
 
 class KeyScopeMiddleware:
-    """Unwrapped data keys live for one request only."""
+    """Unwrapped data keys live for one request only; failed integrity checks get a clear page."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -10,3 +17,10 @@ class KeyScopeMiddleware:
     def __call__(self, request):
         with key_scope():
             return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DecryptionError):
+            return None
+        # The path holds only ids; the exception names table and column, never a value.
+        log.error("integrity check failed on %s: %s", request.path, exception)
+        return render(request, "integrity_error.html", status=500)

@@ -225,10 +225,10 @@ def assign_case(*, by: User, case: Case, assignee: User | None, reason: str = ""
 def take_case(*, by: User, case: Case) -> Case:
     """A caseworker takes an unassigned case from their office queue."""
     case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.office_id not in selectors.offices_where(by, Role.CASEWORKER):
+        raise PermissionDenied(_("You cannot take cases of this office."))
     if case.assigned_to_id is not None:
         raise ValidationError(_("Someone else took this case a moment ago."))
-    if not selectors.can_take(by, case):
-        raise PermissionDenied(_("You cannot take cases of this office."))
     case.assigned_to = by
     case._history_user = by
     case.save(update_fields=["assigned_to", "updated_at"])
@@ -319,10 +319,11 @@ def erase_person(*, by: User, person: Person, reason: str) -> Person:
     names = list(Document.objects.filter(person=person).values_list("storage_name", flat=True))
     transaction.on_commit(lambda: [files.delete(n) for n in names])
     person.erased_at = timezone.now()
+    person.erasure_reason = reason.strip()
     person.fingerprint = ""
     person._history_user = by
-    person._change_reason = reason.strip()
-    person.save(update_fields=["erased_at", "fingerprint", "updated_at"])
+    # No change reason: it would be sealed with the key just destroyed.
+    person.save(update_fields=["erased_at", "erasure_reason", "fingerprint", "updated_at"])
     # The fingerprint identifies the person without any key: no history row may keep it.
     Person.history.filter(id=person.pk).update(fingerprint="")
     return person

@@ -6,8 +6,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from settings.base import *  # noqa: F403
 
-if not SECRET_KEY:  # noqa: F405
-    raise ImproperlyConfigured("Set DJANGO_SECRET_KEY (50+ random characters).")
+if len(SECRET_KEY) < 50:  # noqa: F405
+    raise ImproperlyConfigured("Set DJANGO_SECRET_KEY to 50 or more random characters.")
 if not ALLOWED_HOSTS:  # noqa: F405
     raise ImproperlyConfigured("Set ALLOWED_HOSTS to the host names this server answers to.")
 if "DATABASE_URL" not in os.environ:

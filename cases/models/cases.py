@@ -46,7 +46,8 @@ class Case(models.Model):
     opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
-    history = HistoricalRecords()
+    # Change reasons may name people: sealed with the principal's key.
+    history = HistoricalRecords(history_change_reason_field=EncryptedTextField(subject="principal_id"))
 
     class Meta:
         verbose_name = _("case")
@@ -65,7 +66,7 @@ class CaseParticipant(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="participants")
     person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="participations")
     role = models.CharField(_("role"), max_length=20, choices=ParticipantRole.choices)
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_change_reason_field=EncryptedTextField(subject="person_id"))
 
     class Meta:
         constraints = [
@@ -99,7 +100,7 @@ class Note(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     text = EncryptedTextField(_("note"), subject="person_id")
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_change_reason_field=EncryptedTextField(subject="person_id"))
 
     class Meta:
         ordering = ["-created_at"]
@@ -123,7 +124,7 @@ class Document(models.Model):
     size = models.PositiveIntegerField()
     storage_name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_change_reason_field=EncryptedTextField(subject="person_id"))
 
     class Meta:
         ordering = ["-created_at"]

@@ -63,7 +63,10 @@ class Person(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     erased_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords()
+    # Kept readable after the key is gone; the form asks for a reference, not personal details.
+    erasure_reason = models.CharField(_("reason for the erasure"), max_length=500, blank=True)
+    # A reason may name the person: sealed like the rest of their data.
+    history = HistoricalRecords(history_change_reason_field=EncryptedTextField())
 
     class Meta:
         verbose_name = _("person")
@@ -104,7 +107,7 @@ class IdentityDocument(models.Model):
     document_type = models.CharField(_("document type"), max_length=20, choices=DocumentType.choices)
     number = EncryptedTextField(_("document number"), subject="person_id")
     issuing_country = CountryField(_("issuing country"), blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_change_reason_field=EncryptedTextField(subject="person_id"))
 
     class Meta:
         verbose_name = _("identity document")

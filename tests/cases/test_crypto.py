@@ -9,6 +9,7 @@ import os
 import uuid
 
 import pytest
+from django.urls import reverse
 
 from cases import services
 from cases.crypto import blind, datakeys, envelope, keyring
@@ -331,3 +332,16 @@ def test_a_file_sealed_for_another_person_does_not_decrypt(
 
     with key_scope(), pytest.raises(DecryptionError):
         services.read_document(by=caseworker, document=fresh(Document, theirs.pk))
+
+
+def test_a_tampered_record_shows_the_integrity_page_not_its_data(client, caseworker, person, case):
+    stored = bytearray(read_column(Person, person.pk, "family_names"))
+    stored[-1] ^= 0x01
+    write_column(Person, person.pk, "family_names", bytes(stored))
+    client.force_login(caseworker)
+
+    response = client.get(reverse("person_detail", args=[person.pk]))
+
+    assert response.status_code == 500
+    assert b'id="integrity-error"' in response.content
+    assert "María José".encode() not in response.content

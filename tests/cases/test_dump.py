@@ -127,11 +127,13 @@ def registered(client, caseworker, office, person_data) -> Secrets:
     secrets_.add_document(number)
     secrets_.add_date(dob)
 
-    # One edit each: history rows hold the old and the new values.
+    # One edit each: history rows hold the old and the new values, and a change reason
+    # that names the person (reasons are sealed like the values).
     for person in secrets_.people:
         fresh = Person.objects.get(pk=person.pk)
         new_address = fake.street_address()
-        services.update_person(by=caseworker, person=fresh, reason="Cambio de domicilio",
+        services.update_person(by=caseworker, person=fresh,
+                               reason=f"Cambio de domicilio de {fresh.family_names}",
                                data=person_data(
                                    given_names=fresh.given_names,
                                    family_names=fresh.family_names,

@@ -314,8 +314,9 @@ def test_erasure_needs_a_reason(supervisor, person, reason):
 def test_the_reason_is_recorded_in_history(supervisor, person):
     services.erase_person(by=supervisor, person=person, reason="Request of the person")
 
+    assert Person.objects.get(pk=person.pk).erasure_reason == "Request of the person"
     last = Person.history.filter(id=person.pk).latest("history_date")
-    assert last.history_change_reason == "Request of the person"
+    assert last.erasure_reason == "Request of the person"
     assert last.history_user == supervisor
 
 

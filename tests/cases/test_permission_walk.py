@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from cases import services
+from cases import importing, services
 from tests.conftest import PNG_BYTES, pdf_bytes
 
 pytestmark = pytest.mark.usefixtures("file_root")
@@ -20,7 +20,6 @@ pytestmark = pytest.mark.usefixtures("file_root")
 # URL groups included in settings.urls that are walked elsewhere, with the reason.
 NOT_WALKED_HERE = {
     "admin": "the Django admin has its own staff/superuser permissions",
-    "cases.urls_import": "imports: walked with the import tests",
 }
 
 # How each actor stands towards the scenario's case (see _relation).
@@ -42,6 +41,13 @@ CASE_STAFF_PAGE = row(200, non_case=403)
 IN_SCOPE = row(200, colleague=404, foreign=404, non_case=404)
 POST_ONLY = row(405)
 EDIT_CASE = row(302, colleague=404, queue_worker=403, foreign=404, non_case=404)
+
+
+
+def FOREIGN_SUPERVISOR(status: int) -> dict:
+    """The other office's supervisor gets `status`; its caseworker is refused (403)."""
+    return {"other_supervisor": status, "other_caseworker": 403}
+
 
 EXPECTED: dict[tuple[str, str], dict] = {
     ("login", "GET"): row(302, anon=200),
@@ -69,13 +75,17 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("case_assign", "POST"): row(403, supervisor=302, colleague=404, foreign=404, non_case=404),
     ("case_take", "GET"): POST_ONLY,
     # Taking an assigned case redirects with a message; supervisors do not take, they assign.
-    ("case_take", "POST"): row(302, colleague=404, foreign=404, non_case=404,
-                               supervisor={"assigned": 302, "queue": 403}),
+    ("case_take", "POST"): row(302, colleague=404, foreign=404, non_case=404, supervisor=403),
     ("note_add", "GET"): POST_ONLY,
     ("note_add", "POST"): EDIT_CASE,
     ("document_upload", "GET"): POST_ONLY,
     ("document_upload", "POST"): EDIT_CASE,
     ("document_download", "GET"): IN_SCOPE,
+    # Imports are for supervisors; each supervisor imports into their own offices.
+    ("import_start", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(200)),
+    # An empty upload: the form comes back with its errors.
+    ("import_start", "POST"): row(403, supervisor=400, foreign=FOREIGN_SUPERVISOR(400)),
+    ("import_job", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(404)),
 }
 
 ACTORS = ["anonymous", "caseworker", "caseworker2", "supervisor", "auditor", "office_admin",
@@ -160,7 +170,10 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, perso
         uploader = supervisor
     document = services.add_document(by=uploader, case=case, title="Pasaporte",
                                       filename="pasaporte.pdf", data=pdf_bytes("passport"))
-    return scenario, {"person_id": person.pk, "case_id": case.pk, "document_id": document.pk}
+    job = importing.queue_import(by=supervisor, office=office, data=b"given_names\n",
+                                 filename="empty.csv")
+    return scenario, {"person_id": person.pk, "case_id": case.pk, "document_id": document.pk,
+                      "job_id": job.pk}
 
 
 def _post_data(name: str, office, caseworker2, caseworker) -> dict:
@@ -178,6 +191,7 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "case_assign": {"assignee": caseworker2.pk, "reason": "Workload"},
         "case_take": {},
         "note_add": {"text": "Walked note"},
+        "import_start": {},
         "document_upload": {"title": "Foto",
                             "file": SimpleUploadedFile("foto.png", PNG_BYTES, "image/png")},
     }[name]
@@ -199,8 +213,8 @@ def test_walk(request, client, actor, scenario_objects, office, caseworker, case
         url = reverse(name, kwargs={k: objects[k] for k in pattern_kwargs})
         for method in methods:
             want = EXPECTED[(name, method)][relation]
-            if isinstance(want, dict):
-                want = want[scenario]
+            if isinstance(want, dict):  # by actor, else by scenario
+                want = want[actor] if actor in want else want[scenario]
             # Each request starts from the same data and session: logging in or out, taking
             # or erasing in one request must not change what the next one sees.
             client.logout()

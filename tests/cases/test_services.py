@@ -127,8 +127,8 @@ def test_a_supervisor_assigns_reassigns_and_returns_to_the_queue(supervisor, cas
 
     services.assign_case(by=supervisor, case=queued, assignee=None)
     assert Case.objects.get(pk=queued.pk).assigned_to is None
-    reasons = list(queued.history.order_by("history_date").values_list(
-        "history_change_reason", flat=True))
+    # Reasons are sealed: read them through the model, not values_list().
+    reasons = [h.history_change_reason for h in queued.history.order_by("history_date")]
     assert reasons[1:3] == ["Speaks K'iche'", "Leave"]
 
 
@@ -190,6 +190,14 @@ def test_only_caseworkers_of_the_office_take_cases(request, who, queued):
         services.take_case(by=request.getfixturevalue(who), case=queued)
 
     assert Case.objects.get(pk=queued.pk).assigned_to is None
+
+
+def test_another_office_learns_nothing_from_taking_an_assigned_case(caseworker, other_caseworker,
+                                                                   queued):
+    services.take_case(by=caseworker, case=queued)
+
+    with pytest.raises(PermissionDenied):
+        services.take_case(by=other_caseworker, case=queued)
 
 
 def test_sharing_a_case_is_for_supervisors_of_its_office(caseworker, other_supervisor,
@@ -341,3 +349,14 @@ def test_other_roles_cannot_change_staff(request, who, make_user, office):
     with pytest.raises(PermissionDenied):
         services.grant_membership(by=request.getfixturevalue(who), user=make_user(),
                                   office=office, role=Role.SUPERVISOR)
+
+
+def test_change_reason_is_sealed_and_reads_back(caseworker, person, person_data):
+    from tests.cases.rawsql import read_column
+
+    services.update_person(by=caseworker, person=person, data=person_data(address="Otra calle 9"),
+                           reason="Se mudó Núñez")
+    latest = person.history.latest()
+    assert latest.history_change_reason == "Se mudó Núñez"
+    raw = read_column(type(latest), latest.pk, "history_change_reason")
+    assert raw is not None and "Núñez".encode() not in raw
