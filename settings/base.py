@@ -88,6 +88,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
+# The region's countries first in every country list (MIRPS states, then frequent origins).
+COUNTRIES_FIRST = ["BZ", "CR", "GT", "HN", "MX", "NI", "PA", "SV", "CO", "CU", "HT", "VE"]
+
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]

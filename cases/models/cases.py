@@ -20,6 +20,10 @@ class ParticipantRole(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# Labels of the states a case can be in; the procedures (rsd, tip) add theirs.
+STATE_LABELS = {"open": _("Open"), "closed": _("Closed")}
+
+
 class Case(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reference = models.CharField(_("reference"), max_length=32, unique=True)
@@ -60,6 +64,10 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def state_label(self) -> str:
+        return str(STATE_LABELS.get(self.state, self.state))
 
 
 class CaseParticipant(models.Model):
