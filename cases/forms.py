@@ -89,7 +89,7 @@ class PersonForm(Styled, forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     document_type = forms.ChoiceField(
-        label=_("Identity document"), choices=[("", "—"), *DocumentType.choices], required=False
+        label=_("Document type"), choices=[("", "—"), *DocumentType.choices], required=False
     )
     document_number = forms.CharField(label=_("Document number"), required=False, max_length=60)
     document_country = forms.ChoiceField(label=_("Issued by"), choices=[], required=False)
@@ -188,3 +188,13 @@ class EraseForm(Styled, forms.Form):
     confirm = forms.BooleanField(
         label=_("I understand that this person's data will be unreadable for ever."), required=True
     )
+
+
+class IdentityDocumentForm(Styled, forms.Form):
+    document_type = forms.ChoiceField(label=_("Document type"), choices=DocumentType.choices)
+    document_number = forms.CharField(label=_("Document number"), max_length=60)
+    document_country = forms.ChoiceField(label=_("Issued by"), choices=[], required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["document_country"].choices = [("", "—"), *countries]

@@ -46,6 +46,7 @@ class IdentityDocumentData:
     document_type: str
     number: str
     issuing_country: str = ""
+    id: uuid.UUID | None = None  # an existing document to change; None adds one
 
 
 @dataclass
@@ -112,17 +113,35 @@ def register_person(*, by: User, office: Office, data: PersonData) -> Person:
     _apply(person, data)
     person._history_user = by
     person.save()
-    for doc in data.documents:
-        d = IdentityDocument(
-            person=person,
-            document_type=doc.document_type,
-            number=doc.number.strip(),
-            issuing_country=doc.issuing_country,
-        )
-        d._history_user = by
-        d.save()
+    _save_documents(by=by, person=person, items=data.documents)
     _index_person(person)
     return person
+
+
+def _save_documents(*, by: User, person: Person, items: list[IdentityDocumentData]) -> None:
+    """Change the documents named by id, add the others; documents not named are kept."""
+    existing = {d.pk: d for d in person.documents.all()}
+    for item in items:
+        if item.id is not None and item.id not in existing:
+            raise ValidationError(_("This identity document belongs to someone else."))
+        doc = existing.get(item.id) if item.id else IdentityDocument(person=person)
+        doc.document_type = item.document_type
+        doc.number = item.number.strip()
+        doc.issuing_country = item.issuing_country
+        doc._history_user = by
+        doc.save()
+
+
+@transaction.atomic
+def add_identity_document(*, by: User, person: Person, item: IdentityDocumentData) -> None:
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if not selectors.can_edit_person(by, person):
+        raise PermissionDenied(_("You cannot change this person's record."))
+    if not item.number.strip():
+        raise ValidationError({"document_number": _("Enter the number of this document.")})
+    _save_documents(by=by, person=person, items=[IdentityDocumentData(
+        item.document_type, item.number, item.issuing_country)])
+    _index_person(person)
 
 
 @transaction.atomic
@@ -134,17 +153,7 @@ def update_person(*, by: User, person: Person, data: PersonData, reason: str = "
     person._history_user = by
     person._change_reason = reason
     person.save()
-    existing = list(person.documents.all())
-    for doc, item in zip(existing, data.documents, strict=False):
-        doc.document_type, doc.number = item.document_type, item.number.strip()
-        doc.issuing_country = item.issuing_country
-        doc._history_user = by
-        doc.save()
-    for item in data.documents[len(existing) :]:
-        d = IdentityDocument(person=person, document_type=item.document_type,
-                             number=item.number.strip(), issuing_country=item.issuing_country)
-        d._history_user = by
-        d.save()
+    _save_documents(by=by, person=person, items=data.documents)
     _index_person(person)
     return person
 

@@ -8,6 +8,8 @@ urlpatterns = [
     path("people/new/", views.person_create, name="person_create"),
     path("people/<uuid:person_id>/", views.person_detail, name="person_detail"),
     path("people/<uuid:person_id>/edit/", views.person_edit, name="person_edit"),
+    path("people/<uuid:person_id>/documents/", views.identity_document_add,
+         name="identity_document_add"),
     path("people/<uuid:person_id>/erase/", views.person_erase, name="person_erase"),
     path("people/<uuid:person_id>/open-case/", views.case_open, name="case_open"),
     path("cases/", views.case_list, name="case_list"),

@@ -18,6 +18,7 @@ from cases.forms import (
     AssignForm,
     DocumentForm,
     EraseForm,
+    IdentityDocumentForm,
     NoteForm,
     OpenCaseForm,
     PersonForm,
@@ -123,11 +124,12 @@ def person_detail(request, person_id):
     cases = selectors.visible_cases(request.user).filter(participants__person=person)
     return render(request, "cases/person_detail.html", {
         "person": person,
-        "documents": person.documents.all(),
+        "documents": person.documents.order_by("document_type", "pk"),
         "cases": cases,
         "can_edit": selectors.can_edit_person(request.user, person),
         "can_open_case": selectors.can_register(request.user, person.office) and not person.erased_at,
         "open_form": OpenCaseForm(),
+        "document_form": IdentityDocumentForm(),
         "erase_form": EraseForm() if selectors.can_erase_person(request.user, person) else None,
     })
 
@@ -138,7 +140,7 @@ def person_edit(request, person_id):
     if not selectors.can_edit_person(request.user, person):
         raise PermissionDenied(_("You cannot change this person's record."))
     offices = Office.objects.filter(pk=person.office_id)
-    doc = person.documents.first()
+    doc = person.documents.order_by("document_type", "pk").first()
     initial = {
         "office": person.office, "given_names": person.given_names,
         "family_names": person.family_names, "aliases": "; ".join(person.aliases or []),
@@ -153,11 +155,8 @@ def person_edit(request, person_id):
     form = PersonForm(request.POST or None, offices=offices, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.person_data()
-        # Documents beyond the first one are kept as they are.
-        data.documents += [
-            services.IdentityDocumentData(d.document_type, d.number or "", d.issuing_country.code or "")
-            for d in list(person.documents.all())[1:]
-        ]
+        if doc is not None and data.documents:
+            data.documents[0].id = doc.pk  # the document shown in the form; others are kept
         services.update_person(by=request.user, person=person, data=data,
                                reason=request.POST.get("reason", ""))
         messages.success(request, _("Changes saved."))
@@ -177,6 +176,23 @@ def person_erase(request, person_id):
         messages.success(request, _("The person's data was erased."))
     else:
         messages.error(request, _("Give the reason for the erasure and confirm it."))
+    return redirect("person_detail", person_id=person.pk)
+
+
+@login_required
+@require_POST
+def identity_document_add(request, person_id):
+    person = selectors.get_person(request.user, person_id)
+    if not selectors.can_edit_person(request.user, person):
+        raise PermissionDenied(_("You cannot change this person's record."))
+    form = IdentityDocumentForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        services.add_identity_document(by=request.user, person=person, item=services.IdentityDocumentData(
+            d["document_type"], d["document_number"], d["document_country"]))
+        messages.success(request, _("Identity document added."))
+    else:
+        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
     return redirect("person_detail", person_id=person.pk)
 
 

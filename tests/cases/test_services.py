@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases import selectors, services
-from cases.models import Case, Document, Membership, Note, Person, Role
+from cases.models import Case, Document, IdentityDocument, Membership, Note, Person, Role
 from tests.conftest import PNG_BYTES, pdf_bytes
 
 pytestmark = pytest.mark.usefixtures("file_root")
@@ -360,3 +360,47 @@ def test_change_reason_is_sealed_and_reads_back(caseworker, person, person_data)
     assert latest.history_change_reason == "Se mudó Núñez"
     raw = read_column(type(latest), latest.pk, "history_change_reason")
     assert raw is not None and "Núñez".encode() not in raw
+
+
+def test_editing_a_person_keeps_every_identity_document(client, caseworker, person, case):
+    # given a person with a passport and a national id card
+    services.add_identity_document(by=caseworker, person=person, item=services.IdentityDocumentData(
+        "national_id", "0801-1990-11111", "HN"))
+    client.force_login(caseworker)
+    # when the edit form (which shows one of them) is saved with a new number for it
+    shown = client.get(reverse("person_edit", args=[person.pk])).context["form"].initial
+    kept_type = {"passport", "national_id"} - {shown["document_type"]}
+    kept = person.documents.get(document_type=kept_type.pop())
+    edited = person.documents.get(document_type=shown["document_type"])
+    response = client.post(reverse("person_edit", args=[person.pk]), {
+        "office": person.office_id, "given_names": "María José", "family_names": "Núñez Pérez",
+        "sex": "female", "document_type": shown["document_type"], "document_number": "B7654321",
+        "document_country": "HN", "reason": "renewed document",
+    })
+    # then that document changed in place and the other one is untouched
+    assert response.status_code == 302
+    assert IdentityDocument.objects.get(pk=edited.pk).number == "B7654321"
+    assert IdentityDocument.objects.get(pk=kept.pk).number == kept.number
+    assert person.documents.count() == 2
+    assert selectors.search_people(caseworker, document="B7654321").people == [person]
+
+
+def test_a_document_of_someone_else_cannot_be_changed(caseworker, office, person, person_data):
+    other = services.register_person(by=caseworker, office=office, data=person_data(given_names="Rosa"))
+    theirs = other.documents.get()
+    data = person_data(documents=[services.IdentityDocumentData("passport", "HACK1", "HN", id=theirs.pk)])
+
+    with pytest.raises(ValidationError):
+        services.update_person(by=caseworker, person=person, data=data)
+
+    assert IdentityDocument.objects.get(pk=theirs.pk).number == "A123456"
+
+
+def test_an_identity_document_needs_a_number_and_an_editor(caseworker2, caseworker, person, case):
+    with pytest.raises(ValidationError):
+        services.add_identity_document(by=caseworker, person=person,
+                                       item=services.IdentityDocumentData("passport", "  "))
+    with pytest.raises(PermissionDenied):
+        services.add_identity_document(by=caseworker2, person=person,
+                                       item=services.IdentityDocumentData("passport", "C1"))
+    assert person.documents.count() == 1
