@@ -4,6 +4,7 @@ import datetime
 
 import phonenumbers
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +24,20 @@ def parse_phone(value: str, region: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(_("This phone number is not valid for its country."))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def upload_too_large(request) -> bool:
+    """True when a request's body is over the upload limit; its file was not kept."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+
+
+def too_large_message() -> str:
+    return _("The file is larger than %(mb)d MB.") % {
+        "mb": settings.AMPARO_UPLOAD_MAX_BYTES // (1024 * 1024)}
 
 
 def split_list(value: str) -> list[str]:

@@ -119,11 +119,17 @@ def register_person(*, by: User, office: Office, data: PersonData) -> Person:
 
 
 def _save_documents(*, by: User, person: Person, items: list[IdentityDocumentData]) -> None:
-    """Change the documents named by id, add the others; documents not named are kept."""
+    """Change the documents named by id and add new ones; documents not named are kept.
+
+    A document without id that the person already has (same type and number) is not added
+    again."""
     existing = {d.pk: d for d in person.documents.all()}
+    known = {(d.document_type, blind.normalize_document(d.number or "")) for d in existing.values()}
     for item in items:
         if item.id is not None and item.id not in existing:
             raise ValidationError(_("This identity document belongs to someone else."))
+        if item.id is None and (item.document_type, blind.normalize_document(item.number)) in known:
+            continue
         doc = existing.get(item.id) if item.id else IdentityDocument(person=person)
         doc.document_type = item.document_type
         doc.number = item.number.strip()

@@ -23,6 +23,8 @@ from cases.forms import (
     OpenCaseForm,
     PersonForm,
     SearchForm,
+    too_large_message,
+    upload_too_large,
 )
 from cases.models import Membership, Office, Role
 
@@ -79,11 +81,10 @@ def _case_staff_required(request) -> None:
 @login_required
 def people_search(request):
     _case_staff_required(request)
-    # The form posts, so that names and document numbers stay out of URLs and access logs.
-    params = request.POST if request.method == "POST" else request.GET
-    form = SearchForm(params or None)
+    # Only POST: names and document numbers must stay out of URLs, history and access logs.
+    form = SearchForm(request.POST if request.method == "POST" else None)
     result = None
-    if params and form.is_valid():
+    if form.is_bound and form.is_valid():
         d = form.cleaned_data
         result = selectors.search_people(
             request.user, name=d["name"], document=d["document"],
@@ -307,7 +308,11 @@ def document_upload(request, case_id):
     if not selectors.can_edit_case(request.user, case):
         raise PermissionDenied(_("You cannot add documents to this case."))
     form = DocumentForm(request.POST, request.FILES)
-    if form.is_valid():
+    if upload_too_large(request):
+        form.is_valid()
+        form.errors.pop("file", None)
+        form.add_error("file", too_large_message())
+    elif form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             services.add_document(by=request.user, case=case, title=form.cleaned_data["title"],

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases import importing, selectors
-from cases.forms import Styled
+from cases.forms import Styled, too_large_message, upload_too_large
 from cases.models import Office, Role
 
 ACCEPT = ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -61,7 +61,11 @@ def import_start(request: HttpRequest) -> HttpResponse:
     posted = request.method == "POST"
     form = ImportForm(request.POST if posted else None, request.FILES if posted else None,
                       offices=offices)
-    if posted and form.is_valid():
+    if posted and upload_too_large(request):
+        form.is_valid()
+        form.errors.pop("file", None)
+        form.add_error("file", too_large_message())
+    elif posted and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             job = importing.queue_import(

@@ -2,5 +2,6 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.dev")
+# Servers and workers run production settings unless told otherwise; manage.py defaults to dev.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.prod")
 application = get_wsgi_application()

@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import secrets
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +111,10 @@ def write_key_file(path: Path, data: dict[str, Any]) -> None:
 def read_key_data() -> dict[str, Any]:
     env = os.environ.get("AMPARO_KEYS")
     if env:
-        data: dict[str, Any] = json.loads(env)
+        try:
+            data: dict[str, Any] = json.loads(env)
+        except ValueError as exc:
+            raise KeyringError(f"AMPARO_KEYS is not the JSON of a key file: {exc}") from exc
         return data
     path = key_file_path()
     if not path.exists():
@@ -131,17 +133,38 @@ def read_key_data() -> dict[str, Any]:
         raise KeyringError(f"Cannot read the key file {path}: {exc}") from exc
 
 
-@lru_cache(maxsize=1)
+_loaded: tuple[tuple[str, str, int], KekProvider] | None = None
+
+
+def _source_version() -> tuple[str, str, int]:
+    """What the keys are read from, and when it last changed."""
+    name = getattr(settings, "AMPARO_KEK_PROVIDER", "cases.crypto.keyring.FileKekProvider")
+    if os.environ.get("AMPARO_KEYS"):
+        return name, "env", hash(os.environ["AMPARO_KEYS"])
+    path = key_file_path()
+    try:
+        return name, str(path), path.stat().st_mtime_ns
+    except OSError:
+        return name, str(path), -1
+
+
 def provider() -> KekProvider:
-    cls = import_string(getattr(settings, "AMPARO_KEK_PROVIDER", "cases.crypto.keyring.FileKekProvider"))
-    is_file = cls is FileKekProvider or issubclass(cls, FileKekProvider)
-    instance: KekProvider = cls(read_key_data()) if is_file else cls()
-    return instance
+    """The KEK provider. A changed key file is read again, so that a KEK added by
+    'init_keys --new-kek' wraps new keys in processes that were already running."""
+    global _loaded
+    version = _source_version()
+    if _loaded is None or _loaded[0] != version:
+        cls = import_string(version[0])
+        is_file = cls is FileKekProvider or issubclass(cls, FileKekProvider)
+        instance: KekProvider = cls(read_key_data()) if is_file else cls()
+        _loaded = (version, instance)
+    return _loaded[1]
 
 
 def reset() -> None:
-    """Forget the loaded keys (after the key file changed)."""
-    provider.cache_clear()
+    """Forget the loaded keys."""
+    global _loaded
+    _loaded = None
     from cases.crypto import blind
 
     blind.index_key.cache_clear()

@@ -404,3 +404,16 @@ def test_an_identity_document_needs_a_number_and_an_editor(caseworker2, casework
         services.add_identity_document(by=caseworker2, person=person,
                                        item=services.IdentityDocumentData("passport", "C1"))
     assert person.documents.count() == 1
+
+
+def test_an_oversize_upload_is_refused_with_a_clear_message(client, settings, caseworker, case):
+    settings.AMPARO_UPLOAD_MAX_BYTES = 1024 * 1024
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024 + 1024
+    client.force_login(caseworker)
+    big = SimpleUploadedFile("scan.pdf", pdf_bytes("x") + b"0" * (2 * 1024 * 1024), "application/pdf")
+
+    response = client.post(reverse("document_upload", args=[case.pk]), {"title": "Scan", "file": big})
+
+    assert response.status_code == 400
+    assert "The file is larger than 1 MB." in response.content.decode()
+    assert not Document.objects.filter(case=case).exists()

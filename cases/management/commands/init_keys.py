@@ -1,3 +1,5 @@
+import os
+
 from django.core.management.base import BaseCommand, CommandError
 
 from cases.crypto import keyring
@@ -12,6 +14,9 @@ class Command(BaseCommand):
                             help="Add a new KEK and make it the active one (old ones are kept).")
 
     def handle(self, *args, new_kek=False, **opts):
+        if os.environ.get("AMPARO_KEYS"):
+            raise CommandError("AMPARO_KEYS is set: the keys come from the environment, not from "
+                               "a file. Change AMPARO_KEYS itself, or unset it to use the key file.")
         path = keyring.key_file_path()
         if not path.exists():
             if new_kek:
