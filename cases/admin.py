@@ -8,8 +8,15 @@ from cases.models import Membership, Office, User
 
 
 class MembershipInline(admin.TabularInline):
+    """Read-only here: roles change through the staff page or 'manage.py grant_role'."""
+
     model = Membership
     extra = 0
+    can_delete = False
+    readonly_fields = ("office", "role", "created_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(User)

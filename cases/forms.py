@@ -5,6 +5,7 @@ import datetime
 import phonenumbers
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -213,3 +214,11 @@ class IdentityDocumentForm(Styled, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["document_country"].choices = [("", "—"), *countries]
+
+
+class LoginForm(Styled, AuthenticationForm):
+    pass
+
+
+class StyledPasswordChangeForm(Styled, PasswordChangeForm):
+    pass

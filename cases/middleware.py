@@ -16,7 +16,12 @@ class KeyScopeMiddleware:
 
     def __call__(self, request):
         with key_scope():
-            return self.get_response(request)
+            response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            # Shared office computers: nothing a staff member saw stays in the browser cache.
+            response["Cache-Control"] = "no-store"
+        return response
 
     def process_exception(self, request, exception):
         if not isinstance(exception, DecryptionError):

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from cases.crypto import blind, datakeys
@@ -67,9 +67,10 @@ def _granted_case_ids(user: User) -> Q:
     direct = CaseUserObjectPermission.objects.filter(
         user=user, permission__codename="view_case"
     ).values("content_object_id")
+    # Role groups span every office: a grant to one of them would open the case everywhere.
     via_group = CaseGroupObjectPermission.objects.filter(
         group__user=user, permission__codename="view_case"
-    ).values("content_object_id")
+    ).exclude(group__name__in=Role.values).values("content_object_id")
     return Q(pk__in=direct) | Q(pk__in=via_group)
 
 
@@ -259,3 +260,35 @@ def get_import_job(user: User, job_id: uuid.UUID | str) -> ImportJob:
         return visible_import_jobs(user).get(pk=job_id)
     except (ImportJob.DoesNotExist, ValidationError, ValueError, TypeError):
         raise Http404("No such import.") from None
+
+
+def administered_memberships(user: User) -> QuerySet[Membership]:
+    """Memberships of the offices this user administers."""
+    return (
+        Membership.objects.filter(office__in=offices_where(user, Role.OFFICE_ADMIN))
+        .select_related("user", "office")
+        .order_by("office__code", "role", "user__username")
+    )
+
+
+def get_administered_membership(user: User, membership_id: int | str) -> Membership:
+    try:
+        return administered_memberships(user).get(pk=membership_id)
+    except (Membership.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such membership.") from None
+
+
+def offices_overview(user: User) -> QuerySet[Office]:
+    """Every office with its staff count, for system administrators only."""
+    if not has_role(user, Role.SYSTEM_ADMIN) and not user.is_superuser:
+        return Office.objects.none()
+    return Office.objects.annotate(n_staff=Count("memberships__user", distinct=True))
+
+
+def supervised_workload(user: User) -> QuerySet[Case]:
+    """Cases per assignee in the offices this user supervises."""
+    return (
+        visible_cases(user).filter(office__in=offices_where(user, Role.SUPERVISOR))
+        .values("assigned_to__username", "assigned_to__first_name", "assigned_to__last_name")
+        .annotate(n=Count("pk")).order_by("-n")
+    )

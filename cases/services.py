@@ -15,7 +15,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from guardian.shortcuts import assign_perm, remove_perm
 
 from cases import selectors
 from cases.crypto import blind, datakeys, files
@@ -23,6 +22,7 @@ from cases.models import (
     Case,
     CaseKind,
     CaseParticipant,
+    CaseUserObjectPermission,
     Document,
     IdentityDocument,
     Membership,
@@ -209,19 +209,6 @@ def open_case(
 
 
 @transaction.atomic
-def add_participant(*, by: User, case: Case, person: Person, role: str) -> CaseParticipant:
-    case = Case.objects.select_for_update().get(pk=case.pk)
-    if not selectors.can_edit_case(by, case):
-        raise PermissionDenied(_("You cannot change this case."))
-    if person.office_id != case.office_id:
-        raise ValidationError(_("The person is registered in another office."))
-    part = CaseParticipant(case=case, person=person, role=role)
-    part._history_user = by
-    part.save()
-    return part
-
-
-@transaction.atomic
 def assign_case(*, by: User, case: Case, assignee: User | None, reason: str = "") -> Case:
     """Assign, reassign or return a case to the queue (supervisors)."""
     case = Case.objects.select_for_update().get(pk=case.pk)
@@ -257,7 +244,8 @@ def add_note(*, by: User, case: Case, text: str) -> Note:
         raise PermissionDenied(_("You cannot add notes to this case."))
     if not text.strip():
         raise ValidationError({"text": _("Write the note first.")})
-    if case.principal.erased_at:
+    # Locked so that an erasure at the same moment waits (case, then person: a fixed order).
+    if Person.objects.select_for_update().get(pk=case.principal_id).erased_at:
         raise ValidationError(_("This person's record was erased."))
     note = Note(case=case, person_id=case.principal_id, author=by, text=text.strip())
     note._history_user = by
@@ -290,7 +278,7 @@ def add_document(*, by: User, case: Case, title: str, filename: str, data: bytes
             case = Case.objects.select_for_update().get(pk=case.pk)
             if not selectors.can_edit_case(by, case):
                 raise PermissionDenied(_("You cannot add documents to this case."))
-            if case.principal.erased_at:
+            if Person.objects.select_for_update().get(pk=case.principal_id).erased_at:
                 raise ValidationError(_("This person's record was erased."))
             name = files.store(
                 subject_id=case.principal_id, table=Document._meta.db_table, row_id=doc_id,
@@ -351,40 +339,93 @@ def role_group(role: str) -> Group:
     return Group.objects.get_or_create(name=role)[0]
 
 
+# Roles that an office administrator may hand out; system administration is granted only
+# by a superuser (manage.py grant_role).
+OFFICE_GRANTABLE_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.AUDITOR, Role.OFFICE_ADMIN)
+
+
+def _check_staff_admin(by: User | None, office: Office, role: str) -> None:
+    if by is None or by.is_superuser:
+        return
+    if office.pk not in selectors.offices_where(by, Role.OFFICE_ADMIN):
+        raise PermissionDenied(_("Only an administrator of this office can change its staff."))
+    if role not in OFFICE_GRANTABLE_ROLES:
+        raise PermissionDenied(_("Only a superuser grants the system administrator role."))
+
+
 @transaction.atomic
 def grant_membership(*, by: User | None, user: User, office: Office, role: str) -> Membership:
-    if by is not None and not (
-        by.is_superuser or office.pk in selectors.offices_where(by, Role.OFFICE_ADMIN)
-    ):
-        raise PermissionDenied(_("Only an administrator of this office can change its staff."))
-    membership, _created = Membership.objects.get_or_create(user=user, office=office, role=role)
+    """Give a user a role in an office (by=None: the system itself, e.g. seed_demo)."""
+    if role not in Role.values:
+        raise ValidationError({"role": _("Unknown role.")})
+    _check_staff_admin(by, office, role)
+    membership = Membership.objects.filter(user=user, office=office, role=role).first()
+    if membership is None:
+        membership = Membership(user=user, office=office, role=role)
+        membership._history_user = by
+        membership.save()
     user.groups.add(role_group(role))
     return membership
 
 
 @transaction.atomic
+def add_staff_member(
+    *, by: User, office: Office, role: str, username: str, first_name: str, last_name: str,
+    email: str, password: str, preferred_language: str = "es",
+) -> User:
+    """Create a staff account and give it a role in the office."""
+    _check_staff_admin(by, office, role)
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": _("This user name is taken.")})
+    user = User(username=username, first_name=first_name, last_name=last_name, email=email,
+                preferred_language=preferred_language)
+    user.set_password(password)
+    user._history_user = by
+    user.save()
+    grant_membership(by=by, user=user, office=office, role=role)
+    return user
+
+
+@transaction.atomic
 def revoke_membership(*, by: User, membership: Membership) -> None:
-    if not (by.is_superuser or membership.office_id in selectors.offices_where(by, Role.OFFICE_ADMIN)):
-        raise PermissionDenied(_("Only an administrator of this office can change its staff."))
+    _check_staff_admin(by, membership.office, membership.role)
+    if membership.user_id == by.pk and membership.role == Role.OFFICE_ADMIN:
+        raise ValidationError(_("You cannot remove your own administrator role."))
     user, role = membership.user, membership.role
+    membership._history_user = by
     membership.delete()
     if not Membership.objects.filter(user=user, role=role).exists():
         user.groups.remove(role_group(role))
+    user.__dict__.pop("_amparo_roles", None)
 
 
 @transaction.atomic
-def grant_case_access(*, by: User, case: Case, user: User) -> None:
+def grant_case_access(*, by: User, case: Case, user: User, reason: str) -> None:
     """An explicit, recorded grant for one user to see one case (a share)."""
     if not selectors.can_assign(by, case):
         raise PermissionDenied(_("Only a supervisor of this office can share its cases."))
-    assign_perm("cases.view_case", user, case)
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why this case is shared.")})
+    perm = Permission.objects.get(content_type__app_label="cases", codename="view_case")
+    if CaseUserObjectPermission.objects.filter(content_object=case, user=user,
+                                               permission=perm).exists():
+        return
+    grant = CaseUserObjectPermission(content_object=case, user=user, permission=perm)
+    grant._history_user = by
+    grant._change_reason = reason.strip()
+    grant.save()
 
 
 @transaction.atomic
-def revoke_case_access(*, by: User, case: Case, user: User) -> None:
+def revoke_case_access(*, by: User, case: Case, user: User, reason: str = "") -> None:
     if not selectors.can_assign(by, case):
         raise PermissionDenied(_("Only a supervisor of this office can share its cases."))
-    remove_perm("cases.view_case", user, case)
+    for grant in CaseUserObjectPermission.objects.filter(
+        content_object=case, user=user, permission__codename="view_case"
+    ):
+        grant._history_user = by
+        grant._change_reason = reason.strip()
+        grant.delete()
 
 
 ROLE_PERMISSIONS: dict[str, Sequence[str]] = {

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import views
+from cases import views, views_staff
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -12,6 +12,10 @@ urlpatterns = [
          name="identity_document_add"),
     path("people/<uuid:person_id>/erase/", views.person_erase, name="person_erase"),
     path("people/<uuid:person_id>/open-case/", views.case_open, name="case_open"),
+    path("staff/", views_staff.staff, name="staff"),
+    path("staff/memberships/<int:membership_id>/revoke/", views_staff.membership_revoke,
+         name="membership_revoke"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("cases/", views.case_list, name="case_list"),
     path("cases/<uuid:case_id>/", views.case_detail, name="case_detail"),
     path("cases/<uuid:case_id>/assign/", views.case_assign, name="case_assign"),

@@ -142,8 +142,12 @@ class Document(models.Model):
 
 
 class CaseUserObjectPermission(UserObjectPermissionBase):
+    """An explicit grant to one user (a share or referral); its history records who and why."""
+
     content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+    history = HistoricalRecords()
 
 
 class CaseGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+    history = HistoricalRecords()

@@ -49,6 +49,11 @@ def FOREIGN_SUPERVISOR(status: int) -> dict:
     return {"other_supervisor": status, "other_caseworker": 403}
 
 
+def OFFICE_ADMIN(status: int) -> dict:
+    """The office's administrator gets `status`; its auditor and system administrator 403."""
+    return {"office_admin": status, "auditor": 403, "system_admin": 403}
+
+
 EXPECTED: dict[tuple[str, str], dict] = {
     ("login", "GET"): row(302, anon=200),
     ("login", "POST"): row(302),  # anonymous logs in; others are already logged in
@@ -88,6 +93,13 @@ EXPECTED: dict[tuple[str, str], dict] = {
     # An empty upload: the form comes back with its errors.
     ("import_start", "POST"): row(403, supervisor=400, foreign=FOREIGN_SUPERVISOR(400)),
     ("import_job", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(404)),
+    # Staff pages are for office administrators of the office.
+    ("staff", "GET"): row(403, non_case=OFFICE_ADMIN(200)),
+    ("staff", "POST"): row(403, non_case=OFFICE_ADMIN(302)),
+    ("membership_revoke", "GET"): POST_ONLY,
+    ("membership_revoke", "POST"): row(403, non_case=OFFICE_ADMIN(302)),
+    ("password_change", "GET"): row(200),
+    ("password_change", "POST"): row(200),  # a wrong old password: the form comes back
 }
 
 ACTORS = ["anonymous", "caseworker", "caseworker2", "supervisor", "auditor", "office_admin",
@@ -174,8 +186,9 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, perso
                                       filename="pasaporte.pdf", data=pdf_bytes("passport"))
     job = importing.queue_import(by=supervisor, office=office, data=b"given_names\n",
                                  filename="empty.csv")
+    membership = caseworker2.memberships.get()
     return scenario, {"person_id": person.pk, "case_id": case.pk, "document_id": document.pk,
-                      "job_id": job.pk}
+                      "job_id": job.pk, "membership_id": membership.pk}
 
 
 def _post_data(name: str, office, caseworker2, caseworker) -> dict:
@@ -195,6 +208,11 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "case_take": {},
         "note_add": {"text": "Walked note"},
         "import_start": {},
+        "staff": {"office": office.pk, "role": "caseworker", "username": "nuevo.gestor",
+                  "first_name": "Nuevo", "last_name": "Gestor",
+                  "password": "a-long-enough-first-password"},
+        "membership_revoke": {},
+        "password_change": {"old_password": "wrong", "new_password1": "x", "new_password2": "x"},
         "document_upload": {"title": "Foto",
                             "file": SimpleUploadedFile("foto.png", PNG_BYTES, "image/png")},
     }[name]

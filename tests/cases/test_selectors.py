@@ -126,7 +126,8 @@ def test_get_case_answers_404_for_bad_or_unknown_ids(supervisor, world, bad):
 def test_a_grant_opens_exactly_that_case(supervisor, other_caseworker, world):
     shared = world["queue"]
 
-    services.grant_case_access(by=supervisor, case=shared, user=other_caseworker)
+    services.grant_case_access(by=supervisor, case=shared, user=other_caseworker,
+                               reason="Referral to the CR-SJO office")
 
     # Their own case and their office's queue, plus the shared one.
     assert names(selectors.visible_cases(other_caseworker)) == {"Dolores", "Elena", "Carmen"}
@@ -140,7 +141,8 @@ def test_a_grant_opens_exactly_that_case(supervisor, other_caseworker, world):
 
 
 def test_a_revoked_grant_closes_the_case_again(supervisor, other_caseworker, world):
-    services.grant_case_access(by=supervisor, case=world["mine"], user=other_caseworker)
+    services.grant_case_access(by=supervisor, case=world["mine"], user=other_caseworker,
+                               reason="Joint interview")
     services.revoke_case_access(by=supervisor, case=world["mine"], user=other_caseworker)
 
     with pytest.raises(Http404):

@@ -204,7 +204,7 @@ def test_sharing_a_case_is_for_supervisors_of_its_office(caseworker, other_super
                                                          other_caseworker, case):
     for actor in (caseworker, other_supervisor):
         with pytest.raises(PermissionDenied):
-            services.grant_case_access(by=actor, case=case, user=other_caseworker)
+            services.grant_case_access(by=actor, case=case, user=other_caseworker, reason="x")
 
     assert not selectors.visible_cases(other_caseworker).filter(pk=case.pk).exists()
 

@@ -1,0 +1,107 @@
+"""Office administrators manage their office's staff: accounts and roles."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from cases import selectors, services
+from cases.forms import Styled
+from cases.models import Office, Role, User
+
+
+class StaffMemberForm(Styled, forms.Form):
+    office = forms.ModelChoiceField(queryset=Office.objects.none(), label=gettext_lazy("Office"))
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=[])
+    username = forms.CharField(
+        label=gettext_lazy("User name"), max_length=150,
+        help_text=gettext_lazy("An existing user name gives that person the role; a new one "
+                               "creates the account."),
+    )
+    first_name = forms.CharField(label=gettext_lazy("Given names"), max_length=150, required=False)
+    last_name = forms.CharField(label=gettext_lazy("Family names"), max_length=150, required=False)
+    email = forms.EmailField(label=gettext_lazy("Email"), required=False)
+    password = forms.CharField(
+        label=gettext_lazy("First password"), required=False, widget=forms.PasswordInput,
+        help_text=gettext_lazy("For a new account: at least 12 characters. Hand it over in "
+                               "person; the staff member changes it after logging in."),
+    )
+
+    def __init__(self, *args, offices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["office"].queryset = offices if offices is not None else Office.objects.none()
+        self.fields["role"].choices = [
+            (r, Role(r).label) for r in services.OFFICE_GRANTABLE_ROLES
+        ]
+
+    def clean(self):
+        data = super().clean()
+        username = data.get("username", "")
+        self.existing = User.objects.filter(username__iexact=username).first() if username else None
+        if username and self.existing is None:
+            for name in ("first_name", "last_name", "password"):
+                if not data.get(name):
+                    self.add_error(name, _("Needed for a new account."))
+            if data.get("password"):
+                try:
+                    validate_password(data["password"], User(username=username,
+                                      first_name=data.get("first_name", ""),
+                                      last_name=data.get("last_name", "")))
+                except ValidationError as exc:
+                    self.add_error("password", exc)
+        return data
+
+
+def _office_admin_required(request: HttpRequest) -> None:
+    if not selectors.has_role(request.user, Role.OFFICE_ADMIN):
+        raise PermissionDenied(_("Only office administrators manage staff."))
+
+
+@login_required
+def staff(request: HttpRequest) -> HttpResponse:
+    _office_admin_required(request)
+    offices = selectors.user_offices(request.user, Role.OFFICE_ADMIN)
+    form = StaffMemberForm(request.POST or None, offices=offices)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            if form.existing is not None:
+                services.grant_membership(by=request.user, user=form.existing, office=d["office"],
+                                          role=d["role"])
+                messages.success(request, _("Role given to %(user)s.") % {"user": form.existing})
+            else:
+                user = services.add_staff_member(
+                    by=request.user, office=d["office"], role=d["role"], username=d["username"],
+                    first_name=d["first_name"], last_name=d["last_name"], email=d["email"],
+                    password=d["password"], preferred_language=request.LANGUAGE_CODE,
+                )
+                messages.success(request, _("Account %(user)s created.") % {"user": user.username})
+            return redirect("staff")
+        except ValidationError as exc:
+            for field, errs in getattr(exc, "error_dict", {None: exc.error_list}).items():
+                form.add_error(field if field in form.fields else None, errs)
+    return render(request, "cases/staff.html", {
+        "form": form, "memberships": selectors.administered_memberships(request.user),
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def membership_revoke(request: HttpRequest, membership_id: int) -> HttpResponse:
+    _office_admin_required(request)
+    membership = selectors.get_administered_membership(request.user, membership_id)
+    try:
+        services.revoke_membership(by=request.user, membership=membership)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Role removed."))
+    return redirect("staff")

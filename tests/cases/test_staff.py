@@ -1,0 +1,110 @@
+"""Office administrators manage staff and roles; grants to see a case are recorded."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+from django.urls import reverse
+from guardian.shortcuts import assign_perm
+
+from cases import selectors, services
+from cases.models import CaseUserObjectPermission, Membership, Role, User
+
+
+def test_an_office_admin_creates_an_account_that_can_log_in(client, office_admin, office):
+    client.force_login(office_admin)
+
+    response = client.post(reverse("staff"), {
+        "office": office.pk, "role": "caseworker", "username": "lucia.caal",
+        "first_name": "Lucía", "last_name": "Caal", "email": "",
+        "password": "una-clave-larga-de-prueba",
+    })
+
+    assert response.status_code == 302
+    user = User.objects.get(username="lucia.caal")
+    assert selectors.offices_where(user, Role.CASEWORKER) == {office.pk}
+    assert user.groups.filter(name="caseworker").exists()
+    assert user.history.latest().history_user == office_admin
+    client.logout()
+    assert client.login(username="lucia.caal", password="una-clave-larga-de-prueba")
+
+
+def test_a_half_filled_new_account_is_refused_field_by_field(client, office_admin, office):
+    client.force_login(office_admin)
+
+    response = client.post(reverse("staff"), {"office": office.pk, "role": "caseworker",
+                                              "username": "sin.datos", "password": "corta"})
+
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert {"first_name", "last_name", "password"} <= set(errors)
+    assert not User.objects.filter(username="sin.datos").exists()
+
+
+def test_an_existing_user_gets_a_second_role(office_admin, caseworker, office):
+    services.grant_membership(by=office_admin, user=caseworker, office=office, role=Role.AUDITOR)
+
+    assert set(Membership.objects.filter(user=caseworker).values_list("role", flat=True)) == {
+        "caseworker", "auditor"}
+
+
+@pytest.mark.parametrize("who", ["caseworker", "supervisor", "auditor", "system_admin",
+                                 "other_supervisor"])
+def test_only_the_office_admin_changes_its_staff(request, who, caseworker2, office):
+    with pytest.raises(PermissionDenied):
+        services.grant_membership(by=request.getfixturevalue(who), user=caseworker2,
+                                  office=office, role=Role.SUPERVISOR)
+    assert not Membership.objects.filter(user=caseworker2, role=Role.SUPERVISOR).exists()
+
+
+def test_an_office_admin_cannot_make_system_admins(office_admin, caseworker2, office):
+    with pytest.raises(PermissionDenied):
+        services.grant_membership(by=office_admin, user=caseworker2, office=office,
+                                  role=Role.SYSTEM_ADMIN)
+
+
+def test_revoking_a_role_closes_the_cases_at_once(office_admin, caseworker, case):
+    membership = caseworker.memberships.get()
+
+    services.revoke_membership(by=office_admin, membership=membership)
+
+    fresh = User.objects.get(pk=caseworker.pk)
+    assert not selectors.visible_cases(fresh).exists()
+    assert not fresh.groups.filter(name="caseworker").exists()
+
+
+def test_an_office_admin_keeps_their_own_admin_role(office_admin):
+    with pytest.raises(ValidationError):
+        services.revoke_membership(by=office_admin, membership=office_admin.memberships.get())
+
+
+def test_grant_role_command_names_what_is_missing(office):
+    with pytest.raises(Exception, match="No user 'nadie'"):
+        call_command("grant_role", "nadie", office.code, "office_admin")
+
+
+def test_a_share_is_recorded_with_who_and_why(supervisor, other_caseworker, case):
+    services.grant_case_access(by=supervisor, case=case, user=other_caseworker,
+                               reason="Referral REF-2026-17")
+    assert selectors.visible_cases(other_caseworker).filter(pk=case.pk).exists()
+
+    services.revoke_case_access(by=supervisor, case=case, user=other_caseworker, reason="Done")
+
+    rows = list(CaseUserObjectPermission.history.order_by("history_date"))
+    assert [(r.history_type, r.history_user, r.history_change_reason) for r in rows] == [
+        ("+", supervisor, "Referral REF-2026-17"), ("-", supervisor, "Done")]
+    fresh = User.objects.get(pk=other_caseworker.pk)
+    assert not selectors.visible_cases(fresh).filter(pk=case.pk).exists()
+
+
+def test_a_share_needs_a_reason(supervisor, other_caseworker, case):
+    with pytest.raises(ValidationError):
+        services.grant_case_access(by=supervisor, case=case, user=other_caseworker, reason=" ")
+
+
+def test_a_grant_to_a_role_group_opens_nothing(other_caseworker, case):
+    assign_perm("cases.view_case", Group.objects.get(name="caseworker"), case)
+
+    assert not selectors.visible_cases(other_caseworker).filter(pk=case.pk).exists()
