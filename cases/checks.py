@@ -1,6 +1,6 @@
 """Start-up checks: the key file exists and can unwrap the data keys already stored."""
 
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
 
 from cases.crypto import datakeys, keyring
@@ -51,3 +51,18 @@ def _hint() -> str:
         "Development: 'python manage.py init_keys' creates var/keys/amparo-keys.json. "
         "Production: set AMPARO_KEY_FILE (or AMPARO_KEYS) to the key file from your key backup."
     )
+
+
+@register(Tags.security, deploy=True)
+def check_broker(app_configs, **kwargs):
+    from django.conf import settings
+
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        return [Warning(
+            "CELERY_BROKER_URL is not set: imports and key rotation would run inside web "
+            "requests and be cut off by the server's time limit.",
+            hint="Set CELERY_BROKER_URL (e.g. redis://localhost:6379/0) and run "
+            "'celery -A settings worker'.",
+            id="amparo.W001",
+        )]
+    return []

@@ -28,6 +28,7 @@ def prod_env(tmp_path) -> dict[str, str]:
         "AMPARO_KEY_FILE": str(key_file),
         "AMPARO_VAR_DIR": str(tmp_path / "var"),
         "AMPARO_FILE_ROOT": str(tmp_path / "files"),
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",  # only read, never connected to
     })
     return env
 
@@ -77,3 +78,12 @@ def test_check_deploy_names_a_missing_key_file(prod_env, tmp_path):
     assert "amparo.E001" in output
     assert "AMPARO_KEY_FILE" in output
     assert not (tmp_path / "missing" / "keys.json").exists()
+
+
+def test_check_deploy_warns_without_a_broker(prod_env):
+    del prod_env["CELERY_BROKER_URL"]
+
+    result = manage(prod_env, "check", "--deploy")
+
+    assert "amparo.W001" in result.stdout + result.stderr
+    assert "CELERY_BROKER_URL" in result.stdout + result.stderr
