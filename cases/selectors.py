@@ -200,6 +200,19 @@ class SearchResult:
     truncated: bool
 
 
+def possible_duplicates(user: User, data) -> list[Person]:
+    """People this user may see who share a document number, or full name and birth date."""
+    found: dict[uuid.UUID, Person] = {}
+    for doc in data.documents:
+        for p in search_people(user, document=doc.number, limit=10).people:
+            found[p.pk] = p
+    if data.date_of_birth:
+        name = f"{data.given_names} {data.family_names}"
+        for p in search_people(user, name=name, date_of_birth=data.date_of_birth, limit=10).people:
+            found[p.pk] = p
+    return list(found.values())
+
+
 def _has_entry(kind: str, value: int) -> Q:
     return Q(pk__in=PersonIndex.objects.filter(kind=kind, value=value).values("person_id"))
 

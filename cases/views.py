@@ -111,10 +111,17 @@ def person_create(request):
     _case_staff_required(request)
     offices = selectors.user_offices(request.user, *selectors.CASE_ROLES)
     form = PersonForm(request.POST or None, offices=offices)
+    duplicates: list = []
     if request.method == "POST" and form.is_valid():
+        data = form.person_data()
+        if not request.POST.get("register_anyway"):
+            duplicates = selectors.possible_duplicates(request.user, data)
+        if duplicates:
+            return render(request, "cases/person_form.html", {
+                "form": form, "creating": True, "duplicates": duplicates}, status=409)
         try:
             person = services.register_person(
-                by=request.user, office=form.cleaned_data["office"], data=form.person_data()
+                by=request.user, office=form.cleaned_data["office"], data=data
             )
         except ValidationError as exc:
             _service_errors(form, exc)

@@ -417,3 +417,30 @@ def test_an_oversize_upload_is_refused_with_a_clear_message(client, settings, ca
     assert response.status_code == 400
     assert "The file is larger than 1 MB." in response.content.decode()
     assert not Document.objects.filter(case=case).exists()
+
+
+def test_registering_someone_twice_asks_first(client, caseworker, person, case):
+    client.force_login(caseworker)
+    form = {"office": person.office_id, "given_names": "Maria Jose", "family_names": "Nunez Perez",
+            "sex": "female", "date_of_birth": "1990-05-03"}
+
+    warned = client.post(reverse("person_create"), form)
+    assert warned.status_code == 409
+    assert warned.context["duplicates"] == [person]
+    assert Person.objects.count() == 1
+
+    confirmed = client.post(reverse("person_create"), {**form, "register_anyway": "1"})
+    assert confirmed.status_code == 302
+    assert Person.objects.count() == 2
+
+
+def test_the_duplicate_warning_stays_inside_the_users_scope(client, caseworker2, person, case):
+    # the person's case is assigned to another caseworker: caseworker2 must learn nothing
+    client.force_login(caseworker2)
+    response = client.post(reverse("person_create"), {
+        "office": person.office_id, "given_names": "María José", "family_names": "Núñez Pérez",
+        "sex": "female", "date_of_birth": "1990-05-03", "document_type": "passport",
+        "document_number": "A123456"})
+
+    assert response.status_code == 302
+    assert Person.objects.count() == 2
