@@ -66,8 +66,9 @@ def dashboard(request):
     held = selectors.roles_by_office(user)
     ctx = {"held": held, "offices": selectors.user_offices(user)}
     if held.get(Role.CASEWORKER) or held.get(Role.SUPERVISOR):
-        ctx["my_cases"] = selectors.my_cases(user)[:15]
-        ctx["queue"] = selectors.unassigned_queue(user)[:15]
+        ctx["my_cases"] = list(selectors.my_cases(user).order_by("-opened_at")[:15])
+        ctx["queue"] = list(selectors.unassigned_queue(user).order_by("-opened_at")[:15])
+        datakeys.preload([c.principal_id for c in ctx["my_cases"] + ctx["queue"]])
         ctx["queue_count"] = selectors.unassigned_queue(user).count()
     if held.get(Role.SUPERVISOR):
         ctx["workload"] = selectors.supervised_workload(user)
@@ -97,9 +98,11 @@ def people_search(request):
         )
     recent = None
     if result is None:
+        # Newest of the user's own offices first: walks the (office, created_at) index.
+        offices = selectors.offices_where(request.user, *selectors.CASE_ROLES)
         recent = list(
             selectors.visible_people(request.user)
-            .filter(erased_at__isnull=True)
+            .filter(erased_at__isnull=True, office__in=offices)
             .order_by("-created_at")[:20]
         )
         datakeys.preload([p.pk for p in recent])

@@ -58,6 +58,7 @@ class Case(models.Model):
         verbose_name_plural = _("cases")
         ordering = ["-opened_at"]
         indexes = [
+            models.Index(fields=["office", "opened_at"]),
             models.Index(fields=["office", "assigned_to", "opened_at"]),
             models.Index(fields=["assigned_to", "opened_at"]),
         ]
