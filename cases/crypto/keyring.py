@@ -94,6 +94,15 @@ def new_key_file_data() -> dict[str, Any]:
     }
 
 
+def add_active_kek(data: dict[str, Any]) -> str:
+    """Add a new KEK to key-file data and make it the active one; old KEKs stay."""
+    fresh = new_key_file_data()
+    kek_id: str = fresh["active_kek"]
+    data["keks"][kek_id] = fresh["keks"][kek_id]
+    data["active_kek"] = kek_id
+    return kek_id
+
+
 def new_kek_id() -> str:
     return f"kek-{timezone.now():%Y%m%d}-{secrets.token_hex(3)}"
 

@@ -31,9 +31,7 @@ def test_rotation_task_rewraps_all_keys_in_batches(key_file, caseworker, office,
     old_kek = keyring.provider().active_kek_id
     # when a new KEK becomes active and the task runs in batches of two
     data = json.loads(key_file.read_text())
-    fresh = keyring.new_key_file_data()
-    data["keks"].update(fresh["keks"])
-    data["active_kek"] = fresh["active_kek"]
+    keyring.add_active_kek(data)
     keyring.write_key_file(key_file, data)
     keyring.reset()
     rotate_kek_task.delay(2)
@@ -52,15 +50,13 @@ def test_a_running_process_picks_up_a_new_active_kek(key_file, caseworker, offic
     old_kek = keyring.provider().active_kek_id
     # when the operator adds a KEK to the key file (no restart, no reset)
     data = json.loads(key_file.read_text())
-    fresh = keyring.new_key_file_data()
-    data["keks"].update(fresh["keks"])
-    data["active_kek"] = fresh["active_kek"]
+    new_kek = keyring.add_active_kek(data)
     keyring.write_key_file(key_file, data)
     stat = key_file.stat()
     os.utime(key_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     person = services.register_person(by=caseworker, office=office, data=person_data())
     # then the new person's key is wrapped with the new KEK
-    assert DataKey.objects.get(subject_id=person.pk).kek_id == fresh["active_kek"] != old_kek
+    assert DataKey.objects.get(subject_id=person.pk).kek_id == new_kek != old_kek
 
 
 def test_a_malformed_keys_variable_gets_a_clear_error(monkeypatch):

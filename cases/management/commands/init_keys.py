@@ -30,10 +30,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Key file {path} exists; nothing to do.")
             return
         data = keyring.read_key_data()
-        fresh = keyring.new_key_file_data()
-        kek_id = fresh["active_kek"]
-        data["keks"][kek_id] = fresh["keks"][kek_id]
-        data["active_kek"] = kek_id
+        kek_id = keyring.add_active_kek(data)
         keyring.write_key_file(path, data)
         keyring.reset()
         self.stdout.write(self.style.SUCCESS(
