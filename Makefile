@@ -18,6 +18,7 @@ install: $(VENV)/.installed
 
 demo: install
 	$(BIN)/python manage.py init_keys
+	$(BIN)/python manage.py init_audit_key
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py compile_catalogs
 	$(BIN)/python manage.py seed_demo

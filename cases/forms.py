@@ -217,7 +217,12 @@ class IdentityDocumentForm(Styled, forms.Form):
 
 
 class LoginForm(Styled, AuthenticationForm):
-    pass
+    def get_invalid_login_error(self):
+        if getattr(self.request, "login_locked", False):
+            return ValidationError(
+                _("Too many failed attempts: this account is locked for %(minutes)d minutes.")
+                % {"minutes": settings.AMPARO_LOGIN_LOCKOUT_MINUTES}, code="locked")
+        return super().get_invalid_login_error()
 
 
 class StyledPasswordChangeForm(Styled, PasswordChangeForm):

@@ -2,6 +2,7 @@ import logging
 
 from django.shortcuts import render
 
+from cases import events
 from cases.crypto.datakeys import key_scope
 from cases.crypto.envelope import DecryptionError
 
@@ -15,8 +16,14 @@ class KeyScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        with key_scope():
-            response = self.get_response(request)
+        request_id = request.headers.get("X-Request-ID", "")[:64] or events.new_request_id()
+        token = events.set_request(events.RequestInfo(request_id, request.META.get("REMOTE_ADDR")))
+        try:
+            with key_scope():
+                response = self.get_response(request)
+        finally:
+            events.reset_request(token)
+        response["X-Request-ID"] = request_id
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             # Shared office computers: nothing a staff member saw stays in the browser cache.
@@ -24,6 +31,10 @@ class KeyScopeMiddleware:
         return response
 
     def process_exception(self, request, exception):
+        if type(exception).__name__ == "AuditUnavailable":
+            # Fail closed: what could not be recorded is neither shown nor changed.
+            log.error("audit log unavailable on %s: %s", request.path, exception)
+            return render(request, "audit_unavailable.html", status=503)
         if not isinstance(exception, DecryptionError):
             return None
         # The path holds only ids; the exception names table and column, never a value.

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import selectors
+from cases import events, selectors
 from cases.crypto import blind, datakeys, files
 from cases.models import (
     Case,
@@ -86,6 +86,10 @@ def _index_person(person: Person) -> None:
     )
 
 
+_CHANGEABLE = ("given_names", "family_names", "aliases", "date_of_birth", "sex",
+               "nationalities", "languages", "phone", "email", "address", "specific_needs")
+
+
 def _apply(person: Person, data: PersonData) -> None:
     person.given_names = data.given_names.strip()
     person.family_names = data.family_names.strip()
@@ -115,6 +119,7 @@ def register_person(*, by: User, office: Office, data: PersonData) -> Person:
     person.save()
     _save_documents(by=by, person=person, items=data.documents)
     _index_person(person)
+    events.emit("person.register", actor=by, obj=person)
     return person
 
 
@@ -148,6 +153,7 @@ def add_identity_document(*, by: User, person: Person, item: IdentityDocumentDat
     _save_documents(by=by, person=person, items=[IdentityDocumentData(
         item.document_type, item.number, item.issuing_country)])
     _index_person(person)
+    events.emit("person.add_document", actor=by, obj=person, document_type=item.document_type)
 
 
 @transaction.atomic
@@ -155,12 +161,16 @@ def update_person(*, by: User, person: Person, data: PersonData, reason: str = "
     person = Person.objects.select_for_update().get(pk=person.pk)
     if not selectors.can_edit_person(by, person):
         raise PermissionDenied(_("You cannot change this person's record."))
+    before = {f: getattr(person, f) for f in _CHANGEABLE}
     _apply(person, data)
+    changed = [f for f in _CHANGEABLE if getattr(person, f) != before[f]]
     person._history_user = by
     person._change_reason = reason
     person.save()
     _save_documents(by=by, person=person, items=data.documents)
     _index_person(person)
+    # Field names only: the audit log never holds the values.
+    events.emit("person.update", actor=by, obj=person, fields=changed)
     return person
 
 
@@ -205,6 +215,8 @@ def open_case(
     part = CaseParticipant(case=case, person=person, role=ParticipantRole.PRINCIPAL)
     part._history_user = by
     part.save()
+    events.emit("case.open", actor=by, obj=case, kind=kind, person=str(person.pk),
+                assigned=case.assigned_to_id is not None)
     return case
 
 
@@ -216,10 +228,13 @@ def assign_case(*, by: User, case: Case, assignee: User | None, reason: str = ""
         raise PermissionDenied(_("Only a supervisor of this office can assign its cases."))
     if assignee is not None and not selectors.assignable_staff(case).filter(pk=assignee.pk).exists():
         raise ValidationError(_("%(name)s does not work on cases in this office.") % {"name": assignee})
+    previous = case.assigned_to_id
     case.assigned_to = assignee
     case._history_user = by
     case._change_reason = reason
     case.save(update_fields=["assigned_to", "updated_at"])
+    events.emit("case.assign", actor=by, obj=case, previous=previous,
+                assignee=assignee.pk if assignee else None)
     return case
 
 
@@ -234,6 +249,7 @@ def take_case(*, by: User, case: Case) -> Case:
     case.assigned_to = by
     case._history_user = by
     case.save(update_fields=["assigned_to", "updated_at"])
+    events.emit("case.take", actor=by, obj=case)
     return case
 
 
@@ -250,6 +266,7 @@ def add_note(*, by: User, case: Case, text: str) -> Note:
     note = Note(case=case, person_id=case.principal_id, author=by, text=text.strip())
     note._history_user = by
     note.save()
+    events.emit("note.add", actor=by, obj=case, note=str(note.pk))
     return note
 
 
@@ -291,6 +308,8 @@ def add_document(*, by: User, case: Case, title: str, filename: str, data: bytes
             )
             doc._history_user = by
             doc.save()
+            events.emit("document.add", actor=by, obj=case, document=str(doc.pk),
+                        content_type=content_type, size=len(data))
     except Exception:
         if name:  # nothing half-written: no sealed file without its row
             files.delete(name)
@@ -327,6 +346,7 @@ def erase_person(*, by: User, person: Person, reason: str) -> Person:
     person._history_user = by
     # No change reason: it would be sealed with the key just destroyed.
     person.save(update_fields=["erased_at", "erasure_reason", "fingerprint", "updated_at"])
+    events.emit("person.erase", actor=by, obj=person, key="destroyed")
     # The fingerprint identifies the person without any key: no history row may keep it.
     Person.history.filter(id=person.pk).update(fingerprint="")
     return person
@@ -364,6 +384,8 @@ def grant_membership(*, by: User | None, user: User, office: Office, role: str) 
         membership = Membership(user=user, office=office, role=role)
         membership._history_user = by
         membership.save()
+        events.emit("membership.grant", actor=by, obj=membership, office_id=office.pk,
+                    user=user.pk, role=role)
     user.groups.add(role_group(role))
     return membership
 
@@ -382,6 +404,7 @@ def add_staff_member(
     user.set_password(password)
     user._history_user = by
     user.save()
+    events.emit("staff.create", actor=by, obj=user, office_id=office.pk)
     grant_membership(by=by, user=user, office=office, role=role)
     return user
 
@@ -392,6 +415,8 @@ def revoke_membership(*, by: User, membership: Membership) -> None:
     if membership.user_id == by.pk and membership.role == Role.OFFICE_ADMIN:
         raise ValidationError(_("You cannot remove your own administrator role."))
     user, role = membership.user, membership.role
+    events.emit("membership.revoke", actor=by, obj=membership, office_id=membership.office_id,
+                user=user.pk, role=role)
     membership._history_user = by
     membership.delete()
     if not Membership.objects.filter(user=user, role=role).exists():
@@ -414,6 +439,7 @@ def grant_case_access(*, by: User, case: Case, user: User, reason: str) -> None:
     grant._history_user = by
     grant._change_reason = reason.strip()
     grant.save()
+    events.emit("case.share", actor=by, obj=case, user=user.pk)
 
 
 @transaction.atomic
@@ -426,6 +452,7 @@ def revoke_case_access(*, by: User, case: Case, user: User, reason: str = "") ->
         grant._history_user = by
         grant._change_reason = reason.strip()
         grant.delete()
+        events.emit("case.unshare", actor=by, obj=case, user=user.pk)
 
 
 ROLE_PERMISSIONS: dict[str, Sequence[str]] = {

@@ -6,12 +6,12 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cases import selectors, services
+from cases import events, selectors, services
 from cases.crypto import datakeys
 from cases.forms import (
     AssignForm,
@@ -50,6 +50,16 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         messages.success(self.request, _("Your password was changed."))
         return super().form_valid(form)
+
+
+def _audited(getter, request, object_id, action: str, object_type: str):
+    """Fetch through the scoping selector; a refused look-up is recorded too."""
+    try:
+        return getter(request.user, object_id)
+    except Http404:
+        events.emit(action, actor=request.user, outcome="denied", object_type=object_type,
+                    object_id=str(object_id))
+        raise
 
 
 def _service_errors(form, exc: ValidationError) -> None:
@@ -96,6 +106,11 @@ def people_search(request):
             request.user, name=d["name"], document=d["document"],
             date_of_birth=d["date_of_birth"], sounds_like=d["sounds_like"],
         )
+        # What was searched for, never the terms themselves.
+        kinds = [k for k in ("name", "document", "date_of_birth") if d[k]]
+        events.emit("person.search", actor=request.user, kinds=kinds,
+                    sounds_like=d["sounds_like"], results=len(result.people),
+                    candidates=result.candidates)
     recent = None
     if result is None:
         # Newest of the user's own offices first: walks the (office, created_at) index.
@@ -136,7 +151,8 @@ def person_create(request):
 
 @login_required
 def person_detail(request, person_id):
-    person = selectors.get_person(request.user, person_id)
+    person = _audited(selectors.get_person, request, person_id, "person.view", "cases.person")
+    events.emit("person.view", actor=request.user, obj=person)
     cases = selectors.visible_cases(request.user).filter(participants__person=person)
     return render(request, "cases/person_detail.html", {
         "person": person,
@@ -269,7 +285,9 @@ def _case_page(request, case, **forms):
 
 @login_required
 def case_detail(request, case_id):
-    return _case_page(request, selectors.get_case(request.user, case_id))
+    case = _audited(selectors.get_case, request, case_id, "case.view", "cases.case")
+    events.emit("case.view", actor=request.user, obj=case)
+    return _case_page(request, case)
 
 
 @login_required
@@ -342,7 +360,15 @@ def document_upload(request, case_id):
 
 @login_required
 def document_download(request, case_id, document_id):
-    document = selectors.get_document(request.user, case_id, document_id)
+    try:
+        document = selectors.get_document(request.user, case_id, document_id)
+    except Http404:
+        events.emit("document.download", actor=request.user, outcome="denied",
+                    object_type="cases.document", object_id=str(document_id), case=str(case_id))
+        raise
+    # Logged before the bytes are read: a download that cannot be recorded does not happen.
+    events.emit("document.download", actor=request.user, obj=document,
+                office_id=document.case.office_id, case=str(case_id))
     try:
         data = services.read_document(by=request.user, document=document)
     except datakeys.KeyDestroyed:

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "cases",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -68,10 +69,15 @@ DATABASES = {
         default=f"sqlite:///{VAR_DIR / 'amparo.sqlite3'}", conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Writers queue at BEGIN instead of failing halfway through a transaction.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "cases.User"
 AUTHENTICATION_BACKENDS = [
+    "audit.backends.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -126,6 +132,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = AMPARO_UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = AMPARO_UPLOAD_MAX_BYTES + 1024 * 1024
 
+# Audit: the checkpoint signing key (Ed25519, not a data key) and the sink outside the
+# database where signed checkpoints are appended.
+AMPARO_AUDIT_KEY_FILE = Path(
+    os.environ.get("AMPARO_AUDIT_KEY_FILE", VAR_DIR / "keys" / "audit-signing.pem"))
+AMPARO_AUDIT_SINK = Path(os.environ.get("AMPARO_AUDIT_SINK", VAR_DIR / "audit-checkpoints"))
+AMPARO_AUDIT_RETENTION_YEARS = int(os.environ.get("AMPARO_AUDIT_RETENTION_YEARS", 6))
+AMPARO_LOGIN_MAX_FAILURES = int(os.environ.get("AMPARO_LOGIN_MAX_FAILURES", 5))
+AMPARO_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("AMPARO_LOGIN_LOCKOUT_MINUTES", 15))
+
 # Celery: eager unless a broker is configured.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
@@ -135,6 +150,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BEAT_SCHEDULE = {
+    "audit-checkpoint": {"task": "audit.sign_checkpoint",
+                         "schedule": int(os.environ.get("AMPARO_CHECKPOINT_SECONDS", 300))},
+}
 
 LOGGING = {
     "version": 1,

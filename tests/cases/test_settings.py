@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from audit import signing
 from cases.crypto import keyring
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -20,6 +21,8 @@ PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
 def prod_env(tmp_path) -> dict[str, str]:
     key_file = tmp_path / "keys" / "amparo-keys.json"
     keyring.write_key_file(key_file, keyring.new_key_file_data())
+    audit_key = tmp_path / "audit-signing.pem"
+    signing.create_key(audit_key)
     env = {k: os.environ[k] for k in PASSTHROUGH if k in os.environ}
     env.update({
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
@@ -29,6 +32,7 @@ def prod_env(tmp_path) -> dict[str, str]:
         "AMPARO_VAR_DIR": str(tmp_path / "var"),
         "AMPARO_FILE_ROOT": str(tmp_path / "files"),
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",  # only read, never connected to
+        "AMPARO_AUDIT_KEY_FILE": str(audit_key),
     })
     return env
 

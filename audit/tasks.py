@@ -1,0 +1,10 @@
+from celery import shared_task
+
+from audit import services
+
+
+@shared_task(name="audit.sign_checkpoint")
+def sign_checkpoint_task() -> int | None:
+    """Link pending events and sign the chain head (periodic)."""
+    head = services.sign_checkpoint()
+    return head.position if head else None
