@@ -1,4 +1,4 @@
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from audit import signing
@@ -11,4 +11,15 @@ def check_audit_key(app_configs, **kwargs):
     except (ImproperlyConfigured, ValueError) as exc:
         return [Error(str(exc), hint="Development: 'python manage.py init_audit_key'.",
                       id="amparo.E101")]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def check_retention(app_configs, **kwargs):
+    from django.conf import settings
+
+    if settings.AMPARO_AUDIT_RETENTION_YEARS < 6:
+        return [Warning(
+            f"AMPARO_AUDIT_RETENTION_YEARS is {settings.AMPARO_AUDIT_RETENTION_YEARS}; audit "
+            "records are to be kept at least 6 years.", id="amparo.W101")]
     return []

@@ -25,7 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from cases import selectors, services
+from cases import events, selectors, services
 from cases.crypto import blind, datakeys, files
 from cases.forms import parse_phone
 from cases.models import (
@@ -435,6 +435,8 @@ def queue_import(*, by: User, office: Office, data: bytes, filename: str = "",
                 # The file name may name a person: keep only its extension.
                 file_extension=_extension(filename),
             )
+            events.emit("import.queue", actor=by, obj=job, size=len(data),
+                        file_type=job.file_extension)
             transaction.on_commit(lambda: _dispatch(job_id))
     except Exception:
         if name:  # no sealed file without its job
@@ -497,6 +499,8 @@ def run_import_job(*, job_id: uuid.UUID | str) -> ImportJob | None:
             _shred(job)
     job.finished_at = timezone.now()
     job.save()
+    events.emit("import.finish", actor=job.created_by, obj=job, status=job.status,
+                created=job.created, skipped=job.skipped, rejected=job.rejected)
     return job
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from cases import importing
-from cases.crypto import datakeys
+from cases import events, importing
+from cases.crypto import datakeys, keyring
 from cases.crypto.datakeys import key_scope
 
 
@@ -21,6 +21,7 @@ def run_import_job_task(job_id: str) -> str | None:
 def rotate_kek_task(batch_size: int = 500) -> int:
     """Re-wrap one batch of data keys with the active KEK, then queue the next batch."""
     done = datakeys.rotate_batch(batch_size=batch_size)
+    events.emit("key.rotate", kek=keyring.provider().active_kek_id, rewrapped=done, via="task")
     if done == batch_size:
         rotate_kek_task.delay(batch_size)
     return done

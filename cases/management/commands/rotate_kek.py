@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from cases import events
 from cases.crypto import datakeys, keyring
 from cases.models import DataKey
 
@@ -22,4 +23,5 @@ class Command(BaseCommand):
             done += n
             self.stdout.write(f"  {done}/{todo}")
         left = DataKey.objects.filter(destroyed_at__isnull=True).exclude(kek_id=active).count()
+        events.emit("key.rotate", kek=active, rewrapped=done, left=left, via="command")
         self.stdout.write(self.style.SUCCESS(f"Re-wrapped {done} data keys; {left} left."))
