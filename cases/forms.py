@@ -167,6 +167,10 @@ class SearchForm(Styled, forms.Form):
     document = forms.CharField(label=_("Document number"), required=False, max_length=60)
     date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=DateInput())
     sounds_like = forms.BooleanField(label=_("Names that sound alike"), required=False)
+    # Narrow a common name without decrypting everyone called García.
+    birth_year = forms.IntegerField(label=_("Year of birth"), required=False, min_value=1900,
+                                    max_value=2100)
+    sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Sex.choices], required=False)
 
     def clean(self):
         data = super().clean()

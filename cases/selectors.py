@@ -243,9 +243,13 @@ def search_people(
     document: str = "",
     date_of_birth: datetime.date | None = None,
     sounds_like: bool = False,
+    birth_year: int | None = None,
+    sex: str = "",
     limit: int = 50,
 ) -> SearchResult:
-    """Find people by blind index, then confirm each candidate after decryption."""
+    """Find people by blind index, then confirm each candidate after decryption.
+
+    Year of birth and sex are kept in clear: they narrow before anything is decrypted."""
     tokens = blind.name_tokens(name)
     doc = blind.normalize_document(document)
     if not (tokens or doc or date_of_birth):
@@ -260,6 +264,10 @@ def search_people(
         qs = qs.filter(_has_entry("doc", blind.bidx("doc", doc)))
     if date_of_birth:
         qs = qs.filter(_has_entry("dob", blind.bidx("dob", date_of_birth.isoformat())))
+    if birth_year:
+        qs = qs.filter(birth_year=birth_year)
+    if sex:
+        qs = qs.filter(sex=sex)
     cap = limit * 4
     candidates = list(qs.order_by("-created_at").prefetch_related("documents")[: cap + 1])
     truncated = len(candidates) > cap

@@ -105,9 +105,10 @@ def people_search(request):
         result = selectors.search_people(
             request.user, name=d["name"], document=d["document"],
             date_of_birth=d["date_of_birth"], sounds_like=d["sounds_like"],
+            birth_year=d["birth_year"], sex=d["sex"],
         )
         # What was searched for, never the terms themselves.
-        kinds = [k for k in ("name", "document", "date_of_birth") if d[k]]
+        kinds = [k for k in ("name", "document", "date_of_birth", "birth_year", "sex") if d[k]]
         events.emit("person.search", actor=request.user, kinds=kinds,
                     sounds_like=d["sounds_like"], results=len(result.people),
                     candidates=result.candidates)

@@ -297,3 +297,18 @@ def test_a_document_is_only_found_through_its_own_case(file_root, caseworker, wo
         selectors.get_document(caseworker, world["queue"].pk, doc.pk)
     with pytest.raises(Http404):
         selectors.get_document(caseworker, world["mine"].pk, "nope")
+
+
+def test_year_of_birth_and_sex_narrow_a_common_name(caseworker, office, person_data):
+    older = services.register_person(by=caseworker, office=office, data=person_data(
+        given_names="José", family_names="García", sex="male",
+        date_of_birth=datetime.date(1970, 1, 2), documents=[]))
+    younger = services.register_person(by=caseworker, office=office, data=person_data(
+        given_names="Josefa", family_names="García", sex="female",
+        date_of_birth=datetime.date(2001, 3, 4), documents=[]))
+
+    assert set(selectors.search_people(caseworker, name="García").people) == {older, younger}
+    assert selectors.search_people(caseworker, name="García", birth_year=2001).people == [younger]
+    assert selectors.search_people(caseworker, name="García", sex="male").people == [older]
+    narrowed = selectors.search_people(caseworker, name="García", birth_year=2001, sex="male")
+    assert narrowed.people == [] and narrowed.candidates == 0
