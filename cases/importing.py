@@ -509,3 +509,31 @@ def _shred(job: ImportJob) -> None:
     if job.storage_name:
         files.delete(job.storage_name)
         job.storage_name = ""
+
+
+def shred_stale_jobs(*, older_than: datetime.timedelta = datetime.timedelta(hours=6)) -> int:
+    """Fail and shred jobs whose worker never finished them (lost message, dead worker).
+
+    The import is all-or-nothing, so such a job wrote nothing; its sealed file must not
+    wait for ever."""
+    cutoff = timezone.now() - older_than
+    stale = ImportJob.objects.filter(
+        status__in=[ImportStatus.QUEUED, ImportStatus.VALIDATING, ImportStatus.IMPORTING],
+        created_at__lt=cutoff,
+    )
+    count = 0
+    for job_id in stale.values_list("pk", flat=True):
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().get(pk=job_id)
+            if job.status in (ImportStatus.DONE, ImportStatus.FAILED):
+                continue
+            _shred(job)
+            job.status = ImportStatus.FAILED
+            job.report = [RowProblem(None, "", _(
+                "The import never finished (the worker stopped); nothing was written. "
+                "Upload the file again.")).as_dict()]
+            job.finished_at = timezone.now()
+            job.save()
+            events.emit("import.abandon", obj=job)
+            count += 1
+    return count

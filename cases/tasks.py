@@ -25,3 +25,9 @@ def rotate_kek_task(batch_size: int = 500) -> int:
     if done == batch_size:
         rotate_kek_task.delay(batch_size)
     return done
+
+
+@shared_task(name="cases.shred_stale_imports")
+def shred_stale_imports_task() -> int:
+    """Periodic: fail and shred import jobs that never finished."""
+    return importing.shred_stale_jobs()

@@ -153,6 +153,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {"task": "audit.sign_checkpoint",
                          "schedule": int(os.environ.get("AMPARO_CHECKPOINT_SECONDS", 300))},
+    "stale-imports": {"task": "cases.shred_stale_imports", "schedule": 3600},
 }
 
 LOGGING = {
