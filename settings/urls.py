@@ -10,5 +10,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("imports/", include("cases.urls_import")),
+    path("audit/", include("audit.urls")),
     path("", include("cases.urls")),
 ]

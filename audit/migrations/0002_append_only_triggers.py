@@ -30,7 +30,7 @@ DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};
 def install(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute(CREATE)
+    schema_editor.execute(CREATE, params=None)  # no placeholders: the % are plpgsql's
     for table in TABLES:
         schema_editor.execute(TRIGGER.format(table=table))
         # The test suite empties tables between tests with TRUNCATE (settings.test only).

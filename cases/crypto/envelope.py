@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 VERSION = 1
 _HEADER = 1 + 16
 _NONCE = 12
-_MIN = _HEADER + _NONCE + 16
+MIN_LENGTH = _HEADER + _NONCE + 16  # an empty plaintext sealed
 
 
 class DecryptionError(Exception):
@@ -35,7 +35,7 @@ def seal(*, key: bytes, key_id: uuid.UUID, plaintext: bytes, aad: bytes) -> byte
 
 def key_id_of(blob: bytes) -> uuid.UUID:
     blob = bytes(blob)
-    if len(blob) < _MIN or blob[0] != VERSION:
+    if len(blob) < MIN_LENGTH or blob[0] != VERSION:
         raise DecryptionError("not an Amparo ciphertext (bad length or version)")
     return uuid.UUID(bytes=blob[1:_HEADER])
 

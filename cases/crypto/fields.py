@@ -15,7 +15,7 @@ from typing import Any
 from django.db import models
 
 from cases.crypto import datakeys
-from cases.crypto.envelope import DecryptionError, aad_for, key_id_of, open_sealed, seal
+from cases.crypto.envelope import MIN_LENGTH, DecryptionError, aad_for, key_id_of, open_sealed, seal
 
 
 class _Sealed:
@@ -46,6 +46,15 @@ class _Descriptor:
         if isinstance(value, bytes | memoryview):
             value = _Sealed(value)
         instance.__dict__[self.field.attname] = value
+
+
+def holds_value(instance: Any, attname: str) -> bool:
+    """Whether an encrypted attribute holds a non-empty value, told from the ciphertext's
+    length (AES-GCM keeps it) without opening it: for pages that may not show the value."""
+    state = instance.__dict__.get(attname)
+    if isinstance(state, _Sealed):
+        return len(state.blob) > MIN_LENGTH
+    return bool(state)
 
 
 class EncryptedField(models.BinaryField):  # type: ignore[type-arg]

@@ -54,6 +54,11 @@ def OFFICE_ADMIN(status: int) -> dict:
     return {"office_admin": status, "auditor": 403, "system_admin": 403}
 
 
+def AUDITOR(status: int) -> dict:
+    """The office's auditor gets `status`; its administrator and system administrator 403."""
+    return {"auditor": status, "office_admin": 403, "system_admin": 403}
+
+
 EXPECTED: dict[tuple[str, str], dict] = {
     ("login", "GET"): row(302, anon=200),
     ("login", "POST"): row(302),  # anonymous logs in; others are already logged in
@@ -100,6 +105,13 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("membership_revoke", "POST"): row(403, non_case=OFFICE_ADMIN(302)),
     ("password_change", "GET"): row(200),
     ("password_change", "POST"): row(200),  # a wrong old password: the form comes back
+    # The audit workspace is for auditors of the office, and it only reads (GET).
+    ("audit_events", "GET"): row(403, non_case=AUDITOR(200)),
+    ("audit_events", "POST"): row(405),
+    ("audit_export", "GET"): row(403, non_case=AUDITOR(200)),
+    ("audit_export", "POST"): row(405),
+    ("audit_case_timeline", "GET"): row(403, non_case=AUDITOR(200)),
+    ("audit_case_timeline", "POST"): row(405),
 }
 
 ACTORS = ["anonymous", "caseworker", "caseworker2", "supervisor", "auditor", "office_admin",
@@ -187,7 +199,8 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, perso
     job = importing.queue_import(by=supervisor, office=office, data=b"given_names\n",
                                  filename="empty.csv")
     membership = caseworker2.memberships.get()
-    return scenario, {"person_id": person.pk, "case_id": case.pk, "document_id": document.pk,
+    return scenario, {"person_id": person.pk, "case_id": case.pk, "reference": case.reference,
+                      "document_id": document.pk,
                       "job_id": job.pk, "membership_id": membership.pk}
 
 
@@ -213,6 +226,9 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
                   "password": "a-long-enough-first-password"},
         "membership_revoke": {},
         "password_change": {"old_password": "wrong", "new_password1": "x", "new_password2": "x"},
+        "audit_events": {"action": "case.view"},
+        "audit_export": {},
+        "audit_case_timeline": {},
         "document_upload": {"title": "Foto",
                             "file": SimpleUploadedFile("foto.png", PNG_BYTES, "image/png")},
     }[name]
