@@ -169,7 +169,7 @@ def person_detail(request, person_id):
 
 @login_required
 def person_edit(request, person_id):
-    person = selectors.get_person(request.user, person_id)
+    person = _audited(selectors.get_person, request, person_id, "person.view", "cases.person")
     if not selectors.can_edit_person(request.user, person):
         raise PermissionDenied(_("You cannot change this person's record."))
     offices = Office.objects.filter(pk=person.office_id)
@@ -194,6 +194,8 @@ def person_edit(request, person_id):
                                reason=request.POST.get("reason", ""))
         messages.success(request, _("Changes saved."))
         return redirect("person_detail", person_id=person.pk)
+    # The form shows every value of the record: recorded as a view of the person.
+    events.emit("person.view", actor=request.user, obj=person)
     return render(request, "cases/person_form.html", {"form": form, "person": person})
 
 
@@ -265,6 +267,8 @@ def case_list(request):
 
 def _case_page(request, case, **forms):
     user = request.user
+    # Also when the page comes back with a form's errors: every showing is a recorded view.
+    events.emit("case.view", actor=user, obj=case)
     ctx = {
         "case": case,
         "participants": selectors.case_people(case),
@@ -287,7 +291,6 @@ def _case_page(request, case, **forms):
 @login_required
 def case_detail(request, case_id):
     case = _audited(selectors.get_case, request, case_id, "case.view", "cases.case")
-    events.emit("case.view", actor=request.user, obj=case)
     return _case_page(request, case)
 
 

@@ -8,7 +8,10 @@ class Command(BaseCommand):
             "checkpoint. Exits non-zero naming the first event that fails.")
 
     def handle(self, *args, **opts):
-        report = verify(progress=lambda n: self.stdout.write(f"  {n} events checked"))
+        try:
+            report = verify(progress=lambda n: self.stdout.write(f"  {n} events checked"))
+        except ValueError as exc:  # an unreadable checkpoint line in the sink
+            raise CommandError(f"Audit log verification FAILED: {exc}") from exc
         if not report.ok:
             raise CommandError(f"Audit log verification FAILED at {report.failure}. "
                                f"{report.links} events verified before it.")
