@@ -13,8 +13,12 @@ from audit.models import AuditEvent
 
 
 def failures_since(username: str, since: datetime.datetime) -> int:
+    """Failed logins of this user name since `since` and since its last successful login."""
+    last_ok = AuditEvent.objects.filter(
+        action="auth.login", actor_username=username, at__gte=since
+    ).order_by("-at").values_list("at", flat=True).first()
     return AuditEvent.objects.filter(
-        action="auth.login_failed", actor_username=username, at__gte=since).count()
+        action="auth.login_failed", actor_username=username, at__gte=last_ok or since).count()
 
 
 class LockoutBackend(ModelBackend):

@@ -79,6 +79,8 @@ def dashboard(request):
         ctx["my_cases"] = list(selectors.my_cases(user).order_by("-opened_at")[:15])
         ctx["queue"] = list(selectors.unassigned_queue(user).order_by("-opened_at")[:15])
         datakeys.preload([c.principal_id for c in ctx["my_cases"] + ctx["queue"]])
+        events.emit("case.list", actor=user, show="dashboard",
+                    cases=[str(c.pk) for c in ctx["my_cases"] + ctx["queue"]])
         ctx["queue_count"] = selectors.unassigned_queue(user).count()
     if held.get(Role.SUPERVISOR):
         ctx["workload"] = selectors.supervised_workload(user)
@@ -122,6 +124,7 @@ def people_search(request):
             .order_by("-created_at")[:20]
         )
         datakeys.preload([p.pk for p in recent])
+        events.emit("person.list", actor=request.user, people=[str(p.pk) for p in recent])
     return render(request, "cases/people_search.html", {"form": form, "result": result, "recent": recent})
 
 
@@ -202,7 +205,7 @@ def person_edit(request, person_id):
 @login_required
 @require_POST
 def person_erase(request, person_id):
-    person = selectors.get_person(request.user, person_id)
+    person = _audited(selectors.get_person, request, person_id, "person.erase", "cases.person")
     if not selectors.can_erase_person(request.user, person):
         raise PermissionDenied(_("Only a supervisor of the person's office can erase them."))
     form = EraseForm(request.POST)
@@ -217,7 +220,7 @@ def person_erase(request, person_id):
 @login_required
 @require_POST
 def identity_document_add(request, person_id):
-    person = selectors.get_person(request.user, person_id)
+    person = _audited(selectors.get_person, request, person_id, "person.add_document", "cases.person")
     if not selectors.can_edit_person(request.user, person):
         raise PermissionDenied(_("You cannot change this person's record."))
     form = IdentityDocumentForm(request.POST)
@@ -234,7 +237,7 @@ def identity_document_add(request, person_id):
 @login_required
 @require_POST
 def case_open(request, person_id):
-    person = selectors.get_person(request.user, person_id)
+    person = _audited(selectors.get_person, request, person_id, "case.open", "cases.person")
     form = OpenCaseForm(request.POST)
     if form.is_valid():
         try:
@@ -262,6 +265,8 @@ def case_list(request):
         show, qs = "mine", selectors.my_cases(request.user)
     page = Paginator(qs.order_by("-opened_at"), 50).get_page(request.GET.get("page"))
     datakeys.preload([c.principal_id for c in page])
+    events.emit("case.list", actor=request.user, show=show, page=page.number,
+                cases=[str(c.pk) for c in page])
     return render(request, "cases/case_list.html", {"page": page, "show": show})
 
 
@@ -297,7 +302,7 @@ def case_detail(request, case_id):
 @login_required
 @require_POST
 def case_assign(request, case_id):
-    case = selectors.get_case(request.user, case_id)
+    case = _audited(selectors.get_case, request, case_id, "case.assign", "cases.case")
     if not selectors.can_assign(request.user, case):
         raise PermissionDenied(_("Only a supervisor of this office can assign its cases."))
     form = AssignForm(request.POST, staff=selectors.assignable_staff(case))
@@ -312,7 +317,7 @@ def case_assign(request, case_id):
 @login_required
 @require_POST
 def case_take(request, case_id):
-    case = selectors.get_case(request.user, case_id)
+    case = _audited(selectors.get_case, request, case_id, "case.take", "cases.case")
     try:
         services.take_case(by=request.user, case=case)
     except ValidationError as exc:
@@ -325,7 +330,7 @@ def case_take(request, case_id):
 @login_required
 @require_POST
 def note_add(request, case_id):
-    case = selectors.get_case(request.user, case_id)
+    case = _audited(selectors.get_case, request, case_id, "note.add", "cases.case")
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
@@ -341,7 +346,7 @@ def note_add(request, case_id):
 @login_required
 @require_POST
 def document_upload(request, case_id):
-    case = selectors.get_case(request.user, case_id)
+    case = _audited(selectors.get_case, request, case_id, "document.add", "cases.case")
     if not selectors.can_edit_case(request.user, case):
         raise PermissionDenied(_("You cannot add documents to this case."))
     form = DocumentForm(request.POST, request.FILES)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from audit import chain, signing, verify
@@ -131,6 +132,50 @@ def test_lockout_after_the_allowed_failures_until_the_window_passes(client, case
     assert response.status_code == 302
     assert last("auth.login").actor_id == caseworker.pk
     assert other.pk != caseworker.pk
+
+
+def test_a_successful_login_clears_earlier_failures(client, caseworker, settings):
+    settings.AMPARO_LOGIN_MAX_FAILURES = 3
+    for _ in range(2):
+        client.post("/login/", {"username": caseworker.username, "password": "wrong"})
+    assert client.post("/login/", {"username": caseworker.username,
+                                   "password": PASSWORD}).status_code == 302
+    client.logout()
+    # two more failures: four in the window, but only two since the last success
+    for _ in range(2):
+        client.post("/login/", {"username": caseworker.username, "password": "wrong"})
+
+    response = client.post("/login/", {"username": caseworker.username, "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert not AuditEvent.objects.filter(action="auth.lockout").exists()
+
+
+@pytest.mark.parametrize("name,action", [
+    ("note_add", "note.add"), ("case_assign", "case.assign"), ("case_take", "case.take"),
+    ("document_upload", "document.add")])
+def test_a_refused_change_to_a_case_is_recorded(client, other_caseworker, case, name, action):
+    client.force_login(other_caseworker)
+
+    response = client.post(reverse(name, args=[case.pk]), {})
+
+    assert response.status_code == 404
+    event = last(action)
+    assert (event.actor_id, event.object_id, event.outcome) == (
+        other_caseworker.pk, str(case.pk), "denied")
+
+
+def test_lists_of_names_are_recorded_reads(client, caseworker, case):
+    client.force_login(caseworker)
+
+    client.get(reverse("dashboard"))
+    client.get(reverse("case_list"))
+    client.get(reverse("people_search"))
+
+    shows = [e.details["show"] for e in AuditEvent.objects.filter(action="case.list").order_by("id")]
+    assert shows == ["dashboard", "mine"]
+    assert str(case.pk) in last("case.list").details["cases"]
+    assert str(case.principal_id) in last("person.list").details["people"]
 
 
 def test_logout(client, caseworker):
