@@ -17,6 +17,8 @@ RESULTS_DIR = BENCH_DIR / "results"
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/amparo_bench"
 DEFAULT_KEY_FILE = ROOT / "var" / "bench" / "keys.json"
+DEFAULT_AUDIT_KEY_FILE = ROOT / "var" / "bench" / "audit-signing.pem"
+DEFAULT_AUDIT_SINK = ROOT / "var" / "bench" / "audit-checkpoints"
 
 # Offices: code, name, country, city, share of the people, supervisors, caseworkers.
 OFFICES = [
@@ -35,6 +37,8 @@ def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.dev")
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     os.environ.setdefault("AMPARO_KEY_FILE", str(DEFAULT_KEY_FILE))
+    os.environ.setdefault("AMPARO_AUDIT_KEY_FILE", str(DEFAULT_AUDIT_KEY_FILE))
+    os.environ.setdefault("AMPARO_AUDIT_SINK", str(DEFAULT_AUDIT_SINK))
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     key_file = Path(os.environ["AMPARO_KEY_FILE"]).resolve()
@@ -42,6 +46,11 @@ def setup_django() -> None:
     if key_file.is_relative_to(demo_keys) or "bench" not in key_file.parent.name:
         sys.exit(f"Refusing to use {key_file}: the benchmarks need their own key file in "
                  f"var/bench/ (AMPARO_KEY_FILE), never the demo's keys.")
+    # The audit signing key and the checkpoint sink: bench ones too, never the demo's.
+    for var in ("AMPARO_AUDIT_KEY_FILE", "AMPARO_AUDIT_SINK"):
+        path = Path(os.environ[var]).resolve()
+        if not path.is_relative_to((ROOT / "var" / "bench").resolve()):
+            sys.exit(f"Refusing to use {path}: {var} must point into var/bench/.")
     if os.environ.get("AMPARO_KEYS"):
         sys.exit("Unset AMPARO_KEYS: the benchmarks read their keys from AMPARO_KEY_FILE.")
 
@@ -64,6 +73,10 @@ def setup_django() -> None:
     if not key_file.exists():
         sys.exit(f"{key_file} does not exist: run "
                  f"'AMPARO_KEY_FILE={key_file} .venv/bin/python manage.py init_keys' first.")
+    audit_key = Path(settings.AMPARO_AUDIT_KEY_FILE)
+    if not audit_key.exists():
+        sys.exit(f"{audit_key} does not exist: run 'AMPARO_AUDIT_KEY_FILE={audit_key} "
+                 f".venv/bin/python manage.py init_audit_key' first.")
 
 
 def write_json(path: Path, data: dict) -> None:
