@@ -13,9 +13,11 @@ import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
@@ -45,22 +47,43 @@ def _plain(value: object) -> str:
     return _timestamp(value) if isinstance(value, datetime.datetime) else str(value)
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            default=_plain)
+
+
 def canonical(values: tuple) -> bytes:
     """The bytes hashed: the values in order, times in UTC, uuids as text, keys sorted."""
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=_plain).encode()
+    return _ENCODER.encode(values).encode()
+
+
+def encodings(row: tuple) -> tuple[bytes, bytes]:
+    """(what the MAC covers, what the link hash covers) of an event row, encoded once.
+
+    The MAC covers everything but the database id and the MAC itself (known before the
+    insert); the link covers the whole row: "[" id "," the same items "," mac "]"."""
+    inner = canonical(row[1:-1])
+    event_id, mac = row[0], row[-1]
+    if type(event_id) is int and type(mac) is str:
+        whole = b"[%d," % event_id + inner[1:-1] + b"," + encode_basestring(mac).encode() + b"]"
+    else:
+        whole = canonical(row)
+    return inner, whole
+
+
+def mac_of(key: bytes, inner: bytes) -> str:
+    return hmac.new(key, inner, hashlib.sha256).hexdigest()
+
+
+def hash_of(prev_hash: str, position: int, whole: bytes) -> str:
+    return hashlib.sha256(b"%s|%d|%s" % (prev_hash.encode(), position, whole)).hexdigest()
 
 
 def event_mac(key: bytes, row: tuple) -> str:
-    """MAC over everything but the database id and the MAC itself (known before insert)."""
-    return hmac.new(key, canonical(row[1:-1]), hashlib.sha256).hexdigest()
+    return mac_of(key, encodings(row)[0])
 
 
 def link_hash(prev_hash: str, position: int, row: tuple) -> str:
-    digest = hashlib.sha256(prev_hash.encode())
-    digest.update(b"|%d|" % position)
-    digest.update(canonical(row))
-    return digest.hexdigest()
+    return hash_of(prev_hash, position, encodings(row)[1])
 
 
 def _normal_ip(ip: str | None) -> str | None:
@@ -93,18 +116,27 @@ def record(event: events.Event) -> AuditEvent:
             row.save(force_insert=True)
     except DatabaseError as exc:
         raise AuditUnavailable(f"audit event {event.action!r} could not be written") from exc
-    pending = transaction.get_connection().run_on_commit
-    if not any(entry[1] is _link_quietly for entry in pending):  # once per transaction
-        transaction.on_commit(_link_quietly)
+    _link_after_commit(row.pk)
     return row
 
 
-def _link_quietly() -> None:
-    # The event is committed; linking again later (periodic task) is safe if this fails.
-    try:
-        link_pending()
-    except DatabaseError:
-        log.exception("linking audit events failed; the periodic task will retry")
+def _link_after_commit(event_id: int) -> None:
+    """Link this transaction's events right after it commits: one callback per transaction
+    (Django drops it on rollback); the periodic sweep links anything it misses."""
+    for entry in transaction.get_connection().run_on_commit:
+        ids = getattr(entry[1], "audit_ids", None)
+        if ids is not None:
+            ids.append(event_id)
+            return
+
+    def link() -> None:
+        try:
+            link_pending(ids=link.audit_ids)  # type: ignore[attr-defined]
+        except DatabaseError:
+            log.exception("linking audit events failed; the periodic task will retry")
+
+    link.audit_ids = [event_id]  # type: ignore[attr-defined]
+    transaction.on_commit(link)
 
 
 def _lock() -> None:
@@ -113,16 +145,19 @@ def _lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
 
 
-def link_pending(*, since: datetime.timedelta | None = datetime.timedelta(days=1),
-                 limit: int = 5000) -> int:
-    """Link committed, unlinked events into the chain, oldest first. Returns how many."""
+def link_pending(*, ids: list[int] | None = None, limit: int = 5000) -> int:
+    """Link committed, unlinked events into the chain, oldest first. Returns how many.
+
+    With `ids`, only those events (a transaction's own, just committed: an index look-up);
+    without, every unlinked event (the periodic sweep)."""
     with transaction.atomic():
         _lock()
         head = ChainLink.objects.order_by("-position").values_list("position", "hash").first()
         position, prev = head if head else (0, GENESIS)
-        pending = AuditEvent.objects.filter(link__isnull=True)
-        if since is not None:
-            pending = pending.filter(at__gte=timezone.now() - since)
+        unlinked = ~Exists(ChainLink.objects.filter(event_id=OuterRef("pk")))
+        pending = AuditEvent.objects.filter(unlinked)
+        if ids is not None:
+            pending = pending.filter(pk__in=ids)
         rows = list(pending.order_by("id").values_list(*FIELDS)[:limit])
         links = []
         now = timezone.now()
@@ -147,17 +182,49 @@ class Failure:
         return f"{where}, event {self.event_id}: {self.reason}"
 
 
+def _row_converters() -> list:
+    """The converters Django applies to AuditEvent's FIELDS read with values_list()."""
+    out = []
+    for i, name in enumerate(FIELDS):
+        field = AuditEvent._meta.get_field(name)
+        col = field.get_col(AuditEvent._meta.db_table)
+        funcs = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        if funcs:
+            out.append((i, funcs, col))
+    return out
+
+
 def walk(*, chunk: int = 20000) -> Iterator[tuple[int, str, int | None, tuple | None, str]]:
-    """(position, stored hash, event id, event row or None, stored prev hash), in order."""
-    links = ChainLink.objects.order_by("position").values_list(
-        "position", "hash", "prev_hash", "event_id")
+    """(position, stored hash, event id, event row or None, stored prev hash), in order.
+
+    One query per chunk: the links LEFT JOINed to their events (a deleted event gives None),
+    keyset-paginated on position; the event row is what values_list(*FIELDS) would give."""
+    qn = connection.ops.quote_name
+    cols = ", ".join(f"e.{qn(AuditEvent._meta.get_field(f).column)}" for f in FIELDS)
+    # Only quoted names from the models go into the text; values are parameters.
+    sql = (f"SELECT l.position, l.hash, l.prev_hash, l.event_id, {cols} "  # noqa: S608
+           f"FROM {qn(ChainLink._meta.db_table)} l "
+           f"LEFT JOIN {qn(AuditEvent._meta.db_table)} e ON e.id = l.event_id "
+           "WHERE l.position > %s ORDER BY l.position LIMIT %s")
+    converters = _row_converters()
     last = 0
-    while True:
-        batch = list(links.filter(position__gt=last)[:chunk])
-        if not batch:
-            return
-        ids = [b[3] for b in batch]
-        rows = {r[0]: r for r in AuditEvent.objects.filter(id__in=ids).values_list(*FIELDS)}
-        for position, stored, prev_stored, event_id in batch:
-            yield position, stored, event_id, rows.get(event_id), prev_stored
-        last = batch[-1][0]
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(sql, [last, chunk])
+            batch = cursor.fetchall()
+            if not batch:
+                return
+            for link in batch:
+                row = link[4:]
+                if row[0] is None:
+                    row = None
+                elif converters:
+                    values = list(row)
+                    for i, funcs, col in converters:
+                        value = values[i]
+                        for func in funcs:
+                            value = func(value, col, connection)
+                        values[i] = value
+                    row = tuple(values)
+                yield link[0], link[1], link[3], row, link[2]
+            last = batch[-1][0]

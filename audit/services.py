@@ -13,7 +13,7 @@ def sign_checkpoint() -> signing.SignedHead | None:
     """Link what is pending, then sign the chain head if it moved since the last checkpoint.
 
     The line reaches the sink outside the database before the database copy is written."""
-    chain.link_pending(since=None)
+    chain.link_pending()
     head = ChainLink.objects.order_by("-position").values_list("position", "hash").first()
     if head is None:
         return None

@@ -56,33 +56,43 @@ def create_key(path: Path) -> None:
         fh.write(pem)
 
 
+_loaded: tuple[tuple[str, int], Ed25519PrivateKey] | None = None
+
+
 def private_key() -> Ed25519PrivateKey:
+    """The signing key, read again only when its file changes (every event needs it)."""
+    global _loaded
     path = key_path()
     if not path.exists():
         if getattr(settings, "AMPARO_CREATE_KEY_FILE", False):
             create_key(path)
         else:
             raise ImproperlyConfigured(
-                f"The audit signing key {path} does not exist. Run 'python manage.py init_keys' "
-                "(development) or set AMPARO_AUDIT_KEY_FILE to the key from your key backup.")
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ImproperlyConfigured(f"{path} is not an Ed25519 private key.")
-    return key
+                f"The audit signing key {path} does not exist. Run 'python manage.py "
+                "init_audit_key' (development) or set AMPARO_AUDIT_KEY_FILE to the key from "
+                "your key backup.")
+    version = (str(path), path.stat().st_mtime_ns)
+    if _loaded is None or _loaded[0] != version:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ImproperlyConfigured(f"{path} is not an Ed25519 private key.")
+        _loaded = (version, key)
+    return _loaded[1]
 
 
-_mac_keys: dict[bytes, bytes] = {}
+_mac: tuple[Ed25519PrivateKey, bytes] | None = None
 
 
 def mac_key() -> bytes:
     """The event MAC key, derived from the signing key (one secret to keep, not two)."""
-    raw = private_key().private_bytes(serialization.Encoding.Raw,
-                                      serialization.PrivateFormat.Raw,
-                                      serialization.NoEncryption())
-    if raw not in _mac_keys:
-        _mac_keys[raw] = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                              info=b"amparo-audit-event-mac-v1").derive(raw)
-    return _mac_keys[raw]
+    global _mac
+    key = private_key()
+    if _mac is None or _mac[0] is not key:
+        raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                serialization.NoEncryption())
+        _mac = (key, HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                          info=b"amparo-audit-event-mac-v1").derive(raw))
+    return _mac[1]
 
 
 def key_id(public: Ed25519PublicKey) -> str:

@@ -44,13 +44,14 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
         if row is None:
             report.failure = chain.Failure(position, event_id, "event deleted")
             return report
-        if chain.event_mac(key, row) != row[-1]:
+        inner, whole = chain.encodings(row)  # one encoding for the MAC and the link
+        if chain.mac_of(key, inner) != row[-1]:
             report.failure = chain.Failure(position, event_id, "event forged or altered (MAC)")
             return report
         if prev_stored != prev:
             report.failure = chain.Failure(position, event_id, "link does not follow the previous one")
             return report
-        digest = chain.link_hash(prev, position, row)
+        digest = chain.hash_of(prev, position, whole)
         if digest != stored:
             report.failure = chain.Failure(position, event_id, "event or link altered")
             return report

@@ -105,7 +105,7 @@ def log_size() -> dict:
 # Append latency -------------------------------------------------------------------------
 
 class _LinkTimer:
-    """Wraps chain.link_pending (looked up by _link_quietly at call time) to time it."""
+    """Wraps chain.link_pending (looked up at call time by the after-commit callback) to time it."""
 
     def __init__(self) -> None:
         self.real = chain.link_pending
@@ -206,7 +206,7 @@ def run_append(writers: list[int], appends: int, modes: list[str], seed: int) ->
     rows = []
     for mode in modes:
         for n_writers in writers:
-            chain.link_pending(since=None)  # start from a fully linked log
+            chain.link_pending()  # start from a fully linked log
             size_before = AuditEvent.objects.count()
             connections.close_all()  # every child opens its own connection
             barrier = ctx.Barrier(n_writers)
@@ -222,8 +222,8 @@ def run_append(writers: list[int], appends: int, modes: list[str], seed: int) ->
                 if p.exitcode:
                     sys.exit(f"writer exited with {p.exitcode}")
             t0 = time.perf_counter()
-            linked_after = chain.link_pending(since=None) if mode == "insert-only" else 0
-            while mode == "insert-only" and (more := chain.link_pending(since=None)):
+            linked_after = chain.link_pending() if mode == "insert-only" else 0
+            while mode == "insert-only" and (more := chain.link_pending()):
                 linked_after += more
             catch_up = time.perf_counter() - t0
             emit = [x for g in got for x in g["emit"]]
@@ -284,7 +284,7 @@ ACTIONS = [  # (action, object type, weight): mostly reads, as in an office's da
 
 def run_fill(target: int, batch: int, checkpoint_every: int, days: int, seed: int) -> dict:
     rng = random.Random(seed)
-    chain.link_pending(since=None)
+    chain.link_pending()
     have = AuditEvent.objects.count()
     need = target - have
     if need <= 0:
