@@ -112,6 +112,7 @@ def record(event: events.Event) -> AuditEvent:
     )
     row.mac = event_mac(signing.mac_key(), tuple(getattr(row, f) for f in FIELDS))
     try:
+        # A savepoint: the caller's transaction stays usable to answer "not recorded".
         with transaction.atomic():
             row.save(force_insert=True)
     except DatabaseError as exc:

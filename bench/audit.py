@@ -57,6 +57,7 @@ common.setup_django()
 
 import django  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
+from django.db.models import Exists, OuterRef  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from audit import chain, services, signing, verify  # noqa: E402
@@ -493,17 +494,20 @@ def run_link_query(reps: int = 7) -> dict:
     recent = list(AuditEvent.objects.order_by("-id").values_list("id", flat=True)[:3])
     cols = ", ".join(f"e.{f}" for f in chain.FIELDS)
     shapes = {
-        "current: LEFT JOIN chainlink ... IS NULL, at >= now - 1 day":
+        "before: LEFT JOIN chainlink ... IS NULL, at >= now - 1 day (every commit)":
             AuditEvent.objects.filter(link__isnull=True, at__gte=since).order_by("id")
             .values_list(*chain.FIELDS)[:5000].query.sql_with_params(),
-        "current, since=None (sign_checkpoint, periodic task)":
+        "before: LEFT JOIN, whole log (periodic task)":
             AuditEvent.objects.filter(link__isnull=True).order_by("id")
             .values_list(*chain.FIELDS)[:5000].query.sql_with_params(),
+        "now: NOT EXISTS, whole log (periodic sweep, sign_checkpoint)":
+            AuditEvent.objects.filter(~Exists(ChainLink.objects.filter(event_id=OuterRef("pk"))))
+            .order_by("id").values_list(*chain.FIELDS)[:5000].query.sql_with_params(),
         "NOT EXISTS, at >= now - 1 day":
             (f"SELECT {cols} FROM audit_auditevent e WHERE e.at >= %s AND NOT EXISTS "  # noqa: S608
              "(SELECT 1 FROM audit_chainlink l WHERE l.event_id = e.id) ORDER BY e.id LIMIT 5000",
              [since]),
-        "NOT EXISTS, the transaction's own event ids (3)":
+        "now: NOT EXISTS, the transaction's own event ids (3) (every commit)":
             (f"SELECT {cols} FROM audit_auditevent e WHERE e.id = ANY(%s) AND NOT EXISTS "  # noqa: S608
              "(SELECT 1 FROM audit_chainlink l WHERE l.event_id = e.id) ORDER BY e.id",
              [recent]),
