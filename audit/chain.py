@@ -35,8 +35,7 @@ LINK_GRACE = datetime.timedelta(minutes=10)
 _LOCK_KEY = 0x616D7061726F  # "amparo": the advisory lock that serialises linking
 
 
-class AuditUnavailable(Exception):
-    """An event could not be written: the action it records must not happen."""
+AuditUnavailable = events.AuditUnavailable
 
 
 def _timestamp(at: datetime.datetime) -> str:

@@ -18,6 +18,10 @@ from django.dispatch import Signal
 recorded = Signal()
 
 
+class AuditUnavailable(Exception):
+    """An event could not be written: the action it records must not happen."""
+
+
 @dataclass(frozen=True)
 class RequestInfo:
     request_id: str

@@ -31,7 +31,7 @@ class KeyScopeMiddleware:
         return response
 
     def process_exception(self, request, exception):
-        if type(exception).__name__ == "AuditUnavailable":
+        if isinstance(exception, events.AuditUnavailable):
             # Fail closed: what could not be recorded is neither shown nor changed.
             log.error("audit log unavailable on %s: %s", request.path, exception)
             return render(request, "audit_unavailable.html", status=503)
