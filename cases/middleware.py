@@ -1,4 +1,5 @@
 import logging
+import re
 
 from django.shortcuts import render
 
@@ -7,6 +8,7 @@ from cases.crypto.datakeys import key_scope
 from cases.crypto.envelope import DecryptionError
 
 log = logging.getLogger(__name__)
+_SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
 
 
 class KeyScopeMiddleware:
@@ -16,7 +18,9 @@ class KeyScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request_id = request.headers.get("X-Request-ID", "")[:64] or events.new_request_id()
+        # A proxy's request id is kept for correlation, but only as plain letters and digits.
+        request_id = _SAFE_ID.sub("", request.headers.get("X-Request-ID", ""))[:64]
+        request_id = request_id or events.new_request_id()
         token = events.set_request(events.RequestInfo(request_id, request.META.get("REMOTE_ADDR")))
         try:
             with key_scope():

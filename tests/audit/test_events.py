@@ -489,3 +489,13 @@ def test_a_note_that_cannot_be_recorded_is_not_written(client, caseworker, case)
     _assert_unavailable_page(response)
     assert Note.objects.filter(case=case).count() == 0
     assert AuditEvent.objects.count() == before
+
+
+def test_a_proxy_request_id_is_kept_only_as_plain_characters(client, caseworker, case):
+    client.force_login(caseworker)
+
+    response = client.get(reverse("case_detail", args=[case.pk]),
+                          HTTP_X_REQUEST_ID="abc-123\n<script>")
+
+    assert response["X-Request-ID"] == "abc-123script"
+    assert last("case.view").request_id == "abc-123script"
