@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,8 +34,6 @@ from cases.models import (
     Role,
     User,
 )
-
-log = logging.getLogger(__name__)
 
 ALLOWED_UPLOADS = {"application/pdf", "image/jpeg", "image/png", "image/tiff", "image/webp"}
 

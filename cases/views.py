@@ -62,7 +62,7 @@ def _audited(getter, request, object_id, action: str, object_type: str):
         raise
 
 
-def _service_errors(form, exc: ValidationError) -> None:
+def add_service_errors(form, exc: ValidationError) -> None:
     if hasattr(exc, "error_dict"):
         for field, errs in exc.error_dict.items():
             form.add_error(field if field in form.fields else None, errs)
@@ -146,7 +146,7 @@ def person_create(request):
                 by=request.user, office=form.cleaned_data["office"], data=data
             )
         except ValidationError as exc:
-            _service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Person registered."))
             return redirect("person_detail", person_id=person.pk)
@@ -336,7 +336,7 @@ def note_add(request, case_id):
         try:
             services.add_note(by=request.user, case=case, text=form.cleaned_data["text"])
         except ValidationError as exc:
-            _service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Note added."))
             return redirect("case_detail", case_id=case.pk)
@@ -360,7 +360,7 @@ def document_upload(request, case_id):
             services.add_document(by=request.user, case=case, title=form.cleaned_data["title"],
                                   filename=upload.name, data=upload.read())
         except ValidationError as exc:
-            _service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Document stored."))
             return redirect("case_detail", case_id=case.pk)

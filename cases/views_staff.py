@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from cases import selectors, services
 from cases.forms import Styled
 from cases.models import Office, Role, User
+from cases.views import add_service_errors
 
 
 class StaffMemberForm(Styled, forms.Form):
@@ -86,8 +87,7 @@ def staff(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Account %(user)s created.") % {"user": user.username})
             return redirect("staff")
         except ValidationError as exc:
-            for field, errs in getattr(exc, "error_dict", {None: exc.error_list}).items():
-                form.add_error(field if field in form.fields else None, errs)
+            add_service_errors(form, exc)
     return render(request, "cases/staff.html", {
         "form": form, "memberships": selectors.administered_memberships(request.user),
     }, status=400 if form.errors else 200)
