@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "cases",
+    "rsd",
     "audit",
 ]
 
@@ -154,7 +155,12 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {"task": "audit.sign_checkpoint",
                          "schedule": int(os.environ.get("AMPARO_CHECKPOINT_SECONDS", 300))},
     "stale-imports": {"task": "cases.shred_stale_imports", "schedule": 3600},
+    "rsd-sweep": {"task": "rsd.sweep", "schedule": 6 * 3600},
 }
+
+# Periods a country's law sets differently from the shipped procedures, e.g.
+# {"rsd.mx": {"appeal": (15, "working")}}; clocks: interview, contact, appeal, decision.
+AMPARO_DEADLINES: dict = {}
 
 LOGGING = {
     "version": 1,

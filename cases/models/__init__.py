@@ -1,8 +1,10 @@
 from cases.models.cases import (
     Case,
+    CaseDeadline,
     CaseGroupObjectPermission,
     CaseKind,
     CaseParticipant,
+    CaseStep,
     CaseUserObjectPermission,
     Document,
     Note,
@@ -23,9 +25,11 @@ from cases.models.staff import Membership, Office, Role, User
 
 __all__ = [
     "Case",
+    "CaseDeadline",
     "CaseGroupObjectPermission",
     "CaseKind",
     "CaseParticipant",
+    "CaseStep",
     "CaseUserObjectPermission",
     "DataKey",
     "Document",

@@ -20,10 +20,6 @@ class ParticipantRole(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-# Labels of the states a case can be in; the procedures (rsd, tip) add theirs.
-STATE_LABELS = {"open": _("Open"), "closed": _("Closed")}
-
-
 class Case(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reference = models.CharField(_("reference"), max_length=32, unique=True)
@@ -32,6 +28,9 @@ class Case(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=16, choices=CaseKind.choices)
     state = models.CharField(_("state"), max_length=40, default="open")
+    # The registered procedure the case follows (cases/workflow.py), fixed when it enters one.
+    procedure = models.CharField(_("procedure"), max_length=40, blank=True)
+    step_no = models.PositiveIntegerField(default=0)  # steps recorded; stale forms are refused
     principal = models.ForeignKey(
         "cases.Person", on_delete=models.PROTECT, related_name="principal_cases"
     )
@@ -68,7 +67,59 @@ class Case(models.Model):
 
     @property
     def state_label(self) -> str:
-        return str(STATE_LABELS.get(self.state, self.state))
+        from cases import workflow
+
+        return workflow.state_label(self)
+
+
+class CaseStep(models.Model):
+    """One step of a case's procedure, as the workflow engine recorded it."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps")
+    number = models.PositiveIntegerField()
+    transition = models.CharField(max_length=60)
+    source = models.CharField(max_length=40)
+    target = models.CharField(max_length=40)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                              blank=True, related_name="+")  # None: a periodic task
+    at = models.DateTimeField(auto_now_add=True)
+    effective_on = models.DateField()
+    person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+")
+    reason = EncryptedTextField(_("reasons"), subject="person_id")
+    details = models.JSONField(default=dict, blank=True)  # codes only (a ground, an outcome)
+
+    class Meta:
+        ordering = ["case", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "number"], name="unique_case_step")
+        ]
+        indexes = [models.Index(fields=["case", "transition"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} #{self.number} {self.transition}"
+
+
+class CaseDeadline(models.Model):
+    """A running or met period of one of the procedure's clocks."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="deadlines")
+    clock = models.CharField(max_length=40)
+    starts_on = models.DateField()
+    due_on = models.DateField()
+    started_by_step = models.ForeignKey(CaseStep, on_delete=models.CASCADE, related_name="+")
+    met_at = models.DateTimeField(null=True, blank=True)
+    met_by_step = models.ForeignKey(CaseStep, on_delete=models.CASCADE, null=True, blank=True,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["due_on"]
+        indexes = [
+            models.Index(fields=["due_on"], condition=models.Q(met_at__isnull=True),
+                         name="open_deadline_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.clock} due {self.due_on}"
 
 
 class CaseParticipant(models.Model):

@@ -1,0 +1,251 @@
+"""The asylum procedures: the UNHCR-mandate default and the country variants.
+
+Facts taken from DOMAIN.md; periods the law of a country sets and that are not written
+there are configurable (settings.AMPARO_DEADLINES) instead of guessed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case, CaseKind, CaseStep, Role
+from cases.workflow import (
+    CALENDAR,
+    SYSTEM,
+    WORKING,
+    Clock,
+    State,
+    Transition,
+    Workflow,
+    open_deadline,
+    register,
+)
+
+CW, SUP = Role.CASEWORKER, Role.SUPERVISOR
+STAFF = (CW, SUP)
+
+OPEN_STATES = ("registered", "interview_scheduled", "no_show", "abandonment_proposed",
+               "interviewed", "under_review", "committee", "minister", "commission", "decided",
+               "appeal_period", "appeal_lodged")
+AFTER_INTERVIEW = ("interviewed", "under_review", "committee", "minister", "commission", "decided",
+                   "appeal_period", "appeal_lodged")
+DECIDED = ("decided", "appeal_period", "appeal_lodged")
+FIRST_DECISIONS = ("decide", "record_minister_decision", "record_commission_decision")
+
+
+def _states(*extra: State) -> dict[str, State]:
+    base = [
+        State("open", _("Application to record"), waiting_for=CW),
+        State("registered", _("Registered: interview to schedule"), waiting_for=CW),
+        State("interview_scheduled", _("Interview scheduled"), waiting_for=CW),
+        State("no_show", _("Interview missed"), waiting_for=CW),
+        State("abandonment_proposed", _("Closure as abandoned proposed"), waiting_for=SUP),
+        State("interviewed", _("Interviewed: assessment to write"), waiting_for=CW),
+        State("under_review", _("Assessment under review"), waiting_for=SUP),
+        *extra,
+        State("decided", _("Decided: to notify"), waiting_for=CW),
+        State("appeal_period", _("Notified: appeal period running")),
+        State("appeal_lodged", _("Appeal lodged"), waiting_for=SUP),
+        State("recognized", _("Recognized"), closed=True),
+        State("rejected_final", _("Rejected (final)"), closed=True),
+        State("withdrawn", _("Withdrawn"), closed=True),
+        State("abandoned", _("Closed as abandoned"), closed=True),
+        State("cancelled", _("Recognition cancelled"), closed=True),
+    ]
+    return {s.name: s for s in base}
+
+
+# --- Guards (each says why not, or nothing) ----------------------------------------------
+
+def _first_instance(case: Case):
+    from rsd.models import Decision, Stage
+
+    return (Decision.objects.filter(case=case, stage=Stage.FIRST_INSTANCE)
+            .order_by("-recorded_at").first())
+
+
+def decision_positive(case: Case):
+    d = _first_instance(case)
+    if d is None or d.outcome != "recognized":
+        return _("The decision does not recognize refugee status.")
+    return None
+
+
+def decision_negative(case: Case):
+    d = _first_instance(case)
+    if d is None or d.outcome == "recognized":
+        return _("The decision recognizes refugee status: there is nothing to appeal.")
+    return None
+
+
+def appeal_period_over(case: Case):
+    deadline = open_deadline(case, "appeal")
+    if deadline and deadline.due_on >= timezone.localdate():
+        return _("The appeal period runs until %(date)s.") % {"date": deadline.due_on.isoformat()}
+    return None
+
+
+def abandonment_due(case: Case):
+    """Repeated no-shows and no contact for the whole contact period."""
+    wf_options = OPTIONS.get(case.procedure, DEFAULT_OPTIONS)
+    since = (CaseStep.objects.filter(case=case, transition__in=("register", "reopen"))
+             .order_by("-number").values_list("number", flat=True).first() or 0)
+    misses = CaseStep.objects.filter(case=case, transition="record_no_show", number__gt=since).count()
+    if misses < wf_options["abandon_after_no_shows"]:
+        return _("The applicant has missed %(n)s interview(s); closure needs %(m)s.") % {
+            "n": misses, "m": wf_options["abandon_after_no_shows"]}
+    deadline = open_deadline(case, "contact")
+    if deadline and deadline.due_on >= timezone.localdate():
+        return _("The applicant may still make contact until %(date)s.") % {
+            "date": deadline.due_on.isoformat()}
+    return None
+
+
+# --- Transitions --------------------------------------------------------------------------
+
+def _common(decided_by: tuple[str, ...]) -> list[Transition]:
+    return [
+        Transition("register", _("Record the application"), ("open",), "registered", STAFF),
+        Transition("schedule_interview", _("Schedule the interview"), ("registered", "no_show"),
+                   "interview_scheduled", STAFF),
+        Transition("reschedule_interview", _("Reschedule the interview"), ("interview_scheduled",),
+                   "interview_scheduled", STAFF, style="secondary"),
+        Transition("record_attendance", _("Record the interview"), ("interview_scheduled",),
+                   "interviewed", STAFF),
+        Transition("record_no_show", _("Record a missed interview"), ("interview_scheduled",),
+                   "no_show", STAFF, style="secondary"),
+        Transition("record_contact", _("Record contact with the applicant"), ("no_show",), "no_show",
+                   STAFF, needs_reason=True, style="secondary"),
+        Transition("propose_abandonment", _("Propose closure as abandoned"), ("no_show",),
+                   "abandonment_proposed", (*STAFF, SYSTEM), guards=(abandonment_due,),
+                   style="secondary"),
+        Transition("confirm_abandonment", _("Close as abandoned"), ("abandonment_proposed",),
+                   "abandoned", (SUP,), needs_reason=True, style="danger"),
+        Transition("keep_open", _("Keep the case open"), ("abandonment_proposed",), "no_show",
+                   (SUP,), needs_reason=True, style="secondary"),
+        Transition("submit_assessment", _("Submit the assessment for review"), ("interviewed",),
+                   "under_review", STAFF),
+        Transition("return_assessment", _("Return the assessment with comments"), ("under_review",),
+                   "interviewed", (SUP,), not_by=("submit_assessment",), needs_reason=True,
+                   style="secondary"),
+        Transition("notify_recognition", _("Record the notification"), ("decided",), "recognized",
+                   STAFF, guards=(decision_positive,)),
+        Transition("notify_negative", _("Record the notification"), ("decided",), "appeal_period",
+                   STAFF, guards=(decision_negative,)),
+        Transition("lodge_appeal", _("Record an appeal"), ("appeal_period",), "appeal_lodged", STAFF),
+        Transition("close_unappealed", _("Close: no appeal in time"), ("appeal_period",),
+                   "rejected_final", (SUP, SYSTEM), guards=(appeal_period_over,), style="secondary"),
+        Transition("allow_appeal", _("Allow the appeal"), ("appeal_lodged",), "recognized", (SUP,),
+                   not_by=decided_by),
+        Transition("dismiss_appeal", _("Dismiss the appeal"), ("appeal_lodged",), "rejected_final",
+                   (SUP,), not_by=decided_by, style="danger"),
+        Transition("withdraw", _("Record a withdrawal"), tuple(s for s in OPEN_STATES), "withdrawn",
+                   STAFF, needs_reason=True, style="danger"),
+        Transition("reopen", _("Reopen"), ("withdrawn", "abandoned", "rejected_final"), "registered",
+                   (SUP,), needs_reason=True, style="secondary"),
+        Transition("cancel_recognition", _("Cancel the recognition"), ("recognized",), "cancelled",
+                   (SUP,), needs_reason=True, style="danger"),
+    ]
+
+
+def _clocks(*extra: Clock) -> tuple[Clock, ...]:
+    return (
+        Clock("interview", _("Interview (target)"), 183, CALENDAR, starts=("register", "reopen"),
+              stops=AFTER_INTERVIEW, roll_forward=False),
+        Clock("contact", _("Contact after a missed interview"), 42, CALENDAR,
+              starts=("record_no_show", "record_contact"), stops=("interview_scheduled", *AFTER_INTERVIEW),
+              roll_forward=False),
+        Clock("appeal", _("Appeal period"), 30, CALENDAR, starts=("notify_negative",),
+              stops=("appeal_lodged",)),
+        *extra,
+    )
+
+
+def _override(name: str, clocks: tuple[Clock, ...]) -> tuple[Clock, ...]:
+    """settings.AMPARO_DEADLINES = {"rsd.mx": {"appeal": (15, "working")}} changes a period."""
+    changes = getattr(settings, "AMPARO_DEADLINES", {}).get(name, {})
+    out = []
+    for c in clocks:
+        if c.name in changes:
+            days, unit = changes[c.name]
+            c = Clock(c.name, c.label, int(days), unit, c.starts, c.stops, c.roll_forward)
+        out.append(c)
+    return tuple(out)
+
+
+def _workflow(name: str, label, country: str, *, states: dict[str, State],
+              transitions: list[Transition], clocks: tuple[Clock, ...]) -> Workflow:
+    # The shared steps name every variant's states; each variant keeps those it has.
+    pruned = {t.name: dataclasses.replace(t, sources=tuple(s for s in t.sources if s in states))
+              for t in transitions}
+    return register(Workflow(name=name, kind=CaseKind.ASYLUM, label=label, country=country,
+                             states=states, transitions=pruned,
+                             clocks=_override(name, clocks), options=OPTIONS[name]))
+
+
+FOUR_EYES = ("submit_assessment",)
+DEFAULT_OPTIONS = {
+    "abandon_after_no_shows": 2,
+    "filing_limit": None,  # (days, unit) after arrival beyond which an application is late
+    "authorities": {"decide": _("Reviewing eligibility officer")},
+    "appeal_body": _("Appeal eligibility officer"),
+}
+OPTIONS = {
+    "rsd.unhcr": DEFAULT_OPTIONS,
+    "rsd.bz": {**DEFAULT_OPTIONS, "filing_limit": (14, CALENDAR),
+               "authorities": {"record_committee_recommendation": _("Refugee Eligibility Committee"),
+                               "record_minister_decision": _("Minister responsible for immigration")},
+               "appeal_body": _("Refugee appeal authority")},
+    "rsd.cr": {**DEFAULT_OPTIONS,
+               "authorities": {"record_commission_decision": _("Commission for Restricted Visas and Refuge")},
+               "appeal_body": _("Administrative Migration Tribunal")},
+    "rsd.mx": {**DEFAULT_OPTIONS, "filing_limit": (30, WORKING),
+               "authorities": {"decide": _("Mexican Commission for Refugee Assistance (COMAR)")},
+               "appeal_body": _("COMAR (review appeal)")},
+}
+
+
+def build() -> None:
+    decide = Transition("decide", _("Record the decision"), ("under_review",), "decided", (SUP,),
+                        not_by=FOUR_EYES)
+    _workflow("rsd.unhcr", _("UNHCR mandate procedure"), "", states=_states(),
+              transitions=[*_common(("decide",)), decide], clocks=_clocks())
+    _workflow(
+        "rsd.bz", _("Belize: Refugees Act"), "BZ",
+        states=_states(State("committee", _("Awaiting the Refugee Eligibility Committee"), waiting_for=SUP),
+                       State("minister", _("Awaiting the Minister's decision"), waiting_for=SUP)),
+        transitions=[
+            *_common(("record_minister_decision",)),
+            Transition("approve_assessment", _("Approve the assessment for the Committee"),
+                       ("under_review",), "committee", (SUP,), not_by=FOUR_EYES),
+            Transition("record_committee_recommendation", _("Record the Committee's recommendation"),
+                       ("committee",), "minister", (SUP,), not_by=FOUR_EYES),
+            Transition("record_minister_decision", _("Record the Minister's decision"), ("minister",),
+                       "decided", (SUP,), not_by=FOUR_EYES),
+        ],
+        clocks=_clocks(),
+    )
+    _workflow(
+        "rsd.cr", _("Costa Rica: Refugee Unit and Commission"), "CR",
+        states={**_states(State("commission", _("Awaiting the Commission's decision"), waiting_for=SUP)),
+                "appeal_lodged": State("appeal_lodged", _("Appeal before the Migration Tribunal"),
+                                       waiting_for=SUP)},
+        transitions=[
+            *_common(("record_commission_decision",)),
+            Transition("approve_assessment", _("Send the technical assessment to the Commission"),
+                       ("under_review",), "commission", (SUP,), not_by=FOUR_EYES),
+            Transition("record_commission_decision", _("Record the Commission's decision"),
+                       ("commission",), "decided", (SUP,), not_by=FOUR_EYES),
+        ],
+        clocks=_clocks(),
+    )
+    _workflow(
+        "rsd.mx", _("Mexico: COMAR procedure"), "MX", states=_states(),
+        transitions=[*_common(("decide",)), decide],
+        clocks=_clocks(Clock("decision", _("Decision due (45 working days)"), 45, WORKING,
+                             starts=("register", "reopen"), stops=DECIDED, roll_forward=False)),
+    )

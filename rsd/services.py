@@ -1,0 +1,658 @@
+"""Every write of the asylum procedure. Steps go through `cases.workflow.fire`, which locks
+the case, checks role, guards and four-eyes, and records the step with its audit event;
+the functions here validate what the step carries and write it inside that transaction."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from cases import events, selectors, workflow
+from cases import services as case_services
+from cases.models import Case, CaseKind, CaseParticipant, CaseStep, Office, ParticipantRole, Role, User
+from rsd.models import (
+    Appeal,
+    Application,
+    AssessmentStatus,
+    CartagenaGround,
+    ClaimChannel,
+    CoiSource,
+    ConventionGround,
+    Decision,
+    EligibilityAssessment,
+    FamilyMember,
+    Interview,
+    InterviewerGender,
+    InterviewStatus,
+    LegalBasis,
+    Modality,
+    Outcome,
+    Relationship,
+    Stage,
+)
+from rsd.procedures import OPTIONS
+
+GROUNDS = set(ConventionGround.values) | set(CartagenaGround.values)
+DECISION_STEPS = ("decide", "record_committee_recommendation", "record_minister_decision",
+                  "record_commission_decision")
+REOPEN_GROUNDS = ("new_evidence", "changed_circumstances", "wrongly_decided")
+CANCEL_GROUNDS = ("inclusion_not_met", "exclusion_applied")
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+def _asylum_case(case: Case) -> None:
+    if case.kind != CaseKind.ASYLUM:
+        raise ValidationError(_("This is not an asylum case."))
+
+
+def _not_future(errors: dict[str, str], name: str, day: datetime.date | None) -> None:
+    if day and day > _today():
+        errors[name] = _("This date is in the future.")
+
+
+def _raise(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- Application ------------------------------------------------------------------------
+
+@dataclass
+class ApplicationData:
+    application_date: datetime.date
+    channel: str
+    arrival_date: datetime.date | None = None
+    place_of_entry: str = ""
+    modality: str = Modality.REGULAR
+    claim_summary: str = ""
+    narrative: str = ""
+    specific_needs: list[str] = field(default_factory=list)
+    interpreter_language: str = ""
+    interviewer_gender: str = InterviewerGender.ANY
+    late_justification: str = ""
+
+
+def filing_is_late(*, case: Case, arrival: datetime.date | None, applied: datetime.date) -> bool:
+    """Whether the procedure's filing limit after arrival was passed (Belize, Mexico)."""
+    wf = workflow.for_case(case)
+    limit = OPTIONS.get(wf.name if wf else "", {}).get("filing_limit")
+    if not limit or not arrival:
+        return False
+    days, unit = limit
+    last = workflow.add_days(arrival, days, unit=unit, country=case.office.country.code)
+    return applied > last
+
+
+def _is_child(person, today: datetime.date) -> bool:
+    if person.date_of_birth:
+        dob = person.date_of_birth
+        return (today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))) < 18
+    return bool(person.birth_year) and today.year - person.birth_year < 18
+
+
+def _priority(case: Case, needs: list[str]) -> bool:
+    """Children and specific needs are scheduled first (UNHCR procedural standards)."""
+    if needs or case.principal.specific_needs:
+        return True
+    today = _today()
+    people = [case.principal, *(m.person for m in FamilyMember.objects.filter(case=case)
+                                .select_related("person"))]
+    return any(_is_child(p, today) for p in people)
+
+
+def record_application(*, by: User, case: Case, data: ApplicationData,
+                       expected_step: int | None = None) -> Application:
+    """Record the claim; the case enters its country's procedure."""
+    _asylum_case(case)
+    errors: dict[str, str] = {}
+    _not_future(errors, "application_date", data.application_date)
+    _not_future(errors, "arrival_date", data.arrival_date)
+    if data.arrival_date and data.application_date and data.arrival_date > data.application_date:
+        errors["arrival_date"] = _("The arrival cannot be after the application.")
+    if data.channel not in ClaimChannel.values:
+        errors["channel"] = _("Choose how the claim was made.")
+    if data.modality not in Modality.values:
+        errors["modality"] = _("Choose a processing modality.")
+    if not data.claim_summary.strip():
+        errors["claim_summary"] = _("Summarise the claim in a few lines.")
+    wf = workflow.for_kind(CaseKind.ASYLUM, case.office.country.code)
+    if wf is None:
+        raise ValidationError(_("No asylum procedure is configured."))
+    late = False
+    if not errors:
+        case.procedure = case.procedure or wf.name
+        late = filing_is_late(case=case, arrival=data.arrival_date, applied=data.application_date)
+        if late and not data.late_justification.strip():
+            limit = OPTIONS[wf.name]["filing_limit"]
+            errors["late_justification"] = _(
+                "The application comes more than %(days)s days after arrival: record why.") % {
+                    "days": limit[0]}
+    _raise(errors)
+
+    def effect(case: Case, step: CaseStep) -> dict:
+        application = Application(
+            case=case, person_id=case.principal_id, recorded_by=by,
+            application_date=data.application_date, arrival_date=data.arrival_date,
+            place_of_entry=data.place_of_entry.strip(), channel=data.channel, modality=data.modality,
+            claim_summary=data.claim_summary.strip(), narrative=data.narrative.strip(),
+            specific_needs=sorted(set(data.specific_needs)),
+            interpreter_language=data.interpreter_language, interviewer_gender=data.interviewer_gender,
+            late=late, late_justification=data.late_justification.strip() if late else "",
+        )
+        application.priority = _priority(case, application.specific_needs)
+        application._history_user = by
+        application.save()
+        return {"late": late, "priority": application.priority, "modality": data.modality}
+
+    workflow.fire(case=case, name="register", by=by, on=data.application_date,
+                  expected_step=expected_step, effect=effect, workflow=wf)
+    return Application.objects.get(case=case)
+
+
+@transaction.atomic
+def add_family_member(*, by: User, case: Case, data: case_services.PersonData, relationship: str,
+                      accompanying: bool, derivative: bool) -> FamilyMember:
+    """Register a relative in the case's office and add them to the application."""
+    _asylum_case(case)
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if not selectors.can_edit_case(by, case):
+        raise PermissionDenied(_("You cannot change this case."))
+    if case.closed_at:
+        raise ValidationError(_("The case is closed."))
+    if relationship not in Relationship.values:
+        raise ValidationError({"relationship": _("Choose the relationship.")})
+    person = case_services.register_person(by=by, office=case.office, data=data)
+    part = CaseParticipant(case=case, person=person, role=ParticipantRole.FAMILY_MEMBER)
+    part._history_user = by
+    part.save()
+    member = FamilyMember(case=case, person=person, relationship=relationship,
+                          accompanying=accompanying, derivative=derivative, added_by=by)
+    member._history_user = by
+    member.save()
+    application = Application.objects.filter(case=case).first()
+    if application and not application.priority and _priority(case, application.specific_needs):
+        application.priority = True
+        application._history_user = by
+        application.save(update_fields=["priority"])
+    events.emit("rsd.family_member.add", actor=by, obj=case, person=str(person.pk),
+                relationship=relationship)
+    return member
+
+
+# --- Interviews ---------------------------------------------------------------------------
+
+def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: str, interviewer: User,
+                       interpreter_language: str = "", interpreter: str = "",
+                       expected_step: int | None = None) -> Interview:
+    _asylum_case(case)
+    errors: dict[str, str] = {}
+    if when <= timezone.now():
+        errors["when"] = _("Choose a time in the future.")
+    if not place.strip():
+        errors["place"] = _("Say where the interview takes place.")
+    if not selectors.assignable_staff(case).filter(pk=interviewer.pk).exists():
+        errors["interviewer"] = _("%(name)s does not work on cases in this office.") % {"name": interviewer}
+    _raise(errors)
+    name = "reschedule_interview" if case.state == "interview_scheduled" else "schedule_interview"
+
+    def effect(case: Case, step: CaseStep) -> dict:
+        Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED).update(
+            status=InterviewStatus.RESCHEDULED)
+        interview = Interview(case=case, person_id=case.principal_id, scheduled_for=when,
+                              place=place.strip(), interviewer=interviewer, scheduled_by=by,
+                              interpreter_language=interpreter_language, interpreter=interpreter.strip())
+        interview._history_user = by
+        interview.save()
+        return {"interview": str(interview.pk), "interviewer": interviewer.pk}
+
+    workflow.fire(case=case, name=name, by=by, expected_step=expected_step, effect=effect)
+    return Interview.objects.get(case=case, status=InterviewStatus.SCHEDULED)
+
+
+def record_interview(*, by: User, case: Case, attended: bool, transcript: str = "", notes: str = "",
+                     reason: str = "", expected_step: int | None = None) -> Interview:
+    """Record that the scheduled interview took place (with its transcript) or was missed."""
+    _asylum_case(case)
+    interview = Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED).first()
+    if interview is None:
+        raise ValidationError(_("No interview is scheduled."))
+    if attended and not transcript.strip():
+        raise ValidationError({"transcript": _("Write the transcript, or a full summary of it.")})
+    if interview.scheduled_for.date() > _today():
+        raise ValidationError(_("The interview is set for %(date)s: record it on or after that day.")
+                              % {"date": interview.scheduled_for.date().isoformat()})
+
+    def effect(case: Case, step: CaseStep) -> dict:
+        fresh = Interview.objects.select_for_update().get(pk=interview.pk)
+        fresh.status = InterviewStatus.ATTENDED if attended else InterviewStatus.NO_SHOW
+        fresh.transcript = transcript.strip()
+        fresh.notes = notes.strip()
+        fresh._history_user = by
+        fresh.save()
+        return {"interview": str(fresh.pk)}
+
+    workflow.fire(case=case, name="record_attendance" if attended else "record_no_show", by=by,
+                  reason=reason, on=interview.scheduled_for.date() if attended else None,
+                  expected_step=expected_step, effect=effect)
+    interview.refresh_from_db()
+    return interview
+
+
+# --- Assessment ---------------------------------------------------------------------------
+
+@dataclass
+class AssessmentData:
+    credibility: str = ""
+    material_facts: str = ""
+    inclusion: str = ""
+    convention_grounds: list[str] = field(default_factory=list)
+    cartagena_grounds: list[str] = field(default_factory=list)
+    exclusion: str = ""
+    exclusion_applies: bool = False
+    coi_source_ids: list[int] = field(default_factory=list)
+    recommendation: str = ""
+
+
+def current_assessment(case: Case) -> EligibilityAssessment | None:
+    return (EligibilityAssessment.objects.filter(case=case)
+            .exclude(status=AssessmentStatus.APPROVED).order_by("-updated_at").first())
+
+
+def _check_assessment(case: Case, data: AssessmentData, complete: bool) -> list[CoiSource]:
+    errors: dict[str, str] = {}
+    bad = set(data.convention_grounds) - set(ConventionGround.values)
+    bad |= set(data.cartagena_grounds) - set(CartagenaGround.values)
+    if bad:
+        errors["convention_grounds"] = _("Unknown grounds.")
+    sources = list(CoiSource.objects.filter(pk__in=data.coi_source_ids, office=case.office, is_active=True))
+    if len(sources) != len(set(data.coi_source_ids)):
+        errors["coi_sources"] = _("Cite sources from this office's library only.")
+    if data.recommendation and data.recommendation not in Outcome.values:
+        errors["recommendation"] = _("Choose a recommendation.")
+    if complete:
+        for name in ("credibility", "material_facts", "inclusion"):
+            if not getattr(data, name).strip():
+                errors[name] = _("This part of the assessment is needed before review.")
+        if not data.recommendation:
+            errors["recommendation"] = _("Choose a recommendation.")
+        if data.recommendation == Outcome.RECOGNIZED:
+            if not (data.convention_grounds or data.cartagena_grounds):
+                errors["convention_grounds"] = _("A recognition needs at least one ground.")
+            if data.exclusion_applies:
+                errors["exclusion_applies"] = _("An exclusion clause applies: recognition is not possible.")
+        if data.exclusion_applies and not data.exclusion.strip():
+            errors["exclusion"] = _("Explain the exclusion considerations.")
+    _raise(errors)
+    return sources
+
+
+def _fill(assessment: EligibilityAssessment, data: AssessmentData) -> None:
+    for name in ("credibility", "material_facts", "inclusion", "exclusion"):
+        setattr(assessment, name, getattr(data, name).strip())
+    assessment.convention_grounds = sorted(set(data.convention_grounds))
+    assessment.cartagena_grounds = sorted(set(data.cartagena_grounds))
+    assessment.exclusion_applies = data.exclusion_applies
+    assessment.recommendation = data.recommendation
+
+
+@transaction.atomic
+def save_assessment(*, by: User, case: Case, data: AssessmentData) -> EligibilityAssessment:
+    """Save a draft of the eligibility assessment (nothing moves)."""
+    _asylum_case(case)
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if not selectors.can_edit_case(by, case):
+        raise PermissionDenied(_("You cannot change this case."))
+    if case.state != "interviewed":
+        raise ValidationError(_("The assessment is written after the interview, before review."))
+    sources = _check_assessment(case, data, complete=False)
+    assessment = current_assessment(case) or EligibilityAssessment(
+        case=case, person_id=case.principal_id, author=by)
+    _fill(assessment, data)
+    assessment.status = AssessmentStatus.DRAFT
+    assessment._history_user = by
+    assessment.save()
+    assessment.coi_sources.set(sources)
+    events.emit("rsd.assessment.save", actor=by, obj=case, assessment=str(assessment.pk))
+    return assessment
+
+
+def submit_assessment(*, by: User, case: Case, data: AssessmentData,
+                      expected_step: int | None = None) -> EligibilityAssessment:
+    _asylum_case(case)
+    sources = _check_assessment(case, data, complete=True)
+
+    def effect(case: Case, step: CaseStep) -> dict:
+        assessment = current_assessment(case) or EligibilityAssessment(
+            case=case, person_id=case.principal_id, author=by)
+        _fill(assessment, data)
+        assessment.author = by
+        assessment.status = AssessmentStatus.SUBMITTED
+        assessment.submitted_at = timezone.now()
+        assessment._history_user = by
+        assessment.save()
+        assessment.coi_sources.set(sources)
+        return {"assessment": str(assessment.pk), "recommendation": data.recommendation}
+
+    workflow.fire(case=case, name="submit_assessment", by=by, expected_step=expected_step, effect=effect)
+    return EligibilityAssessment.objects.filter(case=case).order_by("-updated_at").first()
+
+
+def review_assessment(*, by: User, case: Case, approve: bool, comments: str = "",
+                      expected_step: int | None = None) -> EligibilityAssessment:
+    """Return the assessment with comments, or approve it for the deciding body (BZ, CR)."""
+    _asylum_case(case)
+    assessment = EligibilityAssessment.objects.filter(case=case, status=AssessmentStatus.SUBMITTED).first()
+    if assessment is None:
+        raise ValidationError(_("No assessment is waiting for review."))
+
+    def effect(case: Case, step: CaseStep) -> dict:
+        fresh = EligibilityAssessment.objects.select_for_update().get(pk=assessment.pk)
+        fresh.status = AssessmentStatus.APPROVED if approve else AssessmentStatus.RETURNED
+        fresh.reviewed_by, fresh.reviewed_at = by, timezone.now()
+        fresh.review_comments = comments.strip()
+        fresh._history_user = by
+        fresh.save()
+        return {"assessment": str(fresh.pk)}
+
+    workflow.fire(case=case, name="approve_assessment" if approve else "return_assessment", by=by,
+                  reason=comments, expected_step=expected_step, effect=effect)
+    assessment.refresh_from_db()
+    return assessment
+
+
+# --- Decisions ----------------------------------------------------------------------------
+
+@dataclass
+class DecisionData:
+    outcome: str
+    legal_basis: str
+    reasons: str
+    decided_on: datetime.date
+    grounds: list[str] = field(default_factory=list)
+    meeting_date: datetime.date | None = None
+
+
+def _check_decision(data: DecisionData, *, meeting: bool) -> None:
+    errors: dict[str, str] = {}
+    if data.outcome not in Outcome.values:
+        errors["outcome"] = _("Choose the outcome.")
+    expected = {Outcome.RECOGNIZED: {LegalBasis.CONVENTION, LegalBasis.CARTAGENA},
+                Outcome.COMPLEMENTARY: {LegalBasis.COMPLEMENTARY},
+                Outcome.REJECTED: {LegalBasis.NONE}}.get(data.outcome, set())
+    if data.legal_basis not in expected and "outcome" not in errors:
+        errors["legal_basis"] = _("This legal basis does not fit the outcome.")
+    if set(data.grounds) - GROUNDS:
+        errors["grounds"] = _("Unknown grounds.")
+    elif data.outcome == Outcome.RECOGNIZED:
+        wanted = set(ConventionGround.values if data.legal_basis == LegalBasis.CONVENTION
+                     else CartagenaGround.values)
+        if not set(data.grounds) & wanted:
+            errors["grounds"] = _("Name the grounds of the legal basis chosen.")
+    if not data.reasons.strip():
+        errors["reasons"] = _("Give the reasons of the decision.")
+    _not_future(errors, "decided_on", data.decided_on)
+    if meeting:
+        if not data.meeting_date:
+            errors["meeting_date"] = _("Give the date of the Committee's meeting.")
+        _not_future(errors, "meeting_date", data.meeting_date)
+    _raise(errors)
+
+
+def record_decision(*, by: User, case: Case, step_name: str, data: DecisionData,
+                    expected_step: int | None = None) -> Decision:
+    """A recommendation or first-instance decision, recorded by the role the procedure names."""
+    _asylum_case(case)
+    if step_name not in DECISION_STEPS:
+        raise ValidationError(_("This step does not record a decision."))
+    meeting = step_name == "record_committee_recommendation"
+    _check_decision(data, meeting=meeting)
+    stage = Stage.RECOMMENDATION if meeting else Stage.FIRST_INSTANCE
+
+    def effect(case: Case, step: CaseStep) -> dict:
+        decision = Decision(case=case, person_id=case.principal_id, stage=stage, authority=step_name,
+                            outcome=data.outcome, legal_basis=data.legal_basis,
+                            grounds=sorted(set(data.grounds)), reasons=data.reasons.strip(),
+                            decided_on=data.decided_on, meeting_date=data.meeting_date,
+                            recorded_by=by, step=step)
+        decision._history_user = by
+        decision.save()
+        if step_name == "decide":  # the reviewer's decision approves the assessment
+            EligibilityAssessment.objects.filter(case=case, status=AssessmentStatus.SUBMITTED).update(
+                status=AssessmentStatus.APPROVED, reviewed_by=by, reviewed_at=timezone.now())
+        return {"decision": str(decision.pk), "outcome": data.outcome, "stage": stage}
+
+    step = workflow.fire(case=case, name=step_name, by=by, on=data.decided_on,
+                         expected_step=expected_step, effect=effect)
+    return Decision.objects.get(step=step)
+
+
+def first_instance_decision(case: Case) -> Decision | None:
+    return (Decision.objects.filter(case=case, stage=Stage.FIRST_INSTANCE)
+            .order_by("-recorded_at").first())
+
+
+def record_notification(*, by: User, case: Case, delivered_on: datetime.date, language: str,
+                        expected_step: int | None = None) -> Decision:
+    """The decision letter was delivered on this date; for a refusal the appeal period starts."""
+    _asylum_case(case)
+    decision = first_instance_decision(case)
+    if decision is None or case.state != "decided":
+        raise ValidationError(_("There is no decision to notify."))
+    errors: dict[str, str] = {}
+    _not_future(errors, "delivered_on", delivered_on)
+    if delivered_on < decision.decided_on:
+        errors["delivered_on"] = _("A decision cannot be delivered before it was taken.")
+    if language not in ("en", "es"):
+        errors["language"] = _("Choose the letter's language.")
+    _raise(errors)
+    positive = decision.outcome == Outcome.RECOGNIZED
+    wf = workflow.for_case(case)
+    appeal = wf.clock("appeal") if wf else None
+
+    def effect(case: Case, step: CaseStep) -> dict:
+        fresh = Decision.objects.select_for_update().get(pk=decision.pk)
+        fresh.delivered_on, fresh.letter_language = delivered_on, language
+        if not positive and appeal:
+            fresh.appeal_due_on = appeal.due(delivered_on, case.office.country.code)
+        fresh._history_user = by
+        fresh.save()
+        return {"decision": str(fresh.pk)}
+
+    workflow.fire(case=case, name="notify_recognition" if positive else "notify_negative", by=by,
+                  on=delivered_on, expected_step=expected_step, effect=effect)
+    decision.refresh_from_db()
+    return decision
+
+
+# --- Appeal -------------------------------------------------------------------------------
+
+def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str,
+                 late_justification: str = "", expected_step: int | None = None) -> Appeal:
+    """Record an appeal; one lodged after the deadline needs a justification."""
+    _asylum_case(case)
+    decision = first_instance_decision(case)
+    if decision is None or decision.delivered_on is None:
+        raise ValidationError(_("There is no notified decision to appeal."))
+    errors: dict[str, str] = {}
+    _not_future(errors, "lodged_on", lodged_on)
+    if lodged_on < decision.delivered_on:
+        errors["lodged_on"] = _("An appeal cannot be lodged before the decision was delivered.")
+    if not grounds.strip():
+        errors["grounds"] = _("Write the grounds of appeal.")
+    late = bool(decision.appeal_due_on and lodged_on > decision.appeal_due_on)
+    if late and not late_justification.strip():
+        errors["late_justification"] = _(
+            "The appeal period ended on %(date)s: a late appeal needs a justification.") % {
+                "date": decision.appeal_due_on.isoformat()}
+    _raise(errors)
+
+    def effect(case: Case, step: CaseStep) -> dict:
+        appeal = Appeal(case=case, person_id=case.principal_id, decision=decision, lodged_on=lodged_on,
+                        late=late, late_justification=late_justification.strip() if late else "",
+                        grounds=grounds.strip(), lodged_by=by)
+        appeal._history_user = by
+        appeal.save()
+        return {"appeal": str(appeal.pk), "late": late}
+
+    workflow.fire(case=case, name="lodge_appeal", by=by, on=lodged_on, expected_step=expected_step,
+                  effect=effect)
+    return Appeal.objects.filter(case=case).order_by("-lodged_on").first()
+
+
+def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: int | None = None) -> Decision:
+    """Allow (recognize) or dismiss (reject) the appeal; never by the first-instance decider."""
+    _asylum_case(case)
+    _check_decision(data, meeting=False)
+    if data.outcome == Outcome.COMPLEMENTARY:
+        raise ValidationError({"outcome": _("An appeal is allowed (recognition) or dismissed.")})
+    appeal = Appeal.objects.filter(case=case, outcome__isnull=True).order_by("-lodged_on").first()
+    if appeal is None:
+        raise ValidationError(_("No appeal is pending."))
+    allow = data.outcome == Outcome.RECOGNIZED
+
+    def effect(case: Case, step: CaseStep) -> dict:
+        decision = Decision(case=case, person_id=case.principal_id, stage=Stage.APPEAL,
+                            authority="appeal", outcome=data.outcome, legal_basis=data.legal_basis,
+                            grounds=sorted(set(data.grounds)), reasons=data.reasons.strip(),
+                            decided_on=data.decided_on, recorded_by=by, step=step)
+        decision._history_user = by
+        decision.save()
+        Appeal.objects.filter(pk=appeal.pk).update(outcome=decision)
+        return {"decision": str(decision.pk), "outcome": data.outcome}
+
+    step = workflow.fire(case=case, name="allow_appeal" if allow else "dismiss_appeal", by=by,
+                         on=data.decided_on, expected_step=expected_step, effect=effect)
+    return Decision.objects.get(step=step)
+
+
+# --- Steps that carry only reasons ---------------------------------------------------------
+
+PLAIN_STEPS = ("record_contact", "propose_abandonment", "confirm_abandonment", "keep_open",
+               "close_unappealed", "withdraw", "reopen", "cancel_recognition")
+
+
+def take_step(*, by: User | None, case: Case, name: str, reason: str = "", ground: str = "",
+              expected_step: int | None = None) -> CaseStep:
+    """Withdrawal, abandonment, closure, reopening, cancellation: a reason (and a ground)."""
+    _asylum_case(case)
+    if name not in PLAIN_STEPS:
+        raise ValidationError(_("This step needs its own form."))
+    grounds = {"reopen": REOPEN_GROUNDS, "cancel_recognition": CANCEL_GROUNDS}.get(name)
+    if grounds and ground not in grounds:
+        raise ValidationError({"ground": _("Choose the ground.")})
+    return workflow.fire(case=case, name=name, by=by, reason=reason, expected_step=expected_step,
+                         effect=(lambda c, s: {"ground": ground}) if grounds else None)
+
+
+# --- Country-of-origin information ------------------------------------------------------------
+
+def add_coi_source(*, by: User, office: Office, title: str, publisher: str, published_on: datetime.date,
+                   country: str = "", url: str = "", document=None) -> CoiSource:
+    if office.pk not in selectors.offices_where(by, Role.CASEWORKER, Role.SUPERVISOR):
+        raise PermissionDenied(_("You cannot add sources to this office's library."))
+    errors: dict[str, str] = {}
+    if not title.strip():
+        errors["title"] = _("Give the title.")
+    if not publisher.strip():
+        errors["publisher"] = _("Give the publisher.")
+    _not_future(errors, "published_on", published_on)
+    if not url and not document:
+        errors["url"] = _("Give a link or attach the document.")
+    _raise(errors)
+    source = CoiSource(office=office, title=title.strip(), publisher=publisher.strip(),
+                       published_on=published_on, country=country, url=url, added_by=by)
+    if document:
+        source.document = document
+    source.save()
+    events.emit("rsd.coi.add", actor=by, obj=source, office_id=office.pk)
+    return source
+
+
+def retire_coi_source(*, by: User, source: CoiSource) -> None:
+    if source.office_id not in selectors.offices_where(by, Role.SUPERVISOR):
+        raise PermissionDenied(_("Only a supervisor of this office can retire a source."))
+    CoiSource.objects.filter(pk=source.pk).update(is_active=False)
+    events.emit("rsd.coi.retire", actor=by, obj=source, office_id=source.office_id)
+
+
+# --- Periodic sweeps ------------------------------------------------------------------------
+
+def sweep(*, limit: int = 500) -> dict[str, int]:
+    """Propose abandoned files for closure and close refusals left unappealed (a daily task).
+
+    The task only proposes abandonment: a supervisor confirms it. Each case is its own
+    transaction; a case someone is working on right now is simply taken next time.
+    """
+    today = _today()
+    counts = {"proposed": 0, "closed": 0}
+    for name, state, clock, key in (("propose_abandonment", "no_show", "contact", "proposed"),
+                                    ("close_unappealed", "appeal_period", "appeal", "closed")):
+        due = Case.objects.filter(kind=CaseKind.ASYLUM, state=state, deadlines__clock=clock,
+                                  deadlines__met_at__isnull=True, deadlines__due_on__lt=today)
+        for case in due.select_related("office").distinct()[:limit]:
+            wf = workflow.for_case(case)
+            if wf is None or workflow.refusal(case, wf.transition(name), None):
+                continue  # a guard says not yet (too few missed interviews)
+            try:
+                workflow.fire(case=case, name=name, by=None)
+            except (ValidationError, PermissionDenied):
+                continue  # it moved on meanwhile
+            counts[key] += 1
+    return counts
+
+
+# --- Decision letter ----------------------------------------------------------------------
+
+def letter_language(case: Case) -> str:
+    """Spanish for Spanish speakers, English otherwise (the two languages letters come in)."""
+    return "es" if "es" in (case.principal.languages or []) else "en"
+
+
+def decision_letter(*, by: User, case: Case, language: str = "") -> bytes:
+    """The first-instance decision letter as PDF, with the appeal deadline computed.
+
+    Before delivery is recorded the deadline counts from today (the letter is handed over
+    the day it is printed); afterwards from the recorded delivery date.
+    """
+    from rsd.letters import LetterContent, render_decision_letter
+
+    decision = first_instance_decision(case)
+    if decision is None:
+        raise ValidationError(_("There is no decision yet."))
+    if not selectors.can_edit_case(by, case):
+        raise PermissionDenied(_("You cannot print letters for this case."))
+    language = language or decision.letter_language or letter_language(case)
+    if language not in ("en", "es"):
+        raise ValidationError(_("Choose the letter's language."))
+    wf = workflow.for_case(case)
+    options = OPTIONS.get(wf.name if wf else "", OPTIONS["rsd.unhcr"])
+    due = decision.appeal_due_on
+    appeal = wf.clock("appeal") if wf else None
+    if decision.outcome != Outcome.RECOGNIZED and due is None and appeal:
+        due = appeal.due(decision.delivered_on or _today(), case.office.country.code)
+    family = [m.person for m in FamilyMember.objects.filter(case=case, derivative=True)
+              .select_related("person")]
+    with translation.override(language):
+        authority = str(options["authorities"].get(decision.authority, decision.authority))
+        body = str(options["appeal_body"]) if decision.outcome != Outcome.RECOGNIZED else ""
+    content = LetterContent(
+        language=language, office_name=case.office.name, office_country=case.office.country.code,
+        reference=case.reference,
+        applicant_name=f"{case.principal.given_names} {case.principal.family_names}",
+        family_names=[f"{p.given_names} {p.family_names}" for p in family if not p.erased_at],
+        issued_on=_today(), authority=authority, outcome=decision.outcome,
+        legal_basis=decision.legal_basis, grounds=list(decision.grounds), reasons=decision.reasons or "",
+        decided_on=decision.decided_on, delivered_on=decision.delivered_on,
+        appeal_due_on=due if decision.outcome != Outcome.RECOGNIZED else None, appeal_body=body,
+    )
+    # Recorded before the letter exists: printing a letter that cannot be recorded does not happen.
+    events.emit("rsd.letter.print", actor=by, obj=case, decision=str(decision.pk), language=language)
+    return render_decision_letter(content)
