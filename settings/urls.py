@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("imports/", include("cases.urls_import")),
     path("audit/", include("audit.urls")),
+    path("asylum/", include("rsd.urls")),
     path("", include("cases.urls")),
 ]

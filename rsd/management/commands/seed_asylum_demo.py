@@ -1,0 +1,159 @@
+"""Demo data for the asylum procedure: moves the demo's asylum cases along their country's
+procedure through the real services, and gives each office a small COI library."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections import Counter
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from faker import Faker
+
+from cases.crypto.datakeys import key_scope
+from cases.models import Case, CaseKind, Membership, Office, Role, User
+from rsd import services
+from rsd.models import CoiSource, Interview, InterviewStatus
+
+# Where a demo case stops, by a stable hash of its reference (out of 20).
+STOPS = {2: "registered", 3: "registered", 4: "interview_scheduled", 5: "interview_scheduled",
+         6: "no_show", 7: "interviewed", 8: "interviewed", 9: "under_review", 10: "under_review",
+         11: "decided", 12: "decided", 13: "appeal_period", 14: "appeal_lodged", 15: "recognized",
+         16: "recognized", 17: "rejected_final", 18: "withdrawn"}
+ORDER = ["registered", "interview_scheduled", "no_show", "interviewed", "under_review", "decided",
+         "appeal_period", "appeal_lodged", "recognized", "rejected_final", "withdrawn"]
+
+LIBRARY = [  # fictional titles of the kind of reports offices cite
+    ("Country report: Honduras, security situation", "UNHCR", "HN", 180),
+    ("Eligibility guidelines for asylum seekers from El Salvador", "UNHCR", "SV", 400),
+    ("Gang violence and state protection in Guatemala", "European Union Agency for Asylum", "GT", 260),
+    ("Nicaragua: treatment of political opponents", "Inter-American Commission on Human Rights", "NI", 120),
+    ("Venezuela: access to health care and persecution", "Human rights monitoring report", "VE", 90),
+]
+
+
+def _bucket(reference: str) -> int:
+    return int(hashlib.sha256(reference.encode()).hexdigest(), 16) % 20
+
+
+class Command(BaseCommand):
+    help = ("Move the demo's asylum cases along their procedure (demo data only; run after "
+            "seed_demo). Safe to re-run: cases already in a procedure are left alone.")
+
+    def handle(self, *args, **opts):
+        self.added: Counter[str] = Counter()
+        self.today = timezone.localdate()
+        with key_scope():
+            for office in Office.objects.filter(is_active=True).order_by("code"):
+                staff = self._staff(office)
+                if not staff.get(Role.SUPERVISOR) or not staff.get(Role.CASEWORKER):
+                    continue
+                with transaction.atomic():
+                    self._library(office, staff[Role.CASEWORKER][0])
+                cases = (Case.objects.filter(office=office, kind=CaseKind.ASYLUM, state="open",
+                                             assigned_to__isnull=False).order_by("reference"))
+                for case in cases:
+                    target = STOPS.get(_bucket(case.reference))
+                    if target:
+                        with transaction.atomic():
+                            self._drive(case, target, staff)
+                        self.added[target] += 1
+        if self.added:
+            self.stdout.write(self.style.SUCCESS(
+                "Asylum demo: " + ", ".join(f"{n} {what}" for what, n in sorted(self.added.items()))))
+        else:
+            self.stdout.write("Asylum demo: nothing added.")
+
+    def _staff(self, office: Office) -> dict[str, list[User]]:
+        out: dict[str, list[User]] = {}
+        for m in Membership.objects.filter(office=office).select_related("user").order_by("user__username"):
+            out.setdefault(m.role, []).append(m.user)
+        return out
+
+    def _library(self, office: Office, by: User) -> None:
+        if CoiSource.objects.filter(office=office).exists():
+            return
+        for title, publisher, country, age in LIBRARY:
+            services.add_coi_source(by=by, office=office, title=title, publisher=publisher, country=country,
+                                    published_on=self.today - datetime.timedelta(days=age),
+                                    url=f"https://coi.example.org/{country.lower()}/{age}")
+            self.added["COI sources"] += 1
+
+    def _drive(self, case: Case, target: str, staff: dict[str, list[User]]) -> None:
+        fake = Faker("es_MX")
+        fake.seed_instance(case.reference)
+        worker = User.objects.get(pk=case.assigned_to_id)
+        boss = User.objects.get(pk=staff[Role.SUPERVISOR][0].pk)
+        goal = ORDER.index(target)
+        # Older applications for cases further along, so that clocks run and some are overdue.
+        age = 20 + 25 * goal + _bucket(case.reference[::-1]) * 3
+        applied = self.today - datetime.timedelta(days=age)
+        services.record_application(by=worker, case=case, data=services.ApplicationData(
+            application_date=applied, arrival_date=applied - datetime.timedelta(days=5),
+            channel="office", place_of_entry=fake.city(),
+            claim_summary=fake.paragraph(nb_sentences=3), narrative="\n\n".join(fake.paragraphs(4)),
+            interpreter_language="es"))
+        if target == "withdrawn":
+            services.take_step(by=worker, case=case, name="withdraw", reason="Demo: left the country.")
+            return
+        if target == "registered":
+            return
+        when = timezone.now() + datetime.timedelta(days=1 + _bucket(case.reference) % 5, hours=2)
+        services.schedule_interview(by=worker, case=case, when=when, place="Interview room 2",
+                                    interviewer=worker, interpreter_language="es")
+        if target == "interview_scheduled":
+            return
+        self._past_interview(case, applied)
+        if target == "no_show":
+            services.record_interview(by=worker, case=case, attended=False)
+            return
+        services.record_interview(by=worker, case=case, attended=True,
+                                  transcript="\n".join(fake.paragraphs(6)), notes=fake.paragraph())
+        if target == "interviewed":
+            return
+        rejected = target in ("appeal_period", "appeal_lodged", "rejected_final")
+        outcome = "rejected" if rejected else "recognized"
+        source_ids = list(CoiSource.objects.filter(office=case.office).values_list("pk", flat=True)[:2])
+        services.submit_assessment(by=worker, case=case, data=services.AssessmentData(
+            credibility=fake.paragraph(), material_facts=fake.paragraph(), inclusion=fake.paragraph(),
+            convention_grounds=[] if rejected else ["social_group"], coi_source_ids=source_ids,
+            recommendation=outcome))
+        if target == "under_review":
+            return
+        # Refusals still in their appeal period were decided recently; a final one long ago.
+        days_ago = {"appeal_period": 10, "appeal_lodged": 20, "rejected_final": 45}.get(target, 30)
+        decided_on = self.today - datetime.timedelta(days=days_ago)
+        decision = services.DecisionData(
+            outcome=outcome, legal_basis="none" if rejected else "convention",
+            grounds=[] if rejected else ["social_group"], reasons=fake.paragraph(nb_sentences=5),
+            decided_on=decided_on, meeting_date=decided_on)
+        steps = {"rsd.bz": ["approve", "record_committee_recommendation", "record_minister_decision"],
+                 "rsd.cr": ["approve", "record_commission_decision"]}.get(case.procedure, ["decide"])
+        for step in steps:
+            case.refresh_from_db()
+            if step == "approve":
+                services.review_assessment(by=boss, case=case, approve=True)
+            else:
+                services.record_decision(by=boss, case=case, step_name=step, data=decision)
+        if target == "decided":
+            return
+        delivered = decision.decided_on + datetime.timedelta(days=2 if target != "rejected_final" else 0)
+        case.refresh_from_db()
+        services.record_notification(by=worker, case=case, delivered_on=delivered,
+                                     language=services.letter_language(case))
+        if target == "appeal_lodged":
+            case.refresh_from_db()
+            services.lodge_appeal(by=worker, case=case, lodged_on=delivered + datetime.timedelta(days=3),
+                                  grounds=fake.paragraph())
+        elif target == "rejected_final":
+            case.refresh_from_db()
+            services.take_step(by=boss, case=case, name="close_unappealed")
+
+    def _past_interview(self, case: Case, applied: datetime.date) -> None:
+        # Demo history: the interview was booked in the future, then the demo moves it to
+        # the day it would have taken place, so that its outcome can be recorded.
+        day = applied + datetime.timedelta(days=10)
+        Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED).update(
+            scheduled_for=timezone.make_aware(datetime.datetime.combine(day, datetime.time(10))))
