@@ -143,6 +143,8 @@ class Workflow:
             unknown_t = set(c.starts) - set(self.transitions)
             if unknown_t:
                 raise ValueError(f"{self.name} clock {c.name}: unknown transitions {sorted(unknown_t)}")
+            if c.unit not in (CALENDAR, WORKING):
+                raise ValueError(f"{self.name} clock {c.name}: unknown unit {c.unit!r}")
 
     def transition(self, name: str) -> Transition:
         try:
@@ -292,7 +294,9 @@ class _Refused(Exception):
 @transaction.atomic
 def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.date | None,
           expected_step: int | None, effect: Effect | None, workflow: Workflow | None) -> CaseStep:
-    case = Case.objects.select_for_update().select_related("office").get(pk=case.pk)
+    # The case row only: a plain FOR UPDATE would lock the joined office row too, queueing
+    # every step of the office and deadlocking with inserts that reference it.
+    case = Case.objects.select_for_update(of=("self",)).select_related("office").get(pk=case.pk)
     wf = workflow or for_case(case)
     if wf is None:
         raise ValidationError(_("This case follows no procedure."))
@@ -328,8 +332,8 @@ def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.d
     if details:
         step.details = details
         step.save(update_fields=["details"])
-    case._history_user = by
-    case._change_reason = reason
+    case._history_user = by  # type: ignore[attr-defined]
+    case._change_reason = reason.strip()  # type: ignore[attr-defined]
     case.save(update_fields=["state", "step_no", "procedure", "closed_at", "updated_at"])
     _run_clocks(case, wf, transition, step)
     events.emit("case.transition", actor=by, obj=case, transition=name, source=source,

@@ -13,9 +13,22 @@ from simple_history.models import HistoricalRecords
 from cases.crypto.fields import EncryptedTextField
 
 
+class CoiStorage(FileSystemStorage):
+    """Under AMPARO_FILE_ROOT/coi, read when a file is stored or opened (not at import time),
+    so that the setting in force is the one used."""
+
+    @property
+    def base_location(self) -> Path:
+        return Path(settings.AMPARO_FILE_ROOT) / "coi"
+
+    @property
+    def location(self) -> str:
+        return str(self.base_location.resolve())
+
+
 def coi_storage() -> FileSystemStorage:
     # Public reports, not personal data: kept apart from the sealed files, not sealed.
-    return FileSystemStorage(location=Path(settings.AMPARO_FILE_ROOT) / "coi")
+    return CoiStorage()
 
 
 def _history() -> HistoricalRecords:
@@ -103,6 +116,7 @@ class InterviewStatus(models.TextChoices):
 class Application(models.Model):
     """The claim as registered: one per asylum case."""
 
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, related_name="application")
     person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+")
     arrival_date = models.DateField(_("date of arrival in the country"), null=True, blank=True)

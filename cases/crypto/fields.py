@@ -81,6 +81,10 @@ class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
         setattr(cls, self.attname, _Descriptor(self))
 
     def _aad(self, instance: Any) -> bytes:
+        if instance.id is None:
+            # Bound to a row id the database has not given yet: it could never be opened.
+            raise ValueError(f"{self.aad_table}.{self.aad_column}: sealed values need a row id "
+                             "set before saving (a UUID primary key)")
         return aad_for(self.aad_table, self.aad_column, instance.id)
 
     def encode(self, value: Any) -> bytes:

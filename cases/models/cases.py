@@ -75,6 +75,7 @@ class Case(models.Model):
 class CaseStep(models.Model):
     """One step of a case's procedure, as the workflow engine recorded it."""
 
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps")
     number = models.PositiveIntegerField()
     transition = models.CharField(max_length=60)
