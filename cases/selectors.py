@@ -16,10 +16,13 @@ from typing import Any, Protocol
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
+from cases import workflow
 from cases.crypto import blind, datakeys
 from cases.models import (
     Case,
+    CaseDeadline,
     CaseGroupObjectPermission,
     CaseParticipant,
     CaseUserObjectPermission,
@@ -98,6 +101,98 @@ def visible_cases(user: User) -> QuerySet[Case]:
 
 def my_cases(user: User) -> QuerySet[Case]:
     return visible_cases(user).filter(assigned_to=user)
+
+
+DUE_SOON_DAYS = 7
+
+
+def waiting_for(user: User, role: str) -> QuerySet[Case]:
+    """Open cases the user sees, in offices where they hold `role`, at a step that role takes.
+
+    Matched per procedure: two procedures may use one state name for different roles.
+    """
+    scope = Q(pk__in=[])
+    for wf in workflow.registered():
+        states = [s.name for s in wf.states.values() if s.waiting_for == role]
+        if states:
+            scope |= Q(procedure=wf.name, state__in=states)
+            # Not yet in a procedure: the case will follow its kind's.
+            scope |= Q(procedure="", kind=wf.kind, state__in=states)
+    return visible_cases(user).filter(
+        scope, office__in=offices_where(user, role), closed_at__isnull=True
+    )
+
+
+def _open_deadlines(
+    user: User, *, mine_only: bool, within_days: int, offices: set[int] | None
+) -> QuerySet[CaseDeadline]:
+    cases = my_cases(user) if mine_only else visible_cases(user)
+    if offices is not None:
+        cases = cases.filter(office__in=offices)
+    limit = timezone.localdate() + datetime.timedelta(days=within_days)
+    return CaseDeadline.objects.filter(
+        met_at__isnull=True, due_on__lte=limit, case__closed_at__isnull=True,
+        case__in=cases.values("pk"),
+    )
+
+
+def due_deadlines(
+    user: User,
+    *,
+    mine_only: bool = False,
+    within_days: int = DUE_SOON_DAYS,
+    offices: set[int] | None = None,
+) -> QuerySet[CaseDeadline]:
+    """Running deadlines of open cases the user sees, overdue or due within `within_days`.
+
+    `mine_only`: only the cases assigned to the user; `offices`: only cases of these offices.
+    Soonest first; the case, its office and assignee are joined, its principal prefetched.
+    """
+    return (
+        _open_deadlines(user, mine_only=mine_only, within_days=within_days, offices=offices)
+        .select_related("case", "case__office", "case__assigned_to")
+        .prefetch_related("case__principal")
+        .order_by("due_on", "pk")
+    )
+
+
+@dataclass
+class OfficeDeadlines:
+    office: Office
+    overdue: int  # cases with a running deadline already passed
+    due_soon: int  # cases with a running deadline due today or in the coming days
+    waiting: int  # cases at a step a supervisor takes
+
+
+def supervised_deadlines(user: User, *, within_days: int = DUE_SOON_DAYS) -> list[OfficeDeadlines]:
+    """Per office the user supervises: cases overdue, due soon, and waiting for a supervisor.
+
+    A case with one deadline passed and another coming counts in both columns.
+    """
+    supervised = offices_where(user, Role.SUPERVISOR)
+    today = timezone.localdate()
+    deadlines: dict[int, tuple[int, int]] = {
+        office_id: (overdue, due_soon)
+        for office_id, overdue, due_soon in _open_deadlines(
+            user, mine_only=False, within_days=within_days, offices=supervised)
+        .order_by().values("case__office_id")
+        .annotate(overdue=Count("case", distinct=True, filter=Q(due_on__lt=today)),
+                  due_soon=Count("case", distinct=True, filter=Q(due_on__gte=today)))
+        .values_list("case__office_id", "overdue", "due_soon")
+    }
+    waiting = dict(
+        waiting_for(user, Role.SUPERVISOR).order_by().values("office_id")
+        .annotate(n=Count("pk")).values_list("office_id", "n")
+    )
+    return [
+        OfficeDeadlines(
+            office=o,
+            overdue=deadlines.get(o.pk, (0, 0))[0],
+            due_soon=deadlines.get(o.pk, (0, 0))[1],
+            waiting=waiting.get(o.pk, 0),
+        )
+        for o in Office.objects.filter(pk__in=supervised).order_by("code")
+    ]
 
 
 def unassigned_queue(user: User) -> QuerySet[Case]:

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cases import dashboard as dashboard_parts
 from cases import events, selectors, services
 from cases.crypto import datakeys
 from cases.forms import (
@@ -28,6 +29,7 @@ from cases.forms import (
     upload_too_large,
 )
 from cases.models import Office, Role
+from cases.procedure_card import procedure_card
 
 
 class LoginView(auth_views.LoginView):
@@ -78,9 +80,13 @@ def dashboard(request):
     if held.get(Role.CASEWORKER) or held.get(Role.SUPERVISOR):
         ctx["my_cases"] = list(selectors.my_cases(user).order_by("-opened_at")[:15])
         ctx["queue"] = list(selectors.unassigned_queue(user).order_by("-opened_at")[:15])
-        datakeys.preload([c.principal_id for c in ctx["my_cases"] + ctx["queue"]])
+        ctx["deadlines"] = dashboard_parts.deadlines(user)
+        ctx["sections"] = dashboard_parts.sections(user)
+        shown = [*ctx["my_cases"], *ctx["queue"], *ctx["deadlines"].cases,
+                 *(c for s in ctx["sections"] for c in s.cases)]
+        datakeys.preload(list({c.principal_id for c in shown}))
         events.emit("case.list", actor=user, show="dashboard",
-                    cases=[str(c.pk) for c in ctx["my_cases"] + ctx["queue"]])
+                    cases=list(dict.fromkeys(str(c.pk) for c in shown)))
         ctx["queue_count"] = selectors.unassigned_queue(user).count()
     if held.get(Role.SUPERVISOR):
         ctx["workload"] = selectors.supervised_workload(user)
@@ -284,6 +290,7 @@ def _case_page(request, case, **forms):
         "can_take": selectors.can_take(user, case),
         "note_form": forms.get("note_form") or NoteForm(),
         "document_form": forms.get("document_form") or DocumentForm(),
+        "procedure": procedure_card(case, user),
     }
     if ctx["can_assign"]:
         ctx["assign_form"] = forms.get("assign_form") or AssignForm(

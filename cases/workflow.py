@@ -216,13 +216,14 @@ def _latest_actor(case: Case, names: Iterable[str]) -> int | None:
     return step
 
 
-def refusal(case: Case, transition: Transition, user: User | None) -> str | None:
-    """Why `user` may not fire `transition` on `case` now, or None when they may."""
+def _check(case: Case, transition: Transition, user: User | None) -> Exception | None:
+    """Who may not act is refused (PermissionDenied); what the case does not allow yet is
+    invalid (ValidationError)."""
     if case.state not in transition.sources:
-        return _("The case is no longer at the step where this can be done.")
+        return ValidationError(_("The case is no longer at the step where this can be done."))
     if user is None:
         if SYSTEM not in transition.roles:
-            return _("Only a member of staff can do this.")
+            return PermissionDenied(_("Only a member of staff can do this."))
     else:
         held_here = {r for r, offices in selectors.roles_by_office(user).items()
                      if case.office_id in offices}
@@ -233,15 +234,23 @@ def refusal(case: Case, transition: Transition, user: User | None) -> str | None
                 and case.assigned_to_id == user.pk):
             allowed = True
         if not allowed:
-            return _("Your role in this office does not allow this step.")
+            return PermissionDenied(_("Your role in this office does not allow this step."))
         if transition.not_by and _latest_actor(case, transition.not_by) == user.pk:
-            return _("Someone other than you must do this: you did the step it checks "
-                     "(four-eyes rule).")
+            return PermissionDenied(_("Someone other than you must do this: you did the step it "
+                                      "checks (four-eyes rule)."))
     for guard in transition.guards:
         why = guard(case)
         if why:
-            return str(why)
+            return ValidationError(str(why))
     return None
+
+
+def refusal(case: Case, transition: Transition, user: User | None) -> str | None:
+    """Why `user` may not fire `transition` on `case` now, or None when they may."""
+    error = _check(case, transition, user)
+    if error is None:
+        return None
+    return " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
 
 
 def available(case: Case, user: User) -> list[Transition]:
@@ -255,6 +264,8 @@ def available(case: Case, user: User) -> list[Transition]:
 # --- Firing -----------------------------------------------------------------------------
 
 Effect = Callable[[Case, CaseStep], dict[str, Any] | None]
+RESERVED_DETAILS = {"action", "actor", "obj", "object_type", "object_id", "office_id", "outcome",
+                    "transition", "source", "target", "step"}
 
 
 def fire(
@@ -307,9 +318,8 @@ def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.d
               "Nothing was recorded; look at the case again before you go on.")
             % {"state": wf.state(case.state).label}
         )
-    why = refusal(case, transition, by)
-    if why:
-        error = ValidationError(why) if case.state not in transition.sources else PermissionDenied(why)
+    error = _check(case, transition, by)
+    if error is not None:
         raise _Refused(error, case.state)
     if transition.needs_reason and not reason.strip():
         raise ValidationError({"reason": _("Give the reasons for this step.")})
@@ -329,6 +339,9 @@ def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.d
         actor=by, effective_on=effective, person_id=case.principal_id, reason=reason.strip(),
     )
     details = (effect(case, step) if effect else None) or {}
+    clash = RESERVED_DETAILS & set(details)
+    if clash:  # a detail named like an event field would overwrite it (e.g. the outcome)
+        raise ValueError(f"step details may not be named {sorted(clash)}")
     if details:
         step.details = details
         step.save(update_fields=["details"])

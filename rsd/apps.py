@@ -8,6 +8,9 @@ class RsdConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from cases import dashboard
+        from rsd import dashboard as rsd_dashboard
         from rsd import procedures
 
         procedures.build()
+        dashboard.register(rsd_dashboard.section)

@@ -52,6 +52,7 @@ def _states(*extra: State) -> dict[str, State]:
         State("appeal_lodged", _("Appeal lodged"), waiting_for=SUP),
         State("recognized", _("Recognized"), closed=True),
         State("rejected_final", _("Rejected (final)"), closed=True),
+        State("complementary", _("Complementary protection (final)"), closed=True),
         State("withdrawn", _("Withdrawn"), closed=True),
         State("abandoned", _("Closed as abandoned"), closed=True),
         State("cancelled", _("Recognition cancelled"), closed=True),
@@ -79,6 +80,20 @@ def decision_negative(case: Case):
     d = _first_instance(case)
     if d is None or d.outcome == "recognized":
         return _("The decision recognizes refugee status: there is nothing to appeal.")
+    return None
+
+
+def decision_rejected(case: Case):
+    d = _first_instance(case)
+    if d is None or d.outcome != "rejected":
+        return _("The decision did not reject the application.")
+    return None
+
+
+def decision_complementary(case: Case):
+    d = _first_instance(case)
+    if d is None or d.outcome != "complementary":
+        return _("The decision did not grant complementary protection.")
     return None
 
 
@@ -138,14 +153,23 @@ def _common(decided_by: tuple[str, ...]) -> list[Transition]:
                    STAFF, guards=(decision_negative,)),
         Transition("lodge_appeal", _("Record an appeal"), ("appeal_period",), "appeal_lodged", STAFF),
         Transition("close_unappealed", _("Close: no appeal in time"), ("appeal_period",),
-                   "rejected_final", (SUP, SYSTEM), guards=(appeal_period_over,), style="secondary"),
+                   "rejected_final", (SUP, SYSTEM), guards=(decision_rejected, appeal_period_over),
+                   style="secondary"),
+        # Complementary protection stays granted when the appeal for refugee status fails.
+        Transition("close_with_protection", _("Close: no appeal in time"), ("appeal_period",),
+                   "complementary", (SUP, SYSTEM), guards=(decision_complementary, appeal_period_over),
+                   style="secondary"),
         Transition("allow_appeal", _("Allow the appeal"), ("appeal_lodged",), "recognized", (SUP,),
                    not_by=decided_by),
         Transition("dismiss_appeal", _("Dismiss the appeal"), ("appeal_lodged",), "rejected_final",
-                   (SUP,), not_by=decided_by, style="danger"),
+                   (SUP,), not_by=decided_by, guards=(decision_rejected,), style="danger"),
+        Transition("dismiss_appeal_protected", _("Dismiss the appeal"), ("appeal_lodged",),
+                   "complementary", (SUP,), not_by=decided_by, guards=(decision_complementary,),
+                   style="danger"),
         Transition("withdraw", _("Record a withdrawal"), tuple(s for s in OPEN_STATES), "withdrawn",
                    STAFF, needs_reason=True, style="danger"),
-        Transition("reopen", _("Reopen"), ("withdrawn", "abandoned", "rejected_final"), "registered",
+        Transition("reopen", _("Reopen"), ("withdrawn", "abandoned", "rejected_final", "complementary"),
+                   "registered",
                    (SUP,), needs_reason=True, style="secondary"),
         Transition("cancel_recognition", _("Cancel the recognition"), ("recognized",), "cancelled",
                    (SUP,), needs_reason=True, style="danger"),
@@ -157,7 +181,8 @@ def _clocks(*extra: Clock) -> tuple[Clock, ...]:
         Clock("interview", _("Interview (target)"), 183, CALENDAR, starts=("register", "reopen"),
               stops=AFTER_INTERVIEW, roll_forward=False),
         Clock("contact", _("Contact after a missed interview"), 42, CALENDAR,
-              starts=("record_no_show", "record_contact"), stops=("interview_scheduled", *AFTER_INTERVIEW),
+              starts=("record_no_show", "record_contact", "keep_open"),
+              stops=("interview_scheduled", *AFTER_INTERVIEW),
               roll_forward=False),
         Clock("appeal", _("Appeal period"), 30, CALENDAR, starts=("notify_negative",),
               stops=("appeal_lodged",)),
@@ -187,8 +212,17 @@ def _workflow(name: str, label, country: str, *, states: dict[str, State],
                              clocks=_override(name, clocks), options=OPTIONS[name]))
 
 
+def _panel(case: Case, user) -> dict:
+    from rsd.panel import panel_context  # imports the services, which import this module
+
+    return panel_context(case, user)
+
+
 FOUR_EYES = ("submit_assessment",)
 DEFAULT_OPTIONS = {
+    # Read by the case page (cases.procedure_card): where each step's form is, what to show.
+    "step_url": "rsd:step",
+    "panel": ("rsd/_panel.html", _panel),
     "abandon_after_no_shows": 2,
     "filing_limit": None,  # (days, unit) after arrival beyond which an application is late
     "authorities": {"decide": _("Reviewing eligibility officer")},

@@ -5,12 +5,18 @@ the functions here validate what the step carries and write it inside that trans
 from __future__ import annotations
 
 import datetime
+import uuid
 from dataclasses import dataclass, field
 
+import filetype
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django_countries import countries
 
 from cases import events, selectors, workflow
 from cases import services as case_services
@@ -132,9 +138,10 @@ def record_application(*, by: User, case: Case, data: ApplicationData,
         late = filing_is_late(case=case, arrival=data.arrival_date, applied=data.application_date)
         if late and not data.late_justification.strip():
             limit = OPTIONS[wf.name]["filing_limit"]
-            errors["late_justification"] = _(
-                "The application comes more than %(days)s days after arrival: record why.") % {
-                    "days": limit[0]}
+            message = (_("The application comes more than %(days)s working days after arrival: "
+                         "record why.") if limit[1] == workflow.WORKING else
+                       _("The application comes more than %(days)s days after arrival: record why."))
+            errors["late_justification"] = message % {"days": limit[0]}
     _raise(errors)
 
     def effect(case: Case, step: CaseStep) -> dict:
@@ -142,9 +149,9 @@ def record_application(*, by: User, case: Case, data: ApplicationData,
             case=case, person_id=case.principal_id, recorded_by=by,
             application_date=data.application_date, arrival_date=data.arrival_date,
             place_of_entry=data.place_of_entry.strip(), channel=data.channel, modality=data.modality,
-            claim_summary=data.claim_summary.strip(), narrative=data.narrative.strip(),
             specific_needs=sorted(set(data.specific_needs)),
             interpreter_language=data.interpreter_language, interviewer_gender=data.interviewer_gender,
+            claim_summary=data.claim_summary.strip(), narrative=data.narrative.strip(),
             late=late, late_justification=data.late_justification.strip() if late else "",
         )
         application.priority = _priority(case, application.specific_needs)
@@ -226,9 +233,10 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
         raise ValidationError(_("No interview is scheduled."))
     if attended and not transcript.strip():
         raise ValidationError({"transcript": _("Write the transcript, or a full summary of it.")})
-    if interview.scheduled_for.date() > _today():
+    day = timezone.localdate(interview.scheduled_for)  # the office's day, not UTC's
+    if day > _today():
         raise ValidationError(_("The interview is set for %(date)s: record it on or after that day.")
-                              % {"date": interview.scheduled_for.date().isoformat()})
+                              % {"date": day.isoformat()})
 
     def effect(case: Case, step: CaseStep) -> dict:
         fresh = Interview.objects.select_for_update().get(pk=interview.pk)
@@ -240,7 +248,7 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
         return {"interview": str(fresh.pk)}
 
     workflow.fire(case=case, name="record_attendance" if attended else "record_no_show", by=by,
-                  reason=reason, on=interview.scheduled_for.date() if attended else None,
+                  reason=reason, on=day,  # a missed interview, too, was missed that day
                   expected_step=expected_step, effect=effect)
     interview.refresh_from_db()
     return interview
@@ -357,7 +365,8 @@ def review_assessment(*, by: User, case: Case, approve: bool, comments: str = ""
         fresh = EligibilityAssessment.objects.select_for_update().get(pk=assessment.pk)
         fresh.status = AssessmentStatus.APPROVED if approve else AssessmentStatus.RETURNED
         fresh.reviewed_by, fresh.reviewed_at = by, timezone.now()
-        fresh.review_comments = comments.strip()
+        if comments.strip():  # an approval without comments keeps those of an earlier return
+            fresh.review_comments = comments.strip()
         fresh._history_user = by
         fresh.save()
         return {"assessment": str(fresh.pk)}
@@ -427,7 +436,8 @@ def record_decision(*, by: User, case: Case, step_name: str, data: DecisionData,
         if step_name == "decide":  # the reviewer's decision approves the assessment
             EligibilityAssessment.objects.filter(case=case, status=AssessmentStatus.SUBMITTED).update(
                 status=AssessmentStatus.APPROVED, reviewed_by=by, reviewed_at=timezone.now())
-        return {"decision": str(decision.pk), "outcome": data.outcome, "stage": stage}
+        # Not "outcome": that key would become the audit event's own outcome (ok/denied).
+        return {"decision": str(decision.pk), "decision_outcome": data.outcome, "stage": stage}
 
     step = workflow.fire(case=case, name=step_name, by=by, on=data.decided_on,
                          expected_step=expected_step, effect=effect)
@@ -526,9 +536,12 @@ def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: in
         decision._history_user = by
         decision.save()
         Appeal.objects.filter(pk=appeal.pk).update(outcome=decision)
-        return {"decision": str(decision.pk), "outcome": data.outcome}
+        return {"decision": str(decision.pk), "decision_outcome": data.outcome}
 
-    step = workflow.fire(case=case, name="allow_appeal" if allow else "dismiss_appeal", by=by,
+    first = first_instance_decision(case)
+    dismiss = ("dismiss_appeal_protected" if first and first.outcome == Outcome.COMPLEMENTARY
+               else "dismiss_appeal")
+    step = workflow.fire(case=case, name="allow_appeal" if allow else dismiss, by=by,
                          on=data.decided_on, expected_step=expected_step, effect=effect)
     return Decision.objects.get(step=step)
 
@@ -536,7 +549,7 @@ def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: in
 # --- Steps that carry only reasons ---------------------------------------------------------
 
 PLAIN_STEPS = ("record_contact", "propose_abandonment", "confirm_abandonment", "keep_open",
-               "close_unappealed", "withdraw", "reopen", "cancel_recognition")
+               "close_unappealed", "close_with_protection", "withdraw", "reopen", "cancel_recognition")
 
 
 def take_step(*, by: User | None, case: Case, name: str, reason: str = "", ground: str = "",
@@ -554,8 +567,27 @@ def take_step(*, by: User | None, case: Case, name: str, reason: str = "", groun
 
 # --- Country-of-origin information ------------------------------------------------------------
 
+COI_DOCUMENT_TYPE = "application/pdf"
+
+
+def check_coi_document(data: bytes) -> str | None:
+    """Why this file cannot go into the library, or None: a PDF (by its content) within the
+    upload limit."""
+    if not data:
+        return _("The file is empty.")
+    if len(data) > settings.AMPARO_UPLOAD_MAX_BYTES:
+        return _("The file is larger than %(mb)d MB.") % {
+            "mb": settings.AMPARO_UPLOAD_MAX_BYTES // (1024 * 1024)}
+    kind = filetype.guess(data)
+    if kind is None or kind.mime != COI_DOCUMENT_TYPE:
+        return _("Attach the document as a PDF file.")
+    return None
+
+
+@transaction.atomic
 def add_coi_source(*, by: User, office: Office, title: str, publisher: str, published_on: datetime.date,
-                   country: str = "", url: str = "", document=None) -> CoiSource:
+                   country: str = "", url: str = "", document: bytes | None = None) -> CoiSource:
+    """Add a report to the office's library: with a link, a PDF document, or both."""
     if office.pk not in selectors.offices_where(by, Role.CASEWORKER, Role.SUPERVISOR):
         raise PermissionDenied(_("You cannot add sources to this office's library."))
     errors: dict[str, str] = {}
@@ -564,19 +596,33 @@ def add_coi_source(*, by: User, office: Office, title: str, publisher: str, publ
     if not publisher.strip():
         errors["publisher"] = _("Give the publisher.")
     _not_future(errors, "published_on", published_on)
-    if not url and not document:
+    if country and country not in countries:
+        errors["country"] = _("Choose a country from the list.")
+    if url:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError:
+            errors["url"] = _("Enter a web address starting with http:// or https://.")
+    if document is not None:
+        why = check_coi_document(document)
+        if why:
+            errors["document"] = why
+    if not url and document is None and "url" not in errors:
         errors["url"] = _("Give a link or attach the document.")
     _raise(errors)
     source = CoiSource(office=office, title=title.strip(), publisher=publisher.strip(),
                        published_on=published_on, country=country, url=url, added_by=by)
-    if document:
-        source.document = document
+    if document is not None:
+        # Named by us: the uploader's file name stays out of the file system.
+        source.document.save(f"{uuid.uuid4().hex}.pdf", ContentFile(document), save=False)
     source.save()
     events.emit("rsd.coi.add", actor=by, obj=source, office_id=office.pk)
     return source
 
 
+@transaction.atomic
 def retire_coi_source(*, by: User, source: CoiSource) -> None:
+    """Take a source out of the library; assessments that cite it keep the citation."""
     if source.office_id not in selectors.offices_where(by, Role.SUPERVISOR):
         raise PermissionDenied(_("Only a supervisor of this office can retire a source."))
     CoiSource.objects.filter(pk=source.pk).update(is_active=False)
@@ -593,14 +639,19 @@ def sweep(*, limit: int = 500) -> dict[str, int]:
     """
     today = _today()
     counts = {"proposed": 0, "closed": 0}
-    for name, state, clock, key in (("propose_abandonment", "no_show", "contact", "proposed"),
-                                    ("close_unappealed", "appeal_period", "appeal", "closed")):
+    for names, state, clock, key in (
+        (("propose_abandonment",), "no_show", "contact", "proposed"),
+        (("close_unappealed", "close_with_protection"), "appeal_period", "appeal", "closed"),
+    ):
         due = Case.objects.filter(kind=CaseKind.ASYLUM, state=state, deadlines__clock=clock,
                                   deadlines__met_at__isnull=True, deadlines__due_on__lt=today)
         for case in due.select_related("office").distinct()[:limit]:
             wf = workflow.for_case(case)
-            if wf is None or workflow.refusal(case, wf.transition(name), None):
-                continue  # a guard says not yet (too few missed interviews)
+            # A guard may say not yet (too few missed interviews) or pick the closing step.
+            name = next((n for n in names if wf and not workflow.refusal(case, wf.transition(n), None)),
+                        None)
+            if name is None:
+                continue
             try:
                 workflow.fire(case=case, name=name, by=None)
             except (ValidationError, PermissionDenied):
@@ -624,11 +675,11 @@ def decision_letter(*, by: User, case: Case, language: str = "") -> bytes:
     """
     from rsd.letters import LetterContent, render_decision_letter
 
+    if not selectors.can_edit_case(by, case):
+        raise PermissionDenied(_("You cannot print letters for this case."))
     decision = first_instance_decision(case)
     if decision is None:
         raise ValidationError(_("There is no decision yet."))
-    if not selectors.can_edit_case(by, case):
-        raise PermissionDenied(_("You cannot print letters for this case."))
     language = language or decision.letter_language or letter_language(case)
     if language not in ("en", "es"):
         raise ValidationError(_("Choose the letter's language."))

@@ -1,5 +1,23 @@
-from django.urls import path  # noqa: F401  (the views add their paths here)
+from django.urls import path
 
 app_name = "rsd"
 
 urlpatterns: list = []
+
+from rsd import views as step_views  # noqa: E402  (the case's procedure steps)
+
+urlpatterns += [
+    path("cases/<uuid:case_id>/steps/<slug:name>/", step_views.step, name="step"),
+    path("cases/<uuid:case_id>/family/", step_views.family_add, name="family_add"),
+    path("cases/<uuid:case_id>/letter/", step_views.letter, name="letter"),
+]
+
+from rsd import views_lists  # noqa: E402  (the lists: review queue, interviews, COI library)
+
+urlpatterns += [
+    path("review/", views_lists.review_queue, name="review_queue"),
+    path("interviews/", views_lists.interviews, name="interviews"),
+    path("coi/", views_lists.coi_library, name="coi_library"),
+    path("coi/<int:source_id>/document/", views_lists.coi_document, name="coi_document"),
+    path("coi/<int:source_id>/retire/", views_lists.coi_retire, name="coi_retire"),
+]

@@ -160,7 +160,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # Periods a country's law sets differently from the shipped procedures, e.g.
 # {"rsd.mx": {"appeal": (15, "working")}}; clocks: interview, contact, appeal, decision.
-AMPARO_DEADLINES: dict = {}
+AMPARO_DEADLINES: dict[str, dict[str, tuple[int, str]]] = {}
 
 LOGGING = {
     "version": 1,

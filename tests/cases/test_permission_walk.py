@@ -7,12 +7,16 @@ exist); pages a role may not use at all answer 403; POST-only views answer 405 t
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from cases import importing, services
+from rsd import services as rsd_services
 from tests.conftest import PNG_BYTES, pdf_bytes
 
 pytestmark = pytest.mark.usefixtures("file_root")
@@ -112,6 +116,27 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("audit_export", "POST"): row(405),
     ("audit_case_timeline", "GET"): row(403, non_case=AUDITOR(200)),
     ("audit_case_timeline", "POST"): row(405),
+    # The asylum procedure's step forms; the walked step is "register" (the case is "open"):
+    # the assignee and the supervisor may take it, a caseworker who does not hold the case not.
+    ("rsd:step", "GET"): row(200, colleague=404, queue_worker=403, foreign=404, non_case=404),
+    ("rsd:step", "POST"): EDIT_CASE,
+    ("rsd:family_add", "GET"): row(200, colleague=404, queue_worker=403, foreign=404, non_case=404),
+    ("rsd:family_add", "POST"): EDIT_CASE,
+    # No decision yet: who may print letters is sent back to the case page with a message.
+    ("rsd:letter", "GET"): EDIT_CASE,
+    ("rsd:letter", "POST"): row(405),
+    # Asylum lists. The review queue is for supervisors, each seeing their own offices'.
+    ("rsd:review_queue", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(200)),
+    ("rsd:review_queue", "POST"): row(405),
+    ("rsd:interviews", "GET"): CASE_STAFF_PAGE,  # one's own interviews, in any office
+    ("rsd:interviews", "POST"): row(405),
+    # The COI library of one's offices; the other office's staff post to an office not theirs.
+    ("rsd:coi_library", "GET"): CASE_STAFF_PAGE,
+    ("rsd:coi_library", "POST"): row(302, foreign=400, non_case=403),
+    ("rsd:coi_document", "GET"): row(200, foreign=404, non_case=403),
+    ("rsd:coi_document", "POST"): row(405),
+    ("rsd:coi_retire", "GET"): POST_ONLY,
+    ("rsd:coi_retire", "POST"): row(403, supervisor=302, foreign=404),
 }
 
 ACTORS = ["anonymous", "caseworker", "caseworker2", "supervisor", "auditor", "office_admin",
@@ -143,19 +168,28 @@ def walked_urls() -> list[tuple[str, str]]:
     """(name, module) of every named URL, minus the groups in NOT_WALKED_HERE."""
     found: list[tuple[str, str]] = []
 
-    def walk(patterns, module: str) -> None:
+    def walk(patterns, module: str, namespace: str = "") -> None:
         for p in patterns:
             if isinstance(p, URLResolver):
                 name = _group(p)
                 if name in NOT_WALKED_HERE:
                     continue
-                walk(p.url_patterns, name)
+                walk(p.url_patterns, name, f"{namespace}{p.namespace}:" if p.namespace else namespace)
             elif isinstance(p, URLPattern):
                 assert p.name, f"{p.pattern} has no name: it cannot be walked"
-                found.append((p.name, module))
+                found.append((namespace + p.name, module))
 
     walk(get_resolver().url_patterns, "settings.urls")
     return found
+
+
+def _pattern_kwargs(name: str) -> list[str]:
+    """The keyword arguments of a named URL, with its namespaces ("rsd:step") or without."""
+    resolver = get_resolver()
+    *namespaces, short = name.split(":")
+    for namespace in namespaces:
+        resolver = resolver.namespace_dict[namespace][1]
+    return resolver.reverse_dict.getlist(short)[0][0][0][1]
 
 
 def test_every_url_has_an_expectation():
@@ -199,9 +233,13 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, perso
     job = importing.queue_import(by=supervisor, office=office, data=b"given_names\n",
                                  filename="empty.csv")
     membership = caseworker2.memberships.get()
-    return scenario, {"person_id": person.pk, "case_id": case.pk, "reference": case.reference,
+    source = rsd_services.add_coi_source(
+        by=supervisor, office=office, title="Honduras: situación de seguridad", publisher="ACNUR",
+        published_on=datetime.date(2025, 6, 1), country="HN", document=pdf_bytes("coi"))
+    return scenario, {"source_id": source.pk,
+                      "person_id": person.pk, "case_id": case.pk, "reference": case.reference,
                       "document_id": document.pk,
-                      "job_id": job.pk, "membership_id": membership.pk}
+                      "job_id": job.pk, "membership_id": membership.pk, "name": "register"}
 
 
 def _post_data(name: str, office, caseworker2, caseworker) -> dict:
@@ -229,6 +267,19 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "audit_events": {"action": "case.view"},
         "audit_export": {},
         "audit_case_timeline": {},
+        "rsd:step": {"expected_step": 0, "application_date": timezone.localdate().isoformat(),
+                     "channel": "office", "modality": "regular", "claim_summary": "Walked claim",
+                     "interviewer_gender": "any"},
+        "rsd:family_add": {"given_names": "Ana", "family_names": "Núñez", "sex": "female",
+                           "relationship": "child", "accompanying": "on", "derivative": "on"},
+        "rsd:letter": {},
+        "rsd:review_queue": {},
+        "rsd:interviews": {},
+        "rsd:coi_library": {"office": office.pk, "title": "Country report", "publisher": "UNHCR",
+                            "published_on": "2025-01-15", "country": "SV",
+                            "url": "https://coi.example.org/sv"},
+        "rsd:coi_document": {},
+        "rsd:coi_retire": {},
         "document_upload": {"title": "Foto",
                             "file": SimpleUploadedFile("foto.png", PNG_BYTES, "image/png")},
     }[name]
@@ -246,7 +297,7 @@ def test_walk(request, client, actor, scenario_objects, office, caseworker, case
     for name, _module in walked_urls():
         methods = [m for (n, m) in EXPECTED if n == name]
         assert methods, f"no expectation for URL {name!r}"
-        pattern_kwargs = get_resolver().reverse_dict.getlist(name)[0][0][0][1]
+        pattern_kwargs = _pattern_kwargs(name)
         url = reverse(name, kwargs={k: objects[k] for k in pattern_kwargs})
         for method in methods:
             want = EXPECTED[(name, method)][relation]

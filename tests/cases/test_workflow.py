@@ -409,11 +409,11 @@ def test_a_stale_form_is_refused_and_nothing_is_written(toy_case, caseworker, su
 
 
 def test_a_guard_says_why_the_step_cannot_be_taken(toy_case, caseworker):
-    # Refused like any other step the user may not take now (the views show it as a 403).
-    with pytest.raises(PermissionDenied) as refused:
+    # Not a matter of who asks: the case does not allow it yet (invalid, not forbidden).
+    with pytest.raises(ValidationError) as refused:
         workflow.fire(case=toy_case, name="fast_track", by=caseworker)
 
-    assert str(refused.value) == "Only trafficking cases can be fast-tracked."
+    assert refused.value.messages == ["Only trafficking cases can be fast-tracked."]
     assert fresh(toy_case).step_no == 0
     assert transition_events(toy_case, "denied").get().details["transition"] == "fast_track"
     assert [t.name for t in workflow.available(toy_case, caseworker)] == ["submit"]

@@ -1,0 +1,269 @@
+"""The forms of the asylum procedure's steps. They parse; the services decide."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.forms import DateInput, Styled
+from cases.models import Sex, SpecificNeed
+from cases.services import PersonData
+from cases.vocab import language_choices
+from rsd import services
+from rsd.models import (
+    CartagenaGround,
+    ClaimChannel,
+    ConventionGround,
+    InterviewerGender,
+    LegalBasis,
+    Modality,
+    Outcome,
+    Relationship,
+)
+from rsd.services import ApplicationData, AssessmentData, DecisionData
+
+TEXT = {"rows": 3}
+LONG_TEXT = {"rows": 8}
+GROUND_LABELS = {
+    "new_evidence": _("New material evidence"),
+    "changed_circumstances": _("Changed circumstances"),
+    "wrongly_decided": _("Serious reason to think the claim was wrongly decided"),
+    "inclusion_not_met": _("The inclusion criteria were not met at the time of recognition"),
+    "exclusion_applied": _("An exclusion clause applied at the time of recognition"),
+}
+# The codes are the services' own: a ground they add without a label here shows its code.
+REOPEN_GROUNDS = [(code, GROUND_LABELS.get(code, code)) for code in services.REOPEN_GROUNDS]
+CANCEL_GROUNDS = [(code, GROUND_LABELS.get(code, code)) for code in services.CANCEL_GROUNDS]
+GROUND_CHOICES = [
+    (_("1951 Convention"), ConventionGround.choices),
+    (_("Cartagena Declaration"), CartagenaGround.choices),
+]
+
+
+def _checkboxes() -> forms.CheckboxSelectMultiple:
+    return forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"})
+
+
+def _languages() -> list[tuple[str, str]]:
+    return [("", "—"), *language_choices()]
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class StepForm(Styled, forms.Form):
+    """Every step's form carries the step number the user was looking at."""
+
+    expected_step = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+class ApplicationForm(StepForm):
+    application_date = forms.DateField(label=_("Date of application"), widget=DateInput())
+    arrival_date = forms.DateField(label=_("Date of arrival in the country"), required=False,
+                                   widget=DateInput())
+    place_of_entry = forms.CharField(label=_("Place of entry"), required=False, max_length=120)
+    channel = forms.ChoiceField(label=_("How the claim was made"),
+                                choices=[("", "—"), *ClaimChannel.choices])
+    modality = forms.ChoiceField(label=_("Processing modality"), choices=Modality.choices,
+                                 initial=Modality.REGULAR)
+    claim_summary = forms.CharField(label=_("Claim summary"), widget=forms.Textarea(attrs=TEXT),
+                                    max_length=5000)
+    narrative = forms.CharField(label=_("Narrative"), required=False, max_length=100000,
+                                widget=forms.Textarea(attrs=LONG_TEXT),
+                                help_text=_("The applicant's account, in their words as far as possible."))
+    specific_needs = forms.MultipleChoiceField(label=_("Specific needs"), choices=SpecificNeed.choices,
+                                               required=False, widget=_checkboxes())
+    interpreter_language = forms.ChoiceField(label=_("Interpreter language"), required=False,
+                                             choices=[])
+    interviewer_gender = forms.ChoiceField(label=_("Preferred interviewer"),
+                                           choices=InterviewerGender.choices,
+                                           initial=InterviewerGender.ANY)
+    late_justification = forms.CharField(label=_("Why the application was late"), required=False,
+                                         widget=forms.Textarea(attrs=TEXT), max_length=5000)
+
+    def __init__(self, *args, filing_note: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["interpreter_language"].choices = _languages()
+        if filing_note:
+            self.fields["late_justification"].help_text = filing_note
+        else:  # this procedure sets no filing limit: nothing can be late
+            del self.fields["late_justification"]
+
+    def data_object(self) -> ApplicationData:
+        d = self.cleaned_data
+        return ApplicationData(
+            application_date=d["application_date"], channel=d["channel"],
+            arrival_date=d.get("arrival_date"), place_of_entry=d.get("place_of_entry", ""),
+            modality=d["modality"], claim_summary=d["claim_summary"], narrative=d.get("narrative", ""),
+            specific_needs=d.get("specific_needs", []),
+            interpreter_language=d.get("interpreter_language", ""),
+            interviewer_gender=d["interviewer_gender"],
+            late_justification=d.get("late_justification", ""),
+        )
+
+
+class InterviewForm(StepForm):
+    when = forms.DateTimeField(label=_("Date and time"), widget=DateTimeLocalInput())
+    place = forms.CharField(label=_("Place"), max_length=120)
+    interviewer = forms.ModelChoiceField(label=_("Interviewer"), queryset=None)
+    interpreter_language = forms.ChoiceField(label=_("Interpreter language"), required=False,
+                                             choices=[])
+    interpreter = forms.CharField(label=_("Interpreter's name"), required=False, max_length=200)
+
+    def __init__(self, *args, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["interviewer"].queryset = staff
+        self.fields["interpreter_language"].choices = _languages()
+
+
+class AttendanceForm(StepForm):
+    transcript = forms.CharField(label=_("Transcript"), widget=forms.Textarea(attrs=LONG_TEXT),
+                                 max_length=200000,
+                                 help_text=_("The transcript, or a full summary of it."))
+    notes = forms.CharField(label=_("Interviewer's notes"), required=False,
+                            widget=forms.Textarea(attrs=TEXT), max_length=20000)
+
+
+class NoShowForm(StepForm):
+    reason = forms.CharField(label=_("Remarks"), required=False, widget=forms.Textarea(attrs=TEXT),
+                             max_length=5000,
+                             help_text=_("For example: what was tried to reach the applicant."))
+
+
+class AssessmentForm(StepForm):
+    # Optional here: a draft may be partial; the service says what a submission lacks.
+    credibility = forms.CharField(label=_("Credibility findings"), required=False,
+                                  widget=forms.Textarea(attrs=LONG_TEXT), max_length=100000)
+    material_facts = forms.CharField(label=_("Material facts accepted"), required=False,
+                                     widget=forms.Textarea(attrs=LONG_TEXT), max_length=100000)
+    inclusion = forms.CharField(label=_("Inclusion analysis"), required=False,
+                                widget=forms.Textarea(attrs=LONG_TEXT), max_length=100000)
+    convention_grounds = forms.MultipleChoiceField(label=_("1951 Convention grounds"), required=False,
+                                                   choices=ConventionGround.choices, widget=_checkboxes())
+    cartagena_grounds = forms.MultipleChoiceField(label=_("Cartagena Declaration criteria"),
+                                                  required=False, choices=CartagenaGround.choices,
+                                                  widget=_checkboxes())
+    exclusion = forms.CharField(label=_("Exclusion considerations"), required=False,
+                                widget=forms.Textarea(attrs=TEXT), max_length=50000)
+    exclusion_applies = forms.BooleanField(label=_("An exclusion clause applies"), required=False)
+    coi_sources = forms.ModelMultipleChoiceField(label=_("Country-of-origin information cited"),
+                                                 queryset=None, required=False, widget=_checkboxes())
+    recommendation = forms.ChoiceField(label=_("Recommendation"), required=False,
+                                       choices=[("", "—"), *Outcome.choices])
+
+    def __init__(self, *args, sources=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["coi_sources"].queryset = sources
+
+    def data_object(self) -> AssessmentData:
+        d = self.cleaned_data
+        return AssessmentData(
+            credibility=d["credibility"], material_facts=d["material_facts"], inclusion=d["inclusion"],
+            convention_grounds=d["convention_grounds"], cartagena_grounds=d["cartagena_grounds"],
+            exclusion=d["exclusion"], exclusion_applies=d["exclusion_applies"],
+            coi_source_ids=[s.pk for s in d["coi_sources"]], recommendation=d["recommendation"],
+        )
+
+
+class ReviewForm(StepForm):
+    comments = forms.CharField(label=_("Comments"), widget=forms.Textarea(attrs=TEXT), max_length=20000)
+
+    def __init__(self, *args, comments_required: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["comments"].required = comments_required
+        if comments_required:
+            self.fields["comments"].help_text = _("What the author should change; they will see this.")
+
+
+class DecisionForm(StepForm):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=[("", "—"), *Outcome.choices])
+    legal_basis = forms.ChoiceField(label=_("Legal basis"), choices=[("", "—"), *LegalBasis.choices])
+    grounds = forms.MultipleChoiceField(label=_("Grounds"), required=False, choices=GROUND_CHOICES,
+                                        widget=_checkboxes())
+    reasons = forms.CharField(label=_("Reasons"), widget=forms.Textarea(attrs=LONG_TEXT),
+                              max_length=100000)
+    decided_on = forms.DateField(label=_("Date of the decision"), widget=DateInput())
+    meeting_date = forms.DateField(label=_("Date of the Committee's meeting"), widget=DateInput())
+
+    def __init__(self, *args, fixed_outcome: str = "", meeting: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fixed_outcome = fixed_outcome
+        if not meeting:
+            del self.fields["meeting_date"]
+        if fixed_outcome:  # an appeal is allowed (recognition) or dismissed (rejection)
+            del self.fields["outcome"]
+            if fixed_outcome == Outcome.RECOGNIZED:
+                self.fields["legal_basis"].choices = [
+                    ("", "—"), *((k, v) for k, v in LegalBasis.choices
+                                 if k in (LegalBasis.CONVENTION, LegalBasis.CARTAGENA))]
+            else:
+                del self.fields["legal_basis"]
+                del self.fields["grounds"]
+
+    def data_object(self) -> DecisionData:
+        d = self.cleaned_data
+        outcome = self.fixed_outcome or d["outcome"]
+        return DecisionData(
+            outcome=outcome,
+            legal_basis=d.get("legal_basis") or LegalBasis.NONE,
+            reasons=d["reasons"], decided_on=d["decided_on"], grounds=d.get("grounds", []),
+            meeting_date=d.get("meeting_date"),
+        )
+
+
+class NotificationForm(StepForm):
+    delivered_on = forms.DateField(label=_("Delivered on"), widget=DateInput())
+    language = forms.ChoiceField(label=_("Language of the letter"),
+                                 choices=[("en", _("English")), ("es", _("Spanish"))])
+
+
+class AppealForm(StepForm):
+    lodged_on = forms.DateField(label=_("Lodged on"), widget=DateInput())
+    grounds = forms.CharField(label=_("Grounds of appeal"), widget=forms.Textarea(attrs=LONG_TEXT),
+                              max_length=100000)
+    late_justification = forms.CharField(label=_("Why the appeal is late"), required=False,
+                                         widget=forms.Textarea(attrs=TEXT), max_length=5000)
+
+    def __init__(self, *args, deadline_note: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["late_justification"].help_text = deadline_note
+
+
+class PlainStepForm(StepForm):
+    ground = forms.ChoiceField(label=_("Ground"), choices=[])
+    reason = forms.CharField(label=_("Reasons"), widget=forms.Textarea(attrs=TEXT), max_length=20000)
+
+    def __init__(self, *args, grounds=None, reason_required: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if grounds:
+            self.fields["ground"].choices = [("", "—"), *grounds]
+        else:
+            del self.fields["ground"]
+        self.fields["reason"].required = reason_required
+
+
+class FamilyMemberForm(Styled, forms.Form):
+    given_names = forms.CharField(label=_("Given names"), max_length=200)
+    family_names = forms.CharField(label=_("Family names"), max_length=200)
+    sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices, initial=Sex.UNKNOWN)
+    date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=DateInput())
+    relationship = forms.ChoiceField(label=_("Relationship to the applicant"),
+                                     choices=[("", "—"), *Relationship.choices])
+    accompanying = forms.BooleanField(label=_("Accompanying the applicant"), required=False, initial=True)
+    derivative = forms.BooleanField(label=_("Seeks derivative status"), required=False, initial=True)
+
+    def clean_date_of_birth(self):
+        dob = self.cleaned_data.get("date_of_birth")
+        if dob and dob > timezone.localdate():
+            raise forms.ValidationError(_("The date of birth is in the future."))
+        return dob
+
+    def person_data(self) -> PersonData:
+        d = self.cleaned_data
+        return PersonData(given_names=d["given_names"], family_names=d["family_names"], sex=d["sex"],
+                          date_of_birth=d.get("date_of_birth"))

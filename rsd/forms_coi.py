@@ -1,0 +1,46 @@
+"""The Country-of-Origin Information library's form (the checks live in rsd.services)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from cases.forms import DateInput, Styled
+from cases.models import Office
+
+
+class CoiSourceForm(Styled, forms.Form):
+    office = forms.ModelChoiceField(queryset=Office.objects.none(), label=_("Office library"))
+    title = forms.CharField(label=_("Title"), max_length=300)
+    publisher = forms.CharField(label=_("Publisher"), max_length=200)
+    published_on = forms.DateField(label=_("Date of publication"), widget=DateInput())
+    country = forms.ChoiceField(label=_("Country it covers"), choices=[], required=False)
+    url = forms.URLField(label=_("Link"), required=False, max_length=200, assume_scheme="https",
+                         help_text=_("A link to the report, or attach it below (or both)."))
+    document = forms.FileField(label=_("Document (PDF)"), required=False)
+
+    def __init__(self, *args, offices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["office"]
+        field.queryset = offices if offices is not None else Office.objects.none()
+        if offices is not None and len(offices) == 1:
+            field.initial = offices[0]
+        self.fields["country"].choices = [("", "—"), *countries]
+        self.fields["document"].widget.attrs["accept"] = "application/pdf,.pdf"
+
+    def clean_document(self):
+        upload = self.cleaned_data.get("document")
+        if upload and upload.size > settings.AMPARO_UPLOAD_MAX_BYTES:
+            raise ValidationError(_("The file is larger than %(mb)d MB.")
+                                  % {"mb": settings.AMPARO_UPLOAD_MAX_BYTES // (1024 * 1024)})
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("url") and not data.get("document") and not self.has_error("url") \
+                and not self.has_error("document"):
+            self.add_error("url", _("Give a link or attach the document."))
+        return data

@@ -1,0 +1,40 @@
+"""What the case page shows of the asylum procedure (the procedure's `panel` option)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cases import selectors as case_selectors
+from cases.crypto import datakeys
+from cases.models import Case, User
+from cases.vocab import specific_need_label
+from rsd import selectors
+from rsd.models import Stage
+
+
+def panel_context(case: Case, user: User) -> dict[str, Any]:
+    proc = selectors.procedure_of(case)
+    datakeys.preload([m.person_id for m in proc.family])
+    options = proc.workflow.options if proc.workflow else {}
+    authorities = options.get("authorities", {})
+
+    def authority(key: str) -> str:
+        if key == "appeal":
+            return str(options.get("appeal_body", ""))
+        return str(authorities.get(key, ""))
+
+    application = proc.application
+    can_edit = case_selectors.can_edit_case(user, case) and not case.principal.erased_at
+    first = next((d for d in proc.decisions if d.stage == Stage.FIRST_INSTANCE), None)
+    return {
+        "application": application,
+        "needs": [specific_need_label(n) for n in application.specific_needs] if application else [],
+        "family": proc.family,
+        "interviews": proc.interviews,
+        "assessments": proc.assessments,
+        "decisions": [(d, authority(d.authority)) for d in proc.decisions],
+        "appeals": proc.appeals,
+        "can_add_family": can_edit and not case.closed_at,
+        # Letters are printed by who may act on the case (the service checks it too).
+        "letter": first is not None and can_edit,
+    }

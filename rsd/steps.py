@@ -1,0 +1,318 @@
+"""One page per step of the asylum procedure: its form, what it shows of the case above the
+form, and the service it calls. `rsd.views.step` dispatches to them by transition name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cases import selectors, workflow
+from cases.models import Case
+from rsd import forms as rsd_forms
+from rsd import services
+from rsd.models import Appeal, AssessmentStatus, Decision, EligibilityAssessment, Interview, InterviewStatus
+from rsd.models import Stage as DecisionStage
+from rsd.selectors import coi_library
+
+
+@dataclass
+class Step:
+    """The step the page is about: the case, its procedure, the transition and its form."""
+
+    request: HttpRequest
+    case: Case
+    wf: workflow.Workflow
+    transition: workflow.Transition
+    form: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.transition.name
+
+    @property
+    def user(self):
+        return self.request.user
+
+    @property
+    def expected(self) -> int:
+        return self.form.cleaned_data["expected_step"]
+
+
+FormMaker = Callable[[Step, Any], forms.Form]
+# Returns the success message and where to go next ("" for the case page).
+Runner = Callable[[Step, Any], tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Page:
+    form: FormMaker
+    run: Runner
+    show: Callable[[Step], dict[str, Any]] = lambda step: {}
+    partial: str = ""  # what the page shows of the case above the form
+    buttons: tuple[tuple[str, Any], ...] = ()  # extra submit buttons (name, label)
+
+
+def _initial(step: Step, **values: Any) -> dict[str, Any]:
+    return {"expected_step": step.case.step_no, **values}
+
+
+# --- Shown above the forms -------------------------------------------------------------
+
+def _scheduled(case: Case) -> Interview | None:
+    return (Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED)
+            .select_related("interviewer").first())
+
+
+def _submitted(case: Case) -> EligibilityAssessment | None:
+    return (EligibilityAssessment.objects.filter(case=case, status=AssessmentStatus.SUBMITTED)
+            .select_related("author").prefetch_related("coi_sources").first())
+
+
+def _latest_assessment(case: Case) -> EligibilityAssessment | None:
+    return (EligibilityAssessment.objects.filter(case=case)
+            .exclude(status=AssessmentStatus.DRAFT).order_by("-updated_at")
+            .select_related("author").prefetch_related("coi_sources").first())
+
+
+def _authority(step: Step) -> str:
+    return str(step.wf.options.get("authorities", {}).get(step.name, ""))
+
+
+# --- Register ---------------------------------------------------------------------------
+
+def _filing_note(wf: workflow.Workflow) -> str:
+    limit = wf.options.get("filing_limit")
+    if not limit:
+        return ""
+    days, unit = limit
+    if unit == workflow.WORKING:
+        return _("In this procedure an application is due within %(days)s working days of arrival; "
+                 "a later one is accepted with a justification.") % {"days": days}
+    return _("In this procedure an application is due within %(days)s calendar days of arrival; "
+             "a later one is accepted with a justification.") % {"days": days}
+
+
+def _application_form(step: Step, data) -> forms.Form:
+    languages = step.case.principal.languages or []
+    return rsd_forms.ApplicationForm(data, filing_note=_filing_note(step.wf), initial=_initial(
+        step, application_date=timezone.localdate(), interpreter_language=languages[0] if languages else ""))
+
+
+def _register(step: Step, form) -> tuple[str, str]:
+    services.record_application(by=step.user, case=step.case, data=form.data_object(),
+                                expected_step=step.expected)
+    return _("Application recorded."), ""
+
+
+# --- Interviews ---------------------------------------------------------------------------
+
+def _interview_form(step: Step, data) -> forms.Form:
+    current = _scheduled(step.case)
+    application = getattr(step.case, "application", None)
+    initial = _initial(step, interviewer=step.case.assigned_to_id,
+                       interpreter_language=application.interpreter_language if application else "")
+    if current:
+        initial.update(place=current.place, interviewer=current.interviewer_id,
+                       interpreter_language=current.interpreter_language, interpreter=current.interpreter)
+    return rsd_forms.InterviewForm(data, staff=selectors.assignable_staff(step.case), initial=initial)
+
+
+def _schedule(step: Step, form) -> tuple[str, str]:
+    d = form.cleaned_data
+    services.schedule_interview(by=step.user, case=step.case, when=d["when"], place=d["place"],
+                                interviewer=d["interviewer"],
+                                interpreter_language=d["interpreter_language"],
+                                interpreter=d["interpreter"], expected_step=step.expected)
+    return _("Interview scheduled."), ""
+
+
+def _show_interview(step: Step) -> dict[str, Any]:
+    return {"interview": _scheduled(step.case), "application": getattr(step.case, "application", None)}
+
+
+def _attendance_form(step: Step, data) -> forms.Form:
+    return rsd_forms.AttendanceForm(data, initial=_initial(step))
+
+
+def _no_show_form(step: Step, data) -> forms.Form:
+    return rsd_forms.NoShowForm(data, initial=_initial(step))
+
+
+def _attended(step: Step, form) -> tuple[str, str]:
+    d = form.cleaned_data
+    services.record_interview(by=step.user, case=step.case, attended=True, transcript=d["transcript"],
+                              notes=d["notes"], expected_step=step.expected)
+    return _("Interview recorded."), ""
+
+
+def _no_show(step: Step, form) -> tuple[str, str]:
+    services.record_interview(by=step.user, case=step.case, attended=False,
+                              reason=form.cleaned_data["reason"], expected_step=step.expected)
+    return _("Missed interview recorded."), ""
+
+
+# --- Assessment ---------------------------------------------------------------------------
+
+def _assessment_form(step: Step, data) -> forms.Form:
+    sources = coi_library({step.case.office_id})
+    initial = _initial(step)
+    current = services.current_assessment(step.case)
+    if current:
+        initial.update({name: getattr(current, name) or "" for name in (
+            "credibility", "material_facts", "inclusion", "exclusion", "recommendation")})
+        initial.update(convention_grounds=current.convention_grounds,
+                       cartagena_grounds=current.cartagena_grounds,
+                       exclusion_applies=current.exclusion_applies,
+                       coi_sources=[s.pk for s in current.coi_sources.all() if s.is_active])
+    return rsd_forms.AssessmentForm(data, sources=sources, initial=initial)
+
+
+def _submit(step: Step, form) -> tuple[str, str]:
+    if "save_draft" in step.request.POST:
+        services.save_assessment(by=step.user, case=step.case, data=form.data_object())
+        return _("Draft saved."), reverse("rsd:step", args=[step.case.pk, step.name])
+    services.submit_assessment(by=step.user, case=step.case, data=form.data_object(),
+                               expected_step=step.expected)
+    return _("Assessment submitted for review."), ""
+
+
+def _show_returned(step: Step) -> dict[str, Any]:
+    current = services.current_assessment(step.case)
+    returned = current if current and current.status == AssessmentStatus.RETURNED else None
+    return {"returned": returned}
+
+
+def _review_form(step: Step, data) -> forms.Form:
+    return rsd_forms.ReviewForm(data, comments_required=step.name == "return_assessment",
+                                initial=_initial(step))
+
+
+def _review(step: Step, form) -> tuple[str, str]:
+    approve = step.name == "approve_assessment"
+    services.review_assessment(by=step.user, case=step.case, approve=approve,
+                               comments=form.cleaned_data["comments"], expected_step=step.expected)
+    return (_("Assessment approved.") if approve else _("Assessment returned with comments.")), ""
+
+
+def _show_assessment(step: Step) -> dict[str, Any]:
+    return {"assessment": _submitted(step.case)}
+
+
+# --- Decisions -------------------------------------------------------------------------------
+
+APPEAL_OUTCOMES = {"allow_appeal": "recognized", "dismiss_appeal": "rejected",
+                   "dismiss_appeal_protected": "rejected"}
+
+
+def _decision_form(step: Step, data) -> forms.Form:
+    return rsd_forms.DecisionForm(data, fixed_outcome=APPEAL_OUTCOMES.get(step.name, ""),
+                                  meeting=step.name == "record_committee_recommendation",
+                                  initial=_initial(step, decided_on=timezone.localdate()))
+
+
+def _decide(step: Step, form) -> tuple[str, str]:
+    services.record_decision(by=step.user, case=step.case, step_name=step.name,
+                             data=form.data_object(), expected_step=step.expected)
+    return _("Decision recorded."), ""
+
+
+def _show_for_decision(step: Step) -> dict[str, Any]:
+    recommendation = (Decision.objects.filter(case=step.case, stage=DecisionStage.RECOMMENDATION)
+                      .order_by("-recorded_at").first())
+    return {"assessment": _latest_assessment(step.case), "recommendation": recommendation,
+            "authority": _authority(step)}
+
+
+def _decide_appeal(step: Step, form) -> tuple[str, str]:
+    services.decide_appeal(by=step.user, case=step.case, data=form.data_object(),
+                           expected_step=step.expected)
+    return _("Appeal decided."), ""
+
+
+def _show_appeal(step: Step) -> dict[str, Any]:
+    appeal = Appeal.objects.filter(case=step.case, outcome__isnull=True).order_by("-lodged_on").first()
+    return {"appeal": appeal, "decision": services.first_instance_decision(step.case),
+            "authority": str(step.wf.options.get("appeal_body", ""))}
+
+
+# --- Notification and appeal -------------------------------------------------------------------
+
+def _notification_form(step: Step, data) -> forms.Form:
+    return rsd_forms.NotificationForm(data, initial=_initial(
+        step, delivered_on=timezone.localdate(), language=services.letter_language(step.case)))
+
+
+def _notify(step: Step, form) -> tuple[str, str]:
+    d = form.cleaned_data
+    services.record_notification(by=step.user, case=step.case, delivered_on=d["delivered_on"],
+                                 language=d["language"], expected_step=step.expected)
+    return _("Notification recorded."), ""
+
+
+def _show_decision(step: Step) -> dict[str, Any]:
+    return {"decision": services.first_instance_decision(step.case)}
+
+
+def _appeal_form(step: Step, data) -> forms.Form:
+    decision = services.first_instance_decision(step.case)
+    note = ""
+    if decision and decision.appeal_due_on:
+        note = _("The appeal period ends on %(date)s; an appeal lodged later needs a justification.") % {
+            "date": decision.appeal_due_on.isoformat()}
+    return rsd_forms.AppealForm(data, deadline_note=note,
+                                initial=_initial(step, lodged_on=timezone.localdate()))
+
+
+def _lodge(step: Step, form) -> tuple[str, str]:
+    d = form.cleaned_data
+    services.lodge_appeal(by=step.user, case=step.case, lodged_on=d["lodged_on"], grounds=d["grounds"],
+                          late_justification=d["late_justification"], expected_step=step.expected)
+    return _("Appeal recorded."), ""
+
+
+# --- Steps that carry reasons only ------------------------------------------------------------
+
+PLAIN_GROUNDS = {"reopen": rsd_forms.REOPEN_GROUNDS, "cancel_recognition": rsd_forms.CANCEL_GROUNDS}
+
+
+def _plain_form(step: Step, data) -> forms.Form:
+    return rsd_forms.PlainStepForm(data, grounds=PLAIN_GROUNDS.get(step.name),
+                                   reason_required=step.transition.needs_reason, initial=_initial(step))
+
+
+def _plain(step: Step, form) -> tuple[str, str]:
+    d = form.cleaned_data
+    services.take_step(by=step.user, case=step.case, name=step.name, reason=d["reason"],
+                       ground=d.get("ground", ""), expected_step=step.expected)
+    return _("Recorded: %(step)s.") % {"step": step.transition.label}, ""
+
+
+PAGES: dict[str, Page] = {
+    "register": Page(_application_form, _register),
+    "schedule_interview": Page(_interview_form, _schedule, _show_interview, "rsd/_show_interview.html"),
+    "reschedule_interview": Page(_interview_form, _schedule, _show_interview, "rsd/_show_interview.html"),
+    "record_attendance": Page(_attendance_form, _attended, _show_interview, "rsd/_show_interview.html"),
+    "record_no_show": Page(_no_show_form, _no_show, _show_interview, "rsd/_show_interview.html"),
+    "submit_assessment": Page(_assessment_form, _submit, _show_returned, "rsd/_show_returned.html",
+                              buttons=(("save_draft", gettext_lazy("Save draft")),)),
+    "return_assessment": Page(_review_form, _review, _show_assessment, "rsd/_show_assessment.html"),
+    "approve_assessment": Page(_review_form, _review, _show_assessment, "rsd/_show_assessment.html"),
+    **{name: Page(_decision_form, _decide, _show_for_decision, "rsd/_show_for_decision.html")
+       for name in services.DECISION_STEPS},
+    "allow_appeal": Page(_decision_form, _decide_appeal, _show_appeal, "rsd/_show_appeal.html"),
+    "dismiss_appeal": Page(_decision_form, _decide_appeal, _show_appeal, "rsd/_show_appeal.html"),
+    "dismiss_appeal_protected": Page(_decision_form, _decide_appeal, _show_appeal, "rsd/_show_appeal.html"),
+    "notify_recognition": Page(_notification_form, _notify, _show_decision, "rsd/_show_notification.html"),
+    "notify_negative": Page(_notification_form, _notify, _show_decision, "rsd/_show_notification.html"),
+    "lodge_appeal": Page(_appeal_form, _lodge, _show_decision, "rsd/_show_decision.html"),
+    **{name: Page(_plain_form, _plain, _show_decision, "rsd/_show_decision.html")
+       for name in services.PLAIN_STEPS},
+}

@@ -1,0 +1,130 @@
+"""The asylum procedure's pages: the form of each step of the case's procedure, the family
+members, the decision letter. Views parse, check, call the service and render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from cases import events, selectors, workflow
+from cases.models import Case, CaseKind
+from cases.views import _audited, add_service_errors
+from rsd import forms as rsd_forms
+from rsd import services
+from rsd.steps import PAGES, Page, Step
+
+
+def _asylum_case(request: HttpRequest, case_id, action: str) -> Case:
+    case = _audited(selectors.get_case, request, case_id, action, "cases.case")
+    if case.kind != CaseKind.ASYLUM:
+        raise Http404("Not an asylum case.")
+    return case
+
+
+def _check_allowed(step: Step, *, record: bool) -> None:
+    """403 with the engine's reason when this user may not take this step now."""
+    why = workflow.refusal(step.case, step.transition, step.user)
+    if why:
+        if record:  # a refused attempt stays on the record, as when the engine refuses it
+            events.emit("case.transition", actor=step.user, obj=step.case, outcome="denied",
+                        transition=step.name, state=step.case.state)
+        raise PermissionDenied(why)
+
+
+def _render_step(step: Step, page: Page, form, status: int = 200) -> HttpResponse:
+    # The page shows the case's content: every showing is a recorded view.
+    events.emit("case.view", actor=step.user, obj=step.case, step=step.name)
+    ctx = {"case": step.case, "workflow": step.wf, "transition": step.transition, "form": form,
+           "partial": page.partial, "buttons": page.buttons,
+           "state_label": step.wf.state(step.case.state).label, **page.show(step)}
+    return render(step.request, "rsd/step.html", ctx, status=status)
+
+
+def _posted_step(data) -> int | None:
+    try:
+        return int(data.get("expected_step", ""))
+    except ValueError:
+        return None
+
+
+@login_required
+def step(request: HttpRequest, case_id, name: str) -> HttpResponse:
+    """GET: the form of step `name`; POST: take it. Only steps the user may take now."""
+    post = request.method == "POST"
+    case = _asylum_case(request, case_id, "case.transition" if post else "case.view")
+    wf = workflow.for_case(case)
+    page = PAGES.get(name)
+    if wf is None or page is None or name not in wf.transitions:
+        raise Http404("No such step in this case's procedure.")
+    current = Step(request=request, case=case, wf=wf, transition=wf.transitions[name])
+    if not post:
+        _check_allowed(current, record=False)
+        return _render_step(current, page, page.form(current, None))
+
+    posted = _posted_step(request.POST)
+    # A form opened before someone else's step: the service says so (nothing is recorded),
+    # instead of a refusal about a state the user has not seen yet.
+    stale = posted is not None and posted != case.step_no
+    if not stale or not selectors.can_edit_case(request.user, case):
+        _check_allowed(current, record=True)
+    form = page.form(current, request.POST)
+    current.form = form
+    status = 400
+    if form.is_valid():
+        try:
+            message, url = page.run(current, form)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            if stale:
+                status = 409
+        else:
+            messages.success(request, message)
+            return redirect(url or reverse("case_detail", args=[case.pk]))
+    return _render_step(current, page, form, status=status)
+
+
+@login_required
+def family_add(request: HttpRequest, case_id) -> HttpResponse:
+    case = _asylum_case(request, case_id,
+                        "rsd.family_member.add" if request.method == "POST" else "case.view")
+    if not selectors.can_edit_case(request.user, case) or case.principal.erased_at:
+        raise PermissionDenied(_("You cannot change this case."))
+    form = rsd_forms.FamilyMemberForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                services.add_family_member(by=request.user, case=case, data=form.person_data(),
+                                           relationship=d["relationship"], accompanying=d["accompanying"],
+                                           derivative=d["derivative"])
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Family member added."))
+                return redirect("case_detail", case_id=case.pk)
+    return render(request, "rsd/family_form.html", {"case": case, "form": form}, status=status)
+
+
+@login_required
+@require_GET
+def letter(request: HttpRequest, case_id) -> HttpResponse:
+    """The first-instance decision letter as PDF (?lang=en or es; default: the applicant's)."""
+    case = _asylum_case(request, case_id, "rsd.letter.print")
+    try:
+        pdf = services.decision_letter(by=request.user, case=case, language=request.GET.get("lang", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("case_detail", case_id=case.pk)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    # The reference only: names in a file name end up in download folders and logs.
+    response["Content-Disposition"] = f'attachment; filename="{case.reference}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response

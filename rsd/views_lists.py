@@ -1,0 +1,157 @@
+"""The asylum lists: the supervisors' review queue, a caseworker's interviews of the week and
+the office's Country-of-Origin Information library. Scoping comes from the selectors; every
+list that names people records which cases it showed."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from cases import events, selectors
+from cases.crypto import datakeys
+from cases.forms import too_large_message, upload_too_large
+from cases.models import Role
+from cases.views import _case_staff_required, add_service_errors
+from cases.vocab import country_name, language_name
+from rsd import selectors as rsd_selectors
+from rsd import services
+from rsd.forms_coi import CoiSourceForm
+
+PAGE_SIZE = 50
+
+
+def _supervisor_required(request: HttpRequest) -> None:
+    if not selectors.has_role(request.user, Role.SUPERVISOR):
+        raise PermissionDenied(_("Only supervisors review cases."))
+
+
+@login_required
+@require_GET
+def review_queue(request: HttpRequest) -> HttpResponse:
+    _supervisor_required(request)
+    page = Paginator(rsd_selectors.review_queue(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    rows = rsd_selectors.review_rows(page.object_list)
+    datakeys.preload([r.case.principal_id for r in rows])
+    events.emit("case.list", actor=request.user, show="review_queue", page=page.number,
+                cases=[str(r.case.pk) for r in rows])
+    return render(request, "rsd/review_queue.html", {"page": page, "rows": rows,
+                                                     "today": timezone.localdate()})
+
+
+def _week(request: HttpRequest) -> datetime.date:
+    """The day asked for (?week=YYYY-MM-DD), or today with a message when it is not a date."""
+    today = timezone.localdate()
+    raw = request.GET.get("week", "")
+    if not raw:
+        return today
+    try:
+        day = datetime.date.fromisoformat(raw)
+    except ValueError:
+        day = None
+    # Far-off years are typing mistakes, and the links to the weeks around must exist.
+    if day is None or not 1900 <= day.year <= 2999:
+        messages.warning(request, _("The week asked for is not a date like 2026-03-16: this "
+                                    "week is shown."))
+        return today
+    return day
+
+
+@login_required
+@require_GET
+def interviews(request: HttpRequest) -> HttpResponse:
+    _case_staff_required(request)
+    start, end = rsd_selectors.week_of(_week(request))
+    found = list(rsd_selectors.interviews_for_week(request.user, start))
+    datakeys.preload([i.person_id for i in found])
+    events.emit("case.list", actor=request.user, show="interviews", week=start.isoformat(),
+                cases=list(dict.fromkeys(str(i.case_id) for i in found)))
+    for i in found:
+        i.language_label = language_name(i.interpreter_language) if i.interpreter_language else ""
+    days = []
+    for n in range(7):
+        day = start + datetime.timedelta(days=n)
+        days.append((day, [i for i in found if timezone.localtime(i.scheduled_for).date() == day]))
+    return render(request, "rsd/interviews.html", {
+        "start": start, "last": end - datetime.timedelta(days=1),
+        "previous": start - datetime.timedelta(days=7), "next": end,
+        "this_week": rsd_selectors.week_of(timezone.localdate())[0],
+        "days": days, "count": len(found),
+    })
+
+
+def _library_page(request: HttpRequest, form: CoiSourceForm, *, status: int = 200) -> HttpResponse:
+    user = request.user
+    offices = rsd_selectors.coi_offices(user)
+    page = Paginator(rsd_selectors.coi_library(offices).select_related("office"), PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    for source in page:
+        source.country_label = country_name(source.country) if source.country else ""
+    return render(request, "rsd/coi_library.html", {
+        "page": page, "form": form, "several_offices": len(offices) > 1,
+        "supervised": selectors.offices_where(user, Role.SUPERVISOR),
+    }, status=status)
+
+
+@login_required
+def coi_library(request: HttpRequest) -> HttpResponse:
+    _case_staff_required(request)
+    offices = selectors.user_offices(request.user, *selectors.CASE_ROLES).order_by("code")
+    if request.method != "POST":
+        return _library_page(request, CoiSourceForm(offices=offices))
+    form = CoiSourceForm(request.POST, request.FILES, offices=offices)
+    if upload_too_large(request):  # the file was not kept: say so rather than "required"
+        form.is_valid()
+        form.errors.pop("document", None)
+        form.add_error("document", too_large_message())
+    elif form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.add_coi_source(
+                by=request.user, office=d["office"], title=d["title"], publisher=d["publisher"],
+                published_on=d["published_on"], country=d["country"], url=d["url"],
+                document=d["document"].read() if d["document"] else None,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The source was added to the library."))
+            return redirect("rsd:coi_library")
+    return _library_page(request, form, status=400)
+
+
+@login_required
+@require_GET
+def coi_document(request: HttpRequest, source_id: int) -> HttpResponse:
+    _case_staff_required(request)
+    source = rsd_selectors.get_coi_source(request.user, source_id)
+    if not source.document:
+        raise Http404("This source has no document.")
+    events.emit("rsd.coi.download", actor=request.user, obj=source, office_id=source.office_id)
+    try:
+        handle = source.document.open("rb")
+    except FileNotFoundError:
+        raise Http404("The document is missing.") from None
+    response = FileResponse(handle, content_type=services.COI_DOCUMENT_TYPE, as_attachment=True,
+                            filename=f"coi-{source.pk}.pdf")
+    response["Cache-Control"] = "private"
+    return response
+
+
+@login_required
+@require_POST
+def coi_retire(request: HttpRequest, source_id: int) -> HttpResponse:
+    _case_staff_required(request)
+    source = rsd_selectors.get_coi_source(request.user, source_id)
+    services.retire_coi_source(by=request.user, source=source)  # PermissionDenied: 403
+    messages.success(request, _("The source was retired from the library."))
+    return redirect("rsd:coi_library")
