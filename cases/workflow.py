@@ -268,6 +268,26 @@ RESERVED_DETAILS = {"action", "actor", "obj", "object_type", "object_id", "offic
                     "transition", "source", "target", "step"}
 
 
+def _check_fresh(case: Case, wf: Workflow, expected_step: int | None) -> None:
+    if expected_step is not None and case.step_no != expected_step:
+        raise ValidationError(
+            _("Someone else recorded a step on this case a moment ago (it is now: %(state)s). "
+              "Nothing was recorded; look at the case again before you go on.")
+            % {"state": wf.state(case.state).label}
+        )
+
+
+def ensure_fresh(case: Case, expected_step: int | None) -> None:
+    """For services that check their own data before firing: a stale form hears about the
+    other person's step first, not about what that step changed."""
+    if expected_step is None:
+        return
+    current = Case.objects.select_related("office").get(pk=case.pk)
+    wf = for_case(current)
+    if wf is not None:
+        _check_fresh(current, wf, expected_step)
+
+
 def fire(
     *,
     case: Case,
@@ -312,12 +332,7 @@ def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.d
     if wf is None:
         raise ValidationError(_("This case follows no procedure."))
     transition = wf.transition(name)
-    if expected_step is not None and case.step_no != expected_step:
-        raise ValidationError(
-            _("Someone else recorded a step on this case a moment ago (it is now: %(state)s). "
-              "Nothing was recorded; look at the case again before you go on.")
-            % {"state": wf.state(case.state).label}
-        )
+    _check_fresh(case, wf, expected_step)
     error = _check(case, transition, by)
     if error is not None:
         raise _Refused(error, case.state)

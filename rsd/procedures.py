@@ -182,7 +182,7 @@ def _clocks(*extra: Clock) -> tuple[Clock, ...]:
               stops=AFTER_INTERVIEW, roll_forward=False),
         Clock("contact", _("Contact after a missed interview"), 42, CALENDAR,
               starts=("record_no_show", "record_contact", "keep_open"),
-              stops=("interview_scheduled", *AFTER_INTERVIEW),
+              stops=("interview_scheduled", "abandonment_proposed", *AFTER_INTERVIEW),
               roll_forward=False),
         Clock("appeal", _("Appeal period"), 30, CALENDAR, starts=("notify_negative",),
               stops=("appeal_lodged",)),

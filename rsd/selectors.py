@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -128,6 +128,15 @@ def due_deadlines(user: User, *, mine_only: bool = False,
     """Running deadlines of the asylum cases the user sees, overdue or due within `within_days`."""
     return (selectors.due_deadlines(user, mine_only=mine_only, within_days=within_days)
             .filter(case__kind=CaseKind.ASYLUM))
+
+
+def possible_interviewers(case: Case) -> QuerySet[User]:
+    """The assigned caseworker or a supervisor of the office: people who can see the case.
+    Another officer interviews once the case is assigned to them."""
+    return (User.objects.filter(is_active=True)
+            .filter(Q(pk=case.assigned_to_id)
+                    | Q(memberships__office=case.office_id, memberships__role=Role.SUPERVISOR))
+            .distinct().order_by("last_name", "first_name", "username"))
 
 
 def coi_library(office_ids: set[int]) -> QuerySet[CoiSource]:

@@ -205,8 +205,11 @@ def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: 
         errors["when"] = _("Choose a time in the future.")
     if not place.strip():
         errors["place"] = _("Say where the interview takes place.")
-    if not selectors.assignable_staff(case).filter(pk=interviewer.pk).exists():
-        errors["interviewer"] = _("%(name)s does not work on cases in this office.") % {"name": interviewer}
+    from rsd.selectors import possible_interviewers
+
+    if not possible_interviewers(case).filter(pk=interviewer.pk).exists():
+        errors["interviewer"] = _("%(name)s cannot see this case: the interviewer is the assigned "
+                                  "caseworker or a supervisor of the office.") % {"name": interviewer}
     _raise(errors)
     name = "reschedule_interview" if case.state == "interview_scheduled" else "schedule_interview"
 
@@ -228,6 +231,7 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
                      reason: str = "", expected_step: int | None = None) -> Interview:
     """Record that the scheduled interview took place (with its transcript) or was missed."""
     _asylum_case(case)
+    workflow.ensure_fresh(case, expected_step)
     interview = Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED).first()
     if interview is None:
         raise ValidationError(_("No interview is scheduled."))
@@ -276,10 +280,10 @@ def current_assessment(case: Case) -> EligibilityAssessment | None:
 
 def _check_assessment(case: Case, data: AssessmentData, complete: bool) -> list[CoiSource]:
     errors: dict[str, str] = {}
-    bad = set(data.convention_grounds) - set(ConventionGround.values)
-    bad |= set(data.cartagena_grounds) - set(CartagenaGround.values)
-    if bad:
+    if set(data.convention_grounds) - set(ConventionGround.values):
         errors["convention_grounds"] = _("Unknown grounds.")
+    if set(data.cartagena_grounds) - set(CartagenaGround.values):
+        errors["cartagena_grounds"] = _("Unknown grounds.")
     sources = list(CoiSource.objects.filter(pk__in=data.coi_source_ids, office=case.office, is_active=True))
     if len(sources) != len(set(data.coi_source_ids)):
         errors["coi_sources"] = _("Cite sources from this office's library only.")
@@ -357,6 +361,7 @@ def review_assessment(*, by: User, case: Case, approve: bool, comments: str = ""
                       expected_step: int | None = None) -> EligibilityAssessment:
     """Return the assessment with comments, or approve it for the deciding body (BZ, CR)."""
     _asylum_case(case)
+    workflow.ensure_fresh(case, expected_step)
     assessment = EligibilityAssessment.objects.filter(case=case, status=AssessmentStatus.SUBMITTED).first()
     if assessment is None:
         raise ValidationError(_("No assessment is waiting for review."))
@@ -453,6 +458,7 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
                         expected_step: int | None = None) -> Decision:
     """The decision letter was delivered on this date; for a refusal the appeal period starts."""
     _asylum_case(case)
+    workflow.ensure_fresh(case, expected_step)
     decision = first_instance_decision(case)
     if decision is None or case.state != "decided":
         raise ValidationError(_("There is no decision to notify."))
@@ -488,6 +494,7 @@ def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str
                  late_justification: str = "", expected_step: int | None = None) -> Appeal:
     """Record an appeal; one lodged after the deadline needs a justification."""
     _asylum_case(case)
+    workflow.ensure_fresh(case, expected_step)
     decision = first_instance_decision(case)
     if decision is None or decision.delivered_on is None:
         raise ValidationError(_("There is no notified decision to appeal."))
@@ -520,6 +527,7 @@ def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str
 def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: int | None = None) -> Decision:
     """Allow (recognize) or dismiss (reject) the appeal; never by the first-instance decider."""
     _asylum_case(case)
+    workflow.ensure_fresh(case, expected_step)
     _check_decision(data, meeting=False)
     if data.outcome == Outcome.COMPLEMENTARY:
         raise ValidationError({"outcome": _("An appeal is allowed (recognition) or dismissed.")})

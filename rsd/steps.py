@@ -14,9 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases import selectors, workflow
+from cases import workflow
 from cases.models import Case
 from rsd import forms as rsd_forms
+from rsd import selectors as rsd_selectors
 from rsd import services
 from rsd.models import Appeal, AssessmentStatus, Decision, EligibilityAssessment, Interview, InterviewStatus
 from rsd.models import Stage as DecisionStage
@@ -122,7 +123,8 @@ def _interview_form(step: Step, data) -> forms.Form:
     if current:
         initial.update(place=current.place, interviewer=current.interviewer_id,
                        interpreter_language=current.interpreter_language, interpreter=current.interpreter)
-    return rsd_forms.InterviewForm(data, staff=selectors.assignable_staff(step.case), initial=initial)
+    return rsd_forms.InterviewForm(data, staff=rsd_selectors.possible_interviewers(step.case),
+                                   initial=initial)
 
 
 def _schedule(step: Step, form) -> tuple[str, str]:

@@ -424,6 +424,19 @@ def test_an_interview_is_scheduled_in_the_future_somewhere_with_staff_of_the_off
         interviewer=cr.staff.caseworker), case, {"when", "place", "interviewer"})
 
 
+def test_the_interviewer_is_someone_who_can_see_the_case(bz):
+    case = bz.at("registered")
+    # A colleague of the office not assigned to the case would not see it (least privilege).
+    _invalid(lambda: services.schedule_interview(
+        by=bz.staff.caseworker, case=case, when=timezone.now() + DAY, place="Sala 2",
+        interviewer=bz.staff.caseworker2), case, {"interviewer"})
+
+    interview = services.schedule_interview(by=bz.staff.caseworker, case=fresh(case),
+                                            when=timezone.now() + DAY, place="Sala 2",
+                                            interviewer=bz.staff.supervisor)
+    assert interview.interviewer == bz.staff.supervisor
+
+
 def test_an_interview_is_recorded_with_its_transcript_and_not_before_its_day(bz):
     case = bz.at("interview_scheduled")
 
