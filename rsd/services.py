@@ -64,6 +64,16 @@ def _not_future(errors: dict[str, str], name: str, day: datetime.date | None) ->
         errors[name] = _("This date is in the future.")
 
 
+EARLIEST = datetime.date(1951, 7, 28)  # the Refugee Convention: nothing in a file is older
+
+
+def _plausible(errors: dict[str, str], name: str, day: datetime.date | None) -> None:
+    """Not in the future, not before 1951: a mistyped year would start a clock long expired."""
+    if day and day < EARLIEST:
+        errors[name] = _("This date is not plausible: check the year.")
+    _not_future(errors, name, day)
+
+
 def _raise(errors: dict[str, str]) -> None:
     if errors:
         raise ValidationError(errors)
@@ -114,22 +124,23 @@ def _priority(case: Case, needs: list[str]) -> bool:
     return any(_is_child(p, today) for p in people)
 
 
-def record_application(*, by: User, case: Case, data: ApplicationData,
-                       expected_step: int | None = None) -> Application:
-    """Record the claim; the case enters its country's procedure."""
-    _asylum_case(case)
+def _check_application(case: Case, data: ApplicationData) -> tuple[workflow.Workflow, bool]:
+    """Validate an application; returns the procedure and whether it was filed late."""
     errors: dict[str, str] = {}
-    _not_future(errors, "application_date", data.application_date)
-    _not_future(errors, "arrival_date", data.arrival_date)
+    _plausible(errors, "application_date", data.application_date)
+    _plausible(errors, "arrival_date", data.arrival_date)
     if data.arrival_date and data.application_date and data.arrival_date > data.application_date:
         errors["arrival_date"] = _("The arrival cannot be after the application.")
     if data.channel not in ClaimChannel.values:
         errors["channel"] = _("Choose how the claim was made.")
     if data.modality not in Modality.values:
         errors["modality"] = _("Choose a processing modality.")
+    if data.interviewer_gender not in InterviewerGender.values:
+        errors["interviewer_gender"] = _("Choose a preference.")
     if not data.claim_summary.strip():
         errors["claim_summary"] = _("Summarise the claim in a few lines.")
-    wf = workflow.for_kind(CaseKind.ASYLUM, case.office.country.code)
+    wf = workflow.for_case(case) if case.procedure else workflow.for_kind(
+        CaseKind.ASYLUM, case.office.country.code)
     if wf is None:
         raise ValidationError(_("No asylum procedure is configured."))
     late = False
@@ -143,17 +154,37 @@ def record_application(*, by: User, case: Case, data: ApplicationData,
                        _("The application comes more than %(days)s days after arrival: record why."))
             errors["late_justification"] = message % {"days": limit[0]}
     _raise(errors)
+    return wf, late
+
+
+APPLICATION_FIELDS = ("arrival_date", "place_of_entry", "channel", "modality", "claim_summary",
+                      "narrative", "specific_needs", "interpreter_language", "interviewer_gender",
+                      "late", "late_justification")
+
+
+def _fill_application(application: Application, data: ApplicationData, late: bool) -> None:
+    application.arrival_date = data.arrival_date
+    application.place_of_entry = data.place_of_entry.strip()
+    application.channel, application.modality = data.channel, data.modality
+    application.claim_summary = data.claim_summary.strip()
+    application.narrative = data.narrative.strip()
+    application.specific_needs = sorted(set(data.specific_needs))
+    application.interpreter_language = data.interpreter_language
+    application.interviewer_gender = data.interviewer_gender
+    application.late = late
+    application.late_justification = data.late_justification.strip() if late else ""
+
+
+def record_application(*, by: User, case: Case, data: ApplicationData,
+                       expected_step: int | None = None) -> Application:
+    """Record the claim; the case enters its country's procedure."""
+    _asylum_case(case)
+    wf, late = _check_application(case, data)
 
     def effect(case: Case, step: CaseStep) -> dict:
-        application = Application(
-            case=case, person_id=case.principal_id, recorded_by=by,
-            application_date=data.application_date, arrival_date=data.arrival_date,
-            place_of_entry=data.place_of_entry.strip(), channel=data.channel, modality=data.modality,
-            specific_needs=sorted(set(data.specific_needs)),
-            interpreter_language=data.interpreter_language, interviewer_gender=data.interviewer_gender,
-            claim_summary=data.claim_summary.strip(), narrative=data.narrative.strip(),
-            late=late, late_justification=data.late_justification.strip() if late else "",
-        )
+        application = Application(case=case, person_id=case.principal_id, recorded_by=by,
+                                  application_date=data.application_date)
+        _fill_application(application, data, late)
         application.priority = _priority(case, application.specific_needs)
         application._history_user = by
         application.save()
@@ -162,6 +193,34 @@ def record_application(*, by: User, case: Case, data: ApplicationData,
     workflow.fire(case=case, name="register", by=by, on=data.application_date,
                   expected_step=expected_step, effect=effect, workflow=wf)
     return Application.objects.get(case=case)
+
+
+@transaction.atomic
+def update_application(*, by: User, case: Case, data: ApplicationData, reason: str = "") -> Application:
+    """Correct or complete the application while the case is open (specific needs found at
+    the interview, a corrected arrival date). The application date is fixed: clocks run from it."""
+    _asylum_case(case)
+    case = Case.objects.select_for_update(of=("self",)).select_related("office").get(pk=case.pk)
+    if not selectors.can_edit_case(by, case):
+        raise PermissionDenied(_("You cannot change this case."))
+    if case.closed_at:
+        raise ValidationError(_("The case is closed."))
+    application = Application.objects.filter(case=case).first()
+    if application is None:
+        raise ValidationError(_("The application has not been recorded yet."))
+    data.application_date = application.application_date
+    late = _check_application(case, data)[1]
+    before = {name: getattr(application, name) for name in APPLICATION_FIELDS}
+    _fill_application(application, data, late)
+    changed = [name for name in APPLICATION_FIELDS if getattr(application, name) != before[name]]
+    if not changed:
+        return application
+    application.priority = application.priority or _priority(case, application.specific_needs)
+    application._history_user = by
+    application._change_reason = reason.strip()
+    application.save()
+    events.emit("rsd.application.update", actor=by, obj=case, fields=changed)
+    return application
 
 
 @transaction.atomic
@@ -203,6 +262,8 @@ def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: 
     errors: dict[str, str] = {}
     if when <= timezone.now():
         errors["when"] = _("Choose a time in the future.")
+    elif when > timezone.now() + datetime.timedelta(days=730):
+        errors["when"] = _("Choose a time within the next two years.")
     if not place.strip():
         errors["place"] = _("Say where the interview takes place.")
     from rsd.selectors import possible_interviewers
@@ -412,11 +473,11 @@ def _check_decision(data: DecisionData, *, meeting: bool) -> None:
             errors["grounds"] = _("Name the grounds of the legal basis chosen.")
     if not data.reasons.strip():
         errors["reasons"] = _("Give the reasons of the decision.")
-    _not_future(errors, "decided_on", data.decided_on)
+    _plausible(errors, "decided_on", data.decided_on)
     if meeting:
         if not data.meeting_date:
             errors["meeting_date"] = _("Give the date of the Committee's meeting.")
-        _not_future(errors, "meeting_date", data.meeting_date)
+        _plausible(errors, "meeting_date", data.meeting_date)
     _raise(errors)
 
 
@@ -463,7 +524,7 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
     if decision is None or case.state != "decided":
         raise ValidationError(_("There is no decision to notify."))
     errors: dict[str, str] = {}
-    _not_future(errors, "delivered_on", delivered_on)
+    _plausible(errors, "delivered_on", delivered_on)
     if delivered_on < decision.decided_on:
         errors["delivered_on"] = _("A decision cannot be delivered before it was taken.")
     if language not in ("en", "es"):
@@ -499,7 +560,7 @@ def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str
     if decision is None or decision.delivered_on is None:
         raise ValidationError(_("There is no notified decision to appeal."))
     errors: dict[str, str] = {}
-    _not_future(errors, "lodged_on", lodged_on)
+    _plausible(errors, "lodged_on", lodged_on)
     if lodged_on < decision.delivered_on:
         errors["lodged_on"] = _("An appeal cannot be lodged before the decision was delivered.")
     if not grounds.strip():
@@ -603,7 +664,7 @@ def add_coi_source(*, by: User, office: Office, title: str, publisher: str, publ
         errors["title"] = _("Give the title.")
     if not publisher.strip():
         errors["publisher"] = _("Give the publisher.")
-    _not_future(errors, "published_on", published_on)
+    _plausible(errors, "published_on", published_on)
     if country and country not in countries:
         errors["country"] = _("Choose a country from the list.")
     if url:
