@@ -118,8 +118,10 @@ def waiting_for(user: User, role: str) -> QuerySet[Case]:
             scope |= Q(procedure=wf.name, state__in=states)
             # Not yet in a procedure: the case will follow its kind's.
             scope |= Q(procedure="", kind=wf.kind, state__in=states)
+    every_state = {s for wf in workflow.registered() for s, st in wf.states.items() if st.waiting_for == role}
+    # The redundant state filter lets the (office, state) index narrow before the OR.
     return visible_cases(user).filter(
-        scope, office__in=offices_where(user, role), closed_at__isnull=True
+        scope, office__in=offices_where(user, role), closed_at__isnull=True, state__in=every_state
     )
 
 
@@ -130,9 +132,10 @@ def _open_deadlines(
     if offices is not None:
         cases = cases.filter(office__in=offices)
     limit = timezone.localdate() + datetime.timedelta(days=within_days)
+    # The open-case condition inside the subquery: on the outer join it read every case.
     return CaseDeadline.objects.filter(
-        met_at__isnull=True, due_on__lte=limit, case__closed_at__isnull=True,
-        case__in=cases.values("pk"),
+        met_at__isnull=True, due_on__lte=limit,
+        case__in=cases.filter(closed_at__isnull=True).values("pk"),
     )
 
 
@@ -173,8 +176,10 @@ def supervised_deadlines(user: User, *, within_days: int = DUE_SOON_DAYS) -> lis
     today = timezone.localdate()
     deadlines: dict[int, tuple[int, int]] = {
         office_id: (overdue, due_soon)
-        for office_id, overdue, due_soon in _open_deadlines(
-            user, mine_only=False, within_days=within_days, offices=supervised)
+        # A supervisor sees every case of the offices they supervise: one join, no subquery.
+        for office_id, overdue, due_soon in CaseDeadline.objects.filter(
+            met_at__isnull=True, due_on__lte=today + datetime.timedelta(days=within_days),
+            case__office__in=supervised, case__closed_at__isnull=True)
         .order_by().values("case__office_id")
         .annotate(overdue=Count("case", distinct=True, filter=Q(due_on__lt=today)),
                   due_soon=Count("case", distinct=True, filter=Q(due_on__gte=today)))

@@ -118,7 +118,11 @@ class Transition:
     target: str
     roles: tuple[str, ...]        # Role values, or SYSTEM; caseworkers must hold the case
     guards: tuple[Guard, ...] = ()
-    not_by: tuple[str, ...] = ()  # four-eyes: whoever fired the latest of these may not fire this
+    # Four-eyes: whoever fired one of these in the current round may not fire this, nor
+    # anyone `excluded` names from the app's own records (e.g. who edited the assessment).
+    not_by: tuple[str, ...] = ()
+    not_by_latest: tuple[str, ...] = ()  # only whoever fired the latest of these (a proposal)
+    excluded: Callable[[Case], set[int]] | None = None
     needs_reason: bool = False
     style: str = "primary"        # how the button looks: primary, secondary, danger
 
@@ -133,6 +137,7 @@ class Workflow:
     transitions: dict[str, Transition] = field(default_factory=dict)
     clocks: tuple[Clock, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)  # procedure facts the app reads
+    rounds: tuple[str, ...] = ()  # steps that start a new round (a reopening): earlier ones stop counting
 
     def __post_init__(self) -> None:
         for t in self.transitions.values():
@@ -210,13 +215,23 @@ def closed_states() -> set[str]:
 
 # --- Who may fire what ------------------------------------------------------------------
 
-def _latest_actor(case: Case, names: Iterable[str]) -> int | None:
-    step = (CaseStep.objects.filter(case=case, transition__in=list(names))
-            .order_by("-number").values_list("actor_id", flat=True).first())
-    return step
+def _latest_actor(case: Case, names: Iterable[str]) -> set[int]:
+    actor = (CaseStep.objects.filter(case=case, transition__in=list(names)).order_by("-number")
+             .values_list("actor_id", flat=True).first())
+    return {actor} if actor else set()
 
 
-def _check(case: Case, transition: Transition, user: User | None) -> Exception | None:
+def _actors_this_round(case: Case, wf: Workflow | None, names: Iterable[str]) -> set[int]:
+    steps = CaseStep.objects.filter(case=case)
+    if wf is not None and wf.rounds:
+        start = (steps.filter(transition__in=wf.rounds).order_by("-number")
+                 .values_list("number", flat=True).first())
+        if start is not None:
+            steps = steps.filter(number__gte=start)
+    return {a for a in steps.filter(transition__in=list(names)).values_list("actor_id", flat=True) if a}
+
+
+def refusal_error(case: Case, transition: Transition, user: User | None) -> Exception | None:
     """Who may not act is refused (PermissionDenied); what the case does not allow yet is
     invalid (ValidationError)."""
     if case.state not in transition.sources:
@@ -235,14 +250,25 @@ def _check(case: Case, transition: Transition, user: User | None) -> Exception |
             allowed = True
         if not allowed:
             return PermissionDenied(_("Your role in this office does not allow this step."))
-        if transition.not_by and _latest_actor(case, transition.not_by) == user.pk:
-            return PermissionDenied(_("Someone other than you must do this: you did the step it "
-                                      "checks (four-eyes rule)."))
+        took_part = (_actors_this_round(case, for_case(case), transition.not_by)
+                     if transition.not_by else set())
+        if transition.not_by_latest:
+            took_part |= _latest_actor(case, transition.not_by_latest)
+        if transition.excluded:
+            took_part |= transition.excluded(case)
+        if user.pk in took_part:
+            return PermissionDenied(_("Someone other than you must do this: you took part in the "
+                                      "step it checks (four-eyes rule)."))
+    if case.principal.erased_at:
+        return ValidationError(_("The applicant's record was erased: the case can no longer move."))
     for guard in transition.guards:
         why = guard(case)
         if why:
             return ValidationError(str(why))
     return None
+
+
+_check = refusal_error
 
 
 def refusal(case: Case, transition: Transition, user: User | None) -> str | None:

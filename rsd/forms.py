@@ -107,6 +107,22 @@ class ApplicationForm(StepForm):
         )
 
 
+class ApplicationEditForm(ApplicationForm):
+    """The recorded application, corrected or completed while the case is open. Its date is
+    shown but fixed (the procedure's deadlines run from it); no step is taken, so no step number."""
+
+    reason = forms.CharField(label=_("Reason for the change"), required=False,
+                             widget=forms.Textarea(attrs=TEXT), max_length=5000,
+                             help_text=_("Optional. Kept with the application's history."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["expected_step"]
+        date = self.fields["application_date"]
+        date.disabled, date.required = True, False
+        date.help_text = _("Fixed: the procedure's deadlines run from this date.")
+
+
 class InterviewForm(StepForm):
     when = forms.DateTimeField(label=_("Date and time"), widget=DateTimeLocalInput())
     place = forms.CharField(label=_("Place"), max_length=120)

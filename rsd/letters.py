@@ -50,6 +50,10 @@ GROUND_LABELS = {
     "massive_hr_violations": gettext_lazy("massive violation of human rights"),
     "public_order": gettext_lazy("other circumstances which have seriously disturbed public order"),
 }
+APPEAL_SENTENCES = {
+    "recognized": gettext_lazy("Your appeal has been allowed: you are recognized as a refugee."),
+    "rejected": gettext_lazy("Your appeal has been dismissed: the decision on your application stands."),
+}
 RIGHTS_SENTENCE = gettext_lazy(
     "As a refugee you are protected against return to a country where your life or freedom would be "
     "at risk, and you have the right to an identity document, to work, to education, to health care "
@@ -77,6 +81,7 @@ class LetterContent:
     delivered_on: datetime.date | None
     appeal_due_on: datetime.date | None
     appeal_body: str
+    appeal: bool = False        # a decision on appeal: final, nothing more to appeal here
 
 
 def _register_fonts() -> None:
@@ -101,7 +106,10 @@ def _check(content: LetterContent) -> None:
         raise ValueError(f"Unknown legal basis {content.legal_basis!r}; use one of {sorted(BASIS_LABELS)}.")
     if unknown := set(content.grounds) - set(GROUND_LABELS):
         raise ValueError(f"Unknown grounds {sorted(unknown)}; use codes from {sorted(GROUND_LABELS)}.")
-    if content.outcome in APPEALABLE and not (content.appeal_due_on and content.appeal_body):
+    if content.appeal and content.outcome not in APPEAL_SENTENCES:
+        raise ValueError("An appeal is allowed (recognized) or dismissed (rejected).")
+    if not content.appeal and content.outcome in APPEALABLE and not (
+            content.appeal_due_on and content.appeal_body):
         raise ValueError("A rejection or complementary protection needs appeal_due_on and appeal_body.")
 
 
@@ -127,6 +135,15 @@ def _day(d: datetime.date) -> str:
     return date_format(d, "DATE_FORMAT")
 
 
+def _heading(content: LetterContent) -> list[Flowable]:
+    if content.appeal:
+        return [_para(_("Decision on your appeal"), TITLE),
+                _para(str(APPEAL_SENTENCES[content.outcome]))]
+    return [_para(_("Decision on your application for refugee status"), TITLE),
+            _para(str(OUTCOME_LABELS[content.outcome]), BOLD),
+            _para(str(OUTCOME_SENTENCES[content.outcome]))]
+
+
 def _story(content: LetterContent) -> list[Flowable]:
     story: list[Flowable] = [
         _para(content.office_name, BOLD),
@@ -135,9 +152,7 @@ def _story(content: LetterContent) -> list[Flowable]:
         _para(f"{_('Reference')}: {content.reference}"),
         _para(f"{_('Date')}: {_day(content.issued_on)}"),
         _para(f"{_('Applicant')}: {content.applicant_name}"),
-        _para(_("Decision on your application for refugee status"), TITLE),
-        _para(str(OUTCOME_LABELS[content.outcome]), BOLD),
-        _para(str(OUTCOME_SENTENCES[content.outcome])),
+        *_heading(content),
         _para(f"{_('Decided by')}: {content.authority}"),
         _para(f"{_('Date of decision')}: {_day(content.decided_on)}"),
         _para(_basis_sentence(content)),
@@ -148,7 +163,9 @@ def _story(content: LetterContent) -> list[Flowable]:
     if content.family_names:
         story.append(_para(_("This decision also covers the following family members:"), BOLD))
         story += [_para(f"• {name}") for name in content.family_names]
-    if content.outcome in APPEALABLE and content.appeal_due_on:
+    if content.appeal and content.outcome != "recognized":
+        closing = [_("This decision on your appeal is final.")]
+    elif content.outcome in APPEALABLE and content.appeal_due_on:
         due = {"body": content.appeal_body, "date": _day(content.appeal_due_on)}
         closing = [
             _("You may appeal this decision to %(body)s until %(date)s (inclusive).") % due,

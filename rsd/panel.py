@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import prefetch_related_objects
+
 from cases import selectors as case_selectors
 from cases.crypto import datakeys
 from cases.models import Case, User
@@ -15,6 +17,8 @@ from rsd.models import Stage
 def panel_context(case: Case, user: User) -> dict[str, Any]:
     proc = selectors.procedure_of(case)
     datakeys.preload([m.person_id for m in proc.family])
+    # Who reviewed each assessment: one query for all of them, not one per assessment.
+    prefetch_related_objects(proc.assessments, "reviewed_by")
     options = proc.workflow.options if proc.workflow else {}
     authorities = options.get("authorities", {})
 
@@ -26,6 +30,8 @@ def panel_context(case: Case, user: User) -> dict[str, Any]:
     application = proc.application
     can_edit = case_selectors.can_edit_case(user, case) and not case.principal.erased_at
     first = next((d for d in proc.decisions if d.stage == Stage.FIRST_INSTANCE), None)
+    # An appeal's outcome is one of the case's decisions, already read.
+    decided = {d.pk: d for d in proc.decisions}
     return {
         "application": application,
         "needs": [specific_need_label(n) for n in application.specific_needs] if application else [],
@@ -33,8 +39,14 @@ def panel_context(case: Case, user: User) -> dict[str, Any]:
         "interviews": proc.interviews,
         "assessments": proc.assessments,
         "decisions": [(d, authority(d.authority)) for d in proc.decisions],
-        "appeals": proc.appeals,
+        "appeals": [(ap, (decided.get(ap.outcome_id) or ap.outcome) if ap.outcome_id else None)
+                    for ap in proc.appeals],
+        # The interview record, the assessments' texts, the reasons of decisions and appeals:
+        # for who works on the case (its caseworker, the office's supervisors), not for a
+        # colleague who sees it waiting in the office's queue.
+        "show_records": case_selectors.can_edit_case(user, case),
         "can_add_family": can_edit and not case.closed_at,
+        "can_edit_application": can_edit and not case.closed_at and application is not None,
         # Letters are printed by who may act on the case (the service checks it too).
         "letter": first is not None and can_edit,
     }

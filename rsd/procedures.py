@@ -26,15 +26,16 @@ from cases.workflow import (
 )
 
 CW, SUP = Role.CASEWORKER, Role.SUPERVISOR
+FOUR_EYES = ("submit_assessment",)
+
 STAFF = (CW, SUP)
 
 OPEN_STATES = ("registered", "interview_scheduled", "no_show", "abandonment_proposed",
                "interviewed", "under_review", "committee", "minister", "commission", "decided",
-               "appeal_period", "appeal_lodged")
+               "appeal_period", "appeal_lodged", "appeal_decided")
 AFTER_INTERVIEW = ("interviewed", "under_review", "committee", "minister", "commission", "decided",
-                   "appeal_period", "appeal_lodged")
-DECIDED = ("decided", "appeal_period", "appeal_lodged")
-FIRST_DECISIONS = ("decide", "record_minister_decision", "record_commission_decision")
+                   "appeal_period", "appeal_lodged", "appeal_decided")
+DECIDED = ("decided", "appeal_period", "appeal_lodged", "appeal_decided")
 
 
 def _states(*extra: State) -> dict[str, State]:
@@ -50,7 +51,9 @@ def _states(*extra: State) -> dict[str, State]:
         State("decided", _("Decided: to notify"), waiting_for=CW),
         State("appeal_period", _("Notified: appeal period running")),
         State("appeal_lodged", _("Appeal lodged"), waiting_for=SUP),
+        State("appeal_decided", _("Appeal decided: to notify"), waiting_for=CW),
         State("recognized", _("Recognized"), closed=True),
+        State("cancellation_proposed", _("Cancellation of the recognition proposed"), waiting_for=SUP),
         State("rejected_final", _("Rejected (final)"), closed=True),
         State("complementary", _("Complementary protection (final)"), closed=True),
         State("withdrawn", _("Withdrawn"), closed=True),
@@ -97,6 +100,55 @@ def decision_complementary(case: Case):
     return None
 
 
+def _appeal_decision(case: Case):
+    from rsd.models import Decision, Stage
+
+    return Decision.objects.filter(case=case, stage=Stage.APPEAL).order_by("-recorded_at").first()
+
+
+def appeal_allowed(case: Case):
+    d = _appeal_decision(case)
+    if d is None or d.outcome != "recognized":
+        return _("The appeal was not allowed.")
+    return None
+
+
+def appeal_dismissed(case: Case):
+    d = _appeal_decision(case)
+    if d is None or d.outcome == "recognized":
+        return _("The appeal was not dismissed.")
+    return None
+
+
+def closed_unappealed(case: Case):
+    """A late appeal reopens only a refusal closed because nobody appealed in time."""
+    last = CaseStep.objects.filter(case=case).order_by("-number").values_list("transition", flat=True).first()
+    if last not in ("close_unappealed", "close_with_protection"):
+        return _("Only a decision closed for want of an appeal can still be appealed.")
+    return None
+
+
+def assessment_writers(case: Case) -> set[int]:
+    """Everyone who wrote or edited the assessment under review (four-eyes)."""
+    from rsd.models import AssessmentStatus, EligibilityAssessment
+
+    # The one under review, or once approved (Committee, Minister, Commission) the latest.
+    assessments = EligibilityAssessment.objects.filter(case=case).order_by("-updated_at")
+    current = (assessments.exclude(status=AssessmentStatus.APPROVED).values_list("pk", flat=True).first()
+               or assessments.values_list("pk", flat=True).first())
+    if current is None:
+        return set()
+    # Saves as a draft or a submission are writing; a return or an approval is reviewing.
+    writers = EligibilityAssessment.history.filter(
+        id=current, status__in=(AssessmentStatus.DRAFT, AssessmentStatus.SUBMITTED),
+    ).values_list("history_user_id", flat=True)
+    return {w for w in writers if w}
+
+
+# Review and decision steps: never by whoever submitted or edited the assessment.
+REVIEWED = {"not_by": FOUR_EYES, "excluded": assessment_writers}
+
+
 def appeal_period_over(case: Case):
     deadline = open_deadline(case, "appeal")
     if deadline and deadline.due_on >= timezone.localdate():
@@ -139,19 +191,21 @@ def _common(decided_by: tuple[str, ...]) -> list[Transition]:
                    "abandonment_proposed", (*STAFF, SYSTEM), guards=(abandonment_due,),
                    style="secondary"),
         Transition("confirm_abandonment", _("Close as abandoned"), ("abandonment_proposed",),
-                   "abandoned", (SUP,), needs_reason=True, style="danger"),
+                   "abandoned", (SUP,), not_by_latest=("propose_abandonment",), needs_reason=True,
+                   style="danger"),
         Transition("keep_open", _("Keep the case open"), ("abandonment_proposed",), "no_show",
                    (SUP,), needs_reason=True, style="secondary"),
         Transition("submit_assessment", _("Submit the assessment for review"), ("interviewed",),
                    "under_review", STAFF),
         Transition("return_assessment", _("Return the assessment with comments"), ("under_review",),
-                   "interviewed", (SUP,), not_by=("submit_assessment",), needs_reason=True,
-                   style="secondary"),
+                   "interviewed", (SUP,), **REVIEWED, needs_reason=True, style="secondary"),
         Transition("notify_recognition", _("Record the notification"), ("decided",), "recognized",
                    STAFF, guards=(decision_positive,)),
         Transition("notify_negative", _("Record the notification"), ("decided",), "appeal_period",
                    STAFF, guards=(decision_negative,)),
         Transition("lodge_appeal", _("Record an appeal"), ("appeal_period",), "appeal_lodged", STAFF),
+        Transition("lodge_late_appeal", _("Record a late appeal"), ("rejected_final", "complementary"),
+                   "appeal_lodged", STAFF, guards=(closed_unappealed,), style="secondary"),
         Transition("close_unappealed", _("Close: no appeal in time"), ("appeal_period",),
                    "rejected_final", (SUP, SYSTEM), guards=(decision_rejected, appeal_period_over),
                    style="secondary"),
@@ -159,20 +213,30 @@ def _common(decided_by: tuple[str, ...]) -> list[Transition]:
         Transition("close_with_protection", _("Close: no appeal in time"), ("appeal_period",),
                    "complementary", (SUP, SYSTEM), guards=(decision_complementary, appeal_period_over),
                    style="secondary"),
-        Transition("allow_appeal", _("Allow the appeal"), ("appeal_lodged",), "recognized", (SUP,),
+        Transition("allow_appeal", _("Allow the appeal"), ("appeal_lodged",), "appeal_decided", (SUP,),
                    not_by=decided_by),
-        Transition("dismiss_appeal", _("Dismiss the appeal"), ("appeal_lodged",), "rejected_final",
-                   (SUP,), not_by=decided_by, guards=(decision_rejected,), style="danger"),
-        Transition("dismiss_appeal_protected", _("Dismiss the appeal"), ("appeal_lodged",),
-                   "complementary", (SUP,), not_by=decided_by, guards=(decision_complementary,),
-                   style="danger"),
+        Transition("dismiss_appeal", _("Dismiss the appeal"), ("appeal_lodged",), "appeal_decided",
+                   (SUP,), not_by=decided_by, style="danger"),
+        Transition("notify_appeal_recognition", _("Record the notification"), ("appeal_decided",),
+                   "recognized", STAFF, guards=(appeal_allowed,)),
+        Transition("notify_appeal_dismissal", _("Record the notification"), ("appeal_decided",),
+                   "rejected_final", STAFF, guards=(appeal_dismissed, decision_rejected)),
+        Transition("notify_appeal_dismissal_protected", _("Record the notification"), ("appeal_decided",),
+                   "complementary", STAFF, guards=(appeal_dismissed, decision_complementary)),
         Transition("withdraw", _("Record a withdrawal"), tuple(s for s in OPEN_STATES), "withdrawn",
                    STAFF, needs_reason=True, style="danger"),
         Transition("reopen", _("Reopen"), ("withdrawn", "abandoned", "rejected_final", "complementary"),
                    "registered",
                    (SUP,), needs_reason=True, style="secondary"),
-        Transition("cancel_recognition", _("Cancel the recognition"), ("recognized",), "cancelled",
-                   (SUP,), needs_reason=True, style="danger"),
+        # Cancellation is a decision: one supervisor proposes, another decides.
+        Transition("propose_cancellation", _("Propose cancelling the recognition"), ("recognized",),
+                   "cancellation_proposed", (SUP,), needs_reason=True, style="danger"),
+        Transition("cancel_recognition", _("Cancel the recognition"), ("cancellation_proposed",),
+                   "cancelled", (SUP,), not_by_latest=("propose_cancellation",), needs_reason=True,
+                   style="danger"),
+        Transition("keep_recognition", _("Keep the recognition"), ("cancellation_proposed",),
+                   "recognized", (SUP,), not_by_latest=("propose_cancellation",), needs_reason=True,
+                   style="secondary"),
     ]
 
 
@@ -208,6 +272,7 @@ def _workflow(name: str, label, country: str, *, states: dict[str, State],
     pruned = {t.name: dataclasses.replace(t, sources=tuple(s for s in t.sources if s in states))
               for t in transitions}
     return register(Workflow(name=name, kind=CaseKind.ASYLUM, label=label, country=country,
+                             rounds=("register", "reopen"),
                              states=states, transitions=pruned,
                              clocks=_override(name, clocks), options=OPTIONS[name]))
 
@@ -218,7 +283,6 @@ def _panel(case: Case, user) -> dict:
     return panel_context(case, user)
 
 
-FOUR_EYES = ("submit_assessment",)
 DEFAULT_OPTIONS = {
     # Read by the case page (cases.procedure_card): where each step's form is, what to show.
     "step_url": "rsd:step",
@@ -245,7 +309,7 @@ OPTIONS = {
 
 def build() -> None:
     decide = Transition("decide", _("Record the decision"), ("under_review",), "decided", (SUP,),
-                        not_by=FOUR_EYES)
+                        **REVIEWED)
     _workflow("rsd.unhcr", _("UNHCR mandate procedure"), "", states=_states(),
               transitions=[*_common(("decide",)), decide], clocks=_clocks())
     _workflow(
@@ -255,11 +319,11 @@ def build() -> None:
         transitions=[
             *_common(("record_minister_decision",)),
             Transition("approve_assessment", _("Approve the assessment for the Committee"),
-                       ("under_review",), "committee", (SUP,), not_by=FOUR_EYES),
+                       ("under_review",), "committee", (SUP,), **REVIEWED),
             Transition("record_committee_recommendation", _("Record the Committee's recommendation"),
-                       ("committee",), "minister", (SUP,), not_by=FOUR_EYES),
+                       ("committee",), "minister", (SUP,), **REVIEWED),
             Transition("record_minister_decision", _("Record the Minister's decision"), ("minister",),
-                       "decided", (SUP,), not_by=FOUR_EYES),
+                       "decided", (SUP,), **REVIEWED),
         ],
         clocks=_clocks(),
     )
@@ -271,15 +335,15 @@ def build() -> None:
         transitions=[
             *_common(("record_commission_decision",)),
             Transition("approve_assessment", _("Send the technical assessment to the Commission"),
-                       ("under_review",), "commission", (SUP,), not_by=FOUR_EYES),
+                       ("under_review",), "commission", (SUP,), **REVIEWED),
             Transition("record_commission_decision", _("Record the Commission's decision"),
-                       ("commission",), "decided", (SUP,), not_by=FOUR_EYES),
+                       ("commission",), "decided", (SUP,), **REVIEWED),
         ],
         clocks=_clocks(),
     )
     _workflow(
         "rsd.mx", _("Mexico: COMAR procedure"), "MX", states=_states(),
         transitions=[*_common(("decide",)), decide],
-        clocks=_clocks(Clock("decision", _("Decision due (45 working days)"), 45, WORKING,
+        clocks=_clocks(Clock("decision", _("Decision due"), 45, WORKING,
                              starts=("register", "reopen"), stops=DECIDED, roll_forward=False)),
     )

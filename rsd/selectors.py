@@ -36,7 +36,8 @@ HELD_OR_DUE = (InterviewStatus.SCHEDULED, InterviewStatus.ATTENDED, InterviewSta
 def review_queue(user: User) -> QuerySet[Case]:
     """Asylum cases of the user's offices waiting for a supervisor: priority first, then the
     longest waiting. `waiting_since` is the date the case reached the step it is at."""
-    entered = CaseStep.objects.filter(case=OuterRef("pk"), number=OuterRef("step_no"))
+    # order_by(): the model's ordering would join the case again inside the subquery.
+    entered = CaseStep.objects.filter(case=OuterRef("pk"), number=OuterRef("step_no")).order_by()
     return (selectors.waiting_for(user, Role.SUPERVISOR)
             .filter(kind=CaseKind.ASYLUM)
             .annotate(priority=Exists(Application.objects.filter(case=OuterRef("pk"), priority=True)),
@@ -100,8 +101,9 @@ def priority_not_interviewed(user: User) -> QuerySet[Case]:
     return (priority_cases(user)
             .filter(state__in=NOT_INTERVIEWED,
                     office__in=selectors.offices_where(user, *selectors.CASE_ROLES))
-            .select_related("application")
-            .order_by("application__application_date", "opened_at", "pk"))
+            # Annotated, not joined whole: the application rows carry the sealed narratives.
+            .annotate(applied_on=F("application__application_date"))
+            .order_by("applied_on", "opened_at", "pk"))
 
 
 def week_of(day: datetime.date) -> tuple[datetime.date, datetime.date]:

@@ -20,7 +20,17 @@ from django_countries import countries
 
 from cases import events, selectors, workflow
 from cases import services as case_services
-from cases.models import Case, CaseKind, CaseParticipant, CaseStep, Office, ParticipantRole, Role, User
+from cases.models import (
+    Case,
+    CaseDeadline,
+    CaseKind,
+    CaseParticipant,
+    CaseStep,
+    Office,
+    ParticipantRole,
+    Role,
+    User,
+)
 from rsd.models import (
     Appeal,
     Application,
@@ -275,8 +285,7 @@ def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: 
     name = "reschedule_interview" if case.state == "interview_scheduled" else "schedule_interview"
 
     def effect(case: Case, step: CaseStep) -> dict:
-        Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED).update(
-            status=InterviewStatus.RESCHEDULED)
+        _set_scheduled_interviews(case, InterviewStatus.RESCHEDULED, by)
         interview = Interview(case=case, person_id=case.principal_id, scheduled_for=when,
                               place=place.strip(), interviewer=interviewer, scheduled_by=by,
                               interpreter_language=interpreter_language, interpreter=interpreter.strip())
@@ -500,8 +509,12 @@ def record_decision(*, by: User, case: Case, step_name: str, data: DecisionData,
         decision._history_user = by
         decision.save()
         if step_name == "decide":  # the reviewer's decision approves the assessment
-            EligibilityAssessment.objects.filter(case=case, status=AssessmentStatus.SUBMITTED).update(
-                status=AssessmentStatus.APPROVED, reviewed_by=by, reviewed_at=timezone.now())
+            for assessment in EligibilityAssessment.objects.filter(case=case,
+                                                                   status=AssessmentStatus.SUBMITTED):
+                assessment.status = AssessmentStatus.APPROVED
+                assessment.reviewed_by, assessment.reviewed_at = by, timezone.now()
+                assessment._history_user = by
+                assessment.save()
         # Not "outcome": that key would become the audit event's own outcome (ok/denied).
         return {"decision": str(decision.pk), "decision_outcome": data.outcome, "stage": stage}
 
@@ -515,13 +528,29 @@ def first_instance_decision(case: Case) -> Decision | None:
             .order_by("-recorded_at").first())
 
 
+def appeal_decision(case: Case) -> Decision | None:
+    return Decision.objects.filter(case=case, stage=Stage.APPEAL).order_by("-recorded_at").first()
+
+
+def governing_decision(case: Case) -> Decision | None:
+    """The decision that stands: the appeal decision once there is one, else the first."""
+    first = first_instance_decision(case)
+    appeal = appeal_decision(case)
+    if appeal and first and appeal.recorded_at > first.recorded_at:
+        return appeal
+    return first
+
+
 def record_notification(*, by: User, case: Case, delivered_on: datetime.date, language: str,
                         expected_step: int | None = None) -> Decision:
-    """The decision letter was delivered on this date; for a refusal the appeal period starts."""
+    """The decision letter was delivered on this date; for a refusal the appeal period starts.
+    After an appeal, the appeal decision is notified and the case closes."""
     _asylum_case(case)
     workflow.ensure_fresh(case, expected_step)
-    decision = first_instance_decision(case)
-    if decision is None or case.state != "decided":
+    if case.state not in ("decided", "appeal_decided"):
+        raise ValidationError(_("There is no decision to notify."))
+    decision = governing_decision(case)
+    if decision is None:
         raise ValidationError(_("There is no decision to notify."))
     errors: dict[str, str] = {}
     _plausible(errors, "delivered_on", delivered_on)
@@ -532,7 +561,13 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
     _raise(errors)
     positive = decision.outcome == Outcome.RECOGNIZED
     wf = workflow.for_case(case)
-    appeal = wf.clock("appeal") if wf else None
+    appeal = wf.clock("appeal") if wf and decision.stage == Stage.FIRST_INSTANCE else None
+    if decision.stage == Stage.APPEAL:
+        first = first_instance_decision(case)
+        name = ("notify_appeal_recognition" if positive else "notify_appeal_dismissal_protected"
+                if first and first.outcome == Outcome.COMPLEMENTARY else "notify_appeal_dismissal")
+    else:
+        name = "notify_recognition" if positive else "notify_negative"
 
     def effect(case: Case, step: CaseStep) -> dict:
         fresh = Decision.objects.select_for_update().get(pk=decision.pk)
@@ -543,8 +578,8 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
         fresh.save()
         return {"decision": str(fresh.pk)}
 
-    workflow.fire(case=case, name="notify_recognition" if positive else "notify_negative", by=by,
-                  on=delivered_on, expected_step=expected_step, effect=effect)
+    workflow.fire(case=case, name=name, by=by, on=delivered_on, expected_step=expected_step,
+                  effect=effect)
     decision.refresh_from_db()
     return decision
 
@@ -580,8 +615,9 @@ def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str
         appeal.save()
         return {"appeal": str(appeal.pk), "late": late}
 
-    workflow.fire(case=case, name="lodge_appeal", by=by, on=lodged_on, expected_step=expected_step,
-                  effect=effect)
+    # After a closure for want of an appeal, the same appeal comes in late (with its reasons).
+    name = "lodge_late_appeal" if case.state in ("rejected_final", "complementary") else "lodge_appeal"
+    workflow.fire(case=case, name=name, by=by, on=lodged_on, expected_step=expected_step, effect=effect)
     return Appeal.objects.filter(case=case).order_by("-lodged_on").first()
 
 
@@ -604,13 +640,13 @@ def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: in
                             decided_on=data.decided_on, recorded_by=by, step=step)
         decision._history_user = by
         decision.save()
-        Appeal.objects.filter(pk=appeal.pk).update(outcome=decision)
+        fresh = Appeal.objects.select_for_update().get(pk=appeal.pk)
+        fresh.outcome = decision
+        fresh._history_user = by
+        fresh.save()
         return {"decision": str(decision.pk), "decision_outcome": data.outcome}
 
-    first = first_instance_decision(case)
-    dismiss = ("dismiss_appeal_protected" if first and first.outcome == Outcome.COMPLEMENTARY
-               else "dismiss_appeal")
-    step = workflow.fire(case=case, name="allow_appeal" if allow else dismiss, by=by,
+    step = workflow.fire(case=case, name="allow_appeal" if allow else "dismiss_appeal", by=by,
                          on=data.decided_on, expected_step=expected_step, effect=effect)
     return Decision.objects.get(step=step)
 
@@ -618,7 +654,8 @@ def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: in
 # --- Steps that carry only reasons ---------------------------------------------------------
 
 PLAIN_STEPS = ("record_contact", "propose_abandonment", "confirm_abandonment", "keep_open",
-               "close_unappealed", "close_with_protection", "withdraw", "reopen", "cancel_recognition")
+               "close_unappealed", "close_with_protection", "withdraw", "reopen",
+               "propose_cancellation", "cancel_recognition", "keep_recognition")
 
 
 def take_step(*, by: User | None, case: Case, name: str, reason: str = "", ground: str = "",
@@ -627,11 +664,26 @@ def take_step(*, by: User | None, case: Case, name: str, reason: str = "", groun
     _asylum_case(case)
     if name not in PLAIN_STEPS:
         raise ValidationError(_("This step needs its own form."))
-    grounds = {"reopen": REOPEN_GROUNDS, "cancel_recognition": CANCEL_GROUNDS}.get(name)
+    grounds = {"reopen": REOPEN_GROUNDS, "propose_cancellation": CANCEL_GROUNDS}.get(name)
     if grounds and ground not in grounds:
         raise ValidationError({"ground": _("Choose the ground.")})
+    wf = workflow.for_case(case)
+    closing = bool(wf and name in wf.transitions and wf.state(wf.transitions[name].target).closed)
+
+    def effect(case: Case, step: CaseStep) -> dict:
+        if closing:  # nobody should wait in an interview room for a closed case
+            _set_scheduled_interviews(case, InterviewStatus.CANCELLED, by)
+        return {"ground": ground} if grounds else {}
+
     return workflow.fire(case=case, name=name, by=by, reason=reason, expected_step=expected_step,
-                         effect=(lambda c, s: {"ground": ground}) if grounds else None)
+                         effect=effect)
+
+
+def _set_scheduled_interviews(case: Case, status: str, by: User | None) -> None:
+    for interview in Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED):
+        interview.status = status
+        interview._history_user = by
+        interview.save()
 
 
 # --- Country-of-origin information ------------------------------------------------------------
@@ -712,9 +764,15 @@ def sweep(*, limit: int = 500) -> dict[str, int]:
         (("propose_abandonment",), "no_show", "contact", "proposed"),
         (("close_unappealed", "close_with_protection"), "appeal_period", "appeal", "closed"),
     ):
-        due = Case.objects.filter(kind=CaseKind.ASYLUM, state=state, deadlines__clock=clock,
-                                  deadlines__met_at__isnull=True, deadlines__due_on__lt=today)
-        for case in due.select_related("office").distinct()[:limit]:
+        # Oldest deadline first, every candidate looked at: cases a guard keeps waiting (one
+        # missed interview) must not crowd out those that are due.
+        due = (CaseDeadline.objects.filter(clock=clock, met_at__isnull=True, due_on__lt=today,
+                                           case__kind=CaseKind.ASYLUM, case__state=state)
+               .order_by("due_on", "case_id").values_list("case_id", flat=True))
+        for case_id in due.iterator(chunk_size=500):
+            if counts[key] >= limit:
+                break
+            case = Case.objects.select_related("office").get(pk=case_id)
             wf = workflow.for_case(case)
             # A guard may say not yet (too few missed interviews) or pick the closing step.
             name = next((n for n in names if wf and not workflow.refusal(case, wf.transition(n), None)),
@@ -737,18 +795,21 @@ def letter_language(case: Case) -> str:
 
 
 def decision_letter(*, by: User, case: Case, language: str = "") -> bytes:
-    """The first-instance decision letter as PDF, with the appeal deadline computed.
+    """The letter of the decision that stands (on appeal, once there is one) as PDF.
 
-    Before delivery is recorded the deadline counts from today (the letter is handed over
-    the day it is printed); afterwards from the recorded delivery date.
+    A first-instance refusal states the appeal deadline: before delivery is recorded it
+    counts from today (the letter is handed over the day it is printed), then from delivery.
     """
     from rsd.letters import LetterContent, render_decision_letter
 
     if not selectors.can_edit_case(by, case):
         raise PermissionDenied(_("You cannot print letters for this case."))
-    decision = first_instance_decision(case)
+    if case.principal.erased_at:
+        raise ValidationError(_("The applicant's record was erased."))
+    decision = governing_decision(case)
     if decision is None:
         raise ValidationError(_("There is no decision yet."))
+    on_appeal = decision.stage == Stage.APPEAL
     language = language or decision.letter_language or letter_language(case)
     if language not in ("en", "es"):
         raise ValidationError(_("Choose the letter's language."))
@@ -756,22 +817,28 @@ def decision_letter(*, by: User, case: Case, language: str = "") -> bytes:
     options = OPTIONS.get(wf.name if wf else "", OPTIONS["rsd.unhcr"])
     due = decision.appeal_due_on
     appeal = wf.clock("appeal") if wf else None
-    if decision.outcome != Outcome.RECOGNIZED and due is None and appeal:
+    if decision.outcome != Outcome.RECOGNIZED and due is None and appeal and not on_appeal:
         due = appeal.due(decision.delivered_on or _today(), case.office.country.code)
     family = [m.person for m in FamilyMember.objects.filter(case=case, derivative=True)
               .select_related("person")]
     with translation.override(language):
-        authority = str(options["authorities"].get(decision.authority, decision.authority))
+        authority = str(options["appeal_body"] if on_appeal
+                        else options["authorities"].get(decision.authority, decision.authority))
         body = str(options["appeal_body"]) if decision.outcome != Outcome.RECOGNIZED else ""
+    basis, grounds = decision.legal_basis, list(decision.grounds)
+    first = first_instance_decision(case)
+    if on_appeal and decision.outcome != Outcome.RECOGNIZED and first:
+        basis, grounds = first.legal_basis, list(first.grounds)  # what stands is the first decision
     content = LetterContent(
         language=language, office_name=case.office.name, office_country=case.office.country.code,
         reference=case.reference,
         applicant_name=f"{case.principal.given_names} {case.principal.family_names}",
         family_names=[f"{p.given_names} {p.family_names}" for p in family if not p.erased_at],
         issued_on=_today(), authority=authority, outcome=decision.outcome,
-        legal_basis=decision.legal_basis, grounds=list(decision.grounds), reasons=decision.reasons or "",
+        legal_basis=basis, grounds=grounds, reasons=decision.reasons or "",
         decided_on=decision.decided_on, delivered_on=decision.delivered_on,
-        appeal_due_on=due if decision.outcome != Outcome.RECOGNIZED else None, appeal_body=body,
+        appeal_due_on=None if on_appeal or decision.outcome == Outcome.RECOGNIZED else due,
+        appeal_body="" if on_appeal else body, appeal=on_appeal,
     )
     # Recorded before the letter exists: printing a letter that cannot be recorded does not happen.
     events.emit("rsd.letter.print", actor=by, obj=case, decision=str(decision.pk), language=language)

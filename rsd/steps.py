@@ -77,6 +77,12 @@ def _submitted(case: Case) -> EligibilityAssessment | None:
             .select_related("author").prefetch_related("coi_sources").first())
 
 
+def _held_interviews(case: Case) -> list[Interview]:
+    """The interviews held, the latest first: what the applicant said and the interviewer noted."""
+    return list(Interview.objects.filter(case=case, status=InterviewStatus.ATTENDED)
+                .select_related("interviewer").order_by("-scheduled_for"))
+
+
 def _latest_assessment(case: Case) -> EligibilityAssessment | None:
     return (EligibilityAssessment.objects.filter(case=case)
             .exclude(status=AssessmentStatus.DRAFT).order_by("-updated_at")
@@ -89,8 +95,9 @@ def _authority(step: Step) -> str:
 
 # --- Register ---------------------------------------------------------------------------
 
-def _filing_note(wf: workflow.Workflow) -> str:
-    limit = wf.options.get("filing_limit")
+def filing_note(wf: workflow.Workflow | None) -> str:
+    """What the application form says about the procedure's filing limit ("" without one)."""
+    limit = wf.options.get("filing_limit") if wf else None
     if not limit:
         return ""
     days, unit = limit
@@ -103,7 +110,7 @@ def _filing_note(wf: workflow.Workflow) -> str:
 
 def _application_form(step: Step, data) -> forms.Form:
     languages = step.case.principal.languages or []
-    return rsd_forms.ApplicationForm(data, filing_note=_filing_note(step.wf), initial=_initial(
+    return rsd_forms.ApplicationForm(data, filing_note=filing_note(step.wf), initial=_initial(
         step, application_date=timezone.localdate(), interpreter_language=languages[0] if languages else ""))
 
 
@@ -189,7 +196,7 @@ def _submit(step: Step, form) -> tuple[str, str]:
 def _show_returned(step: Step) -> dict[str, Any]:
     current = services.current_assessment(step.case)
     returned = current if current and current.status == AssessmentStatus.RETURNED else None
-    return {"returned": returned}
+    return {"returned": returned, "interviews": _held_interviews(step.case)}
 
 
 def _review_form(step: Step, data) -> forms.Form:
@@ -205,13 +212,12 @@ def _review(step: Step, form) -> tuple[str, str]:
 
 
 def _show_assessment(step: Step) -> dict[str, Any]:
-    return {"assessment": _submitted(step.case)}
+    return {"assessment": _submitted(step.case), "interviews": _held_interviews(step.case)}
 
 
 # --- Decisions -------------------------------------------------------------------------------
 
-APPEAL_OUTCOMES = {"allow_appeal": "recognized", "dismiss_appeal": "rejected",
-                   "dismiss_appeal_protected": "rejected"}
+APPEAL_OUTCOMES = {"allow_appeal": "recognized", "dismiss_appeal": "rejected"}
 
 
 def _decision_form(step: Step, data) -> forms.Form:
@@ -230,7 +236,7 @@ def _show_for_decision(step: Step) -> dict[str, Any]:
     recommendation = (Decision.objects.filter(case=step.case, stage=DecisionStage.RECOMMENDATION)
                       .order_by("-recorded_at").first())
     return {"assessment": _latest_assessment(step.case), "recommendation": recommendation,
-            "authority": _authority(step)}
+            "authority": _authority(step), "interviews": _held_interviews(step.case)}
 
 
 def _decide_appeal(step: Step, form) -> tuple[str, str]:
@@ -260,7 +266,7 @@ def _notify(step: Step, form) -> tuple[str, str]:
 
 
 def _show_decision(step: Step) -> dict[str, Any]:
-    return {"decision": services.first_instance_decision(step.case)}
+    return {"decision": services.governing_decision(step.case)}
 
 
 def _appeal_form(step: Step, data) -> forms.Form:
@@ -282,7 +288,7 @@ def _lodge(step: Step, form) -> tuple[str, str]:
 
 # --- Steps that carry reasons only ------------------------------------------------------------
 
-PLAIN_GROUNDS = {"reopen": rsd_forms.REOPEN_GROUNDS, "cancel_recognition": rsd_forms.CANCEL_GROUNDS}
+PLAIN_GROUNDS = {"reopen": rsd_forms.REOPEN_GROUNDS, "propose_cancellation": rsd_forms.CANCEL_GROUNDS}
 
 
 def _plain_form(step: Step, data) -> forms.Form:
@@ -303,7 +309,7 @@ PAGES: dict[str, Page] = {
     "reschedule_interview": Page(_interview_form, _schedule, _show_interview, "rsd/_show_interview.html"),
     "record_attendance": Page(_attendance_form, _attended, _show_interview, "rsd/_show_interview.html"),
     "record_no_show": Page(_no_show_form, _no_show, _show_interview, "rsd/_show_interview.html"),
-    "submit_assessment": Page(_assessment_form, _submit, _show_returned, "rsd/_show_returned.html",
+    "submit_assessment": Page(_assessment_form, _submit, _show_returned, "rsd/_show_for_assessment.html",
                               buttons=(("save_draft", gettext_lazy("Save draft")),)),
     "return_assessment": Page(_review_form, _review, _show_assessment, "rsd/_show_assessment.html"),
     "approve_assessment": Page(_review_form, _review, _show_assessment, "rsd/_show_assessment.html"),
@@ -311,9 +317,12 @@ PAGES: dict[str, Page] = {
        for name in services.DECISION_STEPS},
     "allow_appeal": Page(_decision_form, _decide_appeal, _show_appeal, "rsd/_show_appeal.html"),
     "dismiss_appeal": Page(_decision_form, _decide_appeal, _show_appeal, "rsd/_show_appeal.html"),
-    "dismiss_appeal_protected": Page(_decision_form, _decide_appeal, _show_appeal, "rsd/_show_appeal.html"),
     "notify_recognition": Page(_notification_form, _notify, _show_decision, "rsd/_show_notification.html"),
     "notify_negative": Page(_notification_form, _notify, _show_decision, "rsd/_show_notification.html"),
+    **{name: Page(_notification_form, _notify, _show_decision, "rsd/_show_notification.html")
+       for name in ("notify_appeal_recognition", "notify_appeal_dismissal",
+                    "notify_appeal_dismissal_protected")},
+    "lodge_late_appeal": Page(_appeal_form, _lodge, _show_decision, "rsd/_show_decision.html"),
     "lodge_appeal": Page(_appeal_form, _lodge, _show_decision, "rsd/_show_decision.html"),
     **{name: Page(_plain_form, _plain, _show_decision, "rsd/_show_decision.html")
        for name in services.PLAIN_STEPS},

@@ -8,6 +8,7 @@ from rsd import views as step_views  # noqa: E402  (the case's procedure steps)
 
 urlpatterns += [
     path("cases/<uuid:case_id>/steps/<slug:name>/", step_views.step, name="step"),
+    path("cases/<uuid:case_id>/application/", step_views.application_edit, name="application_edit"),
     path("cases/<uuid:case_id>/family/", step_views.family_add, name="family_add"),
     path("cases/<uuid:case_id>/letter/", step_views.letter, name="letter"),
 ]

@@ -3,6 +3,7 @@ members, the decision letter. Views parse, check, call the service and render.""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,7 +18,8 @@ from cases.models import Case, CaseKind
 from cases.views import _audited, add_service_errors
 from rsd import forms as rsd_forms
 from rsd import services
-from rsd.steps import PAGES, Page, Step
+from rsd.models import Application
+from rsd.steps import PAGES, Page, Step, filing_note
 
 
 def _asylum_case(request: HttpRequest, case_id, action: str) -> Case:
@@ -27,14 +29,26 @@ def _asylum_case(request: HttpRequest, case_id, action: str) -> Case:
     return case
 
 
-def _check_allowed(step: Step, *, record: bool) -> None:
-    """403 with the engine's reason when this user may not take this step now."""
-    why = workflow.refusal(step.case, step.transition, step.user)
-    if why:
-        if record:  # a refused attempt stays on the record, as when the engine refuses it
-            events.emit("case.transition", actor=step.user, obj=step.case, outcome="denied",
-                        transition=step.name, state=step.case.state)
-        raise PermissionDenied(why)
+def _refusal(step: Step) -> Exception | None:
+    """The engine's own answer: PermissionDenied (role, four-eyes) or ValidationError (the
+    case is not at this step, or a guard says not yet), None when the user may take it."""
+    return workflow.refusal_error(step.case, step.transition, step.user)
+
+
+def _check_allowed(step: Step, *, record: bool) -> HttpResponse | None:
+    """None when this user may take this step now. Who may not act gets 403 with the
+    engine's reason; a step the case is not at (or not yet at) sends them back to the case
+    page with the reason: the case moved on, the user did nothing wrong."""
+    error = _refusal(step)
+    if error is None:
+        return None
+    if record:  # a refused attempt stays on the record, as when the engine refuses it
+        events.emit("case.transition", actor=step.user, obj=step.case, outcome="denied",
+                    transition=step.name, state=step.case.state)
+    if isinstance(error, ValidationError):
+        messages.warning(step.request, " ".join(error.messages))
+        return redirect("case_detail", case_id=step.case.pk)
+    raise error
 
 
 def _render_step(step: Step, page: Page, form, status: int = 200) -> HttpResponse:
@@ -64,15 +78,17 @@ def step(request: HttpRequest, case_id, name: str) -> HttpResponse:
         raise Http404("No such step in this case's procedure.")
     current = Step(request=request, case=case, wf=wf, transition=wf.transitions[name])
     if not post:
-        _check_allowed(current, record=False)
-        return _render_step(current, page, page.form(current, None))
+        refused = _check_allowed(current, record=False)
+        return refused if refused is not None else _render_step(current, page, page.form(current, None))
 
     posted = _posted_step(request.POST)
     # A form opened before someone else's step: the service says so (nothing is recorded),
     # instead of a refusal about a state the user has not seen yet.
     stale = posted is not None and posted != case.step_no
     if not stale or not selectors.can_edit_case(request.user, case):
-        _check_allowed(current, record=True)
+        refused = _check_allowed(current, record=True)
+        if refused is not None:
+            return refused
     form = page.form(current, request.POST)
     current.form = form
     status = 400
@@ -111,6 +127,55 @@ def family_add(request: HttpRequest, case_id) -> HttpResponse:
                 messages.success(request, _("Family member added."))
                 return redirect("case_detail", case_id=case.pk)
     return render(request, "rsd/family_form.html", {"case": case, "form": form}, status=status)
+
+
+def _application_form(case: Case, application: Application | None, data=None) -> forms.Form:
+    """The application's own form, filled from what is recorded; its date is shown, not edited."""
+    initial: dict = {}
+    if application is not None:
+        initial = {name: getattr(application, name) for name in services.APPLICATION_FIELDS}
+        initial["application_date"] = application.application_date
+        for name in ("claim_summary", "narrative", "late_justification"):
+            initial[name] = initial[name] or ""
+    return rsd_forms.ApplicationEditForm(data, filing_note=filing_note(workflow.for_case(case)),
+                                         initial=initial)
+
+
+@login_required
+def application_edit(request: HttpRequest, case_id) -> HttpResponse:
+    """Correct or complete the application while the case is open (GET: the form; POST: save)."""
+    post = request.method == "POST"
+    action = "rsd.application.update" if post else "case.view"
+    case = _asylum_case(request, case_id, action)
+    if not selectors.can_edit_case(request.user, case) or case.principal.erased_at:
+        if post:  # a refused change stays on the record
+            events.emit(action, actor=request.user, obj=case, outcome="denied")
+        raise PermissionDenied(_("You cannot change this case."))
+    application = Application.objects.filter(case=case).first()
+    if not post and (application is None or case.closed_at):
+        messages.warning(request, _("The case is closed.") if case.closed_at
+                         else _("The application has not been recorded yet."))
+        return redirect("case_detail", case_id=case.pk)
+    form = _application_form(case, application, request.POST if post else None)
+    status = 200
+    if post:
+        status = 400
+        if form.is_valid():
+            try:
+                services.update_application(by=request.user, case=case, data=form.data_object(),
+                                            reason=form.cleaned_data["reason"])
+            except PermissionDenied:
+                events.emit(action, actor=request.user, obj=case, outcome="denied")
+                raise
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Application updated."))
+                return redirect("case_detail", case_id=case.pk)
+    # The form shows the application's sealed texts: every showing is a recorded view.
+    events.emit("case.view", actor=request.user, obj=case, page="application")
+    return render(request, "rsd/application_form.html",
+                  {"case": case, "application": application, "form": form}, status=status)
 
 
 @login_required

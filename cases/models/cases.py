@@ -60,6 +60,9 @@ class Case(models.Model):
             models.Index(fields=["office", "opened_at"]),
             models.Index(fields=["office", "assigned_to", "opened_at"]),
             models.Index(fields=["assigned_to", "opened_at"]),
+            # Queues by state (review, priority) look at open cases only.
+            models.Index(fields=["office", "state"], condition=models.Q(closed_at__isnull=True),
+                         name="open_case_office_state"),
         ]
 
     def __str__(self) -> str:

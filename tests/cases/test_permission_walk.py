@@ -120,6 +120,10 @@ EXPECTED: dict[tuple[str, str], dict] = {
     # the assignee and the supervisor may take it, a caseworker who does not hold the case not.
     ("rsd:step", "GET"): row(200, colleague=404, queue_worker=403, foreign=404, non_case=404),
     ("rsd:step", "POST"): EDIT_CASE,
+    # The application of the walked case is not recorded yet: who may edit the case is sent
+    # back to the case page with a message (GET) or gets the service's refusal (POST, 400).
+    ("rsd:application_edit", "GET"): EDIT_CASE,
+    ("rsd:application_edit", "POST"): row(400, colleague=404, queue_worker=403, foreign=404, non_case=404),
     ("rsd:family_add", "GET"): row(200, colleague=404, queue_worker=403, foreign=404, non_case=404),
     ("rsd:family_add", "POST"): EDIT_CASE,
     # No decision yet: who may print letters is sent back to the case page with a message.
@@ -270,6 +274,8 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "rsd:step": {"expected_step": 0, "application_date": timezone.localdate().isoformat(),
                      "channel": "office", "modality": "regular", "claim_summary": "Walked claim",
                      "interviewer_gender": "any"},
+        "rsd:application_edit": {"channel": "office", "modality": "regular",
+                                 "claim_summary": "Walked claim", "interviewer_gender": "any"},
         "rsd:family_add": {"given_names": "Ana", "family_names": "Núñez", "sex": "female",
                            "relationship": "child", "accompanying": "on", "derivative": "on"},
         "rsd:letter": {},

@@ -11,6 +11,7 @@ Fri 1 May, Wed 16 Sep Independence, Mon 16 Nov Revolution, Fri 25 Dec (and Fri 1
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 
 import pytest
@@ -348,13 +349,136 @@ def test_four_eyes_the_submitter_cannot_approve_another_supervisor_can(
     assert (step.actor, fresh(toy_case).state) == (supervisor2, "decided")
 
 
-def test_four_eyes_looks_at_whoever_submitted_last(toy_case, caseworker, supervisor):
+FOUR_EYES = "Someone other than you must do this: you took part in the step it checks (four-eyes rule)."
+
+
+def test_four_eyes_counts_everyone_who_submitted_not_only_the_last(toy_case, caseworker, supervisor,
+                                                                   supervisor2):
+    # Given a submission by the supervisor, returned, then resubmitted by the caseworker
     workflow.fire(case=toy_case, name="submit", by=supervisor)
+    workflow.fire(case=toy_case, name="return", by=supervisor2, reason="Incomplete")
+    workflow.fire(case=toy_case, name="submit", by=caseworker)
+
+    # Then the supervisor took part and may still not approve
+    with pytest.raises(PermissionDenied) as refused:
+        workflow.fire(case=toy_case, name="approve", by=supervisor)
+    assert str(refused.value) == FOUR_EYES
+    assert fresh(toy_case).state == "review"
+    assert [t.name for t in workflow.available(fresh(toy_case), supervisor)] == ["return", "extend"]
+    # And whoever only returned it may
+    workflow.fire(case=toy_case, name="approve", by=supervisor2)
+    assert fresh(toy_case).state == "decided"
+
+
+def test_returning_is_not_taking_part(toy_case, caseworker, supervisor):
+    workflow.fire(case=toy_case, name="submit", by=caseworker)
     workflow.fire(case=toy_case, name="return", by=supervisor, reason="Incomplete")
     workflow.fire(case=toy_case, name="submit", by=caseworker)
 
     workflow.fire(case=toy_case, name="approve", by=supervisor)
     assert fresh(toy_case).state == "decided"
+
+
+ROUNDS = dataclasses.replace(_toy("toy_rounds"), rounds=("reopen",))
+
+
+@pytest.fixture
+def rounds_case(monkeypatch, case) -> Case:
+    monkeypatch.setitem(workflow._registry, ROUNDS.name, ROUNDS)
+    Case.objects.filter(pk=case.pk).update(procedure=ROUNDS.name)
+    return fresh(case)
+
+
+def test_four_eyes_forgets_the_rounds_before_a_reopening(rounds_case, caseworker, supervisor, supervisor2):
+    # Given a first round the supervisor submitted and a colleague approved, closed, reopened
+    workflow.fire(case=rounds_case, name="submit", by=supervisor)
+    workflow.fire(case=rounds_case, name="approve", by=supervisor2)
+    workflow.fire(case=rounds_case, name="close", by=caseworker)
+    workflow.fire(case=rounds_case, name="reopen", by=supervisor2, reason="New evidence")
+    # When the caseworker submits in the new round
+    workflow.fire(case=rounds_case, name="submit", by=caseworker)
+    # Then the supervisor's first-round submission no longer bars them
+    workflow.fire(case=rounds_case, name="approve", by=supervisor)
+    assert fresh(rounds_case).state == "decided"
+
+
+def test_a_submission_in_the_new_round_counts(rounds_case, supervisor, supervisor2):
+    workflow.fire(case=rounds_case, name="submit", by=supervisor2)
+    workflow.fire(case=rounds_case, name="approve", by=supervisor)
+    workflow.fire(case=rounds_case, name="close", by=supervisor)
+    workflow.fire(case=rounds_case, name="reopen", by=supervisor, reason="New evidence")
+    workflow.fire(case=rounds_case, name="submit", by=supervisor)
+
+    with pytest.raises(PermissionDenied, match="four-eyes"):
+        workflow.fire(case=rounds_case, name="approve", by=supervisor)
+    workflow.fire(case=rounds_case, name="approve", by=supervisor2)
+
+
+def test_without_rounds_every_earlier_step_counts(toy_case, caseworker, supervisor, supervisor2):
+    # The toy procedure declares no rounds: a reopening does not start afresh.
+    workflow.fire(case=toy_case, name="submit", by=supervisor)
+    workflow.fire(case=toy_case, name="approve", by=supervisor2)
+    workflow.fire(case=toy_case, name="close", by=caseworker)
+    workflow.fire(case=toy_case, name="reopen", by=supervisor2, reason="New evidence")
+    workflow.fire(case=toy_case, name="submit", by=caseworker)
+
+    with pytest.raises(PermissionDenied, match="four-eyes"):
+        workflow.fire(case=toy_case, name="approve", by=supervisor)
+
+
+def test_excluded_names_people_from_the_apps_own_records(monkeypatch, case, caseworker, supervisor,
+                                                         supervisor2):
+    # An app may bar people the steps do not show (who edited a document, say)
+    barred: set[int] = set()
+    approve = dataclasses.replace(TOY.transitions["approve"], not_by=(), excluded=lambda c: set(barred))
+    excluding = dataclasses.replace(TOY, name="toy_excluded",
+                                    transitions={**TOY.transitions, "approve": approve})
+    monkeypatch.setitem(workflow._registry, excluding.name, excluding)
+    Case.objects.filter(pk=case.pk).update(procedure=excluding.name)
+    workflow.fire(case=fresh(case), name="submit", by=caseworker)
+    barred.add(supervisor.pk)
+
+    with pytest.raises(PermissionDenied) as refused:
+        workflow.fire(case=fresh(case), name="approve", by=supervisor)
+    assert str(refused.value) == FOUR_EYES
+    assert transition_events(case, "denied").get().actor_id == supervisor.pk
+    assert [t.name for t in workflow.available(fresh(case), supervisor)] == ["return", "extend"]
+
+    workflow.fire(case=fresh(case), name="approve", by=supervisor2)
+    assert fresh(case).state == "decided"
+
+
+# --- An erased person ------------------------------------------------------------------
+
+ERASED = "The applicant's record was erased: the case can no longer move."
+
+
+def test_nothing_moves_once_the_applicant_is_erased(toy_case, caseworker, supervisor):
+    workflow.fire(case=toy_case, name="submit", by=caseworker)
+    services.erase_person(by=supervisor, person=fresh(toy_case).principal, reason="Right to erasure")
+    case = fresh(toy_case)
+
+    for name, by in (("approve", supervisor), ("return", supervisor), ("expire", None)):
+        with pytest.raises(ValidationError) as refused:
+            workflow.fire(case=case, name=name, by=by, reason="Why")
+        assert refused.value.messages == [ERASED]
+        assert workflow.refusal(case, TOY.transitions[name], by) == ERASED
+    assert (fresh(case).state, fresh(case).step_no) == ("review", 1)
+    assert workflow.available(case, supervisor) == []
+    assert workflow.available(case, caseworker) == []
+    assert [e.details["transition"] for e in transition_events(case, "denied")] == [
+        "approve", "return", "expire"]
+
+
+def test_after_an_erasure_who_may_not_act_hears_so_first(toy_case, caseworker, auditor, supervisor):
+    services.erase_person(by=supervisor, person=fresh(toy_case).principal, reason="Right to erasure")
+
+    with pytest.raises(PermissionDenied):
+        workflow.fire(case=fresh(toy_case), name="submit", by=auditor)
+    with pytest.raises(ValidationError, match="no longer at the step"):
+        workflow.fire(case=fresh(toy_case), name="approve", by=supervisor)
+    with pytest.raises(ValidationError, match="erased"):
+        workflow.fire(case=fresh(toy_case), name="submit", by=caseworker)
 
 
 @pytest.mark.parametrize("reason", ["", "   \n"])

@@ -221,8 +221,14 @@ class Asylum:
 
     def notify(self, case: Case, *, delivered_on: datetime.date | None = None,
                by: User | None = None) -> Decision:
+        """Record the delivery of the decision that stands: the first-instance decision, or
+        the appeal decision once there is one (by default five days ago, or on the day the
+        decision was taken when that is later)."""
+        if delivered_on is None:
+            decision = services.governing_decision(case)
+            delivered_on = max(ago(5), decision.decided_on) if decision else ago(5)
         return services.record_notification(by=by or self.staff.caseworker, case=fresh(case),
-                                            delivered_on=delivered_on or ago(5), language="es")
+                                            delivered_on=delivered_on, language="es")
 
     def appeal(self, case: Case, *, lodged_on: datetime.date | None = None, late_justification: str = "",
                by: User | None = None) -> Appeal:
@@ -240,6 +246,26 @@ class Asylum:
         return services.take_step(by=by or self.staff.supervisor, case=fresh(case), name=name,
                                   reason=reason or fake.sentence(), ground=ground)
 
+    def propose_cancellation(self, case: Case, ground: str = "exclusion_applied", *,
+                             by: User | None = None) -> CaseStep:
+        """A supervisor proposes cancelling the recognition (another one decides)."""
+        return self.step(case, "propose_cancellation", by=by or self.staff.supervisor, ground=ground)
+
+    def unappealed(self, outcome: str = "rejected", *, case: Case | None = None) -> Case:
+        """A refusal (or complementary protection) decided 50 days ago, delivered 45 days ago
+        and closed by a supervisor for want of an appeal: the appeal period is long over."""
+        case = self.at("under_review", outcome, case=case)
+        self.decide(case, outcome, decided_on=ago(50))
+        self.notify(case, delivered_on=ago(45))
+        self.step(case, "close_unappealed" if outcome == "rejected" else "close_with_protection")
+        return fresh(case)
+
+    def erase(self, case: Case) -> Case:
+        """The applicant's record is erased (crypto-shredded) by a supervisor of the office."""
+        case_services.erase_person(by=self.staff.supervisor, person=fresh(case).principal,
+                                   reason="Solicitud de supresión de datos.")
+        return fresh(case)
+
     def expire_contact_period(self, case: Case) -> Case:
         """Two missed interviews, the second 50 days ago: the 6-week contact period is over."""
         self.schedule(case)
@@ -250,20 +276,25 @@ class Asylum:
 
     # Any state -------------------------------------------------------------------------
 
-    def at(self, state: str, outcome: str = "", *, case: Case | None = None) -> Case:
+    def at(self, state: str, outcome: str = "", *, case: Case | None = None,
+           appeal_outcome: str = "rejected") -> Case:
         """A new case (or `case`) taken through the services until it is in `state`.
 
-        Decisions take `outcome` (recognition for the states that need one, else rejection);
-        the closed states are reached along their usual path."""
-        outcome = outcome or ("recognized" if state in ("recognized", "cancelled") else "rejected")
+        The first-instance decision takes `outcome` (recognition for the states that need one,
+        else rejection), an appeal decision `appeal_outcome` (dismissed unless told); the
+        closed states are reached along their usual path: "rejected_final" and
+        "complementary" through a dismissed appeal, notified."""
+        outcome = outcome or ("recognized" if state in ("recognized", "cancellation_proposed", "cancelled")
+                              else "complementary" if state == "complementary" else "rejected")
         case = case or self.open()
         path = {
             "open": [],
             "registered": [self.register],
             "interview_scheduled": [self.register, self.schedule],
             "no_show": [self.register, self.schedule, lambda c: self.hold_interview(c, attended=False)],
+            # Proposed by the caseworker: any supervisor may then confirm it (four-eyes).
             "abandonment_proposed": [self.register, self.expire_contact_period,
-                                     lambda c: self.step(c, "propose_abandonment")],
+                                     lambda c: self.step(c, "propose_abandonment", by=self.staff.caseworker)],
             "interviewed": [self.register, self.schedule, self.hold_interview],
             "under_review": [self.register, self.schedule, self.hold_interview,
                              lambda c: self.submit(c, outcome)],
@@ -285,12 +316,16 @@ class Asylum:
                 steps.append(lambda c: self.decide(c, outcome))
                 if state != "decided":
                     steps.append(self.notify)
-                if state in ("appeal_lodged", "rejected_final"):
+                if state in ("appeal_lodged", "appeal_decided", "rejected_final", "complementary"):
                     steps.append(self.appeal)
-                if state == "rejected_final":
-                    steps.append(lambda c: self.decide_appeal(c, "rejected"))
+                if state in ("appeal_decided", "rejected_final", "complementary"):
+                    steps.append(lambda c: self.decide_appeal(c, appeal_outcome))
+                if state in ("rejected_final", "complementary"):
+                    steps.append(self.notify)
+                if state in ("cancellation_proposed", "cancelled"):
+                    steps.append(self.propose_cancellation)
                 if state == "cancelled":
-                    steps.append(lambda c: self.step(c, "cancel_recognition", ground="exclusion_applied"))
+                    steps.append(lambda c: self.step(c, "cancel_recognition", by=self.staff.supervisor2))
         for step in steps:
             step(case)
         case = fresh(case)

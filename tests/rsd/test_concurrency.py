@@ -19,10 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from cases.crypto.datakeys import key_scope
-from cases.models import Case, CaseStep
+from cases.models import Case, CaseStep, Role
 from rsd import services
-from rsd.models import AssessmentStatus, Decision, EligibilityAssessment
-from tests.rsd.conftest import decision_data, fresh, transition_events
+from rsd.models import Appeal, AssessmentStatus, Decision, EligibilityAssessment
+from tests.rsd.conftest import decision_data, fresh, today, transition_events
 
 pytestmark = pytest.mark.postgres
 
@@ -178,3 +178,54 @@ def test_a_withdrawal_and_a_decision_at_once_one_wins(postgres, mx):
         assert (case.state, case.closed_at) == ("decided", None)
         assert not CaseStep.objects.filter(case=case, transition="withdraw").exists()
     assert transition_events(case, "ok").count() == seen + 1
+
+
+def test_two_supervisors_deciding_a_proposed_cancellation_at_once(postgres, mx, make_user):
+    # Given a cancellation one supervisor proposed: two others decide it from the same page,
+    # one cancelling, one keeping the recognition
+    case = mx.at("cancellation_proposed")
+    seen = case.step_no
+    third = make_user(Role.SUPERVISOR, mx.staff.office)
+
+    results = _race(case, [
+        lambda: services.take_step(by=mx.staff.supervisor2, case=case, name="cancel_recognition",
+                                   reason="Exclusión confirmada.", expected_step=seen),
+        lambda: services.take_step(by=third, case=case, name="keep_recognition",
+                                   reason="No procede.", expected_step=seen),
+    ])
+
+    (winner,), (loser,) = _split(results, CaseStep)
+    case = fresh(case)
+    reached = {"cancel_recognition": "cancelled", "keep_recognition": "recognized"}
+    assert case.state == reached[winner.transition]
+    assert loser.messages == [STALE.format(
+        state="Recognition cancelled" if case.state == "cancelled" else "Recognized")]
+    assert CaseStep.objects.filter(case=case).count() == seen + 1
+    assert CaseStep.objects.filter(case=case, transition__in=("cancel_recognition", "keep_recognition")
+                                   ).get() == winner
+
+
+def test_a_late_appeal_and_a_reopening_at_once_one_wins(postgres, cr):
+    # Given a refusal closed for want of an appeal: the caseworker records a late appeal while
+    # a supervisor reopens the file (neither from a page)
+    case = cr.unappealed()
+    seen = case.step_no
+
+    results = _race(case, [
+        lambda: services.lodge_appeal(by=cr.staff.caseworker, case=case, lodged_on=today(),
+                                      grounds="Error de hecho.", late_justification="Hospitalizada."),
+        lambda: services.take_step(by=cr.staff.supervisor2, case=case, name="reopen",
+                                   reason="Nuevas pruebas.", ground="new_evidence"),
+    ])
+
+    appeal, reopening = results
+    case = fresh(case)
+    assert case.step_no == seen + 1 and case.closed_at is None
+    if isinstance(appeal, Appeal):
+        assert isinstance(reopening, ValidationError) and reopening.messages == [MOVED_ON]
+        assert case.state == "appeal_lodged"
+    else:
+        assert isinstance(reopening, CaseStep) and isinstance(appeal, ValidationError)
+        assert appeal.messages == [MOVED_ON]
+        assert case.state == "registered"
+        assert not Appeal.objects.filter(case=case).exists()

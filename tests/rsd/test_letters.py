@@ -161,3 +161,135 @@ def test_metadata_carries_no_personal_data():
 def test_rejection_without_appeal_deadline_is_refused():
     with pytest.raises(ValueError, match="appeal_due_on"):
         render_decision_letter(content(appeal_due_on=None))
+
+
+# --- Decisions on appeal --------------------------------------------------------------------
+
+def appeal_content(outcome: str, **changes: object) -> LetterContent:
+    basis, grounds = {"recognized": ("convention", ["religion"]), "rejected": ("none", [])}[outcome]
+    values: dict[str, object] = dict(appeal=True, outcome=outcome, legal_basis=basis, grounds=grounds,
+                                     authority="Refugee appeal authority", appeal_due_on=None,
+                                     appeal_body="")
+    values.update(changes)
+    return content(**values)
+
+
+def test_an_allowed_appeal_recognizes_and_lists_rights():
+    text = text_of(read(render_decision_letter(appeal_content("recognized"))))
+
+    assert "Decision on your appeal" in text
+    assert "Your appeal has been allowed: you are recognized as a refugee." in text
+    assert "Decided by: Refugee appeal authority" in text
+    assert "on the following grounds: religion." in text
+    assert "family reunification" in text
+    assert "Decision on your application for refugee status" not in text
+    assert "(inclusive)" not in text
+    assert "This decision on your appeal is final." not in text
+
+
+def test_a_dismissed_appeal_is_final_and_names_no_deadline():
+    # The appeal_due_on a caller might still pass is not printed: there is nothing to appeal.
+    text = text_of(read(render_decision_letter(appeal_content("rejected",
+                                                              appeal_due_on=datetime.date(2026, 12, 24)))))
+
+    assert "Decision on your appeal" in text
+    assert "Your appeal has been dismissed: the decision on your application stands." in text
+    assert "This decision on your appeal is final." in text
+    assert "You may appeal" not in text
+    assert "(inclusive)" not in text
+    assert "may still be accepted if you justify the delay" not in text
+    assert "Your application has been rejected" not in text
+
+
+def test_an_appeal_decided_with_complementary_protection_is_refused():
+    with pytest.raises(ValueError, match=r"allowed \(recognized\) or dismissed"):
+        render_decision_letter(content(appeal=True, outcome="complementary", legal_basis="complementary",
+                                       appeal_due_on=None, appeal_body=""))
+
+
+# --- The letter of the decision that stands (rsd.services.decision_letter) -------------------
+
+@pytest.mark.django_db
+def test_the_letter_after_a_dismissed_appeal_is_the_appeal_decision(cr):
+    from rsd import services
+
+    case = cr.at("appeal_decided")
+    appeal = services.appeal_decision(case)
+    assert services.governing_decision(case) == appeal
+
+    text = text_of(read(services.decision_letter(by=cr.staff.caseworker, case=case, language="en")))
+
+    assert "Decision on your appeal" in text
+    assert "Your appeal has been dismissed: the decision on your application stands." in text
+    assert "This decision on your appeal is final." in text
+    assert "Decided by: Administrative Migration Tribunal" in text   # Costa Rica's appeal body
+    assert "(inclusive)" not in text
+    assert "Delivered on: ____" in text
+
+
+@pytest.mark.django_db
+def test_the_letter_after_an_allowed_appeal_recognizes(unhcr):
+    from rsd import services
+
+    case = unhcr.at("appeal_decided", appeal_outcome="recognized")
+    unhcr.notify(case)
+
+    text = text_of(read(services.decision_letter(by=unhcr.staff.caseworker, case=case, language="en")))
+
+    assert "Your appeal has been allowed: you are recognized as a refugee." in text
+    assert "Decided by: Appeal eligibility officer" in text
+    assert "Delivered on: " in text and "Delivered on: ____" not in text
+    assert "family reunification" in text
+
+
+@pytest.mark.django_db
+def test_before_the_appeal_is_decided_the_first_decision_stands(bz):
+    from rsd import services
+
+    case = bz.at("appeal_lodged")
+    first = services.first_instance_decision(case)
+    assert services.governing_decision(case) == first
+    assert services.appeal_decision(case) is None
+
+    text = text_of(read(services.decision_letter(by=bz.staff.caseworker, case=case, language="en")))
+
+    assert "Decision on your application for refugee status" in text
+    assert "Decision on your appeal" not in text
+    assert "You may appeal this decision to Refugee appeal authority until" in text
+
+
+@pytest.mark.django_db
+def test_a_reopened_file_decided_again_prints_the_new_first_decision(mx):
+    from rsd import services
+
+    # Given an appeal dismissed, then the file reopened and decided again at first instance
+    case = mx.at("rejected_final")
+    mx.step(case, "reopen", ground="new_evidence")
+    mx.schedule(case)
+    mx.hold_interview(case, on=services._today())
+    mx.submit(case, "recognized")
+    new = mx.first_decision(case, "recognized", by=mx.staff.supervisor2, decided_on=services._today())
+
+    assert services.governing_decision(case) == new
+    text = text_of(read(services.decision_letter(by=mx.staff.caseworker, case=case, language="en")))
+    assert "Your application has been accepted: you are recognized as a refugee." in text
+
+
+@pytest.mark.django_db
+def test_a_dismissed_appeal_against_complementary_protection_does_not_deny_all_protection(cr):
+    from rsd import services
+
+    case = cr.at("complementary")
+
+    text = text_of(read(services.decision_letter(by=cr.staff.caseworker, case=case, language="en")))
+
+    assert "Your appeal has been dismissed: the decision on your application stands." in text
+    assert "No ground for international protection was found to apply." not in text
+
+
+def test_a_spanish_letter_on_appeal_is_all_spanish():
+    text = text_of(read(render_decision_letter(appeal_content(
+        "rejected", language="es", authority="Tribunal Administrativo de Migración"))))
+
+    for english in ("Decision on your appeal", "Your appeal has been dismissed", "is final"):
+        assert english not in text

@@ -22,7 +22,9 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
+from cases import workflow
 from cases.models import CaseDeadline, CaseStep
 from rsd import services
 from rsd.models import (
@@ -61,6 +63,9 @@ TO_DECISION = {
     "rsd.bz": ["approve_assessment", "record_committee_recommendation", "record_minister_decision"],
     "rsd.cr": ["approve_assessment", "record_commission_decision"],
 }
+
+
+FOUR_EYES = "Someone other than you must do this: you took part in the step it checks (four-eyes rule)."
 
 
 def message(exc: Exception) -> str:
@@ -104,6 +109,28 @@ def test_a_registered_case_follows_its_countrys_procedure(request, name, procedu
     assert deadlines(case, "interview") == [(ago(120), ago(120) + DAYS(183), False)]
 
 
+@pytest.mark.parametrize("procedure", ["rsd.unhcr", "rsd.bz", "rsd.cr", "rsd.mx"])
+def test_every_procedure_notifies_appeal_decisions_and_cancels_in_two_steps(procedure):
+    wf = workflow._registry[procedure]
+    t = wf.transitions
+
+    assert "dismiss_appeal_protected" not in t
+    assert (t["allow_appeal"].target, t["dismiss_appeal"].target) == ("appeal_decided", "appeal_decided")
+    assert {n: t[n].target for n in ("notify_appeal_recognition", "notify_appeal_dismissal",
+                                     "notify_appeal_dismissal_protected")} == {
+        "notify_appeal_recognition": "recognized", "notify_appeal_dismissal": "rejected_final",
+        "notify_appeal_dismissal_protected": "complementary"}
+    assert t["lodge_late_appeal"].sources == ("rejected_final", "complementary")
+    assert (t["propose_cancellation"].sources, t["propose_cancellation"].target) == (
+        ("recognized",), "cancellation_proposed")
+    assert t["cancel_recognition"].sources == t["keep_recognition"].sources == ("cancellation_proposed",)
+    assert t["cancel_recognition"].not_by_latest == t["keep_recognition"].not_by_latest == (
+        "propose_cancellation",)
+    assert t["confirm_abandonment"].not_by_latest == ("propose_abandonment",)
+    assert wf.rounds == ("register", "reopen")
+    assert not wf.state("appeal_decided").closed and not wf.state("cancellation_proposed").closed
+
+
 # --- Recognition --------------------------------------------------------------------------
 
 def test_recognition_end_to_end(proc):
@@ -137,6 +164,23 @@ def test_recognition_end_to_end(proc):
     assert (decided.outcome, decided.actor_id) == ("ok", proc.staff.supervisor.pk)
     assert (decided.details["decision"], decided.details["decision_outcome"]) == (
         str(decision.pk), "recognized")
+
+
+@pytest.mark.parametrize("name", ["unhcr", "mx"])
+def test_the_reviewers_decision_approves_the_assessment_with_history(request, name):
+    driver = request.getfixturevalue(name)
+    case = driver.at("under_review")
+    assessment = EligibilityAssessment.objects.get(case=case)
+
+    driver.first_decision(case, "rejected", by=driver.staff.supervisor2)
+
+    assessment.refresh_from_db()
+    assert (assessment.status, assessment.reviewed_by) == (AssessmentStatus.APPROVED,
+                                                           driver.staff.supervisor2)
+    assert assessment.reviewed_at is not None
+    latest = EligibilityAssessment.history.filter(id=assessment.pk).latest("history_date")
+    assert (latest.status, latest.reviewed_by_id, latest.history_user) == (
+        AssessmentStatus.APPROVED, driver.staff.supervisor2.pk, driver.staff.supervisor2)
 
 
 def test_belize_committee_recommends_then_the_minister_decides(bz):
@@ -201,20 +245,33 @@ def test_rejection_notified_then_appeal_allowed(proc):
     assert deadlines(case, "appeal") == [(ago(5), decision.appeal_due_on, True)]
     # And a second supervisor allows it
     outcome = proc.decide_appeal(case, "recognized")
-    # Then the applicant is recognized on appeal
+    # Then the appeal decision waits to be notified: the case is still open
     case = fresh(case)
-    assert (case.state, case.closed_at is not None) == ("recognized", True)
-    assert steps_of(case) == [*START, *TO_DECISION[proc.procedure], "notify_negative", "lodge_appeal",
-                              "allow_appeal"]
+    assert (case.state, case.closed_at) == ("appeal_decided", None)
+    assert str(workflow.state_label(case)) == "Appeal decided: to notify"
+    assert services.governing_decision(case) == outcome
     assert (outcome.stage, outcome.authority, outcome.outcome, outcome.recorded_by) == (
         Stage.APPEAL, "appeal", "recognized", proc.staff.supervisor2)
     appeal.refresh_from_db()
     assert appeal.outcome == outcome
-    assert Decision.objects.filter(case=case, stage=Stage.FIRST_INSTANCE).get().outcome == "rejected"
+    # And once it is delivered the applicant is recognized on appeal
+    notified = proc.notify(case, delivered_on=today())
+    case = fresh(case)
+    assert (case.state, case.closed_at is not None) == ("recognized", True)
+    assert steps_of(case) == [*START, *TO_DECISION[proc.procedure], "notify_negative", "lodge_appeal",
+                              "allow_appeal", "notify_appeal_recognition"]
+    assert (notified.pk, notified.delivered_on, notified.letter_language, notified.appeal_due_on) == (
+        outcome.pk, today(), "es", None)
+    first = Decision.objects.filter(case=case, stage=Stage.FIRST_INSTANCE).get()
+    assert (first.outcome, first.delivered_on) == ("rejected", ago(5))
+    assert deadlines(case, "appeal") == [(ago(5), decision.appeal_due_on, True)]  # no new period
+    assert not CaseDeadline.objects.filter(case=case, met_at__isnull=True).exists()
     assert_audited(case)
     allowed = transition_events(case).get(details__transition="allow_appeal")
     assert (allowed.outcome, allowed.actor_id, allowed.details["decision_outcome"]) == (
         "ok", proc.staff.supervisor2.pk, "recognized")
+    delivered = transition_events(case).get(details__transition="notify_appeal_recognition")
+    assert (delivered.actor_id, delivered.details["decision"]) == (proc.staff.caseworker.pk, str(outcome.pk))
 
 
 def test_rejection_notified_then_appeal_dismissed(proc):
@@ -223,12 +280,51 @@ def test_rejection_notified_then_appeal_dismissed(proc):
     outcome = proc.decide_appeal(case, "rejected")
 
     case = fresh(case)
-    assert (case.state, case.closed_at is not None) == ("rejected_final", True)
-    assert steps_of(case)[-3:] == ["notify_negative", "lodge_appeal", "dismiss_appeal"]
+    assert (case.state, case.closed_at) == ("appeal_decided", None)
     assert (outcome.stage, outcome.outcome, outcome.legal_basis) == (Stage.APPEAL, "rejected", "none")
     assert Appeal.objects.get(case=case).outcome == outcome
+
+    proc.notify(case)
+
+    case = fresh(case)
+    assert (case.state, case.closed_at is not None) == ("rejected_final", True)
+    assert steps_of(case)[-4:] == ["notify_negative", "lodge_appeal", "dismiss_appeal",
+                                   "notify_appeal_dismissal"]
+    assert Decision.objects.get(pk=outcome.pk).delivered_on == today()
     assert not CaseDeadline.objects.filter(case=case, met_at__isnull=True).exists()
     assert_audited(case)
+
+
+def test_the_appeal_outcome_is_saved_with_history(unhcr):
+    case = unhcr.at("appeal_lodged")
+    appeal = Appeal.objects.get(case=case)
+
+    outcome = unhcr.decide_appeal(case, "rejected")
+
+    latest = Appeal.history.filter(id=appeal.pk).latest("history_date")
+    assert (latest.outcome_id, latest.history_user) == (outcome.pk, unhcr.staff.supervisor2)
+    assert Appeal.history.filter(id=appeal.pk).count() == 2   # lodged, then decided
+
+
+@pytest.mark.parametrize("name", ["notify_recognition", "notify_negative", "notify_appeal_recognition",
+                                  "notify_appeal_dismissal", "notify_appeal_dismissal_protected"])
+def test_an_appeal_decision_is_notified_only_through_its_own_step(unhcr, name):
+    # Given a dismissed appeal against a rejection: only notify_appeal_dismissal fits
+    case = unhcr.at("appeal_decided")
+    wf = workflow.for_case(case)
+
+    why = workflow.refusal(case, wf.transition(name), unhcr.staff.caseworker)
+
+    expected = {
+        "notify_recognition": "The case is no longer at the step where this can be done.",
+        "notify_negative": "The case is no longer at the step where this can be done.",
+        "notify_appeal_recognition": "The appeal was not allowed.",
+        "notify_appeal_dismissal": None,
+        "notify_appeal_dismissal_protected": "The decision did not grant complementary protection.",
+    }[name]
+    assert why == expected
+    assert [t.name for t in workflow.available(case, unhcr.staff.caseworker)] == [
+        "notify_appeal_dismissal", "withdraw"]
 
 
 def test_an_appeal_cannot_end_in_complementary_protection(bz):
@@ -274,7 +370,7 @@ def test_unappealed_rejection_is_not_closed_before_the_deadline(bz):
     before = snapshot(case)
     # When the sweep runs, and a supervisor tries to close the file by hand
     assert sweep() == {"proposed": 0, "closed": 0}
-    with pytest.raises((PermissionDenied, ValidationError)) as refused:
+    with pytest.raises(ValidationError) as refused:
         bz.step(case, "close_unappealed")
     # Then it stays open, and the refusal is on record
     assert message(refused.value) == f"The appeal period runs until {decision.appeal_due_on.isoformat()}."
@@ -368,16 +464,85 @@ def test_a_late_appeal_needs_a_justification_and_is_flagged(bz):
     assert (event.details["transition"], event.details["late"]) == ("lodge_appeal", True)
 
 
-def test_an_appeal_after_the_sweep_closed_the_file_needs_a_reopening(bz):
+def test_an_appeal_after_the_sweep_closed_the_file_is_recorded_as_late(bz):
+    # Given a refusal delivered on 20 August and closed by the sweep once the period ended
     case = _notified_on_20_august(bz)
     assert sweep()["closed"] == 1
+    assert fresh(case).state == "rejected_final"
+    before = snapshot(case)
+    # When the appeal comes in anyway, without saying why so late: refused, nothing written
+    with pytest.raises(ValidationError) as refused:
+        bz.appeal(case, lodged_on=today())
+    assert refused.value.message_dict == {"late_justification": [
+        "The appeal period ended on 2026-09-22: a late appeal needs a justification."]}
+    assert snapshot(case) == before
+    # Then with its justification it is recorded as a late appeal, and the file reopens
+    appeal = bz.appeal(case, lodged_on=today(), late_justification="Llegó tarde por enfermedad.")
+    case = fresh(case)
+    assert (case.state, case.closed_at) == ("appeal_lodged", None)
+    assert (appeal.late, appeal.late_justification, appeal.lodged_by) == (
+        True, "Llegó tarde por enfermedad.", bz.staff.caseworker)
+    step = CaseStep.objects.get(case=case, transition="lodge_late_appeal")
+    assert (step.source, step.target, step.details["late"]) == ("rejected_final", "appeal_lodged", True)
+    assert steps_of(case)[-3:] == ["notify_negative", "close_unappealed", "lodge_late_appeal"]
+    assert_audited(case)
+    # And it is decided and notified like any appeal
+    bz.decide_appeal(case, "recognized")
+    bz.notify(case)
+    assert fresh(case).state == "recognized"
+    assert steps_of(case)[-2:] == ["allow_appeal", "notify_appeal_recognition"]
+
+
+def test_a_late_appeal_after_complementary_protection_was_closed(unhcr):
+    case = unhcr.unappealed("complementary")
+    assert steps_of(case)[-1] == "close_with_protection"
+
+    unhcr.appeal(case, late_justification="No recibió la notificación a tiempo.")
+    assert fresh(case).state == "appeal_lodged"
+    assert steps_of(case)[-1] == "lodge_late_appeal"
+    unhcr.decide_appeal(case, "rejected")
+    unhcr.notify(case)
+
+    case = fresh(case)
+    assert (case.state, case.closed_at is not None) == ("complementary", True)
+    assert steps_of(case)[-3:] == ["lodge_late_appeal", "dismiss_appeal", "notify_appeal_dismissal_protected"]
+
+
+@pytest.mark.parametrize("state", ["rejected_final", "complementary"])
+def test_a_file_closed_after_its_appeal_cannot_be_appealed_again(mx, state):
+    # Given a dismissed appeal, notified: the file was closed on appeal, not for want of one
+    case = mx.at(state)
     before = snapshot(case)
 
     with pytest.raises(ValidationError) as refused:
-        bz.appeal(case, lodged_on=today(), late_justification="Llegó tarde.")
+        mx.appeal(case, late_justification="Otra vez.")
+
+    assert message(refused.value) == "Only a decision closed for want of an appeal can still be appealed."
+    assert snapshot(case) == before
+    assert transition_events(case, "denied").get().details == {
+        "transition": "lodge_late_appeal", "state": state}
+
+
+def test_a_file_reopened_after_the_closure_takes_no_late_appeal(cr):
+    case = cr.unappealed()
+    cr.step(case, "reopen", ground="new_evidence")
+    cr.step(case, "withdraw", by=cr.staff.caseworker)
+    before = snapshot(case)
+
+    with pytest.raises(ValidationError) as refused:
+        cr.appeal(case, late_justification="Tarde.")
 
     assert message(refused.value) == "The case is no longer at the step where this can be done."
     assert snapshot(case) == before
+
+
+def test_late_appeals_are_offered_only_after_a_closure_for_want_of_an_appeal(bz):
+    closed = bz.unappealed()
+    on_appeal = bz.at("rejected_final")
+
+    assert "lodge_late_appeal" in [t.name for t in workflow.available(closed, bz.staff.caseworker)]
+    assert "lodge_late_appeal" not in [t.name for t in workflow.available(on_appeal, bz.staff.caseworker)]
+    assert "lodge_appeal" not in [t.name for t in workflow.available(closed, bz.staff.caseworker)]
 
 
 # --- Complementary protection -------------------------------------------------------------
@@ -401,10 +566,26 @@ def test_complementary_protection_appealed_and_allowed_ends_in_recognition(mx):
     case = mx.at("appeal_lodged", "complementary")
 
     mx.decide_appeal(case, "recognized", legal_basis="cartagena", grounds=["generalized_violence"])
+    assert fresh(case).state == "appeal_decided"
+    mx.notify(case)
 
     case = fresh(case)
     assert (case.state, case.closed_at is not None) == ("recognized", True)
+    assert steps_of(case)[-2:] == ["allow_appeal", "notify_appeal_recognition"]
     assert Decision.objects.get(case=case, stage=Stage.APPEAL).legal_basis == "cartagena"
+
+
+def test_complementary_protection_appealed_and_dismissed_keeps_the_protection(cr):
+    case = cr.at("appeal_lodged", "complementary")
+
+    cr.decide_appeal(case, "rejected")
+    assert fresh(case).state == "appeal_decided"
+    cr.notify(case)
+
+    case = fresh(case)
+    assert (case.state, case.closed_at is not None) == ("complementary", True)
+    assert steps_of(case)[-2:] == ["dismiss_appeal", "notify_appeal_dismissal_protected"]
+    assert Decision.objects.get(case=case, stage=Stage.FIRST_INSTANCE).outcome == "complementary"
 
 
 def test_unappealed_complementary_protection_is_not_closed_as_a_rejection(unhcr):
@@ -597,36 +778,112 @@ def test_only_withdrawn_abandoned_or_finally_rejected_files_reopen(unhcr, state)
 # --- Cancellation -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("ground", ["inclusion_not_met", "exclusion_applied"])
-def test_a_recognition_is_cancelled_by_a_supervisor_with_a_ground(cr, ground):
+def test_a_recognition_is_cancelled_by_a_second_supervisor_on_a_proposal_with_a_ground(cr, ground):
+    # Given a recognition a supervisor proposes to cancel, with its ground
     case = cr.at("recognized")
-
-    cr.step(case, "cancel_recognition", reason="Se conoció una condena previa.", ground=ground)
-
+    cr.step(case, "propose_cancellation", reason="Se conoció una condena previa.", ground=ground)
+    case = fresh(case)
+    assert (case.state, case.closed_at) == ("cancellation_proposed", None)
+    assert str(workflow.state_label(case)) == "Cancellation of the recognition proposed"
+    proposed = CaseStep.objects.get(case=case, transition="propose_cancellation")
+    assert (proposed.source, proposed.details, proposed.actor) == (
+        "recognized", {"ground": ground}, cr.staff.supervisor)
+    assert transition_events(case, "ok").last().details["ground"] == ground
+    # When another supervisor decides to cancel it
+    cr.step(case, "cancel_recognition", by=cr.staff.supervisor2, reason="Se confirma la exclusión.")
+    # Then the recognition is cancelled
     case = fresh(case)
     assert (case.state, case.closed_at is not None) == ("cancelled", True)
     step = CaseStep.objects.get(case=case, transition="cancel_recognition")
-    assert (step.source, step.details, step.actor) == ("recognized", {"ground": ground}, cr.staff.supervisor)
-    assert transitions_audited(case)[-1] == "cancel_recognition"
+    assert (step.source, step.details, step.actor) == ("cancellation_proposed", {}, cr.staff.supervisor2)
+    assert transitions_audited(case)[-2:] == ["propose_cancellation", "cancel_recognition"]
+    assert_audited(case)
 
 
-def test_a_cancellation_needs_a_ground(cr):
+@pytest.mark.parametrize("name", ["cancel_recognition", "keep_recognition"])
+def test_the_supervisor_who_proposed_the_cancellation_cannot_decide_it(mx, name):
+    case = mx.at("cancellation_proposed")
+    before = snapshot(case)
+
+    with pytest.raises(PermissionDenied) as refused:
+        mx.step(case, name, by=mx.staff.supervisor)
+
+    assert str(refused.value) == FOUR_EYES
+    assert snapshot(case) == before
+    assert transition_events(case, "denied").get().details == {
+        "transition": name, "state": "cancellation_proposed"}
+    assert [t.name for t in workflow.available(case, mx.staff.supervisor)] == []
+    assert [t.name for t in workflow.available(case, mx.staff.supervisor2)] == [
+        "cancel_recognition", "keep_recognition"]
+
+
+def test_a_second_supervisor_keeps_the_recognition(unhcr):
+    case = unhcr.at("cancellation_proposed")
+
+    unhcr.step(case, "keep_recognition", by=unhcr.staff.supervisor2, reason="La condena no es grave.")
+
+    case = fresh(case)
+    assert (case.state, case.closed_at is not None) == ("recognized", True)
+    step = CaseStep.objects.get(case=case, transition="keep_recognition")
+    assert (step.source, step.target, step.actor) == ("cancellation_proposed", "recognized",
+                                                      unhcr.staff.supervisor2)
+
+
+@pytest.mark.parametrize("name", ["propose_cancellation", "cancel_recognition", "keep_recognition"])
+def test_each_cancellation_step_needs_reasons(cr, name):
+    case = cr.at("recognized" if name == "propose_cancellation" else "cancellation_proposed")
+    before = snapshot(case)
+
+    with pytest.raises(ValidationError) as refused:
+        services.take_step(by=cr.staff.supervisor2, case=case, name=name, ground="inclusion_not_met")
+
+    assert refused.value.message_dict == {"reason": ["Give the reasons for this step."]}
+    assert snapshot(case) == before
+
+
+@pytest.mark.parametrize("ground", ["", "changed_circumstances"])
+def test_a_cancellation_is_proposed_with_one_of_its_grounds(cr, ground):
     case = cr.at("recognized")
     before = snapshot(case)
 
     with pytest.raises(ValidationError) as refused:
-        cr.step(case, "cancel_recognition", ground="changed_circumstances")
+        cr.step(case, "propose_cancellation", ground=ground)
 
     assert refused.value.message_dict == {"ground": ["Choose the ground."]}
     assert snapshot(case) == before
 
 
-def test_only_a_recognition_can_be_cancelled(cr):
-    case = cr.at("rejected_final")
+def test_the_ground_is_given_on_the_proposal_not_on_the_cancellation(cr):
+    case = cr.at("cancellation_proposed")
+
+    cr.step(case, "cancel_recognition", by=cr.staff.supervisor2, ground="inclusion_not_met")
+
+    assert CaseStep.objects.get(case=case, transition="cancel_recognition").details == {}
+    assert CaseStep.objects.get(case=case, transition="propose_cancellation").details == {
+        "ground": "exclusion_applied"}
+
+
+@pytest.mark.parametrize("state", ["rejected_final", "appeal_period"])
+def test_only_a_recognition_can_be_cancelled(cr, state):
+    case = cr.at(state)
     before = snapshot(case)
 
     with pytest.raises(ValidationError):
+        cr.step(case, "propose_cancellation", ground="inclusion_not_met")
+    with pytest.raises(ValidationError):
+        cr.step(case, "cancel_recognition", by=cr.staff.supervisor2)
+
+    assert snapshot(case) == before
+
+
+def test_a_recognition_is_no_longer_cancelled_in_one_step(cr):
+    case = cr.at("recognized")
+    before = snapshot(case)
+
+    with pytest.raises(ValidationError) as refused:
         cr.step(case, "cancel_recognition", ground="inclusion_not_met")
 
+    assert message(refused.value) == "The case is no longer at the step where this can be done."
     assert snapshot(case) == before
 
 
@@ -665,6 +922,37 @@ def test_a_supervisor_confirms_the_abandonment(bz):
     assert transitions_audited(case)[-1] == "confirm_abandonment"
 
 
+def test_the_supervisor_who_proposed_the_abandonment_cannot_confirm_it(bz):
+    # Given a closure a supervisor proposed
+    case = bz.open()
+    bz.register(case)
+    bz.expire_contact_period(case)
+    bz.step(case, "propose_abandonment", by=bz.staff.supervisor)
+    before = snapshot(case)
+    # Then that supervisor may not confirm it
+    with pytest.raises(PermissionDenied) as refused:
+        bz.step(case, "confirm_abandonment", by=bz.staff.supervisor)
+    assert str(refused.value) == FOUR_EYES
+    assert snapshot(case) == before
+    assert "confirm_abandonment" not in [t.name for t in workflow.available(case, bz.staff.supervisor)]
+    # But another supervisor may
+    bz.step(case, "confirm_abandonment", by=bz.staff.supervisor2)
+    assert fresh(case).state == "abandoned"
+
+
+def test_any_supervisor_confirms_an_abandonment_the_sweep_proposed(mx):
+    case = mx.open()
+    mx.register(case)
+    mx.expire_contact_period(case)
+    assert sweep()["proposed"] == 1
+    assert CaseStep.objects.get(case=case, transition="propose_abandonment").actor is None
+
+    assert "confirm_abandonment" in [t.name for t in workflow.available(fresh(case), mx.staff.supervisor2)]
+    mx.step(case, "confirm_abandonment", by=mx.staff.supervisor)
+
+    assert fresh(case).state == "abandoned"
+
+
 def test_a_caseworker_cannot_confirm_the_abandonment(bz):
     case = bz.at("abandonment_proposed")
     before = snapshot(case)
@@ -698,7 +986,7 @@ def test_one_missed_interview_is_not_proposed_for_closure(unhcr):
     before = snapshot(case)
     # When the sweep runs, and a caseworker tries to propose the closure
     assert sweep() == {"proposed": 0, "closed": 0}
-    with pytest.raises((PermissionDenied, ValidationError)) as refused:
+    with pytest.raises(ValidationError) as refused:
         unhcr.step(case, "propose_abandonment", by=unhcr.staff.caseworker)
     # Then nothing happens: closure needs two missed interviews
     assert message(refused.value) == "The applicant has missed 1 interview(s); closure needs 2."
@@ -717,7 +1005,7 @@ def test_contact_after_the_missed_interviews_restarts_the_clock(mx):
     assert (case.state, step.source, step.target) == ("no_show", "no_show", "no_show")
     assert deadlines(case, "contact")[-2:] == [(ago(50), ago(8), True), (today(), today() + DAYS(42), False)]
     assert sweep() == {"proposed": 0, "closed": 0}
-    with pytest.raises((PermissionDenied, ValidationError)) as refused:
+    with pytest.raises(ValidationError) as refused:
         mx.step(case, "propose_abandonment")
     assert message(refused.value) == (
         f"The applicant may still make contact until {(today() + DAYS(42)).isoformat()}.")
@@ -744,6 +1032,39 @@ def test_misses_before_a_reopening_do_not_count(bz):
     # Then the sweep does not propose it: one miss since the reopening
     assert sweep() == {"proposed": 0, "closed": 0}
     assert fresh(case).state == "no_show"
+
+
+def _missed(driver, *days_ago: int):
+    """A registered case whose applicant missed an interview on each of these days."""
+    case = driver.open()
+    driver.register(case)
+    for days in days_ago:
+        driver.schedule(case)
+        driver.hold_interview(case, attended=False, on=ago(days))
+    return fresh(case)
+
+
+def test_the_sweep_is_not_held_up_by_cases_it_cannot_propose_yet(unhcr):
+    # Given a case with two missed interviews and, opened after it, a case with one missed
+    # interview whose contact period ended earlier (not enough misses: the sweep passes it by)
+    due = _missed(unhcr, 60, 50)                  # contact period ended 8 days ago
+    waiting = _missed(unhcr, 90)                  # ended 48 days ago
+    assert deadlines(waiting, "contact")[-1][1] < deadlines(due, "contact")[-1][1]
+    # When the sweep may fire one step only
+    counts = services.sweep(limit=1)
+    # Then the case that is due is proposed all the same
+    assert counts == {"proposed": 1, "closed": 0}
+    assert (fresh(waiting).state, fresh(due).state) == ("no_show", "abandonment_proposed")
+
+
+def test_the_sweep_takes_the_oldest_deadline_first_and_stops_at_its_limit(bz):
+    older = _missed(bz, 80, 70)                  # contact period ended 28 days ago
+    later = _missed(bz, 60, 50)                  # ended 8 days ago (and opened last)
+
+    assert services.sweep(limit=1) == {"proposed": 1, "closed": 0}
+    assert (fresh(older).state, fresh(later).state) == ("abandonment_proposed", "no_show")
+    assert services.sweep(limit=1) == {"proposed": 1, "closed": 0}
+    assert fresh(later).state == "abandonment_proposed"
 
 
 # --- Interviews ---------------------------------------------------------------------------
@@ -781,12 +1102,63 @@ def test_a_missed_interview_is_dated_on_the_interview_day(bz):
 
 def test_rescheduling_replaces_the_scheduled_interview(bz):
     case = bz.at("interview_scheduled")
-    second = bz.schedule(case)
+    first = Interview.objects.get(case=case)
+    second = bz.schedule(case, by=bz.staff.supervisor)
 
     assert steps_of(case)[-1] == "reschedule_interview"
     statuses = sorted(case.interviews.values_list("status", flat=True))
     assert statuses == ["rescheduled", "scheduled"]
     assert second.status == "scheduled"
+    # The old interview was changed through the model: its history says who and when
+    history = list(Interview.history.filter(id=first.pk).order_by("history_date"))
+    assert [(h.status, h.history_user) for h in history] == [
+        ("scheduled", bz.staff.caseworker), ("rescheduled", bz.staff.supervisor)]
+
+
+@pytest.mark.parametrize("by", ["caseworker", "supervisor"])
+def test_a_withdrawal_cancels_the_scheduled_interview_with_history(bz, by):
+    case = bz.at("interview_scheduled")
+    interview = Interview.objects.get(case=case)
+    user = getattr(bz.staff, by)
+
+    bz.step(case, "withdraw", by=user)
+
+    interview.refresh_from_db()
+    assert interview.status == InterviewStatus.CANCELLED
+    latest = Interview.history.filter(id=interview.pk).latest("history_date")
+    assert (latest.status, latest.history_user) == ("cancelled", user)
+    # Reopened, the file gets a new interview; the cancelled one stays as it was
+    bz.step(case, "reopen", ground="changed_circumstances")
+    bz.schedule(case)
+    assert sorted(Interview.objects.filter(case=case).values_list("status", flat=True)) == [
+        "cancelled", "scheduled"]
+
+
+def test_a_step_that_does_not_close_the_file_leaves_the_interview_alone(mx):
+    # record_contact goes from no_show to no_show: nothing is cancelled
+    case = mx.at("no_show")
+    interviews = list(Interview.objects.filter(case=case).values_list("pk", "status"))
+
+    mx.step(case, "record_contact", by=mx.staff.caseworker)
+
+    assert list(Interview.objects.filter(case=case).values_list("pk", "status")) == interviews
+
+
+def test_an_interview_is_scheduled_within_the_next_two_years(unhcr):
+    case = unhcr.at("registered")
+    before = snapshot(case)
+
+    with pytest.raises(ValidationError) as refused:
+        services.schedule_interview(by=unhcr.staff.caseworker, case=case,
+                                    when=timezone.now() + DAYS(731), place="Sala 1",
+                                    interviewer=unhcr.staff.caseworker)
+
+    assert refused.value.message_dict == {"when": ["Choose a time within the next two years."]}
+    assert snapshot(case) == before
+    interview = services.schedule_interview(by=unhcr.staff.caseworker, case=case,
+                                            when=timezone.now() + DAYS(729), place="Sala 1",
+                                            interviewer=unhcr.staff.caseworker)
+    assert interview.status == "scheduled"
 
 
 # --- Filing limits ------------------------------------------------------------------------
@@ -866,6 +1238,12 @@ def test_mexicos_decision_clock_is_met_by_the_decision(mx):
     assert deadline.met_by_step_id == decision.step_id
 
 
+def test_mexicos_decision_clock_is_labelled_decision_due(mx):
+    case = mx.at("registered")
+
+    assert workflow.clock_label(case, "decision") == "Decision due"
+
+
 def test_other_procedures_have_no_decision_clock(bz):
     case = bz.at("registered")
 
@@ -891,3 +1269,18 @@ def test_the_sweep_runs_as_a_celery_task(bz, unhcr):
     assert fresh(unappealed).state == "rejected_final"
     assert fresh(running).state == "appeal_period"
     assert sweep_task.name == "rsd.sweep"
+
+
+def test_after_a_kept_recognition_the_next_proposal_is_decided_by_the_other_supervisor(bz):
+    # Two supervisors take turns: only the latest proposer is barred, or the office would be stuck.
+    one, two = bz.staff.supervisor, bz.staff.supervisor2
+    case = bz.at("recognized")
+    bz.propose_cancellation(case, by=one)
+    bz.step(case, "keep_recognition", by=two)
+    bz.propose_cancellation(case, by=two)
+
+    with pytest.raises(PermissionDenied):
+        bz.step(case, "cancel_recognition", by=two)
+    bz.step(case, "cancel_recognition", by=one)
+
+    assert fresh(case).state == "cancelled"

@@ -8,6 +8,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from cases import workflow
 from cases.models import Case, CaseStep
 from rsd import services
 from rsd.models import Appeal, Application, Decision, EligibilityAssessment, Interview
@@ -16,6 +18,7 @@ from tests.cases.rawsql import read_column
 from tests.rsd.conftest import (
     DAY,
     Asylum,
+    D,
     ago,
     application_data,
     assessment_data,
@@ -29,7 +32,7 @@ from tests.rsd.conftest import (
 pytestmark = pytest.mark.django_db
 
 ROLE_REFUSED = "Your role in this office does not allow this step."
-FOUR_EYES = "Someone other than you must do this: you did the step it checks (four-eyes rule)."
+FOUR_EYES = "Someone other than you must do this: you took part in the step it checks (four-eyes rule)."
 
 
 def message(exc: Exception) -> str:
@@ -66,8 +69,15 @@ STEPS = {
                          lambda d, c, u: d.step(c, "close_unappealed", by=u)),
     "withdraw": ("cr", "interviewed", "withdraw", lambda d, c, u: d.step(c, "withdraw", by=u)),
     "reopen": ("bz", "withdrawn", "reopen", lambda d, c, u: d.step(c, "reopen", by=u, ground="new_evidence")),
-    "cancel_recognition": ("mx", "recognized", "cancel_recognition",
-                           lambda d, c, u: d.step(c, "cancel_recognition", by=u, ground="inclusion_not_met")),
+    "lodge_late_appeal": ("cr", "rejected_final", "lodge_late_appeal",
+                          lambda d, c, u: d.appeal(c, by=u, late_justification="Estuvo hospitalizada.")),
+    "notify_appeal": ("bz", "appeal_decided", "notify_appeal_dismissal", lambda d, c, u: d.notify(c, by=u)),
+    "propose_cancellation": ("mx", "recognized", "propose_cancellation",
+                             lambda d, c, u: d.propose_cancellation(c, "inclusion_not_met", by=u)),
+    "cancel_recognition": ("mx", "cancellation_proposed", "cancel_recognition",
+                           lambda d, c, u: d.step(c, "cancel_recognition", by=u)),
+    "keep_recognition": ("unhcr", "cancellation_proposed", "keep_recognition",
+                         lambda d, c, u: d.step(c, "keep_recognition", by=u)),
     "propose_abandonment": ("bz", "no_show", "propose_abandonment",
                             lambda d, c, u: d.step(c, "propose_abandonment", by=u)),
     "confirm_abandonment": ("bz", "abandonment_proposed", "confirm_abandonment",
@@ -75,7 +85,8 @@ STEPS = {
     "keep_open": ("unhcr", "abandonment_proposed", "keep_open", lambda d, c, u: d.step(c, "keep_open", by=u)),
 }
 CASEWORKER_STEPS = ["register", "schedule_interview", "record_attendance", "record_no_show", "record_contact",
-                    "submit_assessment", "notify", "lodge_appeal", "withdraw", "propose_abandonment"]
+                    "submit_assessment", "notify", "lodge_appeal", "lodge_late_appeal", "notify_appeal",
+                    "withdraw", "propose_abandonment"]
 SUPERVISOR_STEPS = [s for s in STEPS if s not in CASEWORKER_STEPS]
 OTHER_OFFICE = {"bz": "cr", "cr": "mx", "mx": "unhcr", "unhcr": "bz"}
 
@@ -86,6 +97,11 @@ def _user(request, driver: Asylum, procedure: str, who: str):
     if who == "other_office_caseworker":
         return request.getfixturevalue(OTHER_OFFICE[procedure]).staff.caseworker
     return getattr(driver.staff, who)
+
+
+def _at(driver: Asylum, step: str, state: str) -> Case:
+    # A late appeal is taken only on a refusal closed for want of an appeal.
+    return driver.unappealed() if step == "lodge_late_appeal" else driver.at(state)
 
 
 def _refused(request, step: str, who: str) -> None:
@@ -101,7 +117,7 @@ def _refused(request, step: str, who: str) -> None:
         driver.register(case)
         driver.expire_contact_period(case)
     else:
-        case = driver.at(state)
+        case = _at(driver, step, state)
     case = fresh(case)
     assert case.state == state
     user = _user(request, driver, procedure, who)
@@ -139,7 +155,7 @@ def test_a_supervisor_of_the_office_may_take_the_caseworkers_steps(request, step
         driver.register(case)
         driver.expire_contact_period(case)
     else:
-        case = driver.at(state)
+        case = _at(driver, step, state)
 
     take(driver, fresh(case), driver.staff.supervisor)
 
@@ -243,15 +259,137 @@ def test_costa_rica_the_submitter_cannot_send_to_nor_record_the_commission(cr):
     assert snapshot(case) == before
 
 
-def test_four_eyes_looks_at_whoever_submitted_last(unhcr):
+def test_four_eyes_counts_every_submitter_of_the_round_not_only_the_last(unhcr):
     # Given an assessment the supervisor submitted, returned by a colleague, resubmitted by
     # the caseworker
     case = _submitted_by_supervisor(unhcr)
     unhcr.return_assessment(case, "Complete la exclusión.", by=unhcr.staff.supervisor2)
     unhcr.submit(case, "recognized", by=unhcr.staff.caseworker)
-    # Then the first supervisor may now decide it
-    decision = unhcr.first_decision(case, by=unhcr.staff.supervisor)
-    assert decision.recorded_by == unhcr.staff.supervisor
+    before = snapshot(case)
+    # Then the first supervisor took part in it and still may not decide it
+    with pytest.raises(PermissionDenied) as refused:
+        unhcr.first_decision(case, by=unhcr.staff.supervisor)
+    assert str(refused.value) == FOUR_EYES
+    assert snapshot(case) == before
+    # And the colleague who only returned it may
+    decision = unhcr.first_decision(case, by=unhcr.staff.supervisor2)
+    assert decision.recorded_by == unhcr.staff.supervisor2
+
+
+@pytest.mark.parametrize("name", ["unhcr", "bz", "cr", "mx"])
+def test_a_supervisor_who_only_returned_the_assessment_may_review_it_again(request, name):
+    driver = request.getfixturevalue(name)
+    case = driver.at("under_review")
+    driver.return_assessment(case, "Falta la información de país.", by=driver.staff.supervisor)
+    driver.submit(case, by=driver.staff.caseworker)
+
+    assert "return_assessment" in [t.name for t in workflow.available(fresh(case), driver.staff.supervisor)]
+    if name in ("bz", "cr"):
+        driver.approve(case, by=driver.staff.supervisor)
+        assert fresh(case).state in ("committee", "commission")
+    else:
+        driver.first_decision(case, by=driver.staff.supervisor)
+        assert fresh(case).state == "decided"
+
+
+def _drafted_by_supervisor(driver: Asylum) -> Case:
+    """A draft the supervisor saved, then completed and submitted by the caseworker."""
+    case = driver.at("interviewed")
+    services.save_assessment(by=driver.staff.supervisor, case=fresh(case),
+                             data=assessment_data(credibility="Borrador del supervisor."))
+    driver.submit(case, by=driver.staff.caseworker)
+    return fresh(case)
+
+
+@pytest.mark.parametrize("name", ["unhcr", "bz", "cr", "mx"])
+def test_a_supervisor_who_saved_a_draft_cannot_return_it_even_if_the_caseworker_submitted(request, name):
+    driver = request.getfixturevalue(name)
+    case = _drafted_by_supervisor(driver)
+    before = snapshot(case)
+
+    with pytest.raises(PermissionDenied) as refused:
+        driver.return_assessment(case, "Revisar.", by=driver.staff.supervisor)
+
+    assert str(refused.value) == FOUR_EYES
+    assert snapshot(case) == before
+    available = [t.name for t in workflow.available(case, driver.staff.supervisor)]
+    assert "return_assessment" not in available and "approve_assessment" not in available
+    assert "decide" not in available
+    driver.return_assessment(case, "Revisar.", by=driver.staff.supervisor2)
+    assert fresh(case).state == "interviewed"
+
+
+@pytest.mark.parametrize("name", ["unhcr", "bz", "cr", "mx"])
+def test_a_supervisor_who_saved_a_draft_cannot_approve_nor_decide_it(request, name):
+    driver = request.getfixturevalue(name)
+    case = _drafted_by_supervisor(driver)
+    before = snapshot(case)
+
+    with pytest.raises(PermissionDenied) as refused:
+        if name in ("bz", "cr"):
+            driver.approve(case, by=driver.staff.supervisor)
+        else:
+            driver.first_decision(case, by=driver.staff.supervisor)
+
+    assert str(refused.value) == FOUR_EYES
+    assert snapshot(case) == before
+
+
+def test_assessment_writers_are_those_who_saved_it_as_draft_or_submitted_it(cr):
+    from rsd.procedures import assessment_writers
+
+    case = cr.at("interviewed")
+    assert assessment_writers(case) == set()
+    services.save_assessment(by=cr.staff.supervisor, case=fresh(case), data=assessment_data())
+    assert assessment_writers(case) == {cr.staff.supervisor.pk}
+    cr.submit(case, by=cr.staff.caseworker)
+    assert assessment_writers(case) == {cr.staff.supervisor.pk, cr.staff.caseworker.pk}
+    cr.return_assessment(case, "Revisar.", by=cr.staff.supervisor2)   # reviewing is not writing
+    assert assessment_writers(case) == {cr.staff.supervisor.pk, cr.staff.caseworker.pk}
+
+
+@pytest.mark.parametrize("name", ["bz", "cr"])
+def test_a_supervisor_who_saved_a_draft_cannot_record_the_deciding_bodys_decision(request, name):
+    driver = request.getfixturevalue(name)
+    case = _drafted_by_supervisor(driver)
+    driver.approve(case, by=driver.staff.supervisor2)
+    if name == "bz":
+        driver.recommend(case, by=driver.staff.supervisor2)
+    before = snapshot(case)
+
+    with pytest.raises(PermissionDenied):
+        driver.first_decision(case, by=driver.staff.supervisor)
+
+    assert snapshot(case) == before
+
+
+def test_four_eyes_counts_only_the_current_round(unhcr):
+    # Given a first round the supervisor submitted, refused and closed for want of an appeal
+    case = unhcr.at("interviewed")
+    unhcr.submit(case, "rejected", by=unhcr.staff.supervisor)
+    unhcr.first_decision(case, "rejected", by=unhcr.staff.supervisor2, decided_on=ago(50))
+    unhcr.notify(case, delivered_on=ago(45))
+    unhcr.step(case, "close_unappealed", by=unhcr.staff.supervisor2)
+    # When the file is reopened and the caseworker assesses it afresh
+    unhcr.step(case, "reopen", by=unhcr.staff.supervisor2, ground="new_evidence")
+    unhcr.schedule(case)
+    unhcr.hold_interview(case, on=ago(2))
+    unhcr.submit(case, "recognized", by=unhcr.staff.caseworker)
+    assert EligibilityAssessment.objects.filter(case=case).count() == 2
+    # Then the first round's submission no longer bars the supervisor
+    decision = unhcr.first_decision(case, "recognized", by=unhcr.staff.supervisor, decided_on=today())
+    assert (fresh(case).state, decision.recorded_by) == ("decided", unhcr.staff.supervisor)
+
+
+def test_within_a_round_a_submission_bars_even_after_the_case_moved_on(unhcr):
+    # The supervisor submitted, a colleague returned, the caseworker resubmitted, the colleague
+    # returned again and the caseworker resubmitted: still the same round
+    case = _submitted_by_supervisor(unhcr)
+    for _ in range(2):
+        unhcr.return_assessment(case, "Revisar.", by=unhcr.staff.supervisor2)
+        unhcr.submit(case, by=unhcr.staff.caseworker)
+
+    assert [t.name for t in workflow.available(fresh(case), unhcr.staff.supervisor)] == ["withdraw"]
 
 
 @pytest.mark.parametrize("name", ["unhcr", "bz", "cr", "mx"])
@@ -269,7 +407,7 @@ def test_the_first_instance_decider_cannot_decide_the_appeal_another_supervisor_
     assert snapshot(case) == before
 
     driver.decide_appeal(case, "recognized", by=driver.staff.supervisor2)
-    assert fresh(case).state == "recognized"
+    assert fresh(case).state == "appeal_decided"
 
 
 # --- Half-filled or inconsistent steps -------------------------------------------------------------
@@ -459,6 +597,216 @@ def test_a_step_on_a_case_of_another_kind_is_refused(bz, caseworker, person):
     with pytest.raises(ValidationError, match="not an asylum case"):
         services.record_application(by=caseworker, case=trafficking, data=application_data())
     assert fresh(trafficking).step_no == 0
+
+
+# --- Implausible dates --------------------------------------------------------------------------
+
+IMPLAUSIBLE = "This date is not plausible: check the year."
+FUTURE = "This date is in the future."
+CONVENTION_DAY = D(1951, 7, 28)   # nothing in a file is older than the Refugee Convention
+
+
+@pytest.mark.parametrize(("changes", "errors"), [
+    ({"application_date": D(1951, 7, 27), "arrival_date": None}, {"application_date": [IMPLAUSIBLE]}),
+    ({"application_date": D(1926, 3, 2), "arrival_date": D(1926, 3, 1)},
+     {"application_date": [IMPLAUSIBLE], "arrival_date": [IMPLAUSIBLE]}),
+    ({"arrival_date": D(1901, 1, 1)}, {"arrival_date": [IMPLAUSIBLE]}),
+    ({"application_date": today() + DAY, "arrival_date": None}, {"application_date": [FUTURE]}),
+])
+def test_an_application_dated_before_1951_or_in_the_future_is_refused(bz, changes, errors):
+    case = bz.open()
+
+    refused = _invalid(lambda: services.record_application(by=bz.staff.caseworker, case=case,
+                                                           data=application_data(**changes)),
+                       case, set(errors))
+
+    assert refused.message_dict == errors
+
+
+def test_the_day_of_the_refugee_convention_is_plausible(unhcr):
+    case = unhcr.open()
+
+    unhcr.register(case, application_date=CONVENTION_DAY, arrival_date=CONVENTION_DAY)
+
+    assert Application.objects.get(case=case).application_date == CONVENTION_DAY
+
+
+@pytest.mark.parametrize("field", ["decided_on", "meeting_date"])
+def test_a_decision_dated_before_1951_is_refused(bz, field):
+    case = bz.at("committee")
+
+    refused = _invalid(lambda: bz.recommend(case, **{field: D(1926, 11, 12)}), case, {field})
+
+    assert refused.message_dict[field] == [IMPLAUSIBLE]
+
+
+@pytest.mark.parametrize(("state", "field"), [("decided", "delivered_on"), ("appeal_period", "lodged_on")])
+def test_a_notification_or_appeal_dated_before_1951_is_refused(mx, state, field):
+    # (the message says it came before the decision, or its delivery: true as well)
+    case = mx.at(state)
+    take = mx.notify if field == "delivered_on" else mx.appeal
+
+    _invalid(lambda: take(case, **{field: D(1926, 1, 5)}), case, {field})
+
+
+def test_a_source_published_before_1951_or_in_the_future_is_refused(bz):
+    for day, error in ((D(1950, 12, 31), IMPLAUSIBLE), (today() + DAY, FUTURE)):
+        with pytest.raises(ValidationError) as refused:
+            services.add_coi_source(by=bz.staff.caseworker, office=bz.staff.office, title="Informe",
+                                    publisher="Observatorio", published_on=day,
+                                    url="https://example.org/informe")
+        assert refused.value.message_dict == {"published_on": [error]}
+
+
+# --- Correcting the application --------------------------------------------------------------------
+
+def test_a_specific_need_found_later_raises_the_priority_and_keeps_history(bz):
+    # Given an adult with no specific needs: not a priority case
+    case = bz.open(specific_needs=[])
+    application = bz.register(case)
+    assert application.priority is False
+    registered = application.application_date
+    # When the caseworker records, after the interview, that she survived torture (and tries
+    # to move the application date along with it)
+    data = application_data(specific_needs=["torture_survivor"], application_date=ago(3),
+                            arrival_date=ago(123))
+    updated = services.update_application(by=bz.staff.caseworker, case=fresh(case), data=data,
+                                          reason="Lo refirió en la entrevista.")
+    # Then the application is a priority one, its date unchanged, and the change is on record
+    updated = Application.objects.get(pk=updated.pk)
+    assert (updated.specific_needs, updated.priority) == (["torture_survivor"], True)
+    assert updated.application_date == registered
+    latest = Application.history.filter(id=updated.pk).latest("history_date")
+    assert (latest.history_user, latest.history_change_reason, latest.priority) == (
+        bz.staff.caseworker, "Lo refirió en la entrevista.", True)
+    assert Application.history.filter(id=updated.pk).count() == 2
+    event = AuditEvent.objects.filter(action="rsd.application.update", object_id=str(case.pk)).get()
+    assert event.actor_id == bz.staff.caseworker.pk
+    assert "specific_needs" in event.details["fields"]
+    assert "application_date" not in event.details["fields"]
+    assert fresh(case).step_no == 1   # no step: the case stays where it is
+
+
+def test_an_application_unchanged_writes_nothing(bz):
+    case = bz.open()
+    application = bz.register(case)
+    data = application_data()
+    for name in ("arrival_date", "place_of_entry", "channel", "modality", "claim_summary", "narrative",
+                 "specific_needs", "interpreter_language", "interviewer_gender"):
+        setattr(data, name, getattr(application, name))
+
+    services.update_application(by=bz.staff.supervisor, case=fresh(case), data=data)
+
+    assert Application.history.filter(id=application.pk).count() == 1
+    assert not AuditEvent.objects.filter(action="rsd.application.update").exists()
+
+
+def test_an_application_corrected_to_a_late_arrival_needs_a_justification(bz):
+    case = bz.open()
+    application = bz.register(case, application_date=D(2026, 10, 19), arrival_date=D(2026, 10, 5))
+    before = snapshot(case)
+
+    with pytest.raises(ValidationError) as refused:
+        services.update_application(by=bz.staff.caseworker, case=fresh(case),
+                                    data=application_data(arrival_date=D(2026, 10, 1)))
+
+    assert list(refused.value.message_dict) == ["late_justification"]
+    assert snapshot(case) == before
+    services.update_application(by=bz.staff.caseworker, case=fresh(case),
+                                data=application_data(arrival_date=D(2026, 10, 1),
+                                                      late_justification="Estuvo detenida."))
+    application.refresh_from_db()
+    assert (application.late, application.application_date) == (True, D(2026, 10, 19))
+
+
+def test_a_closed_case_keeps_its_application(bz):
+    case = bz.at("withdrawn")
+    application = Application.objects.get(case=case)
+
+    with pytest.raises(ValidationError) as refused:
+        services.update_application(by=bz.staff.supervisor, case=case,
+                                    data=application_data(specific_needs=["disability"]))
+
+    assert message(refused.value) == "The case is closed."
+    assert Application.history.filter(id=application.pk).count() == 1
+
+
+@pytest.mark.parametrize("who", ["auditor", "office_admin", "caseworker2", "other_office_supervisor"])
+def test_only_who_may_change_the_case_corrects_the_application(request, bz, who):
+    case = bz.at("registered")
+    application = Application.objects.get(case=case)
+    user = _user(request, bz, "bz", who)
+
+    with pytest.raises(PermissionDenied):
+        services.update_application(by=user, case=case, data=application_data(specific_needs=["disability"]))
+
+    assert Application.history.filter(id=application.pk).count() == 1
+    assert Application.objects.get(pk=application.pk).specific_needs == []
+
+
+def test_an_application_not_yet_recorded_cannot_be_corrected(bz):
+    case = bz.open()
+
+    with pytest.raises(ValidationError) as refused:
+        services.update_application(by=bz.staff.caseworker, case=case, data=application_data())
+
+    assert message(refused.value) == "The application has not been recorded yet."
+
+
+# --- An erased applicant ----------------------------------------------------------------------------
+
+ERASED = "The applicant's record was erased: the case can no longer move."
+
+
+@pytest.mark.parametrize(("state", "name", "take"), [
+    ("registered", "withdraw", lambda d, c: d.step(c, "withdraw")),
+    ("interview_scheduled", "record_attendance", lambda d, c: d.hold_interview(c)),
+    ("under_review", "decide", lambda d, c: d.first_decision(c, by=d.staff.supervisor2)),
+    ("decided", "notify_negative", lambda d, c: d.notify(c)),
+    ("appeal_period", "lodge_appeal", lambda d, c: d.appeal(c)),
+    ("withdrawn", "reopen", lambda d, c: d.step(c, "reopen", ground="new_evidence")),
+    ("recognized", "propose_cancellation", lambda d, c: d.propose_cancellation(c)),
+])
+def test_an_erased_applicants_case_can_no_longer_move(unhcr, state, name, take):
+    case = unhcr.erase(unhcr.at(state))
+    before = snapshot(case)
+
+    with pytest.raises(ValidationError) as refused:
+        take(unhcr, case)
+
+    assert message(refused.value) == ERASED
+    assert snapshot(case) == before
+    denied = transition_events(case, "denied").get()
+    assert (denied.details["transition"], denied.details["state"]) == (name, state)
+    for user in (unhcr.staff.caseworker, unhcr.staff.supervisor, unhcr.staff.supervisor2):
+        assert workflow.available(case, user) == []
+
+
+def test_who_may_not_act_is_told_so_before_the_erasure(unhcr):
+    case = unhcr.erase(unhcr.at("registered"))
+
+    with pytest.raises(PermissionDenied):
+        unhcr.step(case, "withdraw", by=unhcr.staff.auditor)
+
+
+def test_the_sweep_leaves_an_erased_applicants_case_alone(bz):
+    case = bz.open()
+    bz.register(case)
+    bz.expire_contact_period(case)
+    bz.erase(case)
+
+    assert services.sweep() == {"proposed": 0, "closed": 0}
+    assert fresh(case).state == "no_show"
+
+
+def test_no_decision_letter_is_printed_for_an_erased_applicant(mx):
+    case = mx.erase(mx.at("decided"))
+
+    with pytest.raises(ValidationError) as refused:
+        services.decision_letter(by=mx.staff.caseworker, case=case)
+
+    assert message(refused.value) == "The applicant's record was erased."
+    assert not AuditEvent.objects.filter(action="rsd.letter.print", object_id=str(case.pk)).exists()
 
 
 # --- Stale forms -----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import re
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from audit.models import AuditEvent
 from cases import workflow
@@ -312,8 +313,15 @@ def test_a_belize_case_runs_through_every_form(client, bz, bz_staff, case, coi):
     assert SECRETS["appeal"] in page and 'name="outcome"' not in page
     assert post_step(client, case, "dismiss_appeal",
                      {"reasons": SECRETS["dismiss"], "decided_on": today().isoformat()}).status_code == 302
-    assert fresh(case).state == "rejected_final"
+    assert fresh(case).state == "appeal_decided"
     assert Appeal.objects.get(case=case).outcome.outcome == "rejected"
+
+    # The appeal decision has its own letter and notification; then the case closes.
+    letter = client.get(letter_url, {"lang": "en"})
+    assert letter.status_code == 200 and letter.content.startswith(b"%PDF-")
+    assert post_step(client, case, "notify_appeal_dismissal",
+                     {"delivered_on": today().isoformat(), "language": "es"}).status_code == 302
+    assert fresh(case).state == "rejected_final"
 
     # Reopened on new evidence, then withdrawn.
     response = post_step(client, case, "reopen", {"reason": SECRETS["reopen"]})
@@ -346,7 +354,8 @@ def test_a_belize_case_runs_through_every_form(client, bz, bz_staff, case, coi):
                         ensure_ascii=False)
     for name, value in SECRETS.items():
         assert value not in logged, name
-    assert AuditEvent.objects.filter(action="rsd.letter.print", object_id=str(case.pk)).count() == 1
+    # Printed twice: the first decision's letter, then the appeal decision's.
+    assert AuditEvent.objects.filter(action="rsd.letter.print", object_id=str(case.pk)).count() == 2
 
 
 def test_the_timeline_shows_each_steps_reasons(client, bz, bz_staff):
@@ -379,17 +388,24 @@ def test_recognition_notified_then_cancelled(client, bz, bz_staff):
     client.force_login(bz_staff.caseworker)
     html = client.get(case_url(case)).content.decode()
     assert actions_on_page(html) == {"notify_recognition", "withdraw"}
-    assert client.get(step_url(case, "notify_negative")).status_code == 403
+    # Not the step this decision calls for: back to the case page with the reason, not a 403.
+    response = client.get(step_url(case, "notify_negative"))
+    assert (response.status_code, response["Location"]) == (302, case_url(case))
 
     assert post_step(client, case, "notify_recognition",
                      {"delivered_on": today().isoformat(), "language": "en"}).status_code == 302
     assert fresh(case).state == "recognized"
 
+    # A cancellation is proposed by one supervisor and decided by another.
     client.force_login(bz_staff.supervisor)
-    page = client.get(step_url(case, "cancel_recognition")).content.decode()
+    page = client.get(step_url(case, "propose_cancellation")).content.decode()
     assert "An exclusion clause applied at the time of recognition" in page
-    assert post_step(client, case, "cancel_recognition",
+    assert post_step(client, case, "propose_cancellation",
                      {"reason": "Exclusion applied", "ground": "exclusion_applied"}).status_code == 302
+    assert fresh(case).state == "cancellation_proposed"
+    assert client.get(step_url(case, "cancel_recognition")).status_code == 403  # four eyes
+    client.force_login(bz_staff.supervisor2)
+    assert post_step(client, case, "cancel_recognition", {"reason": "Confirmed"}).status_code == 302
     assert fresh(case).state == "cancelled"
 
 
@@ -408,8 +424,12 @@ def test_an_appeal_is_allowed_with_a_convention_ground(client, bz, bz_staff):
     assert post_step(client, case, "allow_appeal", {
         "legal_basis": "convention", "grounds": ["political_opinion"], "reasons": "Well-founded fear",
         "decided_on": today().isoformat()}).status_code == 302
-    assert fresh(case).state == "recognized"
+    assert fresh(case).state == "appeal_decided"
     assert Decision.objects.get(case=case, stage="appeal").outcome == "recognized"
+    client.force_login(bz_staff.caseworker)
+    assert post_step(client, case, "notify_appeal_recognition",
+                     {"delivered_on": today().isoformat(), "language": "en"}).status_code == 302
+    assert fresh(case).state == "recognized"
 
 
 def test_a_file_kept_open_gets_a_new_contact_period(client, bz, bz_staff):
@@ -420,8 +440,8 @@ def test_a_file_kept_open_gets_a_new_contact_period(client, bz, bz_staff):
     assert fresh(case).state == "no_show"
 
     client.force_login(bz_staff.caseworker)
-    response = client.get(step_url(case, "propose_abandonment"))
-    assert response.status_code == 403
+    response = client.get(step_url(case, "propose_abandonment"), follow=True)
+    assert response.redirect_chain == [(case_url(case), 302)]  # not yet: a guard, not a refusal
     assert "The applicant may still make contact until" in response.content.decode()
 
 
@@ -640,3 +660,353 @@ def test_every_step_of_every_procedure_has_a_page():
 
     steps = {t for wf in workflow.registered() if wf.kind == "asylum" for t in wf.transitions}
     assert steps and steps - set(PAGES) == set()
+
+
+# --- The interview record and the decisions, where staff need them -------------------------------
+
+def _inside(html: str, css_class: str, text: str) -> bool:
+    """Whether `text` (as the page escapes it) is inside a <details> of class `css_class`."""
+    pattern = (rf'<details class="[^"]*\b{css_class}\b[^"]*"[^>]*>(?:(?!</details>).)*?'
+               + re.escape(escape(text)))
+    return re.search(pattern, html, re.S) is not None
+
+
+def test_the_case_page_shows_the_interview_record_and_the_reasons_behind_details(client, bz, bz_staff):
+    case = bz.at("appeal_lodged")
+    interview = Interview.objects.get(case=case, status=InterviewStatus.ATTENDED)
+    assessment = EligibilityAssessment.objects.get(case=case)
+    decisions = list(Decision.objects.filter(case=case))
+    appeal = Appeal.objects.get(case=case)
+    assert {d.stage for d in decisions} == {"recommendation", "first_instance"}
+
+    for user in (bz_staff.caseworker, bz_staff.supervisor):
+        client.force_login(user)
+        html = client.get(case_url(case)).content.decode()
+        assert _inside(html, "interview-transcript", interview.transcript), user
+        assert _inside(html, "interview-notes", interview.notes), user
+        for text in (assessment.credibility, assessment.material_facts, assessment.inclusion):
+            assert _inside(html, "assessment-texts", text), user
+        reasons = html.split('id="decisions"', 1)[1]
+        for decision in decisions:
+            assert escape(decision.reasons) in reasons, (user, decision.stage)
+        assert reasons.count('<tr class="decision-reasons">') == len(decisions)
+        assert _inside(html, "appeal-grounds", appeal.grounds), user
+    # Showing the page is a recorded view of the case, with none of these texts in the log.
+    logged = json.dumps(list(AuditEvent.objects.values("details")), ensure_ascii=False)
+    assert interview.transcript not in logged and appeal.grounds not in logged
+
+
+def test_the_reviewers_comments_are_on_the_case_page(client, bz, bz_staff):
+    case = bz.at("interviewed")
+    bz.submit(case)
+    bz.return_assessment(case, SECRETS["return"])
+    client.force_login(bz_staff.caseworker)
+
+    html = client.get(case_url(case)).content.decode()
+
+    assert _inside(html, "assessment-texts", SECRETS["return"])
+
+
+def test_why_an_appeal_is_late_is_on_the_case_page(client, bz, bz_staff):
+    case = bz.at("under_review", "rejected")
+    bz.decide(case, "rejected", decided_on=ago(50))
+    bz.notify(case, delivered_on=ago(45))
+    appeal = bz.appeal(case, late_justification=SECRETS["late"])
+    assert appeal.late
+    client.force_login(bz_staff.supervisor)
+
+    html = client.get(case_url(case)).content.decode()
+
+    assert _inside(html, "appeal-grounds", appeal.grounds)
+    assert _inside(html, "appeal-grounds", SECRETS["late"])
+
+
+def test_a_colleague_who_sees_the_case_in_the_queue_does_not_read_the_interview(client, bz, bz_staff):
+    case = bz.at("under_review")
+    transcript = Interview.objects.get(case=case, status=InterviewStatus.ATTENDED).transcript
+    Case.objects.filter(pk=case.pk).update(assigned_to=None)  # back in the office queue
+    client.force_login(bz_staff.caseworker2)
+
+    response = client.get(case_url(case))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert escape(transcript) not in html
+    assert 'class="interview-transcript"' not in html and "assessment-texts" not in html
+
+
+def test_the_panel_reads_its_records_in_a_fixed_number_of_queries(client, bz, bz_staff):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = bz.at("appeal_lodged")
+    client.force_login(bz_staff.supervisor)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(case_url(case)).status_code == 200
+        return len(captured)
+
+    before = queries()
+    # More of everything the panel lists, by other people: no more queries to show them.
+    first = Decision.objects.get(case=case, stage="first_instance")
+    recommendation = Decision.objects.get(case=case, stage="recommendation")
+    for n in range(3):
+        Interview.objects.create(case=case, person_id=case.principal_id, scheduled_for=at_local(ago(30 + n)),
+                                 place="Sala 1", interviewer=bz_staff.supervisor2, transcript=f"t{n}",
+                                 notes=f"n{n}", status=InterviewStatus.ATTENDED,
+                                 scheduled_by=bz_staff.supervisor2)
+        EligibilityAssessment.objects.create(case=case, person_id=case.principal_id,
+                                             author=bz_staff.caseworker2, status=AssessmentStatus.RETURNED,
+                                             reviewed_by=bz_staff.supervisor2, reviewed_at=timezone.now(),
+                                             review_comments=f"c{n}")
+        Appeal.objects.create(case=case, person_id=case.principal_id, decision=first, lodged_on=ago(n),
+                              grounds=f"g{n}", lodged_by=bz_staff.caseworker2, outcome=recommendation)
+    assert queries() == before
+
+
+def test_the_step_pages_show_the_transcript_to_who_writes_and_who_decides(client, bz, bz_staff):
+    case = bz.at("interviewed")
+    interview = Interview.objects.get(case=case, status=InterviewStatus.ATTENDED)
+    client.force_login(bz_staff.caseworker)
+
+    page = client.get(step_url(case, "submit_assessment")).content.decode()
+    assert 'id="interview-record"' in page
+    assert _inside(page, "interview-transcript", interview.transcript)
+    assert _inside(page, "interview-notes", interview.notes)
+    assert '<details class="mb-1 interview-transcript" open>' in page  # read while writing
+
+    bz.submit(case)
+    client.force_login(bz_staff.supervisor)
+    for name in ("return_assessment", "approve_assessment"):
+        page = client.get(step_url(case, name)).content.decode()
+        assert _inside(page, "interview-transcript", interview.transcript), name
+    bz.approve(case)
+    page = client.get(step_url(case, "record_committee_recommendation")).content.decode()
+    assert _inside(page, "interview-transcript", interview.transcript)
+    bz.recommend(case)
+    page = client.get(step_url(case, "record_minister_decision")).content.decode()
+    assert _inside(page, "interview-transcript", interview.transcript)
+    viewed = AuditEvent.objects.filter(action="case.view", object_id=str(case.pk))
+    assert {"submit_assessment", "approve_assessment", "record_minister_decision"} <= set(
+        viewed.exclude(details__step=None).values_list("details__step", flat=True))
+
+
+def test_the_decision_pages_of_the_default_procedure_show_the_transcript(client, unhcr, unhcr_staff):
+    case = unhcr.at("under_review")
+    interview = Interview.objects.get(case=case, status=InterviewStatus.ATTENDED)
+    client.force_login(unhcr_staff.supervisor)
+
+    page = client.get(step_url(case, "decide")).content.decode()
+
+    assert _inside(page, "interview-transcript", interview.transcript)
+
+
+# --- A step the case is not at, or not yet at -------------------------------------------------------
+
+def test_a_step_the_case_has_moved_past_sends_back_to_the_case_page(client, bz, bz_staff):
+    case = bz.at("interviewed")  # the interview was recorded by someone else meanwhile
+    client.force_login(bz_staff.caseworker)
+    before = snapshot(case)
+
+    response = client.get(step_url(case, "record_attendance"), follow=True)
+    assert response.redirect_chain == [(case_url(case), 302)]
+    html = response.content.decode()
+    assert ('<div class="alert alert-warning" role="alert">'
+            "The case is no longer at the step where this can be done.</div>") in html
+
+    response = post_step(client, case, "record_attendance", {"transcript": SECRETS["transcript"]},
+                         follow=True)
+    assert response.redirect_chain == [(case_url(case), 302)]
+    assert "The case is no longer at the step where this can be done." in response.content.decode()
+    assert snapshot(case) == before
+    # The refused attempt is on the record, as when the engine refuses it.
+    denied = AuditEvent.objects.get(action="case.transition", outcome="denied", object_id=str(case.pk))
+    assert denied.details["transition"] == "record_attendance"
+
+
+def test_a_role_or_four_eyes_refusal_is_still_forbidden(client, bz, bz_staff):
+    case = bz.at("under_review")
+    client.force_login(bz_staff.caseworker)
+    for method in ("get", "post"):
+        response = getattr(client, method)(step_url(case, "approve_assessment"),
+                                           {"expected_step": fresh(case).step_no, "comments": ""})
+        assert response.status_code == 403, method
+        assert "Your role in this office does not allow this step." in response.content.decode()
+
+    # At another state the same user is told the case moved on (what they see on the case page).
+    bz.approve(case)
+    assert client.get(step_url(case, "approve_assessment")).status_code == 302
+
+
+# --- Editing the application -------------------------------------------------------------------------
+
+def application_url(case: Case) -> str:
+    return reverse("rsd:application_edit", kwargs={"case_id": case.pk})
+
+
+def application_post(application: Application, **changes) -> dict:
+    """The form as the page sends it back, with `changes`."""
+    values = {
+        "arrival_date": application.arrival_date.isoformat() if application.arrival_date else "",
+        "place_of_entry": application.place_of_entry, "channel": application.channel,
+        "modality": application.modality, "claim_summary": application.claim_summary,
+        "narrative": application.narrative, "specific_needs": application.specific_needs,
+        "interpreter_language": application.interpreter_language,
+        "interviewer_gender": application.interviewer_gender,
+        "late_justification": application.late_justification,
+    }
+    values.update(changes)
+    return values
+
+
+def recorded(case: Case) -> tuple:
+    app = Application.objects.get(case=case)
+    return (app.application_date, app.arrival_date, app.place_of_entry, app.channel, app.modality,
+            app.claim_summary, app.narrative, app.specific_needs, app.priority, app.late,
+            app.late_justification, app.history.count())
+
+
+@pytest.fixture
+def registered(bz) -> Case:
+    """An adult with no specific needs and no family: not a priority case."""
+    case = bz.at("registered", case=bz.open(specific_needs=[]))
+    assert Application.objects.get(case=case).priority is False
+    return case
+
+
+def test_the_application_form_is_filled_from_the_application(client, bz_staff, registered):
+    app = Application.objects.get(case=registered)
+    for user in (bz_staff.caseworker, bz_staff.supervisor):
+        client.force_login(user)
+        html = client.get(case_url(registered)).content.decode()
+        assert f'id="edit-application" href="{application_url(registered)}"' in html
+
+        response = client.get(application_url(registered))
+
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert escape(app.claim_summary) in page and escape(app.narrative) in page
+        assert re.search(rf'name="application_date" value="{app.application_date.isoformat()}"[^>]*disabled',
+                         page)
+        assert 'name="expected_step"' not in page
+    views = AuditEvent.objects.filter(action="case.view", object_id=str(registered.pk),
+                                      details__page="application")
+    assert views.count() == 2
+
+
+def test_adding_a_specific_need_makes_the_case_a_priority(client, bz_staff, registered):
+    app = Application.objects.get(case=registered)
+    client.force_login(bz_staff.caseworker)
+
+    response = client.post(application_url(registered), application_post(
+        app, specific_needs=["violence_survivor"], place_of_entry="Santa Elena",
+        application_date=ago(1).isoformat(),  # the date is fixed: this is ignored
+        reason=SECRETS["contact"]))
+
+    assert response.status_code == 302
+    assert response["Location"] == case_url(registered)
+    updated = Application.objects.get(case=registered)
+    assert (updated.specific_needs, updated.priority, updated.place_of_entry) == (
+        ["violence_survivor"], True, "Santa Elena")
+    assert updated.application_date == app.application_date
+    assert updated.history.first().history_change_reason == SECRETS["contact"]
+    event = AuditEvent.objects.get(action="rsd.application.update", object_id=str(registered.pk))
+    assert set(event.details["fields"]) == {"specific_needs", "place_of_entry"}
+    assert SECRETS["contact"] not in json.dumps(event.details)
+    html = client.get(case_url(registered)).content.decode()
+    assert "Application updated." in html and 'id="priority-flag"' in html
+
+
+def test_bad_input_comes_back_beside_its_field_and_writes_nothing(client, bz_staff, registered):
+    app = Application.objects.get(case=registered)
+    before = recorded(registered)
+    client.force_login(bz_staff.caseworker)
+
+    # The form's own check: the summary is required.
+    response = client.post(application_url(registered), application_post(app, claim_summary=""))
+    assert response.status_code == 400
+    assert field_error(response.content.decode(), "claim_summary")
+
+    # The service's: arrival after the application.
+    after = (app.application_date + datetime.timedelta(days=1)).isoformat()
+    response = client.post(application_url(registered), application_post(
+        app, arrival_date=after, narrative=SECRETS["narrative"]))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "The arrival cannot be after the application." in field_error(html, "arrival_date")
+    assert SECRETS["narrative"] in html  # what was typed is kept
+    assert recorded(registered) == before
+    assert not AuditEvent.objects.filter(action="rsd.application.update").exists()
+
+
+def test_outside_the_scope_the_application_is_not_found(client, bz_staff, other_supervisor, registered):
+    app = Application.objects.get(case=registered)
+    before = recorded(registered)
+    for user in (other_supervisor, bz_staff.auditor, bz_staff.caseworker2, bz_staff.office_admin):
+        client.force_login(user)
+        assert client.get(application_url(registered)).status_code == 404, user
+        response = client.post(application_url(registered),
+                               application_post(app, specific_needs=["disability"]))
+        assert response.status_code == 404, user
+    assert recorded(registered) == before
+    denied = AuditEvent.objects.filter(outcome="denied", object_id=str(registered.pk))
+    assert denied.filter(action="case.view").exists()
+    assert denied.filter(action="rsd.application.update").exists()
+
+
+def test_a_caseworker_who_does_not_hold_the_case_may_not_edit_the_application(client, bz_staff, registered):
+    app = Application.objects.get(case=registered)
+    Case.objects.filter(pk=registered.pk).update(assigned_to=None)  # back in the office queue
+    before = recorded(registered)
+    client.force_login(bz_staff.caseworker2)
+
+    assert 'id="edit-application"' not in client.get(case_url(registered)).content.decode()
+    assert client.get(application_url(registered)).status_code == 403
+    response = client.post(application_url(registered), application_post(app, specific_needs=["disability"]))
+
+    assert response.status_code == 403
+    assert recorded(registered) == before
+    assert AuditEvent.objects.filter(action="rsd.application.update", outcome="denied").count() == 1
+
+
+def test_a_closed_case_keeps_its_application(client, bz, bz_staff, registered):
+    app = Application.objects.get(case=registered)
+    bz.step(registered, "withdraw", by=bz_staff.caseworker)
+    before = recorded(registered)
+    client.force_login(bz_staff.caseworker)
+
+    assert 'id="edit-application"' not in client.get(case_url(registered)).content.decode()
+    response = client.get(application_url(registered), follow=True)
+    assert response.redirect_chain == [(case_url(registered), 302)]
+    assert "The case is closed." in response.content.decode()
+
+    response = client.post(application_url(registered), application_post(app, specific_needs=["disability"]))
+    assert response.status_code == 400
+    assert "The case is closed." in response.content.decode()
+    assert recorded(registered) == before
+
+
+def test_no_application_to_edit_before_it_is_recorded(client, bz_staff, case):
+    client.force_login(bz_staff.caseworker)
+    assert 'id="edit-application"' not in client.get(case_url(case)).content.decode()
+
+    response = client.get(application_url(case), follow=True)
+
+    assert response.redirect_chain == [(case_url(case), 302)]
+    assert "The application has not been recorded yet." in response.content.decode()
+
+
+def test_an_erased_applicants_application_is_not_edited(client, bz_staff, registered):
+    from cases import services as case_services
+
+    app = Application.objects.get(case=registered)
+    post = application_post(app, specific_needs=["disability"])
+    case_services.erase_person(by=bz_staff.supervisor, person=fresh(registered).principal,
+                               reason="Solicitud de supresión de datos.")
+    client.force_login(bz_staff.supervisor)
+
+    assert 'id="edit-application"' not in client.get(case_url(registered)).content.decode()
+    assert client.get(application_url(registered)).status_code == 403
+    assert client.post(application_url(registered), post).status_code == 403
+    assert Application.objects.get(case=registered).specific_needs == []
