@@ -118,7 +118,7 @@ def waiting_for(user: User, role: str) -> QuerySet[Case]:
             scope |= Q(procedure=wf.name, state__in=states)
             # Not yet in a procedure: the case will follow its kind's.
             scope |= Q(procedure="", kind=wf.kind, state__in=states)
-    every_state = {s for wf in workflow.registered() for s, st in wf.states.items() if st.waiting_for == role}
+    every_state = workflow.states_waiting_for(role)
     # The redundant state filter lets the (office, state) index narrow before the OR.
     return visible_cases(user).filter(
         scope, office__in=offices_where(user, role), closed_at__isnull=True, state__in=every_state

@@ -206,11 +206,8 @@ def state_label(case: Case) -> str:
 
 
 def states_waiting_for(role: str) -> set[str]:
+    """In any procedure (a superset: match per procedure for the exact set)."""
     return {s.name for wf in _registry.values() for s in wf.states.values() if s.waiting_for == role}
-
-
-def closed_states() -> set[str]:
-    return {s.name for wf in _registry.values() for s in wf.states.values() if s.closed}
 
 
 # --- Who may fire what ------------------------------------------------------------------
@@ -397,18 +394,20 @@ def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.d
 
 def _run_clocks(case: Case, wf: Workflow, transition: Transition, step: CaseStep) -> None:
     country = case.office.country.code
-    open_deadlines = CaseDeadline.objects.filter(case=case, met_at__isnull=True)
     closed = wf.state(case.state).closed
-    for clock in wf.clocks:
-        if closed or case.state in clock.stops:
-            open_deadlines.filter(clock=clock.name).update(met_at=timezone.now(), met_by_step=step)
-        if transition.name in clock.starts:
-            # Restarted: a new period replaces the one running (a new no-show, a new notice).
-            open_deadlines.filter(clock=clock.name).update(met_at=timezone.now(), met_by_step=step)
-            CaseDeadline.objects.create(
-                case=case, clock=clock.name, starts_on=step.effective_on,
-                due_on=clock.due(step.effective_on, country), started_by_step=step,
-            )
+    running = set(CaseDeadline.objects.filter(case=case, met_at__isnull=True)
+                  .values_list("clock", flat=True))
+    # Met on reaching a stop (or closed) state; restarted: a new period replaces the running one.
+    ending = {c.name for c in wf.clocks
+              if c.name in running and (closed or case.state in c.stops or transition.name in c.starts)}
+    if ending:
+        CaseDeadline.objects.filter(case=case, met_at__isnull=True, clock__in=ending).update(
+            met_at=timezone.now(), met_by_step=step)
+    new = [CaseDeadline(case=case, clock=c.name, starts_on=step.effective_on,
+                        due_on=c.due(step.effective_on, country), started_by_step=step)
+           for c in wf.clocks if transition.name in c.starts]
+    if new:
+        CaseDeadline.objects.bulk_create(new)
 
 
 def open_deadline(case: Case, clock: str) -> CaseDeadline | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -257,11 +258,19 @@ def _clocks(*extra: Clock) -> tuple[Clock, ...]:
 def _override(name: str, clocks: tuple[Clock, ...]) -> tuple[Clock, ...]:
     """settings.AMPARO_DEADLINES = {"rsd.mx": {"appeal": (15, "working")}} changes a period."""
     changes = getattr(settings, "AMPARO_DEADLINES", {}).get(name, {})
+    unknown = set(changes) - {c.name for c in clocks}
+    if unknown:
+        raise ImproperlyConfigured(
+            f"AMPARO_DEADLINES[{name!r}] names clocks {sorted(unknown)} that {name} does not have; "
+            f"it has {sorted(c.name for c in clocks)}.")
     out = []
     for c in clocks:
         if c.name in changes:
             days, unit = changes[c.name]
-            c = Clock(c.name, c.label, int(days), unit, c.starts, c.stops, c.roll_forward)
+            if unit not in (CALENDAR, WORKING) or int(days) < 1:
+                raise ImproperlyConfigured(
+                    f"AMPARO_DEADLINES[{name!r}][{c.name!r}] must be (days, 'calendar' or 'working').")
+            c = dataclasses.replace(c, days=int(days), unit=unit)
         out.append(c)
     return tuple(out)
 
@@ -308,6 +317,10 @@ OPTIONS = {
 
 
 def build() -> None:
+    unknown = set(getattr(settings, "AMPARO_DEADLINES", {})) - set(OPTIONS)
+    if unknown:
+        raise ImproperlyConfigured(f"AMPARO_DEADLINES names procedures {sorted(unknown)}; "
+                                   f"the procedures are {sorted(OPTIONS)}.")
     decide = Transition("decide", _("Record the decision"), ("under_review",), "decided", (SUP,),
                         **REVIEWED)
     _workflow("rsd.unhcr", _("UNHCR mandate procedure"), "", states=_states(),

@@ -1284,3 +1284,28 @@ def test_after_a_kept_recognition_the_next_proposal_is_decided_by_the_other_supe
     bz.step(case, "cancel_recognition", by=one)
 
     assert fresh(case).state == "cancelled"
+
+
+def test_a_country_period_is_changed_in_settings_and_a_typo_is_refused(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from cases import workflow
+    from rsd import procedures
+
+    try:
+        settings.AMPARO_DEADLINES = {"rsd.mx": {"appeal": (15, "working")}}
+        procedures.build()
+        clock = workflow.for_kind("asylum", "MX").clock("appeal")
+        assert (clock.days, clock.unit) == (15, "working")
+        # Delivered Monday 2026-11-09: 15 working days, Revolution Day (Monday 16 Nov) skipped.
+        assert clock.due(datetime.date(2026, 11, 9), "MX") == datetime.date(2026, 12, 1)
+
+        for wrong in ({"rsd.mx": {"apeal": (15, "working")}}, {"rsd.mex": {}},
+                      {"rsd.mx": {"appeal": (15, "weeks")}}):
+            settings.AMPARO_DEADLINES = wrong
+            with pytest.raises(ImproperlyConfigured):
+                procedures.build()
+    finally:
+        settings.AMPARO_DEADLINES = {}
+        procedures.build()
+    assert workflow.for_kind("asylum", "MX").clock("appeal").days == 30
