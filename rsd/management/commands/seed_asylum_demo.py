@@ -122,8 +122,9 @@ class Command(BaseCommand):
             recommendation=outcome))
         if target == "under_review":
             return
-        # Refusals still in their appeal period were decided recently; a final one long ago.
-        days_ago = {"appeal_period": 10, "appeal_lodged": 20, "rejected_final": 45}.get(target, 30)
+        # Decided today, after the review the services date today; only a refusal that must
+        # already be final was decided long ago (its appeal period is over).
+        days_ago = 45 if target == "rejected_final" else 0
         decided_on = self.today - datetime.timedelta(days=days_ago)
         decision = services.DecisionData(
             outcome=outcome, legal_basis="none" if rejected else "convention",
@@ -139,13 +140,13 @@ class Command(BaseCommand):
                 services.record_decision(by=boss, case=case, step_name=step, data=decision)
         if target == "decided":
             return
-        delivered = decision.decided_on + datetime.timedelta(days=2 if target != "rejected_final" else 0)
+        delivered = decision.decided_on
         case.refresh_from_db()
         services.record_notification(by=worker, case=case, delivered_on=delivered,
                                      language=services.letter_language(case))
         if target == "appeal_lodged":
             case.refresh_from_db()
-            services.lodge_appeal(by=worker, case=case, lodged_on=delivered + datetime.timedelta(days=3),
+            services.lodge_appeal(by=worker, case=case, lodged_on=delivered,
                                   grounds=fake.paragraph())
         elif target == "rejected_final":
             case.refresh_from_db()
