@@ -152,6 +152,7 @@ class NoShowForm(StepForm):
 
 
 class AssessmentForm(StepForm):
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
     # Optional here: a draft may be partial; the service says what a submission lacks.
     credibility = forms.CharField(label=_("Credibility findings"), required=False,
                                   widget=forms.Textarea(attrs=LONG_TEXT), max_length=100000)

@@ -385,8 +385,22 @@ def _fill(assessment: EligibilityAssessment, data: AssessmentData) -> None:
     assessment.recommendation = data.recommendation
 
 
+def assessment_version(assessment: EligibilityAssessment | None) -> str:
+    """What a form shows was read at: a later save by someone else is not overwritten."""
+    return assessment.updated_at.isoformat() if assessment and assessment.updated_at else ""
+
+
+def _check_version(case: Case, expected: str | None) -> EligibilityAssessment | None:
+    current = current_assessment(case)
+    if expected is not None and assessment_version(current) != expected:
+        raise ValidationError(_("Someone else saved this assessment a moment ago. Nothing of yours was "
+                                "saved: look at their version before you go on."))
+    return current
+
+
 @transaction.atomic
-def save_assessment(*, by: User, case: Case, data: AssessmentData) -> EligibilityAssessment:
+def save_assessment(*, by: User, case: Case, data: AssessmentData,
+                    expected_version: str | None = None) -> EligibilityAssessment:
     """Save a draft of the eligibility assessment (nothing moves)."""
     _asylum_case(case)
     case = Case.objects.select_for_update().get(pk=case.pk)
@@ -395,7 +409,7 @@ def save_assessment(*, by: User, case: Case, data: AssessmentData) -> Eligibilit
     if case.state != "interviewed":
         raise ValidationError(_("The assessment is written after the interview, before review."))
     sources = _check_assessment(case, data, complete=False)
-    assessment = current_assessment(case) or EligibilityAssessment(
+    assessment = _check_version(case, expected_version) or EligibilityAssessment(
         case=case, person_id=case.principal_id, author=by)
     _fill(assessment, data)
     assessment.status = AssessmentStatus.DRAFT
@@ -406,13 +420,13 @@ def save_assessment(*, by: User, case: Case, data: AssessmentData) -> Eligibilit
     return assessment
 
 
-def submit_assessment(*, by: User, case: Case, data: AssessmentData,
-                      expected_step: int | None = None) -> EligibilityAssessment:
+def submit_assessment(*, by: User, case: Case, data: AssessmentData, expected_step: int | None = None,
+                      expected_version: str | None = None) -> EligibilityAssessment:
     _asylum_case(case)
     sources = _check_assessment(case, data, complete=True)
 
     def effect(case: Case, step: CaseStep) -> dict:
-        assessment = current_assessment(case) or EligibilityAssessment(
+        assessment = _check_version(case, expected_version) or EligibilityAssessment(
             case=case, person_id=case.principal_id, author=by)
         _fill(assessment, data)
         assessment.author = by

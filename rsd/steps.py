@@ -172,8 +172,8 @@ def _no_show(step: Step, form) -> tuple[str, str]:
 
 def _assessment_form(step: Step, data) -> forms.Form:
     sources = coi_library({step.case.office_id})
-    initial = _initial(step)
     current = services.current_assessment(step.case)
+    initial = _initial(step, version=services.assessment_version(current))
     if current:
         initial.update({name: getattr(current, name) or "" for name in (
             "credibility", "material_facts", "inclusion", "exclusion", "recommendation")})
@@ -186,10 +186,11 @@ def _assessment_form(step: Step, data) -> forms.Form:
 
 def _submit(step: Step, form) -> tuple[str, str]:
     if "save_draft" in step.request.POST:
-        services.save_assessment(by=step.user, case=step.case, data=form.data_object())
+        services.save_assessment(by=step.user, case=step.case, data=form.data_object(),
+                                 expected_version=step.request.POST.get("version"))
         return _("Draft saved."), reverse("rsd:step", args=[step.case.pk, step.name])
     services.submit_assessment(by=step.user, case=step.case, data=form.data_object(),
-                               expected_step=step.expected)
+                               expected_step=step.expected, expected_version=step.request.POST.get("version"))
     return _("Assessment submitted for review."), ""
 
 

@@ -1010,3 +1010,29 @@ def test_an_erased_applicants_application_is_not_edited(client, bz_staff, regist
     assert client.get(application_url(registered)).status_code == 403
     assert client.post(application_url(registered), post).status_code == 403
     assert Application.objects.get(case=registered).specific_needs == []
+
+
+def shown_version(page: str) -> str:
+    """The version of the assessment the form was read at ('' before any draft)."""
+    return re.search(r'name="version"(?: value="([^"]*)")?', page).group(1) or ""
+
+
+def test_two_officers_saving_one_draft_do_not_overwrite_each_other(client, bz, bz_staff):
+    case = bz.at("interviewed")
+    page = as_user(client, bz_staff.supervisor).get(step_url(case, "submit_assessment")).content.decode()
+    version = shown_version(page)
+    draft = {"credibility": "Borrador de la supervisora", "version": version, "save_draft": "1"}
+    # The caseworker saves first, from the same empty form.
+    mine = {"credibility": "Borrador del gestor", "version": version, "save_draft": "1"}
+    assert post_step(as_user(client, bz_staff.caseworker), case, "submit_assessment", mine).status_code == 302
+
+    response = post_step(as_user(client, bz_staff.supervisor), case, "submit_assessment", draft)
+
+    assert response.status_code == 400
+    assert "Someone else saved this assessment a moment ago" in response.content.decode()
+    assert EligibilityAssessment.objects.get(case=case).credibility == "Borrador del gestor"
+    # Reading it again gives the new version, and the save goes through.
+    page = client.get(step_url(case, "submit_assessment")).content.decode()
+    draft["version"] = shown_version(page)
+    assert post_step(client, case, "submit_assessment", draft).status_code == 302
+    assert EligibilityAssessment.objects.get(case=case).credibility == "Borrador de la supervisora"
