@@ -66,59 +66,28 @@ def _states(*extra: State) -> dict[str, State]:
 
 # --- Guards (each says why not, or nothing) ----------------------------------------------
 
-def _first_instance(case: Case):
-    from rsd.models import Decision, Stage
+def _outcome_is(stage: str, outcomes: set[str], why):
+    """A guard: the latest decision of `stage` has one of `outcomes`, or `why` not."""
+    def guard(case: Case):
+        from rsd.models import Decision
 
-    return (Decision.objects.filter(case=case, stage=Stage.FIRST_INSTANCE)
-            .order_by("-recorded_at").first())
-
-
-def decision_positive(case: Case):
-    d = _first_instance(case)
-    if d is None or d.outcome != "recognized":
-        return _("The decision does not recognize refugee status.")
-    return None
+        latest = (Decision.objects.filter(case=case, stage=stage).order_by("-recorded_at")
+                  .values_list("outcome", flat=True).first())
+        return None if latest in outcomes else why
+    return guard
 
 
-def decision_negative(case: Case):
-    d = _first_instance(case)
-    if d is None or d.outcome == "recognized":
-        return _("The decision recognizes refugee status: there is nothing to appeal.")
-    return None
-
-
-def decision_rejected(case: Case):
-    d = _first_instance(case)
-    if d is None or d.outcome != "rejected":
-        return _("The decision did not reject the application.")
-    return None
-
-
-def decision_complementary(case: Case):
-    d = _first_instance(case)
-    if d is None or d.outcome != "complementary":
-        return _("The decision did not grant complementary protection.")
-    return None
-
-
-def _appeal_decision(case: Case):
-    from rsd.models import Decision, Stage
-
-    return Decision.objects.filter(case=case, stage=Stage.APPEAL).order_by("-recorded_at").first()
-
-
-def appeal_allowed(case: Case):
-    d = _appeal_decision(case)
-    if d is None or d.outcome != "recognized":
-        return _("The appeal was not allowed.")
-    return None
-
-
-def appeal_dismissed(case: Case):
-    d = _appeal_decision(case)
-    if d is None or d.outcome == "recognized":
-        return _("The appeal was not dismissed.")
-    return None
+POSITIVE, NEGATIVE = {"recognized"}, {"rejected", "complementary"}
+decision_positive = _outcome_is("first_instance", POSITIVE,
+                                _("The decision does not recognize refugee status."))
+decision_negative = _outcome_is("first_instance", NEGATIVE,
+                                _("The decision recognizes refugee status: there is nothing to appeal."))
+decision_rejected = _outcome_is("first_instance", {"rejected"},
+                                _("The decision did not reject the application."))
+decision_complementary = _outcome_is("first_instance", {"complementary"},
+                                     _("The decision did not grant complementary protection."))
+appeal_allowed = _outcome_is("appeal", POSITIVE, _("The appeal was not allowed."))
+appeal_dismissed = _outcome_is("appeal", NEGATIVE, _("The appeal was not dismissed."))
 
 
 def closed_unappealed(case: Case):
