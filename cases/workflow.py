@@ -265,12 +265,9 @@ def refusal_error(case: Case, transition: Transition, user: User | None) -> Exce
     return None
 
 
-_check = refusal_error
-
-
 def refusal(case: Case, transition: Transition, user: User | None) -> str | None:
     """Why `user` may not fire `transition` on `case` now, or None when they may."""
-    error = _check(case, transition, user)
+    error = refusal_error(case, transition, user)
     if error is None:
         return None
     return " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
@@ -356,7 +353,7 @@ def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.d
         raise ValidationError(_("This case follows no procedure."))
     transition = wf.transition(name)
     _check_fresh(case, wf, expected_step)
-    error = _check(case, transition, by)
+    error = refusal_error(case, transition, by)
     if error is not None:
         raise _Refused(error, case.state)
     if transition.needs_reason and not reason.strip():
