@@ -1,0 +1,47 @@
+"""Shared by the services of the asylum procedure."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.models import Case, CaseKind
+from rsd.models import CartagenaGround, ConventionGround
+
+GROUNDS = set(ConventionGround.values) | set(CartagenaGround.values)
+DECISION_STEPS = ("decide", "record_committee_recommendation", "record_minister_decision",
+                  "record_commission_decision")
+REOPEN_GROUNDS = ("new_evidence", "changed_circumstances", "wrongly_decided")
+CANCEL_GROUNDS = ("inclusion_not_met", "exclusion_applied")
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+def _asylum_case(case: Case) -> None:
+    if case.kind != CaseKind.ASYLUM:
+        raise ValidationError(_("This is not an asylum case."))
+
+
+def _not_future(errors: dict[str, str], name: str, day: datetime.date | None) -> None:
+    if day and day > _today():
+        errors[name] = _("This date is in the future.")
+
+
+EARLIEST = datetime.date(1951, 7, 28)  # the Refugee Convention: nothing in a file is older
+
+
+def _plausible(errors: dict[str, str], name: str, day: datetime.date | None) -> None:
+    """Not in the future, not before 1951: a mistyped year would start a clock long expired."""
+    if day and day < EARLIEST:
+        errors[name] = _("This date is not plausible: check the year.")
+    _not_future(errors, name, day)
+
+
+def _raise(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationError(errors)

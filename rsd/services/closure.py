@@ -1,0 +1,77 @@
+"""Steps that carry only reasons (withdrawal, abandonment, reopening, cancellation)
+and the daily sweep."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
+
+from cases import workflow
+from cases.models import Case, CaseDeadline, CaseKind, CaseStep, User
+from rsd.models import InterviewStatus
+from rsd.services._common import CANCEL_GROUNDS, REOPEN_GROUNDS, _asylum_case, _today
+from rsd.services.interviews import _set_scheduled_interviews
+
+# --- Steps that carry only reasons ---------------------------------------------------------
+
+PLAIN_STEPS = ("record_contact", "propose_abandonment", "confirm_abandonment", "keep_open",
+               "close_unappealed", "close_with_protection", "withdraw", "reopen",
+               "propose_cancellation", "cancel_recognition", "keep_recognition")
+
+
+def take_step(*, by: User | None, case: Case, name: str, reason: str = "", ground: str = "",
+              expected_step: int | None = None) -> CaseStep:
+    """Withdrawal, abandonment, closure, reopening, cancellation: a reason (and a ground)."""
+    _asylum_case(case)
+    if name not in PLAIN_STEPS:
+        raise ValidationError(_("This step needs its own form."))
+    grounds = {"reopen": REOPEN_GROUNDS, "propose_cancellation": CANCEL_GROUNDS}.get(name)
+    if grounds and ground not in grounds:
+        raise ValidationError({"ground": _("Choose the ground.")})
+    wf = workflow.for_case(case)
+    closing = bool(wf and name in wf.transitions and wf.state(wf.transitions[name].target).closed)
+
+    def effect(case: Case, step: CaseStep) -> dict:
+        if closing:  # nobody should wait in an interview room for a closed case
+            _set_scheduled_interviews(case, InterviewStatus.CANCELLED, by)
+        return {"ground": ground} if grounds else {}
+
+    return workflow.fire(case=case, name=name, by=by, reason=reason, expected_step=expected_step,
+                         effect=effect)
+
+
+# --- Periodic sweeps ------------------------------------------------------------------------
+
+def sweep(*, limit: int = 500) -> dict[str, int]:
+    """Propose abandoned files for closure and close refusals left unappealed (a daily task).
+
+    The task only proposes abandonment: a supervisor confirms it. Each case is its own
+    transaction; a case someone is working on right now is simply taken next time.
+    """
+    today = _today()
+    counts = {"proposed": 0, "closed": 0}
+    for names, state, clock, key in (
+        (("propose_abandonment",), "no_show", "contact", "proposed"),
+        (("close_unappealed", "close_with_protection"), "appeal_period", "appeal", "closed"),
+    ):
+        # Oldest deadline first, every candidate looked at: cases a guard keeps waiting (one
+        # missed interview) must not crowd out those that are due.
+        due = (CaseDeadline.objects.filter(clock=clock, met_at__isnull=True, due_on__lt=today,
+                                           case__kind=CaseKind.ASYLUM, case__state=state)
+               .order_by("due_on", "case_id").values_list("case_id", flat=True))
+        for case_id in due.iterator(chunk_size=500):
+            if counts[key] >= limit:
+                break
+            case = Case.objects.select_related("office").get(pk=case_id)
+            wf = workflow.for_case(case)
+            # A guard may say not yet (too few missed interviews) or pick the closing step.
+            name = next((n for n in names if wf and not workflow.refusal(case, wf.transition(n), None)),
+                        None)
+            if name is None:
+                continue
+            try:
+                workflow.fire(case=case, name=name, by=None)
+            except (ValidationError, PermissionDenied):
+                continue  # it moved on meanwhile
+            counts[key] += 1
+    return counts

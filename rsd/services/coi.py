@@ -1,0 +1,81 @@
+"""The office's library of Country-of-Origin Information."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+import filetype
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django_countries import countries
+
+from cases import events, selectors
+from cases.models import Office, Role, User
+from rsd.models import CoiSource
+from rsd.services._common import _plausible, _raise
+
+COI_DOCUMENT_TYPE = "application/pdf"
+
+
+def check_coi_document(data: bytes) -> str | None:
+    """Why this file cannot go into the library, or None: a PDF (by its content) within the
+    upload limit."""
+    if not data:
+        return _("The file is empty.")
+    if len(data) > settings.AMPARO_UPLOAD_MAX_BYTES:
+        return _("The file is larger than %(mb)d MB.") % {
+            "mb": settings.AMPARO_UPLOAD_MAX_BYTES // (1024 * 1024)}
+    kind = filetype.guess(data)
+    if kind is None or kind.mime != COI_DOCUMENT_TYPE:
+        return _("Attach the document as a PDF file.")
+    return None
+
+
+@transaction.atomic
+def add_coi_source(*, by: User, office: Office, title: str, publisher: str, published_on: datetime.date,
+                   country: str = "", url: str = "", document: bytes | None = None) -> CoiSource:
+    """Add a report to the office's library: with a link, a PDF document, or both."""
+    if office.pk not in selectors.offices_where(by, Role.CASEWORKER, Role.SUPERVISOR):
+        raise PermissionDenied(_("You cannot add sources to this office's library."))
+    errors: dict[str, str] = {}
+    if not title.strip():
+        errors["title"] = _("Give the title.")
+    if not publisher.strip():
+        errors["publisher"] = _("Give the publisher.")
+    _plausible(errors, "published_on", published_on)
+    if country and country not in countries:
+        errors["country"] = _("Choose a country from the list.")
+    if url:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError:
+            errors["url"] = _("Enter a web address starting with http:// or https://.")
+    if document is not None:
+        why = check_coi_document(document)
+        if why:
+            errors["document"] = why
+    if not url and document is None and "url" not in errors:
+        errors["url"] = _("Give a link or attach the document.")
+    _raise(errors)
+    source = CoiSource(office=office, title=title.strip(), publisher=publisher.strip(),
+                       published_on=published_on, country=country, url=url, added_by=by)
+    if document is not None:
+        # Named by us: the uploader's file name stays out of the file system.
+        source.document.save(f"{uuid.uuid4().hex}.pdf", ContentFile(document), save=False)
+    source.save()
+    events.emit("rsd.coi.add", actor=by, obj=source, office_id=office.pk)
+    return source
+
+
+@transaction.atomic
+def retire_coi_source(*, by: User, source: CoiSource) -> None:
+    """Take a source out of the library; assessments that cite it keep the citation."""
+    if source.office_id not in selectors.offices_where(by, Role.SUPERVISOR):
+        raise PermissionDenied(_("Only a supervisor of this office can retire a source."))
+    CoiSource.objects.filter(pk=source.pk).update(is_active=False)
+    events.emit("rsd.coi.retire", actor=by, obj=source, office_id=source.office_id)

@@ -1,0 +1,84 @@
+"""Interviews: scheduled, held or missed."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import workflow
+from cases.models import Case, CaseStep, User
+from rsd.models import Interview, InterviewStatus
+from rsd.services._common import _asylum_case, _raise, _today
+
+
+def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: str, interviewer: User,
+                       interpreter_language: str = "", interpreter: str = "",
+                       expected_step: int | None = None) -> Interview:
+    _asylum_case(case)
+    errors: dict[str, str] = {}
+    if when <= timezone.now():
+        errors["when"] = _("Choose a time in the future.")
+    elif when > timezone.now() + datetime.timedelta(days=730):
+        errors["when"] = _("Choose a time within the next two years.")
+    if not place.strip():
+        errors["place"] = _("Say where the interview takes place.")
+    from rsd.selectors import possible_interviewers
+
+    if not possible_interviewers(case).filter(pk=interviewer.pk).exists():
+        errors["interviewer"] = _("%(name)s cannot see this case: the interviewer is the assigned "
+                                  "caseworker or a supervisor of the office.") % {"name": interviewer}
+    _raise(errors)
+    name = "reschedule_interview" if case.state == "interview_scheduled" else "schedule_interview"
+
+    def effect(case: Case, step: CaseStep) -> dict:
+        _set_scheduled_interviews(case, InterviewStatus.RESCHEDULED, by)
+        interview = Interview(case=case, person_id=case.principal_id, scheduled_for=when,
+                              place=place.strip(), interviewer=interviewer, scheduled_by=by,
+                              interpreter_language=interpreter_language, interpreter=interpreter.strip())
+        interview._history_user = by
+        interview.save()
+        return {"interview": str(interview.pk), "interviewer": interviewer.pk}
+
+    workflow.fire(case=case, name=name, by=by, expected_step=expected_step, effect=effect)
+    return Interview.objects.get(case=case, status=InterviewStatus.SCHEDULED)
+
+
+def record_interview(*, by: User, case: Case, attended: bool, transcript: str = "", notes: str = "",
+                     reason: str = "", expected_step: int | None = None) -> Interview:
+    """Record that the scheduled interview took place (with its transcript) or was missed."""
+    _asylum_case(case)
+    workflow.ensure_fresh(case, expected_step)
+    interview = Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED).first()
+    if interview is None:
+        raise ValidationError(_("No interview is scheduled."))
+    if attended and not transcript.strip():
+        raise ValidationError({"transcript": _("Write the transcript, or a full summary of it.")})
+    day = timezone.localdate(interview.scheduled_for)  # the office's day, not UTC's
+    if day > _today():
+        raise ValidationError(_("The interview is set for %(date)s: record it on or after that day.")
+                              % {"date": day.isoformat()})
+
+    def effect(case: Case, step: CaseStep) -> dict:
+        fresh = Interview.objects.select_for_update().get(pk=interview.pk)
+        fresh.status = InterviewStatus.ATTENDED if attended else InterviewStatus.NO_SHOW
+        fresh.transcript = transcript.strip()
+        fresh.notes = notes.strip()
+        fresh._history_user = by
+        fresh.save()
+        return {"interview": str(fresh.pk)}
+
+    workflow.fire(case=case, name="record_attendance" if attended else "record_no_show", by=by,
+                  reason=reason, on=day,  # a missed interview, too, was missed that day
+                  expected_step=expected_step, effect=effect)
+    interview.refresh_from_db()
+    return interview
+
+
+def _set_scheduled_interviews(case: Case, status: str, by: User | None) -> None:
+    for interview in Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED):
+        interview.status = status
+        interview._history_user = by
+        interview.save()
