@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -23,6 +22,7 @@ from audit.models import AuditEvent
 from cases import services, workflow
 from cases.models import Case, CaseStep, Role
 from cases.workflow import State, Transition, Workflow
+from tests.races import race_on_case as _race
 
 pytestmark = pytest.mark.postgres
 
@@ -36,59 +36,6 @@ RACE = Workflow(
         Transition("withdraw", "Withdraw", ("open",), "withdrawn", (SUP,)),
     ]},
 )
-
-
-def _connect(autocommit: bool) -> psycopg.Connection:
-    s = connection.settings_dict
-    return psycopg.connect(dbname=s["NAME"], host=s.get("HOST") or "127.0.0.1",
-                           port=s.get("PORT") or 5432, user=s.get("USER") or "postgres",
-                           password=s.get("PASSWORD") or None, autocommit=autocommit)
-
-
-def _wait_until_blocked(watcher: psycopg.Connection, count: int, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        waiting = watcher.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ).fetchone()[0]
-        if waiting >= count:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{count} callers never queued on the case's lock")
-
-
-def _race(case: Case, calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls in threads, each on its own connection, released together once all
-    are queued on the case row; returns what each returned or raised, in order."""
-    results: list[Any] = [None] * len(calls)
-    barrier = threading.Barrier(len(calls) + 1)
-
-    def run(i: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=15)
-            results[i] = call()
-        except Exception as exc:  # handed back to the test
-            results[i] = exc
-        finally:
-            connection.close()  # this thread's own Django connection
-
-    holder, watcher = _connect(autocommit=False), _connect(autocommit=True)
-    try:
-        holder.execute("SELECT id FROM cases_case WHERE id = %s FOR UPDATE", [case.pk])
-        threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-        for t in threads:
-            t.start()
-        barrier.wait(timeout=15)
-        _wait_until_blocked(watcher, len(calls))
-        holder.rollback()  # let go: the callers race from here
-        for t in threads:
-            t.join(timeout=30)
-        assert not any(t.is_alive() for t in threads), "a caller is stuck"
-    finally:
-        holder.close()
-        watcher.close()
-    return results
 
 
 def _slow_effect(case: Case, step: CaseStep) -> dict:
