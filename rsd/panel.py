@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import prefetch_related_objects
-
 from cases import selectors as case_selectors
 from cases.crypto import datakeys
 from cases.models import Case, User
@@ -17,8 +15,6 @@ from rsd.models import Stage
 def panel_context(case: Case, user: User) -> dict[str, Any]:
     proc = selectors.procedure_of(case)
     datakeys.preload([m.person_id for m in proc.family])
-    # Who reviewed each assessment: one query for all of them, not one per assessment.
-    prefetch_related_objects(proc.assessments, "reviewed_by")
     options = proc.workflow.options if proc.workflow else {}
     authorities = options.get("authorities", {})
 

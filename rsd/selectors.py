@@ -160,34 +160,26 @@ def get_coi_source(user: User, source_id: int | str) -> CoiSource:
 
 @dataclass
 class Procedure:
-    """Everything the case page shows about where the procedure stands."""
+    """The asylum records the case page's panel shows (the card shows steps and deadlines)."""
 
     workflow: workflow.Workflow | None
     application: Application | None
     family: list[FamilyMember]
     interviews: list[Interview]
-    assessment: EligibilityAssessment | None
     assessments: list[EligibilityAssessment]
     decisions: list[Decision]
     appeals: list[Appeal]
-    steps: list[CaseStep]
-    deadlines: list[CaseDeadline]
 
 
 def procedure_of(case: Case) -> Procedure:
-    from rsd.services import current_assessment
-
     return Procedure(
         workflow=workflow.for_case(case),
         application=Application.objects.filter(case=case).first(),
         family=list(FamilyMember.objects.filter(case=case).select_related("person")),
         interviews=list(Interview.objects.filter(case=case).select_related("interviewer")
                         .order_by("-scheduled_for")),
-        assessment=current_assessment(case),
-        assessments=list(EligibilityAssessment.objects.filter(case=case).select_related("author")
-                         .prefetch_related("coi_sources")),
+        assessments=list(EligibilityAssessment.objects.filter(case=case)
+                         .select_related("author", "reviewed_by").prefetch_related("coi_sources")),
         decisions=list(Decision.objects.filter(case=case).select_related("recorded_by")),
         appeals=list(Appeal.objects.filter(case=case)),
-        steps=list(CaseStep.objects.filter(case=case).select_related("actor").order_by("-number")),
-        deadlines=list(CaseDeadline.objects.filter(case=case).order_by("met_at", "due_on")),
     )

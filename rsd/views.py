@@ -29,17 +29,11 @@ def _asylum_case(request: HttpRequest, case_id, action: str) -> Case:
     return case
 
 
-def _refusal(step: Step) -> Exception | None:
-    """The engine's own answer: PermissionDenied (role, four-eyes) or ValidationError (the
-    case is not at this step, or a guard says not yet), None when the user may take it."""
-    return workflow.refusal_error(step.case, step.transition, step.user)
-
-
 def _check_allowed(step: Step, *, record: bool) -> HttpResponse | None:
     """None when this user may take this step now. Who may not act gets 403 with the
     engine's reason; a step the case is not at (or not yet at) sends them back to the case
     page with the reason: the case moved on, the user did nothing wrong."""
-    error = _refusal(step)
+    error = workflow.refusal_error(step.case, step.transition, step.user)
     if error is None:
         return None
     if record:  # a refused attempt stays on the record, as when the engine refuses it
@@ -181,7 +175,7 @@ def application_edit(request: HttpRequest, case_id) -> HttpResponse:
 @login_required
 @require_GET
 def letter(request: HttpRequest, case_id) -> HttpResponse:
-    """The first-instance decision letter as PDF (?lang=en or es; default: the applicant's)."""
+    """The letter of the decision that stands, as PDF (?lang=en or es; default: the applicant's)."""
     case = _asylum_case(request, case_id, "rsd.letter.print")
     try:
         pdf = services.decision_letter(by=request.user, case=case, language=request.GET.get("lang", ""))
