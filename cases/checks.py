@@ -66,3 +66,47 @@ def check_broker(app_configs, **kwargs):
             id="amparo.W001",
         )]
     return []
+
+
+PROCEDURES = "procedures"  # the tag of the checks below; servers refuse to start on them
+
+
+@register(PROCEDURES)
+def check_procedures(app_configs, **kwargs):
+    """The registered procedures are whole: periods valid, one per (kind, country), a page
+    for every step people take."""
+    from cases import steps, workflow
+
+    errors = [Error(problem, hint="Each entry is {procedure: {clock: (days, 'calendar' or "
+                    "'working')}}, with the names the procedures define; see README, "
+                    "'Configuration'.", id="amparo.E020")
+              for problem in workflow.deadline_problems()]
+    seen: dict[tuple[str, str], str] = {}
+    for wf in workflow.registered():
+        key = (wf.kind, wf.country)
+        if key in seen:
+            errors.append(Error(
+                f"Procedures {seen[key]!r} and {wf.name!r} are both registered for "
+                f"{wf.kind!r} cases in {wf.country or 'every other country'}.",
+                hint="Give one of them another country, or register only one.", id="amparo.E021"))
+        seen.setdefault(key, wf.name)
+        pages = steps.pages_for(wf.options.step_url)
+        missing = sorted(t.name for t in wf.transitions.values()
+                         if set(t.roles) - {workflow.SYSTEM} and t.name not in pages)
+        if missing:
+            errors.append(Error(
+                f"Procedure {wf.name!r} has steps without a page: {', '.join(missing)}.",
+                hint="Register a StepPage for each (cases.steps.register_pages) under the "
+                f"procedure's step_url ({wf.options.step_url or 'not set'}).", id="amparo.E022"))
+    return errors
+
+
+def refuse_to_start() -> None:
+    """For servers and workers, which do not run the system checks: stop on a broken
+    procedure instead of counting deadlines wrong."""
+    from django.core import checks
+    from django.core.exceptions import ImproperlyConfigured
+
+    errors = [e for e in checks.run_checks(tags=[PROCEDURES]) if e.is_serious()]
+    if errors:
+        raise ImproperlyConfigured("\n".join(f"{e.id}: {e.msg} {e.hint or ''}" for e in errors))

@@ -1,7 +1,7 @@
 """The case page's procedure card: where the case stands in its procedure, what is due,
 the steps this user may take now, and the steps taken. Generic: the procedure's app says,
-through `Workflow.options`, where its step forms are ("step_url", a URL name taking
-case_id and name) and what panel of its own it adds ("panel": (template, callable))."""
+through `Workflow.options`, where its step forms are (`step_url`, a URL name taking case_id
+and name) and what panel of its own it adds (`panel_template`, `panel`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def procedure_card(case: Case, user: User) -> dict[str, Any] | None:
     if wf is None:
         return None
     today = timezone.localdate()
-    step_url = wf.options.get("step_url")
+    step_url = wf.options.step_url
     actions = [
         {"name": t.name, "label": t.label, "style": t.style,
          "url": reverse(step_url, kwargs={"case_id": case.pk, "name": t.name}) if step_url else ""}
@@ -39,9 +39,7 @@ def procedure_card(case: Case, user: User) -> dict[str, Any] | None:
     card: dict[str, Any] = {"workflow": wf, "label": wf.label, "state": state.label,
                             "closed": state.closed, "deadlines": deadlines, "actions": actions,
                             "steps": steps}
-    panel = wf.options.get("panel")
-    if panel:
-        template, build = panel
-        card["panel_template"] = template
-        card["panel"] = build(case, user)
+    if wf.options.panel is not None:
+        card["panel_template"] = wf.options.panel_template
+        card["panel"] = wf.options.panel(case, user)
     return card

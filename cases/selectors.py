@@ -19,6 +19,15 @@ from django.http import Http404
 from django.utils import timezone
 
 from cases import workflow
+from cases.access import (  # noqa: F401  (callers move to cases.access)
+    CASE_ROLES,
+    can_assign,
+    can_edit_case,
+    can_take,
+    has_role,
+    offices_where,
+    roles_by_office,
+)
 from cases.crypto import blind, datakeys
 from cases.models import (
     Case,
@@ -36,32 +45,6 @@ from cases.models import (
     Role,
     User,
 )
-
-CASE_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
-
-
-def roles_by_office(user: User) -> dict[str, set[int]]:
-    """{role: {office ids}}, cached on the user object for the request."""
-    if not user.is_authenticated or not user.is_active:
-        return {}
-    cached = getattr(user, "_amparo_roles", None)
-    if cached is None:
-        cached = {}
-        for role, office_id in Membership.objects.filter(
-            user=user, office__is_active=True
-        ).values_list("role", "office_id"):
-            cached.setdefault(role, set()).add(office_id)
-        user.__dict__["_amparo_roles"] = cached  # per-request cache on the user object
-    return cached
-
-
-def offices_where(user: User, *roles: str) -> set[int]:
-    held = roles_by_office(user)
-    return set().union(*(held.get(r, set()) for r in roles)) if roles else set()
-
-
-def has_role(user: User, *roles: str) -> bool:
-    return bool(offices_where(user, *roles))
 
 
 def user_offices(user: User, *roles: str) -> QuerySet[Office]:
@@ -240,20 +223,7 @@ def can_register(user: User, office: Office) -> bool:
     return office.pk in offices_where(user, *CASE_ROLES) and office.is_active
 
 
-def can_edit_case(user: User, case: Case) -> bool:
-    if case.office_id in offices_where(user, Role.SUPERVISOR):
-        return True
-    return case.assigned_to_id == user.pk and case.office_id in offices_where(
-        user, Role.CASEWORKER
-    )
 
-
-def can_assign(user: User, case: Case) -> bool:
-    return case.office_id in offices_where(user, Role.SUPERVISOR)
-
-
-def can_take(user: User, case: Case) -> bool:
-    return case.assigned_to_id is None and case.office_id in offices_where(user, Role.CASEWORKER)
 
 
 def can_edit_person(user: User, person: Person) -> bool:

@@ -28,8 +28,9 @@ from cases.forms import (
     too_large_message,
     upload_too_large,
 )
-from cases.models import Office, Role
+from cases.models import Case, Office, Person, Role
 from cases.procedure_card import procedure_card
+from cases.steps import add_service_errors, audited_get
 
 
 class LoginView(auth_views.LoginView):
@@ -54,22 +55,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return super().form_valid(form)
 
 
-def _audited(getter, request, object_id, action: str, object_type: str):
-    """Fetch through the scoping selector; a refused look-up is recorded too."""
-    try:
-        return getter(request.user, object_id)
-    except Http404:
-        events.emit(action, actor=request.user, outcome="denied", object_type=object_type,
-                    object_id=str(object_id))
-        raise
+def _person(request, person_id, action: str) -> Person:
+    return audited_get(selectors.get_person, request, person_id, action=action, object_type="cases.person")
 
 
-def add_service_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errs in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errs)
-    else:
-        form.add_error(None, exc)
+def _case(request, case_id, action: str) -> Case:
+    return audited_get(selectors.get_case, request, case_id, action=action, object_type="cases.case")
 
 
 @login_required
@@ -161,7 +152,7 @@ def person_create(request):
 
 @login_required
 def person_detail(request, person_id):
-    person = _audited(selectors.get_person, request, person_id, "person.view", "cases.person")
+    person = _person(request, person_id, "person.view")
     events.emit("person.view", actor=request.user, obj=person)
     cases = selectors.visible_cases(request.user).filter(participants__person=person)
     return render(request, "cases/person_detail.html", {
@@ -178,7 +169,7 @@ def person_detail(request, person_id):
 
 @login_required
 def person_edit(request, person_id):
-    person = _audited(selectors.get_person, request, person_id, "person.view", "cases.person")
+    person = _person(request, person_id, "person.view")
     if not selectors.can_edit_person(request.user, person):
         raise PermissionDenied(_("You cannot change this person's record."))
     offices = Office.objects.filter(pk=person.office_id)
@@ -211,7 +202,7 @@ def person_edit(request, person_id):
 @login_required
 @require_POST
 def person_erase(request, person_id):
-    person = _audited(selectors.get_person, request, person_id, "person.erase", "cases.person")
+    person = _person(request, person_id, "person.erase")
     if not selectors.can_erase_person(request.user, person):
         raise PermissionDenied(_("Only a supervisor of the person's office can erase them."))
     form = EraseForm(request.POST)
@@ -226,7 +217,7 @@ def person_erase(request, person_id):
 @login_required
 @require_POST
 def identity_document_add(request, person_id):
-    person = _audited(selectors.get_person, request, person_id, "person.add_document", "cases.person")
+    person = _person(request, person_id, "person.add_document")
     if not selectors.can_edit_person(request.user, person):
         raise PermissionDenied(_("You cannot change this person's record."))
     form = IdentityDocumentForm(request.POST)
@@ -243,7 +234,7 @@ def identity_document_add(request, person_id):
 @login_required
 @require_POST
 def case_open(request, person_id):
-    person = _audited(selectors.get_person, request, person_id, "case.open", "cases.person")
+    person = _person(request, person_id, "case.open")
     form = OpenCaseForm(request.POST)
     if form.is_valid():
         try:
@@ -302,14 +293,14 @@ def _case_page(request, case, **forms):
 
 @login_required
 def case_detail(request, case_id):
-    case = _audited(selectors.get_case, request, case_id, "case.view", "cases.case")
+    case = _case(request, case_id, "case.view")
     return _case_page(request, case)
 
 
 @login_required
 @require_POST
 def case_assign(request, case_id):
-    case = _audited(selectors.get_case, request, case_id, "case.assign", "cases.case")
+    case = _case(request, case_id, "case.assign")
     if not selectors.can_assign(request.user, case):
         raise PermissionDenied(_("Only a supervisor of this office can assign its cases."))
     form = AssignForm(request.POST, staff=selectors.assignable_staff(case))
@@ -324,7 +315,7 @@ def case_assign(request, case_id):
 @login_required
 @require_POST
 def case_take(request, case_id):
-    case = _audited(selectors.get_case, request, case_id, "case.take", "cases.case")
+    case = _case(request, case_id, "case.take")
     try:
         services.take_case(by=request.user, case=case)
     except ValidationError as exc:
@@ -337,7 +328,7 @@ def case_take(request, case_id):
 @login_required
 @require_POST
 def note_add(request, case_id):
-    case = _audited(selectors.get_case, request, case_id, "note.add", "cases.case")
+    case = _case(request, case_id, "note.add")
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
@@ -353,7 +344,7 @@ def note_add(request, case_id):
 @login_required
 @require_POST
 def document_upload(request, case_id):
-    case = _audited(selectors.get_case, request, case_id, "document.add", "cases.case")
+    case = _case(request, case_id, "document.add")
     if not selectors.can_edit_case(request.user, case):
         raise PermissionDenied(_("You cannot add documents to this case."))
     form = DocumentForm(request.POST, request.FILES)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from cases import selectors, services
 from cases.forms import Styled
 from cases.models import Office, Role, User
-from cases.views import add_service_errors
+from cases.steps import add_service_errors
 
 
 class StaffMemberForm(Styled, forms.Form):

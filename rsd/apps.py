@@ -8,9 +8,11 @@ class RsdConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from cases import dashboard
+        from cases import dashboard, steps
         from rsd import dashboard as rsd_dashboard
         from rsd import procedures
+        from rsd.steps import PAGES
 
         procedures.build()
+        steps.register_pages(procedures.STEP_URL, PAGES)
         dashboard.register(rsd_dashboard.section)

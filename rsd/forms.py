@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.forms import DateInput, Styled
 from cases.models import Sex, SpecificNeed
 from cases.services import PersonData
+from cases.steps import StepForm
 from cases.vocab import language_choices
 from rsd import services
 from rsd.models import (
@@ -54,12 +55,6 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
     def __init__(self, **kwargs):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
-
-
-class StepForm(Styled, forms.Form):
-    """Every step's form carries the step number the user was looking at."""
-
-    expected_step = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
 
 class ApplicationForm(StepForm):

@@ -10,18 +10,18 @@ from cases.models import Case, User
 from cases.vocab import specific_need_label
 from rsd import selectors
 from rsd.models import Stage
+from rsd.procedures import options_of
 
 
 def panel_context(case: Case, user: User) -> dict[str, Any]:
     proc = selectors.procedure_of(case)
     datakeys.preload([m.person_id for m in proc.family])
-    options = proc.workflow.options if proc.workflow else {}
-    authorities = options.get("authorities", {})
+    options = options_of(proc.workflow)
 
     def authority(key: str) -> str:
         if key == "appeal":
-            return str(options.get("appeal_body", ""))
-        return str(authorities.get(key, ""))
+            return str(options.appeal_body)
+        return str(options.authorities.get(key, ""))
 
     application = proc.application
     can_edit = case_selectors.can_edit_case(user, case) and not case.principal.erased_at

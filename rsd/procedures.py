@@ -1,27 +1,31 @@
 """The asylum procedures: the UNHCR-mandate default and the country variants.
 
-Facts taken from DOMAIN.md; periods the law of a country sets and that are not written
-there are configurable (settings.AMPARO_DEADLINES) instead of guessed.
+The facts they follow are in docs/domain/asylum-procedures.md; periods a country's law sets
+differently are configurable (settings.AMPARO_DEADLINES) instead of guessed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, CaseKind, CaseStep, Role
+from cases.models import Case, CaseKind, CaseStep, Role, User
 from cases.workflow import (
     CALENDAR,
     SYSTEM,
     WORKING,
     Clock,
+    Label,
+    ProcedureOptions,
     State,
     Transition,
     Workflow,
+    for_case,
     open_deadline,
     register,
 )
@@ -128,13 +132,13 @@ def appeal_period_over(case: Case):
 
 def abandonment_due(case: Case):
     """Repeated no-shows and no contact for the whole contact period."""
-    wf_options = OPTIONS.get(case.procedure, DEFAULT_OPTIONS)
+    needed = options_of(for_case(case)).abandon_after_no_shows
     since = (CaseStep.objects.filter(case=case, transition__in=("register", "reopen"))
              .order_by("-number").values_list("number", flat=True).first() or 0)
     misses = CaseStep.objects.filter(case=case, transition="record_no_show", number__gt=since).count()
-    if misses < wf_options["abandon_after_no_shows"]:
+    if misses < needed:
         return _("The applicant has missed %(n)s interview(s); closure needs %(m)s.") % {
-            "n": misses, "m": wf_options["abandon_after_no_shows"]}
+            "n": misses, "m": needed}
     deadline = open_deadline(case, "contact")
     if deadline and deadline.due_on >= timezone.localdate():
         return _("The applicant may still make contact until %(date)s.") % {
@@ -224,26 +228,6 @@ def _clocks(*extra: Clock) -> tuple[Clock, ...]:
     )
 
 
-def _override(name: str, clocks: tuple[Clock, ...]) -> tuple[Clock, ...]:
-    """settings.AMPARO_DEADLINES = {"rsd.mx": {"appeal": (15, "working")}} changes a period."""
-    changes = getattr(settings, "AMPARO_DEADLINES", {}).get(name, {})
-    unknown = set(changes) - {c.name for c in clocks}
-    if unknown:
-        raise ImproperlyConfigured(
-            f"AMPARO_DEADLINES[{name!r}] names clocks {sorted(unknown)} that {name} does not have; "
-            f"it has {sorted(c.name for c in clocks)}.")
-    out = []
-    for c in clocks:
-        if c.name in changes:
-            days, unit = changes[c.name]
-            if unit not in (CALENDAR, WORKING) or int(days) < 1:
-                raise ImproperlyConfigured(
-                    f"AMPARO_DEADLINES[{name!r}][{c.name!r}] must be (days, 'calendar' or 'working').")
-            c = dataclasses.replace(c, days=int(days), unit=unit)
-        out.append(c)
-    return tuple(out)
-
-
 def _workflow(name: str, label, country: str, *, states: dict[str, State],
               transitions: list[Transition], clocks: tuple[Clock, ...]) -> Workflow:
     # The shared steps name every variant's states; each variant keeps those it has.
@@ -252,44 +236,58 @@ def _workflow(name: str, label, country: str, *, states: dict[str, State],
     return register(Workflow(name=name, kind=CaseKind.ASYLUM, label=label, country=country,
                              rounds=("register", "reopen"),
                              states=states, transitions=pruned,
-                             clocks=_override(name, clocks), options=OPTIONS[name]))
+                             clocks=clocks, options=OPTIONS[name]))
 
 
-def _panel(case: Case, user) -> dict:
+def _panel(case: Case, user: User) -> dict[str, Any]:
     from rsd.panel import panel_context  # imports the services, which import this module
 
     return panel_context(case, user)
 
 
-DEFAULT_OPTIONS = {
-    # Read by the case page (cases.procedure_card): where each step's form is, what to show.
-    "step_url": "rsd:step",
-    "panel": ("rsd/_panel.html", _panel),
-    "abandon_after_no_shows": 2,
-    "filing_limit": None,  # (days, unit) after arrival beyond which an application is late
-    "authorities": {"decide": _("Reviewing eligibility officer")},
-    "appeal_body": _("Appeal eligibility officer"),
-}
+STEP_URL = "rsd:step"
+
+
+@dataclass(frozen=True)
+class AsylumOptions(ProcedureOptions):
+    """What differs between the asylum procedures beyond their steps."""
+
+    abandon_after_no_shows: int = 2
+    filing_limit: tuple[int, str] | None = None  # (days, unit) after arrival; later is late
+    # Who takes each deciding step (transition name -> body), and who hears appeals.
+    authorities: Mapping[str, Label] = field(default_factory=dict)
+    appeal_body: Label = ""
+
+
+def options_of(wf: Workflow | None) -> AsylumOptions:
+    """The asylum options of a procedure (the default procedure's when there is none)."""
+    return wf.options_as(AsylumOptions) if wf is not None else OPTIONS["rsd.unhcr"]
+
+
+DEFAULT_OPTIONS = AsylumOptions(
+    step_url=STEP_URL, panel_template="rsd/_panel.html", panel=_panel,
+    authorities={"decide": _("Reviewing eligibility officer")},
+    appeal_body=_("Appeal eligibility officer"),
+)
 OPTIONS = {
     "rsd.unhcr": DEFAULT_OPTIONS,
-    "rsd.bz": {**DEFAULT_OPTIONS, "filing_limit": (14, CALENDAR),
-               "authorities": {"record_committee_recommendation": _("Refugee Eligibility Committee"),
-                               "record_minister_decision": _("Minister responsible for immigration")},
-               "appeal_body": _("Refugee appeal authority")},
-    "rsd.cr": {**DEFAULT_OPTIONS,
-               "authorities": {"record_commission_decision": _("Commission for Restricted Visas and Refuge")},
-               "appeal_body": _("Administrative Migration Tribunal")},
-    "rsd.mx": {**DEFAULT_OPTIONS, "filing_limit": (30, WORKING),
-               "authorities": {"decide": _("Mexican Commission for Refugee Assistance (COMAR)")},
-               "appeal_body": _("COMAR (review appeal)")},
+    "rsd.bz": dataclasses.replace(
+        DEFAULT_OPTIONS, filing_limit=(14, CALENDAR),
+        authorities={"record_committee_recommendation": _("Refugee Eligibility Committee"),
+                     "record_minister_decision": _("Minister responsible for immigration")},
+        appeal_body=_("Refugee appeal authority")),
+    "rsd.cr": dataclasses.replace(
+        DEFAULT_OPTIONS,
+        authorities={"record_commission_decision": _("Commission for Restricted Visas and Refuge")},
+        appeal_body=_("Administrative Migration Tribunal")),
+    "rsd.mx": dataclasses.replace(
+        DEFAULT_OPTIONS, filing_limit=(30, WORKING),
+        authorities={"decide": _("Mexican Commission for Refugee Assistance (COMAR)")},
+        appeal_body=_("COMAR (review appeal)")),
 }
 
 
 def build() -> None:
-    unknown = set(getattr(settings, "AMPARO_DEADLINES", {})) - set(OPTIONS)
-    if unknown:
-        raise ImproperlyConfigured(f"AMPARO_DEADLINES names procedures {sorted(unknown)}; "
-                                   f"the procedures are {sorted(OPTIONS)}.")
     decide = Transition("decide", _("Record the decision"), ("under_review",), "decided", (SUP,),
                         **REVIEWED)
     _workflow("rsd.unhcr", _("UNHCR mandate procedure"), "", states=_states(),

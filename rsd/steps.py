@@ -1,14 +1,11 @@
 """One page per step of the asylum procedure: its form, what it shows of the case above the
-form, and the service it calls. `rsd.views.step` dispatches to them by transition name."""
+form, and the service it calls (the framework around them is `cases.steps`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,54 +13,14 @@ from django.utils.translation import gettext_lazy
 
 from cases import workflow
 from cases.models import Case
+from cases.steps import Step, StepPage
 from rsd import forms as rsd_forms
 from rsd import selectors as rsd_selectors
 from rsd import services
 from rsd.models import Appeal, AssessmentStatus, Decision, EligibilityAssessment, Interview, InterviewStatus
 from rsd.models import Stage as DecisionStage
+from rsd.procedures import options_of
 from rsd.selectors import coi_library
-
-
-@dataclass
-class Step:
-    """The step the page is about: the case, its procedure, the transition and its form."""
-
-    request: HttpRequest
-    case: Case
-    wf: workflow.Workflow
-    transition: workflow.Transition
-    form: Any = None
-
-    @property
-    def name(self) -> str:
-        return self.transition.name
-
-    @property
-    def user(self):
-        return self.request.user
-
-    @property
-    def expected(self) -> int:
-        return self.form.cleaned_data["expected_step"]
-
-
-FormMaker = Callable[[Step, Any], forms.Form]
-# Returns the success message and where to go next ("" for the case page).
-Runner = Callable[[Step, Any], tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class Page:
-    form: FormMaker
-    run: Runner
-    show: Callable[[Step], dict[str, Any]] = lambda step: {}
-    partial: str = ""  # what the page shows of the case above the form
-    buttons: tuple[tuple[str, Any], ...] = ()  # extra submit buttons (name, label)
-
-
-def _initial(step: Step, **values: Any) -> dict[str, Any]:
-    return {"expected_step": step.case.step_no, **values}
-
 
 # --- Shown above the forms -------------------------------------------------------------
 
@@ -90,14 +47,14 @@ def _latest_assessment(case: Case) -> EligibilityAssessment | None:
 
 
 def _authority(step: Step) -> str:
-    return str(step.wf.options.get("authorities", {}).get(step.name, ""))
+    return str(options_of(step.wf).authorities.get(step.name, ""))
 
 
 # --- Register ---------------------------------------------------------------------------
 
 def filing_note(wf: workflow.Workflow | None) -> str:
     """What the application form says about the procedure's filing limit ("" without one)."""
-    limit = wf.options.get("filing_limit") if wf else None
+    limit = options_of(wf).filing_limit if wf else None
     if not limit:
         return ""
     days, unit = limit
@@ -110,8 +67,8 @@ def filing_note(wf: workflow.Workflow | None) -> str:
 
 def _application_form(step: Step, data) -> forms.Form:
     languages = step.case.principal.languages or []
-    return rsd_forms.ApplicationForm(data, filing_note=filing_note(step.wf), initial=_initial(
-        step, application_date=timezone.localdate(), interpreter_language=languages[0] if languages else ""))
+    return rsd_forms.ApplicationForm(data, filing_note=filing_note(step.wf), initial=step.initial(
+        application_date=timezone.localdate(), interpreter_language=languages[0] if languages else ""))
 
 
 def _register(step: Step, form) -> tuple[str, str]:
@@ -125,7 +82,7 @@ def _register(step: Step, form) -> tuple[str, str]:
 def _interview_form(step: Step, data) -> forms.Form:
     current = _scheduled(step.case)
     application = getattr(step.case, "application", None)
-    initial = _initial(step, interviewer=step.case.assigned_to_id,
+    initial = step.initial(interviewer=step.case.assigned_to_id,
                        interpreter_language=application.interpreter_language if application else "")
     if current:
         initial.update(place=current.place, interviewer=current.interviewer_id,
@@ -148,11 +105,11 @@ def _show_interview(step: Step) -> dict[str, Any]:
 
 
 def _attendance_form(step: Step, data) -> forms.Form:
-    return rsd_forms.AttendanceForm(data, initial=_initial(step))
+    return rsd_forms.AttendanceForm(data, initial=step.initial())
 
 
 def _no_show_form(step: Step, data) -> forms.Form:
-    return rsd_forms.NoShowForm(data, initial=_initial(step))
+    return rsd_forms.NoShowForm(data, initial=step.initial())
 
 
 def _attended(step: Step, form) -> tuple[str, str]:
@@ -173,7 +130,7 @@ def _no_show(step: Step, form) -> tuple[str, str]:
 def _assessment_form(step: Step, data) -> forms.Form:
     sources = coi_library({step.case.office_id})
     current = services.current_assessment(step.case)
-    initial = _initial(step, version=services.assessment_version(current))
+    initial = step.initial(version=services.assessment_version(current))
     if current:
         initial.update({name: getattr(current, name) or "" for name in (
             "credibility", "material_facts", "inclusion", "exclusion", "recommendation")})
@@ -202,7 +159,7 @@ def _show_returned(step: Step) -> dict[str, Any]:
 
 def _review_form(step: Step, data) -> forms.Form:
     return rsd_forms.ReviewForm(data, comments_required=step.name == "return_assessment",
-                                initial=_initial(step))
+                                initial=step.initial())
 
 
 def _review(step: Step, form) -> tuple[str, str]:
@@ -224,7 +181,7 @@ APPEAL_OUTCOMES = {"allow_appeal": "recognized", "dismiss_appeal": "rejected"}
 def _decision_form(step: Step, data) -> forms.Form:
     return rsd_forms.DecisionForm(data, fixed_outcome=APPEAL_OUTCOMES.get(step.name, ""),
                                   meeting=step.name == "record_committee_recommendation",
-                                  initial=_initial(step, decided_on=timezone.localdate()))
+                                  initial=step.initial(decided_on=timezone.localdate()))
 
 
 def _decide(step: Step, form) -> tuple[str, str]:
@@ -249,14 +206,14 @@ def _decide_appeal(step: Step, form) -> tuple[str, str]:
 def _show_appeal(step: Step) -> dict[str, Any]:
     appeal = Appeal.objects.filter(case=step.case, outcome__isnull=True).order_by("-lodged_on").first()
     return {"appeal": appeal, "decision": services.first_instance_decision(step.case),
-            "authority": str(step.wf.options.get("appeal_body", ""))}
+            "authority": str(options_of(step.wf).appeal_body)}
 
 
 # --- Notification and appeal -------------------------------------------------------------------
 
 def _notification_form(step: Step, data) -> forms.Form:
-    return rsd_forms.NotificationForm(data, initial=_initial(
-        step, delivered_on=timezone.localdate(), language=services.letter_language(step.case)))
+    return rsd_forms.NotificationForm(data, initial=step.initial(
+        delivered_on=timezone.localdate(), language=services.letter_language(step.case)))
 
 
 def _notify(step: Step, form) -> tuple[str, str]:
@@ -277,7 +234,7 @@ def _appeal_form(step: Step, data) -> forms.Form:
         note = _("The appeal period ends on %(date)s; an appeal lodged later needs a justification.") % {
             "date": decision.appeal_due_on.isoformat()}
     return rsd_forms.AppealForm(data, deadline_note=note,
-                                initial=_initial(step, lodged_on=timezone.localdate()))
+                                initial=step.initial(lodged_on=timezone.localdate()))
 
 
 def _lodge(step: Step, form) -> tuple[str, str]:
@@ -294,7 +251,7 @@ PLAIN_GROUNDS = {"reopen": rsd_forms.REOPEN_GROUNDS, "propose_cancellation": rsd
 
 def _plain_form(step: Step, data) -> forms.Form:
     return rsd_forms.PlainStepForm(data, grounds=PLAIN_GROUNDS.get(step.name),
-                                   reason_required=step.transition.needs_reason, initial=_initial(step))
+                                   reason_required=step.transition.needs_reason, initial=step.initial())
 
 
 def _plain(step: Step, form) -> tuple[str, str]:
@@ -304,27 +261,25 @@ def _plain(step: Step, form) -> tuple[str, str]:
     return _("Recorded: %(step)s.") % {"step": step.transition.label}, ""
 
 
-PAGES: dict[str, Page] = {
-    "register": Page(_application_form, _register),
-    "schedule_interview": Page(_interview_form, _schedule, _show_interview, "rsd/_show_interview.html"),
-    "reschedule_interview": Page(_interview_form, _schedule, _show_interview, "rsd/_show_interview.html"),
-    "record_attendance": Page(_attendance_form, _attended, _show_interview, "rsd/_show_interview.html"),
-    "record_no_show": Page(_no_show_form, _no_show, _show_interview, "rsd/_show_interview.html"),
-    "submit_assessment": Page(_assessment_form, _submit, _show_returned, "rsd/_show_for_assessment.html",
+PAGES: dict[str, StepPage] = {
+    "register": StepPage(_application_form, _register),
+    "schedule_interview": StepPage(_interview_form, _schedule, _show_interview, "rsd/_show_interview.html"),
+    "reschedule_interview": StepPage(_interview_form, _schedule, _show_interview, "rsd/_show_interview.html"),
+    "record_attendance": StepPage(_attendance_form, _attended, _show_interview, "rsd/_show_interview.html"),
+    "record_no_show": StepPage(_no_show_form, _no_show, _show_interview, "rsd/_show_interview.html"),
+    "submit_assessment": StepPage(_assessment_form, _submit, _show_returned, "rsd/_show_for_assessment.html",
                               buttons=(("save_draft", gettext_lazy("Save draft")),)),
-    "return_assessment": Page(_review_form, _review, _show_assessment, "rsd/_show_assessment.html"),
-    "approve_assessment": Page(_review_form, _review, _show_assessment, "rsd/_show_assessment.html"),
-    **{name: Page(_decision_form, _decide, _show_for_decision, "rsd/_show_for_decision.html")
+    "return_assessment": StepPage(_review_form, _review, _show_assessment, "rsd/_show_assessment.html"),
+    "approve_assessment": StepPage(_review_form, _review, _show_assessment, "rsd/_show_assessment.html"),
+    **{name: StepPage(_decision_form, _decide, _show_for_decision, "rsd/_show_for_decision.html")
        for name in services.DECISION_STEPS},
-    "allow_appeal": Page(_decision_form, _decide_appeal, _show_appeal, "rsd/_show_appeal.html"),
-    "dismiss_appeal": Page(_decision_form, _decide_appeal, _show_appeal, "rsd/_show_appeal.html"),
-    "notify_recognition": Page(_notification_form, _notify, _show_decision, "rsd/_show_notification.html"),
-    "notify_negative": Page(_notification_form, _notify, _show_decision, "rsd/_show_notification.html"),
-    **{name: Page(_notification_form, _notify, _show_decision, "rsd/_show_notification.html")
-       for name in ("notify_appeal_recognition", "notify_appeal_dismissal",
-                    "notify_appeal_dismissal_protected")},
-    "lodge_late_appeal": Page(_appeal_form, _lodge, _show_decision, "rsd/_show_decision.html"),
-    "lodge_appeal": Page(_appeal_form, _lodge, _show_decision, "rsd/_show_decision.html"),
-    **{name: Page(_plain_form, _plain, _show_decision, "rsd/_show_decision.html")
+    "allow_appeal": StepPage(_decision_form, _decide_appeal, _show_appeal, "rsd/_show_appeal.html"),
+    "dismiss_appeal": StepPage(_decision_form, _decide_appeal, _show_appeal, "rsd/_show_appeal.html"),
+    **{name: StepPage(_notification_form, _notify, _show_decision, "rsd/_show_notification.html")
+       for name in ("notify_recognition", "notify_negative", "notify_appeal_recognition",
+                    "notify_appeal_dismissal", "notify_appeal_dismissal_protected")},
+    "lodge_late_appeal": StepPage(_appeal_form, _lodge, _show_decision, "rsd/_show_decision.html"),
+    "lodge_appeal": StepPage(_appeal_form, _lodge, _show_decision, "rsd/_show_decision.html"),
+    **{name: StepPage(_plain_form, _plain, _show_decision, "rsd/_show_decision.html")
        for name in services.PLAIN_STEPS},
 }

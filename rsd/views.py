@@ -9,94 +9,26 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from cases import events, selectors, workflow
 from cases.models import Case, CaseKind
-from cases.views import _audited, add_service_errors
+from cases.steps import add_service_errors, audited_get, step_view
 from rsd import forms as rsd_forms
 from rsd import services
 from rsd.models import Application
-from rsd.steps import PAGES, Page, Step, filing_note
+from rsd.steps import filing_note
 
 
 def _asylum_case(request: HttpRequest, case_id, action: str) -> Case:
-    case = _audited(selectors.get_case, request, case_id, action, "cases.case")
+    case = audited_get(selectors.get_case, request, case_id, action=action, object_type="cases.case")
     if case.kind != CaseKind.ASYLUM:
         raise Http404("Not an asylum case.")
     return case
 
 
-def _check_allowed(step: Step, *, record: bool) -> HttpResponse | None:
-    """None when this user may take this step now. Who may not act gets 403 with the
-    engine's reason; a step the case is not at (or not yet at) sends them back to the case
-    page with the reason: the case moved on, the user did nothing wrong."""
-    error = workflow.refusal_error(step.case, step.transition, step.user)
-    if error is None:
-        return None
-    if record:  # a refused attempt stays on the record, as when the engine refuses it
-        events.emit("case.transition", actor=step.user, obj=step.case, outcome="denied",
-                    transition=step.name, state=step.case.state)
-    if isinstance(error, ValidationError):
-        messages.warning(step.request, " ".join(error.messages))
-        return redirect("case_detail", case_id=step.case.pk)
-    raise error
-
-
-def _render_step(step: Step, page: Page, form, status: int = 200) -> HttpResponse:
-    # The page shows the case's content: every showing is a recorded view.
-    events.emit("case.view", actor=step.user, obj=step.case, step=step.name)
-    ctx = {"case": step.case, "workflow": step.wf, "transition": step.transition, "form": form,
-           "partial": page.partial, "buttons": page.buttons,
-           "state_label": step.wf.state(step.case.state).label, **page.show(step)}
-    return render(step.request, "rsd/step.html", ctx, status=status)
-
-
-def _posted_step(data) -> int | None:
-    try:
-        return int(data.get("expected_step", ""))
-    except ValueError:
-        return None
-
-
-@login_required
-def step(request: HttpRequest, case_id, name: str) -> HttpResponse:
-    """GET: the form of step `name`; POST: take it. Only steps the user may take now."""
-    post = request.method == "POST"
-    case = _asylum_case(request, case_id, "case.transition" if post else "case.view")
-    wf = workflow.for_case(case)
-    page = PAGES.get(name)
-    if wf is None or page is None or name not in wf.transitions:
-        raise Http404("No such step in this case's procedure.")
-    current = Step(request=request, case=case, wf=wf, transition=wf.transitions[name])
-    if not post:
-        refused = _check_allowed(current, record=False)
-        return refused if refused is not None else _render_step(current, page, page.form(current, None))
-
-    posted = _posted_step(request.POST)
-    # A form opened before someone else's step: the service says so (nothing is recorded),
-    # instead of a refusal about a state the user has not seen yet.
-    stale = posted is not None and posted != case.step_no
-    if not stale or not selectors.can_edit_case(request.user, case):
-        refused = _check_allowed(current, record=True)
-        if refused is not None:
-            return refused
-    form = page.form(current, request.POST)
-    current.form = form
-    status = 400
-    if form.is_valid():
-        try:
-            message, url = page.run(current, form)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-            if stale:
-                status = 409
-        else:
-            messages.success(request, message)
-            return redirect(url or reverse("case_detail", args=[case.pk]))
-    return _render_step(current, page, form, status=status)
+step = step_view(step_url="rsd:step", get_case=_asylum_case)
 
 
 @login_required

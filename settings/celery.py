@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 # Servers and workers run production settings unless told otherwise; manage.py defaults to dev.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.prod")
@@ -8,3 +9,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.prod")
 app = Celery("amparo")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _refuse_broken_procedures(**kwargs):
+    from cases.checks import refuse_to_start
+
+    refuse_to_start()

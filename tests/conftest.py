@@ -35,6 +35,25 @@ def postgres(db):
 
 
 @pytest.fixture
+def use_workflow():
+    """Register procedures for one test; the registry is as it was afterwards."""
+    from cases import workflow
+
+    replaced = []
+
+    def use(wf):
+        replaced.append((wf.name, workflow.get(wf.name)))
+        return workflow.register(wf)
+
+    yield use
+    for name, previous in reversed(replaced):
+        if previous is None:
+            workflow.unregister(name)
+        else:
+            workflow.register(previous)
+
+
+@pytest.fixture
 def office(db) -> Office:
     return Office.objects.create(code="BZ-BMP", name="Refugees Department", country="BZ",
                                  city="Belmopan")

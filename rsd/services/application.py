@@ -13,7 +13,7 @@ from cases import events, selectors, workflow
 from cases import services as case_services
 from cases.models import Case, CaseKind, CaseParticipant, CaseStep, ParticipantRole, User
 from rsd.models import Application, ClaimChannel, FamilyMember, InterviewerGender, Modality, Relationship
-from rsd.procedures import OPTIONS
+from rsd.procedures import options_of
 from rsd.services._common import _asylum_case, _plausible, _raise, _today
 
 
@@ -35,7 +35,7 @@ class ApplicationData:
 def filing_is_late(*, case: Case, arrival: datetime.date | None, applied: datetime.date) -> bool:
     """Whether the procedure's filing limit after arrival was passed (Belize, Mexico)."""
     wf = workflow.for_case(case)
-    limit = OPTIONS.get(wf.name if wf else "", {}).get("filing_limit")
+    limit = options_of(wf).filing_limit
     if not limit or not arrival:
         return False
     days, unit = limit
@@ -84,7 +84,7 @@ def _check_application(case: Case, data: ApplicationData) -> tuple[workflow.Work
         case.procedure = case.procedure or wf.name
         late = filing_is_late(case=case, arrival=data.arrival_date, applied=data.application_date)
         if late and not data.late_justification.strip():
-            limit = OPTIONS[wf.name]["filing_limit"]
+            limit = options_of(wf).filing_limit or (0, workflow.CALENDAR)
             message = (_("The application comes more than %(days)s working days after arrival: "
                          "record why.") if limit[1] == workflow.WORKING else
                        _("The application comes more than %(days)s days after arrival: record why."))

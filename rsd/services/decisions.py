@@ -23,7 +23,7 @@ from rsd.models import (
     Outcome,
     Stage,
 )
-from rsd.procedures import OPTIONS
+from rsd.procedures import options_of
 from rsd.services._common import DECISION_STEPS, GROUNDS, _asylum_case, _plausible, _raise, _today
 
 # --- Decisions ----------------------------------------------------------------------------
@@ -252,7 +252,7 @@ def decision_letter(*, by: User, case: Case, language: str = "") -> bytes:
     if language not in ("en", "es"):
         raise ValidationError(_("Choose the letter's language."))
     wf = workflow.for_case(case)
-    options = OPTIONS.get(wf.name if wf else "", OPTIONS["rsd.unhcr"])
+    options = options_of(wf)
     due = decision.appeal_due_on
     appeal = wf.clock("appeal") if wf else None
     if decision.outcome != Outcome.RECOGNIZED and due is None and appeal and not on_appeal:
@@ -260,9 +260,9 @@ def decision_letter(*, by: User, case: Case, language: str = "") -> bytes:
     family = [m.person for m in FamilyMember.objects.filter(case=case, derivative=True)
               .select_related("person")]
     with translation.override(language):
-        authority = str(options["appeal_body"] if on_appeal
-                        else options["authorities"].get(decision.authority, decision.authority))
-        body = str(options["appeal_body"]) if decision.outcome != Outcome.RECOGNIZED else ""
+        authority = str(options.appeal_body if on_appeal
+                        else options.authorities.get(decision.authority, decision.authority))
+        body = str(options.appeal_body) if decision.outcome != Outcome.RECOGNIZED else ""
     basis, grounds = decision.legal_basis, list(decision.grounds)
     first = first_instance_decision(case)
     if on_appeal and decision.outcome != Outcome.RECOGNIZED and first:

@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from cases import selectors, services, workflow
+from cases import selectors, services
 from cases.models import Case, CaseDeadline, CaseStep, Role
 from cases.workflow import State, Workflow
 
@@ -131,8 +131,8 @@ TOY = Workflow(
 
 
 @pytest.fixture
-def toy(monkeypatch):
-    monkeypatch.setitem(workflow._registry, TOY.name, TOY)
+def toy(use_workflow):
+    use_workflow(TOY)
     return TOY
 
 

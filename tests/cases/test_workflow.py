@@ -68,8 +68,8 @@ TOY = _toy()
 
 
 @pytest.fixture
-def toy(monkeypatch) -> Workflow:
-    monkeypatch.setitem(workflow._registry, TOY.name, TOY)
+def toy(use_workflow) -> Workflow:
+    use_workflow(TOY)
     return TOY
 
 
@@ -213,11 +213,11 @@ def test_a_workflow_naming_unknown_states_or_transitions_cannot_be_built(bad):
                  states={"open": State("open", "Open")}, **bad)
 
 
-def test_a_case_follows_its_countrys_procedure_or_the_default(monkeypatch):
+def test_a_case_follows_its_countrys_procedure_or_the_default(use_workflow):
     default = _toy(name="toy_default", kind="toykind")
     belize = _toy(name="toy_bz", kind="toykind", country="BZ")
-    monkeypatch.setitem(workflow._registry, default.name, default)
-    monkeypatch.setitem(workflow._registry, belize.name, belize)
+    use_workflow(default)
+    use_workflow(belize)
 
     assert workflow.for_kind("toykind", "BZ") is belize
     assert workflow.for_kind("toykind", "MX") is default
@@ -383,8 +383,8 @@ ROUNDS = dataclasses.replace(_toy("toy_rounds"), rounds=("reopen",))
 
 
 @pytest.fixture
-def rounds_case(monkeypatch, case) -> Case:
-    monkeypatch.setitem(workflow._registry, ROUNDS.name, ROUNDS)
+def rounds_case(use_workflow, case) -> Case:
+    use_workflow(ROUNDS)
     Case.objects.filter(pk=case.pk).update(procedure=ROUNDS.name)
     return fresh(case)
 
@@ -426,14 +426,14 @@ def test_without_rounds_every_earlier_step_counts(toy_case, caseworker, supervis
         workflow.fire(case=toy_case, name="approve", by=supervisor)
 
 
-def test_excluded_names_people_from_the_apps_own_records(monkeypatch, case, caseworker, supervisor,
+def test_excluded_names_people_from_the_apps_own_records(use_workflow, case, caseworker, supervisor,
                                                          supervisor2):
     # An app may bar people the steps do not show (who edited a document, say)
     barred: set[int] = set()
     approve = dataclasses.replace(TOY.transitions["approve"], not_by=(), excluded=lambda c: set(barred))
     excluding = dataclasses.replace(TOY, name="toy_excluded",
                                     transitions={**TOY.transitions, "approve": approve})
-    monkeypatch.setitem(workflow._registry, excluding.name, excluding)
+    use_workflow(excluding)
     Case.objects.filter(pk=case.pk).update(procedure=excluding.name)
     workflow.fire(case=fresh(case), name="submit", by=caseworker)
     barred.add(supervisor.pk)

@@ -44,8 +44,8 @@ def _slow_effect(case: Case, step: CaseStep) -> dict:
 
 
 @pytest.fixture
-def race_case(postgres, monkeypatch, case) -> Case:
-    monkeypatch.setitem(workflow._registry, RACE.name, RACE)
+def race_case(postgres, use_workflow, case) -> Case:
+    use_workflow(RACE)
     Case.objects.filter(pk=case.pk).update(procedure=RACE.name)
     case.refresh_from_db()
     return case

@@ -111,7 +111,7 @@ def test_a_registered_case_follows_its_countrys_procedure(request, name, procedu
 
 @pytest.mark.parametrize("procedure", ["rsd.unhcr", "rsd.bz", "rsd.cr", "rsd.mx"])
 def test_every_procedure_notifies_appeal_decisions_and_cancels_in_two_steps(procedure):
-    wf = workflow._registry[procedure]
+    wf = workflow.get(procedure)
     t = wf.transitions
 
     assert "dismiss_appeal_protected" not in t
@@ -1287,9 +1287,8 @@ def test_after_a_kept_recognition_the_next_proposal_is_decided_by_the_other_supe
 
 
 def test_a_country_period_is_changed_in_settings_and_a_typo_is_refused(settings):
-    from django.core.exceptions import ImproperlyConfigured
-
     from cases import workflow
+    from cases.checks import check_procedures
     from rsd import procedures
 
     try:
@@ -1299,12 +1298,19 @@ def test_a_country_period_is_changed_in_settings_and_a_typo_is_refused(settings)
         assert (clock.days, clock.unit) == (15, "working")
         # Delivered Monday 2026-11-09: 15 working days, Revolution Day (Monday 16 Nov) skipped.
         assert clock.due(datetime.date(2026, 11, 9), "MX") == datetime.date(2026, 12, 1)
+        assert check_procedures(None) == []
 
-        for wrong in ({"rsd.mx": {"apeal": (15, "working")}}, {"rsd.mex": {}},
-                      {"rsd.mx": {"appeal": (15, "weeks")}}):
+        for wrong, named in (({"rsd.mx": {"apeal": (15, "working")}}, "apeal"),
+                             ({"rsd.mex": {}}, "rsd.mex"),
+                             ({"rsd.mx": {"appeal": (15, "weeks")}}, "appeal"),
+                             ({"rsd.mx": {"appeal": 15}}, "appeal")):
             settings.AMPARO_DEADLINES = wrong
-            with pytest.raises(ImproperlyConfigured):
-                procedures.build()
+            procedures.build()
+            errors = check_procedures(None)
+            assert [e.id for e in errors] == ["amparo.E020"], wrong
+            assert named in errors[0].msg
+            # A wrong entry changes nothing: the law's period stays.
+            assert workflow.for_kind("asylum", "MX").clock("appeal").days == 30
     finally:
         settings.AMPARO_DEADLINES = {}
         procedures.build()

@@ -57,8 +57,8 @@ class Command(BaseCommand):
                 for case in cases:
                     target = STOPS.get(_bucket(case.reference))
                     if target:
-                        with transaction.atomic():
-                            self._drive(case, target, staff)
+                        # Step by step: each step is its own transaction (cases.workflow.fire).
+                        self._drive(case, target, staff)
                         self.added[target] += 1
         if self.added:
             self.stdout.write(self.style.SUCCESS(

@@ -1,216 +1,22 @@
-"""The workflow engine (DESIGN.md section 5).
-
-A workflow is data: states, transitions (who may fire them, guards, four-eyes rules) and
-clocks (deadlines counted in calendar or working days with the country's public holidays).
-Apps register their procedures (`rsd`, `tip`); a case follows the procedure recorded on it
-when it entered one. `fire` is the only way a case changes state.
-"""
+"""Firing transitions (docs/architecture.md, "Workflow engine"): who may take which step now,
+and `fire`, the only way a case changes state."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from functools import cache
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import holidays
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from cases import events, selectors
-from cases.models import Case, CaseDeadline, CaseStep, Role, User
+from cases import access, events
+from cases.models import Case, CaseDeadline, CaseStep, User
+from cases.workflow.definitions import SYSTEM, Transition, Workflow, for_case
 
-CALENDAR = "calendar"
-WORKING = "working"
-SYSTEM = "system"  # a transition the periodic tasks may fire (with no user)
-
-Label = str | Promise
-# A guard returns why the transition cannot fire now, or None when it can.
-Guard = Callable[[Case], Label | None]
-
-
-# --- Days -------------------------------------------------------------------------------
-
-@cache
-def _holidays(country: str, year: int) -> frozenset[datetime.date]:
-    try:
-        return frozenset(holidays.country_holidays(country, years=year))
-    except NotImplementedError:
-        return frozenset()  # a country the package does not know: weekends only
-
-
-def is_working_day(day: datetime.date, country: str) -> bool:
-    return day.weekday() < 5 and day not in _holidays(country, day.year)
-
-
-def next_working_day(day: datetime.date, country: str) -> datetime.date:
-    while not is_working_day(day, country):
-        day += datetime.timedelta(days=1)
-    return day
-
-
-def add_days(start: datetime.date, days: int, *, unit: str, country: str,
-             roll_forward: bool = True) -> datetime.date:
-    """The last day of a period of `days` starting the day after `start`.
-
-    Working days skip weekends and the country's public holidays. A calendar period that
-    ends on a non-working day runs to the next working day when `roll_forward` is set
-    (offices are closed that day; the applicant must not lose the last day).
-    """
-    if unit == CALENDAR:
-        end = start + datetime.timedelta(days=days)
-        return next_working_day(end, country) if roll_forward else end
-    if unit != WORKING:
-        raise ValueError(f"unknown unit of days: {unit!r}")
-    day, left = start, days
-    while left > 0:
-        day += datetime.timedelta(days=1)
-        if is_working_day(day, country):
-            left -= 1
-    return day
-
-
-def working_days_between(start: datetime.date, end: datetime.date, country: str) -> int:
-    """Working days after `start` up to and including `end` (negative when end < start)."""
-    if end < start:
-        return -working_days_between(end, start, country)
-    return sum(1 for n in range(1, (end - start).days + 1)
-               if is_working_day(start + datetime.timedelta(days=n), country))
-
-
-# --- Definitions ------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class State:
-    name: str
-    label: Label
-    closed: bool = False          # a final state: the case is closed while it is here
-    waiting_for: str = ""         # the role that has to act next (drives the queues)
-
-
-@dataclass(frozen=True)
-class Clock:
-    """A deadline: started by some transitions, met when the case reaches a stop state."""
-
-    name: str
-    label: Label
-    days: int
-    unit: str = CALENDAR
-    starts: tuple[str, ...] = ()
-    stops: tuple[str, ...] = ()   # reaching any of these states (or a closed one) meets it
-    roll_forward: bool = True
-
-    def due(self, start: datetime.date, country: str) -> datetime.date:
-        return add_days(start, self.days, unit=self.unit, country=country,
-                        roll_forward=self.roll_forward)
-
-
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    label: Label
-    sources: tuple[str, ...]
-    target: str
-    roles: tuple[str, ...]        # Role values, or SYSTEM; caseworkers must hold the case
-    guards: tuple[Guard, ...] = ()
-    # Four-eyes: whoever fired one of these in the current round may not fire this, nor
-    # anyone `excluded` names from the app's own records (e.g. who edited the assessment).
-    not_by: tuple[str, ...] = ()
-    not_by_latest: tuple[str, ...] = ()  # only whoever fired the latest of these (a proposal)
-    excluded: Callable[[Case], set[int]] | None = None
-    needs_reason: bool = False
-    style: str = "primary"        # how the button looks: primary, secondary, danger
-
-
-@dataclass
-class Workflow:
-    name: str
-    kind: str
-    label: Label
-    country: str = ""             # "" = the default for its kind
-    states: dict[str, State] = field(default_factory=dict)
-    transitions: dict[str, Transition] = field(default_factory=dict)
-    clocks: tuple[Clock, ...] = ()
-    options: dict[str, Any] = field(default_factory=dict)  # procedure facts the app reads
-    rounds: tuple[str, ...] = ()  # steps that start a new round (a reopening): earlier ones stop counting
-
-    def __post_init__(self) -> None:
-        for t in self.transitions.values():
-            unknown = {t.target, *t.sources} - set(self.states)
-            if unknown:
-                raise ValueError(f"{self.name}.{t.name}: unknown states {sorted(unknown)}")
-        for c in self.clocks:
-            unknown_t = set(c.starts) - set(self.transitions)
-            if unknown_t:
-                raise ValueError(f"{self.name} clock {c.name}: unknown transitions {sorted(unknown_t)}")
-            if c.unit not in (CALENDAR, WORKING):
-                raise ValueError(f"{self.name} clock {c.name}: unknown unit {c.unit!r}")
-
-    def transition(self, name: str) -> Transition:
-        try:
-            return self.transitions[name]
-        except KeyError:
-            raise ValidationError(_("This step does not exist in the case's procedure.")) from None
-
-    def state(self, name: str) -> State:
-        return self.states.get(name) or State(name, STATE_FALLBACK.get(name, name))
-
-    def clock(self, name: str) -> Clock | None:
-        return next((c for c in self.clocks if c.name == name), None)
-
-    def outgoing(self, state: str) -> list[Transition]:
-        return [t for t in self.transitions.values() if state in t.sources]
-
-
-STATE_FALLBACK: dict[str, Label] = {"open": gettext_lazy("Open"), "closed": gettext_lazy("Closed")}
-
-_registry: dict[str, Workflow] = {}
-
-
-def register(workflow: Workflow) -> Workflow:
-    _registry[workflow.name] = workflow
-    return workflow
-
-
-def registered() -> list[Workflow]:
-    return list(_registry.values())
-
-
-def for_kind(kind: str, country: str) -> Workflow | None:
-    """The procedure a new case of this kind follows in this country."""
-    fallback = None
-    for wf in _registry.values():
-        if wf.kind == kind and wf.country == country:
-            return wf
-        if wf.kind == kind and not wf.country:
-            fallback = wf
-    return fallback
-
-
-def for_case(case: Case) -> Workflow | None:
-    if case.procedure:
-        return _registry.get(case.procedure)
-    return for_kind(case.kind, case.office.country.code)
-
-
-def state_label(case: Case) -> str:
-    wf = for_case(case)
-    if wf is None:
-        return str(STATE_FALLBACK.get(case.state, case.state))
-    return str(wf.state(case.state).label)
-
-
-def states_waiting_for(role: str) -> set[str]:
-    """In any procedure (a superset: match per procedure for the exact set)."""
-    return {s.name for wf in _registry.values() for s in wf.states.values() if s.waiting_for == role}
-
-
-# --- Who may fire what ------------------------------------------------------------------
 
 def _latest_actor(case: Case, names: Iterable[str]) -> set[int]:
     actor = (CaseStep.objects.filter(case=case, transition__in=list(names)).order_by("-number")
@@ -237,15 +43,7 @@ def refusal_error(case: Case, transition: Transition, user: User | None) -> Exce
         if SYSTEM not in transition.roles:
             return PermissionDenied(_("Only a member of staff can do this."))
     else:
-        held_here = {r for r, offices in selectors.roles_by_office(user).items()
-                     if case.office_id in offices}
-        allowed = False
-        if Role.SUPERVISOR in transition.roles and Role.SUPERVISOR in held_here:
-            allowed = True
-        if (Role.CASEWORKER in transition.roles and Role.CASEWORKER in held_here
-                and case.assigned_to_id == user.pk):
-            allowed = True
-        if not allowed:
+        if not access.may_act(user, case, transition.roles):
             return PermissionDenied(_("Your role in this office does not allow this step."))
         took_part = (_actors_this_round(case, for_case(case), transition.not_by)
                      if transition.not_by else set())
@@ -326,10 +124,15 @@ def fire(
     (a decision, an interview) inside the same transaction and may return details for the
     audit event (ids, codes; never personal values). `on` is the date the step took effect
     (a notification delivered yesterday), from which clocks start.
+
+    Refuses to run inside an outer transaction (OutsideTransactionRequired): a refusal is
+    recorded after the step's own transaction rolls back, and an outer one would take the
+    record with it.
     """
     try:
-        return _fire(case=case, name=name, by=by, reason=reason, on=on,
-                     expected_step=expected_step, effect=effect, workflow=workflow)
+        with _own_transaction(name):
+            return _fire(case=case, name=name, by=by, reason=reason, on=on,
+                         expected_step=expected_step, effect=effect, workflow=workflow)
     except _Refused as refused:
         # Recorded outside the rolled-back transaction, so a refusal stays on the record.
         events.emit("case.transition", actor=by, obj=case, outcome="denied",
@@ -337,12 +140,33 @@ def fire(
         raise refused.error from None
 
 
+class OutsideTransactionRequired(RuntimeError):
+    """`fire` was called inside a transaction of the caller's."""
+
+
+@contextlib.contextmanager
+def _own_transaction(name: str) -> Iterator[None]:
+    # durable: Django refuses to open it inside another block (a test case's own excepted).
+    block = transaction.atomic(durable=True)
+    try:
+        block.__enter__()
+    except RuntimeError:
+        raise OutsideTransactionRequired(
+            f"fire({name!r}) was called inside a transaction: call it on its own and write the "
+            "step's records through its `effect`.") from None
+    try:
+        yield
+    except BaseException as exc:
+        block.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    block.__exit__(None, None, None)
+
+
 class _Refused(Exception):
     def __init__(self, error: Exception, state: str) -> None:
         self.error, self.state = error, state
 
 
-@transaction.atomic
 def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.date | None,
           expected_step: int | None, effect: Effect | None, workflow: Workflow | None) -> CaseStep:
     # The case row only: a plain FOR UPDATE would lock the joined office row too, queueing
@@ -410,8 +234,3 @@ def _run_clocks(case: Case, wf: Workflow, transition: Transition, step: CaseStep
 def open_deadline(case: Case, clock: str) -> CaseDeadline | None:
     return CaseDeadline.objects.filter(case=case, clock=clock, met_at__isnull=True).first()
 
-
-def clock_label(case: Case, name: str) -> str:
-    wf = for_case(case)
-    clock = wf.clock(name) if wf else None
-    return str(clock.label) if clock else name

@@ -1,0 +1,95 @@
+"""Who holds which role where, and who may act on a case (docs/architecture.md, "Access").
+
+The one answer to both questions; scoping of reads builds on it (`cases.selectors`), and so do
+the workflow engine's refusals and every "may change" check of the pages. Roles are held per
+office through memberships. A role acts on every case of its office, except the roles that act
+only on cases assigned to the user (caseworkers); apps that add roles say which kind they are
+with `acts_on_assigned_cases`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from cases.models import Membership, Role, User
+
+# The roles that work on cases at all (case pages, registration, the office queue).
+CASE_ROLES: tuple[str, ...] = (Role.CASEWORKER, Role.SUPERVISOR)
+
+_assigned_only: set[str] = {Role.CASEWORKER}
+
+
+class CaseLike(Protocol):
+    """What access needs of a case: its office and its assignee."""
+
+    office_id: int
+    assigned_to_id: int | None
+
+
+def acts_on_assigned_cases(role: str) -> None:
+    """Declare that `role` acts only on the cases assigned to the user holding it."""
+    _assigned_only.add(role)
+
+
+def acts_only_when_assigned(role: str) -> bool:
+    return role in _assigned_only
+
+
+def roles_by_office(user: User) -> dict[str, set[int]]:
+    """{role: {office ids}}, read once per request and kept on the user object."""
+    if not user.is_authenticated or not user.is_active:
+        return {}
+    cached: dict[str, set[int]] | None = user.__dict__.get("_amparo_roles")
+    if cached is None:
+        cached = {}
+        for role, office_id in Membership.objects.filter(
+            user=user, office__is_active=True
+        ).values_list("role", "office_id"):
+            cached.setdefault(role, set()).add(office_id)
+        user.__dict__["_amparo_roles"] = cached
+    return cached
+
+
+def forget_roles(user: User) -> None:
+    """Drop the roles read for this user (after their memberships changed)."""
+    user.__dict__.pop("_amparo_roles", None)
+
+
+def offices_where(user: User, *roles: str) -> set[int]:
+    held = roles_by_office(user)
+    return set().union(*(held.get(r, set()) for r in roles)) if roles else set()
+
+
+def has_role(user: User, *roles: str) -> bool:
+    return bool(offices_where(user, *roles))
+
+
+def roles_in(user: User, office_id: int) -> set[str]:
+    """The roles `user` holds in this office."""
+    return {r for r, offices in roles_by_office(user).items() if office_id in offices}
+
+
+def acting_roles(user: User, case: CaseLike, roles: Iterable[str]) -> set[str]:
+    """Which of `roles` let `user` act on `case`: held in the case's office, and for roles that
+    act only on assigned cases, the case is assigned to the user."""
+    held = roles_in(user, case.office_id)
+    return {r for r in roles if r in held
+            and (not acts_only_when_assigned(r) or case.assigned_to_id == user.pk)}
+
+
+def may_act(user: User, case: CaseLike, roles: Iterable[str] = CASE_ROLES) -> bool:
+    """May `user` act on `case` in one of `roles` (by default: change the case at all)?"""
+    return bool(acting_roles(user, case, roles))
+
+
+def can_edit_case(user: User, case: CaseLike) -> bool:
+    return may_act(user, case, CASE_ROLES)
+
+
+def can_assign(user: User, case: CaseLike) -> bool:
+    return case.office_id in offices_where(user, Role.SUPERVISOR)
+
+
+def can_take(user: User, case: CaseLike) -> bool:
+    return case.assigned_to_id is None and case.office_id in offices_where(user, Role.CASEWORKER)
