@@ -16,5 +16,9 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from cases import checks  # noqa: F401  (registers the system checks)
+        from cases.crypto import datakeys
+        from cases.keystore import ModelKeyStore
+
+        datakeys.use_store(ModelKeyStore())
 
         post_migrate.connect(_create_role_groups, sender=self)

@@ -1,22 +1,69 @@
-"""Per-person data keys, wrapped by a KEK; cache, rotation and destruction."""
+"""Per-person data keys, wrapped by a KEK; cache, rotation and destruction.
+
+A leaf: where wrapped keys are stored is a `KeyStore` the app installs at start-up
+(`cases.keystore`), so this package knows no model and no database.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime
 import os
 import uuid
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
-from django.db import transaction
-from django.utils import timezone
 
 from cases.crypto import keyring
 
-if TYPE_CHECKING:
-    from cases.models import DataKey
+
+class StoredKey(Protocol):
+    """A data key as stored: wrapped by the KEK `kek_id`."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def subject_id(self) -> uuid.UUID: ...
+    @property
+    def kek_id(self) -> str: ...
+    @property
+    def wrapped(self) -> bytes | memoryview: ...
+    @property
+    def destroyed_at(self) -> datetime.datetime | None: ...
+
+
+class KeyStore(Protocol):
+    def add(self, *, key_id: uuid.UUID, subject_id: uuid.UUID, kek_id: str, wrapped: bytes) -> None: ...
+
+    def get(self, subject_id: uuid.UUID) -> StoredKey | None: ...
+
+    def live(self, subject_ids: Iterable[uuid.UUID]) -> Iterable[StoredKey]:
+        """The keys of these subjects that were not destroyed."""
+        ...
+
+    def shred(self, subject_id: uuid.UUID) -> bool:
+        """Overwrite the wrapped key for good; False if there is none or it is gone already."""
+        ...
+
+    def rewrap(self, *, batch_size: int, kek_id: str, wrap: Callable[[StoredKey], bytes]) -> int:
+        """Re-wrap up to batch_size live keys not under `kek_id` with `wrap`; how many."""
+        ...
+
+
+_store: KeyStore | None = None
+
+
+def use_store(store: KeyStore) -> None:
+    global _store
+    _store = store
+
+
+def _keys() -> KeyStore:
+    if _store is None:
+        raise keyring.KeyringError("No key store is installed: the cases app is not ready.")
+    return _store
 
 
 class KeyDestroyed(Exception):
@@ -42,14 +89,16 @@ def key_scope() -> Iterator[None]:
         _cache.reset(token)
 
 
-def _wrap_aad(key_id: uuid.UUID, subject_id: uuid.UUID) -> bytes:
+def wrap_aad(key_id: uuid.UUID, subject_id: uuid.UUID) -> bytes:
+    """What a wrapped key is bound to: its own id and its subject."""
     return f"amparo|datakey|{key_id}|{subject_id}".encode()
 
 
-def _model() -> type[DataKey]:
-    from cases.models import DataKey
-
-    return DataKey
+def remember(subject_id: uuid.UUID, key_id: uuid.UUID, dek: bytes) -> None:
+    """Keep an unwrapped key for the rest of the current key scope (if any)."""
+    cache = _cache.get()
+    if cache is not None:
+        cache[subject_id] = (key_id, dek)
 
 
 def create_data_key(*, subject_id: uuid.UUID) -> tuple[uuid.UUID, bytes]:
@@ -57,22 +106,18 @@ def create_data_key(*, subject_id: uuid.UUID) -> tuple[uuid.UUID, bytes]:
     prov = keyring.provider()
     dek = os.urandom(32)
     key_id = uuid.uuid4()
-    wrapped = prov.wrap(kek_id=prov.active_kek_id, dek=dek, aad=_wrap_aad(key_id, subject_id))
-    _model().objects.create(
-        id=key_id, subject_id=subject_id, kek_id=prov.active_kek_id, wrapped=wrapped
-    )
-    cache = _cache.get()
-    if cache is not None:
-        cache[subject_id] = (key_id, dek)
+    wrapped = prov.wrap(kek_id=prov.active_kek_id, dek=dek, aad=wrap_aad(key_id, subject_id))
+    _keys().add(key_id=key_id, subject_id=subject_id, kek_id=prov.active_kek_id, wrapped=wrapped)
+    remember(subject_id, key_id, dek)
     return key_id, dek
 
 
-def unwrap(dk: DataKey) -> bytes:
+def unwrap(dk: StoredKey) -> bytes:
     if dk.destroyed_at is not None:
         raise KeyDestroyed(f"data key {dk.id} was destroyed on {dk.destroyed_at:%Y-%m-%d}")
     try:
         return keyring.provider().unwrap(
-            kek_id=dk.kek_id, wrapped=bytes(dk.wrapped), aad=_wrap_aad(dk.id, dk.subject_id)
+            kek_id=dk.kek_id, wrapped=bytes(dk.wrapped), aad=wrap_aad(dk.id, dk.subject_id)
         )
     except InvalidTag as exc:
         raise keyring.KeyringError(
@@ -85,10 +130,9 @@ def key_for_subject(subject_id: uuid.UUID) -> tuple[uuid.UUID, bytes]:
     cache = _cache.get()
     if cache is not None and subject_id in cache:
         return cache[subject_id]
-    try:
-        dk = _model().objects.get(subject_id=subject_id)
-    except _model().DoesNotExist:
-        raise UnknownKey(f"no data key for subject {subject_id}") from None
+    dk = _keys().get(subject_id)
+    if dk is None:
+        raise UnknownKey(f"no data key for subject {subject_id}")
     result = (dk.id, unwrap(dk))
     if cache is not None:
         cache[subject_id] = result
@@ -101,52 +145,24 @@ def preload(subject_ids: list[uuid.UUID]) -> None:
     if cache is None:
         return
     missing = [s for s in set(subject_ids) if s not in cache]
-    for dk in _model().objects.filter(subject_id__in=missing, destroyed_at__isnull=True):
+    for dk in _keys().live(missing):
         cache[dk.subject_id] = (dk.id, unwrap(dk))
 
 
 def destroy(*, subject_id: uuid.UUID) -> bool:
     """Crypto-shred: overwrite the wrapped key. Returns False if already destroyed."""
-    with transaction.atomic():
-        dk = _model().objects.select_for_update().filter(subject_id=subject_id).first()
-        if dk is None or dk.destroyed_at is not None:
-            return False
-        dk.wrapped = b""
-        dk.destroyed_at = timezone.now()
-        dk.save(update_fields=["wrapped", "destroyed_at"])
+    done = _keys().shred(subject_id)
     cache = _cache.get()
     if cache is not None:
         cache.pop(subject_id, None)
-    return True
+    return done
 
 
 def rotate_batch(*, batch_size: int = 500) -> int:
     """Re-wrap up to batch_size data keys not yet under the active KEK. Returns how many."""
-    from django.db import connection
-
     prov = keyring.provider()
-    model = _model()
-    with transaction.atomic():
-        rows = list(
-            model.objects.select_for_update(skip_locked=True)
-            .filter(destroyed_at__isnull=True)
-            .exclude(kek_id=prov.active_kek_id)
-            .order_by("pk")[:batch_size]
-        )
-        now = timezone.now()
-        params = []
-        for dk in rows:
-            wrapped = prov.wrap(
-                kek_id=prov.active_kek_id, dek=unwrap(dk), aad=_wrap_aad(dk.id, dk.subject_id)
-            )
-            params.append((wrapped, prov.active_kek_id, now, dk.pk))
-        # One statement run many times: bulk_update's CASE expressions were 8x slower here.
-        table = connection.ops.quote_name(model._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {table} SET wrapped = %s, kek_id = %s, rotated_at = %s "  # noqa: S608
-                "WHERE id = %s",
-                [(w, k, model._meta.get_field("rotated_at").get_db_prep_value(t, connection),
-                  model._meta.pk.get_db_prep_value(pk, connection)) for w, k, t, pk in params],
-            )
-    return len(rows)
+
+    def rewrap(dk: StoredKey) -> bytes:
+        return prov.wrap(kek_id=prov.active_kek_id, dek=unwrap(dk), aad=wrap_aad(dk.id, dk.subject_id))
+
+    return _keys().rewrap(batch_size=batch_size, kek_id=prov.active_kek_id, wrap=rewrap)
