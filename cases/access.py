@@ -1,4 +1,4 @@
-"""Who holds which role where, and who may act on a case (docs/architecture.md, "Access").
+"""Who holds which role where, and who may act on a case (docs/architecture.md#access-and-scoping).
 
 The one answer to both questions; scoping of reads builds on it (`cases.selectors`), and so do
 the workflow engine's refusals and every "may change" check of the pages. Roles are held per

@@ -1,4 +1,4 @@
-"""Every read that needs scoping goes through here (DESIGN.md section 3).
+"""Every read that needs scoping goes through here (docs/architecture.md#access-and-scoping).
 
 A caseworker sees the cases assigned to them and their offices' unassigned queue, a
 supervisor every case of their offices; anyone sees a case explicitly granted to them

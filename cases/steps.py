@@ -1,5 +1,5 @@
-"""Step pages: the framework every procedure app uses for its step forms (docs/architecture.md,
-"Step pages").
+"""Step pages: the framework every procedure app uses for its step forms
+(docs/architecture.md#step-pages).
 
 An app describes one `StepPage` per transition (its form, the service it calls, what it shows
 of the case above the form), registers them under its step URL name, and routes that URL to

@@ -1,4 +1,4 @@
-"""The workflow engine (docs/architecture.md, "Workflow engine").
+"""The workflow engine (docs/architecture.md#workflow-engine).
 
 `definitions`: what a procedure is (states, transitions, clocks, options, the registry) and
 `days`: counting calendar and working days; neither reads the database. `engine`: who may

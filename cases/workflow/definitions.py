@@ -1,5 +1,5 @@
 """What a procedure is: states, transitions, clocks and options, and the registry of procedures
-(docs/architecture.md, "Workflow engine"). Data only: nothing here reads the database or knows
+(docs/architecture.md#workflow-engine). Data only: nothing here reads the database or knows
 the apps; `cases.workflow.engine` fires the transitions.
 """
 

@@ -1,4 +1,4 @@
-"""Firing transitions (docs/architecture.md, "Workflow engine"): who may take which step now,
+"""Firing transitions (docs/architecture.md#workflow-engine): who may take which step now,
 and `fire`, the only way a case changes state."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Who sees what (DESIGN.md section 3) and search through blind indexes."""
+"""Who sees what (docs/architecture.md#access-and-scoping) and search through blind indexes."""
 
 from __future__ import annotations
 
