@@ -3,7 +3,7 @@ from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
-def _create_role_groups(sender, **kwargs):
+def _create_role_groups(sender: object, **kwargs: object) -> None:
     from cases.services import ensure_role_groups
 
     ensure_role_groups()

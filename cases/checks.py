@@ -1,13 +1,13 @@
 """Start-up checks: the key file exists and can unwrap the data keys already stored."""
 
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError
 
 from cases.crypto import datakeys, keyring
 
 
 @register(Tags.security, deploy=False)
-def check_keys(app_configs, **kwargs):
+def check_keys(app_configs: object, **kwargs: object) -> list[CheckMessage]:
     try:
         prov = keyring.provider()
     except keyring.KeyringError as exc:
@@ -26,7 +26,7 @@ def check_keys(app_configs, **kwargs):
         ]
     except DatabaseError:
         return []  # not migrated yet
-    errors = []
+    errors: list[CheckMessage] = []
     for dk in sample:
         if dk is None:
             continue
@@ -54,7 +54,7 @@ def _hint() -> str:
 
 
 @register(Tags.security, deploy=True)
-def check_broker(app_configs, **kwargs):
+def check_broker(app_configs: object, **kwargs: object) -> list[CheckMessage]:
     from django.conf import settings
 
     if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
@@ -72,15 +72,15 @@ PROCEDURES = "procedures"  # the tag of the checks below; servers refuse to star
 
 
 @register(PROCEDURES)
-def check_procedures(app_configs, **kwargs):
+def check_procedures(app_configs: object, **kwargs: object) -> list[CheckMessage]:
     """The registered procedures are whole: periods valid, one per (kind, country), a page
     for every step people take."""
     from cases import steps, workflow
 
-    errors = [Error(problem, hint="Each entry is {procedure: {clock: (days, 'calendar' or "
-                    "'working')}}, with the names the procedures define; see README, "
-                    "'Configuration'.", id="amparo.E020")
-              for problem in workflow.deadline_problems()]
+    hint = ("Each entry is {procedure: {clock: (days, 'calendar' or 'working')}}, with the "
+            "names the procedures define; see README, 'The asylum procedure'.")
+    errors: list[CheckMessage] = [Error(problem, hint=hint, id="amparo.E020")
+                                  for problem in workflow.deadline_problems()]
     seen: dict[tuple[str, str], str] = {}
     for wf in workflow.registered():
         key = (wf.kind, wf.country)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from cases import selectors, workflow
+from cases import access, selectors, workflow
 from cases.models import Case, CaseDeadline, Role, User
 
 ROWS = 20  # deadlines listed per panel; the totals say how many there are in all
@@ -59,7 +59,7 @@ def _rows(deadlines: list[CaseDeadline]) -> list[DeadlineRow]:
 
 def deadlines(user: User, *, within_days: int = selectors.DUE_SOON_DAYS) -> Deadlines:
     """Overdue and soon-due deadlines: caseworkers their own cases', supervisors their offices'."""
-    held = selectors.roles_by_office(user)
+    held = access.roles_by_office(user)
     out = Deadlines(within_days=within_days)
     if held.get(Role.CASEWORKER):
         mine = selectors.due_deadlines(user, mine_only=True, within_days=within_days)
@@ -67,7 +67,7 @@ def deadlines(user: User, *, within_days: int = selectors.DUE_SOON_DAYS) -> Dead
         out.mine_total = len(out.mine) if len(out.mine) < ROWS else mine.count()
     if held.get(Role.SUPERVISOR):
         offices = selectors.due_deadlines(user, within_days=within_days,
-                                          offices=selectors.offices_where(user, Role.SUPERVISOR))
+                                          offices=access.offices_where(user, Role.SUPERVISOR))
         out.offices = _rows(list(offices[:ROWS]))
         out.offices_total = len(out.offices) if len(out.offices) < ROWS else offices.count()
         out.per_office = selectors.supervised_deadlines(user, within_days=within_days)

@@ -88,7 +88,7 @@ class Step:
 
     @property
     def user(self) -> User:
-        return self.request.user  # type: ignore[return-value]  (step pages need a login)
+        return self.request.user  # type: ignore[return-value]  # step pages need a login
 
     @property
     def expected(self) -> int:

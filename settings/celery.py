@@ -11,8 +11,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@worker_init.connect
-def _refuse_broken_procedures(**kwargs):
+@worker_init.connect  # type: ignore[untyped-decorator]  # celery ships no types
+def _refuse_broken_procedures(**kwargs: object) -> None:
     from cases.checks import refuse_to_start
 
     refuse_to_start()
