@@ -90,11 +90,11 @@ def cases_scope_inlined(user: User):
 
 def compare_people(users: dict, reps: int) -> None:
     print("People scope: current visible_people vs correlated EXISTS")
-    with datakeys.key_scope():
-        doc = IdentityDocument.objects.filter(
-            person__office__code=common.BIG_OFFICE).order_by("pk")[500].number
-    pid = Person.objects.filter(office__code=common.BIG_OFFICE).order_by("pk").values_list(
-        "pk", flat=True)[777]
+    docs = IdentityDocument.objects.filter(person__office__code=common.BIG_OFFICE).order_by("pk")
+    people = Person.objects.filter(office__code=common.BIG_OFFICE).order_by("pk")
+    with datakeys.key_scope():  # the 500th document and 777th person (the last of a small bench)
+        doc = docs[min(500, docs.count() - 1)].number
+    pid = people.values_list("pk", flat=True)[min(777, people.count() - 1)]
     filters = {
         "document number": Q(pk__in=PersonIndex.objects.filter(
             kind="doc", value=blind.bidx("doc", blind.normalize_document(doc))

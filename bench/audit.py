@@ -35,13 +35,10 @@ import cProfile
 import datetime
 import io
 import json
-import math
 import multiprocessing as mp
 import os
-import platform
 import pstats
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -55,7 +52,6 @@ import common
 
 common.setup_django()
 
-import django  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
 from django.db.models import Exists, OuterRef  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -67,27 +63,6 @@ from cases.models import Case, Person, User  # noqa: E402
 
 PHASES = ["append", "fill", "verify"]
 MODES = ["autocommit", "transaction", "insert-only"]
-RESULT = common.RESULTS_DIR / "latest-audit.json"
-
-
-def _pct(sorted_values: list[float], q: float) -> float:
-    return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
-
-
-def _ms(values: list[float]) -> dict:
-    if not values:
-        return {"n": 0}
-    s = sorted(values)
-    return {"n": len(s), "median_ms": round(statistics.median(s) * 1000, 3),
-            "p95_ms": round(_pct(s, 0.95) * 1000, 3), "p99_ms": round(_pct(s, 0.99) * 1000, 3),
-            "max_ms": round(s[-1] * 1000, 3), "mean_ms": round(statistics.fmean(s) * 1000, 3)}
-
-
-def _rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 def log_size() -> dict:
@@ -237,15 +212,15 @@ def run_append(writers: list[int], appends: int, modes: list[str], seed: int) ->
                 "mode": mode, "writers": n_writers, "appends": len(emit),
                 "log_events_before": size_before,
                 "events_per_s": round(len(emit) / span, 1), "span_s": round(span, 3),
-                "emit": _ms(emit),
+                "emit": common.ms_summary(emit),
             }
             if mode == "autocommit":
-                row["insert_part"] = _ms(insert)
-                row["link_part"] = _ms(link)
+                row["insert_part"] = common.ms_summary(insert)
+                row["link_part"] = common.ms_summary(link)
             if mode == "transaction":
-                row["commit_with_link"] = _ms([x for g in got for x in g["commit"]])
-                row["link_part"] = _ms([x for g in got for x in g["link"]])
-                row["whole_transaction"] = _ms([x for g in got for x in g["txn"]])
+                row["commit_with_link"] = common.ms_summary([x for g in got for x in g["commit"]])
+                row["link_part"] = common.ms_summary([x for g in got for x in g["link"]])
+                row["whole_transaction"] = common.ms_summary([x for g in got for x in g["txn"]])
             if calls:
                 row["link_pending_calls"] = len(calls)
                 row["link_pending_linked_nothing_share"] = round(
@@ -376,9 +351,7 @@ def run_fill(target: int, batch: int, checkpoint_every: int, days: int, seed: in
             print(f"  {have + done:>10,} events  {done / el:8.0f} events/s "
                   f"(Python {python_s:.0f} s, INSERTs {db_s:.0f} s)", flush=True)
     elapsed = time.perf_counter() - t_all
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE audit_auditevent")
-        cursor.execute("VACUUM ANALYZE audit_chainlink")
+    common.vacuum_analyze("audit_auditevent", "audit_chainlink")
     out = {"added": need, "events": have + need, "seconds": round(elapsed, 1),
            "events_per_s": round(need / elapsed, 1), "python_s": round(python_s, 1),
            "insert_s": round(db_s, 1), "checkpoint_s": round(sign_s, 2),
@@ -392,12 +365,12 @@ def run_fill(target: int, batch: int, checkpoint_every: int, days: int, seed: in
 
 def child_verify(kind: str) -> None:
     """Runs in a fresh process: verify() once, JSON on the last line of stdout."""
-    rss_start = _rss_kib()
+    rss_start = common.rss_kib()
     samples = []
     t_start = time.perf_counter()
 
     def progress(n: int) -> None:
-        row = {"events": n, "s": round(time.perf_counter() - t_start, 2), "rss_kib": _rss_kib()}
+        row = {"events": n, "s": round(time.perf_counter() - t_start, 2), "rss_kib": common.rss_kib()}
         if tracemalloc.is_tracing():
             cur, peak = tracemalloc.get_traced_memory()
             row["traced_kib"] = cur // 1024
@@ -419,7 +392,7 @@ def child_verify(kind: str) -> None:
            "events_per_min": round(report.links / wall * 60),
            "events_per_python_cpu_min": round(report.links / cpu * 60) if cpu else None,
            "rss_start_kib": rss_start,
-           "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+           "peak_rss_kib": common.peak_rss_kib(),
            "samples": samples}
     if kind == "tracemalloc":
         out["traced_peak_kib"] = tracemalloc.get_traced_memory()[1] // 1024
@@ -529,23 +502,6 @@ def run_link_query(reps: int = 7) -> dict:
 
 # Main -----------------------------------------------------------------------------------
 
-def _environment() -> dict:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        pg = cursor.fetchone()[0]
-        cursor.execute("SHOW synchronous_commit")
-        sync = cursor.fetchone()[0]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,  # noqa: S607
-                            text=True, cwd=common.ROOT).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "audit"],  # noqa: S607
-                                capture_output=True, text=True, cwd=common.ROOT).stdout.strip())
-    return {"date": timezone.localdate().isoformat(), "commit": commit,
-            "audit_code_modified": dirty, "cpus": os.cpu_count(),
-            "loadavg": os.getloadavg(), "python": platform.python_version(),
-            "django": django.get_version(), "postgresql": pg, "synchronous_commit": sync,
-            "database": connection.settings_dict["NAME"]}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", action="append", choices=PHASES)
@@ -574,13 +530,10 @@ def main() -> None:
         child_verify(args.child)
         return
     phases = args.only or PHASES
-    out = {"environment": _environment(), "args": {k: v for k, v in vars(args).items()
-                                                     if k != "child"}}
-    if args.only and RESULT.exists():
-        # Keep the other phases' figures of the previous run in latest-audit.json.
-        previous = json.loads(RESULT.read_text())
-        out = {**{k: v for k, v in previous.items() if k not in out}, **out,
-               "previous_environment": previous.get("environment")}
+    out = {"environment": common.environment("audit"),
+           "args": {k: v for k, v in vars(args).items() if k != "child"}}
+    if args.only:  # keep the other phases' figures of the previous run
+        out = common.with_previous("audit", out)
     out["log_at_start"] = log_size()
     print(f"audit bench on {out['environment']['database']}: log holds "
           f"{out['log_at_start']['events']:,} events", flush=True)
@@ -604,15 +557,10 @@ def main() -> None:
         out["link_query"] = run_link_query()
         out["verify"] = run_verify(args.profile, args.tracemalloc, args.verify_runs)
     out["log_at_end"] = log_size()
-    out["environment"]["loadavg_end"] = os.getloadavg()
+    common.end_of_run(out["environment"])
     out["seconds"] = round(time.perf_counter() - t0, 1)
-    common.write_json(RESULT, out)
-    print(f"wrote {RESULT} ({out['seconds']} s)")
-    if args.baseline:
-        tag = f"-{args.tag}" if args.tag else ""
-        path = common.RESULTS_DIR / f"baseline-audit-{timezone.localdate():%Y-%m-%d}{tag}.json"
-        common.write_json(path, out)
-        print(f"wrote {path}")
+    print(f"audit bench took {out['seconds']} s")
+    common.write_results("audit", out, baseline=args.baseline, tag=args.tag)
 
 
 if __name__ == "__main__":

@@ -406,21 +406,8 @@ def reset() -> None:
             cur.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
 
 
-class _NoAutoNow:
-    """Let generated rows keep their own creation dates (spread over the past years)."""
-
-    FIELDS = [(Person, "created_at"), (Case, "opened_at")]
-
-    def __enter__(self):
-        self.saved = []
-        for model, name in self.FIELDS:
-            f = model._meta.get_field(name)
-            self.saved.append((f, f.auto_now_add))
-            f.auto_now_add = False
-
-    def __exit__(self, *exc):
-        for f, value in self.saved:
-            f.auto_now_add = value
+# Generated rows keep their own creation dates (spread over the past years).
+AUTO_DATES = [(Person, "created_at"), (Case, "opened_at")]
 
 
 def main() -> None:
@@ -444,15 +431,12 @@ def main() -> None:
           f"{'bulk_create_with_history' if args.history else 'skipped for the bulk load'}")
     t0 = time.perf_counter()
     gen.staff()
-    with _NoAutoNow():
+    with common.keep_dates(*AUTO_DATES):
         gen.people_and_cases()
     gen_rows = sum(v for k, v in gen.rows.items() if k != "history_rows")
     t_gen = time.perf_counter() - t0
     n_shares = gen.shares()
-    t_analyze = time.perf_counter()
-    with connection.cursor() as cur:
-        cur.execute("VACUUM ANALYZE")
-    t_analyze = time.perf_counter() - t_analyze
+    t_analyze = common.vacuum_analyze()
     with connection.cursor() as cur:
         cur.execute("SELECT pg_database_size(current_database())")
         db_bytes = cur.fetchone()[0]

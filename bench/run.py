@@ -15,35 +15,26 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import gc
+import json
 import logging
-import math
-import os
-import platform
 import random
-import re
-import resource
 import statistics
-import subprocess
 import sys
 import time
-import tracemalloc
 import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
+from common import Bench, fresh
 
 common.setup_django()
 
-import django  # noqa: E402
-import psycopg  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.core.paginator import Paginator  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from cases import selectors, services  # noqa: E402
@@ -62,83 +53,6 @@ from cases.models import (  # noqa: E402
 
 GROUPS = ["register", "search", "dashboard", "detail", "views", "rotate", "explain"]
 
-
-# Measuring ------------------------------------------------------------------------------
-
-def _pct(sorted_values: list[float], q: float) -> float:
-    return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
-
-
-class Bench:
-    def __init__(self, reps: int) -> None:
-        self.reps = reps
-        self.results: list[dict] = []
-
-    def measure(self, group: str, name: str, fn, *, reps: float = 1.0, warmup: int = 3,
-                note: str = "") -> dict:
-        """fn(i) runs the operation once; it may return a dict of figures to summarise."""
-        n = max(5, int(self.reps * reps))
-        for i in range(warmup):
-            fn(i)
-        gc.collect()
-        times, extras = [], []
-        for i in range(warmup, warmup + n):
-            t0 = time.perf_counter()
-            extra = fn(i)
-            times.append(time.perf_counter() - t0)
-            if extra:
-                extras.append(extra)
-        counter = _QueryCounter()
-        with connection.execute_wrapper(counter):
-            fn(warmup + n)
-        tracemalloc.start()
-        fn(warmup + n + 1)
-        _cur, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        s = sorted(times)
-        row = {
-            "group": group, "name": name, "reps": n,
-            "median_ms": round(statistics.median(s) * 1000, 3),
-            "p95_ms": round(_pct(s, 0.95) * 1000, 3),
-            "min_ms": round(s[0] * 1000, 3), "max_ms": round(s[-1] * 1000, 3),
-            "queries": counter.n,
-            "peak_alloc_kib": round(peak / 1024, 1),
-            "note": note,
-        }
-        for key in sorted({k for e in extras for k in e}):
-            vals = [e[key] for e in extras if key in e]
-            if all(isinstance(v, bool) for v in vals):
-                row[f"{key}_share"] = round(sum(vals) / len(vals), 3)
-            else:
-                row[f"{key}_median"] = statistics.median(vals)
-                row[f"{key}_max"] = max(vals)
-        self.results.append(row)
-        extra_txt = "  ".join(
-            f"{k}={v}" for k, v in row.items() if k.endswith(("_median", "_max", "_share")))
-        print(f"  {name:<44} median {row['median_ms']:9.2f} ms  p95 {row['p95_ms']:9.2f} ms  "
-              f"q={row['queries']:<3} peak {row['peak_alloc_kib']:8.0f} KiB  {extra_txt}",
-              flush=True)
-        return row
-
-
-class _QueryCounter:
-    """Counts SQL statements, also across test-client requests (which reset queries_log)."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.n += 1
-        return execute(sql, params, many, context)
-
-
-def fresh(user: User) -> User:
-    """Forget the roles cached on the user object: every request reads them again."""
-    user.__dict__.pop("_amparo_roles", None)
-    return user
-
-
-# Fixtures from the generated data -------------------------------------------------------
 
 class Data:
     def __init__(self, seed: int) -> None:
@@ -407,12 +321,6 @@ def bench_views(b: Bench, d: Data) -> None:
             b.measure("views", f"{role}: {label}", fetch, reps=1)
 
 
-def _pg_admin():
-    s = connection.settings_dict
-    return psycopg.connect(host=s["HOST"] or None, port=s["PORT"] or None, user=s["USER"],
-                           password=s["PASSWORD"] or None, dbname="postgres", autocommit=True)
-
-
 def _rotate(batch_size: int, max_batches: int | None = None) -> tuple[int, list[float]]:
     done, times = 0, []
     while max_batches is None or len(times) < max_batches:
@@ -436,7 +344,7 @@ def bench_rotate(b: Bench, d: Data, batch_size: int) -> None:
     copy = f"{source}_rotate"
     connections.close_all()
     t0 = time.perf_counter()
-    with _pg_admin() as admin:
+    with common.pg_admin() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{copy}"')
         admin.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{source}"')
     t_copy = time.perf_counter() - t0
@@ -469,7 +377,7 @@ def bench_rotate(b: Bench, d: Data, batch_size: int) -> None:
     finally:
         connections.close_all()
         connection.settings_dict["NAME"] = source
-        with _pg_admin() as admin:
+        with common.pg_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{copy}"')
     total_done = sum(r[1] for r in runs)
     total_s = sum(r[2] for r in runs)
@@ -480,15 +388,18 @@ def bench_rotate(b: Bench, d: Data, batch_size: int) -> None:
         row = {
             "group": "rotate", "name": f"rotate_batch(batch_size={size})",
             "reps": len(times), "keys_rewrapped": done, "seconds": round(secs, 2),
-            "keys_per_second": round(done / secs) if secs else None,
+            "keys_per_second": round(done / secs) if secs else 0,
             "median_ms": round(statistics.median(s_times) * 1000, 3) if times else None,
-            "p95_ms": round(_pct(s_times, 0.95) * 1000, 3) if times else None,
+            "p95_ms": round(common.pct(s_times, 0.95) * 1000, 3) if times else None,
             "note": "median/p95 per batch",
         }
         if len(times) >= 20:  # does a batch get slower as the run goes on?
             row["first_10_batches_median_ms"] = round(statistics.median(times[:10]) * 1000, 1)
             row["last_10_batches_median_ms"] = round(statistics.median(times[-10:]) * 1000, 1)
         b.results.append(row)
+        if not times:  # a small database: the earlier batch sizes re-wrapped every key
+            print(f"  batch {size:>5}: no data key left to re-wrap")
+            continue
         print(f"  batch {size:>5}: {done:>7,} keys in {secs:6.1f} s = "
               f"{row['keys_per_second']:>6,} keys/s; per batch median {row['median_ms']:.0f} ms,"
               f" p95 {row['p95_ms']:.0f} ms" + (
@@ -499,7 +410,7 @@ def bench_rotate(b: Bench, d: Data, batch_size: int) -> None:
         "group": "rotate", "name": "rotate_kek, whole table", "reps": 1,
         "keys_to_rewrap": todo, "keys_rewrapped": total_done, "keys_left": left,
         "seconds": round(total_s, 2),
-        "keys_per_second": round(total_done / total_s) if total_s else None,
+        "keys_per_second": round(total_done / total_s) if total_s else 0,
         "median_ms": None, "p95_ms": None,
         "crypto_only_us_per_key": round(crypto_per_key * 1e6, 1),
         "copy_seconds": round(t_copy, 2), "new_kek": new_kek, "data_readable_after": readable,
@@ -510,45 +421,24 @@ def bench_rotate(b: Bench, d: Data, batch_size: int) -> None:
           f"keys/s; left {left}; data readable after: {readable}")
 
 
-_SCAN = re.compile(r"(Seq Scan on \w+|Parallel Seq Scan on \w+|Index Only Scan using \w+|"
-                   r"Index Scan Backward using \w+|Index Scan using \w+|"
-                   r"Bitmap Index Scan on \w+)")
-
-
-def _explain(label: str, fn, contains: str = "") -> dict:
-    """EXPLAIN (ANALYZE, BUFFERS) the main query fn() issues: the longest SQL, or the first
-    one that mentions `contains`."""
-    with CaptureQueriesContext(connection) as cq:
-        fn()
-    sqls = [q["sql"] for q in cq.captured_queries]
-    sql = next((q for q in sqls if contains in q), None) if contains else max(sqls, key=len)
-    with connection.cursor() as cur:
-        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        plan = "\n".join(r[0] for r in cur.fetchall())
-    scans = sorted(set(_SCAN.findall(plan)))
-    m = re.search(r"Execution Time: ([\d.]+) ms", plan)
-    return {"label": label, "sql": sql, "plan": plan, "scans": scans,
-            "execution_ms": float(m.group(1)) if m else None}
-
-
 def bench_explain(d: Data) -> list[dict]:
     print("EXPLAIN (ANALYZE, BUFFERS)")
     cw, sup = d.caseworker, d.supervisor
     out = []
     with datakeys.key_scope():
         for role, user in (("caseworker", cw), ("supervisor", sup)):
-            out.append(_explain(f"{role}: visible_cases, newest 50", lambda u=user: list(
+            out.append(common.explain(f"{role}: visible_cases, newest 50", lambda u=user: list(
                 selectors.visible_cases(fresh(u)).order_by("-opened_at")[:50])))
-            out.append(_explain(f"{role}: visible_cases count", lambda u=user: selectors
+            out.append(common.explain(f"{role}: visible_cases count", lambda u=user: selectors
                                 .visible_cases(fresh(u)).count()))
-            out.append(_explain(f"{role}: my cases, first 15", lambda u=user: list(
+            out.append(common.explain(f"{role}: my cases, first 15", lambda u=user: list(
                 selectors.my_cases(fresh(u))[:15])))
-            out.append(_explain(f"{role}: unassigned queue count", lambda u=user: selectors
+            out.append(common.explain(f"{role}: unassigned queue count", lambda u=user: selectors
                                 .unassigned_queue(fresh(u)).count()))
-            out.append(_explain(f"{role}: search_people 'García' candidates",
+            out.append(common.explain(f"{role}: search_people 'García' candidates",
                                 lambda u=user: selectors.search_people(fresh(u), name="García"),
                                 "cases_personindex"))
-            out.append(_explain(f"{role}: search_people by document candidates",
+            out.append(common.explain(f"{role}: search_people by document candidates",
                                 lambda u=user: selectors.search_people(
                                     fresh(u), document=d.with_docs[0]["docs"][0]),
                                 "cases_personindex"))
@@ -560,51 +450,7 @@ def bench_explain(d: Data) -> list[dict]:
 # Main -----------------------------------------------------------------------------------
 
 def environment(d: Data) -> dict:
-    with connection.cursor() as cur:
-        cur.execute("SELECT version()")
-        pg = cur.fetchone()[0]
-        settings = {}
-        for name in ("shared_buffers", "work_mem", "effective_cache_size", "random_page_cost",
-                     "max_parallel_workers_per_gather", "synchronous_commit"):
-            cur.execute(f"SHOW {name}")
-            settings[name] = cur.fetchone()[0]
-        cur.execute("SELECT pg_database_size(current_database())")
-        size = cur.fetchone()[0]
-    try:
-        commit = subprocess.run(["/usr/bin/git", "rev-parse", "--short", "HEAD"], cwd=common.ROOT,
-                                capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        commit = ""
-    return {
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        "python": platform.python_version(), "django": django.get_version(),
-        "postgres": pg, "postgres_settings": settings, "database_bytes": size,
-        "cpus": os.cpu_count(), "machine": platform.machine(), "git_commit": commit,
-        "data": d.counts(),
-    }
-
-
-def print_table(results: list[dict]) -> None:
-    print()
-    head = f"{'group':<10} {'operation':<52} {'reps':>5} {'median ms':>10} {'p95 ms':>10} " \
-           f"{'queries':>7} {'peak KiB':>9}  notes"
-    print(head)
-    print("-" * len(head))
-    for r in results:
-        notes = []
-        for k, v in r.items():
-            if k.endswith(("_median", "_share")) and not k.startswith("status"):
-                notes.append(f"{k.replace('_median', '')}={v}")
-            if k == "candidates_max":
-                notes.append(f"candidates_max={v}")
-        if r["group"] == "rotate":
-            notes = [f"{r['keys_per_second']:,} keys/s, {r['keys_rewrapped']:,} keys in "
-                     f"{r['seconds']} s ({r['note']})"]
-        med = f"{r['median_ms']:10.2f}" if r.get("median_ms") is not None else f"{'-':>10}"
-        p95 = f"{r['p95_ms']:10.2f}" if r.get("p95_ms") is not None else f"{'-':>10}"
-        print(f"{r['group']:<10} {r['name'][:52]:<52} {r['reps']:>5} {med} {p95} "
-              f"{r.get('queries', '-'):>7} {r.get('peak_alloc_kib', '-'):>9}  "
-              + ", ".join(notes))
+    return {**common.environment("cases"), "data": d.counts()}
 
 
 def main() -> None:
@@ -619,8 +465,7 @@ def main() -> None:
     args = ap.parse_args()
     groups = args.only or GROUPS
 
-    if not Person.objects.exists():
-        sys.exit("The bench database is empty: run bench/generate.py first.")
+    common.require_data()
     started = time.perf_counter()
     d = Data(args.seed)
     env = environment(d)
@@ -647,12 +492,12 @@ def main() -> None:
         bench_rotate(b, d, args.rotate_batch)
     if "explain" in groups:
         explain = bench_explain(d)
-    max_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    env["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    peak_rss_mib = common.peak_rss_mib()
+    common.end_of_run(env)
     elapsed = time.perf_counter() - started
 
-    print_table(b.results)
-    print(f"\nPeak RSS of this process: {max_rss_kib / 1024:,.0f} MiB; run took {elapsed:.0f} s; "
+    common.print_table(b.results)
+    print(f"\nPeak RSS of this process: {peak_rss_mib:,.0f} MiB; run took {elapsed:.0f} s; "
           f"load average (1/5/15 min) at start {env['load_average_at_start']}, at end "
           f"{env['load_average_at_end']} on {env['cpus']} CPUs.")
     if explain:
@@ -663,8 +508,6 @@ def main() -> None:
     generation = None
     gen_file = common.RESULTS_DIR / "generate.json"
     if gen_file.exists():
-        import json
-
         generation = json.loads(gen_file.read_text())
         if generation.get("database") != connection.settings_dict["NAME"]:
             generation = None  # written by a run against another database
@@ -675,15 +518,11 @@ def main() -> None:
         "repetitions_base": args.reps,
         "results": b.results,
         "explain": explain,
-        "peak_rss_mib": round(max_rss_kib / 1024, 1),
+        "peak_rss_mib": peak_rss_mib,
         "run_seconds": round(elapsed, 1),
     }
-    common.write_json(common.RESULTS_DIR / "latest.json", out)
-    print(f"\nWrote {common.RESULTS_DIR / 'latest.json'}")
-    if args.baseline:
-        path = common.RESULTS_DIR / f"baseline-{timezone.localdate():%Y-%m-%d}.json"
-        common.write_json(path, out)
-        print(f"Wrote {path}")
+    print()
+    common.write_results("", out, baseline=args.baseline)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ audit events stay: the log is append-only).
 reads: workflow.available() per case page, the review queue, due deadlines, the interview
 week, priority cases, the dashboard's parts, procedure_of(); views: whole requests through
 the test client; explain: EXPLAIN (ANALYZE, BUFFERS) of the deadline and queue queries;
-trials: the slow ones next to the proposed query shapes and indexes (indexes rolled back).
+trials: the queries that were slow, as they were before their fixes and as the production
+selectors run them now, each with and without the fixes' two indexes (dropped, rolled back).
 
 Results go to bench/results/latest-workflow.json (--baseline: also
 baseline-workflow-<date>.json).
@@ -40,15 +41,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
-import os
 import random
-import resource
 import statistics
 import sys
 import time
 import uuid
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,16 +54,14 @@ import common
 
 common.setup_django()
 
-import django  # noqa: E402
-import run  # noqa: E402  (Bench, fresh, _explain: the same measuring as run.py)
 from django.core.paginator import Paginator  # noqa: E402
 from django.db import connection, models, transaction  # noqa: E402
-from django.db.models import Count, F, Func  # noqa: E402
+from django.db.models import Count, Exists, F, Func, OuterRef, Q, Subquery  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import NoReverseMatch, reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from cases import selectors, workflow  # noqa: E402
+from cases import dashboard, selectors, workflow  # noqa: E402
 from cases import services as case_services  # noqa: E402
 from cases.crypto import datakeys  # noqa: E402
 from cases.models import (  # noqa: E402
@@ -97,7 +93,6 @@ from rsd.models import (  # noqa: E402
 )
 
 GROUPS = ["fill", "services", "reads", "views", "explain", "trials"]
-RESULT = common.RESULTS_DIR / "latest-workflow.json"
 
 # Where the filled cases stand. Generated cases that are closed end in a final state; open
 # ones in one of the open states their procedure has (the weights of the states a
@@ -139,26 +134,6 @@ GAPS = {"record_attendance": (7, 45), "record_no_show": (7, 45), "record_contact
         "notify_appeal_dismissal_protected": (1, 20)}
 
 
-def _sel(name: str):
-    """A selector from cases.selectors if it lives there (they are moving), else rsd's."""
-    return getattr(selectors, name, None) or getattr(rsd_selectors, name)
-
-
-@contextmanager
-def _keep_dates(*fields):
-    """Let bulk rows keep their own times: switch auto_now / auto_now_add off meanwhile."""
-    saved = []
-    for model, name in fields:
-        f = model._meta.get_field(name)
-        saved.append((f, f.auto_now, f.auto_now_add))
-        f.auto_now = f.auto_now_add = False
-    try:
-        yield
-    finally:
-        for f, now, add in saved:
-            f.auto_now, f.auto_now_add = now, add
-
-
 DATED = [(CaseStep, "at"), (Application, "recorded_at"), (Interview, "created_at"),
          (EligibilityAssessment, "updated_at"), (Decision, "recorded_at")]
 
@@ -198,10 +173,6 @@ def schema_check() -> None:
                 sys.exit(f"{table}.{pk.column} is {have} in the database but {want} in the model: "
                          f"a migration was edited in place; re-migrate the bench database "
                          f"(migrate rsd zero, migrate cases 0005, migrate).")
-
-
-def _rss_mib() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 # --- Texts -------------------------------------------------------------------------------
@@ -690,13 +661,9 @@ class Filler:
             print(f"  {done:>7,} cases  {total:>9,} rows  {el:6.1f} s  {total / el:7,.0f} rows/s "
                   f"(build {self.t_build:.1f} s, insert {self.t_insert:.1f} s)", flush=True)
         elapsed = time.perf_counter() - t0
-        t_an = time.perf_counter()
-        with connection.cursor() as cur:
-            for table in ("cases_case", "cases_casestep", "cases_casedeadline", "rsd_application",
-                          "rsd_interview", "rsd_eligibilityassessment", "rsd_decision", "rsd_appeal",
-                          "rsd_familymember"):
-                cur.execute(f"VACUUM ANALYZE {table}")
-        t_an = time.perf_counter() - t_an
+        t_an = common.vacuum_analyze(
+            "cases_case", "cases_casestep", "cases_casedeadline", "rsd_application", "rsd_interview",
+            "rsd_eligibilityassessment", "rsd_decision", "rsd_appeal", "rsd_familymember")
         total = sum(self.rows.values())
         return {"cases_filled": done, "rows": dict(self.rows), "rows_total": total,
                 "seconds": round(elapsed, 2), "seconds_build_python": round(self.t_build, 2),
@@ -733,7 +700,7 @@ class Filler:
             through = EligibilityAssessment.coi_sources.through
             citations = [through(eligibilityassessment_id=a, coisource_id=s)
                          for a, s in out["citations"]]
-            with transaction.atomic(), _keep_dates(*DATED):
+            with transaction.atomic(), common.keep_dates(*DATED):
                 # pre_save seals the encrypted fields here (timed with the insert).
                 for key, model, objs in (
                         ("case_steps", CaseStep, out["steps"]),
@@ -801,11 +768,9 @@ def unfill() -> dict:
         deleted["cases_case (reset)"] = cur.rowcount
     # Compact the tables again: otherwise the fill writes into new pages and every later
     # plan reads tables twice their size (and may be chosen differently).
-    with connection.cursor() as cur:
-        for table in [through, "cases_case", *(m._meta.db_table for m in (
-                Appeal, Decision, EligibilityAssessment, Interview, Application, FamilyMember,
-                CaseDeadline, CaseStep))]:
-            cur.execute(f"VACUUM FULL ANALYZE {table}")
+    common.vacuum_analyze(through, "cases_case", *(m._meta.db_table for m in (
+        Appeal, Decision, EligibilityAssessment, Interview, Application, FamilyMember,
+        CaseDeadline, CaseStep)), full=True)
     print(f"  unfill: {sum(deleted.values()):,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
     return {"rows": deleted, "seconds": round(time.perf_counter() - t0, 2)}
 
@@ -831,7 +796,7 @@ def top_up(n_cases: int, seed: int) -> dict:
     gen.made = 0
     t0 = time.perf_counter()
     made_cases = 0
-    with generate._NoAutoNow():
+    with common.keep_dates(*generate.AUTO_DATES):
         while made_cases < n_cases:
             out = {k: [] for k in ("keys", "people", "documents", "index", "cases", "participants")}
             with datakeys.key_scope():
@@ -855,8 +820,7 @@ def top_up(n_cases: int, seed: int) -> dict:
         ReferenceCounter.objects.update_or_create(office_id=office_id, year=year,
                                                   defaults={"last": last})
     elapsed = time.perf_counter() - t0
-    with connection.cursor() as cur:
-        cur.execute("VACUUM ANALYZE")
+    common.vacuum_analyze()
     rows = {k: v for k, v in gen.rows.items() if k != "history_rows"}
     return {"households": made_cases, "rows": rows, "seconds": round(elapsed, 2),
             "rows_per_second": round(sum(rows.values()) / elapsed),
@@ -942,7 +906,7 @@ class Data:
 
 # --- Services ---------------------------------------------------------------------------
 
-def bench_services(b: run.Bench, d: Data) -> None:
+def bench_services(b: common.Bench, d: Data) -> None:
     import generate
 
     print("services: the asylum procedure's steps on fresh cases (removed again afterwards)")
@@ -973,17 +937,17 @@ def bench_services(b: run.Bench, d: Data) -> None:
         today = timezone.localdate()
 
         def load(user):
-            return [selectors.get_case(run.fresh(user), pk) for pk in case_ids]
+            return [selectors.get_case(common.fresh(user), pk) for pk in case_ids]
 
         def step(label, user, call, *, note=""):
             cases = load(user)
 
             def fn(i):
                 with datakeys.key_scope():
-                    call(run.fresh(user), cases[i])
+                    call(common.fresh(user), cases[i])
 
             row = b.measure("services", label, fn, reps=1, note=note)
-            timer = _SqlTimer()  # the last case: every statement timed
+            timer = common.SqlTimer()  # the last case: every statement timed
             t0 = time.perf_counter()
             with connection.execute_wrapper(timer):
                 fn(n - 1)
@@ -1023,7 +987,7 @@ def bench_services(b: run.Bench, d: Data) -> None:
             by=u, case=c, approve=False, comments=texts.sentence()), note="four-eyes check")
         for c in load(cw):  # submitted again (not timed)
             with datakeys.key_scope():
-                rsd.submit_assessment(by=run.fresh(cw), case=c, data=assessment(case_ids.index(c.pk)))
+                rsd.submit_assessment(by=common.fresh(cw), case=c, data=assessment(case_ids.index(c.pk)))
 
         def decision(c):
             positive = case_ids.index(c.pk) % 2
@@ -1062,7 +1026,7 @@ def _remove(case_ids: list, person_ids: list) -> None:
 
 # --- Reads ------------------------------------------------------------------------------
 
-def bench_reads(b: run.Bench, d: Data) -> None:
+def bench_reads(b: common.Bench, d: Data) -> None:
     print("reads: workflow.available, queues, deadlines, interviews, dashboard parts")
     cw, sup = d.caseworker, d.supervisor
     today = timezone.localdate()
@@ -1070,19 +1034,17 @@ def bench_reads(b: run.Bench, d: Data) -> None:
         cases = list(selectors.visible_cases(user).filter(pk__in=ids).order_by("pk"))
 
         def avail(i, user=user, cases=cases):
-            return {"actions": len(workflow.available(cases[i % len(cases)], run.fresh(user)))}
+            return {"actions": len(workflow.available(cases[i % len(cases)], common.fresh(user)))}
 
         b.measure("reads", f"{role}: workflow.available(case) (200 cases)", avail, reps=5,
                   note="per case page; states of the sample vary")
 
-    review_queue = _sel("review_queue")
-    review_rows = getattr(rsd_selectors, "review_rows", None)
+    review_queue = rsd_selectors.review_queue
 
     def queue_page(i):
         with datakeys.key_scope():
-            page = Paginator(review_queue(run.fresh(sup)), 50).get_page(1)
-            rows = review_rows(page.object_list) if review_rows else list(page.object_list)
-            cases = [getattr(r, "case", r) for r in rows]
+            page = Paginator(review_queue(common.fresh(sup)), 50).get_page(1)
+            cases = [r.case for r in rsd_selectors.review_rows(page.object_list)]
             datakeys.preload([c.principal_id for c in cases])
             names = [c.principal.family_names for c in cases]
         return {"total": page.paginator.count, "rows": len(names)}
@@ -1090,54 +1052,47 @@ def bench_reads(b: run.Bench, d: Data) -> None:
     b.measure("reads", "supervisor: review_queue page 1 of 50 (+rows, names)", queue_page, reps=2,
               note="count + page + review_rows + names")
     b.measure("reads", "supervisor: review_queue count", lambda i: {
-        "total": review_queue(run.fresh(sup)).count()}, reps=2)
+        "total": review_queue(common.fresh(sup)).count()}, reps=2)
 
-    due = _sel("due_deadlines")
+    due = selectors.due_deadlines
     for label, user, kw in (("caseworker: due_deadlines mine", cw, {"mine_only": True}),
                             ("caseworker: due_deadlines (mine + queue)", cw, {}),
                             ("supervisor: due_deadlines", sup, {})):
         b.measure("reads", f"{label}, first 20", lambda i, user=user, kw=kw: {
-            "rows": len(list(due(run.fresh(user), **kw)[:20]))}, reps=2)
+            "rows": len(list(due(common.fresh(user), **kw)[:20]))}, reps=2)
         b.measure("reads", f"{label}, count", lambda i, user=user, kw=kw: {
-            "total": due(run.fresh(user), **kw).count()}, reps=2)
-    if hasattr(selectors, "supervised_deadlines"):
-        b.measure("reads", "supervisor: supervised_deadlines (per office)", lambda i: {
-            "offices": len(selectors.supervised_deadlines(run.fresh(sup)))}, reps=2,
-            note="overdue / due soon / waiting per office")
-    week = _sel("interviews_for_week")
+            "total": due(common.fresh(user), **kw).count()}, reps=2)
+    b.measure("reads", "supervisor: supervised_deadlines (per office)", lambda i: {
+        "offices": len(selectors.supervised_deadlines(common.fresh(sup)))}, reps=2,
+        note="overdue / due soon / waiting per office")
+    week = rsd_selectors.interviews_for_week
     b.measure("reads", "caseworker: interviews_for_week (this week)", lambda i: {
-        "rows": len(list(week(run.fresh(cw), today)))}, reps=2)
+        "rows": len(list(week(common.fresh(cw), today)))}, reps=2)
     b.measure("reads", "caseworker: interviews_for_week (+2 weeks)", lambda i: {
-        "rows": len(list(week(run.fresh(cw), today + datetime.timedelta(days=14))))}, reps=2)
-    prio = _sel("priority_cases")
+        "rows": len(list(week(common.fresh(cw), today + datetime.timedelta(days=14))))}, reps=2)
+    prio = rsd_selectors.priority_cases
     b.measure("reads", "supervisor: priority_cases, first 50", lambda i: {
-        "rows": len(list(prio(run.fresh(sup))[:50]))}, reps=2)
-    pni = getattr(rsd_selectors, "priority_not_interviewed", None)
-    if pni:
-        for role, user in (("caseworker", cw), ("supervisor", sup)):
-            b.measure("reads", f"{role}: priority_not_interviewed, first 10 + count",
-                      lambda i, user=user: {"total": pni(run.fresh(user)).count(),
-                                            "rows": len(list(pni(run.fresh(user))[:10]))}, reps=2)
-    try:
-        from cases import dashboard as dash
-    except ImportError:
-        dash = None
-    if dash:
-        for role, user in (("caseworker", cw), ("supervisor", sup)):
-            def parts(i, user=user):
-                u = run.fresh(user)
-                dl = dash.deadlines(u)
-                secs = dash.sections(u)
-                return {"cases": len(dl.cases) + sum(len(s.cases) for s in secs)}
+        "rows": len(list(prio(common.fresh(sup))[:50]))}, reps=2)
+    pni = rsd_selectors.priority_not_interviewed
+    for role, user in (("caseworker", cw), ("supervisor", sup)):
+        b.measure("reads", f"{role}: priority_not_interviewed, first 10 + count",
+                  lambda i, user=user: {"total": pni(common.fresh(user)).count(),
+                                        "rows": len(list(pni(common.fresh(user))[:10]))}, reps=2)
+    for role, user in (("caseworker", cw), ("supervisor", sup)):
+        def parts(i, user=user):
+            u = common.fresh(user)
+            dl = dashboard.deadlines(u)
+            secs = dashboard.sections(u)
+            return {"cases": len(dl.cases) + sum(len(s.cases) for s in secs)}
 
-            b.measure("reads", f"{role}: dashboard deadlines + sections", parts, reps=2,
-                      note="cases.dashboard.deadlines + sections, as the view calls them")
+        b.measure("reads", f"{role}: dashboard deadlines + sections", parts, reps=2,
+                  note="cases.dashboard.deadlines + sections, as the view calls them")
 
     case = d.dozen
 
     def proc(i):
         with datakeys.key_scope():
-            c = selectors.get_case(run.fresh(cw), case.pk)
+            c = selectors.get_case(common.fresh(cw), case.pk)
             p = rsd_selectors.procedure_of(c)
             opened = 0
             if p.application:
@@ -1162,28 +1117,7 @@ def _url(name: str, **kw) -> str | None:
         return None
 
 
-class _SqlTimer:
-    """Times every statement (execute_wrapper), for the split of a request into SQL and the rest."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[float, str]] = []
-
-    def __call__(self, execute, sql, params, many, context):
-        t0 = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.calls.append((time.perf_counter() - t0, sql))
-
-    def summary(self, total: float) -> dict:
-        sql = sum(t for t, _ in self.calls)
-        slowest = sorted(self.calls, key=lambda c: -c[0])[:5]
-        return {"request_ms": round(total * 1000, 1), "sql_ms": round(sql * 1000, 1),
-                "statements": len(self.calls),
-                "slowest": [{"ms": round(t * 1000, 2), "sql": q} for t, q in slowest]}
-
-
-def bench_views(b: run.Bench, d: Data) -> list[dict]:
+def bench_views(b: common.Bench, d: Data) -> list[dict]:
     print("views: whole requests through the test client (DEBUG off)")
     logging.getLogger("django.request").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="No directory at")
@@ -1219,7 +1153,7 @@ def bench_views(b: run.Bench, d: Data) -> list[dict]:
             row = b.measure("views", f"{role}: {label}", fetch, reps=1,
                             note=f"{check['kib']} KiB")
             # One more request with every statement timed: how much of it is SQL, and which.
-            timer = _SqlTimer()
+            timer = common.SqlTimer()
             t0 = time.perf_counter()
             with connection.execute_wrapper(timer):
                 client.get(url)
@@ -1238,39 +1172,37 @@ def bench_explain(d: Data) -> list[dict]:
     print("EXPLAIN (ANALYZE, BUFFERS)")
     cw, sup = d.caseworker, d.supervisor
     today = timezone.localdate()
-    due = _sel("due_deadlines")
-    queue = _sel("review_queue")
-    week = _sel("interviews_for_week")
-    prio = _sel("priority_cases")
+    due = selectors.due_deadlines
+    queue = rsd_selectors.review_queue
+    week = rsd_selectors.interviews_for_week
+    prio = rsd_selectors.priority_cases
     out = []
-    ex = run._explain
+    ex = common.explain
     with datakeys.key_scope():
         out.append(ex("caseworker: due_deadlines mine, first 20",
-                      lambda: list(due(run.fresh(cw), mine_only=True)[:20]), "cases_casedeadline"))
+                      lambda: list(due(common.fresh(cw), mine_only=True)[:20]), "cases_casedeadline"))
         out.append(ex("caseworker: due_deadlines mine, count",
-                      lambda: due(run.fresh(cw), mine_only=True).count(), "cases_casedeadline"))
+                      lambda: due(common.fresh(cw), mine_only=True).count(), "cases_casedeadline"))
         out.append(ex("caseworker: due_deadlines (mine + queue), first 20",
-                      lambda: list(due(run.fresh(cw))[:20]), "cases_casedeadline"))
+                      lambda: list(due(common.fresh(cw))[:20]), "cases_casedeadline"))
         out.append(ex("supervisor: due_deadlines, first 20",
-                      lambda: list(due(run.fresh(sup))[:20]), "cases_casedeadline"))
+                      lambda: list(due(common.fresh(sup))[:20]), "cases_casedeadline"))
         out.append(ex("supervisor: due_deadlines, count",
-                      lambda: due(run.fresh(sup)).count(), "cases_casedeadline"))
-        if hasattr(selectors, "supervised_deadlines"):
-            out.append(ex("supervisor: supervised_deadlines (per office counts)",
-                          lambda: selectors.supervised_deadlines(run.fresh(sup)),
-                          "cases_casedeadline"))
+                      lambda: due(common.fresh(sup)).count(), "cases_casedeadline"))
+        out.append(ex("supervisor: supervised_deadlines (per office counts)",
+                      lambda: selectors.supervised_deadlines(common.fresh(sup)),
+                      "cases_casedeadline"))
         out.append(ex("supervisor: review_queue, first 50",
-                      lambda: list(queue(run.fresh(sup))[:50]), "rsd_application"))
+                      lambda: list(queue(common.fresh(sup))[:50]), "rsd_application"))
         out.append(ex("supervisor: review_queue, count",
-                      lambda: queue(run.fresh(sup)).count(), "COUNT"))
+                      lambda: queue(common.fresh(sup)).count(), "COUNT"))
         out.append(ex("caseworker: interviews_for_week",
-                      lambda: list(week(run.fresh(cw), today)), "rsd_interview"))
+                      lambda: list(week(common.fresh(cw), today)), "rsd_interview"))
         out.append(ex("supervisor: priority_cases, first 50",
-                      lambda: list(prio(run.fresh(sup))[:50]), "rsd_application"))
-        pni = getattr(rsd_selectors, "priority_not_interviewed", None)
-        if pni:
-            out.append(ex("supervisor: priority_not_interviewed, first 10",
-                          lambda: list(pni(run.fresh(sup))[:10]), "rsd_application"))
+                      lambda: list(prio(common.fresh(sup))[:50]), "rsd_application"))
+        out.append(ex("supervisor: priority_not_interviewed, first 10",
+                      lambda: list(rsd_selectors.priority_not_interviewed(common.fresh(sup))[:10]),
+                      "rsd_application"))
 
         def sweep_query():  # the query rsd.services.sweep runs first (not sweep: it fires)
             return list(Case.objects.filter(
@@ -1285,67 +1217,67 @@ def bench_explain(d: Data) -> list[dict]:
     return out
 
 
-# --- Trials of the proposed fixes -------------------------------------------------------
+# --- Trials: the slow queries before their fixes, next to the production ones ------------
 
-TRIAL_INDEXES = [
-    # EXISTS / join on priority applications (with the date they are ordered by): an
-    # index-only scan instead of reading the 50,000 wide rows with their sealed texts.
-    "CREATE INDEX trial_application_priority ON rsd_application (case_id, application_date) "
-    "WHERE priority",
-    # Queues and deadline scopes: the open cases of an office, by state.
-    "CREATE INDEX trial_case_open_office_state ON cases_case (office_id, state) "
-    "WHERE closed_at IS NULL",
-]
+# The two partial indexes the fixes added (migrations cases 0007, rsd 0002). The trials drop
+# them in a transaction that is rolled back, to show each shape with and without them.
+FIX_INDEXES = ["open_case_office_state", "priority_application"]
+
+# The queries as cases/selectors.py and rsd/selectors.py had them before the fixes (commit
+# 30f0519), kept only to measure what the fixes changed. The production functions are what
+# the rest of this file measures.
 
 
-def _waiting_states(role: str) -> list[str]:
-    return sorted({s.name for wf in workflow.registered() for s in wf.states.values()
-                   if s.waiting_for == role})
+def waiting_for_before_fix(user: User, role: str):
+    """selectors.waiting_for before the fix: the per-procedure OR alone, without the
+    redundant state__in that lets the (office, state) index narrow first."""
+    scope = Q(pk__in=[])
+    for wf in workflow.registered():
+        states = [s.name for s in wf.states.values() if s.waiting_for == role]
+        if states:
+            scope |= Q(procedure=wf.name, state__in=states)
+            scope |= Q(procedure="", kind=wf.kind, state__in=states)
+    return selectors.visible_cases(user).filter(
+        scope, office__in=selectors.offices_where(user, role), closed_at__isnull=True)
 
 
-def review_queue_fixed(user: User):
-    """rsd.selectors.review_queue with two changes: the waiting_since subquery without the
-    ordering CaseStep.Meta gives it (which joins cases_case again for Case.Meta.ordering), and
-    a redundant state__in over every waiting state, which an index on (office, state) can use
-    (the per-procedure OR cannot)."""
-    from django.db.models import Exists, OuterRef, Subquery
-
-    entered = CaseStep.objects.filter(case=OuterRef("pk"), number=OuterRef("step_no")).order_by()
-    return (selectors.waiting_for(user, Role.SUPERVISOR)
-            .filter(kind=CaseKind.ASYLUM, state__in=_waiting_states(Role.SUPERVISOR))
+def review_queue_before_fix(user: User):
+    """rsd_selectors.review_queue before the fix: waiting_for_before_fix, and the
+    waiting_since subquery with CaseStep.Meta's ordering (which joins cases_case again)."""
+    entered = CaseStep.objects.filter(case=OuterRef("pk"), number=OuterRef("step_no"))
+    return (waiting_for_before_fix(user, Role.SUPERVISOR)
+            .filter(kind=CaseKind.ASYLUM)
             .annotate(priority=Exists(Application.objects.filter(case=OuterRef("pk"), priority=True)),
                       waiting_since=Subquery(entered.values("effective_on")[:1]))
             .order_by("-priority", F("waiting_since").asc(nulls_last=True), "opened_at", "pk"))
 
 
-def deadlines_fixed(user: User, *, mine_only: bool = False, offices=None):
-    """cases.selectors.due_deadlines with the open-case condition inside the case subquery
-    (one semi-join on cases_case instead of a join plus a semi-join)."""
+def _open_deadlines_before_fix(user: User, *, mine_only: bool = False, offices=None):
+    """The running deadlines before the fix: the open-case condition on a join with
+    cases_case, next to a semi-join on the visible cases."""
     cases = selectors.my_cases(user) if mine_only else selectors.visible_cases(user)
     if offices is not None:
         cases = cases.filter(office__in=offices)
     limit = timezone.localdate() + datetime.timedelta(days=selectors.DUE_SOON_DAYS)
-    return (CaseDeadline.objects
-            .filter(met_at__isnull=True, due_on__lte=limit,
-                    case__in=cases.filter(closed_at__isnull=True).values("pk"))
+    return CaseDeadline.objects.filter(met_at__isnull=True, due_on__lte=limit,
+                                       case__closed_at__isnull=True, case__in=cases.values("pk"))
+
+
+def due_deadlines_before_fix(user: User, *, mine_only: bool = False, offices=None):
+    """selectors.due_deadlines before the fix (see _open_deadlines_before_fix)."""
+    return (_open_deadlines_before_fix(user, mine_only=mine_only, offices=offices)
             .select_related("case", "case__office", "case__assigned_to")
             .order_by("due_on", "pk"))
 
 
-def supervised_deadlines_fixed(user: User) -> dict:
-    """The per-office counts of cases.selectors.supervised_deadlines with one join: a
-    supervisor sees every case of the offices they supervise, so the office and open-case
-    conditions can go on the joined case instead of an IN (visible cases) subquery."""
-    from django.db.models import Q
-
-    supervised = selectors.offices_where(user, Role.SUPERVISOR)
+def supervised_counts_before_fix(user: User) -> dict:
+    """The per-office deadline counts of selectors.supervised_deadlines before the fix: the
+    open deadlines of _open_deadlines_before_fix grouped by the case's office."""
     today = timezone.localdate()
-    limit = today + datetime.timedelta(days=selectors.DUE_SOON_DAYS)
     return {
         office_id: (overdue, due_soon)
-        for office_id, overdue, due_soon in CaseDeadline.objects
-        .filter(met_at__isnull=True, due_on__lte=limit, case__office__in=supervised,
-                case__closed_at__isnull=True)
+        for office_id, overdue, due_soon in _open_deadlines_before_fix(
+            user, offices=selectors.offices_where(user, Role.SUPERVISOR))
         .order_by().values("case__office_id")
         .annotate(overdue=Count("case", distinct=True, filter=Q(due_on__lt=today)),
                   due_soon=Count("case", distinct=True, filter=Q(due_on__gte=today)))
@@ -1353,23 +1285,20 @@ def supervised_deadlines_fixed(user: User) -> dict:
     }
 
 
-def priority_not_interviewed_fixed(user: User):
-    """rsd.selectors.priority_not_interviewed ordered on the application date alone, without
-    select_related("application"): the page shows the case and the date, and the join no
-    longer needs the application rows (with their sealed narratives) before the LIMIT."""
+def supervised_counts(user: User) -> dict:
+    """The per-office deadline counts of the production selectors.supervised_deadlines."""
+    return {o.office.pk: (o.overdue, o.due_soon) for o in selectors.supervised_deadlines(user)
+            if o.overdue or o.due_soon}
+
+
+def priority_not_interviewed_before_fix(user: User):
+    """rsd_selectors.priority_not_interviewed before the fix: select_related("application")
+    and the ordering on the joined application, which read every application row."""
     return (rsd_selectors.priority_cases(user)
             .filter(state__in=rsd_selectors.NOT_INTERVIEWED,
                     office__in=selectors.offices_where(user, *selectors.CASE_ROLES))
-            .annotate(applied=F("application__application_date"))
-            .order_by("applied", "opened_at", "pk"))
-
-
-def _captured(fn, contains: str) -> str:
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as cq:
-        fn()
-    return next(q["sql"] for q in cq.captured_queries if contains in q["sql"])
+            .select_related("application")
+            .order_by("application__application_date", "opened_at", "pk"))
 
 
 def _plan_ms(sql: str, reps: int) -> tuple[float, list[str], int]:
@@ -1401,117 +1330,86 @@ def _plan_ms(sql: str, reps: int) -> tuple[float, list[str], int]:
     return round(statistics.median(times), 2), sorted(scans), buffers
 
 
+TRIAL_COLUMNS = [("before_noindex", "before, no idx"), ("now_noindex", "now, no idx"),
+                 ("before", "before"), ("now", "now")]
+
+
 def bench_trials(d: Data, reps: int = 11) -> list[dict]:
-    """EXPLAIN ANALYZE (median of `reps`) of the slow queries as they are, of the proposed
-    query shapes, and of both with the proposed indexes (created in a transaction that is
-    rolled back). The proposed shapes are checked to return the same rows."""
-    print("trials: the proposed query shapes and indexes (indexes rolled back)")
+    """EXPLAIN ANALYZE (median of `reps`) of the slow queries as they were before their fixes
+    and as the production selectors run them now, each with the fixes' indexes and without
+    (dropped in a transaction that is rolled back). Both shapes are checked to return the
+    same rows."""
+    print("trials: the slow queries before their fixes and now, with and without the fixes' "
+          "indexes (dropped, then rolled back)")
     cw, sup = d.caseworker, d.supervisor
+    fresh = common.fresh
     supervised = selectors.offices_where(sup, Role.SUPERVISOR)
     due = selectors.due_deadlines
     pni = rsd_selectors.priority_not_interviewed
     queue = rsd_selectors.review_queue
-    trials = [
+    trials = [  # label, before, now, a word of the statement to EXPLAIN
         ("supervisor: review_queue, first 50",
-         lambda: [c.pk for c in queue(run.fresh(sup))[:50]],
-         lambda: [c.pk for c in review_queue_fixed(run.fresh(sup))[:50]], "rsd_application"),
+         lambda: [c.pk for c in review_queue_before_fix(fresh(sup))[:50]],
+         lambda: [c.pk for c in queue(fresh(sup))[:50]], "rsd_application"),
         ("supervisor: review_queue, count",
-         lambda: queue(run.fresh(sup)).count(),
-         lambda: review_queue_fixed(run.fresh(sup)).count(), "COUNT"),
+         lambda: review_queue_before_fix(fresh(sup)).count(),
+         lambda: queue(fresh(sup)).count(), "COUNT"),
         ("supervisor: priority_not_interviewed, first 10",
-         lambda: [c.pk for c in pni(run.fresh(sup))[:10]],
-         lambda: [c.pk for c in priority_not_interviewed_fixed(run.fresh(sup))[:10]],
-         "rsd_application"),
+         lambda: [c.pk for c in priority_not_interviewed_before_fix(fresh(sup))[:10]],
+         lambda: [c.pk for c in pni(fresh(sup))[:10]], "rsd_application"),
         ("supervisor: priority_not_interviewed, count",
-         lambda: pni(run.fresh(sup)).count(),
-         lambda: priority_not_interviewed_fixed(run.fresh(sup)).count(), "COUNT"),
+         lambda: priority_not_interviewed_before_fix(fresh(sup)).count(),
+         lambda: pni(fresh(sup)).count(), "COUNT"),
         ("caseworker: priority_not_interviewed, first 10",
-         lambda: [c.pk for c in pni(run.fresh(cw))[:10]],
-         lambda: [c.pk for c in priority_not_interviewed_fixed(run.fresh(cw))[:10]],
-         "rsd_application"),
+         lambda: [c.pk for c in priority_not_interviewed_before_fix(fresh(cw))[:10]],
+         lambda: [c.pk for c in pni(fresh(cw))[:10]], "rsd_application"),
         ("caseworker: priority_not_interviewed, count",
-         lambda: pni(run.fresh(cw)).count(),
-         lambda: priority_not_interviewed_fixed(run.fresh(cw)).count(), "COUNT"),
+         lambda: priority_not_interviewed_before_fix(fresh(cw)).count(),
+         lambda: pni(fresh(cw)).count(), "COUNT"),
         ("supervisor: due_deadlines (offices), count",
-         lambda: due(run.fresh(sup), offices=supervised).count(),
-         lambda: deadlines_fixed(run.fresh(sup), offices=supervised).count(), "cases_casedeadline"),
+         lambda: due_deadlines_before_fix(fresh(sup), offices=supervised).count(),
+         lambda: due(fresh(sup), offices=supervised).count(), "cases_casedeadline"),
         ("supervisor: due_deadlines (offices), first 20",
-         lambda: [x.pk for x in due(run.fresh(sup), offices=supervised)[:20]],
-         lambda: [x.pk for x in deadlines_fixed(run.fresh(sup), offices=supervised)[:20]],
-         "cases_casedeadline"),
+         lambda: [x.pk for x in due_deadlines_before_fix(fresh(sup), offices=supervised)[:20]],
+         lambda: [x.pk for x in due(fresh(sup), offices=supervised)[:20]], "cases_casedeadline"),
         ("supervisor: supervised_deadlines, per-office counts",
-         lambda: {o.office.pk: (o.overdue, o.due_soon)
-                  for o in selectors.supervised_deadlines(run.fresh(sup))},
-         lambda: supervised_deadlines_fixed(run.fresh(sup)), "cases_casedeadline"),
+         lambda: supervised_counts_before_fix(fresh(sup)),
+         lambda: supervised_counts(fresh(sup)), "cases_casedeadline"),
         ("caseworker: due_deadlines mine, count",
-         lambda: due(run.fresh(cw), mine_only=True).count(),
-         lambda: deadlines_fixed(run.fresh(cw), mine_only=True).count(), "cases_casedeadline"),
+         lambda: due_deadlines_before_fix(fresh(cw), mine_only=True).count(),
+         lambda: due(fresh(cw), mine_only=True).count(), "cases_casedeadline"),
         ("caseworker: due_deadlines mine, first 20",
-         lambda: [x.pk for x in due(run.fresh(cw), mine_only=True)[:20]],
-         lambda: [x.pk for x in deadlines_fixed(run.fresh(cw), mine_only=True)[:20]],
-         "cases_casedeadline"),
+         lambda: [x.pk for x in due_deadlines_before_fix(fresh(cw), mine_only=True)[:20]],
+         lambda: [x.pk for x in due(fresh(cw), mine_only=True)[:20]], "cases_casedeadline"),
     ]
     rows = []
-    for label, current, fixed, contains in trials:
-        same = None if fixed is None else current() == fixed()
-        row = {"label": label, "same_result": same,
-               "sql_current": _captured(current, contains),
-               "sql_proposed": _captured(fixed, contains) if fixed else None}
-        row["current_ms"], row["current_scans"], row["current_buffers"] = _plan_ms(
-            row["sql_current"], reps)
-        if fixed:
-            row["proposed_ms"], row["proposed_scans"], row["proposed_buffers"] = _plan_ms(
-                row["sql_proposed"], reps)
-        rows.append(row)
+    for label, before, now, contains in trials:
+        rows.append({"label": label, "same_result": before() == now(),
+                     "sql_before": common.captured_sql(before, contains),
+                     "sql_now": common.captured_sql(now, contains)})
+
+    def plans(suffix: str) -> None:
+        for row in rows:
+            for shape in ("before", "now"):
+                (row[f"{shape}{suffix}_ms"], row[f"{shape}{suffix}_scans"],
+                 row[f"{shape}{suffix}_buffers"]) = _plan_ms(row[f"sql_{shape}"], reps)
+
+    plans("")
     with transaction.atomic():
         with connection.cursor() as cur:
-            for ddl in TRIAL_INDEXES:
-                cur.execute(ddl)
-            cur.execute("ANALYZE rsd_application")
-            cur.execute("ANALYZE cases_case")
-        for row in rows:
-            (row["current_indexed_ms"], row["current_indexed_scans"],
-             row["current_indexed_buffers"]) = _plan_ms(row["sql_current"], reps)
-            if row["sql_proposed"]:
-                (row["proposed_indexed_ms"], row["proposed_indexed_scans"],
-                 row["proposed_indexed_buffers"]) = _plan_ms(row["sql_proposed"], reps)
+            for index in FIX_INDEXES:
+                cur.execute(f'DROP INDEX IF EXISTS "{index}"')
+        plans("_noindex")
         transaction.set_rollback(True)
-    with connection.cursor() as cur:  # the statistics as they were
-        cur.execute("ANALYZE rsd_application")
-        cur.execute("ANALYZE cases_case")
-    print(f"  {'query (ms / shared buffers)':<50} {'as is':>14} {'new shape':>14} "
-          f"{'+ indexes':>14} {'both':>14}  same rows")
+    print(f"  {'query (ms / shared buffers)':<50} "
+          + " ".join(f"{head:>15}" for _, head in TRIAL_COLUMNS) + "  same rows")
     for r in rows:
-        cells = [f"{r[k + '_ms']:.1f} / {r[k + '_buffers']:,}" if r.get(k + "_ms") is not None
-                 else "-" for k in ("current", "proposed", "current_indexed", "proposed_indexed")]
-        print(f"  {r['label']:<50} " + " ".join(f"{c:>14}" for c in cells) + f"  {r['same_result']}")
+        cells = [f"{r[k + '_ms']:.1f} / {r[k + '_buffers']:,}" for k, _ in TRIAL_COLUMNS]
+        print(f"  {r['label']:<50} " + " ".join(f"{c:>15}" for c in cells) + f"  {r['same_result']}")
     return rows
 
 
 # --- Main -------------------------------------------------------------------------------
-
-def environment() -> dict:
-    with connection.cursor() as cur:
-        cur.execute("SELECT version()")
-        pg = cur.fetchone()[0]
-        cur.execute("SELECT pg_database_size(current_database())")
-        size = cur.fetchone()[0]
-        settings = {}
-        for name in ("shared_buffers", "work_mem", "random_page_cost", "synchronous_commit"):
-            cur.execute(f"SHOW {name}")
-            settings[name] = cur.fetchone()[0]
-    import subprocess
-
-    commit = subprocess.run(["/usr/bin/git", "rev-parse", "--short", "HEAD"], cwd=common.ROOT,
-                            capture_output=True, text=True, check=False).stdout.strip()
-    dirty = subprocess.run(["/usr/bin/git", "status", "--porcelain", "--", "cases", "rsd"],
-                           cwd=common.ROOT, capture_output=True, text=True, check=False).stdout
-    return {"load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-            "python": sys.version.split()[0], "django": django.get_version(), "postgres": pg,
-            "postgres_settings": settings, "database_bytes": size, "cpus": os.cpu_count(),
-            "git_commit": commit, "app_code_modified": bool(dirty.strip()),
-            "database": connection.settings_dict["NAME"]}
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -1529,18 +1427,14 @@ def main() -> None:
     ap.add_argument("--tag", default="", help="suffix of the baseline file name")
     args = ap.parse_args()
     groups = args.only or GROUPS
-    if not Person.objects.exists():
-        sys.exit("The bench database is empty: run bench/generate.py first.")
+    common.require_data()
     schema_check()
     started = time.perf_counter()
-    env = environment()
+    env = common.environment("cases", "rsd")
     out: dict = {"measured_at": timezone.now().isoformat(), "environment": env,
                  "args": vars(args)}
-    if args.only and RESULT.exists():
-        import json
-
-        previous = json.loads(RESULT.read_text())
-        out = {**{k: v for k, v in previous.items() if k not in out}, **out}
+    if args.only:  # keep the other groups' figures of the previous run
+        out = common.with_previous("workflow", out)
     if "fill" in groups:
         print(f"fill: {args.cases:,} asylum cases in the procedure")
         if args.refill:
@@ -1550,7 +1444,7 @@ def main() -> None:
             out["top_up"] = top_up(args.cases - asylum, args.seed + 1)
         filler = Filler(args.seed, args.batch)
         out["fill"] = filler.fill(args.cases)
-        out["fill"]["peak_rss_mib_after"] = _rss_mib()
+        out["fill"]["peak_rss_mib_after"] = common.peak_rss_mib()
         f = out["fill"]
         if f["cases_filled"]:
             print(f"  {f['cases_filled']:,} cases, {f['rows_total']:,} rows in {f['seconds']} s = "
@@ -1568,7 +1462,7 @@ def main() -> None:
           f"{out['fixtures']['caseworker_cases_in_procedure']:,} cases in the procedure; "
           f"scheduled interviews per week {per_week}; "
           f"case page case: {d.dozen.step_no} steps ({d.dozen.state})")
-    b = run.Bench(args.reps)
+    b = common.Bench(args.reps)
     if "services" in groups:
         bench_services(b, d)
     if "reads" in groups:
@@ -1581,23 +1475,18 @@ def main() -> None:
         out["trials"] = bench_trials(d)
     if b.results:
         out["results"] = b.results
-    out["peak_rss_mib"] = _rss_mib()
-    env["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    out["peak_rss_mib"] = common.peak_rss_mib()
+    common.end_of_run(env)
     out["run_seconds"] = round(time.perf_counter() - started, 1)
     if b.results:
-        run.print_table(b.results)
+        common.print_table(b.results)
     print(f"\nPeak RSS {out['peak_rss_mib']} MiB; run took {out['run_seconds']} s; load average "
           f"{env['load_average_at_start']} at start, {env['load_average_at_end']} at end.")
     for e in out.get("explain", []) if "explain" in groups else []:
         print(f"\n== {e['label']} ({e['execution_ms']} ms, open_deadline_due: "
               f"{e['uses_open_deadline_due']})\n{e['plan']}")
-    common.write_json(RESULT, out)
-    print(f"\nWrote {RESULT}")
-    if args.baseline:
-        tag = f"-{args.tag}" if args.tag else ""
-        path = common.RESULTS_DIR / f"baseline-workflow-{timezone.localdate():%Y-%m-%d}{tag}.json"
-        common.write_json(path, out)
-        print(f"Wrote {path}")
+    print()
+    common.write_results("workflow", out, baseline=args.baseline, tag=args.tag)
 
 
 if __name__ == "__main__":

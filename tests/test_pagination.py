@@ -1,0 +1,77 @@
+"""The one pagination include (templates/pagination.html): its links keep a list's filters."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.paginator import Paginator
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from cases import services
+
+EN = {"accept-language": "en"}
+
+
+def links(html: str) -> dict[str, str]:
+    """The previous / next links of the page: {"Previous": href, "Next": href}."""
+    nav = re.search(r'<ul class="pagination">.*?</ul>', html, re.S)
+    assert nav, "no pagination on the page"
+    return {text: href for href, text in re.findall(r'<a class="page-link" href="([^"]*)">([^<]+)</a>',
+                                                    nav.group(0))}
+
+
+def test_the_include_keeps_the_query_in_both_links():
+    page = Paginator(range(5), 2).page(2)
+
+    html = render_to_string("pagination.html", {"page": page, "query": "show=all&actor=ana"})
+
+    assert links(html) == {"Previous": "?show=all&amp;actor=ana&amp;page=1",
+                           "Next": "?show=all&amp;actor=ana&amp;page=3"}
+    assert "Page 2 of 3" in html
+
+
+def test_the_include_without_a_query_links_the_page_alone_and_is_empty_for_one_page():
+    html = render_to_string("pagination.html", {"page": Paginator(range(5), 2).page(3)})
+
+    assert links(html) == {"Previous": "?page=2"}
+    assert "pagination" not in render_to_string("pagination.html",
+                                                {"page": Paginator(range(2), 2).page(1)})
+
+
+@pytest.fixture
+def three_cases(caseworker, office, person_data):
+    return [services.open_case(by=caseworker, kind="asylum", person=services.register_person(
+        by=caseworker, office=office, data=person_data(given_names=f"Ana {n}", documents=[])))
+        for n in range(3)]
+
+
+@pytest.mark.django_db
+def test_the_case_list_pages_keep_the_list_shown(client, caseworker, three_cases, monkeypatch):
+    from cases import views
+
+    monkeypatch.setattr(views, "Paginator", lambda object_list, per_page: Paginator(object_list, 1))
+    client.force_login(caseworker)
+
+    html = client.get(reverse("case_list"), {"show": "all", "page": 2}, headers=EN).content.decode()
+
+    assert links(html) == {"Previous": "?show=all&amp;page=1", "Next": "?show=all&amp;page=3"}
+
+
+@pytest.mark.django_db
+def test_the_event_search_pages_keep_the_filters(client, auditor, caseworker, three_cases,
+                                                 monkeypatch):
+    from audit import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    client.force_login(auditor)
+
+    response = client.get(reverse("audit_events"),
+                          {"actor": caseworker.username, "action": "case.open", "page": 2},
+                          headers=EN)
+
+    assert response.context["page"].paginator.count == 3
+    query = f"actor={caseworker.username}&amp;action=case.open"
+    assert links(response.content.decode()) == {"Previous": f"?{query}&amp;page=1",
+                                                "Next": f"?{query}&amp;page=3"}
