@@ -328,11 +328,11 @@ class Generator:
         dek = os.urandom(32)
         key_id = uuid.uuid4()
         wrapped = prov.wrap(kek_id=prov.active_kek_id, dek=dek,
-                            aad=datakeys._wrap_aad(key_id, subject_id))
+                            aad=datakeys.wrap_aad(key_id, subject_id))
         out["keys"].append(DataKey(id=key_id, subject_id=subject_id, kek_id=prov.active_kek_id,
                                    wrapped=wrapped))
         # Fields' pre_save finds the key here instead of unwrapping it again.
-        datakeys._cache.get()[subject_id] = (key_id, dek)
+        datakeys.remember(subject_id, key_id, dek)
         return key_id, dek
 
     def _insert(self, model, objs: list, **kw) -> None:

@@ -360,7 +360,7 @@ def bench_rotate(b: Bench, d: Data, batch_size: int) -> None:
         t0 = time.perf_counter()
         for dk in sample:
             prov.wrap(kek_id=new_kek, dek=datakeys.unwrap(dk),
-                      aad=datakeys._wrap_aad(dk.id, dk.subject_id))
+                      aad=datakeys.wrap_aad(dk.id, dk.subject_id))
         crypto_per_key = (time.perf_counter() - t0) / len(sample)
         runs = []
         for size in (100, 2000):

@@ -91,6 +91,7 @@ from rsd.models import (  # noqa: E402
     Interview,
     InterviewStatus,
 )
+from rsd.procedures import options_of  # noqa: E402
 
 GROUPS = ["fill", "services", "reads", "views", "explain", "trials"]
 
@@ -463,7 +464,7 @@ class Filler:
                             reason=texts.sentence() if name in REASON_STEPS else "")
             details: dict = {}
             if name == "register":
-                late = rng.random() < 0.03 and bool(wf.options.get("filing_limit"))
+                late = rng.random() < 0.03 and bool(options_of(wf).filing_limit)
                 arrival = day - datetime.timedelta(days=rng.randint(60, 300) if late
                                                    else rng.randint(0, 20))
                 needs = list(principal["needs"])
