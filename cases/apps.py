@@ -15,6 +15,11 @@ class CasesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from cases import checks  # noqa: F401  (registers the system checks)
+        from cases import (
+            actions,
+            checks,  # noqa: F401  (registers the system checks)
+            events,
+        )
 
+        events.declare(actions.ACTIONS)
         post_migrate.connect(_create_role_groups, sender=self)

@@ -8,9 +8,10 @@ class RsdConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from cases import dashboard
+        from cases import dashboard, events
+        from rsd import actions, procedures
         from rsd import dashboard as rsd_dashboard
-        from rsd import procedures
 
         procedures.build()
         dashboard.register(rsd_dashboard.section)
+        events.declare(actions.ACTIONS)
