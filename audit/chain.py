@@ -6,7 +6,6 @@ hash(n) = SHA-256( hash(n-1) | n | canonical JSON of event n ), with hash(0) = 6
 from __future__ import annotations
 
 import datetime
-import functools
 import hashlib
 import hmac
 import json
@@ -147,7 +146,11 @@ def _link_after_commit(event_id: int) -> None:
     if batch is None or batch.linked or transaction.get_autocommit():
         batch = _pending.batch = _Batch()
     batch.ids.append(event_id)
-    transaction.on_commit(functools.partial(_link_batch, batch))
+
+    def link() -> None:
+        _link_batch(batch)
+
+    transaction.on_commit(link)
 
 
 def _link_batch(batch: _Batch) -> None:
