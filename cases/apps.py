@@ -19,7 +19,9 @@ class CasesConfig(AppConfig):
             actions,
             checks,  # noqa: F401  (registers the system checks)
             events,
+            history,
         )
 
         events.declare(actions.ACTIONS)
+        history.register_cases()
         post_migrate.connect(_create_role_groups, sender=self)

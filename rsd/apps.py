@@ -11,7 +11,9 @@ class RsdConfig(AppConfig):
         from cases import dashboard, events
         from rsd import actions, procedures
         from rsd import dashboard as rsd_dashboard
+        from rsd import history as rsd_history
 
         procedures.build()
         dashboard.register(rsd_dashboard.section)
         events.declare(actions.ACTIONS)
+        rsd_history.register()
