@@ -8,4 +8,7 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from audit import checks, receivers  # noqa: F401  (system checks; signal receivers)
+        from audit import actions, checks, receivers  # noqa: F401  (system checks; signal receivers)
+        from cases import events
+
+        events.declare(actions.ACTIONS)

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -120,23 +121,48 @@ def record(event: events.Event) -> AuditEvent:
     return row
 
 
+class _Batch:
+    """The events written since the last link callback ran, on this thread's connection."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.linked = False
+
+
+_pending = threading.local()  # .batch: the open _Batch of this thread's connection, if any
+# A batch this large outlived rolled-back transactions: link whatever is pending instead.
+_MAX_IDS = 1000
+
+
 def _link_after_commit(event_id: int) -> None:
-    """Link this transaction's events right after it commits: one callback per transaction
-    (Django drops it on rollback); the periodic sweep links anything it misses."""
-    for entry in transaction.get_connection().run_on_commit:
-        ids = getattr(entry[1], "audit_ids", None)
-        if ids is not None:
-            ids.append(event_id)
-            return
+    """Link this transaction's events right after it commits, in one go.
+
+    Every event registers an on_commit callback (Django drops those of a rolled-back
+    transaction or savepoint); all of them share the transaction's batch, and the first to
+    run links the whole batch, the others find it done. Outside a transaction the callback
+    runs at once. Ids of rolled-back events left in a batch match nothing when it is linked.
+    The periodic sweep links anything this misses."""
+    batch = getattr(_pending, "batch", None)
+    if batch is None or batch.linked or transaction.get_autocommit():
+        batch = _pending.batch = _Batch()
+    batch.ids.append(event_id)
 
     def link() -> None:
-        try:
-            link_pending(ids=link.audit_ids)  # type: ignore[attr-defined]
-        except DatabaseError:
-            log.exception("linking audit events failed; the periodic task will retry")
+        _link_batch(batch)
 
-    link.audit_ids = [event_id]  # type: ignore[attr-defined]
     transaction.on_commit(link)
+
+
+def _link_batch(batch: _Batch) -> None:
+    if batch.linked:
+        return
+    batch.linked = True
+    if getattr(_pending, "batch", None) is batch:
+        _pending.batch = None
+    try:
+        link_pending(ids=batch.ids if len(batch.ids) <= _MAX_IDS else None)
+    except DatabaseError:
+        log.exception("linking audit events failed; the periodic task will retry")
 
 
 def _lock() -> None:

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import Outcome
+from cases import events
 from cases.forms import DateInput, Styled
 from cases.models import Office
 
@@ -32,7 +33,8 @@ class EventSearchForm(Styled, forms.Form):
     def __init__(self, *args, offices, actions: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["office"].queryset = offices
-        self.fields["action"].choices = [("", "---------"), *((a, a) for a in actions)]
+        self.fields["action"].choices = [("", "---------"),
+                                         *((a, events.action_label(a)) for a in actions)]
 
     def clean_subject(self) -> uuid.UUID | str:
         value = self.cleaned_data["subject"].strip()

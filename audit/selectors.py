@@ -8,29 +8,23 @@ from __future__ import annotations
 
 import datetime
 import uuid
+import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
+from django.conf import settings
 from django.db.models import Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.models import AuditEvent, ChainLink, Checkpoint
-from cases import selectors
+from cases import events, history, selectors
 from cases.crypto.fields import EncryptedField, holds_value
-from cases.models import (
-    Case,
-    CaseParticipant,
-    CaseUserObjectPermission,
-    Document,
-    IdentityDocument,
-    Note,
-    Office,
-    Person,
-    Role,
-    User,
-)
+from cases.models import Case, CaseParticipant, Document, Office, Role, User
 
 
 def audited_offices(user: User) -> set[int]:
@@ -52,6 +46,51 @@ def scoped_events(user: User) -> QuerySet[AuditEvent]:
 
 def seen_actions(user: User) -> list[str]:
     return list(scoped_events(user).order_by("action").values_list("action", flat=True).distinct())
+
+
+def time_zone() -> zoneinfo.ZoneInfo:
+    """The one time zone the auditor's screens and exports give times in."""
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def describe_objects(user: User, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """What each (object_type, object_id) of some events is, for people to read.
+
+    A case is named by its reference and a document by its case's (both only within the
+    auditor's offices); a person by id alone, never by name; anything else by its kind and id."""
+    wanted = {(t, i) for t, i in pairs if t}
+    ids = {t: [u for u in (_uuid(i) for tt, i in wanted if tt == t) if u]
+           for t in ("cases.case", "cases.document")}
+    references = {("cases.case", str(pk)): ref for pk, ref in
+                  offices_cases(user).filter(pk__in=ids["cases.case"]).values_list("pk", "reference")}
+    documents = {("cases.document", str(pk)): ref for pk, ref in
+                 Document.objects.filter(pk__in=ids["cases.document"],
+                                         case__office__in=audited_offices(user))
+                 .values_list("pk", "case__reference")}
+    out = {}
+    for object_type, object_id in wanted:
+        key = (object_type, object_id)
+        if key in references:
+            out[key] = references[key]
+        elif key in documents:
+            out[key] = _("document of case %(reference)s") % {"reference": documents[key]}
+        else:
+            out[key] = f"{_kind(object_type)} {object_id}"
+    return out
+
+
+def _kind(object_type: str) -> str:
+    try:
+        return str(apps.get_model(object_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return object_type
 
 
 def offices_cases(user: User) -> QuerySet[Case]:
@@ -137,18 +176,11 @@ def chain_state() -> ChainState:
     return ChainState(length, Checkpoint.objects.order_by("-position").first())
 
 
-# The timeline: history rows of the case and its records, and access events.
+# The timeline: history rows of the case and its records (as the apps registered them in
+# cases/history.py), and access events.
 
-LABELS = {
-    Case: _("case"),
-    CaseParticipant: _("participant"),
-    Note: _("note"),
-    Document: _("document"),
-    Person: _("person"),
-    IdentityDocument: _("identity document"),
-    CaseUserObjectPermission: _("access grant"),
-}
-_CHANGE_KINDS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
+_CHANGE_KINDS = {"+": gettext_lazy("created"), "~": gettext_lazy("changed"),
+                 "-": gettext_lazy("deleted")}
 
 
 @dataclass
@@ -170,19 +202,7 @@ class Entry:
     reason: str = ""
     outcome: str = ""
     request_id: str = ""
-
-
-def _histories(case: Case) -> list[tuple[type, QuerySet[Any]]]:
-    return [
-        (Case, Case.history.filter(id=case.pk)),
-        (CaseParticipant, CaseParticipant.history.filter(case_id=case.pk)),
-        (Note, Note.history.filter(case_id=case.pk)),
-        (Document, Document.history.filter(case_id=case.pk)),
-        (Person, Person.history.filter(id=case.principal_id)),
-        (IdentityDocument, IdentityDocument.history.filter(person_id=case.principal_id)),
-        (CaseUserObjectPermission,
-         CaseUserObjectPermission.history.filter(content_object_id=case.pk)),
-    ]
+    action: str = ""  # access: the action's name, `what` being its label
 
 
 def _changes(new: Any, old: Any, *, values: bool) -> list[Change]:
@@ -204,21 +224,34 @@ def _changes(new: Any, old: Any, *, values: bool) -> list[Change]:
 
 def _history_entries(case: Case, *, values: bool) -> list[Entry]:
     entries = []
-    for model, rows in _histories(case):
+    steps: dict[int, str] | None = None
+    number = history.STEP_FIELDS[-1]
+    for source in history.sources():
         previous: dict[Any, Any] = {}
-        for row in rows.select_related("history_user").order_by("history_date", "history_id"):
+        rows = source.rows(case).select_related("history_user").order_by("history_date", "history_id")
+        for row in rows:
             key = row.id
             before = previous.get(key)
             previous[key] = row
             changes = []
             if row.history_type == "~" and before is not None:
                 changes = _changes(row, before, values=values)
+            what = f"{source.label} · {_CHANGE_KINDS.get(row.history_type, row.history_type)}"
+            if (source.steps and row.history_type == "~" and before is not None
+                    and getattr(row, number) != getattr(before, number)):
+                # A step of the procedure: named by the transition taken, not by the fields
+                # the engine moved to record it.
+                if steps is None:
+                    steps = history.step_labels(case)
+                step = steps.get(getattr(row, number), "")
+                what = _("%(record)s · step taken: %(step)s") % {"record": source.label, "step": step}
+                changes = [c for c in changes if c.name not in history.STEP_FIELDS]
             reason_field = "history_change_reason"
             entry = Entry(
                 at=row.history_date,
                 who=row.history_user.get_username() if row.history_user else "",
                 kind="change",
-                what=f"{LABELS[model]} · {_CHANGE_KINDS.get(row.history_type, row.history_type)}",
+                what=what,
                 object_id=str(key),
                 changes=changes,
                 has_reason=holds_value(row, reason_field),
@@ -233,10 +266,12 @@ def case_timeline(user: User, case: Case) -> tuple[list[Entry], bool]:
     """Changes and accesses of the case, oldest first, and whether values are shown."""
     values = selectors.visible_cases(user).filter(pk=case.pk).exists()
     entries = _history_entries(case, values=values)
-    events = scoped_events(user).filter(case_objects(case)).order_by("at", "id")
-    for e in events:
-        entries.append(Entry(at=e.at, who=e.actor_username, kind="access", what=e.action,
-                             object_id=f"{e.object_type}:{e.object_id}", outcome=e.outcome,
-                             request_id=e.request_id))
+    accesses = list(scoped_events(user).filter(case_objects(case)).order_by("at", "id"))
+    objects = describe_objects(user, ((e.object_type, e.object_id) for e in accesses))
+    for e in accesses:
+        entries.append(Entry(at=e.at, who=e.actor_username, kind="access",
+                             what=events.action_label(e.action), action=e.action,
+                             object_id=objects.get((e.object_type, e.object_id), ""),
+                             outcome=e.outcome, request_id=e.request_id))
     entries.sort(key=lambda e: e.at)
     return entries, values

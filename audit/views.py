@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -24,8 +25,10 @@ from audit.models import AuditEvent
 from cases import events
 
 PAGE_SIZE = 50
+# The first nine are the columns of the first exports: they keep their names and places.
 CSV_COLUMNS = ("time", "actor", "office", "action", "object_type", "object_id", "outcome",
-               "request_id", "ip")
+               "request_id", "ip", "time_zone", "action_label", "object")
+CSV_CHUNK = 2000
 # A spreadsheet reads a cell that begins with one of these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -33,6 +36,21 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def _auditor_required(request) -> None:
     if not selectors.is_auditor(request.user):
         raise PermissionDenied(_("Only auditors use the audit workspace."))
+
+
+@dataclass
+class Row:
+    """An event as the auditor reads it: its action's label and its object described."""
+
+    event: AuditEvent
+    action: str
+    object: str
+
+
+def _rows(user, found) -> list[Row]:
+    objects = selectors.describe_objects(user, ((e.object_type, e.object_id) for e in found))
+    return [Row(e, events.action_label(e.action), objects.get((e.object_type, e.object_id), ""))
+            for e in found]
 
 
 def _search(request) -> tuple[EventSearchForm, object]:
@@ -78,8 +96,9 @@ def event_search(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/event_search.html", {
-        "form": form, "page": page, "query": query.urlencode(),
-        "chain": selectors.chain_state(), "timeline_case": timeline_case,
+        "form": form, "page": page, "rows": _rows(request.user, page.object_list),
+        "query": query.urlencode(), "chain": selectors.chain_state(),
+        "timeline_case": timeline_case, "zone": selectors.time_zone(),
     })
 
 
@@ -94,13 +113,31 @@ class _Echo:
         return value
 
 
-def _csv_rows(results) -> Iterator[str]:
+def _chunks(results) -> Iterator[list[AuditEvent]]:
+    chunk: list[AuditEvent] = []
+    for e in results.iterator(chunk_size=CSV_CHUNK):
+        chunk.append(e)
+        if len(chunk) == CSV_CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _csv_rows(user, results, language: str) -> Iterator[str]:
+    """The export, line by line: times in the one time zone, named in its own column; labels
+    in the language of the request (the body is written after the view has returned)."""
     writer = csv.writer(_Echo())
+    zone = selectors.time_zone()
     yield writer.writerow(CSV_COLUMNS)
-    for e in results.iterator(chunk_size=2000):
-        yield writer.writerow([safe_cell(v) for v in (
-            e.at.isoformat(), e.actor_username, e.office.code if e.office else "", e.action,
-            e.object_type, e.object_id, e.outcome, e.request_id, e.ip)])
+    with translation.override(language):
+        for chunk in _chunks(results):
+            for row in _rows(user, chunk):
+                e = row.event
+                yield writer.writerow([safe_cell(v) for v in (
+                    e.at.astimezone(zone).isoformat(), e.actor_username,
+                    e.office.code if e.office else "", e.action, e.object_type, e.object_id,
+                    e.outcome, e.request_id, e.ip, zone.key, row.action, row.object)])
 
 
 @login_required
@@ -114,8 +151,10 @@ def event_export(request):
     # Recorded before a byte is sent: an export that cannot be logged does not happen.
     events.emit("audit.export", actor=request.user, office_id=_office_of(request, form),
                 rows=results.count(), filters=_filters(form))
-    response = StreamingHttpResponse(_csv_rows(results), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(
+        _csv_rows(request.user, results, translation.get_language()),
+        content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime(timezone=selectors.time_zone()).strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="audit-events-{stamp}.csv"'
     response["Cache-Control"] = "no-store"
     return response
@@ -135,5 +174,5 @@ def case_timeline(request, reference):
     events.emit("audit.timeline", actor=request.user, obj=case, entries=len(entries),
                 values=values)
     return render(request, "audit/case_timeline.html", {
-        "case": case, "entries": entries, "values": values,
+        "case": case, "entries": entries, "values": values, "zone": selectors.time_zone(),
     })

@@ -15,10 +15,17 @@ class CasesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from cases import checks  # noqa: F401  (registers the system checks)
+        from cases import (
+            actions,
+            checks,  # noqa: F401  (registers the system checks)
+            events,
+            history,
+        )
         from cases.crypto import datakeys
         from cases.keystore import ModelKeyStore
 
         datakeys.use_store(ModelKeyStore())
 
+        events.declare(actions.ACTIONS)
+        history.register_cases()
         post_migrate.connect(_create_role_groups, sender=self)

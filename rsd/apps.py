@@ -8,11 +8,14 @@ class RsdConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from cases import dashboard, steps
+        from cases import dashboard, events, steps
+        from rsd import actions, procedures
         from rsd import dashboard as rsd_dashboard
-        from rsd import procedures
+        from rsd import history as rsd_history
         from rsd.steps import PAGES
 
         procedures.build()
         steps.register_pages(procedures.STEP_URL, PAGES)
         dashboard.register(rsd_dashboard.section)
+        events.declare(actions.ACTIONS)
+        rsd_history.register()

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 
 from audit import signing
+from cases import events
 
 AUDIT_TABLES = ("audit_auditevent", "audit_chainlink", "audit_checkpoint")
 
@@ -43,6 +44,17 @@ def audit_files(settings, tmp_path) -> AuditFiles:
     settings.AMPARO_AUDIT_SINK = files.sink
     signing.private_key()  # create it now: subprocesses of the test use the same file
     return files
+
+
+# Actions the chain tests write: plain events with no meaning of their own.
+TEST_ACTIONS = {"test.touch": "test event", "test.concurrent": "concurrent test event"}
+
+
+@pytest.fixture
+def test_actions(monkeypatch) -> None:
+    """The test actions, declared for the duration of one test only."""
+    for name, label in TEST_ACTIONS.items():
+        monkeypatch.setitem(events._actions, name, label)
 
 
 @contextlib.contextmanager

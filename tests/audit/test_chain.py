@@ -23,7 +23,7 @@ from audit.services import sign_checkpoint
 from cases import events
 from tests.audit.conftest import raw
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_actions")]
 
 COPIED = ("at", "actor_id", "actor_username", "office_id", "action", "object_type",
           "object_id", "request_id", "ip", "outcome", "details", "mac")
@@ -134,6 +134,39 @@ def test_an_event_of_a_rolled_back_transaction_leaves_nothing():
     # Then neither the event nor a link remains, and the log verifies
     assert AuditEvent.objects.count() == 0
     assert ChainLink.objects.count() == 0
+    assert verify.verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_after_a_rolled_back_savepoint_are_still_linked_at_commit():
+    # Given a transaction whose first event is written in a savepoint that is rolled back
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            events.emit("test.touch", object_type="test.thing", object_id="undone")
+            raise RuntimeError("the inner part failed")
+        # and two more events after it
+        events.emit("test.touch", object_type="test.thing", object_id="a")
+        events.emit("test.touch", object_type="test.thing", object_id="b")
+        assert ChainLink.objects.count() == 0
+    # Then, at commit, those two are linked, once each and in order
+    linked = list(ChainLink.objects.order_by("position").values_list("event__object_id", flat=True))
+    assert linked == ["a", "b"]
+    assert verify.verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_does_not_keep_the_next_ones_from_being_linked():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        events.emit("test.touch", object_type="test.thing", object_id="gone")
+        raise RuntimeError("the action failed")
+    for name in ("one", "two"):
+        with transaction.atomic():
+            events.emit("test.touch", object_type="test.thing", object_id=name)
+        # Each transaction's event is linked as soon as it commits
+        assert ChainLink.objects.order_by("-position").values_list(
+            "event__object_id", flat=True).first() == name
+    events.emit("test.touch", object_type="test.thing", object_id="autocommit")
+    assert ChainLink.objects.count() == 3
     assert verify.verify().ok
 
 

@@ -32,6 +32,7 @@ WRITER = textwrap.dedent("""
     from django.conf import settings
     from django.db import transaction
     from cases import events
+    events.declare({"test.concurrent": "concurrent test event"})
     name, count, key, sink, go = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
     settings.AMPARO_AUDIT_KEY_FILE, settings.AMPARO_AUDIT_SINK = Path(key), Path(sink)
     Path(go).with_name(f"ready-{name}").touch()

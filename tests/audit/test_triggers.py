@@ -11,7 +11,7 @@ from audit.models import AuditEvent, ChainLink, Checkpoint
 from audit.services import sign_checkpoint
 from cases import events
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("test_actions")]
 
 STATEMENTS = {
     "audit_auditevent": ("UPDATE audit_auditevent SET action = 'x' WHERE id = %s",

@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
@@ -99,6 +101,53 @@ def test_an_auditor_of_another_office_sees_nothing_of_this_one(client, foreign_a
     assert timeline.status_code == 404
     refused = AuditEvent.objects.get(action="audit.timeline", actor=foreign_auditor)
     assert refused.outcome == "denied"
+
+
+# What the list shows
+
+
+def test_the_list_shows_labels_and_readable_objects(client, auditor, caseworker2, reviewed_case,
+                                                    person):
+    document = services.add_document(by=caseworker2, case=reviewed_case, title="Acta de María",
+                                      filename="acta.pdf", data=pdf_bytes("acta"))
+    events.emit("document.download", actor=caseworker2, obj=document,
+                office_id=reviewed_case.office_id, case=str(reviewed_case.pk))
+    client.force_login(auditor)
+
+    response = client.get(reverse("audit_events"), headers=EN)
+    html = response.content.decode()
+
+    rows = {r.event.action: r for r in response.context["rows"]}
+    assert rows["case.open"].action == "Case opened"
+    assert rows["case.open"].object == reviewed_case.reference
+    assert rows["document.download"].object == f"document of case {reviewed_case.reference}"
+    assert rows["person.update"].object == f"person {person.pk}"
+    assert "Case opened" in html and reviewed_case.reference in html
+    assert f"cases.case:{reviewed_case.pk}" not in html
+    for name in ("María", "Núñez", "Acta"):
+        assert name not in html
+
+
+def test_the_list_gives_times_in_the_configured_zone(client, auditor, reviewed_case):
+    client.force_login(auditor)
+    zone = ZoneInfo(settings.TIME_ZONE)
+
+    response = client.get(reverse("audit_events"), headers=EN)
+    html = response.content.decode()
+
+    event = response.context["rows"][0].event
+    assert event.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") in html
+    assert event.at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S") not in html
+    assert f"Times are in the {settings.TIME_ZONE} time zone." in html
+
+
+def test_the_action_filter_offers_labels(client, auditor, reviewed_case):
+    client.force_login(auditor)
+
+    response = client.get(reverse("audit_events"), headers=EN)
+
+    choices = dict(response.context["form"].fields["action"].choices)
+    assert choices["case.assign"] == "Case assigned"
 
 
 # Filters
@@ -225,6 +274,38 @@ def test_the_export_escapes_formulas_and_is_recorded_first(client, auditor, offi
     assert rows[0][:4] == ["time", "actor", "office", "action"]
     assert len(rows) == 7
     assert all(r[1][0] not in "=+-@\t\r" for r in rows[1:])
+
+
+def test_the_export_keeps_its_columns_and_adds_zone_label_and_object(client, auditor,
+                                                                     reviewed_case):
+    client.force_login(auditor)
+    zone = ZoneInfo(settings.TIME_ZONE)
+
+    response = client.get(reverse("audit_export"), {"action": "case.open"}, headers=EN)
+
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["time", "actor", "office", "action", "object_type", "object_id", "outcome",
+                       "request_id", "ip", "time_zone", "action_label", "object"]
+    assert len(rows) == 2
+    row = dict(zip(rows[0], rows[1], strict=True))
+    event = AuditEvent.objects.get(action="case.open")
+    assert (row["action"], row["object_type"], row["object_id"]) == (
+        "case.open", "cases.case", str(reviewed_case.pk))
+    assert (row["time_zone"], row["action_label"], row["object"]) == (
+        settings.TIME_ZONE, "Case opened", reviewed_case.reference)
+    at = datetime.datetime.fromisoformat(row["time"])
+    assert at == event.at
+    assert at.utcoffset() == event.at.astimezone(zone).utcoffset() != datetime.timedelta(0)
+
+
+def test_the_export_labels_follow_the_language_of_the_request(client, auditor, reviewed_case):
+    client.force_login(auditor)
+
+    response = client.get(reverse("audit_export"), {"action": "case.open"},
+                          headers={"accept-language": "es"})
+
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1][10] == "Caso abierto"
 
 
 def test_safe_cell_leaves_ordinary_text_alone():
