@@ -174,7 +174,8 @@ def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str
     # After a closure for want of an appeal, the same appeal comes in late (with its reasons).
     name = "lodge_late_appeal" if case.state in ("rejected_final", "complementary") else "lodge_appeal"
     workflow.fire(case=case, name=name, by=by, on=lodged_on, expected_step=expected_step, effect=effect)
-    return Appeal.objects.filter(case=case).order_by("-lodged_on").first()
+    # The appeal of this decision: an earlier round's, decided, may carry the same date.
+    return Appeal.objects.get(decision=decision, outcome__isnull=True)
 
 
 def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: int | None = None) -> Decision:
