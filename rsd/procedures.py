@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, CaseKind, CaseStep, Role, User
+from cases.models import Case, CaseKind, Role, User
 from cases.workflow import (
     CALENDAR,
     SYSTEM,
@@ -29,6 +29,7 @@ from cases.workflow import (
     open_deadline,
     register,
 )
+from rsd import selectors
 
 CW, SUP = Role.CASEWORKER, Role.SUPERVISOR
 FOUR_EYES = ("submit_assessment",)
@@ -73,11 +74,7 @@ def _states(*extra: State) -> dict[str, State]:
 def _outcome_is(stage: str, outcomes: set[str], why):
     """A guard: the latest decision of `stage` has one of `outcomes`, or `why` not."""
     def guard(case: Case):
-        from rsd.models import Decision
-
-        latest = (Decision.objects.filter(case=case, stage=stage).order_by("-recorded_at")
-                  .values_list("outcome", flat=True).first())
-        return None if latest in outcomes else why
+        return None if selectors.latest_outcome(case, stage) in outcomes else why
     return guard
 
 
@@ -96,31 +93,13 @@ appeal_dismissed = _outcome_is("appeal", NEGATIVE, _("The appeal was not dismiss
 
 def closed_unappealed(case: Case):
     """A late appeal reopens only a refusal closed because nobody appealed in time."""
-    last = CaseStep.objects.filter(case=case).order_by("-number").values_list("transition", flat=True).first()
-    if last not in ("close_unappealed", "close_with_protection"):
+    if not selectors.closed_for_want_of_appeal(case):
         return _("Only a decision closed for want of an appeal can still be appealed.")
     return None
 
 
-def assessment_writers(case: Case) -> set[int]:
-    """Everyone who wrote or edited the assessment under review (four-eyes)."""
-    from rsd.models import AssessmentStatus, EligibilityAssessment
-
-    # The one under review, or once approved (Committee, Minister, Commission) the latest.
-    assessments = EligibilityAssessment.objects.filter(case=case).order_by("-updated_at")
-    current = (assessments.exclude(status=AssessmentStatus.APPROVED).values_list("pk", flat=True).first()
-               or assessments.values_list("pk", flat=True).first())
-    if current is None:
-        return set()
-    # Saves as a draft or a submission are writing; a return or an approval is reviewing.
-    writers = EligibilityAssessment.history.filter(
-        id=current, status__in=(AssessmentStatus.DRAFT, AssessmentStatus.SUBMITTED),
-    ).values_list("history_user_id", flat=True)
-    return {w for w in writers if w}
-
-
 # Review and decision steps: never by whoever submitted or edited the assessment.
-REVIEWED = {"not_by": FOUR_EYES, "excluded": assessment_writers}
+REVIEWED = {"not_by": FOUR_EYES, "excluded": selectors.assessment_writers}
 
 
 def appeal_period_over(case: Case):
@@ -133,9 +112,7 @@ def appeal_period_over(case: Case):
 def abandonment_due(case: Case):
     """Repeated no-shows and no contact for the whole contact period."""
     needed = options_of(for_case(case)).abandon_after_no_shows
-    since = (CaseStep.objects.filter(case=case, transition__in=("register", "reopen"))
-             .order_by("-number").values_list("number", flat=True).first() or 0)
-    misses = CaseStep.objects.filter(case=case, transition="record_no_show", number__gt=since).count()
+    misses = selectors.missed_interviews(case)
     if misses < needed:
         return _("The applicant has missed %(n)s interview(s); closure needs %(m)s.") % {
             "n": misses, "m": needed}

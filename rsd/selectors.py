@@ -24,6 +24,7 @@ from rsd.models import (
     Interview,
     InterviewStatus,
     Outcome,
+    Stage,
 )
 
 DUE_SOON_DAYS = selectors.DUE_SOON_DAYS
@@ -90,6 +91,7 @@ def review_rows(cases: Iterable[Case]) -> list[ReviewRow]:
 
 
 def priority_cases(user: User) -> QuerySet[Case]:
+    """Open priority asylum cases the user sees, the oldest first."""
     return (selectors.visible_cases(user)
             .filter(kind=CaseKind.ASYLUM, closed_at__isnull=True, application__priority=True)
             .order_by("opened_at"))
@@ -142,6 +144,7 @@ def possible_interviewers(case: Case) -> QuerySet[User]:
 
 
 def coi_library(office_ids: set[int]) -> QuerySet[CoiSource]:
+    """The sources still in the libraries of these offices."""
     return CoiSource.objects.filter(office__in=office_ids, is_active=True)
 
 
@@ -172,10 +175,11 @@ class Procedure:
 
 
 def procedure_of(case: Case) -> Procedure:
+    """Every asylum record of the case, read once for the case page's panel."""
     return Procedure(
         workflow=workflow.for_case(case),
-        application=Application.objects.filter(case=case).first(),
-        family=list(FamilyMember.objects.filter(case=case).select_related("person")),
+        application=application_of(case),
+        family=list(family_members(case)),
         interviews=list(Interview.objects.filter(case=case).select_related("interviewer")
                         .order_by("-scheduled_for")),
         assessments=list(EligibilityAssessment.objects.filter(case=case)
@@ -183,3 +187,140 @@ def procedure_of(case: Case) -> Procedure:
         decisions=list(Decision.objects.filter(case=case).select_related("recorded_by")),
         appeals=list(Appeal.objects.filter(case=case)),
     )
+
+
+# --- The records of one case ----------------------------------------------------------------
+# Scoping is the caller's: these read a case the user was already allowed to open.
+
+def application_of(case: Case) -> Application | None:
+    """The case's application, None before it is recorded."""
+    return Application.objects.filter(case=case).first()
+
+
+def family_members(case: Case) -> QuerySet[FamilyMember]:
+    """The relatives on the application, with their person records."""
+    return FamilyMember.objects.filter(case=case).select_related("person")
+
+
+def letter_language(case: Case) -> str:
+    """Spanish for Spanish speakers, English otherwise (the two languages letters come in)."""
+    return "es" if "es" in (case.principal.languages or []) else "en"
+
+
+def scheduled_interview(case: Case) -> Interview | None:
+    """The interview set and not yet held, missed, moved or cancelled."""
+    return (Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED)
+            .select_related("interviewer").first())
+
+
+def held_interviews(case: Case) -> list[Interview]:
+    """The interviews held, the latest first: what the applicant said and the interviewer noted."""
+    return list(Interview.objects.filter(case=case, status=InterviewStatus.ATTENDED)
+                .select_related("interviewer").order_by("-scheduled_for"))
+
+
+def missed_interviews(case: Case) -> int:
+    """How many interviews the applicant missed since the application was recorded or reopened."""
+    since = (CaseStep.objects.filter(case=case, transition__in=("register", "reopen"))
+             .order_by("-number").values_list("number", flat=True).first() or 0)
+    return CaseStep.objects.filter(case=case, transition="record_no_show", number__gt=since).count()
+
+
+def current_assessment(case: Case) -> EligibilityAssessment | None:
+    """The assessment being written or reviewed: the latest one not approved."""
+    return (EligibilityAssessment.objects.filter(case=case)
+            .exclude(status=AssessmentStatus.APPROVED).order_by("-updated_at").first())
+
+
+def returned_assessment(case: Case) -> EligibilityAssessment | None:
+    """The current assessment when a reviewer sent it back with comments, else None."""
+    current = current_assessment(case)
+    return current if current and current.status == AssessmentStatus.RETURNED else None
+
+
+def submitted_assessment(case: Case) -> EligibilityAssessment | None:
+    """The assessment waiting for review, with its author and cited sources."""
+    return (EligibilityAssessment.objects.filter(case=case, status=AssessmentStatus.SUBMITTED)
+            .select_related("author").prefetch_related("coi_sources").first())
+
+
+def latest_assessment(case: Case) -> EligibilityAssessment | None:
+    """The latest assessment past its draft (submitted or approved): what a decision rests on."""
+    return (EligibilityAssessment.objects.filter(case=case)
+            .exclude(status=AssessmentStatus.DRAFT).order_by("-updated_at")
+            .select_related("author").prefetch_related("coi_sources").first())
+
+
+def assessment_version(assessment: EligibilityAssessment | None) -> str:
+    """What a form shows was read at: a later save by someone else is not overwritten."""
+    return assessment.updated_at.isoformat() if assessment and assessment.updated_at else ""
+
+
+def assessment_writers(case: Case) -> set[int]:
+    """Everyone who wrote or edited the assessment under review (four-eyes)."""
+    # The one under review, or once approved (Committee, Minister, Commission) the latest.
+    assessments = EligibilityAssessment.objects.filter(case=case).order_by("-updated_at")
+    current = (assessments.exclude(status=AssessmentStatus.APPROVED).values_list("pk", flat=True).first()
+               or assessments.values_list("pk", flat=True).first())
+    if current is None:
+        return set()
+    # Saves as a draft or a submission are writing; a return or an approval is reviewing.
+    writers = EligibilityAssessment.history.filter(
+        id=current, status__in=(AssessmentStatus.DRAFT, AssessmentStatus.SUBMITTED),
+    ).values_list("history_user_id", flat=True)
+    return {w for w in writers if w}
+
+
+def _of_stage(case: Case, stage: str) -> QuerySet[Decision]:
+    return Decision.objects.filter(case=case, stage=stage).order_by("-recorded_at")
+
+
+def latest_decision(case: Case, stage: str) -> Decision | None:
+    """The decision of `stage` (a `Stage`) recorded last: a reopened case may have several."""
+    return _of_stage(case, stage).first()
+
+
+def latest_outcome(case: Case, stage: str) -> str | None:
+    """The outcome of the decision of `stage` recorded last, without reading the decision."""
+    return _of_stage(case, stage).values_list("outcome", flat=True).first()
+
+
+def first_instance_decision(case: Case) -> Decision | None:
+    """The latest first-instance decision."""
+    return latest_decision(case, Stage.FIRST_INSTANCE)
+
+
+def appeal_decision(case: Case) -> Decision | None:
+    """The latest decision on appeal."""
+    return latest_decision(case, Stage.APPEAL)
+
+
+def governing_decision(case: Case) -> Decision | None:
+    """The decision that stands: the appeal decision once there is one, else the first."""
+    first = first_instance_decision(case)
+    appeal = appeal_decision(case)
+    if appeal and first and appeal.recorded_at > first.recorded_at:
+        return appeal
+    return first
+
+
+def pending_appeal(case: Case) -> Appeal | None:
+    """The appeal not yet decided, against the latest decision (lodged last, if several)."""
+    # An application withdrawn while its appeal was pending leaves that appeal undecided:
+    # once reopened and decided again, the appeal of the new decision is the one pending.
+    return (Appeal.objects.filter(case=case, outcome__isnull=True)
+            .order_by("-decision__recorded_at", "-lodged_on").first())
+
+
+def closed_for_want_of_appeal(case: Case) -> bool:
+    """Whether the case's last step closed a decision because nobody appealed it in time."""
+    last = (CaseStep.objects.filter(case=case).order_by("-number")
+            .values_list("transition", flat=True).first())
+    return last in ("close_unappealed", "close_with_protection")
+
+
+def lapsed_cases(clock: str, state: str) -> QuerySet[CaseDeadline, uuid.UUID]:
+    """Ids of asylum cases in `state` whose running `clock` is overdue, the oldest deadline first."""
+    return (CaseDeadline.objects.filter(clock=clock, met_at__isnull=True, due_on__lt=timezone.localdate(),
+                                        case__kind=CaseKind.ASYLUM, case__state=state)
+            .order_by("due_on", "case_id").values_list("case_id", flat=True))

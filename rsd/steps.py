@@ -12,39 +12,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases import workflow
-from cases.models import Case
 from cases.steps import Step, StepPage
 from rsd import forms as rsd_forms
 from rsd import selectors as rsd_selectors
 from rsd import services
-from rsd.models import Appeal, AssessmentStatus, Decision, EligibilityAssessment, Interview, InterviewStatus
 from rsd.models import Stage as DecisionStage
 from rsd.procedures import options_of
-from rsd.selectors import coi_library
 
 # --- Shown above the forms -------------------------------------------------------------
-
-def _scheduled(case: Case) -> Interview | None:
-    return (Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED)
-            .select_related("interviewer").first())
-
-
-def _submitted(case: Case) -> EligibilityAssessment | None:
-    return (EligibilityAssessment.objects.filter(case=case, status=AssessmentStatus.SUBMITTED)
-            .select_related("author").prefetch_related("coi_sources").first())
-
-
-def _held_interviews(case: Case) -> list[Interview]:
-    """The interviews held, the latest first: what the applicant said and the interviewer noted."""
-    return list(Interview.objects.filter(case=case, status=InterviewStatus.ATTENDED)
-                .select_related("interviewer").order_by("-scheduled_for"))
-
-
-def _latest_assessment(case: Case) -> EligibilityAssessment | None:
-    return (EligibilityAssessment.objects.filter(case=case)
-            .exclude(status=AssessmentStatus.DRAFT).order_by("-updated_at")
-            .select_related("author").prefetch_related("coi_sources").first())
-
 
 def _authority(step: Step) -> str:
     return str(options_of(step.wf).authorities.get(step.name, ""))
@@ -80,8 +55,8 @@ def _register(step: Step, form) -> tuple[str, str]:
 # --- Interviews ---------------------------------------------------------------------------
 
 def _interview_form(step: Step, data) -> forms.Form:
-    current = _scheduled(step.case)
-    application = getattr(step.case, "application", None)
+    current = rsd_selectors.scheduled_interview(step.case)
+    application = rsd_selectors.application_of(step.case)
     initial = step.initial(interviewer=step.case.assigned_to_id,
                        interpreter_language=application.interpreter_language if application else "")
     if current:
@@ -101,7 +76,8 @@ def _schedule(step: Step, form) -> tuple[str, str]:
 
 
 def _show_interview(step: Step) -> dict[str, Any]:
-    return {"interview": _scheduled(step.case), "application": getattr(step.case, "application", None)}
+    return {"interview": rsd_selectors.scheduled_interview(step.case),
+            "application": rsd_selectors.application_of(step.case)}
 
 
 def _attendance_form(step: Step, data) -> forms.Form:
@@ -128,9 +104,9 @@ def _no_show(step: Step, form) -> tuple[str, str]:
 # --- Assessment ---------------------------------------------------------------------------
 
 def _assessment_form(step: Step, data) -> forms.Form:
-    sources = coi_library({step.case.office_id})
-    current = services.current_assessment(step.case)
-    initial = step.initial(version=services.assessment_version(current))
+    sources = rsd_selectors.coi_library({step.case.office_id})
+    current = rsd_selectors.current_assessment(step.case)
+    initial = step.initial(version=rsd_selectors.assessment_version(current))
     if current:
         initial.update({name: getattr(current, name) or "" for name in (
             "credibility", "material_facts", "inclusion", "exclusion", "recommendation")})
@@ -152,9 +128,8 @@ def _submit(step: Step, form) -> tuple[str, str]:
 
 
 def _show_returned(step: Step) -> dict[str, Any]:
-    current = services.current_assessment(step.case)
-    returned = current if current and current.status == AssessmentStatus.RETURNED else None
-    return {"returned": returned, "interviews": _held_interviews(step.case)}
+    return {"returned": rsd_selectors.returned_assessment(step.case),
+            "interviews": rsd_selectors.held_interviews(step.case)}
 
 
 def _review_form(step: Step, data) -> forms.Form:
@@ -170,7 +145,8 @@ def _review(step: Step, form) -> tuple[str, str]:
 
 
 def _show_assessment(step: Step) -> dict[str, Any]:
-    return {"assessment": _submitted(step.case), "interviews": _held_interviews(step.case)}
+    return {"assessment": rsd_selectors.submitted_assessment(step.case),
+            "interviews": rsd_selectors.held_interviews(step.case)}
 
 
 # --- Decisions -------------------------------------------------------------------------------
@@ -191,10 +167,9 @@ def _decide(step: Step, form) -> tuple[str, str]:
 
 
 def _show_for_decision(step: Step) -> dict[str, Any]:
-    recommendation = (Decision.objects.filter(case=step.case, stage=DecisionStage.RECOMMENDATION)
-                      .order_by("-recorded_at").first())
-    return {"assessment": _latest_assessment(step.case), "recommendation": recommendation,
-            "authority": _authority(step), "interviews": _held_interviews(step.case)}
+    recommendation = rsd_selectors.latest_decision(step.case, DecisionStage.RECOMMENDATION)
+    return {"assessment": rsd_selectors.latest_assessment(step.case), "recommendation": recommendation,
+            "authority": _authority(step), "interviews": rsd_selectors.held_interviews(step.case)}
 
 
 def _decide_appeal(step: Step, form) -> tuple[str, str]:
@@ -204,8 +179,8 @@ def _decide_appeal(step: Step, form) -> tuple[str, str]:
 
 
 def _show_appeal(step: Step) -> dict[str, Any]:
-    appeal = Appeal.objects.filter(case=step.case, outcome__isnull=True).order_by("-lodged_on").first()
-    return {"appeal": appeal, "decision": services.first_instance_decision(step.case),
+    appeal = rsd_selectors.pending_appeal(step.case)
+    return {"appeal": appeal, "decision": rsd_selectors.first_instance_decision(step.case),
             "authority": str(options_of(step.wf).appeal_body)}
 
 
@@ -213,7 +188,7 @@ def _show_appeal(step: Step) -> dict[str, Any]:
 
 def _notification_form(step: Step, data) -> forms.Form:
     return rsd_forms.NotificationForm(data, initial=step.initial(
-        delivered_on=timezone.localdate(), language=services.letter_language(step.case)))
+        delivered_on=timezone.localdate(), language=rsd_selectors.letter_language(step.case)))
 
 
 def _notify(step: Step, form) -> tuple[str, str]:
@@ -224,11 +199,11 @@ def _notify(step: Step, form) -> tuple[str, str]:
 
 
 def _show_decision(step: Step) -> dict[str, Any]:
-    return {"decision": services.governing_decision(step.case)}
+    return {"decision": rsd_selectors.governing_decision(step.case)}
 
 
 def _appeal_form(step: Step, data) -> forms.Form:
-    decision = services.first_instance_decision(step.case)
+    decision = rsd_selectors.first_instance_decision(step.case)
     note = ""
     if decision and decision.appeal_due_on:
         note = _("The appeal period ends on %(date)s; an appeal lodged later needs a justification.") % {

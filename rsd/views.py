@@ -16,6 +16,7 @@ from cases import events, selectors, workflow
 from cases.models import Case, CaseKind
 from cases.steps import add_service_errors, audited_get, step_view
 from rsd import forms as rsd_forms
+from rsd import selectors as rsd_selectors
 from rsd import services
 from rsd.models import Application
 from rsd.steps import filing_note
@@ -77,7 +78,7 @@ def application_edit(request: HttpRequest, case_id) -> HttpResponse:
         if post:  # a refused change stays on the record
             events.emit(action, actor=request.user, obj=case, outcome="denied")
         raise PermissionDenied(_("You cannot change this case."))
-    application = Application.objects.filter(case=case).first()
+    application = rsd_selectors.application_of(case)
     if not post and (application is None or case.closed_at):
         messages.warning(request, _("The case is closed.") if case.closed_at
                          else _("The application has not been recorded yet."))

@@ -1,11 +1,12 @@
 """Every write of the asylum procedure. Steps go through `cases.workflow.fire`, which locks
 the case, checks role, guards and four-eyes, and records the step with its audit event;
 the functions here validate what the step carries and write it inside that transaction.
-One module per part of the procedure; this package is their public face."""
+One module per part of the procedure; this package is their public face. Reads (the
+current assessment, the decision that stands...) are in rsd.selectors."""
 
 from __future__ import annotations
 
-from rsd.services._common import CANCEL_GROUNDS, DECISION_STEPS, EARLIEST, GROUNDS, REOPEN_GROUNDS, _today
+from rsd.services._common import CANCEL_GROUNDS, DECISION_STEPS, EARLIEST, GROUNDS, REOPEN_GROUNDS
 from rsd.services.application import (
     APPLICATION_FIELDS,
     ApplicationData,
@@ -14,24 +15,13 @@ from rsd.services.application import (
     record_application,
     update_application,
 )
-from rsd.services.assessment import (
-    AssessmentData,
-    assessment_version,
-    current_assessment,
-    review_assessment,
-    save_assessment,
-    submit_assessment,
-)
+from rsd.services.assessment import AssessmentData, review_assessment, save_assessment, submit_assessment
 from rsd.services.closure import PLAIN_STEPS, sweep, take_step
 from rsd.services.coi import COI_DOCUMENT_TYPE, add_coi_source, check_coi_document, retire_coi_source
 from rsd.services.decisions import (
     DecisionData,
-    appeal_decision,
     decide_appeal,
     decision_letter,
-    first_instance_decision,
-    governing_decision,
-    letter_language,
     lodge_appeal,
     record_decision,
     record_notification,
@@ -40,11 +30,9 @@ from rsd.services.interviews import record_interview, schedule_interview
 
 __all__ = [
     "APPLICATION_FIELDS", "CANCEL_GROUNDS", "COI_DOCUMENT_TYPE", "DECISION_STEPS", "EARLIEST", "GROUNDS",
-    "PLAIN_STEPS", "REOPEN_GROUNDS", "ApplicationData", "AssessmentData", "DecisionData", "_today",
-    "add_coi_source", "add_family_member", "appeal_decision", "assessment_version", "check_coi_document",
-    "current_assessment", "decide_appeal", "decision_letter", "filing_is_late", "first_instance_decision",
-    "governing_decision", "letter_language", "lodge_appeal", "record_application", "record_decision",
-    "record_interview", "record_notification", "retire_coi_source", "review_assessment",
-    "save_assessment", "schedule_interview", "submit_assessment", "sweep", "take_step",
-    "update_application",
+    "PLAIN_STEPS", "REOPEN_GROUNDS", "ApplicationData", "AssessmentData", "DecisionData",
+    "add_coi_source", "add_family_member", "check_coi_document", "decide_appeal", "decision_letter",
+    "filing_is_late", "lodge_appeal", "record_application", "record_decision", "record_interview",
+    "record_notification", "retire_coi_source", "review_assessment", "save_assessment",
+    "schedule_interview", "submit_assessment", "sweep", "take_step", "update_application",
 ]

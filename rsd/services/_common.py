@@ -18,30 +18,28 @@ REOPEN_GROUNDS = ("new_evidence", "changed_circumstances", "wrongly_decided")
 CANCEL_GROUNDS = ("inclusion_not_met", "exclusion_applied")
 
 
-def _today() -> datetime.date:
-    return timezone.localdate()
-
-
-def _asylum_case(case: Case) -> None:
+def check_asylum_case(case: Case) -> None:
+    """Refuse a case of another kind: the asylum services write asylum cases only."""
     if case.kind != CaseKind.ASYLUM:
         raise ValidationError(_("This is not an asylum case."))
 
 
 def _not_future(errors: dict[str, str], name: str, day: datetime.date | None) -> None:
-    if day and day > _today():
+    if day and day > timezone.localdate():
         errors[name] = _("This date is in the future.")
 
 
 EARLIEST = datetime.date(1951, 7, 28)  # the Refugee Convention: nothing in a file is older
 
 
-def _plausible(errors: dict[str, str], name: str, day: datetime.date | None) -> None:
+def check_plausible(errors: dict[str, str], name: str, day: datetime.date | None) -> None:
     """Not in the future, not before 1951: a mistyped year would start a clock long expired."""
     if day and day < EARLIEST:
         errors[name] = _("This date is not plausible: check the year.")
     _not_future(errors, name, day)
 
 
-def _raise(errors: dict[str, str]) -> None:
+def raise_errors(errors: dict[str, str]) -> None:
+    """Raise the errors collected field by field, if any."""
     if errors:
         raise ValidationError(errors)

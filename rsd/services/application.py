@@ -7,14 +7,16 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import events, selectors, workflow
 from cases import services as case_services
 from cases.models import Case, CaseKind, CaseParticipant, CaseStep, ParticipantRole, User
+from rsd import selectors as rsd_selectors
 from rsd.models import Application, ClaimChannel, FamilyMember, InterviewerGender, Modality, Relationship
 from rsd.procedures import options_of
-from rsd.services._common import _asylum_case, _plausible, _raise, _today
+from rsd.services._common import check_asylum_case, check_plausible, raise_errors
 
 
 @dataclass
@@ -54,17 +56,16 @@ def _priority(case: Case, needs: list[str]) -> bool:
     """Children and specific needs are scheduled first (UNHCR procedural standards)."""
     if needs or case.principal.specific_needs:
         return True
-    today = _today()
-    people = [case.principal, *(m.person for m in FamilyMember.objects.filter(case=case)
-                                .select_related("person"))]
+    today = timezone.localdate()
+    people = [case.principal, *(m.person for m in rsd_selectors.family_members(case))]
     return any(_is_child(p, today) for p in people)
 
 
 def _check_application(case: Case, data: ApplicationData) -> tuple[workflow.Workflow, bool]:
     """Validate an application; returns the procedure and whether it was filed late."""
     errors: dict[str, str] = {}
-    _plausible(errors, "application_date", data.application_date)
-    _plausible(errors, "arrival_date", data.arrival_date)
+    check_plausible(errors, "application_date", data.application_date)
+    check_plausible(errors, "arrival_date", data.arrival_date)
     if data.arrival_date and data.application_date and data.arrival_date > data.application_date:
         errors["arrival_date"] = _("The arrival cannot be after the application.")
     if data.channel not in ClaimChannel.values:
@@ -89,7 +90,7 @@ def _check_application(case: Case, data: ApplicationData) -> tuple[workflow.Work
                          "record why.") if limit[1] == workflow.WORKING else
                        _("The application comes more than %(days)s days after arrival: record why."))
             errors["late_justification"] = message % {"days": limit[0]}
-    _raise(errors)
+    raise_errors(errors)
     return wf, late
 
 
@@ -114,7 +115,7 @@ def _fill_application(application: Application, data: ApplicationData, late: boo
 def record_application(*, by: User, case: Case, data: ApplicationData,
                        expected_step: int | None = None) -> Application:
     """Record the claim; the case enters its country's procedure."""
-    _asylum_case(case)
+    check_asylum_case(case)
     wf, late = _check_application(case, data)
 
     def effect(case: Case, step: CaseStep) -> dict:
@@ -135,13 +136,13 @@ def record_application(*, by: User, case: Case, data: ApplicationData,
 def update_application(*, by: User, case: Case, data: ApplicationData, reason: str = "") -> Application:
     """Correct or complete the application while the case is open (specific needs found at
     the interview, a corrected arrival date). The application date is fixed: clocks run from it."""
-    _asylum_case(case)
+    check_asylum_case(case)
     case = Case.objects.select_for_update(of=("self",)).select_related("office").get(pk=case.pk)
     if not selectors.can_edit_case(by, case):
         raise PermissionDenied(_("You cannot change this case."))
     if case.closed_at:
         raise ValidationError(_("The case is closed."))
-    application = Application.objects.filter(case=case).first()
+    application = rsd_selectors.application_of(case)
     if application is None:
         raise ValidationError(_("The application has not been recorded yet."))
     data.application_date = application.application_date
@@ -163,7 +164,7 @@ def update_application(*, by: User, case: Case, data: ApplicationData, reason: s
 def add_family_member(*, by: User, case: Case, data: case_services.PersonData, relationship: str,
                       accompanying: bool, derivative: bool) -> FamilyMember:
     """Register a relative in the case's office and add them to the application."""
-    _asylum_case(case)
+    check_asylum_case(case)
     case = Case.objects.select_for_update().get(pk=case.pk)
     if not selectors.can_edit_case(by, case):
         raise PermissionDenied(_("You cannot change this case."))
@@ -179,7 +180,7 @@ def add_family_member(*, by: User, case: Case, data: case_services.PersonData, r
                           accompanying=accompanying, derivative=derivative, added_by=by)
     member._history_user = by
     member.save()
-    application = Application.objects.filter(case=case).first()
+    application = rsd_selectors.application_of(case)
     if application and not application.priority and _priority(case, application.specific_needs):
         application.priority = True
         application._history_user = by

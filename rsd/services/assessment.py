@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from cases import events, selectors, workflow
 from cases.models import Case, CaseStep, User
+from rsd import selectors as rsd_selectors
 from rsd.models import (
     AssessmentStatus,
     CartagenaGround,
@@ -19,7 +20,7 @@ from rsd.models import (
     EligibilityAssessment,
     Outcome,
 )
-from rsd.services._common import _asylum_case, _raise
+from rsd.services._common import check_asylum_case, raise_errors
 
 
 @dataclass
@@ -33,11 +34,6 @@ class AssessmentData:
     exclusion_applies: bool = False
     coi_source_ids: list[int] = field(default_factory=list)
     recommendation: str = ""
-
-
-def current_assessment(case: Case) -> EligibilityAssessment | None:
-    return (EligibilityAssessment.objects.filter(case=case)
-            .exclude(status=AssessmentStatus.APPROVED).order_by("-updated_at").first())
 
 
 def _check_assessment(case: Case, data: AssessmentData, complete: bool) -> list[CoiSource]:
@@ -64,7 +60,7 @@ def _check_assessment(case: Case, data: AssessmentData, complete: bool) -> list[
                 errors["exclusion_applies"] = _("An exclusion clause applies: recognition is not possible.")
         if data.exclusion_applies and not data.exclusion.strip():
             errors["exclusion"] = _("Explain the exclusion considerations.")
-    _raise(errors)
+    raise_errors(errors)
     return sources
 
 
@@ -77,14 +73,9 @@ def _fill(assessment: EligibilityAssessment, data: AssessmentData) -> None:
     assessment.recommendation = data.recommendation
 
 
-def assessment_version(assessment: EligibilityAssessment | None) -> str:
-    """What a form shows was read at: a later save by someone else is not overwritten."""
-    return assessment.updated_at.isoformat() if assessment and assessment.updated_at else ""
-
-
 def _check_version(case: Case, expected: str | None) -> EligibilityAssessment | None:
-    current = current_assessment(case)
-    if expected is not None and assessment_version(current) != expected:
+    current = rsd_selectors.current_assessment(case)
+    if expected is not None and rsd_selectors.assessment_version(current) != expected:
         raise ValidationError(_("Someone else saved this assessment a moment ago. Nothing of yours was "
                                 "saved: look at their version before you go on."))
     return current
@@ -94,7 +85,7 @@ def _check_version(case: Case, expected: str | None) -> EligibilityAssessment | 
 def save_assessment(*, by: User, case: Case, data: AssessmentData,
                     expected_version: str | None = None) -> EligibilityAssessment:
     """Save a draft of the eligibility assessment (nothing moves)."""
-    _asylum_case(case)
+    check_asylum_case(case)
     case = Case.objects.select_for_update().get(pk=case.pk)
     if not selectors.can_edit_case(by, case):
         raise PermissionDenied(_("You cannot change this case."))
@@ -114,7 +105,7 @@ def save_assessment(*, by: User, case: Case, data: AssessmentData,
 
 def submit_assessment(*, by: User, case: Case, data: AssessmentData, expected_step: int | None = None,
                       expected_version: str | None = None) -> EligibilityAssessment:
-    _asylum_case(case)
+    check_asylum_case(case)
     sources = _check_assessment(case, data, complete=True)
 
     def effect(case: Case, step: CaseStep) -> dict:
@@ -136,9 +127,9 @@ def submit_assessment(*, by: User, case: Case, data: AssessmentData, expected_st
 def review_assessment(*, by: User, case: Case, approve: bool, comments: str = "",
                       expected_step: int | None = None) -> EligibilityAssessment:
     """Return the assessment with comments, or approve it for the deciding body (BZ, CR)."""
-    _asylum_case(case)
+    check_asylum_case(case)
     workflow.ensure_fresh(case, expected_step)
-    assessment = EligibilityAssessment.objects.filter(case=case, status=AssessmentStatus.SUBMITTED).first()
+    assessment = rsd_selectors.submitted_assessment(case)
     if assessment is None:
         raise ValidationError(_("No assessment is waiting for review."))
 

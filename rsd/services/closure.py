@@ -7,10 +7,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
 from cases import workflow
-from cases.models import Case, CaseDeadline, CaseKind, CaseStep, User
+from cases.models import Case, CaseStep, User
+from rsd import selectors as rsd_selectors
 from rsd.models import InterviewStatus
-from rsd.services._common import CANCEL_GROUNDS, REOPEN_GROUNDS, _asylum_case, _today
-from rsd.services.interviews import _set_scheduled_interviews
+from rsd.services._common import CANCEL_GROUNDS, REOPEN_GROUNDS, check_asylum_case
+from rsd.services.interviews import end_scheduled_interviews
 
 # --- Steps that carry only reasons ---------------------------------------------------------
 
@@ -22,7 +23,7 @@ PLAIN_STEPS = ("record_contact", "propose_abandonment", "confirm_abandonment", "
 def take_step(*, by: User | None, case: Case, name: str, reason: str = "", ground: str = "",
               expected_step: int | None = None) -> CaseStep:
     """Withdrawal, abandonment, closure, reopening, cancellation: a reason (and a ground)."""
-    _asylum_case(case)
+    check_asylum_case(case)
     if name not in PLAIN_STEPS:
         raise ValidationError(_("This step needs its own form."))
     grounds = {"reopen": REOPEN_GROUNDS, "propose_cancellation": CANCEL_GROUNDS}.get(name)
@@ -33,7 +34,7 @@ def take_step(*, by: User | None, case: Case, name: str, reason: str = "", groun
 
     def effect(case: Case, step: CaseStep) -> dict:
         if closing:  # nobody should wait in an interview room for a closed case
-            _set_scheduled_interviews(case, InterviewStatus.CANCELLED, by)
+            end_scheduled_interviews(by=by, case=case, status=InterviewStatus.CANCELLED)
         return {"ground": ground} if grounds else {}
 
     return workflow.fire(case=case, name=name, by=by, reason=reason, expected_step=expected_step,
@@ -48,7 +49,6 @@ def sweep(*, limit: int = 500) -> dict[str, int]:
     The task only proposes abandonment: a supervisor confirms it. Each case is its own
     transaction; a case someone is working on right now is simply taken next time.
     """
-    today = _today()
     counts = {"proposed": 0, "closed": 0}
     for names, state, clock, key in (
         (("propose_abandonment",), "no_show", "contact", "proposed"),
@@ -56,10 +56,7 @@ def sweep(*, limit: int = 500) -> dict[str, int]:
     ):
         # Oldest deadline first, every candidate looked at: cases a guard keeps waiting (one
         # missed interview) must not crowd out those that are due.
-        due = (CaseDeadline.objects.filter(clock=clock, met_at__isnull=True, due_on__lt=today,
-                                           case__kind=CaseKind.ASYLUM, case__state=state)
-               .order_by("due_on", "case_id").values_list("case_id", flat=True))
-        for case_id in due.iterator(chunk_size=500):
+        for case_id in rsd_selectors.lapsed_cases(clock, state).iterator(chunk_size=500):
             if counts[key] >= limit:
                 break
             case = Case.objects.select_related("office").get(pk=case_id)

@@ -17,7 +17,7 @@ from django_countries import countries
 from cases import events, selectors
 from cases.models import Office, Role, User
 from rsd.models import CoiSource
-from rsd.services._common import _plausible, _raise
+from rsd.services._common import check_plausible, raise_errors
 
 COI_DOCUMENT_TYPE = "application/pdf"
 
@@ -47,7 +47,7 @@ def add_coi_source(*, by: User, office: Office, title: str, publisher: str, publ
         errors["title"] = _("Give the title.")
     if not publisher.strip():
         errors["publisher"] = _("Give the publisher.")
-    _plausible(errors, "published_on", published_on)
+    check_plausible(errors, "published_on", published_on)
     if country and country not in countries:
         errors["country"] = _("Choose a country from the list.")
     if url:
@@ -61,7 +61,7 @@ def add_coi_source(*, by: User, office: Office, title: str, publisher: str, publ
             errors["document"] = why
     if not url and document is None and "url" not in errors:
         errors["url"] = _("Give a link or attach the document.")
-    _raise(errors)
+    raise_errors(errors)
     source = CoiSource(office=office, title=title.strip(), publisher=publisher.strip(),
                        published_on=published_on, country=country, url=url, added_by=by)
     if document is not None:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from cases import events, selectors, workflow
 from cases.models import Case, CaseStep, User
+from rsd import selectors as rsd_selectors
 from rsd.models import (
     Appeal,
     AssessmentStatus,
@@ -18,13 +19,12 @@ from rsd.models import (
     ConventionGround,
     Decision,
     EligibilityAssessment,
-    FamilyMember,
     LegalBasis,
     Outcome,
     Stage,
 )
 from rsd.procedures import options_of
-from rsd.services._common import DECISION_STEPS, GROUNDS, _asylum_case, _plausible, _raise, _today
+from rsd.services._common import DECISION_STEPS, GROUNDS, check_asylum_case, check_plausible, raise_errors
 
 # --- Decisions ----------------------------------------------------------------------------
 
@@ -56,18 +56,18 @@ def _check_decision(data: DecisionData, *, meeting: bool) -> None:
             errors["grounds"] = _("Name the grounds of the legal basis chosen.")
     if not data.reasons.strip():
         errors["reasons"] = _("Give the reasons of the decision.")
-    _plausible(errors, "decided_on", data.decided_on)
+    check_plausible(errors, "decided_on", data.decided_on)
     if meeting:
         if not data.meeting_date:
             errors["meeting_date"] = _("Give the date of the Committee's meeting.")
-        _plausible(errors, "meeting_date", data.meeting_date)
-    _raise(errors)
+        check_plausible(errors, "meeting_date", data.meeting_date)
+    raise_errors(errors)
 
 
 def record_decision(*, by: User, case: Case, step_name: str, data: DecisionData,
                     expected_step: int | None = None) -> Decision:
     """A recommendation or first-instance decision, recorded by the role the procedure names."""
-    _asylum_case(case)
+    check_asylum_case(case)
     if step_name not in DECISION_STEPS:
         raise ValidationError(_("This step does not record a decision."))
     meeting = step_name == "record_committee_recommendation"
@@ -97,47 +97,29 @@ def record_decision(*, by: User, case: Case, step_name: str, data: DecisionData,
     return Decision.objects.get(step=step)
 
 
-def first_instance_decision(case: Case) -> Decision | None:
-    return (Decision.objects.filter(case=case, stage=Stage.FIRST_INSTANCE)
-            .order_by("-recorded_at").first())
-
-
-def appeal_decision(case: Case) -> Decision | None:
-    return Decision.objects.filter(case=case, stage=Stage.APPEAL).order_by("-recorded_at").first()
-
-
-def governing_decision(case: Case) -> Decision | None:
-    """The decision that stands: the appeal decision once there is one, else the first."""
-    first = first_instance_decision(case)
-    appeal = appeal_decision(case)
-    if appeal and first and appeal.recorded_at > first.recorded_at:
-        return appeal
-    return first
-
-
 def record_notification(*, by: User, case: Case, delivered_on: datetime.date, language: str,
                         expected_step: int | None = None) -> Decision:
     """The decision letter was delivered on this date; for a refusal the appeal period starts.
     After an appeal, the appeal decision is notified and the case closes."""
-    _asylum_case(case)
+    check_asylum_case(case)
     workflow.ensure_fresh(case, expected_step)
     if case.state not in ("decided", "appeal_decided"):
         raise ValidationError(_("There is no decision to notify."))
-    decision = governing_decision(case)
+    decision = rsd_selectors.governing_decision(case)
     if decision is None:
         raise ValidationError(_("There is no decision to notify."))
     errors: dict[str, str] = {}
-    _plausible(errors, "delivered_on", delivered_on)
+    check_plausible(errors, "delivered_on", delivered_on)
     if delivered_on < decision.decided_on:
         errors["delivered_on"] = _("A decision cannot be delivered before it was taken.")
     if language not in ("en", "es"):
         errors["language"] = _("Choose the letter's language.")
-    _raise(errors)
+    raise_errors(errors)
     positive = decision.outcome == Outcome.RECOGNIZED
     wf = workflow.for_case(case)
     appeal = wf.clock("appeal") if wf and decision.stage == Stage.FIRST_INSTANCE else None
     if decision.stage == Stage.APPEAL:
-        first = first_instance_decision(case)
+        first = rsd_selectors.first_instance_decision(case)
         name = ("notify_appeal_recognition" if positive else "notify_appeal_dismissal_protected"
                 if first and first.outcome == Outcome.COMPLEMENTARY else "notify_appeal_dismissal")
     else:
@@ -163,13 +145,13 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
 def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str,
                  late_justification: str = "", expected_step: int | None = None) -> Appeal:
     """Record an appeal; one lodged after the deadline needs a justification."""
-    _asylum_case(case)
+    check_asylum_case(case)
     workflow.ensure_fresh(case, expected_step)
-    decision = first_instance_decision(case)
+    decision = rsd_selectors.first_instance_decision(case)
     if decision is None or decision.delivered_on is None:
         raise ValidationError(_("There is no notified decision to appeal."))
     errors: dict[str, str] = {}
-    _plausible(errors, "lodged_on", lodged_on)
+    check_plausible(errors, "lodged_on", lodged_on)
     if lodged_on < decision.delivered_on:
         errors["lodged_on"] = _("An appeal cannot be lodged before the decision was delivered.")
     if not grounds.strip():
@@ -179,7 +161,7 @@ def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str
         errors["late_justification"] = _(
             "The appeal period ended on %(date)s: a late appeal needs a justification.") % {
                 "date": decision.appeal_due_on.isoformat()}
-    _raise(errors)
+    raise_errors(errors)
 
     def effect(case: Case, step: CaseStep) -> dict:
         appeal = Appeal(case=case, person_id=case.principal_id, decision=decision, lodged_on=lodged_on,
@@ -192,17 +174,18 @@ def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str
     # After a closure for want of an appeal, the same appeal comes in late (with its reasons).
     name = "lodge_late_appeal" if case.state in ("rejected_final", "complementary") else "lodge_appeal"
     workflow.fire(case=case, name=name, by=by, on=lodged_on, expected_step=expected_step, effect=effect)
-    return Appeal.objects.filter(case=case).order_by("-lodged_on").first()
+    # The appeal of this decision: an earlier round's, decided, may carry the same date.
+    return Appeal.objects.get(decision=decision, outcome__isnull=True)
 
 
 def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: int | None = None) -> Decision:
     """Allow (recognize) or dismiss (reject) the appeal; never by the first-instance decider."""
-    _asylum_case(case)
+    check_asylum_case(case)
     workflow.ensure_fresh(case, expected_step)
     _check_decision(data, meeting=False)
     if data.outcome == Outcome.COMPLEMENTARY:
         raise ValidationError({"outcome": _("An appeal is allowed (recognition) or dismissed.")})
-    appeal = Appeal.objects.filter(case=case, outcome__isnull=True).order_by("-lodged_on").first()
+    appeal = rsd_selectors.pending_appeal(case)
     if appeal is None:
         raise ValidationError(_("No appeal is pending."))
     allow = data.outcome == Outcome.RECOGNIZED
@@ -227,11 +210,6 @@ def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: in
 
 # --- Decision letter ----------------------------------------------------------------------
 
-def letter_language(case: Case) -> str:
-    """Spanish for Spanish speakers, English otherwise (the two languages letters come in)."""
-    return "es" if "es" in (case.principal.languages or []) else "en"
-
-
 def decision_letter(*, by: User, case: Case, language: str = "") -> bytes:
     """The letter of the decision that stands (on appeal, once there is one) as PDF.
 
@@ -244,11 +222,11 @@ def decision_letter(*, by: User, case: Case, language: str = "") -> bytes:
         raise PermissionDenied(_("You cannot print letters for this case."))
     if case.principal.erased_at:
         raise ValidationError(_("The applicant's record was erased."))
-    decision = governing_decision(case)
+    decision = rsd_selectors.governing_decision(case)
     if decision is None:
         raise ValidationError(_("There is no decision yet."))
     on_appeal = decision.stage == Stage.APPEAL
-    language = language or decision.letter_language or letter_language(case)
+    language = language or decision.letter_language or rsd_selectors.letter_language(case)
     if language not in ("en", "es"):
         raise ValidationError(_("Choose the letter's language."))
     wf = workflow.for_case(case)
@@ -256,15 +234,14 @@ def decision_letter(*, by: User, case: Case, language: str = "") -> bytes:
     due = decision.appeal_due_on
     appeal = wf.clock("appeal") if wf else None
     if decision.outcome != Outcome.RECOGNIZED and due is None and appeal and not on_appeal:
-        due = appeal.due(decision.delivered_on or _today(), case.office.country.code)
-    family = [m.person for m in FamilyMember.objects.filter(case=case, derivative=True)
-              .select_related("person")]
+        due = appeal.due(decision.delivered_on or timezone.localdate(), case.office.country.code)
+    family = [m.person for m in rsd_selectors.family_members(case).filter(derivative=True)]
     with translation.override(language):
         authority = str(options.appeal_body if on_appeal
                         else options.authorities.get(decision.authority, decision.authority))
         body = str(options.appeal_body) if decision.outcome != Outcome.RECOGNIZED else ""
     basis, grounds = decision.legal_basis, list(decision.grounds)
-    first = first_instance_decision(case)
+    first = rsd_selectors.first_instance_decision(case)
     if on_appeal and decision.outcome != Outcome.RECOGNIZED and first:
         basis, grounds = first.legal_basis, list(first.grounds)  # what stands is the first decision
     content = LetterContent(
@@ -272,7 +249,7 @@ def decision_letter(*, by: User, case: Case, language: str = "") -> bytes:
         reference=case.reference,
         applicant_name=f"{case.principal.given_names} {case.principal.family_names}",
         family_names=[f"{p.given_names} {p.family_names}" for p in family if not p.erased_at],
-        issued_on=_today(), authority=authority, outcome=decision.outcome,
+        issued_on=timezone.localdate(), authority=authority, outcome=decision.outcome,
         legal_basis=basis, grounds=grounds, reasons=decision.reasons or "",
         decided_on=decision.decided_on, delivered_on=decision.delivered_on,
         appeal_due_on=None if on_appeal or decision.outcome == Outcome.RECOGNIZED else due,

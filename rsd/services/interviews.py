@@ -10,14 +10,15 @@ from django.utils.translation import gettext as _
 
 from cases import workflow
 from cases.models import Case, CaseStep, User
+from rsd import selectors as rsd_selectors
 from rsd.models import Interview, InterviewStatus
-from rsd.services._common import _asylum_case, _raise, _today
+from rsd.services._common import check_asylum_case, raise_errors
 
 
 def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: str, interviewer: User,
                        interpreter_language: str = "", interpreter: str = "",
                        expected_step: int | None = None) -> Interview:
-    _asylum_case(case)
+    check_asylum_case(case)
     errors: dict[str, str] = {}
     if when <= timezone.now():
         errors["when"] = _("Choose a time in the future.")
@@ -25,16 +26,14 @@ def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: 
         errors["when"] = _("Choose a time within the next two years.")
     if not place.strip():
         errors["place"] = _("Say where the interview takes place.")
-    from rsd.selectors import possible_interviewers
-
-    if not possible_interviewers(case).filter(pk=interviewer.pk).exists():
+    if not rsd_selectors.possible_interviewers(case).filter(pk=interviewer.pk).exists():
         errors["interviewer"] = _("%(name)s cannot see this case: the interviewer is the assigned "
                                   "caseworker or a supervisor of the office.") % {"name": interviewer}
-    _raise(errors)
+    raise_errors(errors)
     name = "reschedule_interview" if case.state == "interview_scheduled" else "schedule_interview"
 
     def effect(case: Case, step: CaseStep) -> dict:
-        _set_scheduled_interviews(case, InterviewStatus.RESCHEDULED, by)
+        end_scheduled_interviews(by=by, case=case, status=InterviewStatus.RESCHEDULED)
         interview = Interview(case=case, person_id=case.principal_id, scheduled_for=when,
                               place=place.strip(), interviewer=interviewer, scheduled_by=by,
                               interpreter_language=interpreter_language, interpreter=interpreter.strip())
@@ -49,15 +48,15 @@ def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: 
 def record_interview(*, by: User, case: Case, attended: bool, transcript: str = "", notes: str = "",
                      reason: str = "", expected_step: int | None = None) -> Interview:
     """Record that the scheduled interview took place (with its transcript) or was missed."""
-    _asylum_case(case)
+    check_asylum_case(case)
     workflow.ensure_fresh(case, expected_step)
-    interview = Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED).first()
+    interview = rsd_selectors.scheduled_interview(case)
     if interview is None:
         raise ValidationError(_("No interview is scheduled."))
     if attended and not transcript.strip():
         raise ValidationError({"transcript": _("Write the transcript, or a full summary of it.")})
     day = timezone.localdate(interview.scheduled_for)  # the office's day, not UTC's
-    if day > _today():
+    if day > timezone.localdate():
         raise ValidationError(_("The interview is set for %(date)s: record it on or after that day.")
                               % {"date": day.isoformat()})
 
@@ -77,7 +76,9 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
     return interview
 
 
-def _set_scheduled_interviews(case: Case, status: str, by: User | None) -> None:
+def end_scheduled_interviews(*, by: User | None, case: Case, status: str) -> None:
+    """Give the interviews still scheduled `status` (rescheduled, cancelled). Runs inside
+    the step that ends them, which locks the case and records itself."""
     for interview in Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED):
         interview.status = status
         interview._history_user = by

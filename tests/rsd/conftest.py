@@ -18,7 +18,7 @@ from faker import Faker
 from audit.models import AuditEvent
 from cases import services as case_services
 from cases.models import Case, CaseStep, Office, Role, User
-from rsd import services
+from rsd import selectors, services
 from rsd.models import Appeal, Application, Decision, EligibilityAssessment, Interview, InterviewStatus
 from rsd.services import AssessmentData, DecisionData
 
@@ -225,7 +225,7 @@ class Asylum:
         the appeal decision once there is one (by default five days ago, or on the day the
         decision was taken when that is later)."""
         if delivered_on is None:
-            decision = services.governing_decision(case)
+            decision = selectors.governing_decision(case)
             delivered_on = max(ago(5), decision.decided_on) if decision else ago(5)
         return services.record_notification(by=by or self.staff.caseworker, case=fresh(case),
                                             delivered_on=delivered_on, language="es")

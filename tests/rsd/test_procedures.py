@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from cases import workflow
 from cases.models import CaseDeadline, CaseStep
-from rsd import services
+from rsd import selectors, services
 from rsd.models import (
     Appeal,
     Application,
@@ -249,7 +249,7 @@ def test_rejection_notified_then_appeal_allowed(proc):
     case = fresh(case)
     assert (case.state, case.closed_at) == ("appeal_decided", None)
     assert str(workflow.state_label(case)) == "Appeal decided: to notify"
-    assert services.governing_decision(case) == outcome
+    assert selectors.governing_decision(case) == outcome
     assert (outcome.stage, outcome.authority, outcome.outcome, outcome.recorded_by) == (
         Stage.APPEAL, "appeal", "recognized", proc.staff.supervisor2)
     appeal.refresh_from_db()

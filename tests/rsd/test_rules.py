@@ -336,7 +336,7 @@ def test_a_supervisor_who_saved_a_draft_cannot_approve_nor_decide_it(request, na
 
 
 def test_assessment_writers_are_those_who_saved_it_as_draft_or_submitted_it(cr):
-    from rsd.procedures import assessment_writers
+    from rsd.selectors import assessment_writers
 
     case = cr.at("interviewed")
     assert assessment_writers(case) == set()

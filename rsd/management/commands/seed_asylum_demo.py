@@ -14,7 +14,7 @@ from faker import Faker
 
 from cases.crypto.datakeys import key_scope
 from cases.models import Case, CaseKind, Membership, Office, Role, User
-from rsd import services
+from rsd import selectors, services
 from rsd.models import CoiSource, Interview, InterviewStatus
 
 # Where a demo case stops, by a stable hash of its reference (out of 20).
@@ -143,7 +143,7 @@ class Command(BaseCommand):
         delivered = decision.decided_on
         case.refresh_from_db()
         services.record_notification(by=worker, case=case, delivered_on=delivered,
-                                     language=services.letter_language(case))
+                                     language=selectors.letter_language(case))
         if target == "appeal_lodged":
             case.refresh_from_db()
             services.lodge_appeal(by=worker, case=case, lodged_on=delivered,
