@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import workflow
+from cases import updates, workflow
 from cases.models import Case, CaseStep, User
 from rsd.models import Interview, InterviewStatus
 from rsd.services._common import _asylum_case, _raise, _today
@@ -38,7 +38,7 @@ def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: 
         interview = Interview(case=case, person_id=case.principal_id, scheduled_for=when,
                               place=place.strip(), interviewer=interviewer, scheduled_by=by,
                               interpreter_language=interpreter_language, interpreter=interpreter.strip())
-        interview._history_user = by
+        updates.stamp(interview, by=by)
         interview.save()
         return {"interview": str(interview.pk), "interviewer": interviewer.pk}
 
@@ -66,7 +66,7 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
         fresh.status = InterviewStatus.ATTENDED if attended else InterviewStatus.NO_SHOW
         fresh.transcript = transcript.strip()
         fresh.notes = notes.strip()
-        fresh._history_user = by
+        updates.stamp(fresh, by=by)
         fresh.save()
         return {"interview": str(fresh.pk)}
 
@@ -80,5 +80,5 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
 def _set_scheduled_interviews(case: Case, status: str, by: User | None) -> None:
     for interview in Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED):
         interview.status = status
-        interview._history_user = by
+        updates.stamp(interview, by=by)
         interview.save()
