@@ -23,7 +23,7 @@ from rsd.services.assessment import (
     submit_assessment,
 )
 from rsd.services.closure import PLAIN_STEPS, sweep, take_step
-from rsd.services.coi import COI_DOCUMENT_TYPE, add_coi_source, check_coi_document, retire_coi_source
+from rsd.services.coi import COI_DOCUMENT_TYPE, add_coi_source, retire_coi_source
 from rsd.services.decisions import (
     DecisionData,
     appeal_decision,
@@ -41,7 +41,7 @@ from rsd.services.interviews import record_interview, schedule_interview
 __all__ = [
     "APPLICATION_FIELDS", "CANCEL_GROUNDS", "COI_DOCUMENT_TYPE", "DECISION_STEPS", "EARLIEST", "GROUNDS",
     "PLAIN_STEPS", "REOPEN_GROUNDS", "ApplicationData", "AssessmentData", "DecisionData", "_today",
-    "add_coi_source", "add_family_member", "appeal_decision", "assessment_version", "check_coi_document",
+    "add_coi_source", "add_family_member", "appeal_decision", "assessment_version",
     "current_assessment", "decide_appeal", "decision_letter", "filing_is_late", "first_instance_decision",
     "governing_decision", "letter_language", "lodge_appeal", "record_application", "record_decision",
     "record_interview", "record_notification", "retire_coi_source", "review_assessment",
