@@ -1,44 +1,16 @@
 from __future__ import annotations
 
-import datetime
-
-import phonenumbers
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from cases import intake
+from cases.intake import MAX_LENGTH, IdentityDocumentData, PersonData
 from cases.models import CaseKind, DocumentType, Office, Sex, SpecificNeed
-from cases.services import IdentityDocumentData, PersonData
 from cases.vocab import LANGUAGE_CODES, language_choices  # noqa: F401  (re-exported)
-
-
-def parse_phone(value: str, region: str) -> str:
-    """Return the number in E.164, or raise ValidationError."""
-    try:
-        number = phonenumbers.parse(value, region or None)
-    except phonenumbers.NumberParseException:
-        raise ValidationError(_("Enter a phone number, e.g. +501 610 1234.")) from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(_("This phone number is not valid for its country."))
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def upload_too_large(request) -> bool:
-    """True when a request's body is over the upload limit; its file was not kept."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return False
-    return length > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
-
-
-def too_large_message() -> str:
-    return _("The file is larger than %(mb)d MB.") % {
-        "mb": settings.AMPARO_UPLOAD_MAX_BYTES // (1024 * 1024)}
 
 
 def split_list(value: str) -> list[str]:
@@ -82,12 +54,22 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
+def add_intake_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show the errors of cases.intake on a form: each on its field unless that field has one
+    already, on the form as a whole if the form has no such field."""
+    for name, errors in exc.error_dict.items():
+        if name not in form.fields:
+            form.add_error(None, errors)
+        elif not form.has_error(name):
+            form.add_error(name, errors)
+
+
 class PersonForm(Styled, forms.Form):
     office = forms.ModelChoiceField(queryset=Office.objects.none(), label=_("Office"))
-    given_names = forms.CharField(label=_("Given names"), max_length=200)
-    family_names = forms.CharField(label=_("Family names"), max_length=200)
+    given_names = forms.CharField(label=_("Given names"), max_length=MAX_LENGTH["given_names"])
+    family_names = forms.CharField(label=_("Family names"), max_length=MAX_LENGTH["family_names"])
     aliases = forms.CharField(
-        label=_("Aliases"), required=False, max_length=500,
+        label=_("Aliases"), required=False, max_length=MAX_LENGTH["aliases"],
         help_text=_("Other names this person is known by, separated by ';'."),
     )
     date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=DateInput())
@@ -97,7 +79,7 @@ class PersonForm(Styled, forms.Form):
         help_text=_("Hold Ctrl (or Cmd) to choose several; none for a stateless person."),
     )
     languages = forms.MultipleChoiceField(label=_("Languages"), choices=[], required=False)
-    phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=MAX_LENGTH["phone"])
     email = forms.EmailField(label=_("Email"), required=False)
     address = forms.CharField(label=_("Address"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     specific_needs = forms.MultipleChoiceField(
@@ -107,7 +89,8 @@ class PersonForm(Styled, forms.Form):
     document_type = forms.ChoiceField(
         label=_("Document type"), choices=[("", "—"), *DocumentType.choices], required=False
     )
-    document_number = forms.CharField(label=_("Document number"), required=False, max_length=60)
+    document_number = forms.CharField(label=_("Document number"), required=False,
+                                      max_length=MAX_LENGTH["document_number"])
     document_country = forms.ChoiceField(label=_("Issued by"), choices=[], required=False)
 
     def __init__(self, *args, offices=None, **kwargs):
@@ -119,42 +102,37 @@ class PersonForm(Styled, forms.Form):
         self.fields["document_country"].choices = [("", "—"), *countries]
         self.fields["languages"].choices = language_choices()
 
-    def clean_date_of_birth(self):
-        dob = self.cleaned_data.get("date_of_birth")
-        if dob and dob > timezone.localdate():
-            raise ValidationError(_("The date of birth is in the future."))
-        if dob and dob < datetime.date(1900, 1, 1):
-            raise ValidationError(_("Check the year of birth."))
-        return dob
-
     def clean(self):
         data = super().clean()
         office = data.get("office")
-        if data.get("phone"):
-            try:
-                data["phone"] = parse_phone(data["phone"], office.country.code if office else "")
-            except ValidationError as exc:
-                self.add_error("phone", exc)
-        has_type, has_number = bool(data.get("document_type")), bool(data.get("document_number"))
-        if has_type and not has_number:
-            self.add_error("document_number", _("Enter the number of this document."))
-        if has_number and not has_type:
-            self.add_error("document_type", _("Say what kind of document this is."))
+        # The rules are the services' (cases.intake): checked here too, to show every error
+        # next to its field at once.
+        try:
+            self._person = intake.clean_person(
+                self._raw_person_data(), country=office.country.code if office else "")
+        except ValidationError as exc:
+            add_intake_errors(self, exc)
         return data
 
-    def person_data(self) -> PersonData:
+    def _raw_person_data(self) -> PersonData:
         d = self.cleaned_data
         docs = []
-        if d.get("document_number"):
-            docs.append(IdentityDocumentData(d["document_type"], d["document_number"],
+        if d.get("document_number") or d.get("document_type"):
+            docs.append(IdentityDocumentData(d.get("document_type", ""),
+                                             d.get("document_number", ""),
                                              d.get("document_country", "")))
         return PersonData(
-            given_names=d["given_names"], family_names=d["family_names"], sex=d["sex"],
-            date_of_birth=d.get("date_of_birth"), aliases=split_list(d.get("aliases", "")),
-            nationalities=d.get("nationalities", []), languages=d.get("languages", []),
-            phone=d.get("phone", ""), email=d.get("email", ""), address=d.get("address", ""),
-            specific_needs=d.get("specific_needs", []), documents=docs,
+            given_names=d.get("given_names", ""), family_names=d.get("family_names", ""),
+            sex=d.get("sex") or Sex.UNKNOWN, date_of_birth=d.get("date_of_birth"),
+            aliases=split_list(d.get("aliases", "")), nationalities=d.get("nationalities", []),
+            languages=d.get("languages", []), phone=d.get("phone", ""), email=d.get("email", ""),
+            address=d.get("address", ""), specific_needs=d.get("specific_needs", []),
+            documents=docs,
         )
+
+    def person_data(self) -> PersonData:
+        """The person's data as the rules left it (the phone number in E.164); valid forms only."""
+        return self._person
 
 
 class OpenCaseForm(Styled, forms.Form):

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
-import filetype
-from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import events, selectors
+from cases import events, intake, selectors, updates, uploads
 from cases.crypto import blind, datakeys, files
+from cases.intake import IdentityDocumentData, PersonData
 from cases.models import (
     Case,
     CaseKind,
@@ -35,40 +32,8 @@ from cases.models import (
     User,
 )
 
-ALLOWED_UPLOADS = {"application/pdf", "image/jpeg", "image/png", "image/tiff", "image/webp"}
-
-
-@dataclass
-class IdentityDocumentData:
-    document_type: str
-    number: str
-    issuing_country: str = ""
-    id: uuid.UUID | None = None  # an existing document to change; None adds one
-
-
-@dataclass
-class PersonData:
-    given_names: str
-    family_names: str
-    sex: str = "unknown"
-    date_of_birth: datetime.date | None = None
-    aliases: list[str] = field(default_factory=list)
-    nationalities: list[str] = field(default_factory=list)
-    languages: list[str] = field(default_factory=list)
-    phone: str = ""
-    email: str = ""
-    address: str = ""
-    specific_needs: list[str] = field(default_factory=list)
-    documents: list[IdentityDocumentData] = field(default_factory=list)
-
-    def fingerprint(self) -> str:
-        first_doc = self.documents[0].number if self.documents else ""
-        return blind.fingerprint(
-            given_names=self.given_names,
-            family_names=self.family_names,
-            date_of_birth=self.date_of_birth,
-            document=first_doc,
-        )
+# PersonData and IdentityDocumentData are defined with their rules in cases.intake; callers
+# keep importing them from here.
 
 
 def _index_person(person: Person) -> None:
@@ -87,20 +52,17 @@ _CHANGEABLE = ("given_names", "family_names", "aliases", "date_of_birth", "sex",
                "nationalities", "languages", "phone", "email", "address", "specific_needs")
 
 
-def _apply(person: Person, data: PersonData) -> None:
-    person.given_names = data.given_names.strip()
-    person.family_names = data.family_names.strip()
-    person.aliases = [a.strip() for a in data.aliases if a.strip()]
-    person.date_of_birth = data.date_of_birth
-    person.birth_year = data.date_of_birth.year if data.date_of_birth else None
-    person.sex = data.sex
-    person.nationalities = sorted(set(data.nationalities))
-    person.languages = sorted(set(data.languages))
-    person.phone = data.phone.strip()
-    person.email = data.email.strip()
-    person.address = data.address.strip()
-    person.specific_needs = sorted(set(data.specific_needs))
-    person.fingerprint = data.fingerprint()
+def _values(data: PersonData) -> dict[str, object]:
+    """The person's fields from data already through intake.clean_person."""
+    return {
+        "given_names": data.given_names, "family_names": data.family_names,
+        "aliases": data.aliases, "date_of_birth": data.date_of_birth,
+        "birth_year": data.date_of_birth.year if data.date_of_birth else None,
+        "sex": data.sex, "nationalities": sorted(set(data.nationalities)),
+        "languages": sorted(set(data.languages)), "phone": data.phone, "email": data.email,
+        "address": data.address, "specific_needs": sorted(set(data.specific_needs)),
+        "fingerprint": data.fingerprint(),
+    }
 
 
 @transaction.atomic
@@ -108,11 +70,11 @@ def register_person(*, by: User, office: Office, data: PersonData) -> Person:
     """Register a person in an office; seals their data under a new data key."""
     if not selectors.can_register(by, office):
         raise PermissionDenied(_("You cannot register people in this office."))
+    data = intake.clean_person(data, country=office.country.code)
     person_id = uuid.uuid4()
     datakeys.create_data_key(subject_id=person_id)
-    person = Person(id=person_id, office=office, registered_by=by)
-    _apply(person, data)
-    person._history_user = by
+    person = Person(id=person_id, office=office, registered_by=by, **_values(data))
+    updates.stamp(person, by=by)
     person.save()
     _save_documents(by=by, person=person, items=data.documents)
     _index_person(person)
@@ -136,7 +98,7 @@ def _save_documents(*, by: User, person: Person, items: list[IdentityDocumentDat
         doc.document_type = item.document_type
         doc.number = item.number.strip()
         doc.issuing_country = item.issuing_country
-        doc._history_user = by
+        updates.stamp(doc, by=by)
         doc.save()
 
 
@@ -145,8 +107,7 @@ def add_identity_document(*, by: User, person: Person, item: IdentityDocumentDat
     person = Person.objects.select_for_update().get(pk=person.pk)
     if not selectors.can_edit_person(by, person):
         raise PermissionDenied(_("You cannot change this person's record."))
-    if not item.number.strip():
-        raise ValidationError({"document_number": _("Enter the number of this document.")})
+    item = intake.check_document(item)
     _save_documents(by=by, person=person, items=[IdentityDocumentData(
         item.document_type, item.number, item.issuing_country)])
     _index_person(person)
@@ -158,12 +119,9 @@ def update_person(*, by: User, person: Person, data: PersonData, reason: str = "
     person = Person.objects.select_for_update().get(pk=person.pk)
     if not selectors.can_edit_person(by, person):
         raise PermissionDenied(_("You cannot change this person's record."))
-    before = {f: getattr(person, f) for f in _CHANGEABLE}
-    _apply(person, data)
-    changed = [f for f in _CHANGEABLE if getattr(person, f) != before[f]]
-    person._history_user = by
-    person._change_reason = reason
-    person.save()
+    data = intake.clean_person(data, country=person.office.country.code)
+    changed = [f for f in updates.model_update(person, by=by, reason=reason, **_values(data))
+               if f in _CHANGEABLE]
     _save_documents(by=by, person=person, items=data.documents)
     _index_person(person)
     # Field names only: the audit log never holds the values.
@@ -206,11 +164,10 @@ def open_case(
         opened_by=by,
         assigned_to=by if assign_to_me else None,
     )
-    case._history_user = by
-    case._change_reason = reason
+    updates.stamp(case, by=by, reason=reason)
     case.save()
     part = CaseParticipant(case=case, person=person, role=ParticipantRole.PRINCIPAL)
-    part._history_user = by
+    updates.stamp(part, by=by)
     part.save()
     events.emit("case.open", actor=by, obj=case, kind=kind, person=str(person.pk),
                 assigned=case.assigned_to_id is not None)
@@ -226,10 +183,7 @@ def assign_case(*, by: User, case: Case, assignee: User | None, reason: str = ""
     if assignee is not None and not selectors.assignable_staff(case).filter(pk=assignee.pk).exists():
         raise ValidationError(_("%(name)s does not work on cases in this office.") % {"name": assignee})
     previous = case.assigned_to_id
-    case.assigned_to = assignee
-    case._history_user = by
-    case._change_reason = reason
-    case.save(update_fields=["assigned_to", "updated_at"])
+    updates.model_update(case, by=by, reason=reason, assigned_to=assignee)
     events.emit("case.assign", actor=by, obj=case, previous=previous,
                 assignee=assignee.pk if assignee else None)
     return case
@@ -243,9 +197,7 @@ def take_case(*, by: User, case: Case) -> Case:
         raise PermissionDenied(_("You cannot take cases of this office."))
     if case.assigned_to_id is not None:
         raise ValidationError(_("Someone else took this case a moment ago."))
-    case.assigned_to = by
-    case._history_user = by
-    case.save(update_fields=["assigned_to", "updated_at"])
+    updates.model_update(case, by=by, assigned_to=by)
     events.emit("case.take", actor=by, obj=case)
     return case
 
@@ -261,30 +213,15 @@ def add_note(*, by: User, case: Case, text: str) -> Note:
     if Person.objects.select_for_update().get(pk=case.principal_id).erased_at:
         raise ValidationError(_("This person's record was erased."))
     note = Note(case=case, person_id=case.principal_id, author=by, text=text.strip())
-    note._history_user = by
+    updates.stamp(note, by=by)
     note.save()
     events.emit("note.add", actor=by, obj=case, note=str(note.pk))
     return note
 
 
-def check_upload(data: bytes) -> str:
-    """Return the detected content type, or raise ValidationError."""
-    if not data:
-        raise ValidationError({"file": _("The file is empty.")})
-    if len(data) > settings.AMPARO_UPLOAD_MAX_BYTES:
-        raise ValidationError(
-            {"file": _("The file is larger than %(mb)d MB.")
-             % {"mb": settings.AMPARO_UPLOAD_MAX_BYTES // (1024 * 1024)}}
-        )
-    kind = filetype.guess(data)
-    if kind is None or kind.mime not in ALLOWED_UPLOADS:
-        raise ValidationError({"file": _("Upload a PDF or a photo (JPEG, PNG, TIFF or WebP).")})
-    return kind.mime
-
-
 def add_document(*, by: User, case: Case, title: str, filename: str, data: bytes) -> Document:
     """Seal an upload with the principal's data key and attach it to the case."""
-    content_type = check_upload(data)
+    content_type = uploads.check_upload(data, accepted=uploads.CASE_DOCUMENT)
     doc_id = uuid.uuid4()
     name = ""
     try:
@@ -303,7 +240,7 @@ def add_document(*, by: User, case: Case, title: str, filename: str, data: bytes
                 title=title.strip() or filename, filename=filename, content_type=content_type,
                 size=len(data), storage_name=name,
             )
-            doc._history_user = by
+            updates.stamp(doc, by=by)
             doc.save()
             events.emit("document.add", actor=by, obj=case, document=str(doc.pk),
                         content_type=content_type, size=len(data))
@@ -337,12 +274,9 @@ def erase_person(*, by: User, person: Person, reason: str) -> Person:
     PersonIndex.objects.filter(person=person).delete()
     names = list(Document.objects.filter(person=person).values_list("storage_name", flat=True))
     transaction.on_commit(lambda: [files.delete(n) for n in names])
-    person.erased_at = timezone.now()
-    person.erasure_reason = reason.strip()
-    person.fingerprint = ""
-    person._history_user = by
     # No change reason: it would be sealed with the key just destroyed.
-    person.save(update_fields=["erased_at", "erasure_reason", "fingerprint", "updated_at"])
+    updates.model_update(person, by=by, erased_at=timezone.now(),
+                         erasure_reason=reason.strip(), fingerprint="")
     events.emit("person.erase", actor=by, obj=person, key="destroyed")
     # The fingerprint identifies the person without any key: no history row may keep it.
     Person.history.filter(id=person.pk).update(fingerprint="")
@@ -379,7 +313,7 @@ def grant_membership(*, by: User | None, user: User, office: Office, role: str) 
     membership = Membership.objects.filter(user=user, office=office, role=role).first()
     if membership is None:
         membership = Membership(user=user, office=office, role=role)
-        membership._history_user = by
+        updates.stamp(membership, by=by)
         membership.save()
         events.emit("membership.grant", actor=by, obj=membership, office_id=office.pk,
                     user=user.pk, role=role)
@@ -399,7 +333,7 @@ def add_staff_member(
     user = User(username=username, first_name=first_name, last_name=last_name, email=email,
                 preferred_language=preferred_language)
     user.set_password(password)
-    user._history_user = by
+    updates.stamp(user, by=by)
     user.save()
     events.emit("staff.create", actor=by, obj=user, office_id=office.pk)
     grant_membership(by=by, user=user, office=office, role=role)
@@ -414,7 +348,7 @@ def revoke_membership(*, by: User, membership: Membership) -> None:
     user, role = membership.user, membership.role
     events.emit("membership.revoke", actor=by, obj=membership, office_id=membership.office_id,
                 user=user.pk, role=role)
-    membership._history_user = by
+    updates.stamp(membership, by=by)
     membership.delete()
     if not Membership.objects.filter(user=user, role=role).exists():
         user.groups.remove(role_group(role))
@@ -433,8 +367,7 @@ def grant_case_access(*, by: User, case: Case, user: User, reason: str) -> None:
                                                permission=perm).exists():
         return
     grant = CaseUserObjectPermission(content_object=case, user=user, permission=perm)
-    grant._history_user = by
-    grant._change_reason = reason.strip()
+    updates.stamp(grant, by=by, reason=reason)
     grant.save()
     events.emit("case.share", actor=by, obj=case, user=user.pk)
 
@@ -446,8 +379,7 @@ def revoke_case_access(*, by: User, case: Case, user: User, reason: str = "") ->
     for grant in CaseUserObjectPermission.objects.filter(
         content_object=case, user=user, permission__codename="view_case"
     ):
-        grant._history_user = by
-        grant._change_reason = reason.strip()
+        updates.stamp(grant, by=by, reason=reason)
         grant.delete()
         events.emit("case.unshare", actor=by, obj=case, user=user.pk)
 

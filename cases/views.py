@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cases import dashboard as dashboard_parts
-from cases import events, selectors, services
+from cases import events, selectors, services, uploads
 from cases.crypto import datakeys
 from cases.forms import (
     AssignForm,
@@ -25,8 +25,6 @@ from cases.forms import (
     PersonForm,
     SearchForm,
     StyledPasswordChangeForm,
-    too_large_message,
-    upload_too_large,
 )
 from cases.models import Case, Office, Person, Role
 from cases.procedure_card import procedure_card
@@ -190,10 +188,14 @@ def person_edit(request, person_id):
         data = form.person_data()
         if doc is not None and data.documents:
             data.documents[0].id = doc.pk  # the document shown in the form; others are kept
-        services.update_person(by=request.user, person=person, data=data,
-                               reason=request.POST.get("reason", ""))
-        messages.success(request, _("Changes saved."))
-        return redirect("person_detail", person_id=person.pk)
+        try:
+            services.update_person(by=request.user, person=person, data=data,
+                                   reason=request.POST.get("reason", ""))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("person_detail", person_id=person.pk)
     # The form shows every value of the record: recorded as a view of the person.
     events.emit("person.view", actor=request.user, obj=person)
     return render(request, "cases/person_form.html", {"form": form, "person": person})
@@ -348,10 +350,10 @@ def document_upload(request, case_id):
     if not selectors.can_edit_case(request.user, case):
         raise PermissionDenied(_("You cannot add documents to this case."))
     form = DocumentForm(request.POST, request.FILES)
-    if upload_too_large(request):
+    if uploads.request_too_large(request.META):
         form.is_valid()
         form.errors.pop("file", None)
-        form.add_error("file", too_large_message())
+        form.add_error("file", uploads.too_large_message())
     elif form.is_valid():
         upload = form.cleaned_data["file"]
         try:

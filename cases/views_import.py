@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -15,8 +14,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases import importing, selectors
-from cases.forms import Styled, too_large_message, upload_too_large
+from cases import importing, selectors, uploads
+from cases.forms import Styled
 from cases.models import Office, Role
 
 ACCEPT = ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -42,10 +41,8 @@ class ImportForm(Styled, forms.Form):
         self.fields["file"].widget.attrs["accept"] = ACCEPT
 
     def clean_file(self) -> UploadedFile:
-        upload = self.cleaned_data["file"]
-        if upload.size > settings.AMPARO_UPLOAD_MAX_BYTES:
-            raise ValidationError(_("The file is larger than %(mb)d MB.")
-                                  % {"mb": settings.AMPARO_UPLOAD_MAX_BYTES // (1024 * 1024)})
+        upload: UploadedFile = self.cleaned_data["file"]
+        uploads.check_size(upload.size or 0, field=None)
         return upload
 
 
@@ -61,10 +58,10 @@ def import_start(request: HttpRequest) -> HttpResponse:
     posted = request.method == "POST"
     form = ImportForm(request.POST if posted else None, request.FILES if posted else None,
                       offices=offices)
-    if posted and upload_too_large(request):
+    if posted and uploads.request_too_large(request.META):
         form.is_valid()
         form.errors.pop("file", None)
-        form.add_error("file", too_large_message())
+        form.add_error("file", uploads.too_large_message())
     elif posted and form.is_valid():
         upload = form.cleaned_data["file"]
         try:

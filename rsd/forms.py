@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django import forms
-from django.utils import timezone
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from cases.forms import DateInput, Styled
+from cases import intake
+from cases.forms import DateInput, Styled, add_intake_errors
+from cases.intake import MAX_LENGTH, PersonData
 from cases.models import Sex, SpecificNeed
-from cases.services import PersonData
 from cases.steps import StepForm
 from cases.vocab import language_choices
 from rsd import services
@@ -260,8 +261,8 @@ class PlainStepForm(StepForm):
 
 
 class FamilyMemberForm(Styled, forms.Form):
-    given_names = forms.CharField(label=_("Given names"), max_length=200)
-    family_names = forms.CharField(label=_("Family names"), max_length=200)
+    given_names = forms.CharField(label=_("Given names"), max_length=MAX_LENGTH["given_names"])
+    family_names = forms.CharField(label=_("Family names"), max_length=MAX_LENGTH["family_names"])
     sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices, initial=Sex.UNKNOWN)
     date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=DateInput())
     relationship = forms.ChoiceField(label=_("Relationship to the applicant"),
@@ -269,13 +270,16 @@ class FamilyMemberForm(Styled, forms.Form):
     accompanying = forms.BooleanField(label=_("Accompanying the applicant"), required=False, initial=True)
     derivative = forms.BooleanField(label=_("Seeks derivative status"), required=False, initial=True)
 
-    def clean_date_of_birth(self):
-        dob = self.cleaned_data.get("date_of_birth")
-        if dob and dob > timezone.localdate():
-            raise forms.ValidationError(_("The date of birth is in the future."))
-        return dob
+    def clean(self):
+        data = super().clean()
+        # The person rules are the services' (cases.intake), shown here next to their fields.
+        try:
+            self._person = intake.clean_person(PersonData(
+                given_names=data.get("given_names", ""), family_names=data.get("family_names", ""),
+                sex=data.get("sex") or Sex.UNKNOWN, date_of_birth=data.get("date_of_birth")))
+        except ValidationError as exc:
+            add_intake_errors(self, exc)
+        return data
 
     def person_data(self) -> PersonData:
-        d = self.cleaned_data
-        return PersonData(given_names=d["given_names"], family_names=d["family_names"], sex=d["sex"],
-                          date_of_birth=d.get("date_of_birth"))
+        return self._person

@@ -1,13 +1,13 @@
-"""The Country-of-Origin Information library's form (the checks live in rsd.services)."""
+"""The Country-of-Origin Information library's form (the checks live in rsd.services and
+cases.uploads)."""
 
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from cases import uploads
 from cases.forms import DateInput, Styled
 from cases.models import Office
 
@@ -33,9 +33,8 @@ class CoiSourceForm(Styled, forms.Form):
 
     def clean_document(self):
         upload = self.cleaned_data.get("document")
-        if upload and upload.size > settings.AMPARO_UPLOAD_MAX_BYTES:
-            raise ValidationError(_("The file is larger than %(mb)d MB.")
-                                  % {"mb": settings.AMPARO_UPLOAD_MAX_BYTES // (1024 * 1024)})
+        if upload:  # early, before the bytes are read; the service checks the content
+            uploads.check_size(upload.size, field=None)
         return upload
 
     def clean(self):

@@ -16,9 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from cases import events, selectors
+from cases import events, selectors, uploads
 from cases.crypto import datakeys
-from cases.forms import too_large_message, upload_too_large
 from cases.models import Role
 from cases.views import _case_staff_required, add_service_errors
 from cases.vocab import country_name, language_name
@@ -109,10 +108,10 @@ def coi_library(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _library_page(request, CoiSourceForm(offices=offices))
     form = CoiSourceForm(request.POST, request.FILES, offices=offices)
-    if upload_too_large(request):  # the file was not kept: say so rather than "required"
+    if uploads.request_too_large(request.META):  # the file was not kept: say so, not "required"
         form.is_valid()
         form.errors.pop("document", None)
-        form.add_error("document", too_large_message())
+        form.add_error("document", uploads.too_large_message())
     elif form.is_valid():
         d = form.cleaned_data
         try:

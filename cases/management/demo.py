@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from faker import Faker
 
 from cases.crypto.blind import fold
-from cases.forms import parse_phone
+from cases.intake import parse_phone
 from cases.models import CaseKind, DocumentType, Sex, SpecificNeed
 from cases.services import IdentityDocumentData, PersonData
 
@@ -216,7 +216,7 @@ def _document(rng: random.Random, nationality: str, dob: datetime.date) -> Ident
 
 
 def phone_number(rng: random.Random, office: DemoOffice) -> str:
-    """A mobile number that cases.forms.parse_phone accepts for the office's country."""
+    """A mobile number that cases.intake.parse_phone accepts for the office's country."""
     for _ in range(50):
         prefix = rng.choice(office.phone_prefixes)
         candidate = prefix + _digits(rng, office.phone_digits - len(prefix))

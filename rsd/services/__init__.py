@@ -17,7 +17,7 @@ from rsd.services.application import (
 )
 from rsd.services.assessment import AssessmentData, review_assessment, save_assessment, submit_assessment
 from rsd.services.closure import PLAIN_STEPS, sweep, take_step
-from rsd.services.coi import COI_DOCUMENT_TYPE, add_coi_source, check_coi_document, retire_coi_source
+from rsd.services.coi import COI_DOCUMENT_TYPE, add_coi_source, retire_coi_source
 from rsd.services.decisions import (
     DecisionData,
     decide_appeal,
@@ -31,7 +31,7 @@ from rsd.services.interviews import record_interview, schedule_interview
 __all__ = [
     "APPLICATION_FIELDS", "CANCEL_GROUNDS", "COI_DOCUMENT_TYPE", "DECISION_STEPS", "EARLIEST", "GROUNDS",
     "PLAIN_STEPS", "REOPEN_GROUNDS", "ApplicationData", "AssessmentData", "DecisionData",
-    "add_coi_source", "add_family_member", "check_coi_document", "decide_appeal", "decision_letter",
+    "add_coi_source", "add_family_member", "decide_appeal", "decision_letter",
     "filing_is_late", "lodge_appeal", "record_application", "record_decision", "record_interview",
     "record_notification", "retire_coi_source", "review_assessment", "save_assessment",
     "schedule_interview", "submit_assessment", "sweep", "take_step", "update_application",

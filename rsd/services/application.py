@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import events, selectors, workflow
+from cases import events, selectors, updates, workflow
 from cases import services as case_services
 from cases.models import Case, CaseKind, CaseParticipant, CaseStep, ParticipantRole, User
 from rsd import selectors as rsd_selectors
@@ -123,7 +123,7 @@ def record_application(*, by: User, case: Case, data: ApplicationData,
                                   application_date=data.application_date)
         _fill_application(application, data, late)
         application.priority = _priority(case, application.specific_needs)
-        application._history_user = by
+        updates.stamp(application, by=by)
         application.save()
         return {"late": late, "priority": application.priority, "modality": data.modality}
 
@@ -153,8 +153,7 @@ def update_application(*, by: User, case: Case, data: ApplicationData, reason: s
     if not changed:
         return application
     application.priority = application.priority or _priority(case, application.specific_needs)
-    application._history_user = by
-    application._change_reason = reason.strip()
+    updates.stamp(application, by=by, reason=reason)
     application.save()
     events.emit("rsd.application.update", actor=by, obj=case, fields=changed)
     return application
@@ -174,17 +173,15 @@ def add_family_member(*, by: User, case: Case, data: case_services.PersonData, r
         raise ValidationError({"relationship": _("Choose the relationship.")})
     person = case_services.register_person(by=by, office=case.office, data=data)
     part = CaseParticipant(case=case, person=person, role=ParticipantRole.FAMILY_MEMBER)
-    part._history_user = by
+    updates.stamp(part, by=by)
     part.save()
     member = FamilyMember(case=case, person=person, relationship=relationship,
                           accompanying=accompanying, derivative=derivative, added_by=by)
-    member._history_user = by
+    updates.stamp(member, by=by)
     member.save()
     application = rsd_selectors.application_of(case)
     if application and not application.priority and _priority(case, application.specific_needs):
-        application.priority = True
-        application._history_user = by
-        application.save(update_fields=["priority"])
+        updates.model_update(application, by=by, priority=True)
     events.emit("rsd.family_member.add", actor=by, obj=case, person=str(person.pk),
                 relationship=relationship)
     return member

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import events, selectors, workflow
+from cases import events, selectors, updates, workflow
 from cases.models import Case, CaseStep, User
 from rsd import selectors as rsd_selectors
 from rsd.models import (
@@ -96,7 +96,7 @@ def save_assessment(*, by: User, case: Case, data: AssessmentData,
         case=case, person_id=case.principal_id, author=by)
     _fill(assessment, data)
     assessment.status = AssessmentStatus.DRAFT
-    assessment._history_user = by
+    updates.stamp(assessment, by=by)
     assessment.save()
     assessment.coi_sources.set(sources)
     events.emit("rsd.assessment.save", actor=by, obj=case, assessment=str(assessment.pk))
@@ -115,7 +115,7 @@ def submit_assessment(*, by: User, case: Case, data: AssessmentData, expected_st
         assessment.author = by
         assessment.status = AssessmentStatus.SUBMITTED
         assessment.submitted_at = timezone.now()
-        assessment._history_user = by
+        updates.stamp(assessment, by=by)
         assessment.save()
         assessment.coi_sources.set(sources)
         return {"assessment": str(assessment.pk), "recommendation": data.recommendation}
@@ -139,7 +139,7 @@ def review_assessment(*, by: User, case: Case, approve: bool, comments: str = ""
         fresh.reviewed_by, fresh.reviewed_at = by, timezone.now()
         if comments.strip():  # an approval without comments keeps those of an earlier return
             fresh.review_comments = comments.strip()
-        fresh._history_user = by
+        updates.stamp(fresh, by=by)
         fresh.save()
         return {"assessment": str(fresh.pk)}
 

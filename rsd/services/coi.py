@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime
 import uuid
 
-import filetype
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import URLValidator
@@ -14,26 +12,12 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from cases import events, selectors
+from cases import events, selectors, uploads
 from cases.models import Office, Role, User
 from rsd.models import CoiSource
 from rsd.services._common import check_plausible, raise_errors
 
 COI_DOCUMENT_TYPE = "application/pdf"
-
-
-def check_coi_document(data: bytes) -> str | None:
-    """Why this file cannot go into the library, or None: a PDF (by its content) within the
-    upload limit."""
-    if not data:
-        return _("The file is empty.")
-    if len(data) > settings.AMPARO_UPLOAD_MAX_BYTES:
-        return _("The file is larger than %(mb)d MB.") % {
-            "mb": settings.AMPARO_UPLOAD_MAX_BYTES // (1024 * 1024)}
-    kind = filetype.guess(data)
-    if kind is None or kind.mime != COI_DOCUMENT_TYPE:
-        return _("Attach the document as a PDF file.")
-    return None
 
 
 @transaction.atomic
@@ -56,9 +40,10 @@ def add_coi_source(*, by: User, office: Office, title: str, publisher: str, publ
         except ValidationError:
             errors["url"] = _("Enter a web address starting with http:// or https://.")
     if document is not None:
-        why = check_coi_document(document)
-        if why:
-            errors["document"] = why
+        try:
+            uploads.check_upload(document, accepted=uploads.PDF_DOCUMENT, field="document")
+        except ValidationError as exc:
+            errors["document"] = exc.message_dict["document"][0]
     if not url and document is None and "url" not in errors:
         errors["url"] = _("Give a link or attach the document.")
     raise_errors(errors)

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from cases import events, selectors, workflow
+from cases import events, selectors, updates, workflow
 from cases.models import Case, CaseStep, User
 from rsd import selectors as rsd_selectors
 from rsd.models import (
@@ -80,14 +80,14 @@ def record_decision(*, by: User, case: Case, step_name: str, data: DecisionData,
                             grounds=sorted(set(data.grounds)), reasons=data.reasons.strip(),
                             decided_on=data.decided_on, meeting_date=data.meeting_date,
                             recorded_by=by, step=step)
-        decision._history_user = by
+        updates.stamp(decision, by=by)
         decision.save()
         if step_name == "decide":  # the reviewer's decision approves the assessment
             for assessment in EligibilityAssessment.objects.filter(case=case,
                                                                    status=AssessmentStatus.SUBMITTED):
                 assessment.status = AssessmentStatus.APPROVED
                 assessment.reviewed_by, assessment.reviewed_at = by, timezone.now()
-                assessment._history_user = by
+                updates.stamp(assessment, by=by)
                 assessment.save()
         # Not "outcome": that key would become the audit event's own outcome (ok/denied).
         return {"decision": str(decision.pk), "decision_outcome": data.outcome, "stage": stage}
@@ -130,7 +130,7 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
         fresh.delivered_on, fresh.letter_language = delivered_on, language
         if not positive and appeal:
             fresh.appeal_due_on = appeal.due(delivered_on, case.office.country.code)
-        fresh._history_user = by
+        updates.stamp(fresh, by=by)
         fresh.save()
         return {"decision": str(fresh.pk)}
 
@@ -167,7 +167,7 @@ def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str
         appeal = Appeal(case=case, person_id=case.principal_id, decision=decision, lodged_on=lodged_on,
                         late=late, late_justification=late_justification.strip() if late else "",
                         grounds=grounds.strip(), lodged_by=by)
-        appeal._history_user = by
+        updates.stamp(appeal, by=by)
         appeal.save()
         return {"appeal": str(appeal.pk), "late": late}
 
@@ -195,11 +195,11 @@ def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: in
                             authority="appeal", outcome=data.outcome, legal_basis=data.legal_basis,
                             grounds=sorted(set(data.grounds)), reasons=data.reasons.strip(),
                             decided_on=data.decided_on, recorded_by=by, step=step)
-        decision._history_user = by
+        updates.stamp(decision, by=by)
         decision.save()
         fresh = Appeal.objects.select_for_update().get(pk=appeal.pk)
         fresh.outcome = decision
-        fresh._history_user = by
+        updates.stamp(fresh, by=by)
         fresh.save()
         return {"decision": str(decision.pk), "decision_outcome": data.outcome}
 

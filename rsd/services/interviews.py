@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import workflow
+from cases import updates, workflow
 from cases.models import Case, CaseStep, User
 from rsd import selectors as rsd_selectors
 from rsd.models import Interview, InterviewStatus
@@ -37,7 +37,7 @@ def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: 
         interview = Interview(case=case, person_id=case.principal_id, scheduled_for=when,
                               place=place.strip(), interviewer=interviewer, scheduled_by=by,
                               interpreter_language=interpreter_language, interpreter=interpreter.strip())
-        interview._history_user = by
+        updates.stamp(interview, by=by)
         interview.save()
         return {"interview": str(interview.pk), "interviewer": interviewer.pk}
 
@@ -65,7 +65,7 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
         fresh.status = InterviewStatus.ATTENDED if attended else InterviewStatus.NO_SHOW
         fresh.transcript = transcript.strip()
         fresh.notes = notes.strip()
-        fresh._history_user = by
+        updates.stamp(fresh, by=by)
         fresh.save()
         return {"interview": str(fresh.pk)}
 
@@ -81,5 +81,5 @@ def end_scheduled_interviews(*, by: User | None, case: Case, status: str) -> Non
     the step that ends them, which locks the case and records itself."""
     for interview in Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED):
         interview.status = status
-        interview._history_user = by
+        updates.stamp(interview, by=by)
         interview.save()

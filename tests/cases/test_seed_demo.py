@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from cases import selectors
-from cases.forms import parse_phone
+from cases.intake import parse_phone
 from cases.management.demo import OFFICES
 from cases.models import Case, Membership, Note, Office, Person, Role, User
 
