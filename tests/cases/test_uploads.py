@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from cases import services, uploads
 from cases.models import Document
@@ -77,7 +78,7 @@ def test_request_too_large_reads_the_content_length(settings):
 
 def _add_coi(by, office, document: bytes) -> CoiSource:
     return rsd_services.add_coi_source(by=by, office=office, title="Informe", publisher="ACNUR",
-                                       published_on=rsd_services._today(), document=document)
+                                       published_on=timezone.localdate(), document=document)
 
 
 @pytest.mark.parametrize("data", [EXECUTABLE, HTML], ids=["exe", "html"])
