@@ -22,13 +22,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.models import AuditEvent, ChainLink, Checkpoint
-from cases import events, history, selectors
+from cases import access, events, history, selectors
 from cases.crypto.fields import EncryptedField, holds_value
 from cases.models import Case, CaseParticipant, Document, Office, Role, User
 
 
 def audited_offices(user: User) -> set[int]:
-    return selectors.offices_where(user, Role.AUDITOR)
+    return access.offices_where(user, Role.AUDITOR)
 
 
 def is_auditor(user: User) -> bool:

@@ -24,7 +24,7 @@ common.setup_django()
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count, Exists, OuterRef, Q  # noqa: E402
 
-from cases import selectors  # noqa: E402
+from cases import access, selectors  # noqa: E402
 from cases.crypto import blind, datakeys  # noqa: E402
 from cases.models import (  # noqa: E402
     Case,
@@ -62,7 +62,7 @@ def people_scope_exists(user: User):
     in_cases = Exists(CaseParticipant.objects.filter(
         person=OuterRef("pk"), case__in=selectors.visible_cases(user).values("pk")))
     scope = Q(in_cases)
-    offices = selectors.offices_where(user, *selectors.CASE_ROLES)
+    offices = access.offices_where(user, *access.CASE_ROLES)
     if offices:
         scope |= Q(office__in=offices) & ~Exists(
             CaseParticipant.objects.filter(person=OuterRef("pk")))
@@ -71,8 +71,8 @@ def people_scope_exists(user: User):
 
 def cases_scope_inlined(user: User):
     """visible_cases with the (few) granted case ids read first and inlined."""
-    supervised = selectors.offices_where(user, Role.SUPERVISOR)
-    worked = selectors.offices_where(user, Role.CASEWORKER) - supervised
+    supervised = access.offices_where(user, Role.SUPERVISOR)
+    worked = access.offices_where(user, Role.CASEWORKER) - supervised
     granted = set(CaseUserObjectPermission.objects.filter(
         user=user, permission__codename="view_case").values_list("content_object_id", flat=True))
     granted |= set(CaseGroupObjectPermission.objects.filter(

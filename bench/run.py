@@ -37,7 +37,7 @@ from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from cases import selectors, services  # noqa: E402
+from cases import access, selectors, services  # noqa: E402
 from cases.crypto import blind, datakeys, keyring  # noqa: E402
 from cases.models import (  # noqa: E402
     Case,
@@ -243,7 +243,7 @@ def bench_dashboard(b: Bench, d: Data) -> None:
     sup = d.supervisor
 
     def workload(i: int) -> None:
-        held = selectors.roles_by_office(fresh(sup))
+        held = access.roles_by_office(fresh(sup))
         list(selectors.visible_cases(sup).filter(office__in=held[Role.SUPERVISOR])
              .values("assigned_to__username", "assigned_to__first_name",
                      "assigned_to__last_name").annotate(n=Count("pk")).order_by("-n"))

@@ -61,7 +61,7 @@ from django.test import Client  # noqa: E402
 from django.urls import NoReverseMatch, reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from cases import dashboard, selectors, workflow  # noqa: E402
+from cases import access, dashboard, selectors, workflow  # noqa: E402
 from cases import services as case_services  # noqa: E402
 from cases.crypto import datakeys  # noqa: E402
 from cases.models import (  # noqa: E402
@@ -225,7 +225,7 @@ class Filler:
         self.offices = {o.pk: o for o in Office.objects.all()}
         self.sups: dict[int, list[User]] = {}
         self.cws: dict[int, list[User]] = {}
-        for u, office_id, role in (User.objects.filter(memberships__role__in=selectors.CASE_ROLES)
+        for u, office_id, role in (User.objects.filter(memberships__role__in=access.CASE_ROLES)
                                    .values_list("pk", "memberships__office_id", "memberships__role")
                                    .order_by("username")):
             (self.sups if role == Role.SUPERVISOR else self.cws).setdefault(office_id, []).append(u)
@@ -1239,7 +1239,7 @@ def waiting_for_before_fix(user: User, role: str):
             scope |= Q(procedure=wf.name, state__in=states)
             scope |= Q(procedure="", kind=wf.kind, state__in=states)
     return selectors.visible_cases(user).filter(
-        scope, office__in=selectors.offices_where(user, role), closed_at__isnull=True)
+        scope, office__in=access.offices_where(user, role), closed_at__isnull=True)
 
 
 def review_queue_before_fix(user: User):
@@ -1278,7 +1278,7 @@ def supervised_counts_before_fix(user: User) -> dict:
     return {
         office_id: (overdue, due_soon)
         for office_id, overdue, due_soon in _open_deadlines_before_fix(
-            user, offices=selectors.offices_where(user, Role.SUPERVISOR))
+            user, offices=access.offices_where(user, Role.SUPERVISOR))
         .order_by().values("case__office_id")
         .annotate(overdue=Count("case", distinct=True, filter=Q(due_on__lt=today)),
                   due_soon=Count("case", distinct=True, filter=Q(due_on__gte=today)))
@@ -1297,7 +1297,7 @@ def priority_not_interviewed_before_fix(user: User):
     and the ordering on the joined application, which read every application row."""
     return (rsd_selectors.priority_cases(user)
             .filter(state__in=rsd_selectors.NOT_INTERVIEWED,
-                    office__in=selectors.offices_where(user, *selectors.CASE_ROLES))
+                    office__in=access.offices_where(user, *access.CASE_ROLES))
             .select_related("application")
             .order_by("application__application_date", "opened_at", "pk"))
 
@@ -1344,7 +1344,7 @@ def bench_trials(d: Data, reps: int = 11) -> list[dict]:
           "indexes (dropped, then rolled back)")
     cw, sup = d.caseworker, d.supervisor
     fresh = common.fresh
-    supervised = selectors.offices_where(sup, Role.SUPERVISOR)
+    supervised = access.offices_where(sup, Role.SUPERVISOR)
     due = selectors.due_deadlines
     pni = rsd_selectors.priority_not_interviewed
     queue = rsd_selectors.review_queue

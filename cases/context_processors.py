@@ -1,4 +1,4 @@
-from cases import selectors
+from cases import access
 from cases.models import Role
 
 
@@ -6,7 +6,7 @@ def roles(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    held = selectors.roles_by_office(user)
+    held = access.roles_by_office(user)
     return {
         "user_roles": sorted(held),
         "is_case_staff": bool(held.get(Role.CASEWORKER) or held.get(Role.SUPERVISOR)),

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from cases import events, intake, selectors, services
+from cases import access, events, intake, selectors, services
 from cases.crypto import blind, datakeys, files
 from cases.intake import IdentityDocumentData, PersonData
 from cases.models import (
@@ -392,7 +392,7 @@ def _write(*, by: User, rows: list[_Row], result: ImportResult,
 def queue_import(*, by: User, office: Office, data: bytes, filename: str = "",
                  skip_invalid: bool = False) -> ImportJob:
     """Store an uploaded file sealed under a new job's key and queue the import task."""
-    if office.pk not in selectors.offices_where(by, Role.SUPERVISOR):
+    if office.pk not in access.offices_where(by, Role.SUPERVISOR):
         raise PermissionDenied(_("Only a supervisor of this office can import people into it."))
     if not data.strip():
         raise ValidationError({"file": _("The file is empty.")})

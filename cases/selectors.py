@@ -19,15 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from cases import workflow
-from cases.access import (  # noqa: F401  (callers move to cases.access)
-    CASE_ROLES,
-    can_assign,
-    can_edit_case,
-    can_take,
-    has_role,
-    offices_where,
-    roles_by_office,
-)
+from cases.access import CASE_ROLES, can_edit_case, has_role, offices_where
 from cases.crypto import blind, datakeys
 from cases.models import (
     Case,

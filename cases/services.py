@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import events, intake, selectors, updates, uploads
+from cases import access, events, intake, selectors, updates, uploads
 from cases.crypto import blind, datakeys, files
 from cases.intake import IdentityDocumentData, PersonData
 from cases.models import (
@@ -178,7 +178,7 @@ def open_case(
 def assign_case(*, by: User, case: Case, assignee: User | None, reason: str = "") -> Case:
     """Assign, reassign or return a case to the queue (supervisors)."""
     case = Case.objects.select_for_update().get(pk=case.pk)
-    if not selectors.can_assign(by, case):
+    if not access.can_assign(by, case):
         raise PermissionDenied(_("Only a supervisor of this office can assign its cases."))
     if assignee is not None and not selectors.assignable_staff(case).filter(pk=assignee.pk).exists():
         raise ValidationError(_("%(name)s does not work on cases in this office.") % {"name": assignee})
@@ -193,7 +193,7 @@ def assign_case(*, by: User, case: Case, assignee: User | None, reason: str = ""
 def take_case(*, by: User, case: Case) -> Case:
     """A caseworker takes an unassigned case from their office queue."""
     case = Case.objects.select_for_update().get(pk=case.pk)
-    if case.office_id not in selectors.offices_where(by, Role.CASEWORKER):
+    if case.office_id not in access.offices_where(by, Role.CASEWORKER):
         raise PermissionDenied(_("You cannot take cases of this office."))
     if case.assigned_to_id is not None:
         raise ValidationError(_("Someone else took this case a moment ago."))
@@ -205,7 +205,7 @@ def take_case(*, by: User, case: Case) -> Case:
 @transaction.atomic
 def add_note(*, by: User, case: Case, text: str) -> Note:
     case = Case.objects.select_for_update().get(pk=case.pk)
-    if not selectors.can_edit_case(by, case):
+    if not access.can_edit_case(by, case):
         raise PermissionDenied(_("You cannot add notes to this case."))
     if not text.strip():
         raise ValidationError({"text": _("Write the note first.")})
@@ -227,7 +227,7 @@ def add_document(*, by: User, case: Case, title: str, filename: str, data: bytes
     try:
         with transaction.atomic():
             case = Case.objects.select_for_update().get(pk=case.pk)
-            if not selectors.can_edit_case(by, case):
+            if not access.can_edit_case(by, case):
                 raise PermissionDenied(_("You cannot add documents to this case."))
             if Person.objects.select_for_update().get(pk=case.principal_id).erased_at:
                 raise ValidationError(_("This person's record was erased."))
@@ -298,7 +298,7 @@ OFFICE_GRANTABLE_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.AUDITOR, Role.O
 def _check_staff_admin(by: User | None, office: Office, role: str) -> None:
     if by is None or by.is_superuser:
         return
-    if office.pk not in selectors.offices_where(by, Role.OFFICE_ADMIN):
+    if office.pk not in access.offices_where(by, Role.OFFICE_ADMIN):
         raise PermissionDenied(_("Only an administrator of this office can change its staff."))
     if role not in OFFICE_GRANTABLE_ROLES:
         raise PermissionDenied(_("Only a superuser grants the system administrator role."))
@@ -358,7 +358,7 @@ def revoke_membership(*, by: User, membership: Membership) -> None:
 @transaction.atomic
 def grant_case_access(*, by: User, case: Case, user: User, reason: str) -> None:
     """An explicit, recorded grant for one user to see one case (a share)."""
-    if not selectors.can_assign(by, case):
+    if not access.can_assign(by, case):
         raise PermissionDenied(_("Only a supervisor of this office can share its cases."))
     if not reason.strip():
         raise ValidationError({"reason": _("Say why this case is shared.")})
@@ -374,7 +374,7 @@ def grant_case_access(*, by: User, case: Case, user: User, reason: str) -> None:
 
 @transaction.atomic
 def revoke_case_access(*, by: User, case: Case, user: User, reason: str = "") -> None:
-    if not selectors.can_assign(by, case):
+    if not access.can_assign(by, case):
         raise PermissionDenied(_("Only a supervisor of this office can share its cases."))
     for grant in CaseUserObjectPermission.objects.filter(
         content_object=case, user=user, permission__codename="view_case"

@@ -25,6 +25,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from cases import access, events, workflow
 from cases.forms import Styled
@@ -59,7 +60,8 @@ def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
 
 def role_required(*roles: str, message: str | Promise) -> Callable[[View], View]:
     """Log in first; then only users holding one of `roles` in some office (403 with
-    `message` for others). What they may do in which office stays the view's question."""
+    `message` for others). What they may do in which office stays the view's question.
+    Put it under the method decorators (require_POST ...): a wrong method answers 405 first."""
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -68,6 +70,10 @@ def role_required(*roles: str, message: str | Promise) -> Callable[[View], View]
             return view(request, *args, **kwargs)
         return login_required(wrapped)
     return decorate
+
+
+case_staff_required = role_required(
+    *access.CASE_ROLES, message=gettext_lazy("Only caseworkers and supervisors work with case files."))
 
 
 # --- The pages of a procedure ----------------------------------------------------------

@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cases import access, events, selectors, services, uploads
 from cases import dashboard as dashboard_parts
-from cases import events, selectors, services, uploads
 from cases.crypto import datakeys
 from cases.forms import (
     AssignForm,
@@ -28,7 +28,7 @@ from cases.forms import (
 )
 from cases.models import Case, Office, Person, Role
 from cases.procedure_card import procedure_card
-from cases.steps import add_service_errors, audited_get
+from cases.steps import add_service_errors, audited_get, case_staff_required
 
 
 class LoginView(auth_views.LoginView):
@@ -64,7 +64,7 @@ def _case(request, case_id, action: str) -> Case:
 @login_required
 def dashboard(request):
     user = request.user
-    held = selectors.roles_by_office(user)
+    held = access.roles_by_office(user)
     ctx = {"held": held, "offices": selectors.user_offices(user)}
     if held.get(Role.CASEWORKER) or held.get(Role.SUPERVISOR):
         ctx["my_cases"] = list(selectors.my_cases(user).order_by("-opened_at")[:15])
@@ -86,14 +86,8 @@ def dashboard(request):
     return render(request, "cases/dashboard.html", ctx)
 
 
-def _case_staff_required(request) -> None:
-    if not selectors.has_role(request.user, *selectors.CASE_ROLES):
-        raise PermissionDenied(_("Only caseworkers and supervisors work with case files."))
-
-
-@login_required
+@case_staff_required
 def people_search(request):
-    _case_staff_required(request)
     # Only POST: names and document numbers must stay out of URLs, history and access logs.
     form = SearchForm(request.POST if request.method == "POST" else None)
     result = None
@@ -112,7 +106,7 @@ def people_search(request):
     recent = None
     if result is None:
         # Newest of the user's own offices first: walks the (office, created_at) index.
-        offices = selectors.offices_where(request.user, *selectors.CASE_ROLES)
+        offices = access.offices_where(request.user, *access.CASE_ROLES)
         recent = list(
             selectors.visible_people(request.user)
             .filter(erased_at__isnull=True, office__in=offices)
@@ -123,10 +117,9 @@ def people_search(request):
     return render(request, "cases/people_search.html", {"form": form, "result": result, "recent": recent})
 
 
-@login_required
+@case_staff_required
 def person_create(request):
-    _case_staff_required(request)
-    offices = selectors.user_offices(request.user, *selectors.CASE_ROLES)
+    offices = selectors.user_offices(request.user, *access.CASE_ROLES)
     form = PersonForm(request.POST or None, offices=offices)
     duplicates: list = []
     if request.method == "POST" and form.is_valid():
@@ -252,9 +245,8 @@ def case_open(request, person_id):
     return redirect("person_detail", person_id=person.pk)
 
 
-@login_required
+@case_staff_required
 def case_list(request):
-    _case_staff_required(request)
     show = request.GET.get("show", "mine")
     if show == "queue":
         qs = selectors.unassigned_queue(request.user)
@@ -278,9 +270,9 @@ def _case_page(request, case, **forms):
         "participants": selectors.case_people(case),
         "notes": selectors.case_notes(case),
         "documents": selectors.case_documents(case),
-        "can_edit": selectors.can_edit_case(user, case) and not case.principal.erased_at,
-        "can_assign": selectors.can_assign(user, case),
-        "can_take": selectors.can_take(user, case),
+        "can_edit": access.can_edit_case(user, case) and not case.principal.erased_at,
+        "can_assign": access.can_assign(user, case),
+        "can_take": access.can_take(user, case),
         "note_form": forms.get("note_form") or NoteForm(),
         "document_form": forms.get("document_form") or DocumentForm(),
         "procedure": procedure_card(case, user),
@@ -303,7 +295,7 @@ def case_detail(request, case_id):
 @require_POST
 def case_assign(request, case_id):
     case = _case(request, case_id, "case.assign")
-    if not selectors.can_assign(request.user, case):
+    if not access.can_assign(request.user, case):
         raise PermissionDenied(_("Only a supervisor of this office can assign its cases."))
     form = AssignForm(request.POST, staff=selectors.assignable_staff(case))
     if form.is_valid():
@@ -347,7 +339,7 @@ def note_add(request, case_id):
 @require_POST
 def document_upload(request, case_id):
     case = _case(request, case_id, "document.add")
-    if not selectors.can_edit_case(request.user, case):
+    if not access.can_edit_case(request.user, case):
         raise PermissionDenied(_("You cannot add documents to this case."))
     form = DocumentForm(request.POST, request.FILES)
     if uploads.request_too_large(request.META):

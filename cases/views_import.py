@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases import importing, selectors, uploads
 from cases.forms import Styled
 from cases.models import Office, Role
+from cases.steps import role_required
 
 ACCEPT = ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -46,14 +45,12 @@ class ImportForm(Styled, forms.Form):
         return upload
 
 
-def _supervisor_required(request: HttpRequest) -> None:
-    if not selectors.has_role(request.user, Role.SUPERVISOR):
-        raise PermissionDenied(_("Only supervisors import files of people."))
+supervisor_required = role_required(
+    Role.SUPERVISOR, message=gettext_lazy("Only supervisors import files of people."))
 
 
-@login_required
+@supervisor_required
 def import_start(request: HttpRequest) -> HttpResponse:
-    _supervisor_required(request)
     offices = selectors.user_offices(request.user, Role.SUPERVISOR)
     posted = request.method == "POST"
     form = ImportForm(request.POST if posted else None, request.FILES if posted else None,
@@ -79,9 +76,8 @@ def import_start(request: HttpRequest) -> HttpResponse:
     }, status=400 if form.errors else 200)
 
 
-@login_required
+@supervisor_required
 def import_job(request: HttpRequest, job_id: str) -> HttpResponse:
-    _supervisor_required(request)
     job = selectors.get_import_job(request.user, job_id)
     template = "cases/_import_progress.html" if request.htmx else "cases/import_job.html"
     response = render(request, template, {"job": job})

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from cases import selectors, services
 from cases.forms import Styled
 from cases.models import Office, Role, User
-from cases.steps import add_service_errors
+from cases.steps import add_service_errors, role_required
 
 
 class StaffMemberForm(Styled, forms.Form):
@@ -61,14 +61,12 @@ class StaffMemberForm(Styled, forms.Form):
         return data
 
 
-def _office_admin_required(request: HttpRequest) -> None:
-    if not selectors.has_role(request.user, Role.OFFICE_ADMIN):
-        raise PermissionDenied(_("Only office administrators manage staff."))
+office_admin_required = role_required(
+    Role.OFFICE_ADMIN, message=gettext_lazy("Only office administrators manage staff."))
 
 
-@login_required
+@office_admin_required
 def staff(request: HttpRequest) -> HttpResponse:
-    _office_admin_required(request)
     offices = selectors.user_offices(request.user, Role.OFFICE_ADMIN)
     form = StaffMemberForm(request.POST or None, offices=offices)
     if request.method == "POST" and form.is_valid():
@@ -95,8 +93,8 @@ def staff(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@office_admin_required
 def membership_revoke(request: HttpRequest, membership_id: int) -> HttpResponse:
-    _office_admin_required(request)
     membership = selectors.get_administered_membership(request.user, membership_id)
     try:
         services.revoke_membership(by=request.user, membership=membership)

@@ -3,7 +3,7 @@ their interview (registered with cases.dashboard from RsdConfig.ready)."""
 
 from __future__ import annotations
 
-from cases import selectors
+from cases import access, selectors
 from cases.dashboard import Section
 from cases.models import CaseKind, Role, User
 from rsd.selectors import priority_not_interviewed
@@ -12,13 +12,13 @@ PRIORITY_ROWS = 10
 
 
 def section(user: User) -> Section | None:
-    if not selectors.has_role(user, *selectors.CASE_ROLES):
+    if not access.has_role(user, *access.CASE_ROLES):
         return None
     priority_qs = priority_not_interviewed(user)
     priority = list(priority_qs[:PRIORITY_ROWS])
     total = len(priority) if len(priority) < PRIORITY_ROWS else priority_qs.count()
     context = {"priority": priority, "priority_total": total, "review_count": None}
-    if selectors.has_role(user, Role.SUPERVISOR):
+    if access.has_role(user, Role.SUPERVISOR):
         # The queue's own filter, without its ordering annotations: only the number is shown.
         context["review_count"] = (selectors.waiting_for(user, Role.SUPERVISOR)
                                    .filter(kind=CaseKind.ASYLUM).count())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cases import selectors as case_selectors
+from cases import access
 from cases.crypto import datakeys
 from cases.models import Case, User
 from cases.vocab import specific_need_label
@@ -24,7 +24,7 @@ def panel_context(case: Case, user: User) -> dict[str, Any]:
         return str(options.authorities.get(key, ""))
 
     application = proc.application
-    can_edit = case_selectors.can_edit_case(user, case) and not case.principal.erased_at
+    can_edit = access.can_edit_case(user, case) and not case.principal.erased_at
     first = next((d for d in proc.decisions if d.stage == Stage.FIRST_INSTANCE), None)
     # An appeal's outcome is one of the case's decisions, already read.
     decided = {d.pk: d for d in proc.decisions}
@@ -40,7 +40,7 @@ def panel_context(case: Case, user: User) -> dict[str, Any]:
         # The interview record, the assessments' texts, the reasons of decisions and appeals:
         # for who works on the case (its caseworker, the office's supervisors), not for a
         # colleague who sees it waiting in the office's queue.
-        "show_records": case_selectors.can_edit_case(user, case),
+        "show_records": access.can_edit_case(user, case),
         "can_add_family": can_edit and not case.closed_at,
         "can_edit_application": can_edit and not case.closed_at and application is not None,
         # Letters are printed by who may act on the case (the service checks it too).

@@ -11,7 +11,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from cases import selectors, workflow
+from cases import access, selectors, workflow
 from cases.models import Case, CaseDeadline, CaseKind, CaseStep, Role, User
 from rsd.models import (
     Appeal,
@@ -102,7 +102,7 @@ def priority_not_interviewed(user: User) -> QuerySet[Case]:
     the oldest application first."""
     return (priority_cases(user)
             .filter(state__in=NOT_INTERVIEWED,
-                    office__in=selectors.offices_where(user, *selectors.CASE_ROLES))
+                    office__in=access.offices_where(user, *access.CASE_ROLES))
             # Annotated, not joined whole: the application rows carry the sealed narratives.
             .annotate(applied_on=F("application__application_date"))
             .order_by("applied_on", "opened_at", "pk"))
@@ -150,7 +150,7 @@ def coi_library(office_ids: set[int]) -> QuerySet[CoiSource]:
 
 def coi_offices(user: User) -> set[int]:
     """The offices whose library the user works with: where they are caseworker or supervisor."""
-    return selectors.offices_where(user, *selectors.CASE_ROLES)
+    return access.offices_where(user, *access.CASE_ROLES)
 
 
 def get_coi_source(user: User, source_id: int | str) -> CoiSource:

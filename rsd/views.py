@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from cases import events, selectors, workflow
+from cases import access, events, selectors, workflow
 from cases.models import Case, CaseKind
 from cases.steps import add_service_errors, audited_get, step_view
 from rsd import forms as rsd_forms
@@ -36,7 +36,7 @@ step = step_view(step_url="rsd:step", get_case=_asylum_case)
 def family_add(request: HttpRequest, case_id) -> HttpResponse:
     case = _asylum_case(request, case_id,
                         "rsd.family_member.add" if request.method == "POST" else "case.view")
-    if not selectors.can_edit_case(request.user, case) or case.principal.erased_at:
+    if not access.can_edit_case(request.user, case) or case.principal.erased_at:
         raise PermissionDenied(_("You cannot change this case."))
     form = rsd_forms.FamilyMemberForm(request.POST or None)
     status = 200
@@ -74,7 +74,7 @@ def application_edit(request: HttpRequest, case_id) -> HttpResponse:
     post = request.method == "POST"
     action = "rsd.application.update" if post else "case.view"
     case = _asylum_case(request, case_id, action)
-    if not selectors.can_edit_case(request.user, case) or case.principal.erased_at:
+    if not access.can_edit_case(request.user, case) or case.principal.erased_at:
         if post:  # a refused change stays on the record
             events.emit(action, actor=request.user, obj=case, outcome="denied")
         raise PermissionDenied(_("You cannot change this case."))

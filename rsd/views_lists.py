@@ -8,18 +8,19 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from cases import events, selectors, uploads
+from cases import access, events, selectors, uploads
 from cases.crypto import datakeys
 from cases.models import Role
-from cases.views import _case_staff_required, add_service_errors
+from cases.steps import add_service_errors, case_staff_required, role_required
 from cases.vocab import country_name, language_name
 from rsd import selectors as rsd_selectors
 from rsd import services
@@ -28,15 +29,14 @@ from rsd.forms_coi import CoiSourceForm
 PAGE_SIZE = 50
 
 
-def _supervisor_required(request: HttpRequest) -> None:
-    if not selectors.has_role(request.user, Role.SUPERVISOR):
-        raise PermissionDenied(_("Only supervisors review cases."))
+supervisor_required = role_required(
+    Role.SUPERVISOR, message=gettext_lazy("Only supervisors review cases."))
 
 
 @login_required
 @require_GET
+@supervisor_required
 def review_queue(request: HttpRequest) -> HttpResponse:
-    _supervisor_required(request)
     page = Paginator(rsd_selectors.review_queue(request.user), PAGE_SIZE).get_page(
         request.GET.get("page"))
     rows = rsd_selectors.review_rows(page.object_list)
@@ -67,8 +67,8 @@ def _week(request: HttpRequest) -> datetime.date:
 
 @login_required
 @require_GET
+@case_staff_required
 def interviews(request: HttpRequest) -> HttpResponse:
-    _case_staff_required(request)
     start, end = rsd_selectors.week_of(_week(request))
     found = list(rsd_selectors.interviews_for_week(request.user, start))
     datakeys.preload([i.person_id for i in found])
@@ -97,14 +97,13 @@ def _library_page(request: HttpRequest, form: CoiSourceForm, *, status: int = 20
         source.country_label = country_name(source.country) if source.country else ""
     return render(request, "rsd/coi_library.html", {
         "page": page, "form": form, "several_offices": len(offices) > 1,
-        "supervised": selectors.offices_where(user, Role.SUPERVISOR),
+        "supervised": access.offices_where(user, Role.SUPERVISOR),
     }, status=status)
 
 
-@login_required
+@case_staff_required
 def coi_library(request: HttpRequest) -> HttpResponse:
-    _case_staff_required(request)
-    offices = selectors.user_offices(request.user, *selectors.CASE_ROLES).order_by("code")
+    offices = selectors.user_offices(request.user, *access.CASE_ROLES).order_by("code")
     if request.method != "POST":
         return _library_page(request, CoiSourceForm(offices=offices))
     form = CoiSourceForm(request.POST, request.FILES, offices=offices)
@@ -130,8 +129,8 @@ def coi_library(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@case_staff_required
 def coi_document(request: HttpRequest, source_id: int) -> HttpResponse:
-    _case_staff_required(request)
     source = rsd_selectors.get_coi_source(request.user, source_id)
     if not source.document:
         raise Http404("This source has no document.")
@@ -148,8 +147,8 @@ def coi_document(request: HttpRequest, source_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@case_staff_required
 def coi_retire(request: HttpRequest, source_id: int) -> HttpResponse:
-    _case_staff_required(request)
     source = rsd_selectors.get_coi_source(request.user, source_id)
     services.retire_coi_source(by=request.user, source=source)  # PermissionDenied: 403
     messages.success(request, _("The source was retired from the library."))

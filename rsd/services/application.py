@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import events, selectors, updates, workflow
+from cases import access, events, updates, workflow
 from cases import services as case_services
 from cases.models import Case, CaseKind, CaseParticipant, CaseStep, ParticipantRole, User
 from rsd import selectors as rsd_selectors
@@ -138,7 +138,7 @@ def update_application(*, by: User, case: Case, data: ApplicationData, reason: s
     the interview, a corrected arrival date). The application date is fixed: clocks run from it."""
     check_asylum_case(case)
     case = Case.objects.select_for_update(of=("self",)).select_related("office").get(pk=case.pk)
-    if not selectors.can_edit_case(by, case):
+    if not access.can_edit_case(by, case):
         raise PermissionDenied(_("You cannot change this case."))
     if case.closed_at:
         raise ValidationError(_("The case is closed."))
@@ -165,7 +165,7 @@ def add_family_member(*, by: User, case: Case, data: case_services.PersonData, r
     """Register a relative in the case's office and add them to the application."""
     check_asylum_case(case)
     case = Case.objects.select_for_update().get(pk=case.pk)
-    if not selectors.can_edit_case(by, case):
+    if not access.can_edit_case(by, case):
         raise PermissionDenied(_("You cannot change this case."))
     if case.closed_at:
         raise ValidationError(_("The case is closed."))

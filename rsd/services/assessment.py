@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import events, selectors, updates, workflow
+from cases import access, events, updates, workflow
 from cases.models import Case, CaseStep, User
 from rsd import selectors as rsd_selectors
 from rsd.models import (
@@ -87,7 +87,7 @@ def save_assessment(*, by: User, case: Case, data: AssessmentData,
     """Save a draft of the eligibility assessment (nothing moves)."""
     check_asylum_case(case)
     case = Case.objects.select_for_update().get(pk=case.pk)
-    if not selectors.can_edit_case(by, case):
+    if not access.can_edit_case(by, case):
         raise PermissionDenied(_("You cannot change this case."))
     if case.state != "interviewed":
         raise ValidationError(_("The assessment is written after the interview, before review."))

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from cases import events, selectors, uploads
+from cases import access, events, uploads
 from cases.models import Office, Role, User
 from rsd.models import CoiSource
 from rsd.services._common import check_plausible, raise_errors
@@ -24,7 +24,7 @@ COI_DOCUMENT_TYPE = "application/pdf"
 def add_coi_source(*, by: User, office: Office, title: str, publisher: str, published_on: datetime.date,
                    country: str = "", url: str = "", document: bytes | None = None) -> CoiSource:
     """Add a report to the office's library: with a link, a PDF document, or both."""
-    if office.pk not in selectors.offices_where(by, Role.CASEWORKER, Role.SUPERVISOR):
+    if office.pk not in access.offices_where(by, Role.CASEWORKER, Role.SUPERVISOR):
         raise PermissionDenied(_("You cannot add sources to this office's library."))
     errors: dict[str, str] = {}
     if not title.strip():
@@ -60,7 +60,7 @@ def add_coi_source(*, by: User, office: Office, title: str, publisher: str, publ
 @transaction.atomic
 def retire_coi_source(*, by: User, source: CoiSource) -> None:
     """Take a source out of the library; assessments that cite it keep the citation."""
-    if source.office_id not in selectors.offices_where(by, Role.SUPERVISOR):
+    if source.office_id not in access.offices_where(by, Role.SUPERVISOR):
         raise PermissionDenied(_("Only a supervisor of this office can retire a source."))
     CoiSource.objects.filter(pk=source.pk).update(is_active=False)
     events.emit("rsd.coi.retire", actor=by, obj=source, office_id=source.office_id)

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from cases import events, selectors, updates, workflow
+from cases import access, events, updates, workflow
 from cases.models import Case, CaseStep, User
 from rsd import selectors as rsd_selectors
 from rsd.models import (
@@ -218,7 +218,7 @@ def decision_letter(*, by: User, case: Case, language: str = "") -> bytes:
     """
     from rsd.letters import LetterContent, render_decision_letter
 
-    if not selectors.can_edit_case(by, case):
+    if not access.can_edit_case(by, case):
         raise PermissionDenied(_("You cannot print letters for this case."))
     if case.principal.erased_at:
         raise ValidationError(_("The applicant's record was erased."))

@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from cases import selectors, services
+from cases import access, selectors, services
 from cases.models import Case, CaseDeadline, CaseStep, Role
 from cases.workflow import State, Workflow
 
@@ -88,7 +88,7 @@ def test_without_mine_only_the_queue_they_see_comes_too(world, caseworker, casew
 
 def test_a_supervisor_sees_every_case_of_their_offices_and_no_other(world, supervisor,
                                                                     other_supervisor):
-    supervised = selectors.offices_where(supervisor, Role.SUPERVISOR)
+    supervised = access.offices_where(supervisor, Role.SUPERVISOR)
 
     found = names(selectors.due_deadlines(supervisor, offices=supervised), world)
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.http import Http404
 from guardian.shortcuts import assign_perm
 
-from cases import selectors, services
+from cases import access, selectors, services
 from cases.crypto import blind
 from cases.models import Role
 
@@ -133,7 +133,7 @@ def test_a_grant_opens_exactly_that_case(supervisor, other_caseworker, world):
     assert names(selectors.visible_cases(other_caseworker)) == {"Dolores", "Elena", "Carmen"}
     assert selectors.get_case(other_caseworker, shared.pk) == shared
     assert selectors.get_person(other_caseworker, shared.principal_id) == shared.principal
-    assert not selectors.can_edit_case(other_caseworker, shared)
+    assert not access.can_edit_case(other_caseworker, shared)
     with pytest.raises(Http404):
         selectors.get_case(other_caseworker, world["mine"].pk)
     with pytest.raises(Http404):

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
-from cases import selectors, services
+from cases import access, selectors, services
 from cases.models import CaseUserObjectPermission, Membership, Role, User
 
 
@@ -24,7 +24,7 @@ def test_an_office_admin_creates_an_account_that_can_log_in(client, office_admin
 
     assert response.status_code == 302
     user = User.objects.get(username="lucia.caal")
-    assert selectors.offices_where(user, Role.CASEWORKER) == {office.pk}
+    assert access.offices_where(user, Role.CASEWORKER) == {office.pk}
     assert user.groups.filter(name="caseworker").exists()
     assert user.history.latest().history_user == office_admin
     client.logout()
