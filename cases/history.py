@@ -4,7 +4,7 @@ Every model with simple-history rows about a case (the case itself, its notes, a
 application...) is a source of the case's timeline. `cases` imports no procedure app: each
 app registers its own sources from its AppConfig.ready(), the way dashboard sections are
 registered (cases/dashboard.py); whoever reads a case's history (the auditor's timeline)
-asks `sources()` for them. See docs/architecture.md, section "Audit".
+asks `sources()` for them. See docs/architecture.md#audit.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Writes that leave their trace in the history: who made them and, if given, why.
 
 Every service that saves a model with history stamps it here rather than setting
-simple-history's private attributes itself (see docs/architecture.md, "Services and
-history").
+simple-history's private attributes itself (docs/architecture.md#services-and-history).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from cases import access, events
 from cases.models import Case, CaseDeadline, CaseStep, User
+from cases.updates import stamp
 from cases.workflow.definitions import SYSTEM, Transition, Workflow, for_case
 
 
@@ -204,8 +205,7 @@ def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.d
     if details:
         step.details = details
         step.save(update_fields=["details"])
-    case._history_user = by  # type: ignore[attr-defined]
-    case._change_reason = reason.strip()  # type: ignore[attr-defined]
+    stamp(case, by=by, reason=reason)
     case.save(update_fields=["state", "step_no", "procedure", "closed_at", "updated_at"])
     _run_clocks(case, wf, transition, step)
     events.emit("case.transition", actor=by, obj=case, transition=name, source=source,
