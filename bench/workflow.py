@@ -84,6 +84,7 @@ from rsd.models import (  # noqa: E402
     Appeal,
     Application,
     AssessmentStatus,
+    CancelGround,
     CoiSource,
     Decision,
     EligibilityAssessment,
@@ -604,7 +605,7 @@ class Filler:
                 out["appeals"].append(appeal)
                 details = {"appeal": str(appeal.pk), "late": late}
             elif name == "cancel_recognition":
-                details = {"ground": rng.choice(rsd.CANCEL_GROUNDS)}
+                details = {"ground": rng.choice(CancelGround.values)}
             step.details = details
             out["steps"].append(step)
             last_actor[name] = actor

@@ -12,7 +12,6 @@ from cases.intake import MAX_LENGTH, PersonData
 from cases.models import Sex, SpecificNeed
 from cases.steps import StepForm
 from cases.vocab import language_choices
-from rsd import services
 from rsd.models import (
     CartagenaGround,
     ClaimChannel,
@@ -27,16 +26,6 @@ from rsd.services import ApplicationData, AssessmentData, DecisionData
 
 TEXT = {"rows": 3}
 LONG_TEXT = {"rows": 8}
-GROUND_LABELS = {
-    "new_evidence": _("New material evidence"),
-    "changed_circumstances": _("Changed circumstances"),
-    "wrongly_decided": _("Serious reason to think the claim was wrongly decided"),
-    "inclusion_not_met": _("The inclusion criteria were not met at the time of recognition"),
-    "exclusion_applied": _("An exclusion clause applied at the time of recognition"),
-}
-# The codes are the services' own: a ground they add without a label here shows its code.
-REOPEN_GROUNDS = [(code, GROUND_LABELS.get(code, code)) for code in services.REOPEN_GROUNDS]
-CANCEL_GROUNDS = [(code, GROUND_LABELS.get(code, code)) for code in services.CANCEL_GROUNDS]
 GROUND_CHOICES = [
     (_("1951 Convention"), ConventionGround.choices),
     (_("Cartagena Declaration"), CartagenaGround.choices),

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from cases.crypto.fields import EncryptedTextField
+from rsd.names import Steps
 
 
 class CoiStorage(FileSystemStorage):
@@ -90,6 +91,25 @@ class CartagenaGround(models.TextChoices):
     INTERNAL_CONFLICT = "internal_conflict", _("Internal conflict")
     MASSIVE_HR_VIOLATIONS = "massive_hr_violations", _("Massive violation of human rights")
     PUBLIC_ORDER = "public_order", _("Other circumstances seriously disturbing public order")
+
+
+class ReopenGround(models.TextChoices):
+    NEW_EVIDENCE = "new_evidence", _("New material evidence")
+    CHANGED_CIRCUMSTANCES = "changed_circumstances", _("Changed circumstances")
+    WRONGLY_DECIDED = "wrongly_decided", _("Serious reason to think the claim was wrongly decided")
+
+
+class CancelGround(models.TextChoices):
+    INCLUSION_NOT_MET = "inclusion_not_met", _(
+        "The inclusion criteria were not met at the time of recognition")
+    EXCLUSION_APPLIED = "exclusion_applied", _("An exclusion clause applied at the time of recognition")
+
+
+# The steps that record a ground, and the grounds each may record (kept in the step's details).
+STEP_GROUNDS: dict[str, type[models.TextChoices]] = {
+    Steps.REOPEN: ReopenGround,
+    Steps.PROPOSE_CANCELLATION: CancelGround,
+}
 
 
 class Stage(models.TextChoices):

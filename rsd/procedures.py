@@ -30,41 +30,44 @@ from cases.workflow import (
     register,
 )
 from rsd import selectors
+from rsd.names import Clocks, States, Steps
 
 CW, SUP = Role.CASEWORKER, Role.SUPERVISOR
-FOUR_EYES = ("submit_assessment",)
+FOUR_EYES = (Steps.SUBMIT_ASSESSMENT,)
 
 STAFF = (CW, SUP)
 
-OPEN_STATES = ("registered", "interview_scheduled", "no_show", "abandonment_proposed",
-               "interviewed", "under_review", "committee", "minister", "commission", "decided",
-               "appeal_period", "appeal_lodged", "appeal_decided")
-AFTER_INTERVIEW = ("interviewed", "under_review", "committee", "minister", "commission", "decided",
-                   "appeal_period", "appeal_lodged", "appeal_decided")
-DECIDED = ("decided", "appeal_period", "appeal_lodged", "appeal_decided")
+OPEN_STATES = (States.REGISTERED, States.INTERVIEW_SCHEDULED, States.NO_SHOW,
+               States.ABANDONMENT_PROPOSED, States.INTERVIEWED, States.UNDER_REVIEW, States.COMMITTEE,
+               States.MINISTER, States.COMMISSION, States.DECIDED, States.APPEAL_PERIOD,
+               States.APPEAL_LODGED, States.APPEAL_DECIDED)
+AFTER_INTERVIEW = (States.INTERVIEWED, States.UNDER_REVIEW, States.COMMITTEE, States.MINISTER,
+                   States.COMMISSION, States.DECIDED, States.APPEAL_PERIOD, States.APPEAL_LODGED,
+                   States.APPEAL_DECIDED)
+DECIDED = (States.DECIDED, States.APPEAL_PERIOD, States.APPEAL_LODGED, States.APPEAL_DECIDED)
 
 
 def _states(*extra: State) -> dict[str, State]:
     base = [
-        State("open", _("Application to record"), waiting_for=CW),
-        State("registered", _("Registered: interview to schedule"), waiting_for=CW),
-        State("interview_scheduled", _("Interview scheduled"), waiting_for=CW),
-        State("no_show", _("Interview missed"), waiting_for=CW),
-        State("abandonment_proposed", _("Closure as abandoned proposed"), waiting_for=SUP),
-        State("interviewed", _("Interviewed: assessment to write"), waiting_for=CW),
-        State("under_review", _("Assessment under review"), waiting_for=SUP),
+        State(States.OPEN, _("Application to record"), waiting_for=CW),
+        State(States.REGISTERED, _("Registered: interview to schedule"), waiting_for=CW),
+        State(States.INTERVIEW_SCHEDULED, _("Interview scheduled"), waiting_for=CW),
+        State(States.NO_SHOW, _("Interview missed"), waiting_for=CW),
+        State(States.ABANDONMENT_PROPOSED, _("Closure as abandoned proposed"), waiting_for=SUP),
+        State(States.INTERVIEWED, _("Interviewed: assessment to write"), waiting_for=CW),
+        State(States.UNDER_REVIEW, _("Assessment under review"), waiting_for=SUP),
         *extra,
-        State("decided", _("Decided: to notify"), waiting_for=CW),
-        State("appeal_period", _("Notified: appeal period running")),
-        State("appeal_lodged", _("Appeal lodged"), waiting_for=SUP),
-        State("appeal_decided", _("Appeal decided: to notify"), waiting_for=CW),
-        State("recognized", _("Recognized"), closed=True),
-        State("cancellation_proposed", _("Cancellation of the recognition proposed"), waiting_for=SUP),
-        State("rejected_final", _("Rejected (final)"), closed=True),
-        State("complementary", _("Complementary protection (final)"), closed=True),
-        State("withdrawn", _("Withdrawn"), closed=True),
-        State("abandoned", _("Closed as abandoned"), closed=True),
-        State("cancelled", _("Recognition cancelled"), closed=True),
+        State(States.DECIDED, _("Decided: to notify"), waiting_for=CW),
+        State(States.APPEAL_PERIOD, _("Notified: appeal period running")),
+        State(States.APPEAL_LODGED, _("Appeal lodged"), waiting_for=SUP),
+        State(States.APPEAL_DECIDED, _("Appeal decided: to notify"), waiting_for=CW),
+        State(States.RECOGNIZED, _("Recognized"), closed=True),
+        State(States.CANCELLATION_PROPOSED, _("Cancellation of the recognition proposed"), waiting_for=SUP),
+        State(States.REJECTED_FINAL, _("Rejected (final)"), closed=True),
+        State(States.COMPLEMENTARY, _("Complementary protection (final)"), closed=True),
+        State(States.WITHDRAWN, _("Withdrawn"), closed=True),
+        State(States.ABANDONED, _("Closed as abandoned"), closed=True),
+        State(States.CANCELLED, _("Recognition cancelled"), closed=True),
     ]
     return {s.name: s for s in base}
 
@@ -103,7 +106,7 @@ REVIEWED = {"not_by": FOUR_EYES, "excluded": selectors.assessment_writers}
 
 
 def appeal_period_over(case: Case):
-    deadline = open_deadline(case, "appeal")
+    deadline = open_deadline(case, Clocks.APPEAL)
     if deadline and deadline.due_on >= timezone.localdate():
         return _("The appeal period runs until %(date)s.") % {"date": deadline.due_on.isoformat()}
     return None
@@ -116,7 +119,7 @@ def abandonment_due(case: Case):
     if misses < needed:
         return _("The applicant has missed %(n)s interview(s); closure needs %(m)s.") % {
             "n": misses, "m": needed}
-    deadline = open_deadline(case, "contact")
+    deadline = open_deadline(case, Clocks.CONTACT)
     if deadline and deadline.due_on >= timezone.localdate():
         return _("The applicant may still make contact until %(date)s.") % {
             "date": deadline.due_on.isoformat()}
@@ -127,80 +130,89 @@ def abandonment_due(case: Case):
 
 def _common(decided_by: tuple[str, ...]) -> list[Transition]:
     return [
-        Transition("register", _("Record the application"), ("open",), "registered", STAFF),
-        Transition("schedule_interview", _("Schedule the interview"), ("registered", "no_show"),
-                   "interview_scheduled", STAFF),
-        Transition("reschedule_interview", _("Reschedule the interview"), ("interview_scheduled",),
-                   "interview_scheduled", STAFF, style="secondary"),
-        Transition("record_attendance", _("Record the interview"), ("interview_scheduled",),
-                   "interviewed", STAFF),
-        Transition("record_no_show", _("Record a missed interview"), ("interview_scheduled",),
-                   "no_show", STAFF, style="secondary"),
-        Transition("record_contact", _("Record contact with the applicant"), ("no_show",), "no_show",
+        Transition(Steps.REGISTER, _("Record the application"), (States.OPEN,), States.REGISTERED, STAFF),
+        Transition(Steps.SCHEDULE_INTERVIEW, _("Schedule the interview"), (States.REGISTERED, States.NO_SHOW),
+                   States.INTERVIEW_SCHEDULED, STAFF),
+        Transition(Steps.RESCHEDULE_INTERVIEW, _("Reschedule the interview"), (States.INTERVIEW_SCHEDULED,),
+                   States.INTERVIEW_SCHEDULED, STAFF, style="secondary"),
+        Transition(Steps.RECORD_ATTENDANCE, _("Record the interview"), (States.INTERVIEW_SCHEDULED,),
+                   States.INTERVIEWED, STAFF),
+        Transition(Steps.RECORD_NO_SHOW, _("Record a missed interview"), (States.INTERVIEW_SCHEDULED,),
+                   States.NO_SHOW, STAFF, style="secondary"),
+        Transition(Steps.RECORD_CONTACT, _("Record contact with the applicant"), (States.NO_SHOW,),
+                   States.NO_SHOW,
                    STAFF, needs_reason=True, style="secondary"),
-        Transition("propose_abandonment", _("Propose closure as abandoned"), ("no_show",),
-                   "abandonment_proposed", (*STAFF, SYSTEM), guards=(abandonment_due,),
+        Transition(Steps.PROPOSE_ABANDONMENT, _("Propose closure as abandoned"), (States.NO_SHOW,),
+                   States.ABANDONMENT_PROPOSED, (*STAFF, SYSTEM), guards=(abandonment_due,),
                    style="secondary"),
-        Transition("confirm_abandonment", _("Close as abandoned"), ("abandonment_proposed",),
-                   "abandoned", (SUP,), not_by_latest=("propose_abandonment",), needs_reason=True,
+        Transition(Steps.CONFIRM_ABANDONMENT, _("Close as abandoned"), (States.ABANDONMENT_PROPOSED,),
+                   States.ABANDONED, (SUP,), not_by_latest=(Steps.PROPOSE_ABANDONMENT,), needs_reason=True,
                    style="danger"),
-        Transition("keep_open", _("Keep the case open"), ("abandonment_proposed",), "no_show",
+        Transition(Steps.KEEP_OPEN, _("Keep the case open"), (States.ABANDONMENT_PROPOSED,), States.NO_SHOW,
                    (SUP,), needs_reason=True, style="secondary"),
-        Transition("submit_assessment", _("Submit the assessment for review"), ("interviewed",),
-                   "under_review", STAFF),
-        Transition("return_assessment", _("Return the assessment with comments"), ("under_review",),
-                   "interviewed", (SUP,), **REVIEWED, needs_reason=True, style="secondary"),
-        Transition("notify_recognition", _("Record the notification"), ("decided",), "recognized",
+        Transition(Steps.SUBMIT_ASSESSMENT, _("Submit the assessment for review"), (States.INTERVIEWED,),
+                   States.UNDER_REVIEW, STAFF),
+        Transition(Steps.RETURN_ASSESSMENT, _("Return the assessment with comments"), (States.UNDER_REVIEW,),
+                   States.INTERVIEWED, (SUP,), **REVIEWED, needs_reason=True, style="secondary"),
+        Transition(Steps.NOTIFY_RECOGNITION, _("Record the notification"), (States.DECIDED,),
+                   States.RECOGNIZED,
                    STAFF, guards=(decision_positive,)),
-        Transition("notify_negative", _("Record the notification"), ("decided",), "appeal_period",
+        Transition(Steps.NOTIFY_NEGATIVE, _("Record the notification"), (States.DECIDED,),
+                   States.APPEAL_PERIOD,
                    STAFF, guards=(decision_negative,)),
-        Transition("lodge_appeal", _("Record an appeal"), ("appeal_period",), "appeal_lodged", STAFF),
-        Transition("lodge_late_appeal", _("Record a late appeal"), ("rejected_final", "complementary"),
-                   "appeal_lodged", STAFF, guards=(closed_unappealed,), style="secondary"),
-        Transition("close_unappealed", _("Close: no appeal in time"), ("appeal_period",),
-                   "rejected_final", (SUP, SYSTEM), guards=(decision_rejected, appeal_period_over),
+        Transition(Steps.LODGE_APPEAL, _("Record an appeal"), (States.APPEAL_PERIOD,), States.APPEAL_LODGED,
+                   STAFF),
+        Transition(Steps.LODGE_LATE_APPEAL, _("Record a late appeal"), (States.REJECTED_FINAL,
+                                                                        States.COMPLEMENTARY),
+                   States.APPEAL_LODGED, STAFF, guards=(closed_unappealed,), style="secondary"),
+        Transition(Steps.CLOSE_UNAPPEALED, _("Close: no appeal in time"), (States.APPEAL_PERIOD,),
+                   States.REJECTED_FINAL, (SUP, SYSTEM), guards=(decision_rejected, appeal_period_over),
                    style="secondary"),
         # Complementary protection stays granted when the appeal for refugee status fails.
-        Transition("close_with_protection", _("Close: no appeal in time"), ("appeal_period",),
-                   "complementary", (SUP, SYSTEM), guards=(decision_complementary, appeal_period_over),
+        Transition(Steps.CLOSE_WITH_PROTECTION, _("Close: no appeal in time"), (States.APPEAL_PERIOD,),
+                   States.COMPLEMENTARY, (SUP, SYSTEM), guards=(decision_complementary, appeal_period_over),
                    style="secondary"),
-        Transition("allow_appeal", _("Allow the appeal"), ("appeal_lodged",), "appeal_decided", (SUP,),
+        Transition(Steps.ALLOW_APPEAL, _("Allow the appeal"), (States.APPEAL_LODGED,), States.APPEAL_DECIDED,
+                   (SUP,),
                    not_by=decided_by),
-        Transition("dismiss_appeal", _("Dismiss the appeal"), ("appeal_lodged",), "appeal_decided",
+        Transition(Steps.DISMISS_APPEAL, _("Dismiss the appeal"), (States.APPEAL_LODGED,),
+                   States.APPEAL_DECIDED,
                    (SUP,), not_by=decided_by, style="danger"),
-        Transition("notify_appeal_recognition", _("Record the notification"), ("appeal_decided",),
-                   "recognized", STAFF, guards=(appeal_allowed,)),
-        Transition("notify_appeal_dismissal", _("Record the notification"), ("appeal_decided",),
-                   "rejected_final", STAFF, guards=(appeal_dismissed, decision_rejected)),
-        Transition("notify_appeal_dismissal_protected", _("Record the notification"), ("appeal_decided",),
-                   "complementary", STAFF, guards=(appeal_dismissed, decision_complementary)),
-        Transition("withdraw", _("Record a withdrawal"), tuple(s for s in OPEN_STATES), "withdrawn",
+        Transition(Steps.NOTIFY_APPEAL_RECOGNITION, _("Record the notification"), (States.APPEAL_DECIDED,),
+                   States.RECOGNIZED, STAFF, guards=(appeal_allowed,)),
+        Transition(Steps.NOTIFY_APPEAL_DISMISSAL, _("Record the notification"), (States.APPEAL_DECIDED,),
+                   States.REJECTED_FINAL, STAFF, guards=(appeal_dismissed, decision_rejected)),
+        Transition(Steps.NOTIFY_APPEAL_DISMISSAL_PROTECTED, _("Record the notification"),
+                   (States.APPEAL_DECIDED,),
+                   States.COMPLEMENTARY, STAFF, guards=(appeal_dismissed, decision_complementary)),
+        Transition(Steps.WITHDRAW, _("Record a withdrawal"), tuple(s for s in OPEN_STATES), States.WITHDRAWN,
                    STAFF, needs_reason=True, style="danger"),
-        Transition("reopen", _("Reopen"), ("withdrawn", "abandoned", "rejected_final", "complementary"),
-                   "registered",
+        Transition(Steps.REOPEN, _("Reopen"), (States.WITHDRAWN, States.ABANDONED, States.REJECTED_FINAL,
+                                               States.COMPLEMENTARY),
+                   States.REGISTERED,
                    (SUP,), needs_reason=True, style="secondary"),
         # Cancellation is a decision: one supervisor proposes, another decides.
-        Transition("propose_cancellation", _("Propose cancelling the recognition"), ("recognized",),
-                   "cancellation_proposed", (SUP,), needs_reason=True, style="danger"),
-        Transition("cancel_recognition", _("Cancel the recognition"), ("cancellation_proposed",),
-                   "cancelled", (SUP,), not_by_latest=("propose_cancellation",), needs_reason=True,
+        Transition(Steps.PROPOSE_CANCELLATION, _("Propose cancelling the recognition"), (States.RECOGNIZED,),
+                   States.CANCELLATION_PROPOSED, (SUP,), needs_reason=True, style="danger"),
+        Transition(Steps.CANCEL_RECOGNITION, _("Cancel the recognition"), (States.CANCELLATION_PROPOSED,),
+                   States.CANCELLED, (SUP,), not_by_latest=(Steps.PROPOSE_CANCELLATION,), needs_reason=True,
                    style="danger"),
-        Transition("keep_recognition", _("Keep the recognition"), ("cancellation_proposed",),
-                   "recognized", (SUP,), not_by_latest=("propose_cancellation",), needs_reason=True,
+        Transition(Steps.KEEP_RECOGNITION, _("Keep the recognition"), (States.CANCELLATION_PROPOSED,),
+                   States.RECOGNIZED, (SUP,), not_by_latest=(Steps.PROPOSE_CANCELLATION,), needs_reason=True,
                    style="secondary"),
     ]
 
 
 def _clocks(*extra: Clock) -> tuple[Clock, ...]:
     return (
-        Clock("interview", _("Interview (target)"), 183, CALENDAR, starts=("register", "reopen"),
+        Clock(Clocks.INTERVIEW, _("Interview (target)"), 183, CALENDAR, starts=(Steps.REGISTER, Steps.REOPEN),
               stops=AFTER_INTERVIEW, roll_forward=False),
-        Clock("contact", _("Contact after a missed interview"), 42, CALENDAR,
-              starts=("record_no_show", "record_contact", "keep_open"),
-              stops=("interview_scheduled", "abandonment_proposed", *AFTER_INTERVIEW),
+        Clock(Clocks.CONTACT, _("Contact after a missed interview"), 42, CALENDAR,
+              starts=(Steps.RECORD_NO_SHOW, Steps.RECORD_CONTACT, Steps.KEEP_OPEN),
+              stops=(States.INTERVIEW_SCHEDULED, States.ABANDONMENT_PROPOSED, *AFTER_INTERVIEW),
               roll_forward=False),
-        Clock("appeal", _("Appeal period"), 30, CALENDAR, starts=("notify_negative",),
-              stops=("appeal_lodged",)),
+        Clock(Clocks.APPEAL, _("Appeal period"), 30, CALENDAR, starts=(Steps.NOTIFY_NEGATIVE,),
+              stops=(States.APPEAL_LODGED,)),
         *extra,
     )
 
@@ -211,7 +223,7 @@ def _workflow(name: str, label, country: str, *, states: dict[str, State],
     pruned = {t.name: dataclasses.replace(t, sources=tuple(s for s in t.sources if s in states))
               for t in transitions}
     return register(Workflow(name=name, kind=CaseKind.ASYLUM, label=label, country=country,
-                             rounds=("register", "reopen"),
+                             rounds=(Steps.REGISTER, Steps.REOPEN),
                              states=states, transitions=pruned,
                              clocks=clocks, options=OPTIONS[name]))
 
@@ -243,64 +255,67 @@ def options_of(wf: Workflow | None) -> AsylumOptions:
 
 DEFAULT_OPTIONS = AsylumOptions(
     step_url=STEP_URL, panel_template="rsd/_panel.html", panel=_panel,
-    authorities={"decide": _("Reviewing eligibility officer")},
+    authorities={Steps.DECIDE: _("Reviewing eligibility officer")},
     appeal_body=_("Appeal eligibility officer"),
 )
 OPTIONS = {
     "rsd.unhcr": DEFAULT_OPTIONS,
     "rsd.bz": dataclasses.replace(
         DEFAULT_OPTIONS, filing_limit=(14, CALENDAR),
-        authorities={"record_committee_recommendation": _("Refugee Eligibility Committee"),
-                     "record_minister_decision": _("Minister responsible for immigration")},
+        authorities={Steps.RECORD_COMMITTEE_RECOMMENDATION: _("Refugee Eligibility Committee"),
+                     Steps.RECORD_MINISTER_DECISION: _("Minister responsible for immigration")},
         appeal_body=_("Refugee appeal authority")),
     "rsd.cr": dataclasses.replace(
         DEFAULT_OPTIONS,
-        authorities={"record_commission_decision": _("Commission for Restricted Visas and Refuge")},
+        authorities={Steps.RECORD_COMMISSION_DECISION: _("Commission for Restricted Visas and Refuge")},
         appeal_body=_("Administrative Migration Tribunal")),
     "rsd.mx": dataclasses.replace(
         DEFAULT_OPTIONS, filing_limit=(30, WORKING),
-        authorities={"decide": _("Mexican Commission for Refugee Assistance (COMAR)")},
+        authorities={Steps.DECIDE: _("Mexican Commission for Refugee Assistance (COMAR)")},
         appeal_body=_("COMAR (review appeal)")),
 }
 
 
 def build() -> None:
-    decide = Transition("decide", _("Record the decision"), ("under_review",), "decided", (SUP,),
+    decide = Transition(Steps.DECIDE, _("Record the decision"), (States.UNDER_REVIEW,), States.DECIDED,
+                        (SUP,),
                         **REVIEWED)
     _workflow("rsd.unhcr", _("UNHCR mandate procedure"), "", states=_states(),
-              transitions=[*_common(("decide",)), decide], clocks=_clocks())
+              transitions=[*_common((Steps.DECIDE,)), decide], clocks=_clocks())
     _workflow(
         "rsd.bz", _("Belize: Refugees Act"), "BZ",
-        states=_states(State("committee", _("Awaiting the Refugee Eligibility Committee"), waiting_for=SUP),
-                       State("minister", _("Awaiting the Minister's decision"), waiting_for=SUP)),
+        states=_states(State(States.COMMITTEE, _("Awaiting the Refugee Eligibility Committee"),
+                             waiting_for=SUP),
+                       State(States.MINISTER, _("Awaiting the Minister's decision"), waiting_for=SUP)),
         transitions=[
-            *_common(("record_minister_decision",)),
-            Transition("approve_assessment", _("Approve the assessment for the Committee"),
-                       ("under_review",), "committee", (SUP,), **REVIEWED),
-            Transition("record_committee_recommendation", _("Record the Committee's recommendation"),
-                       ("committee",), "minister", (SUP,), **REVIEWED),
-            Transition("record_minister_decision", _("Record the Minister's decision"), ("minister",),
-                       "decided", (SUP,), **REVIEWED),
+            *_common((Steps.RECORD_MINISTER_DECISION,)),
+            Transition(Steps.APPROVE_ASSESSMENT, _("Approve the assessment for the Committee"),
+                       (States.UNDER_REVIEW,), States.COMMITTEE, (SUP,), **REVIEWED),
+            Transition(Steps.RECORD_COMMITTEE_RECOMMENDATION, _("Record the Committee's recommendation"),
+                       (States.COMMITTEE,), States.MINISTER, (SUP,), **REVIEWED),
+            Transition(Steps.RECORD_MINISTER_DECISION, _("Record the Minister's decision"),
+                       (States.MINISTER,),
+                       States.DECIDED, (SUP,), **REVIEWED),
         ],
         clocks=_clocks(),
     )
     _workflow(
         "rsd.cr", _("Costa Rica: Refugee Unit and Commission"), "CR",
-        states={**_states(State("commission", _("Awaiting the Commission's decision"), waiting_for=SUP)),
-                "appeal_lodged": State("appeal_lodged", _("Appeal before the Migration Tribunal"),
+        states={**_states(State(States.COMMISSION, _("Awaiting the Commission's decision"), waiting_for=SUP)),
+                States.APPEAL_LODGED: State(States.APPEAL_LODGED, _("Appeal before the Migration Tribunal"),
                                        waiting_for=SUP)},
         transitions=[
-            *_common(("record_commission_decision",)),
-            Transition("approve_assessment", _("Send the technical assessment to the Commission"),
-                       ("under_review",), "commission", (SUP,), **REVIEWED),
-            Transition("record_commission_decision", _("Record the Commission's decision"),
-                       ("commission",), "decided", (SUP,), **REVIEWED),
+            *_common((Steps.RECORD_COMMISSION_DECISION,)),
+            Transition(Steps.APPROVE_ASSESSMENT, _("Send the technical assessment to the Commission"),
+                       (States.UNDER_REVIEW,), States.COMMISSION, (SUP,), **REVIEWED),
+            Transition(Steps.RECORD_COMMISSION_DECISION, _("Record the Commission's decision"),
+                       (States.COMMISSION,), States.DECIDED, (SUP,), **REVIEWED),
         ],
         clocks=_clocks(),
     )
     _workflow(
         "rsd.mx", _("Mexico: COMAR procedure"), "MX", states=_states(),
-        transitions=[*_common(("decide",)), decide],
-        clocks=_clocks(Clock("decision", _("Decision due"), 45, WORKING,
-                             starts=("register", "reopen"), stops=DECIDED, roll_forward=False)),
+        transitions=[*_common((Steps.DECIDE,)), decide],
+        clocks=_clocks(Clock(Clocks.DECISION, _("Decision due"), 45, WORKING,
+                             starts=(Steps.REGISTER, Steps.REOPEN), stops=DECIDED, roll_forward=False)),
     )

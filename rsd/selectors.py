@@ -26,10 +26,11 @@ from rsd.models import (
     Outcome,
     Stage,
 )
+from rsd.names import States, Steps
 
 DUE_SOON_DAYS = selectors.DUE_SOON_DAYS
 # Before the interview: where a priority case still waits to be heard.
-NOT_INTERVIEWED = ("registered", "interview_scheduled", "no_show")
+NOT_INTERVIEWED = (States.REGISTERED, States.INTERVIEW_SCHEDULED, States.NO_SHOW)
 # Interviews that happen (or happened) at their time; rescheduled and cancelled ones do not.
 HELD_OR_DUE = (InterviewStatus.SCHEDULED, InterviewStatus.ATTENDED, InterviewStatus.NO_SHOW)
 
@@ -221,9 +222,9 @@ def held_interviews(case: Case) -> list[Interview]:
 
 def missed_interviews(case: Case) -> int:
     """How many interviews the applicant missed since the application was recorded or reopened."""
-    since = (CaseStep.objects.filter(case=case, transition__in=("register", "reopen"))
+    since = (CaseStep.objects.filter(case=case, transition__in=(Steps.REGISTER, Steps.REOPEN))
              .order_by("-number").values_list("number", flat=True).first() or 0)
-    return CaseStep.objects.filter(case=case, transition="record_no_show", number__gt=since).count()
+    return CaseStep.objects.filter(case=case, transition=Steps.RECORD_NO_SHOW, number__gt=since).count()
 
 
 def current_assessment(case: Case) -> EligibilityAssessment | None:
@@ -316,7 +317,7 @@ def closed_for_want_of_appeal(case: Case) -> bool:
     """Whether the case's last step closed a decision because nobody appealed it in time."""
     last = (CaseStep.objects.filter(case=case).order_by("-number")
             .values_list("transition", flat=True).first())
-    return last in ("close_unappealed", "close_with_protection")
+    return last in (Steps.CLOSE_UNAPPEALED, Steps.CLOSE_WITH_PROTECTION)
 
 
 def lapsed_cases(clock: str, state: str) -> QuerySet[CaseDeadline, uuid.UUID]:

@@ -16,7 +16,9 @@ from cases.steps import Step, StepPage
 from rsd import forms as rsd_forms
 from rsd import selectors as rsd_selectors
 from rsd import services
+from rsd.models import STEP_GROUNDS
 from rsd.models import Stage as DecisionStage
+from rsd.names import Steps
 from rsd.procedures import options_of
 
 # --- Shown above the forms -------------------------------------------------------------
@@ -133,12 +135,12 @@ def _show_returned(step: Step) -> dict[str, Any]:
 
 
 def _review_form(step: Step, data) -> forms.Form:
-    return rsd_forms.ReviewForm(data, comments_required=step.name == "return_assessment",
+    return rsd_forms.ReviewForm(data, comments_required=step.name == Steps.RETURN_ASSESSMENT,
                                 initial=step.initial())
 
 
 def _review(step: Step, form) -> tuple[str, str]:
-    approve = step.name == "approve_assessment"
+    approve = step.name == Steps.APPROVE_ASSESSMENT
     services.review_assessment(by=step.user, case=step.case, approve=approve,
                                comments=form.cleaned_data["comments"], expected_step=step.expected)
     return (_("Assessment approved.") if approve else _("Assessment returned with comments.")), ""
@@ -156,7 +158,7 @@ APPEAL_OUTCOMES = {"allow_appeal": "recognized", "dismiss_appeal": "rejected"}
 
 def _decision_form(step: Step, data) -> forms.Form:
     return rsd_forms.DecisionForm(data, fixed_outcome=APPEAL_OUTCOMES.get(step.name, ""),
-                                  meeting=step.name == "record_committee_recommendation",
+                                  meeting=step.name == Steps.RECORD_COMMITTEE_RECOMMENDATION,
                                   initial=step.initial(decided_on=timezone.localdate()))
 
 
@@ -221,11 +223,15 @@ def _lodge(step: Step, form) -> tuple[str, str]:
 
 # --- Steps that carry reasons only ------------------------------------------------------------
 
-PLAIN_GROUNDS = {"reopen": rsd_forms.REOPEN_GROUNDS, "propose_cancellation": rsd_forms.CANCEL_GROUNDS}
+
+
+def _ground_choices(name: str) -> list[tuple[str, Any]] | None:
+    grounds = STEP_GROUNDS.get(name)
+    return grounds.choices if grounds else None
 
 
 def _plain_form(step: Step, data) -> forms.Form:
-    return rsd_forms.PlainStepForm(data, grounds=PLAIN_GROUNDS.get(step.name),
+    return rsd_forms.PlainStepForm(data, grounds=_ground_choices(step.name),
                                    reason_required=step.transition.needs_reason, initial=step.initial())
 
 
@@ -236,25 +242,29 @@ def _plain(step: Step, form) -> tuple[str, str]:
     return _("Recorded: %(step)s.") % {"step": step.transition.label}, ""
 
 
+_INTERVIEW = "rsd/_show_interview.html"
+_ASSESSMENT = "rsd/_show_assessment.html"
+_DECISION = "rsd/_show_decision.html"
+
 PAGES: dict[str, StepPage] = {
-    "register": StepPage(_application_form, _register),
-    "schedule_interview": StepPage(_interview_form, _schedule, _show_interview, "rsd/_show_interview.html"),
-    "reschedule_interview": StepPage(_interview_form, _schedule, _show_interview, "rsd/_show_interview.html"),
-    "record_attendance": StepPage(_attendance_form, _attended, _show_interview, "rsd/_show_interview.html"),
-    "record_no_show": StepPage(_no_show_form, _no_show, _show_interview, "rsd/_show_interview.html"),
-    "submit_assessment": StepPage(_assessment_form, _submit, _show_returned, "rsd/_show_for_assessment.html",
-                              buttons=(("save_draft", gettext_lazy("Save draft")),)),
-    "return_assessment": StepPage(_review_form, _review, _show_assessment, "rsd/_show_assessment.html"),
-    "approve_assessment": StepPage(_review_form, _review, _show_assessment, "rsd/_show_assessment.html"),
+    Steps.REGISTER: StepPage(_application_form, _register),
+    Steps.SCHEDULE_INTERVIEW: StepPage(_interview_form, _schedule, _show_interview, _INTERVIEW),
+    Steps.RESCHEDULE_INTERVIEW: StepPage(_interview_form, _schedule, _show_interview, _INTERVIEW),
+    Steps.RECORD_ATTENDANCE: StepPage(_attendance_form, _attended, _show_interview, _INTERVIEW),
+    Steps.RECORD_NO_SHOW: StepPage(_no_show_form, _no_show, _show_interview, _INTERVIEW),
+    Steps.SUBMIT_ASSESSMENT: StepPage(_assessment_form, _submit, _show_returned,
+                                      "rsd/_show_for_assessment.html",
+                                      buttons=(("save_draft", gettext_lazy("Save draft")),)),
+    Steps.RETURN_ASSESSMENT: StepPage(_review_form, _review, _show_assessment, _ASSESSMENT),
+    Steps.APPROVE_ASSESSMENT: StepPage(_review_form, _review, _show_assessment, _ASSESSMENT),
     **{name: StepPage(_decision_form, _decide, _show_for_decision, "rsd/_show_for_decision.html")
        for name in services.DECISION_STEPS},
-    "allow_appeal": StepPage(_decision_form, _decide_appeal, _show_appeal, "rsd/_show_appeal.html"),
-    "dismiss_appeal": StepPage(_decision_form, _decide_appeal, _show_appeal, "rsd/_show_appeal.html"),
+    Steps.ALLOW_APPEAL: StepPage(_decision_form, _decide_appeal, _show_appeal, "rsd/_show_appeal.html"),
+    Steps.DISMISS_APPEAL: StepPage(_decision_form, _decide_appeal, _show_appeal, "rsd/_show_appeal.html"),
     **{name: StepPage(_notification_form, _notify, _show_decision, "rsd/_show_notification.html")
-       for name in ("notify_recognition", "notify_negative", "notify_appeal_recognition",
-                    "notify_appeal_dismissal", "notify_appeal_dismissal_protected")},
-    "lodge_late_appeal": StepPage(_appeal_form, _lodge, _show_decision, "rsd/_show_decision.html"),
-    "lodge_appeal": StepPage(_appeal_form, _lodge, _show_decision, "rsd/_show_decision.html"),
-    **{name: StepPage(_plain_form, _plain, _show_decision, "rsd/_show_decision.html")
-       for name in services.PLAIN_STEPS},
+       for name in (Steps.NOTIFY_RECOGNITION, Steps.NOTIFY_NEGATIVE, Steps.NOTIFY_APPEAL_RECOGNITION,
+                    Steps.NOTIFY_APPEAL_DISMISSAL, Steps.NOTIFY_APPEAL_DISMISSAL_PROTECTED)},
+    Steps.LODGE_LATE_APPEAL: StepPage(_appeal_form, _lodge, _show_decision, _DECISION),
+    Steps.LODGE_APPEAL: StepPage(_appeal_form, _lodge, _show_decision, _DECISION),
+    **{name: StepPage(_plain_form, _plain, _show_decision, _DECISION) for name in services.PLAIN_STEPS},
 }

@@ -6,7 +6,7 @@ current assessment, the decision that stands...) are in rsd.selectors."""
 
 from __future__ import annotations
 
-from rsd.services._common import CANCEL_GROUNDS, DECISION_STEPS, EARLIEST, GROUNDS, REOPEN_GROUNDS
+from rsd.services._common import DECISION_STEPS, EARLIEST, GROUNDS
 from rsd.services.application import (
     APPLICATION_FIELDS,
     ApplicationData,
@@ -29,8 +29,8 @@ from rsd.services.decisions import (
 from rsd.services.interviews import record_interview, schedule_interview
 
 __all__ = [
-    "APPLICATION_FIELDS", "CANCEL_GROUNDS", "COI_DOCUMENT_TYPE", "DECISION_STEPS", "EARLIEST", "GROUNDS",
-    "PLAIN_STEPS", "REOPEN_GROUNDS", "ApplicationData", "AssessmentData", "DecisionData",
+    "APPLICATION_FIELDS", "COI_DOCUMENT_TYPE", "DECISION_STEPS", "EARLIEST", "GROUNDS",
+    "PLAIN_STEPS", "ApplicationData", "AssessmentData", "DecisionData",
     "add_coi_source", "add_family_member", "decide_appeal", "decision_letter",
     "filing_is_late", "lodge_appeal", "record_application", "record_decision", "record_interview",
     "record_notification", "retire_coi_source", "review_assessment", "save_assessment",

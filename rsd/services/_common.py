@@ -10,12 +10,11 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseKind
 from rsd.models import CartagenaGround, ConventionGround
+from rsd.names import Steps
 
 GROUNDS = set(ConventionGround.values) | set(CartagenaGround.values)
-DECISION_STEPS = ("decide", "record_committee_recommendation", "record_minister_decision",
-                  "record_commission_decision")
-REOPEN_GROUNDS = ("new_evidence", "changed_circumstances", "wrongly_decided")
-CANCEL_GROUNDS = ("inclusion_not_met", "exclusion_applied")
+DECISION_STEPS = (Steps.DECIDE, Steps.RECORD_COMMITTEE_RECOMMENDATION, Steps.RECORD_MINISTER_DECISION,
+                  Steps.RECORD_COMMISSION_DECISION)
 
 
 def check_asylum_case(case: Case) -> None:

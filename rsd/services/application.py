@@ -15,6 +15,7 @@ from cases import services as case_services
 from cases.models import Case, CaseKind, CaseParticipant, CaseStep, ParticipantRole, User
 from rsd import selectors as rsd_selectors
 from rsd.models import Application, ClaimChannel, FamilyMember, InterviewerGender, Modality, Relationship
+from rsd.names import Steps
 from rsd.procedures import options_of
 from rsd.services._common import check_asylum_case, check_plausible, raise_errors
 
@@ -127,7 +128,7 @@ def record_application(*, by: User, case: Case, data: ApplicationData,
         application.save()
         return {"late": late, "priority": application.priority, "modality": data.modality}
 
-    workflow.fire(case=case, name="register", by=by, on=data.application_date,
+    workflow.fire(case=case, name=Steps.REGISTER, by=by, on=data.application_date,
                   expected_step=expected_step, effect=effect, workflow=wf)
     return Application.objects.get(case=case)
 

@@ -20,6 +20,7 @@ from rsd.models import (
     EligibilityAssessment,
     Outcome,
 )
+from rsd.names import States, Steps
 from rsd.services._common import check_asylum_case, raise_errors
 
 
@@ -89,7 +90,7 @@ def save_assessment(*, by: User, case: Case, data: AssessmentData,
     case = Case.objects.select_for_update().get(pk=case.pk)
     if not access.can_edit_case(by, case):
         raise PermissionDenied(_("You cannot change this case."))
-    if case.state != "interviewed":
+    if case.state != States.INTERVIEWED:
         raise ValidationError(_("The assessment is written after the interview, before review."))
     sources = _check_assessment(case, data, complete=False)
     assessment = _check_version(case, expected_version) or EligibilityAssessment(
@@ -120,7 +121,7 @@ def submit_assessment(*, by: User, case: Case, data: AssessmentData, expected_st
         assessment.coi_sources.set(sources)
         return {"assessment": str(assessment.pk), "recommendation": data.recommendation}
 
-    workflow.fire(case=case, name="submit_assessment", by=by, expected_step=expected_step, effect=effect)
+    workflow.fire(case=case, name=Steps.SUBMIT_ASSESSMENT, by=by, expected_step=expected_step, effect=effect)
     return EligibilityAssessment.objects.filter(case=case).order_by("-updated_at").first()
 
 
@@ -143,7 +144,7 @@ def review_assessment(*, by: User, case: Case, approve: bool, comments: str = ""
         fresh.save()
         return {"assessment": str(fresh.pk)}
 
-    workflow.fire(case=case, name="approve_assessment" if approve else "return_assessment", by=by,
+    workflow.fire(case=case, name=Steps.APPROVE_ASSESSMENT if approve else Steps.RETURN_ASSESSMENT, by=by,
                   reason=comments, expected_step=expected_step, effect=effect)
     assessment.refresh_from_db()
     return assessment

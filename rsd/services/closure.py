@@ -9,15 +9,16 @@ from django.utils.translation import gettext as _
 from cases import workflow
 from cases.models import Case, CaseStep, User
 from rsd import selectors as rsd_selectors
-from rsd.models import InterviewStatus
-from rsd.services._common import CANCEL_GROUNDS, REOPEN_GROUNDS, check_asylum_case
+from rsd.models import STEP_GROUNDS, InterviewStatus
+from rsd.names import Clocks, States, Steps
+from rsd.services._common import check_asylum_case
 from rsd.services.interviews import end_scheduled_interviews
 
 # --- Steps that carry only reasons ---------------------------------------------------------
 
-PLAIN_STEPS = ("record_contact", "propose_abandonment", "confirm_abandonment", "keep_open",
-               "close_unappealed", "close_with_protection", "withdraw", "reopen",
-               "propose_cancellation", "cancel_recognition", "keep_recognition")
+PLAIN_STEPS = (Steps.RECORD_CONTACT, Steps.PROPOSE_ABANDONMENT, Steps.CONFIRM_ABANDONMENT, Steps.KEEP_OPEN,
+               Steps.CLOSE_UNAPPEALED, Steps.CLOSE_WITH_PROTECTION, Steps.WITHDRAW, Steps.REOPEN,
+               Steps.PROPOSE_CANCELLATION, Steps.CANCEL_RECOGNITION, Steps.KEEP_RECOGNITION)
 
 
 def take_step(*, by: User | None, case: Case, name: str, reason: str = "", ground: str = "",
@@ -26,8 +27,8 @@ def take_step(*, by: User | None, case: Case, name: str, reason: str = "", groun
     check_asylum_case(case)
     if name not in PLAIN_STEPS:
         raise ValidationError(_("This step needs its own form."))
-    grounds = {"reopen": REOPEN_GROUNDS, "propose_cancellation": CANCEL_GROUNDS}.get(name)
-    if grounds and ground not in grounds:
+    grounds = STEP_GROUNDS.get(name)
+    if grounds and ground not in grounds.values:
         raise ValidationError({"ground": _("Choose the ground.")})
     wf = workflow.for_case(case)
     closing = bool(wf and name in wf.transitions and wf.state(wf.transitions[name].target).closed)
@@ -51,8 +52,9 @@ def sweep(*, limit: int = 500) -> dict[str, int]:
     """
     counts = {"proposed": 0, "closed": 0}
     for names, state, clock, key in (
-        (("propose_abandonment",), "no_show", "contact", "proposed"),
-        (("close_unappealed", "close_with_protection"), "appeal_period", "appeal", "closed"),
+        ((Steps.PROPOSE_ABANDONMENT,), States.NO_SHOW, Clocks.CONTACT, "proposed"),
+        ((Steps.CLOSE_UNAPPEALED, Steps.CLOSE_WITH_PROTECTION), States.APPEAL_PERIOD, Clocks.APPEAL,
+         "closed"),
     ):
         # Oldest deadline first, every candidate looked at: cases a guard keeps waiting (one
         # missed interview) must not crowd out those that are due.

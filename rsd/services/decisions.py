@@ -23,6 +23,7 @@ from rsd.models import (
     Outcome,
     Stage,
 )
+from rsd.names import Clocks, States, Steps
 from rsd.procedures import options_of
 from rsd.services._common import DECISION_STEPS, GROUNDS, check_asylum_case, check_plausible, raise_errors
 
@@ -70,7 +71,7 @@ def record_decision(*, by: User, case: Case, step_name: str, data: DecisionData,
     check_asylum_case(case)
     if step_name not in DECISION_STEPS:
         raise ValidationError(_("This step does not record a decision."))
-    meeting = step_name == "record_committee_recommendation"
+    meeting = step_name == Steps.RECORD_COMMITTEE_RECOMMENDATION
     _check_decision(data, meeting=meeting)
     stage = Stage.RECOMMENDATION if meeting else Stage.FIRST_INSTANCE
 
@@ -82,7 +83,7 @@ def record_decision(*, by: User, case: Case, step_name: str, data: DecisionData,
                             recorded_by=by, step=step)
         updates.stamp(decision, by=by)
         decision.save()
-        if step_name == "decide":  # the reviewer's decision approves the assessment
+        if step_name == Steps.DECIDE:  # the reviewer's decision approves the assessment
             for assessment in EligibilityAssessment.objects.filter(case=case,
                                                                    status=AssessmentStatus.SUBMITTED):
                 assessment.status = AssessmentStatus.APPROVED
@@ -103,7 +104,7 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
     After an appeal, the appeal decision is notified and the case closes."""
     check_asylum_case(case)
     workflow.ensure_fresh(case, expected_step)
-    if case.state not in ("decided", "appeal_decided"):
+    if case.state not in (States.DECIDED, States.APPEAL_DECIDED):
         raise ValidationError(_("There is no decision to notify."))
     decision = rsd_selectors.governing_decision(case)
     if decision is None:
@@ -117,13 +118,13 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
     raise_errors(errors)
     positive = decision.outcome == Outcome.RECOGNIZED
     wf = workflow.for_case(case)
-    appeal = wf.clock("appeal") if wf and decision.stage == Stage.FIRST_INSTANCE else None
+    appeal = wf.clock(Clocks.APPEAL) if wf and decision.stage == Stage.FIRST_INSTANCE else None
     if decision.stage == Stage.APPEAL:
         first = rsd_selectors.first_instance_decision(case)
-        name = ("notify_appeal_recognition" if positive else "notify_appeal_dismissal_protected"
+        name = (Steps.NOTIFY_APPEAL_RECOGNITION if positive else Steps.NOTIFY_APPEAL_DISMISSAL_PROTECTED
                 if first and first.outcome == Outcome.COMPLEMENTARY else "notify_appeal_dismissal")
     else:
-        name = "notify_recognition" if positive else "notify_negative"
+        name = Steps.NOTIFY_RECOGNITION if positive else Steps.NOTIFY_NEGATIVE
 
     def effect(case: Case, step: CaseStep) -> dict:
         fresh = Decision.objects.select_for_update().get(pk=decision.pk)
@@ -172,7 +173,8 @@ def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str
         return {"appeal": str(appeal.pk), "late": late}
 
     # After a closure for want of an appeal, the same appeal comes in late (with its reasons).
-    name = "lodge_late_appeal" if case.state in ("rejected_final", "complementary") else "lodge_appeal"
+    late_after_closure = case.state in (States.REJECTED_FINAL, States.COMPLEMENTARY)
+    name = Steps.LODGE_LATE_APPEAL if late_after_closure else Steps.LODGE_APPEAL
     workflow.fire(case=case, name=name, by=by, on=lodged_on, expected_step=expected_step, effect=effect)
     # The appeal of this decision: an earlier round's, decided, may carry the same date.
     return Appeal.objects.get(decision=decision, outcome__isnull=True)
@@ -203,7 +205,7 @@ def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: in
         fresh.save()
         return {"decision": str(decision.pk), "decision_outcome": data.outcome}
 
-    step = workflow.fire(case=case, name="allow_appeal" if allow else "dismiss_appeal", by=by,
+    step = workflow.fire(case=case, name=Steps.ALLOW_APPEAL if allow else Steps.DISMISS_APPEAL, by=by,
                          on=data.decided_on, expected_step=expected_step, effect=effect)
     return Decision.objects.get(step=step)
 
@@ -232,7 +234,7 @@ def decision_letter(*, by: User, case: Case, language: str = "") -> bytes:
     wf = workflow.for_case(case)
     options = options_of(wf)
     due = decision.appeal_due_on
-    appeal = wf.clock("appeal") if wf else None
+    appeal = wf.clock(Clocks.APPEAL) if wf else None
     if decision.outcome != Outcome.RECOGNIZED and due is None and appeal and not on_appeal:
         due = appeal.due(decision.delivered_on or timezone.localdate(), case.office.country.code)
     family = [m.person for m in rsd_selectors.family_members(case).filter(derivative=True)]

@@ -12,6 +12,7 @@ from cases import updates, workflow
 from cases.models import Case, CaseStep, User
 from rsd import selectors as rsd_selectors
 from rsd.models import Interview, InterviewStatus
+from rsd.names import States, Steps
 from rsd.services._common import check_asylum_case, raise_errors
 
 
@@ -30,7 +31,8 @@ def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: 
         errors["interviewer"] = _("%(name)s cannot see this case: the interviewer is the assigned "
                                   "caseworker or a supervisor of the office.") % {"name": interviewer}
     raise_errors(errors)
-    name = "reschedule_interview" if case.state == "interview_scheduled" else "schedule_interview"
+    scheduled = case.state == States.INTERVIEW_SCHEDULED
+    name = Steps.RESCHEDULE_INTERVIEW if scheduled else Steps.SCHEDULE_INTERVIEW
 
     def effect(case: Case, step: CaseStep) -> dict:
         end_scheduled_interviews(by=by, case=case, status=InterviewStatus.RESCHEDULED)
@@ -69,7 +71,7 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
         fresh.save()
         return {"interview": str(fresh.pk)}
 
-    workflow.fire(case=case, name="record_attendance" if attended else "record_no_show", by=by,
+    workflow.fire(case=case, name=Steps.RECORD_ATTENDANCE if attended else Steps.RECORD_NO_SHOW, by=by,
                   reason=reason, on=day,  # a missed interview, too, was missed that day
                   expected_step=expected_step, effect=effect)
     interview.refresh_from_db()

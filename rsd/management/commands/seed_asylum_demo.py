@@ -16,14 +16,17 @@ from cases.crypto.datakeys import key_scope
 from cases.models import Case, CaseKind, Membership, Office, Role, User
 from rsd import selectors, services
 from rsd.models import CoiSource, Interview, InterviewStatus
+from rsd.names import States, Steps
 
 # Where a demo case stops, by a stable hash of its reference (out of 20).
-STOPS = {2: "registered", 3: "registered", 4: "interview_scheduled", 5: "interview_scheduled",
-         6: "no_show", 7: "interviewed", 8: "interviewed", 9: "under_review", 10: "under_review",
-         11: "decided", 12: "decided", 13: "appeal_period", 14: "appeal_lodged", 15: "recognized",
-         16: "recognized", 17: "rejected_final", 18: "withdrawn"}
-ORDER = ["registered", "interview_scheduled", "no_show", "interviewed", "under_review", "decided",
-         "appeal_period", "appeal_lodged", "recognized", "rejected_final", "withdrawn"]
+STOPS = {2: States.REGISTERED, 3: States.REGISTERED, 4: States.INTERVIEW_SCHEDULED,
+         5: States.INTERVIEW_SCHEDULED, 6: States.NO_SHOW, 7: States.INTERVIEWED, 8: States.INTERVIEWED,
+         9: States.UNDER_REVIEW, 10: States.UNDER_REVIEW, 11: States.DECIDED, 12: States.DECIDED,
+         13: States.APPEAL_PERIOD, 14: States.APPEAL_LODGED, 15: States.RECOGNIZED, 16: States.RECOGNIZED,
+         17: States.REJECTED_FINAL, 18: States.WITHDRAWN}
+ORDER = [States.REGISTERED, States.INTERVIEW_SCHEDULED, States.NO_SHOW, States.INTERVIEWED,
+         States.UNDER_REVIEW, States.DECIDED, States.APPEAL_PERIOD, States.APPEAL_LODGED,
+         States.RECOGNIZED, States.REJECTED_FINAL, States.WITHDRAWN]
 
 LIBRARY = [  # fictional titles of the kind of reports offices cite
     ("Country report: Honduras, security situation", "UNHCR", "HN", 180),
@@ -52,7 +55,7 @@ class Command(BaseCommand):
                     continue
                 with transaction.atomic():
                     self._library(office, staff[Role.CASEWORKER][0])
-                cases = (Case.objects.filter(office=office, kind=CaseKind.ASYLUM, state="open",
+                cases = (Case.objects.filter(office=office, kind=CaseKind.ASYLUM, state=States.OPEN,
                                              assigned_to__isnull=False).order_by("reference"))
                 for case in cases:
                     target = STOPS.get(_bucket(case.reference))
@@ -95,62 +98,62 @@ class Command(BaseCommand):
             channel="office", place_of_entry=fake.city(),
             claim_summary=fake.paragraph(nb_sentences=3), narrative="\n\n".join(fake.paragraphs(4)),
             interpreter_language="es"))
-        if target == "withdrawn":
-            services.take_step(by=worker, case=case, name="withdraw", reason="Demo: left the country.")
+        if target == States.WITHDRAWN:
+            services.take_step(by=worker, case=case, name=Steps.WITHDRAW, reason="Demo: left the country.")
             return
-        if target == "registered":
+        if target == States.REGISTERED:
             return
         when = timezone.now() + datetime.timedelta(days=1 + _bucket(case.reference) % 5, hours=2)
         services.schedule_interview(by=worker, case=case, when=when, place="Interview room 2",
                                     interviewer=worker, interpreter_language="es")
-        if target == "interview_scheduled":
+        if target == States.INTERVIEW_SCHEDULED:
             return
         self._past_interview(case, applied)
-        if target == "no_show":
+        if target == States.NO_SHOW:
             services.record_interview(by=worker, case=case, attended=False)
             return
         services.record_interview(by=worker, case=case, attended=True,
                                   transcript="\n".join(fake.paragraphs(6)), notes=fake.paragraph())
-        if target == "interviewed":
+        if target == States.INTERVIEWED:
             return
-        rejected = target in ("appeal_period", "appeal_lodged", "rejected_final")
+        rejected = target in (States.APPEAL_PERIOD, States.APPEAL_LODGED, States.REJECTED_FINAL)
         outcome = "rejected" if rejected else "recognized"
         source_ids = list(CoiSource.objects.filter(office=case.office).values_list("pk", flat=True)[:2])
         services.submit_assessment(by=worker, case=case, data=services.AssessmentData(
             credibility=fake.paragraph(), material_facts=fake.paragraph(), inclusion=fake.paragraph(),
             convention_grounds=[] if rejected else ["social_group"], coi_source_ids=source_ids,
             recommendation=outcome))
-        if target == "under_review":
+        if target == States.UNDER_REVIEW:
             return
         # Decided today, after the review the services date today; only a refusal that must
         # already be final was decided long ago (its appeal period is over).
-        days_ago = 45 if target == "rejected_final" else 0
+        days_ago = 45 if target == States.REJECTED_FINAL else 0
         decided_on = self.today - datetime.timedelta(days=days_ago)
         decision = services.DecisionData(
             outcome=outcome, legal_basis="none" if rejected else "convention",
             grounds=[] if rejected else ["social_group"], reasons=fake.paragraph(nb_sentences=5),
             decided_on=decided_on, meeting_date=decided_on)
-        steps = {"rsd.bz": ["approve", "record_committee_recommendation", "record_minister_decision"],
-                 "rsd.cr": ["approve", "record_commission_decision"]}.get(case.procedure, ["decide"])
+        steps = {"rsd.bz": ["approve", Steps.RECORD_COMMITTEE_RECOMMENDATION, Steps.RECORD_MINISTER_DECISION],
+                 "rsd.cr": ["approve", Steps.RECORD_COMMISSION_DECISION]}.get(case.procedure, [Steps.DECIDE])
         for step in steps:
             case.refresh_from_db()
             if step == "approve":
                 services.review_assessment(by=boss, case=case, approve=True)
             else:
                 services.record_decision(by=boss, case=case, step_name=step, data=decision)
-        if target == "decided":
+        if target == States.DECIDED:
             return
         delivered = decision.decided_on
         case.refresh_from_db()
         services.record_notification(by=worker, case=case, delivered_on=delivered,
                                      language=selectors.letter_language(case))
-        if target == "appeal_lodged":
+        if target == States.APPEAL_LODGED:
             case.refresh_from_db()
             services.lodge_appeal(by=worker, case=case, lodged_on=delivered,
                                   grounds=fake.paragraph())
-        elif target == "rejected_final":
+        elif target == States.REJECTED_FINAL:
             case.refresh_from_db()
-            services.take_step(by=boss, case=case, name="close_unappealed")
+            services.take_step(by=boss, case=case, name=Steps.CLOSE_UNAPPEALED)
 
     def _past_interview(self, case: Case, applied: datetime.date) -> None:
         # Demo history: the interview was booked in the future, then the demo moves it to
