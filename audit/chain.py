@@ -12,13 +12,15 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from json.encoder import encode_basestring
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Field, OuterRef
+from django.db.models.expressions import Col
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
@@ -51,12 +53,12 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
                             default=_plain)
 
 
-def canonical(values: tuple) -> bytes:
+def canonical(values: tuple[object, ...]) -> bytes:
     """The bytes hashed: the values in order, times in UTC, uuids as text, keys sorted."""
     return _ENCODER.encode(values).encode()
 
 
-def encodings(row: tuple) -> tuple[bytes, bytes]:
+def encodings(row: tuple[Any, ...]) -> tuple[bytes, bytes]:
     """(what the MAC covers, what the link hash covers) of an event row, encoded once.
 
     The MAC covers everything but the database id and the MAC itself (known before the
@@ -78,11 +80,11 @@ def hash_of(prev_hash: str, position: int, whole: bytes) -> str:
     return hashlib.sha256(b"%s|%d|%s" % (prev_hash.encode(), position, whole)).hexdigest()
 
 
-def event_mac(key: bytes, row: tuple) -> str:
+def event_mac(key: bytes, row: tuple[Any, ...]) -> str:
     return mac_of(key, encodings(row)[0])
 
 
-def link_hash(prev_hash: str, position: int, row: tuple) -> str:
+def link_hash(prev_hash: str, position: int, row: tuple[Any, ...]) -> str:
     return hash_of(prev_hash, position, encodings(row)[1])
 
 
@@ -208,25 +210,36 @@ class Failure:
         return f"{where}, event {self.event_id}: {self.reason}"
 
 
-def _row_converters() -> list:
+def _field(name: str) -> Field[Any, Any]:
+    """One of FIELDS: a concrete field of AuditEvent (get_field's type also admits relations)."""
+    return cast("Field[Any, Any]", AuditEvent._meta.get_field(name))
+
+
+def _column(name: str) -> str:
+    """The column of one of FIELDS: concrete fields always have one."""
+    return cast(str, _field(name).column)
+
+
+def _row_converters() -> list[tuple[int, list[Callable[..., Any]], Col]]:
     """The converters Django applies to AuditEvent's FIELDS read with values_list()."""
     out = []
     for i, name in enumerate(FIELDS):
-        field = AuditEvent._meta.get_field(name)
+        field = _field(name)
         col = field.get_col(AuditEvent._meta.db_table)
-        funcs = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        funcs: list[Callable[..., Any]] = (
+            connection.ops.get_db_converters(col) + field.get_db_converters(connection))
         if funcs:
             out.append((i, funcs, col))
     return out
 
 
-def walk(*, chunk: int = 20000) -> Iterator[tuple[int, str, int | None, tuple | None, str]]:
+def walk(*, chunk: int = 20000) -> Iterator[tuple[int, str, int | None, tuple[Any, ...] | None, str]]:
     """(position, stored hash, event id, event row or None, stored prev hash), in order.
 
     One query per chunk: the links LEFT JOINed to their events (a deleted event gives None),
     keyset-paginated on position; the event row is what values_list(*FIELDS) would give."""
     qn = connection.ops.quote_name
-    cols = ", ".join(f"e.{qn(AuditEvent._meta.get_field(f).column)}" for f in FIELDS)
+    cols = ", ".join(f"e.{qn(_column(f))}" for f in FIELDS)
     # Only quoted names from the models go into the text; values are parameters.
     sql = (f"SELECT l.position, l.hash, l.prev_hash, l.event_id, {cols} "  # noqa: S608
            f"FROM {qn(ChainLink._meta.db_table)} l "

@@ -1,11 +1,11 @@
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from audit import signing
 
 
 @register(Tags.security)
-def check_audit_key(app_configs, **kwargs):
+def check_audit_key(app_configs: object, **kwargs: object) -> list[CheckMessage]:
     try:
         signing.private_key()
     except (ImproperlyConfigured, ValueError) as exc:
@@ -15,7 +15,7 @@ def check_audit_key(app_configs, **kwargs):
 
 
 @register(Tags.security, deploy=True)
-def check_retention(app_configs, **kwargs):
+def check_retention(app_configs: object, **kwargs: object) -> list[CheckMessage]:
     from django.conf import settings
 
     if settings.AMPARO_AUDIT_RETENTION_YEARS < 6:

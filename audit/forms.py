@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import Outcome
@@ -30,21 +32,23 @@ class EventSearchForm(Styled, forms.Form):
     date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
     date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
 
-    def __init__(self, *args, offices, actions: list[str], **kwargs):
+    def __init__(self, *args: Any, offices: QuerySet[Office], actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["office"].queryset = offices
-        self.fields["action"].choices = [("", "---------"),
-                                         *((a, events.action_label(a)) for a in actions)]
+        cast("forms.ModelChoiceField[Office]", self.fields["office"]).queryset = offices
+        cast(forms.ChoiceField, self.fields["action"]).choices = [
+            ("", "---------"), *((a, events.action_label(a)) for a in actions)]
 
     def clean_subject(self) -> uuid.UUID | str:
-        value = self.cleaned_data["subject"].strip()
+        value: str = self.cleaned_data["subject"].strip()
         try:
             return uuid.UUID(value)  # a person id
         except ValueError:
             return value.upper()  # a case reference
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if data is None:  # a parent's clean() that returns nothing keeps cleaned_data
+            data = self.cleaned_data
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and start > end:
             raise ValidationError(_("The period ends before it starts."))

@@ -55,9 +55,9 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
         if digest != stored:
             report.failure = chain.Failure(position, event_id, "event or link altered")
             return report
-        head = by_position.get(position)
-        if head is not None:
-            if head.hash != digest:
+        signed = by_position.get(position)
+        if signed is not None:
+            if signed.hash != digest:
                 report.failure = chain.Failure(
                     position, event_id, "chain rewritten: differs from the signed checkpoint")
                 return report

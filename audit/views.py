@@ -7,13 +7,14 @@ itself recorded (filter names and counts, never the values searched for).
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -23,6 +24,8 @@ from audit import selectors
 from audit.forms import EventSearchForm
 from audit.models import AuditEvent
 from cases import events
+from cases.http import AuthedRequest
+from cases.models import Office, User
 
 PAGE_SIZE = 50
 # The first nine are the columns of the first exports: they keep their names and places.
@@ -33,7 +36,7 @@ CSV_CHUNK = 2000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _auditor_required(request) -> None:
+def _auditor_required(request: AuthedRequest) -> None:
     if not selectors.is_auditor(request.user):
         raise PermissionDenied(_("Only auditors use the audit workspace."))
 
@@ -47,13 +50,13 @@ class Row:
     object: str
 
 
-def _rows(user, found) -> list[Row]:
+def _rows(user: User, found: Sequence[AuditEvent]) -> list[Row]:
     objects = selectors.describe_objects(user, ((e.object_type, e.object_id) for e in found))
     return [Row(e, events.action_label(e.action), objects.get((e.object_type, e.object_id), ""))
             for e in found]
 
 
-def _search(request) -> tuple[EventSearchForm, object]:
+def _search(request: AuthedRequest) -> tuple[EventSearchForm, QuerySet[AuditEvent]]:
     """The bound form and the matching events (none while the form is invalid)."""
     user = request.user
     form = EventSearchForm(request.GET or None, offices=selectors.offices(user),
@@ -72,17 +75,18 @@ def _filters(form: EventSearchForm) -> list[str]:
     return form.used() if form.is_bound and form.is_valid() else []
 
 
-def _office_of(request, form: EventSearchForm) -> int | None:
+def _office_of(request: AuthedRequest, form: EventSearchForm) -> int | None:
     """The office the auditor looked into: the one chosen, or their only one."""
     if form.is_bound and form.is_valid() and form.cleaned_data["office"]:
-        return form.cleaned_data["office"].pk
+        office: Office = form.cleaned_data["office"]
+        return office.pk
     held = selectors.audited_offices(request.user)
     return next(iter(held)) if len(held) == 1 else None
 
 
 @login_required
 @require_GET
-def event_search(request):
+def event_search(request: AuthedRequest) -> HttpResponse:
     _auditor_required(request)
     form, results = _search(request)
     page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -113,7 +117,7 @@ class _Echo:
         return value
 
 
-def _chunks(results) -> Iterator[list[AuditEvent]]:
+def _chunks(results: QuerySet[AuditEvent]) -> Iterator[list[AuditEvent]]:
     chunk: list[AuditEvent] = []
     for e in results.iterator(chunk_size=CSV_CHUNK):
         chunk.append(e)
@@ -124,7 +128,7 @@ def _chunks(results) -> Iterator[list[AuditEvent]]:
         yield chunk
 
 
-def _csv_rows(user, results, language: str) -> Iterator[str]:
+def _csv_rows(user: User, results: QuerySet[AuditEvent], language: str) -> Iterator[str]:
     """The export, line by line: times in the one time zone, named in its own column; labels
     in the language of the request (the body is written after the view has returned)."""
     writer = csv.writer(_Echo())
@@ -142,7 +146,7 @@ def _csv_rows(user, results, language: str) -> Iterator[str]:
 
 @login_required
 @require_GET
-def event_export(request):
+def event_export(request: AuthedRequest) -> HttpResponseBadRequest | StreamingHttpResponse:
     _auditor_required(request)
     form, results = _search(request)
     if form.is_bound and not form.is_valid():
@@ -162,7 +166,7 @@ def event_export(request):
 
 @login_required
 @require_GET
-def case_timeline(request, reference):
+def case_timeline(request: AuthedRequest, reference: str) -> HttpResponse:
     _auditor_required(request)
     try:
         case = selectors.audited_case(request.user, reference)

@@ -201,7 +201,10 @@ def _document(rng: random.Random, nationality: str, dob: datetime.date) -> Ident
     if rng.random() < 0.45:
         letter = rng.choice("ABCEFGHJKLMNPRSTUVXY")
         return IdentityDocumentData(DocumentType.PASSPORT, letter + _digits(rng, 7), nationality)
-    d = lambda n: _digits(rng, n)  # noqa: E731
+
+    def d(n: int) -> str:
+        return _digits(rng, n)
+
     number = {
         "HN": lambda: f"{rng.randint(1, 18):02d}{rng.randint(1, 28):02d}-{dob.year}-{d(5)}",
         "GT": lambda: f"{d(4)} {d(5)} {rng.randint(1, 22):02d}{rng.randint(1, 30):02d}",

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from audit.services import sign_checkpoint
@@ -6,7 +8,7 @@ from audit.services import sign_checkpoint
 class Command(BaseCommand):
     help = "Link pending audit events and sign the chain head into the checkpoint sink."
 
-    def handle(self, *args, **opts):
+    def handle(self, *args: Any, **opts: Any) -> None:
         head = sign_checkpoint()
         if head is None:
             self.stdout.write("Nothing new to sign.")

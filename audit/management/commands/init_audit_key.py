@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from audit import signing
@@ -5,9 +7,9 @@ from audit import signing
 
 class Command(BaseCommand):
     help = "Create the audit checkpoint signing key (Ed25519) if it does not exist."
-    requires_system_checks: list = []
+    requires_system_checks: list[str] = []
 
-    def handle(self, *args, **opts):
+    def handle(self, *args: Any, **opts: Any) -> None:
         path = signing.key_path()
         if path.exists():
             self.stdout.write(f"Audit signing key {path} exists; nothing to do.")

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.verify import verify
@@ -7,7 +9,7 @@ class Command(BaseCommand):
     help = ("Recompute the audit hash chain, check every event's MAC and every signed "
             "checkpoint. Exits non-zero naming the first event that fails.")
 
-    def handle(self, *args, **opts):
+    def handle(self, *args: Any, **opts: Any) -> None:
         try:
             report = verify(progress=lambda n: self.stdout.write(f"  {n} events checked"))
         except ValueError as exc:  # an unreadable checkpoint line in the sink

@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 import polib
 from django.conf import settings
@@ -7,9 +8,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 class Command(BaseCommand):
     help = "Compile the translation catalogues (.po to .mo) without GNU gettext."
-    requires_system_checks: list = []
+    requires_system_checks: list[str] = []
 
-    def handle(self, *args, **opts):
+    def handle(self, *args: Any, **opts: Any) -> None:
         count = 0
         for root in settings.LOCALE_PATHS:
             for po_path in Path(root).glob("*/LC_MESSAGES/*.po"):

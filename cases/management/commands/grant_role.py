@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cases import services
 from cases.models import Office, Role, User
@@ -8,12 +10,12 @@ class Command(BaseCommand):
     help = ("Give a user a role in an office, e.g. the first office administrator: "
             "grant_role USERNAME OFFICE_CODE office_admin.")
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("office_code")
         parser.add_argument("role", choices=Role.values)
 
-    def handle(self, *args, username, office_code, role, **opts):
+    def handle(self, *args: Any, username: str, office_code: str, role: str, **opts: Any) -> None:
         try:
             user = User.objects.get(username=username)
         except User.DoesNotExist:

@@ -1,6 +1,7 @@
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -17,14 +18,14 @@ class Command(BaseCommand):
         "already imported are skipped. Columns: " + ", ".join(importing.COLUMNS) + "."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="The CSV or XLSX file.")
         parser.add_argument("--user", required=True,
                             help="User name of the caseworker or supervisor doing the import.")
         parser.add_argument("--skip-invalid", action="store_true",
                             help="Import the good rows and report the bad ones.")
 
-    def handle(self, *args, file: str, user: str, skip_invalid: bool = False, **opts):
+    def handle(self, *args: Any, file: str, user: str, skip_invalid: bool = False, **opts: Any) -> None:
         self.verbosity = opts.get("verbosity", 1)
         by = User.objects.filter(username=user, is_active=True).first()
         if by is None:

@@ -1,19 +1,20 @@
 import os
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cases.crypto import keyring
 
 
 class Command(BaseCommand):
-    requires_system_checks: list = []
+    requires_system_checks: list[str] = []
     help = "Create the key file (development), or add a new active KEK to it before rotate_kek."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--new-kek", action="store_true",
                             help="Add a new KEK and make it the active one (old ones are kept).")
 
-    def handle(self, *args, new_kek=False, **opts):
+    def handle(self, *args: Any, new_kek: bool = False, **opts: Any) -> None:
         if os.environ.get("AMPARO_KEYS"):
             raise CommandError("AMPARO_KEYS is set: the keys come from the environment, not from "
                                "a file. Change AMPARO_KEYS itself, or unset it to use the key file.")

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from cases import events
 from cases.crypto import datakeys, keyring
@@ -8,10 +10,10 @@ from cases.models import DataKey
 class Command(BaseCommand):
     help = "Re-wrap every data key with the active KEK, in batches. Safe to stop and re-run."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=500)
 
-    def handle(self, *args, batch_size=500, **opts):
+    def handle(self, *args: Any, batch_size: int = 500, **opts: Any) -> None:
         active = keyring.provider().active_kek_id
         todo = DataKey.objects.filter(destroyed_at__isnull=True).exclude(kek_id=active).count()
         self.stdout.write(f"{todo} data keys to re-wrap with {active}.")

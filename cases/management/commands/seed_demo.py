@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from faker import Faker
 
@@ -32,12 +33,12 @@ class Command(BaseCommand):
     help = ("Load demo offices, staff and synthetic people and cases. Safe to re-run: it adds "
             "only what is missing. For demonstrations only, never on a server with real data.")
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--people", type=int, default=300,
                             help="How many demo people in all, spread over the offices "
                                  "(default 300).")
 
-    def handle(self, *args, people: int, **opts):
+    def handle(self, *args: Any, people: int, **opts: Any) -> None:
         if people < 0:
             raise CommandError("--people must be 0 or more.")
         self.added: Counter[str] = Counter()
