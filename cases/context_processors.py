@@ -1,8 +1,12 @@
+from typing import Any
+
+from django.http import HttpRequest
+
 from cases import access
 from cases.models import Role
 
 
-def roles(request):
+def roles(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}

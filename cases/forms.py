@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from cases import intake
 from cases.intake import MAX_LENGTH, IdentityDocumentData, PersonData
-from cases.models import CaseKind, DocumentType, Office, Sex, SpecificNeed
+from cases.models import CaseKind, DocumentType, Office, Sex, SpecificNeed, User
 from cases.vocab import LANGUAGE_CODES, language_choices  # noqa: F401  (re-exported)
 
 
@@ -17,10 +20,17 @@ def split_list(value: str) -> list[str]:
     return [v.strip() for v in value.split(";") if v.strip()]
 
 
-class Styled:
+if TYPE_CHECKING:
+    # A mixin for forms: what it uses of them is BaseForm's.
+    _FormBase = forms.BaseForm
+else:
+    _FormBase = object
+
+
+class Styled(_FormBase):
     """Give widgets Bootstrap classes and mark invalid fields for assistive technology."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             w = field.widget
@@ -36,7 +46,7 @@ class Styled:
         # Errors are marked in full_clean: validating here would run before subclasses set
         # their querysets (office, assignee) and reject every choice.
 
-    def full_clean(self):
+    def full_clean(self) -> None:
         super().full_clean()
         for name in self.errors:
             if name in self.fields and "class" in self.fields[name].widget.attrs:
@@ -50,7 +60,7 @@ class Styled:
 class DateInput(forms.DateInput):
     input_type = "date"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
@@ -93,17 +103,18 @@ class PersonForm(Styled, forms.Form):
                                       max_length=MAX_LENGTH["document_number"])
     document_country = forms.ChoiceField(label=_("Issued by"), choices=[], required=False)
 
-    def __init__(self, *args, offices=None, **kwargs):
+    def __init__(self, *args: Any, offices: QuerySet[Office] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["office"].queryset = offices if offices is not None else Office.objects.none()
+        office = cast("forms.ModelChoiceField[Office]", self.fields["office"])
+        office.queryset = offices if offices is not None else Office.objects.none()
         if offices is not None and offices.count() == 1:
-            self.fields["office"].initial = offices.first()
-        self.fields["nationalities"].choices = list(countries)
-        self.fields["document_country"].choices = [("", "—"), *countries]
-        self.fields["languages"].choices = language_choices()
+            office.initial = offices.first()
+        cast(forms.ChoiceField, self.fields["nationalities"]).choices = list(countries)
+        cast(forms.ChoiceField, self.fields["document_country"]).choices = [("", "—"), *countries]
+        cast(forms.ChoiceField, self.fields["languages"]).choices = language_choices()
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = cast("dict[str, Any]", super().clean())  # BaseForm.clean: cleaned_data
         office = data.get("office")
         # The rules are the services' (cases.intake): checked here too, to show every error
         # next to its field at once.
@@ -116,7 +127,7 @@ class PersonForm(Styled, forms.Form):
 
     def _raw_person_data(self) -> PersonData:
         d = self.cleaned_data
-        docs = []
+        docs: list[IdentityDocumentData] = []
         if d.get("document_number") or d.get("document_type"):
             docs.append(IdentityDocumentData(d.get("document_type", ""),
                                              d.get("document_number", ""),
@@ -150,8 +161,8 @@ class SearchForm(Styled, forms.Form):
                                     max_value=2100)
     sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Sex.choices], required=False)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = cast("dict[str, Any]", super().clean())  # BaseForm.clean: cleaned_data
         if not (data.get("name") or data.get("document") or data.get("date_of_birth")) and not self.errors:
             raise ValidationError(_("Enter a name, a document number or a date of birth."))
         return data
@@ -167,14 +178,14 @@ class DocumentForm(Styled, forms.Form):
 
 
 class AssignForm(Styled, forms.Form):
-    assignee = forms.ModelChoiceField(
+    assignee: forms.ModelChoiceField[User] = forms.ModelChoiceField(
         label=_("Assign to"), queryset=None, required=False, empty_label=_("— office queue —")
     )
     reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
 
-    def __init__(self, *args, staff=None, **kwargs):
+    def __init__(self, *args: Any, staff: QuerySet[User] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = staff
+        cast("forms.ModelChoiceField[User]", self.fields["assignee"]).queryset = staff
 
 
 class EraseForm(Styled, forms.Form):
@@ -193,13 +204,13 @@ class IdentityDocumentForm(Styled, forms.Form):
     document_number = forms.CharField(label=_("Document number"), max_length=60)
     document_country = forms.ChoiceField(label=_("Issued by"), choices=[], required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["document_country"].choices = [("", "—"), *countries]
+        cast(forms.ChoiceField, self.fields["document_country"]).choices = [("", "—"), *countries]
 
 
 class LoginForm(Styled, AuthenticationForm):
-    def get_invalid_login_error(self):
+    def get_invalid_login_error(self) -> ValidationError:
         if getattr(self.request, "login_locked", False):
             return ValidationError(
                 _("Too many failed attempts: this account is locked for %(minutes)d minutes.")

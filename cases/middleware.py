@@ -1,6 +1,8 @@
 import logging
 import re
+from collections.abc import Callable
 
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from cases import events
@@ -14,10 +16,10 @@ _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
 class KeyScopeMiddleware:
     """Unwrapped data keys live for one request only; failed integrity checks get a clear page."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         # A proxy's request id is kept for correlation, but only as plain letters and digits.
         request_id = _SAFE_ID.sub("", request.headers.get("X-Request-ID", ""))[:64]
         request_id = request_id or events.new_request_id()
@@ -34,7 +36,7 @@ class KeyScopeMiddleware:
             response["Cache-Control"] = "no-store"
         return response
 
-    def process_exception(self, request, exception):
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, events.AuditUnavailable):
             # Fail closed: what could not be recorded is neither shown nor changed.
             log.error("audit log unavailable on %s: %s", request.path, exception)

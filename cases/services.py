@@ -94,7 +94,7 @@ def _save_documents(*, by: User, person: Person, items: list[IdentityDocumentDat
             raise ValidationError(_("This identity document belongs to someone else."))
         if item.id is None and (item.document_type, blind.normalize_document(item.number)) in known:
             continue
-        doc = existing.get(item.id) if item.id else IdentityDocument(person=person)
+        doc = existing[item.id] if item.id else IdentityDocument(person=person)
         doc.document_type = item.document_type
         doc.number = item.number.strip()
         doc.issuing_country = item.issuing_country
@@ -273,7 +273,12 @@ def erase_person(*, by: User, person: Person, reason: str) -> Person:
     datakeys.destroy(subject_id=person.pk)
     PersonIndex.objects.filter(person=person).delete()
     names = list(Document.objects.filter(person=person).values_list("storage_name", flat=True))
-    transaction.on_commit(lambda: [files.delete(n) for n in names])
+
+    def delete_files() -> None:
+        for n in names:
+            files.delete(n)
+
+    transaction.on_commit(delete_files)
     # No change reason: it would be sealed with the key just destroyed.
     updates.model_update(person, by=by, erased_at=timezone.now(),
                          erasure_reason=reason.strip(), fingerprint="")

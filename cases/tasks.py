@@ -9,7 +9,7 @@ from cases.crypto import datakeys, keyring
 from cases.crypto.datakeys import key_scope
 
 
-@shared_task(name="cases.run_import_job")
+@shared_task(name="cases.run_import_job")  # type: ignore[untyped-decorator]  # celery has no type hints
 def run_import_job_task(job_id: str) -> str | None:
     """Run an uploaded import (cases.importing.run_import_job); returns its final status."""
     with key_scope():
@@ -17,7 +17,7 @@ def run_import_job_task(job_id: str) -> str | None:
     return job.status if job else None
 
 
-@shared_task(name="cases.rotate_kek")
+@shared_task(name="cases.rotate_kek")  # type: ignore[untyped-decorator]  # celery has no type hints
 def rotate_kek_task(batch_size: int = 500) -> int:
     """Re-wrap one batch of data keys with the active KEK, then queue the next batch."""
     done = datakeys.rotate_batch(batch_size=batch_size)
@@ -27,7 +27,7 @@ def rotate_kek_task(batch_size: int = 500) -> int:
     return done
 
 
-@shared_task(name="cases.shred_stale_imports")
+@shared_task(name="cases.shred_stale_imports")  # type: ignore[untyped-decorator]  # celery has no type hints
 def shred_stale_imports_task() -> int:
     """Periodic: fail and shred import jobs that never finished."""
     return importing.shred_stale_jobs()

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.forms import BaseForm
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -26,6 +31,8 @@ from cases.forms import (
     SearchForm,
     StyledPasswordChangeForm,
 )
+from cases.http import AuthedRequest
+from cases.intake import IdentityDocumentData
 from cases.models import Case, Office, Person, Role
 from cases.procedure_card import procedure_card
 from cases.steps import add_service_errors, audited_get, case_staff_required
@@ -35,7 +42,7 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
     authentication_form = LoginForm
 
-    def form_valid(self, form):
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
         if settings.LANGUAGE_COOKIE_NAME not in self.request.COOKIES:
             response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.get_user().preferred_language,
@@ -48,31 +55,31 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     form_class = StyledPasswordChangeForm
     success_url = "/"
 
-    def form_valid(self, form):
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         messages.success(self.request, _("Your password was changed."))
         return super().form_valid(form)
 
 
-def _person(request, person_id, action: str) -> Person:
+def _person(request: AuthedRequest, person_id: uuid.UUID, action: str) -> Person:
     return audited_get(selectors.get_person, request, person_id, action=action, object_type="cases.person")
 
 
-def _case(request, case_id, action: str) -> Case:
+def _case(request: AuthedRequest, case_id: uuid.UUID, action: str) -> Case:
     return audited_get(selectors.get_case, request, case_id, action=action, object_type="cases.case")
 
 
 @login_required
-def dashboard(request):
+def dashboard(request: AuthedRequest) -> HttpResponse:
     user = request.user
     held = access.roles_by_office(user)
-    ctx = {"held": held, "offices": selectors.user_offices(user)}
+    ctx: dict[str, Any] = {"held": held, "offices": selectors.user_offices(user)}
     if held.get(Role.CASEWORKER) or held.get(Role.SUPERVISOR):
-        ctx["my_cases"] = list(selectors.my_cases(user).order_by("-opened_at")[:15])
-        ctx["queue"] = list(selectors.unassigned_queue(user).order_by("-opened_at")[:15])
-        ctx["deadlines"] = dashboard_parts.deadlines(user)
-        ctx["sections"] = dashboard_parts.sections(user)
-        shown = [*ctx["my_cases"], *ctx["queue"], *ctx["deadlines"].cases,
-                 *(c for s in ctx["sections"] for c in s.cases)]
+        my_cases = list(selectors.my_cases(user).order_by("-opened_at")[:15])
+        queue = list(selectors.unassigned_queue(user).order_by("-opened_at")[:15])
+        deadlines = dashboard_parts.deadlines(user)
+        sections = dashboard_parts.sections(user)
+        ctx.update(my_cases=my_cases, queue=queue, deadlines=deadlines, sections=sections)
+        shown = [*my_cases, *queue, *deadlines.cases, *(c for s in sections for c in s.cases)]
         datakeys.preload(list({c.principal_id for c in shown}))
         events.emit("case.list", actor=user, show="dashboard",
                     cases=list(dict.fromkeys(str(c.pk) for c in shown)))
@@ -87,7 +94,7 @@ def dashboard(request):
 
 
 @case_staff_required
-def people_search(request):
+def people_search(request: AuthedRequest) -> HttpResponse:
     # Only POST: names and document numbers must stay out of URLs, history and access logs.
     form = SearchForm(request.POST if request.method == "POST" else None)
     result = None
@@ -118,10 +125,10 @@ def people_search(request):
 
 
 @case_staff_required
-def person_create(request):
+def person_create(request: AuthedRequest) -> HttpResponse:
     offices = selectors.user_offices(request.user, *access.CASE_ROLES)
     form = PersonForm(request.POST or None, offices=offices)
-    duplicates: list = []
+    duplicates: list[Person] = []
     if request.method == "POST" and form.is_valid():
         data = form.person_data()
         if not request.POST.get("register_anyway"):
@@ -142,7 +149,7 @@ def person_create(request):
 
 
 @login_required
-def person_detail(request, person_id):
+def person_detail(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
     person = _person(request, person_id, "person.view")
     events.emit("person.view", actor=request.user, obj=person)
     cases = selectors.visible_cases(request.user).filter(participants__person=person)
@@ -159,7 +166,7 @@ def person_detail(request, person_id):
 
 
 @login_required
-def person_edit(request, person_id):
+def person_edit(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
     person = _person(request, person_id, "person.view")
     if not selectors.can_edit_person(request.user, person):
         raise PermissionDenied(_("You cannot change this person's record."))
@@ -196,7 +203,7 @@ def person_edit(request, person_id):
 
 @login_required
 @require_POST
-def person_erase(request, person_id):
+def person_erase(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
     person = _person(request, person_id, "person.erase")
     if not selectors.can_erase_person(request.user, person):
         raise PermissionDenied(_("Only a supervisor of the person's office can erase them."))
@@ -211,24 +218,24 @@ def person_erase(request, person_id):
 
 @login_required
 @require_POST
-def identity_document_add(request, person_id):
+def identity_document_add(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
     person = _person(request, person_id, "person.add_document")
     if not selectors.can_edit_person(request.user, person):
         raise PermissionDenied(_("You cannot change this person's record."))
     form = IdentityDocumentForm(request.POST)
     if form.is_valid():
         d = form.cleaned_data
-        services.add_identity_document(by=request.user, person=person, item=services.IdentityDocumentData(
+        services.add_identity_document(by=request.user, person=person, item=IdentityDocumentData(
             d["document_type"], d["document_number"], d["document_country"]))
         messages.success(request, _("Identity document added."))
     else:
-        messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
+        messages.error(request, " ".join(str(m) for errs in form.errors.values() for m in errs))
     return redirect("person_detail", person_id=person.pk)
 
 
 @login_required
 @require_POST
-def case_open(request, person_id):
+def case_open(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
     person = _person(request, person_id, "case.open")
     form = OpenCaseForm(request.POST)
     if form.is_valid():
@@ -246,7 +253,7 @@ def case_open(request, person_id):
 
 
 @case_staff_required
-def case_list(request):
+def case_list(request: AuthedRequest) -> HttpResponse:
     show = request.GET.get("show", "mine")
     if show == "queue":
         qs = selectors.unassigned_queue(request.user)
@@ -261,7 +268,7 @@ def case_list(request):
     return render(request, "cases/case_list.html", {"page": page, "show": show})
 
 
-def _case_page(request, case, **forms):
+def _case_page(request: AuthedRequest, case: Case, **forms: BaseForm) -> HttpResponse:
     user = request.user
     # Also when the page comes back with a form's errors: every showing is a recorded view.
     events.emit("case.view", actor=user, obj=case)
@@ -286,14 +293,14 @@ def _case_page(request, case, **forms):
 
 
 @login_required
-def case_detail(request, case_id):
+def case_detail(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
     case = _case(request, case_id, "case.view")
     return _case_page(request, case)
 
 
 @login_required
 @require_POST
-def case_assign(request, case_id):
+def case_assign(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
     case = _case(request, case_id, "case.assign")
     if not access.can_assign(request.user, case):
         raise PermissionDenied(_("Only a supervisor of this office can assign its cases."))
@@ -308,7 +315,7 @@ def case_assign(request, case_id):
 
 @login_required
 @require_POST
-def case_take(request, case_id):
+def case_take(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
     case = _case(request, case_id, "case.take")
     try:
         services.take_case(by=request.user, case=case)
@@ -321,7 +328,7 @@ def case_take(request, case_id):
 
 @login_required
 @require_POST
-def note_add(request, case_id):
+def note_add(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
     case = _case(request, case_id, "note.add")
     form = NoteForm(request.POST)
     if form.is_valid():
@@ -337,7 +344,7 @@ def note_add(request, case_id):
 
 @login_required
 @require_POST
-def document_upload(request, case_id):
+def document_upload(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
     case = _case(request, case_id, "document.add")
     if not access.can_edit_case(request.user, case):
         raise PermissionDenied(_("You cannot add documents to this case."))
@@ -360,7 +367,8 @@ def document_upload(request, case_id):
 
 
 @login_required
-def document_download(request, case_id, document_id):
+def document_download(request: AuthedRequest, case_id: uuid.UUID,
+                      document_id: uuid.UUID) -> HttpResponse:
     try:
         document = selectors.get_document(request.user, case_id, document_id)
     except Http404:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy
+from django_htmx.middleware import HtmxDetails
 
 from cases import importing, selectors, uploads
 from cases.forms import Styled
+from cases.http import AuthedRequest
 from cases.models import Office, Role
 from cases.steps import role_required
 
@@ -33,16 +36,22 @@ class ImportForm(Styled, forms.Form):
 
     def __init__(self, *args: Any, offices: QuerySet[Office] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = cast(forms.ModelChoiceField, self.fields["office"])
+        field = cast("forms.ModelChoiceField[Office]", self.fields["office"])
         field.queryset = offices if offices is not None else Office.objects.none()
         if offices is not None and len(offices) == 1:
             field.initial = offices[0]
         self.fields["file"].widget.attrs["accept"] = ACCEPT
 
-    def clean_file(self) -> UploadedFile:
-        upload: UploadedFile = self.cleaned_data["file"]
+    def clean_file(self) -> UploadedFile[bytes]:
+        upload: UploadedFile[bytes] = self.cleaned_data["file"]
         uploads.check_size(upload.size or 0, field=None)
         return upload
+
+
+class HtmxRequest(AuthedRequest):
+    """Through django-htmx's middleware, which tells htmx's requests apart."""
+
+    htmx: HtmxDetails
 
 
 supervisor_required = role_required(
@@ -50,7 +59,7 @@ supervisor_required = role_required(
 
 
 @supervisor_required
-def import_start(request: HttpRequest) -> HttpResponse:
+def import_start(request: AuthedRequest) -> HttpResponse:
     offices = selectors.user_offices(request.user, Role.SUPERVISOR)
     posted = request.method == "POST"
     form = ImportForm(request.POST if posted else None, request.FILES if posted else None,
@@ -77,7 +86,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
 
 
 @supervisor_required
-def import_job(request: HttpRequest, job_id: str) -> HttpResponse:
+def import_job(request: HtmxRequest, job_id: uuid.UUID) -> HttpResponse:
     job = selectors.get_import_job(request.user, job_id)
     template = "cases/_import_progress.html" if request.htmx else "cases/import_job.html"
     response = render(request, template, {"job": job})

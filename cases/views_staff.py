@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -15,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from cases import selectors, services
 from cases.forms import Styled
+from cases.http import AuthedRequest
 from cases.models import Office, Role, User
 from cases.steps import add_service_errors, role_required
 
@@ -36,15 +40,16 @@ class StaffMemberForm(Styled, forms.Form):
                                "person; the staff member changes it after logging in."),
     )
 
-    def __init__(self, *args, offices=None, **kwargs):
+    def __init__(self, *args: Any, offices: QuerySet[Office] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["office"].queryset = offices if offices is not None else Office.objects.none()
-        self.fields["role"].choices = [
+        office = cast("forms.ModelChoiceField[Office]", self.fields["office"])
+        office.queryset = offices if offices is not None else Office.objects.none()
+        cast(forms.ChoiceField, self.fields["role"]).choices = [
             (r, Role(r).label) for r in services.OFFICE_GRANTABLE_ROLES
         ]
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = cast("dict[str, Any]", super().clean())  # BaseForm.clean: cleaned_data
         username = data.get("username", "")
         self.existing = User.objects.filter(username__iexact=username).first() if username else None
         if username and self.existing is None:
@@ -66,7 +71,7 @@ office_admin_required = role_required(
 
 
 @office_admin_required
-def staff(request: HttpRequest) -> HttpResponse:
+def staff(request: AuthedRequest) -> HttpResponse:
     offices = selectors.user_offices(request.user, Role.OFFICE_ADMIN)
     form = StaffMemberForm(request.POST or None, offices=offices)
     if request.method == "POST" and form.is_valid():
@@ -94,7 +99,7 @@ def staff(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 @office_admin_required
-def membership_revoke(request: HttpRequest, membership_id: int) -> HttpResponse:
+def membership_revoke(request: AuthedRequest, membership_id: int) -> HttpResponse:
     membership = selectors.get_administered_membership(request.user, membership_id)
     try:
         services.revoke_membership(by=request.user, membership=membership)
