@@ -278,7 +278,9 @@ class _Identity(Protocol):
     given_names: str
     family_names: str
     date_of_birth: datetime.date | None
-    documents: Sequence[Any]
+
+    @property
+    def documents(self) -> Sequence[Any]: ...
 
 
 def possible_duplicates(user: User, data: _Identity) -> list[Person]:

@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 
 from cases import access, events, intake, selectors, updates, uploads
 from cases.crypto import blind, datakeys, files
-from cases.intake import IdentityDocumentData, PersonData
+from cases.intake import IdentityDocumentData as IdentityDocumentData
+from cases.intake import PersonData as PersonData
 from cases.models import (
     Case,
     CaseKind,
@@ -32,8 +33,8 @@ from cases.models import (
     User,
 )
 
-# PersonData and IdentityDocumentData are defined with their rules in cases.intake; callers
-# keep importing them from here.
+# PersonData and IdentityDocumentData are defined with their rules in cases.intake; the
+# services take them, so they are re-exported here ("import X as X").
 
 
 def _index_person(person: Person) -> None:

@@ -16,9 +16,8 @@ from django.core.exceptions import ValidationError
 from faker import Faker
 
 from cases.crypto.blind import fold
-from cases.intake import parse_phone
+from cases.intake import IdentityDocumentData, PersonData, parse_phone
 from cases.models import CaseKind, DocumentType, Sex, SpecificNeed
-from cases.services import IdentityDocumentData, PersonData
 
 # Ages are counted back from a fixed day, not from today: the same seed must give the same
 # dates of birth (and so the same fingerprints) next year too.
