@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from cases import intake
 from cases.forms import DateInput, Styled, add_intake_errors
 from cases.intake import MAX_LENGTH, PersonData
-from cases.models import Sex, SpecificNeed
+from cases.models import Sex, SpecificNeed, User
 from cases.steps import StepForm
 from cases.vocab import language_choices
 from rsd.models import (
     CartagenaGround,
     ClaimChannel,
+    CoiSource,
     ConventionGround,
     InterviewerGender,
     LegalBasis,
@@ -43,7 +47,7 @@ def _languages() -> list[tuple[str, str]]:
 class DateTimeLocalInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
@@ -71,9 +75,9 @@ class ApplicationForm(StepForm):
     late_justification = forms.CharField(label=_("Why the application was late"), required=False,
                                          widget=forms.Textarea(attrs=TEXT), max_length=5000)
 
-    def __init__(self, *args, filing_note: str = "", **kwargs):
+    def __init__(self, *args: Any, filing_note: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["interpreter_language"].choices = _languages()
+        cast(forms.ChoiceField, self.fields["interpreter_language"]).choices = _languages()
         if filing_note:
             self.fields["late_justification"].help_text = filing_note
         else:  # this procedure sets no filing limit: nothing can be late
@@ -100,7 +104,7 @@ class ApplicationEditForm(ApplicationForm):
                              widget=forms.Textarea(attrs=TEXT), max_length=5000,
                              help_text=_("Optional. Kept with the application's history."))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         del self.fields["expected_step"]
         date = self.fields["application_date"]
@@ -111,15 +115,15 @@ class ApplicationEditForm(ApplicationForm):
 class InterviewForm(StepForm):
     when = forms.DateTimeField(label=_("Date and time"), widget=DateTimeLocalInput())
     place = forms.CharField(label=_("Place"), max_length=120)
-    interviewer = forms.ModelChoiceField(label=_("Interviewer"), queryset=None)
+    interviewer: forms.ModelChoiceField[User] = forms.ModelChoiceField(label=_("Interviewer"), queryset=None)
     interpreter_language = forms.ChoiceField(label=_("Interpreter language"), required=False,
                                              choices=[])
     interpreter = forms.CharField(label=_("Interpreter's name"), required=False, max_length=200)
 
-    def __init__(self, *args, staff=None, **kwargs):
+    def __init__(self, *args: Any, staff: QuerySet[User] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["interviewer"].queryset = staff
-        self.fields["interpreter_language"].choices = _languages()
+        cast("forms.ModelChoiceField[User]", self.fields["interviewer"]).queryset = staff
+        cast(forms.ChoiceField, self.fields["interpreter_language"]).choices = _languages()
 
 
 class AttendanceForm(StepForm):
@@ -153,14 +157,14 @@ class AssessmentForm(StepForm):
     exclusion = forms.CharField(label=_("Exclusion considerations"), required=False,
                                 widget=forms.Textarea(attrs=TEXT), max_length=50000)
     exclusion_applies = forms.BooleanField(label=_("An exclusion clause applies"), required=False)
-    coi_sources = forms.ModelMultipleChoiceField(label=_("Country-of-origin information cited"),
-                                                 queryset=None, required=False, widget=_checkboxes())
+    coi_sources: forms.ModelMultipleChoiceField[CoiSource] = forms.ModelMultipleChoiceField(
+        label=_("Country-of-origin information cited"), queryset=None, required=False, widget=_checkboxes())
     recommendation = forms.ChoiceField(label=_("Recommendation"), required=False,
                                        choices=[("", "—"), *Outcome.choices])
 
-    def __init__(self, *args, sources=None, **kwargs):
+    def __init__(self, *args: Any, sources: QuerySet[CoiSource] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["coi_sources"].queryset = sources
+        cast("forms.ModelMultipleChoiceField[CoiSource]", self.fields["coi_sources"]).queryset = sources
 
     def data_object(self) -> AssessmentData:
         d = self.cleaned_data
@@ -175,7 +179,7 @@ class AssessmentForm(StepForm):
 class ReviewForm(StepForm):
     comments = forms.CharField(label=_("Comments"), widget=forms.Textarea(attrs=TEXT), max_length=20000)
 
-    def __init__(self, *args, comments_required: bool = True, **kwargs):
+    def __init__(self, *args: Any, comments_required: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["comments"].required = comments_required
         if comments_required:
@@ -192,7 +196,7 @@ class DecisionForm(StepForm):
     decided_on = forms.DateField(label=_("Date of the decision"), widget=DateInput())
     meeting_date = forms.DateField(label=_("Date of the Committee's meeting"), widget=DateInput())
 
-    def __init__(self, *args, fixed_outcome: str = "", meeting: bool = False, **kwargs):
+    def __init__(self, *args: Any, fixed_outcome: str = "", meeting: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fixed_outcome = fixed_outcome
         if not meeting:
@@ -200,7 +204,7 @@ class DecisionForm(StepForm):
         if fixed_outcome:  # an appeal is allowed (recognition) or dismissed (rejection)
             del self.fields["outcome"]
             if fixed_outcome == Outcome.RECOGNIZED:
-                self.fields["legal_basis"].choices = [
+                cast(forms.ChoiceField, self.fields["legal_basis"]).choices = [
                     ("", "—"), *((k, v) for k, v in LegalBasis.choices
                                  if k in (LegalBasis.CONVENTION, LegalBasis.CARTAGENA))]
             else:
@@ -231,7 +235,7 @@ class AppealForm(StepForm):
     late_justification = forms.CharField(label=_("Why the appeal is late"), required=False,
                                          widget=forms.Textarea(attrs=TEXT), max_length=5000)
 
-    def __init__(self, *args, deadline_note: str = "", **kwargs):
+    def __init__(self, *args: Any, deadline_note: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["late_justification"].help_text = deadline_note
 
@@ -240,10 +244,11 @@ class PlainStepForm(StepForm):
     ground = forms.ChoiceField(label=_("Ground"), choices=[])
     reason = forms.CharField(label=_("Reasons"), widget=forms.Textarea(attrs=TEXT), max_length=20000)
 
-    def __init__(self, *args, grounds=None, reason_required: bool = True, **kwargs):
+    def __init__(self, *args: Any, grounds: list[tuple[str, Any]] | None = None, reason_required: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if grounds:
-            self.fields["ground"].choices = [("", "—"), *grounds]
+            cast(forms.ChoiceField, self.fields["ground"]).choices = [("", "—"), *grounds]
         else:
             del self.fields["ground"]
         self.fields["reason"].required = reason_required
@@ -259,8 +264,9 @@ class FamilyMemberForm(Styled, forms.Form):
     accompanying = forms.BooleanField(label=_("Accompanying the applicant"), required=False, initial=True)
     derivative = forms.BooleanField(label=_("Seeks derivative status"), required=False, initial=True)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns
         # The person rules are the services' (cases.intake), shown here next to their fields.
         try:
             self._person = intake.clean_person(PersonData(

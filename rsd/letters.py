@@ -10,6 +10,7 @@ from pathlib import Path
 import reportlab
 from django.utils import translation
 from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_countries import countries
@@ -164,7 +165,7 @@ def _story(content: LetterContent) -> list[Flowable]:
         story.append(_para(_("This decision also covers the following family members:"), BOLD))
         story += [_para(f"• {name}") for name in content.family_names]
     if content.appeal and content.outcome != "recognized":
-        closing = [_("This decision on your appeal is final.")]
+        closing: list[str | Promise] = [_("This decision on your appeal is final.")]
     elif content.outcome in APPEALABLE and content.appeal_due_on:
         due = {"body": content.appeal_body, "date": _day(content.appeal_due_on)}
         closing = [

@@ -7,9 +7,9 @@ differently are configurable (settings.AMPARO_DEADLINES) instead of guessed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +20,7 @@ from cases.workflow import (
     SYSTEM,
     WORKING,
     Clock,
+    Guard,
     Label,
     ProcedureOptions,
     State,
@@ -74,9 +75,9 @@ def _states(*extra: State) -> dict[str, State]:
 
 # --- Guards (each says why not, or nothing) ----------------------------------------------
 
-def _outcome_is(stage: str, outcomes: set[str], why):
+def _outcome_is(stage: str, outcomes: set[str], why: Label) -> Guard:
     """A guard: the latest decision of `stage` has one of `outcomes`, or `why` not."""
-    def guard(case: Case):
+    def guard(case: Case) -> Label | None:
         return None if selectors.latest_outcome(case, stage) in outcomes else why
     return guard
 
@@ -94,25 +95,32 @@ appeal_allowed = _outcome_is("appeal", POSITIVE, _("The appeal was not allowed."
 appeal_dismissed = _outcome_is("appeal", NEGATIVE, _("The appeal was not dismissed."))
 
 
-def closed_unappealed(case: Case):
+def closed_unappealed(case: Case) -> Label | None:
     """A late appeal reopens only a refusal closed because nobody appealed in time."""
     if not selectors.closed_for_want_of_appeal(case):
         return _("Only a decision closed for want of an appeal can still be appealed.")
     return None
 
 
+class _FourEyes(TypedDict):
+    """The four-eyes arguments of a Transition."""
+
+    not_by: tuple[str, ...]
+    excluded: Callable[[Case], set[int]]
+
+
 # Review and decision steps: never by whoever submitted or edited the assessment.
-REVIEWED = {"not_by": FOUR_EYES, "excluded": selectors.assessment_writers}
+REVIEWED: _FourEyes = {"not_by": FOUR_EYES, "excluded": selectors.assessment_writers}
 
 
-def appeal_period_over(case: Case):
+def appeal_period_over(case: Case) -> Label | None:
     deadline = open_deadline(case, Clocks.APPEAL)
     if deadline and deadline.due_on >= timezone.localdate():
         return _("The appeal period runs until %(date)s.") % {"date": deadline.due_on.isoformat()}
     return None
 
 
-def abandonment_due(case: Case):
+def abandonment_due(case: Case) -> Label | None:
     """Repeated no-shows and no contact for the whole contact period."""
     needed = options_of(for_case(case)).abandon_after_no_shows
     misses = selectors.missed_interviews(case)
@@ -217,7 +225,7 @@ def _clocks(*extra: Clock) -> tuple[Clock, ...]:
     )
 
 
-def _workflow(name: str, label, country: str, *, states: dict[str, State],
+def _workflow(name: str, label: Label, country: str, *, states: dict[str, State],
               transitions: list[Transition], clocks: tuple[Clock, ...]) -> Workflow:
     # The shared steps name every variant's states; each variant keeps those it has.
     pruned = {t.name: dataclasses.replace(t, sources=tuple(s for s in t.sources if s in states))

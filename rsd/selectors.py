@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
@@ -62,13 +63,13 @@ def review_rows(cases: Iterable[Case]) -> list[ReviewRow]:
     """What the review queue shows about each case of a page, in a fixed number of queries."""
     cases = list(cases)
     ids = [c.pk for c in cases]
-    assessments: dict[uuid.UUID, dict] = {}
-    for a in (EligibilityAssessment.objects
+    assessments: dict[uuid.UUID, Mapping[str, Any]] = {}
+    for row in (EligibilityAssessment.objects
               .filter(case__in=ids, status__in=(AssessmentStatus.SUBMITTED, AssessmentStatus.APPROVED))
               .order_by("case_id", F("submitted_at").desc(nulls_last=True))
               .values("case_id", "recommendation", "author__username", "author__first_name",
                       "author__last_name")):
-        assessments.setdefault(a["case_id"], a)  # the latest one submitted
+        assessments.setdefault(row["case_id"], row)  # the latest one submitted
     deadlines: dict[uuid.UUID, CaseDeadline] = {}
     for d in CaseDeadline.objects.filter(case__in=ids, met_at__isnull=True).order_by("due_on", "pk"):
         deadlines.setdefault(d.case_id, d)

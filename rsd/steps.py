@@ -42,13 +42,13 @@ def filing_note(wf: workflow.Workflow | None) -> str:
              "a later one is accepted with a justification.") % {"days": days}
 
 
-def _application_form(step: Step, data) -> forms.Form:
+def _application_form(step: Step, data: Any) -> forms.Form:
     languages = step.case.principal.languages or []
     return rsd_forms.ApplicationForm(data, filing_note=filing_note(step.wf), initial=step.initial(
         application_date=timezone.localdate(), interpreter_language=languages[0] if languages else ""))
 
 
-def _register(step: Step, form) -> tuple[str, str]:
+def _register(step: Step, form: Any) -> tuple[str, str]:
     services.record_application(by=step.user, case=step.case, data=form.data_object(),
                                 expected_step=step.expected)
     return _("Application recorded."), ""
@@ -56,7 +56,7 @@ def _register(step: Step, form) -> tuple[str, str]:
 
 # --- Interviews ---------------------------------------------------------------------------
 
-def _interview_form(step: Step, data) -> forms.Form:
+def _interview_form(step: Step, data: Any) -> forms.Form:
     current = rsd_selectors.scheduled_interview(step.case)
     application = rsd_selectors.application_of(step.case)
     initial = step.initial(interviewer=step.case.assigned_to_id,
@@ -68,7 +68,7 @@ def _interview_form(step: Step, data) -> forms.Form:
                                    initial=initial)
 
 
-def _schedule(step: Step, form) -> tuple[str, str]:
+def _schedule(step: Step, form: Any) -> tuple[str, str]:
     d = form.cleaned_data
     services.schedule_interview(by=step.user, case=step.case, when=d["when"], place=d["place"],
                                 interviewer=d["interviewer"],
@@ -82,22 +82,22 @@ def _show_interview(step: Step) -> dict[str, Any]:
             "application": rsd_selectors.application_of(step.case)}
 
 
-def _attendance_form(step: Step, data) -> forms.Form:
+def _attendance_form(step: Step, data: Any) -> forms.Form:
     return rsd_forms.AttendanceForm(data, initial=step.initial())
 
 
-def _no_show_form(step: Step, data) -> forms.Form:
+def _no_show_form(step: Step, data: Any) -> forms.Form:
     return rsd_forms.NoShowForm(data, initial=step.initial())
 
 
-def _attended(step: Step, form) -> tuple[str, str]:
+def _attended(step: Step, form: Any) -> tuple[str, str]:
     d = form.cleaned_data
     services.record_interview(by=step.user, case=step.case, attended=True, transcript=d["transcript"],
                               notes=d["notes"], expected_step=step.expected)
     return _("Interview recorded."), ""
 
 
-def _no_show(step: Step, form) -> tuple[str, str]:
+def _no_show(step: Step, form: Any) -> tuple[str, str]:
     services.record_interview(by=step.user, case=step.case, attended=False,
                               reason=form.cleaned_data["reason"], expected_step=step.expected)
     return _("Missed interview recorded."), ""
@@ -105,7 +105,7 @@ def _no_show(step: Step, form) -> tuple[str, str]:
 
 # --- Assessment ---------------------------------------------------------------------------
 
-def _assessment_form(step: Step, data) -> forms.Form:
+def _assessment_form(step: Step, data: Any) -> forms.Form:
     sources = rsd_selectors.coi_library({step.case.office_id})
     current = rsd_selectors.current_assessment(step.case)
     initial = step.initial(version=rsd_selectors.assessment_version(current))
@@ -119,7 +119,7 @@ def _assessment_form(step: Step, data) -> forms.Form:
     return rsd_forms.AssessmentForm(data, sources=sources, initial=initial)
 
 
-def _submit(step: Step, form) -> tuple[str, str]:
+def _submit(step: Step, form: Any) -> tuple[str, str]:
     if "save_draft" in step.request.POST:
         services.save_assessment(by=step.user, case=step.case, data=form.data_object(),
                                  expected_version=step.request.POST.get("version"))
@@ -134,12 +134,12 @@ def _show_returned(step: Step) -> dict[str, Any]:
             "interviews": rsd_selectors.held_interviews(step.case)}
 
 
-def _review_form(step: Step, data) -> forms.Form:
+def _review_form(step: Step, data: Any) -> forms.Form:
     return rsd_forms.ReviewForm(data, comments_required=step.name == Steps.RETURN_ASSESSMENT,
                                 initial=step.initial())
 
 
-def _review(step: Step, form) -> tuple[str, str]:
+def _review(step: Step, form: Any) -> tuple[str, str]:
     approve = step.name == Steps.APPROVE_ASSESSMENT
     services.review_assessment(by=step.user, case=step.case, approve=approve,
                                comments=form.cleaned_data["comments"], expected_step=step.expected)
@@ -156,13 +156,13 @@ def _show_assessment(step: Step) -> dict[str, Any]:
 APPEAL_OUTCOMES = {"allow_appeal": "recognized", "dismiss_appeal": "rejected"}
 
 
-def _decision_form(step: Step, data) -> forms.Form:
+def _decision_form(step: Step, data: Any) -> forms.Form:
     return rsd_forms.DecisionForm(data, fixed_outcome=APPEAL_OUTCOMES.get(step.name, ""),
                                   meeting=step.name == Steps.RECORD_COMMITTEE_RECOMMENDATION,
                                   initial=step.initial(decided_on=timezone.localdate()))
 
 
-def _decide(step: Step, form) -> tuple[str, str]:
+def _decide(step: Step, form: Any) -> tuple[str, str]:
     services.record_decision(by=step.user, case=step.case, step_name=step.name,
                              data=form.data_object(), expected_step=step.expected)
     return _("Decision recorded."), ""
@@ -174,7 +174,7 @@ def _show_for_decision(step: Step) -> dict[str, Any]:
             "authority": _authority(step), "interviews": rsd_selectors.held_interviews(step.case)}
 
 
-def _decide_appeal(step: Step, form) -> tuple[str, str]:
+def _decide_appeal(step: Step, form: Any) -> tuple[str, str]:
     services.decide_appeal(by=step.user, case=step.case, data=form.data_object(),
                            expected_step=step.expected)
     return _("Appeal decided."), ""
@@ -188,12 +188,12 @@ def _show_appeal(step: Step) -> dict[str, Any]:
 
 # --- Notification and appeal -------------------------------------------------------------------
 
-def _notification_form(step: Step, data) -> forms.Form:
+def _notification_form(step: Step, data: Any) -> forms.Form:
     return rsd_forms.NotificationForm(data, initial=step.initial(
         delivered_on=timezone.localdate(), language=rsd_selectors.letter_language(step.case)))
 
 
-def _notify(step: Step, form) -> tuple[str, str]:
+def _notify(step: Step, form: Any) -> tuple[str, str]:
     d = form.cleaned_data
     services.record_notification(by=step.user, case=step.case, delivered_on=d["delivered_on"],
                                  language=d["language"], expected_step=step.expected)
@@ -204,7 +204,7 @@ def _show_decision(step: Step) -> dict[str, Any]:
     return {"decision": rsd_selectors.governing_decision(step.case)}
 
 
-def _appeal_form(step: Step, data) -> forms.Form:
+def _appeal_form(step: Step, data: Any) -> forms.Form:
     decision = rsd_selectors.first_instance_decision(step.case)
     note = ""
     if decision and decision.appeal_due_on:
@@ -214,7 +214,7 @@ def _appeal_form(step: Step, data) -> forms.Form:
                                 initial=step.initial(lodged_on=timezone.localdate()))
 
 
-def _lodge(step: Step, form) -> tuple[str, str]:
+def _lodge(step: Step, form: Any) -> tuple[str, str]:
     d = form.cleaned_data
     services.lodge_appeal(by=step.user, case=step.case, lodged_on=d["lodged_on"], grounds=d["grounds"],
                           late_justification=d["late_justification"], expected_step=step.expected)
@@ -230,12 +230,12 @@ def _ground_choices(name: str) -> list[tuple[str, Any]] | None:
     return grounds.choices if grounds else None
 
 
-def _plain_form(step: Step, data) -> forms.Form:
+def _plain_form(step: Step, data: Any) -> forms.Form:
     return rsd_forms.PlainStepForm(data, grounds=_ground_choices(step.name),
                                    reason_required=step.transition.needs_reason, initial=step.initial())
 
 
-def _plain(step: Step, form) -> tuple[str, str]:
+def _plain(step: Step, form: Any) -> tuple[str, str]:
     d = form.cleaned_data
     services.take_step(by=step.user, case=step.case, name=step.name, reason=d["reason"],
                        ground=d.get("ground", ""), expected_step=step.expected)

@@ -1,8 +1,8 @@
-from django.urls import path
+from django.urls import URLPattern, URLResolver, path
 
 app_name = "rsd"
 
-urlpatterns: list = []
+urlpatterns: list[URLPattern | URLResolver] = []
 
 from rsd import views as step_views  # noqa: E402  (the case's procedure steps)
 

@@ -3,7 +3,9 @@ members, the decision letter. Views parse, check, call the service and render.""
 
 from __future__ import annotations
 
-from django import forms
+import uuid
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from cases import access, events, selectors, workflow
+from cases.http import AuthedRequest
 from cases.models import Case, CaseKind
 from cases.steps import add_service_errors, audited_get, step_view
 from rsd import forms as rsd_forms
@@ -22,7 +25,7 @@ from rsd.models import Application
 from rsd.steps import filing_note
 
 
-def _asylum_case(request: HttpRequest, case_id, action: str) -> Case:
+def _asylum_case(request: HttpRequest, case_id: uuid.UUID, action: str) -> Case:
     case = audited_get(selectors.get_case, request, case_id, action=action, object_type="cases.case")
     if case.kind != CaseKind.ASYLUM:
         raise Http404("Not an asylum case.")
@@ -33,7 +36,7 @@ step = step_view(step_url="rsd:step", get_case=_asylum_case)
 
 
 @login_required
-def family_add(request: HttpRequest, case_id) -> HttpResponse:
+def family_add(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
     case = _asylum_case(request, case_id,
                         "rsd.family_member.add" if request.method == "POST" else "case.view")
     if not access.can_edit_case(request.user, case) or case.principal.erased_at:
@@ -56,9 +59,10 @@ def family_add(request: HttpRequest, case_id) -> HttpResponse:
     return render(request, "rsd/family_form.html", {"case": case, "form": form}, status=status)
 
 
-def _application_form(case: Case, application: Application | None, data=None) -> forms.Form:
+def _application_form(case: Case, application: Application | None,
+                      data: Any = None) -> rsd_forms.ApplicationEditForm:
     """The application's own form, filled from what is recorded; its date is shown, not edited."""
-    initial: dict = {}
+    initial: dict[str, Any] = {}
     if application is not None:
         initial = {name: getattr(application, name) for name in services.APPLICATION_FIELDS}
         initial["application_date"] = application.application_date
@@ -69,7 +73,7 @@ def _application_form(case: Case, application: Application | None, data=None) ->
 
 
 @login_required
-def application_edit(request: HttpRequest, case_id) -> HttpResponse:
+def application_edit(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
     """Correct or complete the application while the case is open (GET: the form; POST: save)."""
     post = request.method == "POST"
     action = "rsd.application.update" if post else "case.view"
@@ -107,7 +111,7 @@ def application_edit(request: HttpRequest, case_id) -> HttpResponse:
 
 @login_required
 @require_GET
-def letter(request: HttpRequest, case_id) -> HttpResponse:
+def letter(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
     """The letter of the decision that stands, as PDF (?lang=en or es; default: the applicant's)."""
     case = _asylum_case(request, case_id, "rsd.letter.print")
     try:

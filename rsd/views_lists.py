@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cases import access, events, selectors, uploads
 from cases.crypto import datakeys
+from cases.http import AuthedRequest
 from cases.models import Role
 from cases.steps import add_service_errors, case_staff_required, role_required
 from cases.vocab import country_name, language_name
@@ -36,7 +37,7 @@ supervisor_required = role_required(
 @login_required
 @require_GET
 @supervisor_required
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: AuthedRequest) -> HttpResponse:
     page = Paginator(rsd_selectors.review_queue(request.user), PAGE_SIZE).get_page(
         request.GET.get("page"))
     rows = rsd_selectors.review_rows(page.object_list)
@@ -68,14 +69,15 @@ def _week(request: HttpRequest) -> datetime.date:
 @login_required
 @require_GET
 @case_staff_required
-def interviews(request: HttpRequest) -> HttpResponse:
+def interviews(request: AuthedRequest) -> HttpResponse:
     start, end = rsd_selectors.week_of(_week(request))
     found = list(rsd_selectors.interviews_for_week(request.user, start))
     datakeys.preload([i.person_id for i in found])
     events.emit("case.list", actor=request.user, show="interviews", week=start.isoformat(),
                 cases=list(dict.fromkeys(str(i.case_id) for i in found)))
     for i in found:
-        i.language_label = language_name(i.interpreter_language) if i.interpreter_language else ""
+        i.language_label = (  # type: ignore[attr-defined]  # shown by the template, not a field
+            language_name(i.interpreter_language) if i.interpreter_language else "")
     days = []
     for n in range(7):
         day = start + datetime.timedelta(days=n)
@@ -88,13 +90,14 @@ def interviews(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _library_page(request: HttpRequest, form: CoiSourceForm, *, status: int = 200) -> HttpResponse:
+def _library_page(request: AuthedRequest, form: CoiSourceForm, *, status: int = 200) -> HttpResponse:
     user = request.user
     offices = rsd_selectors.coi_offices(user)
     page = Paginator(rsd_selectors.coi_library(offices).select_related("office"), PAGE_SIZE).get_page(
         request.GET.get("page"))
     for source in page:
-        source.country_label = country_name(source.country) if source.country else ""
+        source.country_label = (  # type: ignore[attr-defined]  # shown by the template, not a field
+            country_name(source.country) if source.country else "")
     return render(request, "rsd/coi_library.html", {
         "page": page, "form": form, "several_offices": len(offices) > 1,
         "supervised": access.offices_where(user, Role.SUPERVISOR),
@@ -102,7 +105,7 @@ def _library_page(request: HttpRequest, form: CoiSourceForm, *, status: int = 20
 
 
 @case_staff_required
-def coi_library(request: HttpRequest) -> HttpResponse:
+def coi_library(request: AuthedRequest) -> HttpResponse:
     offices = selectors.user_offices(request.user, *access.CASE_ROLES).order_by("code")
     if request.method != "POST":
         return _library_page(request, CoiSourceForm(offices=offices))
@@ -130,7 +133,7 @@ def coi_library(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 @case_staff_required
-def coi_document(request: HttpRequest, source_id: int) -> HttpResponse:
+def coi_document(request: AuthedRequest, source_id: int) -> FileResponse:
     source = rsd_selectors.get_coi_source(request.user, source_id)
     if not source.document:
         raise Http404("This source has no document.")
@@ -148,7 +151,7 @@ def coi_document(request: HttpRequest, source_id: int) -> HttpResponse:
 @login_required
 @require_POST
 @case_staff_required
-def coi_retire(request: HttpRequest, source_id: int) -> HttpResponse:
+def coi_retire(request: AuthedRequest, source_id: int) -> HttpResponse:
     source = rsd_selectors.get_coi_source(request.user, source_id)
     services.retire_coi_source(by=request.user, source=source)  # PermissionDenied: 403
     messages.success(request, _("The source was retired from the library."))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -12,7 +13,8 @@ from django.utils.translation import gettext as _
 
 from cases import access, events, updates, workflow
 from cases import services as case_services
-from cases.models import Case, CaseKind, CaseParticipant, CaseStep, ParticipantRole, User
+from cases.intake import PersonData
+from cases.models import Case, CaseKind, CaseParticipant, CaseStep, ParticipantRole, Person, User
 from rsd import selectors as rsd_selectors
 from rsd.models import Application, ClaimChannel, FamilyMember, InterviewerGender, Modality, Relationship
 from rsd.names import Steps
@@ -46,11 +48,11 @@ def filing_is_late(*, case: Case, arrival: datetime.date | None, applied: dateti
     return applied > last
 
 
-def _is_child(person, today: datetime.date) -> bool:
+def _is_child(person: Person, today: datetime.date) -> bool:
     if person.date_of_birth:
-        dob = person.date_of_birth
+        dob: datetime.date = person.date_of_birth
         return (today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))) < 18
-    return bool(person.birth_year) and today.year - person.birth_year < 18
+    return person.birth_year is not None and today.year - person.birth_year < 18
 
 
 def _priority(case: Case, needs: list[str]) -> bool:
@@ -119,7 +121,7 @@ def record_application(*, by: User, case: Case, data: ApplicationData,
     check_asylum_case(case)
     wf, late = _check_application(case, data)
 
-    def effect(case: Case, step: CaseStep) -> dict:
+    def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         application = Application(case=case, person_id=case.principal_id, recorded_by=by,
                                   application_date=data.application_date)
         _fill_application(application, data, late)
@@ -161,7 +163,7 @@ def update_application(*, by: User, case: Case, data: ApplicationData, reason: s
 
 
 @transaction.atomic
-def add_family_member(*, by: User, case: Case, data: case_services.PersonData, relationship: str,
+def add_family_member(*, by: User, case: Case, data: PersonData, relationship: str,
                       accompanying: bool, derivative: bool) -> FamilyMember:
     """Register a relative in the case's office and add them to the application."""
     check_asylum_case(case)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -109,7 +110,7 @@ def submit_assessment(*, by: User, case: Case, data: AssessmentData, expected_st
     check_asylum_case(case)
     sources = _check_assessment(case, data, complete=True)
 
-    def effect(case: Case, step: CaseStep) -> dict:
+    def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         assessment = _check_version(case, expected_version) or EligibilityAssessment(
             case=case, person_id=case.principal_id, author=by)
         _fill(assessment, data)
@@ -122,7 +123,7 @@ def submit_assessment(*, by: User, case: Case, data: AssessmentData, expected_st
         return {"assessment": str(assessment.pk), "recommendation": data.recommendation}
 
     workflow.fire(case=case, name=Steps.SUBMIT_ASSESSMENT, by=by, expected_step=expected_step, effect=effect)
-    return EligibilityAssessment.objects.filter(case=case).order_by("-updated_at").first()
+    return EligibilityAssessment.objects.filter(case=case).latest("updated_at")
 
 
 def review_assessment(*, by: User, case: Case, approve: bool, comments: str = "",
@@ -134,7 +135,7 @@ def review_assessment(*, by: User, case: Case, approve: bool, comments: str = ""
     if assessment is None:
         raise ValidationError(_("No assessment is waiting for review."))
 
-    def effect(case: Case, step: CaseStep) -> dict:
+    def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         fresh = EligibilityAssessment.objects.select_for_update().get(pk=assessment.pk)
         fresh.status = AssessmentStatus.APPROVED if approve else AssessmentStatus.RETURNED
         fresh.reviewed_by, fresh.reviewed_at = by, timezone.now()

@@ -3,6 +3,8 @@ and the daily sweep."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
@@ -33,7 +35,7 @@ def take_step(*, by: User | None, case: Case, name: str, reason: str = "", groun
     wf = workflow.for_case(case)
     closing = bool(wf and name in wf.transitions and wf.state(wf.transitions[name].target).closed)
 
-    def effect(case: Case, step: CaseStep) -> dict:
+    def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         if closing:  # nobody should wait in an interview room for a closed case
             end_scheduled_interviews(by=by, case=case, status=InterviewStatus.CANCELLED)
         return {"ground": ground} if grounds else {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
@@ -43,9 +44,10 @@ def _check_decision(data: DecisionData, *, meeting: bool) -> None:
     errors: dict[str, str] = {}
     if data.outcome not in Outcome.values:
         errors["outcome"] = _("Choose the outcome.")
-    expected = {Outcome.RECOGNIZED: {LegalBasis.CONVENTION, LegalBasis.CARTAGENA},
-                Outcome.COMPLEMENTARY: {LegalBasis.COMPLEMENTARY},
-                Outcome.REJECTED: {LegalBasis.NONE}}.get(data.outcome, set())
+    bases: dict[str, set[str]] = {Outcome.RECOGNIZED: {LegalBasis.CONVENTION, LegalBasis.CARTAGENA},
+                                  Outcome.COMPLEMENTARY: {LegalBasis.COMPLEMENTARY},
+                                  Outcome.REJECTED: {LegalBasis.NONE}}
+    expected = bases.get(data.outcome, set())
     if data.legal_basis not in expected and "outcome" not in errors:
         errors["legal_basis"] = _("This legal basis does not fit the outcome.")
     if set(data.grounds) - GROUNDS:
@@ -75,7 +77,7 @@ def record_decision(*, by: User, case: Case, step_name: str, data: DecisionData,
     _check_decision(data, meeting=meeting)
     stage = Stage.RECOMMENDATION if meeting else Stage.FIRST_INSTANCE
 
-    def effect(case: Case, step: CaseStep) -> dict:
+    def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         decision = Decision(case=case, person_id=case.principal_id, stage=stage, authority=step_name,
                             outcome=data.outcome, legal_basis=data.legal_basis,
                             grounds=sorted(set(data.grounds)), reasons=data.reasons.strip(),
@@ -126,7 +128,7 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
     else:
         name = Steps.NOTIFY_RECOGNITION if positive else Steps.NOTIFY_NEGATIVE
 
-    def effect(case: Case, step: CaseStep) -> dict:
+    def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         fresh = Decision.objects.select_for_update().get(pk=decision.pk)
         fresh.delivered_on, fresh.letter_language = delivered_on, language
         if not positive and appeal:
@@ -157,14 +159,15 @@ def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str
         errors["lodged_on"] = _("An appeal cannot be lodged before the decision was delivered.")
     if not grounds.strip():
         errors["grounds"] = _("Write the grounds of appeal.")
-    late = bool(decision.appeal_due_on and lodged_on > decision.appeal_due_on)
-    if late and not late_justification.strip():
+    due = decision.appeal_due_on
+    late = bool(due and lodged_on > due)
+    if due and late and not late_justification.strip():
         errors["late_justification"] = _(
             "The appeal period ended on %(date)s: a late appeal needs a justification.") % {
-                "date": decision.appeal_due_on.isoformat()}
+                "date": due.isoformat()}
     raise_errors(errors)
 
-    def effect(case: Case, step: CaseStep) -> dict:
+    def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         appeal = Appeal(case=case, person_id=case.principal_id, decision=decision, lodged_on=lodged_on,
                         late=late, late_justification=late_justification.strip() if late else "",
                         grounds=grounds.strip(), lodged_by=by)
@@ -192,7 +195,7 @@ def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: in
         raise ValidationError(_("No appeal is pending."))
     allow = data.outcome == Outcome.RECOGNIZED
 
-    def effect(case: Case, step: CaseStep) -> dict:
+    def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         decision = Decision(case=case, person_id=case.principal_id, stage=Stage.APPEAL,
                             authority="appeal", outcome=data.outcome, legal_basis=data.legal_basis,
                             grounds=sorted(set(data.grounds)), reasons=data.reasons.strip(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -34,7 +35,7 @@ def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: 
     scheduled = case.state == States.INTERVIEW_SCHEDULED
     name = Steps.RESCHEDULE_INTERVIEW if scheduled else Steps.SCHEDULE_INTERVIEW
 
-    def effect(case: Case, step: CaseStep) -> dict:
+    def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         end_scheduled_interviews(by=by, case=case, status=InterviewStatus.RESCHEDULED)
         interview = Interview(case=case, person_id=case.principal_id, scheduled_for=when,
                               place=place.strip(), interviewer=interviewer, scheduled_by=by,
@@ -62,7 +63,7 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
         raise ValidationError(_("The interview is set for %(date)s: record it on or after that day.")
                               % {"date": day.isoformat()})
 
-    def effect(case: Case, step: CaseStep) -> dict:
+    def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         fresh = Interview.objects.select_for_update().get(pk=interview.pk)
         fresh.status = InterviewStatus.ATTENDED if attended else InterviewStatus.NO_SHOW
         fresh.transcript = transcript.strip()

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections import Counter
+from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from faker import Faker
@@ -45,7 +46,7 @@ class Command(BaseCommand):
     help = ("Move the demo's asylum cases along their procedure (demo data only; run after "
             "seed_demo). Safe to re-run: cases already in a procedure are left alone.")
 
-    def handle(self, *args, **opts):
+    def handle(self, *args: Any, **options: Any) -> None:
         self.added: Counter[str] = Counter()
         self.today = timezone.localdate()
         with key_scope():
@@ -84,9 +85,11 @@ class Command(BaseCommand):
                                     url=f"https://coi.example.org/{country.lower()}/{age}")
             self.added["COI sources"] += 1
 
-    def _drive(self, case: Case, target: str, staff: dict[str, list[User]]) -> None:
+    def _drive(self, case: Case, target: States, staff: dict[str, list[User]]) -> None:
         fake = Faker("es_MX")
         fake.seed_instance(case.reference)
+        if case.assigned_to_id is None:  # handle() drives assigned cases only
+            raise CommandError(f"{case.reference} is not assigned.")
         worker = User.objects.get(pk=case.assigned_to_id)
         boss = User.objects.get(pk=staff[Role.SUPERVISOR][0].pk)
         goal = ORDER.index(target)
