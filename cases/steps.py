@@ -21,7 +21,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.functional import Promise
@@ -32,7 +32,7 @@ from cases.forms import Styled
 from cases.models import Case, User
 
 T = TypeVar("T")
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 # --- Helpers every page uses ------------------------------------------------------------
@@ -64,7 +64,7 @@ def role_required(*roles: str, message: str | Promise) -> Callable[[View], View]
     Put it under the method decorators (require_POST ...): a wrong method answers 405 first."""
     def decorate(view: View) -> View:
         @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not access.has_role(request.user, *roles):  # type: ignore[arg-type]
                 raise PermissionDenied(str(message))
             return view(request, *args, **kwargs)
