@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django import forms
@@ -87,6 +87,7 @@ class Step:
     wf: workflow.Workflow
     transition: workflow.Transition
     form: Any = None
+    _reads: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -100,6 +101,13 @@ class Step:
     def expected(self) -> int:
         """The step number the form was opened at."""
         return int(self.form.cleaned_data["expected_step"])
+
+    def once(self, key: str, read: Callable[[], T]) -> T:
+        """`read()` the first time a page asks for `key`; the same value after that (the form
+        and what the page shows above it often need one record)."""
+        if key not in self._reads:
+            self._reads[key] = read()
+        return self._reads[key]  # type: ignore[no-any-return]  # stored by this method as T
 
     def initial(self, **values: Any) -> dict[str, Any]:
         """A form's initial values, with the step number it is opened at."""

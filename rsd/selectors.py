@@ -240,10 +240,12 @@ def returned_assessment(case: Case) -> EligibilityAssessment | None:
     return current if current and current.status == AssessmentStatus.RETURNED else None
 
 
-def submitted_assessment(case: Case) -> EligibilityAssessment | None:
-    """The assessment waiting for review, with its author and cited sources."""
-    return (EligibilityAssessment.objects.filter(case=case, status=AssessmentStatus.SUBMITTED)
-            .select_related("author").prefetch_related("coi_sources").first())
+def submitted_assessment(case: Case, *, to_show: bool = True) -> EligibilityAssessment | None:
+    """The assessment waiting for review; `to_show`: with its author and cited sources."""
+    found = EligibilityAssessment.objects.filter(case=case, status=AssessmentStatus.SUBMITTED)
+    if to_show:
+        found = found.select_related("author").prefetch_related("coi_sources")
+    return found.first()
 
 
 def latest_assessment(case: Case) -> EligibilityAssessment | None:

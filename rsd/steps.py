@@ -58,7 +58,7 @@ def _register(step: Step, form: Any) -> tuple[str, str]:
 
 def _interview_form(step: Step, data: Any) -> forms.Form:
     current = rsd_selectors.scheduled_interview(step.case)
-    application = rsd_selectors.application_of(step.case)
+    application = step.once("application", lambda: rsd_selectors.application_of(step.case))
     initial = step.initial(interviewer=step.case.assigned_to_id,
                        interpreter_language=application.interpreter_language if application else "")
     if current:
@@ -79,7 +79,7 @@ def _schedule(step: Step, form: Any) -> tuple[str, str]:
 
 def _show_interview(step: Step) -> dict[str, Any]:
     return {"interview": rsd_selectors.scheduled_interview(step.case),
-            "application": rsd_selectors.application_of(step.case)}
+            "application": step.once("application", lambda: rsd_selectors.application_of(step.case))}
 
 
 def _attendance_form(step: Step, data: Any) -> forms.Form:

@@ -131,7 +131,7 @@ def review_assessment(*, by: User, case: Case, approve: bool, comments: str = ""
     """Return the assessment with comments, or approve it for the deciding body (BZ, CR)."""
     check_asylum_case(case)
     workflow.ensure_fresh(case, expected_step)
-    assessment = rsd_selectors.submitted_assessment(case)
+    assessment = rsd_selectors.submitted_assessment(case, to_show=False)
     if assessment is None:
         raise ValidationError(_("No assessment is waiting for review."))
 

@@ -122,3 +122,19 @@ def test_an_unknown_step_is_a_404(client, toy_case, caseworker):
     client.force_login(caseworker)
 
     assert client.get(url(toy_case, "fly")).status_code == 404
+
+
+def test_a_page_reads_a_record_once_for_the_form_and_what_it_shows(rf, toy_case, caseworker):
+    request = rf.get("/")
+    request.user = caseworker
+    step = Step(request=request, case=toy_case, wf=TOY, transition=TOY.transitions["screen"])
+    reads = []
+
+    def read():
+        reads.append(1)
+        return len(reads)
+
+    assert step.once("record", read) == 1
+    assert step.once("record", read) == 1
+    assert step.once("other", read) == 2
+    assert len(reads) == 2
