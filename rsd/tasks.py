@@ -6,6 +6,7 @@ from rsd import services
 
 @shared_task(name="rsd.sweep")  # type: ignore[untyped-decorator]  # celery has no type hints
 def sweep() -> dict[str, int]:
-    """Daily: propose abandoned files for closure, close refusals left unappealed."""
+    """Propose abandoned files for closure, close refusals left unappealed (every 6 hours:
+    settings.CELERY_BEAT_SCHEDULE)."""
     with datakeys.key_scope():
         return services.sweep()

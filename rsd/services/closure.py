@@ -1,5 +1,5 @@
 """Steps that carry only reasons (withdrawal, abandonment, reopening, cancellation)
-and the daily sweep."""
+and the periodic sweep."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def take_step(*, by: User | None, case: Case, name: str, reason: str = "", groun
 # --- Periodic sweeps ------------------------------------------------------------------------
 
 def sweep(*, limit: int = 500) -> dict[str, int]:
-    """Propose abandoned files for closure and close refusals left unappealed (a daily task).
+    """Propose abandoned files for closure and close refusals left unappealed (a periodic task).
 
     The task only proposes abandonment: a supervisor confirms it. Each case is its own
     transaction; a case someone is working on right now is simply taken next time.
