@@ -152,8 +152,10 @@ class SqlTimer:
 
 
 def fresh(user):
-    """Forget the roles cached on the user object: every request reads them again."""
-    user.__dict__.pop("_amparo_roles", None)
+    """Forget the roles and grants cached on the user object: every request reads them again."""
+    from cases import access
+
+    access.forget(user)
     return user
 
 

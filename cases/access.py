@@ -9,10 +9,11 @@ with `acts_on_assigned_cases`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Protocol
 
-from cases.models import Membership, Role, User
+from cases.models import CaseGroupObjectPermission, CaseUserObjectPermission, Membership, Role, User
 
 # The roles that work on cases at all (case pages, registration, the office queue).
 CASE_ROLES: tuple[str, ...] = (Role.CASEWORKER, Role.SUPERVISOR)
@@ -51,9 +52,30 @@ def roles_by_office(user: User) -> dict[str, set[int]]:
     return cached
 
 
-def forget_roles(user: User) -> None:
-    """Drop the roles read for this user (after their memberships changed)."""
+def granted_case_ids(user: User) -> frozenset[uuid.UUID]:
+    """Cases explicitly shared with this user (few), read once per request like the roles.
+
+    Grants to the role groups are ignored: a role group spans every office, so such a grant
+    would open the case everywhere."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cached: frozenset[uuid.UUID] | None = user.__dict__.get("_amparo_grants")
+    if cached is None:
+        direct = CaseUserObjectPermission.objects.filter(
+            user=user, permission__codename="view_case"
+        ).values_list("content_object_id", flat=True)
+        via_group = CaseGroupObjectPermission.objects.filter(
+            group__user=user, permission__codename="view_case"
+        ).exclude(group__name__in=Role.values).values_list("content_object_id", flat=True)
+        cached = frozenset(direct) | frozenset(via_group)
+        user.__dict__["_amparo_grants"] = cached
+    return cached
+
+
+def forget(user: User) -> None:
+    """Drop what was read for this user (after their memberships or grants changed)."""
     user.__dict__.pop("_amparo_roles", None)
+    user.__dict__.pop("_amparo_grants", None)
 
 
 def offices_where(user: User, *roles: str) -> set[int]:

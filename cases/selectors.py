@@ -19,14 +19,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from cases import workflow
-from cases.access import CASE_ROLES, can_edit_case, has_role, offices_where
+from cases.access import CASE_ROLES, can_edit_case, granted_case_ids, has_role, offices_where
 from cases.crypto import blind, datakeys
 from cases.models import (
     Case,
     CaseDeadline,
-    CaseGroupObjectPermission,
     CaseParticipant,
-    CaseUserObjectPermission,
     Document,
     ImportJob,
     Membership,
@@ -43,24 +41,12 @@ def user_offices(user: User, *roles: str) -> QuerySet[Office]:
     return Office.objects.filter(pk__in=offices_where(user, *(roles or Role.values)))
 
 
-def _granted_case_ids(user: User) -> set[uuid.UUID]:
-    """Cases explicitly shared with this user: few, so read first and inlined as a list."""
-    direct = CaseUserObjectPermission.objects.filter(
-        user=user, permission__codename="view_case"
-    ).values_list("content_object_id", flat=True)
-    # Role groups span every office: a grant to one of them would open the case everywhere.
-    via_group = CaseGroupObjectPermission.objects.filter(
-        group__user=user, permission__codename="view_case"
-    ).exclude(group__name__in=Role.values).values_list("content_object_id", flat=True)
-    return set(direct) | set(via_group)
-
-
 def visible_cases(user: User) -> QuerySet[Case]:
     if not user.is_authenticated or not user.is_active:
         return Case.objects.none()
     supervised = offices_where(user, Role.SUPERVISOR)
     worked = offices_where(user, Role.CASEWORKER) - supervised
-    scope = Q(pk__in=_granted_case_ids(user))
+    scope = Q(pk__in=list(granted_case_ids(user)))
     if supervised:
         scope |= Q(office__in=supervised)
     if worked:

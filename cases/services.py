@@ -358,7 +358,7 @@ def revoke_membership(*, by: User, membership: Membership) -> None:
     membership.delete()
     if not Membership.objects.filter(user=user, role=role).exists():
         user.groups.remove(role_group(role))
-    user.__dict__.pop("_amparo_roles", None)
+    access.forget(user)
 
 
 @transaction.atomic
@@ -375,6 +375,7 @@ def grant_case_access(*, by: User, case: Case, user: User, reason: str) -> None:
     grant = CaseUserObjectPermission(content_object=case, user=user, permission=perm)
     updates.stamp(grant, by=by, reason=reason)
     grant.save()
+    access.forget(user)
     events.emit("case.share", actor=by, obj=case, user=user.pk)
 
 
@@ -388,6 +389,7 @@ def revoke_case_access(*, by: User, case: Case, user: User, reason: str = "") ->
         updates.stamp(grant, by=by, reason=reason)
         grant.delete()
         events.emit("case.unshare", actor=by, obj=case, user=user.pk)
+    access.forget(user)
 
 
 ROLE_PERMISSIONS: dict[str, Sequence[str]] = {

@@ -39,7 +39,7 @@ def managed_case(use_workflow, case) -> Case:
 def case_manager(make_user, office):
     user = make_user(CW, office)
     Membership.objects.filter(user=user).update(role=CASE_MANAGER)
-    access.forget_roles(user)
+    access.forget(user)
     return user
 
 
@@ -69,7 +69,7 @@ def test_roles_the_transition_does_not_name_are_refused(managed_case, supervisor
 def test_the_role_in_another_office_does_not_count(managed_case, make_user, other_office):
     elsewhere = make_user(CW, other_office)
     Membership.objects.filter(user=elsewhere).update(role=CASE_MANAGER)
-    access.forget_roles(elsewhere)
+    access.forget(elsewhere)
 
     with pytest.raises(PermissionDenied):
         workflow.fire(case=managed_case, name="assist", by=elsewhere)
@@ -130,3 +130,30 @@ def test_two_procedures_for_one_kind_and_country_are_reported(use_workflow):
 
     assert [e.id for e in errors] == ["amparo.E021"]
     assert "rsd.mx" in errors[0].msg and "rsd.mx2" in errors[0].msg
+
+
+# --- Read once per request ----------------------------------------------------------------
+
+def test_a_page_reads_the_users_roles_and_grants_once(client, supervisor, case):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(supervisor)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/").status_code == 200
+
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum("caseuserobjectpermission" in s.lower() for s in sql) == 1
+    assert sum("casegroupobjectpermission" in s.lower() for s in sql) == 1
+    assert sum('from "cases_membership"' in s.lower() and "office" in s.lower() for s in sql) <= 2
+
+
+def test_a_grant_is_seen_at_once_by_the_user_object_it_was_given_to(case, supervisor, caseworker2):
+    from cases import selectors, services
+
+    assert not selectors.visible_cases(caseworker2).filter(pk=case.pk).exists()  # caches no grant
+    services.grant_case_access(by=supervisor, case=case, user=caseworker2, reason="Second opinion")
+    assert selectors.visible_cases(caseworker2).filter(pk=case.pk).exists()
+
+    services.revoke_case_access(by=supervisor, case=case, user=caseworker2, reason="Done")
+    assert not selectors.visible_cases(caseworker2).filter(pk=case.pk).exists()

@@ -65,6 +65,11 @@ def AUDITOR(status: int) -> dict:
 
 
 EXPECTED: dict[tuple[str, str], dict] = {
+    # Readiness and liveness answer everyone, logged in or not, and only to GET and HEAD.
+    ("health", "GET"): row(200, anon=200),
+    ("health", "POST"): row(405, anon=405),
+    ("health_live", "GET"): row(200, anon=200),
+    ("health_live", "POST"): row(405, anon=405),
     ("login", "GET"): row(302, anon=200),
     ("login", "POST"): row(302),  # anonymous logs in; others are already logged in
     ("logout", "GET"): row(405, anon=405),
@@ -251,6 +256,8 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
     person_form = {"office": office.pk, "given_names": "Rosa Elena",
                    "family_names": "Caal Tzul", "sex": "female"}
     return {
+        "health": {},
+        "health_live": {},
         "login": {"username": caseworker.username, "password": "pw-for-tests-only"},
         "logout": {},
         "set_language": {"language": "en", "next": "/"},
