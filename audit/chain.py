@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any, cast
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, Field, OuterRef
@@ -119,8 +120,17 @@ def record(event: events.Event) -> AuditEvent:
         row.save(force_insert=True)
     except DatabaseError as exc:
         raise AuditUnavailable(f"audit event {event.action!r} could not be written") from exc
-    _link_after_commit(row.pk)
+    if links_inline():
+        _link_after_commit(row.pk)
     return row
+
+
+def links_inline() -> bool:
+    """Whether events are linked right after their transaction commits (the embedded default,
+    without a broker) or by the background linker (`audit.link`, every
+    AMPARO_AUDIT_LINK_SECONDS), so that no request takes the chain's lock or pays a second
+    commit."""
+    return getattr(settings, "AMPARO_AUDIT_LINKER", "inline") != "background"
 
 
 class _Batch:
@@ -197,6 +207,16 @@ def link_pending(*, ids: list[int] | None = None, limit: int = 5000) -> int:
             prev = digest
         ChainLink.objects.bulk_create(links)
     return len(links)
+
+
+def link_all(*, batch: int = 5000) -> int:
+    """Link every committed, unlinked event, a batch per transaction (the background linker)."""
+    total = 0
+    while True:
+        done = link_pending(limit=batch)
+        total += done
+        if done < batch:
+            return total
 
 
 @dataclass

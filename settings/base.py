@@ -151,7 +151,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Audit events are linked into the chain right after commit without a broker ("inline"), by
+# the background linker with one ("background"): requests then never take the chain's lock.
+AMPARO_AUDIT_LINKER = os.environ.get("AMPARO_AUDIT_LINKER") or (
+    "inline" if CELERY_TASK_ALWAYS_EAGER else "background")
+AMPARO_AUDIT_LINK_SECONDS = float(os.environ.get("AMPARO_AUDIT_LINK_SECONDS", 2))
 CELERY_BEAT_SCHEDULE = {
+    "audit-link": {"task": "audit.link", "schedule": AMPARO_AUDIT_LINK_SECONDS},
     "audit-checkpoint": {"task": "audit.sign_checkpoint",
                          "schedule": int(os.environ.get("AMPARO_CHECKPOINT_SECONDS", 300))},
     "stale-imports": {"task": "cases.shred_stale_imports", "schedule": 3600},
