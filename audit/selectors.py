@@ -222,56 +222,154 @@ def _changes(new: Any, old: Any, *, values: bool) -> list[Change]:
     return sorted(changes, key=lambda c: c.name)
 
 
-def _history_entries(case: Case, *, values: bool) -> list[Entry]:
-    entries = []
-    steps: dict[int, str] | None = None
-    number = history.STEP_FIELDS[-1]
+TIMELINE_PAGE = 100
+
+
+@dataclass(frozen=True, order=True)
+class Cursor:
+    """A place in a case's timeline: entries sort by time, then stream (history sources,
+    then access events), then id within the stream. A page starts after its cursor."""
+
+    at: datetime.datetime
+    stream: str
+    id: int
+
+    def token(self) -> str:
+        return f"{self.at.isoformat()}|{self.stream}|{self.id}"
+
+    @classmethod
+    def parse(cls, token: str) -> Cursor | None:
+        try:
+            at, stream, ident = token.split("|")
+            moment = datetime.datetime.fromisoformat(at)
+            return cls(moment, stream, int(ident)) if timezone.is_aware(moment) else None
+        except ValueError:
+            return None
+
+
+ACCESS_STREAM = "~access"  # sorts after every history source's label (model labels are letters)
+
+
+def _after(cursor: Cursor | None, stream: str, date: str, ident: str) -> Q:
+    """Rows of `stream` that come after `cursor` in the timeline's order."""
+    if cursor is None:
+        return Q()
+    if stream < cursor.stream:
+        return Q(**{f"{date}__gt": cursor.at})
+    if stream > cursor.stream:
+        return Q(**{f"{date}__gte": cursor.at})
+    return Q(**{f"{date}__gt": cursor.at}) | Q(**{date: cursor.at, f"{ident}__gt": cursor.id})
+
+
+@dataclass
+class _Row:
+    cursor: Cursor
+    source: history.Source | None = None
+    row: Any = None          # a history row, or an AuditEvent
+
+
+def _history_rows(case: Case, after: Cursor | None, limit: int) -> list[_Row]:
+    out = []
     for source in history.sources():
-        previous: dict[Any, Any] = {}
-        rows = source.rows(case).select_related("history_user").order_by("history_date", "history_id")
-        for row in rows:
-            key = row.id
-            before = previous.get(key)
-            previous[key] = row
-            changes = []
-            if row.history_type == "~" and before is not None:
-                changes = _changes(row, before, values=values)
-            what = f"{source.label} · {_CHANGE_KINDS.get(row.history_type, row.history_type)}"
-            if (source.steps and row.history_type == "~" and before is not None
-                    and getattr(row, number) != getattr(before, number)):
-                # A step of the procedure: named by the transition taken, not by the fields
-                # the engine moved to record it.
-                if steps is None:
-                    steps = history.step_labels(case)
-                step = steps.get(getattr(row, number), "")
-                what = _("%(record)s · step taken: %(step)s") % {"record": source.label, "step": step}
-                changes = [c for c in changes if c.name not in history.STEP_FIELDS]
-            reason_field = "history_change_reason"
-            entry = Entry(
-                at=row.history_date,
-                who=row.history_user.get_username() if row.history_user else "",
-                kind="change",
-                what=what,
-                object_id=str(key),
-                changes=changes,
-                has_reason=holds_value(row, reason_field),
-            )
-            if values and entry.has_reason:
-                entry.reason = str(getattr(row, reason_field) or "")
-            entries.append(entry)
-    return entries
+        stream = source.model._meta.label_lower
+        rows = (source.rows(case).filter(_after(after, stream, "history_date", "history_id"))
+                .select_related("history_user").order_by("history_date", "history_id")[:limit])
+        out += [_Row(Cursor(r.history_date, stream, r.history_id), source, r) for r in rows]
+    return out
 
 
-def case_timeline(user: User, case: Case) -> tuple[list[Entry], bool]:
-    """Changes and accesses of the case, oldest first, and whether values are shown."""
+def _previous_versions(source: history.Source, case: Case, rows: list[Any]) -> dict[int, Any]:
+    """For each history row, the row of the same record just before it (None for a creation)."""
+    before: dict[int, Any] = {}
+    first: dict[Any, Any] = {}
+    for r in rows:  # in order: a record's earlier row in the page precedes its later ones
+        if r.id in first:
+            before[r.history_id] = first[r.id]
+        first[r.id] = r
+    opening = {r.id: r for r in reversed(rows)}  # each record's first row on the page
+    wanted = Q(pk__in=[])
+    for record, r in opening.items():
+        wanted |= Q(id=record, history_id__lt=r.history_id)
+    latest = dict(source.rows(case).filter(wanted).values("id").annotate(last=Max("history_id"))
+                  .values_list("id", "last"))
+    if latest:
+        earlier = {x.history_id: x for x in source.rows(case).filter(history_id__in=latest.values())}
+        for record, r in opening.items():
+            if record in latest:
+                before[r.history_id] = earlier[latest[record]]
+    return before
+
+
+def _change_entry(source: history.Source, row: Any, before: Any, case: Case, values: bool,
+                  steps: dict[int, str] | None) -> tuple[Entry, dict[int, str] | None]:
+    number = history.STEP_FIELDS[-1]
+    changes = []
+    if row.history_type == "~" and before is not None:
+        changes = _changes(row, before, values=values)
+    what = f"{source.label} · {_CHANGE_KINDS.get(row.history_type, row.history_type)}"
+    if (source.steps and row.history_type == "~" and before is not None
+            and getattr(row, number) != getattr(before, number)):
+        # A step of the procedure: named by the transition taken, not by the fields the
+        # engine moved to record it.
+        if steps is None:
+            steps = history.step_labels(case)
+        step = steps.get(getattr(row, number), "")
+        what = _("%(record)s · step taken: %(step)s") % {"record": source.label, "step": step}
+        changes = [c for c in changes if c.name not in history.STEP_FIELDS]
+    reason_field = "history_change_reason"
+    entry = Entry(at=row.history_date, who=row.history_user.get_username() if row.history_user else "",
+                  kind="change", what=what, object_id=str(row.id), changes=changes,
+                  has_reason=holds_value(row, reason_field))
+    if values and entry.has_reason:
+        entry.reason = str(getattr(row, reason_field) or "")
+    return entry, steps
+
+
+@dataclass
+class TimelinePage:
+    entries: list[Entry]
+    values: bool          # values and reasons shown (the auditor may see the case)
+    next: str = ""        # the cursor token of the next page; "" on the last page
+
+
+def case_timeline(user: User, case: Case, *, after: str = "",
+                  limit: int = TIMELINE_PAGE) -> TimelinePage:
+    """One page of the case's changes and accesses, oldest first, after the cursor `after`.
+
+    Each stream (a history source, the access events) is read from the cursor for one page at
+    most, and only the records on the page are looked up for the version before them: no
+    page reads a case's whole history."""
     values = selectors.visible_cases(user).filter(pk=case.pk).exists()
-    entries = _history_entries(case, values=values)
-    accesses = list(scoped_events(user).filter(case_objects(case)).order_by("at", "id"))
-    objects = describe_objects(user, ((e.object_type, e.object_id) for e in accesses))
-    for e in accesses:
-        entries.append(Entry(at=e.at, who=e.actor_username, kind="access",
-                             what=events.action_label(e.action), action=e.action,
-                             object_id=objects.get((e.object_type, e.object_id), ""),
-                             outcome=e.outcome, request_id=e.request_id))
-    entries.sort(key=lambda e: e.at)
-    return entries, values
+    cursor = Cursor.parse(after) if after else None
+    items = _history_rows(case, cursor, limit + 1)
+    accesses = (scoped_events(user).filter(case_objects(case))
+                .filter(_after(cursor, ACCESS_STREAM, "at", "id")).order_by("at", "id")[:limit + 1])
+    items += [_Row(Cursor(e.at, ACCESS_STREAM, e.id), None, e) for e in accesses]
+    items.sort(key=lambda i: i.cursor)
+    page, more = items[:limit], len(items) > limit
+
+    by_source: dict[str, list[Any]] = {}
+    for item in page:
+        if item.source is not None:
+            by_source.setdefault(item.cursor.stream, []).append(item.row)
+    previous: dict[tuple[str, int], Any] = {}
+    for item in page:
+        if item.source is not None and item.cursor.stream in by_source:
+            rows = by_source.pop(item.cursor.stream)
+            for hid, row in _previous_versions(item.source, case, rows).items():
+                previous[(item.cursor.stream, hid)] = row
+    objects = describe_objects(user, ((i.row.object_type, i.row.object_id)
+                                      for i in page if i.source is None))
+    entries, steps = [], None
+    for item in page:
+        if item.source is None:
+            e = item.row
+            entries.append(Entry(at=e.at, who=e.actor_username, kind="access",
+                                 what=events.action_label(e.action), action=e.action,
+                                 object_id=objects.get((e.object_type, e.object_id), ""),
+                                 outcome=e.outcome, request_id=e.request_id))
+        else:
+            before = previous.get((item.cursor.stream, item.row.history_id))
+            entry, steps = _change_entry(item.source, item.row, before, case, values, steps)
+            entries.append(entry)
+    return TimelinePage(entries, values, page[-1].cursor.token() if more and page else "")

@@ -174,9 +174,11 @@ def case_timeline(request: AuthedRequest, reference: str) -> HttpResponse:
         events.emit("audit.timeline", actor=request.user, outcome="denied",
                     object_type="cases.case", reference=reference[:40])
         raise
-    entries, values = selectors.case_timeline(request.user, case)
-    events.emit("audit.timeline", actor=request.user, obj=case, entries=len(entries),
-                values=values)
+    after = request.GET.get("after", "")
+    page = selectors.case_timeline(request.user, case, after=after, limit=selectors.TIMELINE_PAGE)
+    events.emit("audit.timeline", actor=request.user, obj=case, entries=len(page.entries),
+                values=page.values, later_page=bool(after))
     return render(request, "audit/case_timeline.html", {
-        "case": case, "entries": entries, "values": values, "zone": selectors.time_zone(),
+        "case": case, "entries": page.entries, "values": page.values, "next": page.next,
+        "later_page": bool(after), "zone": selectors.time_zone(),
     })
