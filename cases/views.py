@@ -9,7 +9,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.forms import BaseForm
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -255,17 +254,15 @@ def case_open(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
 @case_staff_required
 def case_list(request: AuthedRequest) -> HttpResponse:
     show = request.GET.get("show", "mine")
-    if show == "queue":
-        qs = selectors.unassigned_queue(request.user)
-    elif show == "all":
-        qs = selectors.visible_cases(request.user)
-    else:
-        show, qs = "mine", selectors.my_cases(request.user)
-    page = Paginator(qs.order_by("-opened_at"), 50).get_page(request.GET.get("page"))
-    datakeys.preload([c.principal_id for c in page])
-    events.emit("case.list", actor=request.user, show=show, page=page.number,
-                cases=[str(c.pk) for c in page])
-    return render(request, "cases/case_list.html", {"page": page, "show": show})
+    if show not in ("queue", "all"):
+        show = "mine"
+    after = request.GET.get("after", "")
+    page = selectors.case_list(request.user, show=show, after=after, limit=selectors.LIST_PAGE)
+    datakeys.preload([c.principal_id for c in page.cases])
+    events.emit("case.list", actor=request.user, show=show, later_page=bool(after),
+                cases=[str(c.pk) for c in page.cases])
+    return render(request, "cases/case_list.html", {
+        "cases": page.cases, "next": page.next, "later_page": bool(after), "show": show})
 
 
 def _case_page(request: AuthedRequest, case: Case, **forms: BaseForm) -> HttpResponse:

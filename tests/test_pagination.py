@@ -1,4 +1,5 @@
-"""The one pagination include (templates/pagination.html): its links keep a list's filters."""
+"""The pagination includes (templates/pagination.html, keyset_pagination.html): their links
+keep a list's filters."""
 
 from __future__ import annotations
 
@@ -49,14 +50,18 @@ def three_cases(caseworker, office, person_data):
 
 @pytest.mark.django_db
 def test_the_case_list_pages_keep_the_list_shown(client, caseworker, three_cases, monkeypatch):
-    from cases import views
+    from cases import selectors
 
-    monkeypatch.setattr(views, "Paginator", lambda object_list, per_page: Paginator(object_list, 1))
+    monkeypatch.setattr(selectors, "LIST_PAGE", 1)
     client.force_login(caseworker)
 
-    html = client.get(reverse("case_list"), {"show": "all", "page": 2}, headers=EN).content.decode()
+    first = client.get(reverse("case_list"), {"show": "all"}, headers=EN)
+    (label, href), = links(first.content.decode()).items()
+    assert label == "Next" and href.startswith("?show=all&amp;after=")
 
-    assert links(html) == {"Previous": "?show=all&amp;page=1", "Next": "?show=all&amp;page=3"}
+    second = client.get(reverse("case_list") + href.replace("&amp;", "&"), headers=EN)
+    assert links(second.content.decode())["From the start"] == "?show=all"
+    assert second.context["cases"] != first.context["cases"]
 
 
 @pytest.mark.django_db

@@ -1,0 +1,111 @@
+"""The case list read from a cursor (cases.selectors.case_list): the pages together are exactly
+what the user sees, newest first, with no count and a cost that follows the page."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from cases import selectors, services
+from cases.models import Case, Role
+
+
+@pytest.fixture
+def many_cases(caseworker, caseworker2, supervisor, other_caseworker, office, other_office, person_data):
+    """Eleven cases of the office (some the caseworker's, some a colleague's, some unassigned),
+    three of another office, opened at distinct and at equal times."""
+    made = []
+    for n in range(11):
+        person = services.register_person(by=caseworker, office=office,
+                                          data=person_data(given_names=f"Ana {n}", documents=[]))
+        case = services.open_case(by=caseworker, person=person, kind="asylum")
+        made.append(case)
+    for n in range(3):
+        person = services.register_person(by=other_caseworker, office=other_office,
+                                          data=person_data(given_names=f"Eva {n}", documents=[]))
+        made.append(services.open_case(by=other_caseworker, person=person, kind="asylum"))
+    base = timezone.now() - datetime.timedelta(days=30)
+    for n, case in enumerate(made):
+        # Four share one opening time: the cursor must order ties by id.
+        Case.objects.filter(pk=case.pk).update(
+            opened_at=base + datetime.timedelta(hours=n if n > 3 else 0),
+            assigned_to=(caseworker if n % 3 == 0 else caseworker2 if n % 3 == 1 else None)
+            if n < 11 else other_caseworker)
+    return made
+
+
+def walk(user, show, limit):
+    cases, after, pages = [], "", 0
+    while True:
+        page = selectors.case_list(user, show=show, after=after, limit=limit)
+        assert len(page.cases) <= limit
+        cases += page.cases
+        pages += 1
+        if not page.next:
+            return cases, pages
+        after = page.next
+
+
+def expected(qs):
+    return list(qs.order_by("-opened_at", "-pk").values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("limit", [1, 3, 50])
+def test_pages_together_are_exactly_what_the_user_sees(many_cases, caseworker, supervisor, limit):
+    for user, show, qs in (
+        (supervisor, "all", selectors.visible_cases(supervisor)),
+        (caseworker, "all", selectors.visible_cases(caseworker)),
+        (caseworker, "mine", selectors.my_cases(caseworker)),
+        (caseworker, "queue", selectors.unassigned_queue(caseworker)),
+    ):
+        cases, pages = walk(user, show, limit)
+        assert [c.pk for c in cases] == expected(qs), (user, show)
+        assert pages == max(1, -(-len(cases) // limit)), (user, show)
+
+
+def test_a_case_shared_from_another_office_is_listed(many_cases, caseworker, other_caseworker,
+                                                     make_user, other_office):
+    other_supervisor = make_user(Role.SUPERVISOR, other_office)
+    shared = many_cases[-1]
+    services.grant_case_access(by=other_supervisor, case=shared, user=caseworker, reason="Referral")
+
+    cases, _ = walk(caseworker, "all", 4)
+
+    assert shared.pk in {c.pk for c in cases}
+    assert [c.pk for c in cases] == expected(selectors.visible_cases(caseworker))
+
+
+def test_the_list_page_counts_nothing_and_its_queries_do_not_grow_with_the_cases(
+        client, many_cases, supervisor, caseworker, office, person_data):
+    client.force_login(supervisor)
+    with CaptureQueriesContext(connection) as before:
+        assert client.get(reverse("case_list"), {"show": "all"}).status_code == 200
+    assert not any("COUNT(" in q["sql"].upper() for q in before.captured_queries)
+
+    for n in range(5):
+        person = services.register_person(by=caseworker, office=office,
+                                          data=person_data(given_names=f"Más {n}", documents=[]))
+        services.open_case(by=caseworker, person=person, kind="asylum")
+    with CaptureQueriesContext(connection) as after:
+        assert client.get(reverse("case_list"), {"show": "all"}).status_code == 200
+    assert len(after.captured_queries) == len(before.captured_queries)
+
+
+def test_a_bad_cursor_starts_from_the_newest(client, many_cases, supervisor):
+    client.force_login(supervisor)
+    newest = selectors.case_list(supervisor, show="all", limit=5).cases
+
+    for bad in ("yesterday|x", "2026-01-01T00:00:00|not-a-uuid", "2026-01-01T00:00:00|" + "0" * 32):
+        response = client.get(reverse("case_list"), {"show": "all", "after": bad})
+        assert response.status_code == 200
+        assert [c.pk for c in response.context["cases"][:5]] == [c.pk for c in newest]
+
+
+def test_other_roles_see_no_case(many_cases, make_user, office):
+    auditor = make_user(Role.AUDITOR, office)
+    assert selectors.case_list(auditor, show="all").cases == []
