@@ -91,3 +91,18 @@ def test_check_deploy_warns_without_a_broker(prod_env):
 
     assert "amparo.W001" in result.stdout + result.stderr
     assert "CELERY_BROKER_URL" in result.stdout + result.stderr
+
+
+def test_production_answers_health_probes_over_plain_http_and_redirects_the_rest(prod_env):
+    script = (
+        "import django; django.setup()\n"
+        "from django.test import Client\n"
+        "c = Client(HTTP_HOST='amparo.example.org')\n"
+        "print(c.get('/health/live/').status_code, c.get('/login/').status_code)\n"
+    )
+    env = {**prod_env, "DJANGO_SETTINGS_MODULE": "settings.prod"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["200", "301"]
