@@ -300,8 +300,8 @@ def _previous_versions(source: history.Source, case: Case, rows: list[Any]) -> d
     return before
 
 
-def _change_entry(source: history.Source, row: Any, before: Any, case: Case, values: bool,
-                  steps: dict[int, str] | None) -> tuple[Entry, dict[int, str] | None]:
+def _change_entry(source: history.Source, row: Any, before: Any, values: bool,
+                  steps: dict[int, str]) -> Entry:
     number = history.STEP_FIELDS[-1]
     changes = []
     if row.history_type == "~" and before is not None:
@@ -311,8 +311,6 @@ def _change_entry(source: history.Source, row: Any, before: Any, case: Case, val
             and getattr(row, number) != getattr(before, number)):
         # A step of the procedure: named by the transition taken, not by the fields the
         # engine moved to record it.
-        if steps is None:
-            steps = history.step_labels(case)
         step = steps.get(getattr(row, number), "")
         what = _("%(record)s · step taken: %(step)s") % {"record": source.label, "step": step}
         changes = [c for c in changes if c.name not in history.STEP_FIELDS]
@@ -322,7 +320,7 @@ def _change_entry(source: history.Source, row: Any, before: Any, case: Case, val
                   has_reason=holds_value(row, reason_field))
     if values and entry.has_reason:
         entry.reason = str(getattr(row, reason_field) or "")
-    return entry, steps
+    return entry
 
 
 @dataclass
@@ -348,19 +346,18 @@ def case_timeline(user: User, case: Case, *, after: str = "",
     items.sort(key=lambda i: i.cursor)
     page, more = items[:limit], len(items) > limit
 
-    by_source: dict[str, list[Any]] = {}
+    by_source: dict[str, tuple[history.Source, list[Any]]] = {}
     for item in page:
         if item.source is not None:
-            by_source.setdefault(item.cursor.stream, []).append(item.row)
-    previous: dict[tuple[str, int], Any] = {}
-    for item in page:
-        if item.source is not None and item.cursor.stream in by_source:
-            rows = by_source.pop(item.cursor.stream)
-            for hid, row in _previous_versions(item.source, case, rows).items():
-                previous[(item.cursor.stream, hid)] = row
+            by_source.setdefault(item.cursor.stream, (item.source, []))[1].append(item.row)
+    previous = {(stream, hid): row for stream, (source, rows) in by_source.items()
+                for hid, row in _previous_versions(source, case, rows).items()}
+    numbers = {getattr(r, history.STEP_FIELDS[-1]) for source, rows in by_source.values()
+               if source.steps for r in rows}
+    steps = history.step_labels(case, numbers) if numbers else {}
     objects = describe_objects(user, ((i.row.object_type, i.row.object_id)
                                       for i in page if i.source is None))
-    entries, steps = [], None
+    entries = []
     for item in page:
         if item.source is None:
             e = item.row
@@ -370,6 +367,5 @@ def case_timeline(user: User, case: Case, *, after: str = "",
                                  outcome=e.outcome, request_id=e.request_id))
         else:
             before = previous.get((item.cursor.stream, item.row.history_id))
-            entry, steps = _change_entry(item.source, item.row, before, case, values, steps)
-            entries.append(entry)
+            entries.append(_change_entry(item.source, item.row, before, values, steps))
     return TimelinePage(entries, values, page[-1].cursor.token() if more and page else "")

@@ -9,7 +9,7 @@ asks `sources()` for them. See docs/architecture.md#audit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,25 +63,30 @@ def sources() -> list[Source]:
     return list(_sources.values())
 
 
-def step_labels(case: Case) -> dict[int, str]:
-    """The steps recorded on the case, by number: the label of the transition taken, from the
-    case's procedure (the transition's name when the procedure no longer has it)."""
+def step_labels(case: Case, numbers: Iterable[int]) -> dict[int, str]:
+    """These steps of the case, by number: the label of the transition taken, from the case's
+    procedure (the transition's name when the procedure no longer has it)."""
     wf = workflow.for_case(case)
     out = {}
-    for number, name in CaseStep.objects.filter(case=case).values_list("number", "transition"):
+    steps = CaseStep.objects.filter(case=case, number__in=list(numbers))
+    for number, name in steps.values_list("number", "transition"):
         transition = wf.transitions.get(name) if wf is not None else None
         out[number] = str(transition.label) if transition is not None else name
     return out
 
 
+def of_case(model: type[Model]) -> Rows:
+    """Rows of `model`'s history whose `case` is the case: the usual source."""
+    manager = model.history  # type: ignore[attr-defined]  # simple-history's manager
+    return lambda case: manager.filter(case_id=case.pk)
+
+
 def register_cases() -> None:
     """The sources of `cases`: the case, its people, notes, documents and access grants."""
     register(Case, rows=lambda case: Case.history.filter(id=case.pk), label=_("case"), steps=True)
-    register(CaseParticipant, rows=lambda case: CaseParticipant.history.filter(case_id=case.pk),
-             label=_("participant"))
-    register(Note, rows=lambda case: Note.history.filter(case_id=case.pk), label=_("note"))
-    register(Document, rows=lambda case: Document.history.filter(case_id=case.pk),
-             label=_("document"))
+    register(CaseParticipant, rows=of_case(CaseParticipant), label=_("participant"))
+    register(Note, rows=of_case(Note), label=_("note"))
+    register(Document, rows=of_case(Document), label=_("document"))
     register(Person, rows=lambda case: Person.history.filter(id=case.principal_id),
              label=_("person"))
     register(IdentityDocument,

@@ -7,15 +7,8 @@ from rsd.models import Appeal, Application, Decision, EligibilityAssessment, Fam
 
 
 def register() -> None:
-    history.register(Application, label=_("application"),
-                     rows=lambda case: Application.history.filter(case_id=case.pk))
-    history.register(FamilyMember, label=_("family member"),
-                     rows=lambda case: FamilyMember.history.filter(case_id=case.pk))
-    history.register(Interview, label=_("interview"),
-                     rows=lambda case: Interview.history.filter(case_id=case.pk))
-    history.register(EligibilityAssessment, label=_("eligibility assessment"),
-                     rows=lambda case: EligibilityAssessment.history.filter(case_id=case.pk))
-    history.register(Decision, label=_("decision"),
-                     rows=lambda case: Decision.history.filter(case_id=case.pk))
-    history.register(Appeal, label=_("appeal"),
-                     rows=lambda case: Appeal.history.filter(case_id=case.pk))
+    for model, label in ((Application, _("application")), (FamilyMember, _("family member")),
+                         (Interview, _("interview")),
+                         (EligibilityAssessment, _("eligibility assessment")),
+                         (Decision, _("decision")), (Appeal, _("appeal"))):
+        history.register(model, label=label, rows=history.of_case(model))
