@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from cases import intake
-from cases.intake import MAX_LENGTH, IdentityDocumentData, PersonData
+from cases.intake import EARLIEST_BIRTH, MAX_LENGTH, IdentityDocumentData, PersonData
 from cases.models import CaseKind, DocumentType, Office, Sex, SpecificNeed, User
 from cases.vocab import LANGUAGE_CODES, language_choices  # noqa: F401  (re-exported)
 
@@ -157,7 +157,7 @@ class SearchForm(Styled, forms.Form):
     date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=DateInput())
     sounds_like = forms.BooleanField(label=_("Names that sound alike"), required=False)
     # Narrow a common name without decrypting everyone called García.
-    birth_year = forms.IntegerField(label=_("Year of birth"), required=False, min_value=1900,
+    birth_year = forms.IntegerField(label=_("Year of birth"), required=False, min_value=EARLIEST_BIRTH.year,
                                     max_value=2100)
     sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Sex.choices], required=False)
 
