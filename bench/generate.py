@@ -299,7 +299,9 @@ class Generator:
                 documents=[d.number or "" for d in docs],
                 date_of_birth=p.date_of_birth,
             )
-            out["index"].extend(PersonIndex(person=p, kind=k, value=v) for k, v in sorted(entries))
+            out["index"].extend(PersonIndex(person=p, kind=k, value=v, office=office,
+                                            created_at=registered)
+                                for k, v in sorted(entries))
             out["people"].append(p)
             out["documents"].extend(docs)
             members.append(p)

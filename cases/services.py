@@ -45,7 +45,11 @@ def _index_person(person: Person) -> None:
         date_of_birth=person.date_of_birth,
     )
     PersonIndex.objects.bulk_create(
-        [PersonIndex(person=person, kind=k, value=v) for k, v in sorted(entries)]
+        [
+            PersonIndex(person=person, kind=k, value=v, office_id=person.office_id,
+                        created_at=person.created_at)
+            for k, v in sorted(entries)
+        ]
     )
 
 

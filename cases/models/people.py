@@ -123,9 +123,22 @@ class PersonIndex(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="index_entries")
     kind = models.CharField(max_length=12)
     value = models.BigIntegerField()
+    # Copies of the person's office and registration time: a search walks the hits in the
+    # user's offices, newest first, in one index range and stops at its cap
+    # (docs/architecture.md#search).
+    office = models.ForeignKey(
+        "cases.Office", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["kind", "value"])]
+        indexes = [
+            models.Index(
+                fields=["kind", "value", "office", "-created_at"],
+                include=["person"],
+                name="personindex_search",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["person", "kind", "value"], name="unique_index_entry")
         ]
