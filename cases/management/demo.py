@@ -17,7 +17,7 @@ from faker import Faker
 
 from cases.crypto.blind import fold
 from cases.intake import IdentityDocumentData, PersonData, parse_phone
-from cases.models import CaseKind, DocumentType, Sex, SpecificNeed
+from cases.models import CaseKind, DocumentType, Role, Sex, SpecificNeed
 
 # Ages are counted back from a fixed day, not from today: the same seed must give the same
 # dates of birth (and so the same fingerprints) next year too.
@@ -319,3 +319,18 @@ def split(total: int) -> dict[str, int]:
     for code in sorted(exact, key=lambda c: exact[c] - counts[c], reverse=True)[:leftover]:
         counts[code] += 1
     return counts
+
+
+def demo_people(office: DemoOffice, upto: int) -> dict[str, DemoPerson]:
+    """An office's first `upto` demo people by fingerprint: whom seed_demo registers there."""
+    people = (demo_person(office, i) for i in range(upto))
+    return {p.data.fingerprint(): p for p in people}
+
+
+def staff_usernames(office: DemoOffice) -> list[tuple[str, str]]:
+    """(username, role) of an office's demo staff, e.g. ('bz-bmp-caseworker1', 'caseworker')."""
+    prefix = office.code.lower()
+    out = [(f"{prefix}-caseworker{n}", Role.CASEWORKER) for n in range(1, office.caseworkers + 1)]
+    out += [(f"{prefix}-{role.replace('_', '-')}", role)
+            for role in (Role.SUPERVISOR, Role.AUDITOR, Role.OFFICE_ADMIN, Role.SYSTEM_ADMIN)]
+    return [(username, str(role)) for username, role in out]

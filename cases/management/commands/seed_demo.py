@@ -12,21 +12,12 @@ from faker import Faker
 
 from cases import services
 from cases.crypto.datakeys import key_scope
-from cases.management.demo import OFFICES, DemoOffice, DemoPerson, demo_person, split
+from cases.management.demo import OFFICES, DemoOffice, DemoPerson, demo_person, split, staff_usernames
 from cases.models import Membership, Office, Person, Role, User
 
 # Printed at the end of every run. Demo databases only: never load this data into a server
 # that holds real people's records.
 DEMO_PASSWORD = "amparo-demo-only"  # noqa: S105
-
-
-def staff_usernames(office: DemoOffice) -> list[tuple[str, str]]:
-    """(username, role) of an office's demo staff, e.g. ('bz-bmp-caseworker1', 'caseworker')."""
-    prefix = office.code.lower()
-    out = [(f"{prefix}-caseworker{n}", Role.CASEWORKER) for n in range(1, office.caseworkers + 1)]
-    out += [(f"{prefix}-{role.replace('_', '-')}", role)
-            for role in (Role.SUPERVISOR, Role.AUDITOR, Role.OFFICE_ADMIN, Role.SYSTEM_ADMIN)]
-    return [(username, str(role)) for username, role in out]
 
 
 class Command(BaseCommand):

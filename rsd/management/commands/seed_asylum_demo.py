@@ -14,7 +14,18 @@ from django.utils import timezone
 from faker import Faker
 
 from cases.crypto.datakeys import key_scope
-from cases.models import Case, CaseKind, Membership, Office, Role, User
+from cases.management.demo import OFFICES, demo_people, staff_usernames
+from cases.models import (
+    Case,
+    CaseKind,
+    CaseParticipant,
+    Membership,
+    Office,
+    ParticipantRole,
+    Person,
+    Role,
+    User,
+)
 from rsd import selectors, services
 from rsd.models import CoiSource, Interview, InterviewStatus
 from rsd.names import States, Steps
@@ -44,7 +55,8 @@ def _bucket(reference: str) -> int:
 
 class Command(BaseCommand):
     help = ("Move the demo's asylum cases along their procedure (demo data only; run after "
-            "seed_demo). Safe to re-run: cases already in a procedure are left alone.")
+            "seed_demo). Safe to re-run: it acts only on cases seed_demo opened for its own "
+            "people that have not entered a procedure; cases people opened are left alone.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.added: Counter[str] = Counter()
@@ -56,9 +68,7 @@ class Command(BaseCommand):
                     continue
                 with transaction.atomic():
                     self._library(office, staff[Role.CASEWORKER][0])
-                cases = (Case.objects.filter(office=office, kind=CaseKind.ASYLUM, state=States.OPEN,
-                                             assigned_to__isnull=False).order_by("reference"))
-                for case in cases:
+                for case in self._demo_cases(office):
                     target = STOPS.get(_bucket(case.reference))
                     if target:
                         # Step by step: each step is its own transaction (cases.workflow.fire).
@@ -69,6 +79,31 @@ class Command(BaseCommand):
                 "Asylum demo: " + ", ".join(f"{n} {what}" for what, n in sorted(self.added.items()))))
         else:
             self.stdout.write("Asylum demo: nothing added.")
+
+    def _demo_cases(self, office: Office) -> list[Case]:
+        """Asylum cases still at the start that seed_demo opened for its own people and
+        assigned to the caseworker it chose: never a case someone opened or assigned by hand."""
+        spec = next((o for o in OFFICES if o.code == office.code), None)
+        if spec is None:
+            return []
+        ours = demo_people(spec, Person.objects.filter(office=office).count())
+        workers = sorted(u for u, role in staff_usernames(spec) if role == Role.CASEWORKER)
+        first: dict[object, tuple[Case, str]] = {}
+        rows = (CaseParticipant.objects.filter(person__office=office, person__fingerprint__in=ours,
+                                               role=ParticipantRole.PRINCIPAL)
+                .select_related("case__assigned_to", "person")
+                .order_by("-case__opened_at", "-case__pk"))
+        for row in rows:  # each person's oldest case comes last and wins
+            first[row.person_id] = (row.case, row.person.fingerprint)
+        out = []
+        for case, fingerprint in first.values():
+            planned = ours[fingerprint].case
+            if (planned is None or planned.caseworker is None or case.kind != CaseKind.ASYLUM
+                    or case.state != States.OPEN or case.assigned_to is None):
+                continue
+            if case.assigned_to.username == workers[planned.caseworker]:
+                out.append(case)
+        return sorted(out, key=lambda c: c.reference)
 
     def _staff(self, office: Office) -> dict[str, list[User]]:
         out: dict[str, list[User]] = {}
