@@ -7,13 +7,21 @@ from functools import cache
 
 import pycountry
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from cases.models import SpecificNeed
 
-# Languages heard in the region's offices (ISO 639-1 or 639-3 codes).
-LANGUAGE_CODES = ["es", "en", "fr", "pt", "ht", "ar", "zh", "hi", "ru", "wo", "quc", "mam",
-                  "kek", "cak", "nah", "cab", "miq", "tzo", "tzh", "yua"]
+# Languages heard in the region's offices (ISO 639-1, 639-3, or 639-5 for Nahuatl), named by
+# us rather than by the ISO catalogue, whose Spanish names are incomplete ("Haitian") or wrong.
+LANGUAGES = {
+    "es": _("Spanish"), "en": _("English"), "fr": _("French"), "pt": _("Portuguese"),
+    "ht": _("Haitian Creole"), "ar": _("Arabic"), "zh": _("Chinese"), "hi": _("Hindi"),
+    "ru": _("Russian"), "wo": _("Wolof"), "quc": _("K'iche'"), "mam": _("Mam"),
+    "kek": _("Q'eqchi'"), "cak": _("Kaqchikel"), "nah": _("Nahuatl"), "cab": _("Garifuna"),
+    "miq": _("Miskito"), "tzo": _("Tzotzil"), "tzh": _("Tzeltal"), "yua": _("Yucatec Maya"),
+}
+LANGUAGE_CODES = list(LANGUAGES)
 
 
 @cache
@@ -22,6 +30,8 @@ def _iso639(lang: str) -> gettext.NullTranslations:
 
 
 def language_name(code: str) -> str:
+    if code in LANGUAGES:
+        return str(LANGUAGES[code])
     key = "alpha_2" if len(code) == 2 else "alpha_3"
     lang = pycountry.languages.get(**{key: code})
     if lang is None:
