@@ -18,10 +18,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import openpyxl
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from cases import access, events, intake, selectors, services
 from cases.crypto import blind, datakeys, files
@@ -62,17 +64,26 @@ class ImportFileError(ValidationError):
 class RowProblem:
     row: int | None  # None: the file as a whole
     column: str
-    message: str
+    message: str | Promise  # lazy, so that it can be stored in every language
+    params: dict[str, object] | None = None
     level: str = "error"  # "error" rejects the row; "skipped" is a notice
 
+    @property
+    def text(self) -> str:
+        return str(self.message) % self.params if self.params else str(self.message)
+
     def as_dict(self) -> dict[str, object]:
-        return {"row": self.row, "column": self.column, "message": self.message,
-                "level": self.level}
+        """Stored with the message in each language of the interface: the report is read
+        later, by people who may not read the uploader's language."""
+        texts = {}
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                texts[code] = self.text
+        return {"row": self.row, "column": self.column, "message": texts, "level": self.level}
 
     def __str__(self) -> str:
         where = _("Row %(row)s") % {"row": self.row} if self.row else _("File")
-        return f"{where}, {self.column}: {self.message}" if self.column else (
-            f"{where}: {self.message}")
+        return f"{where}, {self.column}: {self.text}" if self.column else f"{where}: {self.text}"
 
 
 @dataclass
@@ -143,7 +154,7 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     except csv.Error:
         raise ImportFileError(
             _("The CSV file cannot be read after row %(row)d. Check its quotes, or save it "
-              "again from a spreadsheet program.") % {"row": number}
+              "again from a spreadsheet program."), params={"row": number}
         ) from None
 
 
@@ -180,17 +191,18 @@ def _check_header(header: list[str]) -> None:
     problems = []
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        problems.append(_("The first row must name the columns. Missing columns: %(cols)s.")
-                        % {"cols": ", ".join(missing)})
+        problems.append(ValidationError(
+            _("The first row must name the columns. Missing columns: %(cols)s."),
+            params={"cols": ", ".join(missing)}))
     unknown = [str(i) for i, h in enumerate(header, start=1) if h not in COLUMNS]
     if unknown:
-        problems.append(_("Columns %(positions)s of the first row are not among the expected "
-                          "columns (%(cols)s).")
-                        % {"positions": ", ".join(unknown), "cols": ", ".join(COLUMNS)})
+        problems.append(ValidationError(
+            _("Columns %(positions)s of the first row are not among the expected columns "
+              "(%(cols)s)."), params={"positions": ", ".join(unknown), "cols": ", ".join(COLUMNS)}))
     repeated = sorted({h for h in header if h in COLUMNS and header.count(h) > 1})
     if repeated:
-        problems.append(_("These columns appear more than once: %(cols)s.")
-                        % {"cols": ", ".join(repeated)})
+        problems.append(ValidationError(_("These columns appear more than once: %(cols)s."),
+                                        params={"cols": ", ".join(repeated)}))
     if problems:
         raise ImportFileError(problems)
 
@@ -216,8 +228,8 @@ class _Checker:
     def check(self, number: int, cells: dict[str, str]) -> tuple[_Row | None, list[RowProblem]]:
         problems: list[RowProblem] = []
 
-        def bad(column: str, message: str) -> None:
-            problems.append(RowProblem(number, column, message))
+        def bad(column: str, message: str | Promise, params: dict[str, object] | None = None) -> None:
+            problems.append(RowProblem(number, column, message, params))
 
         for column in ("office_code", "case_kind"):
             if not cells[column]:
@@ -230,16 +242,16 @@ class _Checker:
             if office is None:
                 bad("office_code", _("No active office has this code."))
             elif self.only_office is not None and office != self.only_office:
-                bad("office_code", _("This import is for office %(code)s only.")
-                    % {"code": self.only_office.code})
+                bad("office_code", _("This import is for office %(code)s only."),
+                    {"code": self.only_office.code})
                 office = None
             elif not selectors.can_register(self.by, office):
-                bad("office_code", _("You are not staff of office %(code)s.") % {"code": code})
+                bad("office_code", _("You are not staff of office %(code)s."), {"code": code})
                 office = None
 
         kind = cells["case_kind"].lower()
         if kind and kind not in CaseKind.values:
-            bad("case_kind", _("Use one of: %(values)s.") % {"values": ", ".join(CaseKind.values)})
+            bad("case_kind", _("Use one of: %(values)s."), {"values": ", ".join(CaseKind.values)})
 
         dob = None
         if cells["date_of_birth"]:
@@ -270,8 +282,10 @@ class _Checker:
                 if any(p.column == column for p in problems):
                     continue  # a date that could not be read: said already
                 first = errors[0]
-                bad(column, _("This column is required.") if first.code == "required"
-                    else first.messages[0])
+                if first.code == "required":
+                    bad(column, _("This column is required."))
+                else:
+                    bad(column, first.message, first.params)
 
         if problems or office is None:
             # In the order of the columns, whichever check found them.
@@ -281,7 +295,7 @@ class _Checker:
         return _Row(number, office, kind, data), []
 
     @staticmethod
-    def _date(value: str, bad: Callable[[str, str], None]) -> datetime.date | None:
+    def _date(value: str, bad: Callable[[str, str | Promise], None]) -> datetime.date | None:
         """Read a date written as the file format asks; intake judges whether it is plausible."""
         try:
             if not _ISO_DATE.match(value):
@@ -345,8 +359,8 @@ def import_people(
             key = (row.office.pk, row.data.fingerprint())
             if key in first_row_of:
                 result.problems.append(RowProblem(
-                    number, "", _("Same person as row %(row)d; imported once.")
-                    % {"row": first_row_of[key]}, level="skipped"))
+                    number, "", _("Same person as row %(row)d; imported once."),
+                    {"row": first_row_of[key]}, level="skipped"))
                 result.skipped += 1
             elif _registered(row):
                 result.problems.append(RowProblem(
@@ -379,7 +393,7 @@ def _write(*, by: User, rows: list[_Row], result: ImportResult,
                 continue
             person = services.register_person(by=by, office=row.office, data=row.data)
             services.open_case(by=by, person=person, kind=row.kind, assign_to_me=False,
-                               reason=_("Imported from a file."))
+                               reason=str(_("Imported from a file.")))
             result.created += 1
             if i % PROGRESS_EVERY == 0 or i == len(rows):
                 progress("importing", i, len(rows))
@@ -455,7 +469,8 @@ def run_import_job(*, job_id: uuid.UUID | str) -> ImportJob | None:
             )
         except ImportFileError as exc:
             job.status = ImportStatus.FAILED
-            job.report = [RowProblem(None, "", m).as_dict() for m in exc.messages]
+            job.report = [RowProblem(None, "", e.message, e.params).as_dict()
+                          for e in exc.error_list]
         except Exception:
             log.exception("import job %s stopped", job.pk)
             job.status = ImportStatus.FAILED

@@ -19,7 +19,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from cases.crypto import blind
@@ -70,14 +70,15 @@ class PersonData:
 
 
 def _one_of(values: list[str]) -> ValidationError:
-    return ValidationError(_("Use one of: %(values)s.") % {"values": ", ".join(values)},
+    return ValidationError(_("Use one of: %(values)s."), params={"values": ", ".join(values)},
                            code="invalid_choice")
 
 
 def check_length(name: str, value: str) -> None:
     limit = MAX_LENGTH[name]
     if len(value) > limit:
-        raise ValidationError(_("Longer than %(n)d characters.") % {"n": limit}, code="max_length")
+        raise ValidationError(_("Longer than %(n)d characters."), params={"n": limit},
+                              code="max_length")
 
 
 def parse_phone(value: str, region: str = "") -> str:
@@ -172,8 +173,8 @@ def clean_person(data: PersonData, *, country: str = "") -> PersonData:
             code="invalid_choice")
     if any(c not in LANGUAGE_CODES for c in data.languages):
         errors["languages"] = ValidationError(
-            _("Use these language codes, separated by ';': %(codes)s.")
-            % {"codes": ", ".join(LANGUAGE_CODES)}, code="invalid_choice")
+            _("Use these language codes, separated by ';': %(codes)s."),
+            params={"codes": ", ".join(LANGUAGE_CODES)}, code="invalid_choice")
     phone = data.phone.strip()
     if phone:
         try:

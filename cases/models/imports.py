@@ -2,7 +2,17 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+
+def _for_reader(item: dict) -> dict:
+    """A report entry with its message in the reader's language (stored in each language)."""
+    message = item.get("message", "")
+    if isinstance(message, dict):
+        lang = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+        message = message.get(lang) or message.get("en") or next(iter(message.values()), "")
+    return {**item, "message": message}
 
 
 class ImportStatus(models.TextChoices):
@@ -43,7 +53,7 @@ class ImportJob(models.Model):
     created = models.PositiveIntegerField(_("people imported"), default=0)
     skipped = models.PositiveIntegerField(_("already imported"), default=0)
     rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
-    # [{"row": int | None, "column": str, "message": str, "level": "error" | "skipped"}]
+    # [{"row": int | None, "column": str, "message": {language: str}, "level": "error" | "skipped"}]
     report = models.JSONField(_("report"), default=list, blank=True)
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
@@ -74,8 +84,8 @@ class ImportJob(models.Model):
 
     @property
     def errors(self) -> list[dict]:
-        return [r for r in self.report if r.get("level") == "error"]
+        return [_for_reader(r) for r in self.report if r.get("level") == "error"]
 
     @property
     def notices(self) -> list[dict]:
-        return [r for r in self.report if r.get("level") != "error"]
+        return [_for_reader(r) for r in self.report if r.get("level") != "error"]

@@ -173,9 +173,9 @@ def test_every_bad_cell_is_reported_with_row_and_column_and_nothing_is_written(c
     assert [(p.row, p.column) for p in result.problems] == expected
     assert all(p.level == "error" for p in result.problems)
     for problem, (_column, value, fragment) in zip(result.problems, BAD_CELLS, strict=False):
-        assert fragment.lower() in problem.message.lower(), problem
+        assert fragment.lower() in problem.text.lower(), problem
         if value:
-            assert value not in problem.message
+            assert value not in problem.text
             assert value.lower() not in str(problem).lower()
     assert (result.total, result.rejected, result.created, result.written) == (
         len(rows), len(BAD_CELLS) + 2, 0, False)
@@ -195,7 +195,7 @@ def test_row_with_more_cells_than_the_header(caseworker):
     data = to_csv(people_rows(1)) .rstrip(b"\r\n") + b",surplus\r\n"
     result = importing.import_people(by=caseworker, data=data)
     assert [(p.row, p.column) for p in result.problems] == [(2, "")]
-    assert "surplus" not in result.problems[0].message
+    assert "surplus" not in result.problems[0].text
     _nothing_written()
 
 
@@ -221,7 +221,7 @@ def test_importing_the_same_file_again_creates_no_duplicates(caseworker, office)
     again = importing.import_people(by=caseworker, data=data)
     assert (again.created, again.skipped, again.rejected) == (0, 6, 0)
     assert [p.row for p in again.problems] == [2, 3, 4, 5, 6, 7]
-    assert {p.message for p in again.problems} == {"Already imported; skipped."}
+    assert {p.text for p in again.problems} == {"Already imported; skipped."}
     assert {p.level for p in again.problems} == {"skipped"}
     assert Person.objects.count() == Case.objects.count() == 6
 
@@ -241,7 +241,7 @@ def test_same_person_twice_in_one_file_is_imported_once(caseworker):
     result = importing.import_people(by=caseworker, data=to_csv([*rows, twin]))
     assert (result.created, result.skipped) == (2, 1)
     assert [(p.row, p.level) for p in result.problems] == [(4, "skipped")]
-    assert "row 2" in result.problems[0].message
+    assert "row 2" in result.problems[0].text
 
 
 def test_a_fingerprint_match_is_confirmed_by_decryption(caseworker, office, monkeypatch):
@@ -281,7 +281,7 @@ def test_rows_of_an_office_the_user_is_not_staff_of_are_rejected(caseworker, oth
     rows = people_rows(3)
     rows[1]["office_code"] = "CR-SJO"
     result = importing.import_people(by=caseworker, data=to_csv(rows))
-    assert [(p.row, p.column, p.message) for p in result.problems] == [
+    assert [(p.row, p.column, p.text) for p in result.problems] == [
         (3, "office_code", "You are not staff of office CR-SJO.")]
     _nothing_written()
 
@@ -290,7 +290,7 @@ def test_rows_of_an_office_the_user_is_not_staff_of_are_rejected(caseworker, oth
 def test_roles_without_case_work_cannot_import(make_user, office, role):
     user = make_user(role, office)
     result = importing.import_people(by=user, data=to_csv(people_rows(2)))
-    assert {(p.column, p.message) for p in result.problems} == {
+    assert {(p.column, p.text) for p in result.problems} == {
         ("office_code", "You are not staff of office BZ-BMP.")}
     _nothing_written()
 
@@ -299,7 +299,7 @@ def test_an_inactive_office_takes_no_imports(caseworker, office):
     office.is_active = False
     office.save()
     result = importing.import_people(by=caseworker, data=to_csv(people_rows(1)))
-    assert [p.message for p in result.problems] == ["No active office has this code."]
+    assert [p.text for p in result.problems] == ["No active office has this code."]
 
 
 def test_the_office_argument_limits_the_rows(caseworker, office, other_office):
@@ -307,7 +307,7 @@ def test_the_office_argument_limits_the_rows(caseworker, office, other_office):
                                         role=Role.SUPERVISOR)
     rows = people_rows(2)
     result = importing.import_people(by=caseworker, data=to_csv(rows), office=other_office)
-    assert {p.message for p in result.problems} == {"This import is for office CR-SJO only."}
+    assert {p.text for p in result.problems} == {"This import is for office CR-SJO only."}
 
 
 # Bad files

@@ -31,7 +31,7 @@ def test_a_stale_job_is_failed_and_its_file_shredded(supervisor, office, setting
     assert job.status == ImportStatus.FAILED and job.storage_name == ""
     assert not any(tmp_path.rglob("*.sealed"))
     assert DataKey.objects.get(subject_id=job.pk).destroyed_at is not None
-    assert "never finished" in job.report[0]["message"]
+    assert "never finished" in job.errors[0]["message"]
 
 
 def test_a_recent_job_is_left_alone(supervisor, office, settings, tmp_path,

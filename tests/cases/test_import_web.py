@@ -194,7 +194,7 @@ def test_web_rows_must_belong_to_the_chosen_office(
     with django_capture_on_commit_callbacks(execute=True):
         _post(client, office, to_csv(rows))
     job = ImportJob.objects.get()
-    assert [r["message"] for r in job.report] == ["This import is for office BZ-BMP only."]
+    assert [r["message"] for r in job.errors] == ["This import is for office BZ-BMP only."]
 
 
 @pytest.mark.django_db
@@ -224,7 +224,7 @@ def test_an_unexpected_error_fails_the_job_and_still_shreds_the_file(
         _post(client, office, to_csv(people_rows(1)))
     job = ImportJob.objects.get()
     assert job.status == ImportStatus.FAILED
-    assert "unexpected error" in job.report[0]["message"]
+    assert "unexpected error" in job.errors[0]["message"]
     assert _sealed_files(upload_root) == []
     assert DataKey.objects.get(subject_id=job.pk).destroyed_at is not None
 
@@ -470,3 +470,30 @@ def test_only_supervisors_of_the_office_may_queue_an_import(caseworker, other_su
             importing.queue_import(by=user, office=office, data=to_csv(people_rows(1)))
     assert ImportJob.objects.count() == DataKey.objects.count() == 0
     assert _sealed_files(upload_root) == []
+
+
+@pytest.mark.django_db
+def test_the_report_is_read_in_the_readers_language(
+    settings, client, boss, office, make_user, upload_root, django_capture_on_commit_callbacks
+):
+    boss.preferred_language = "es"
+    boss.save(update_fields=["preferred_language"])
+    colleague = make_user(Role.SUPERVISOR, office, preferred_language="en")
+    client.force_login(boss)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    rows = people_rows(2)
+    rows[1]["sex"] = "x"
+    rows[1]["given_names"] = "A" * 300
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, office, to_csv(rows))
+    job = ImportJob.objects.get()
+    page = client.get(_job_url(job)).content.decode()
+    assert "Tiene más de 200 caracteres." in page and "Use uno de estos valores" in page
+
+    client.force_login(colleague)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(_job_url(job)).content.decode()
+    assert "Longer than 200 characters." in page and "Use one of: female, male" in page
+    assert "caracteres" not in page
+    # The uploader's report was written in Spanish, and is stored in both languages.
+    assert job.report[0]["message"]["es"].startswith("Tiene más de 200")
