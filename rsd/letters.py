@@ -83,6 +83,7 @@ class LetterContent:
     appeal_due_on: datetime.date | None
     appeal_body: str
     appeal: bool = False        # a decision on appeal: final, nothing more to appeal here
+    office_address: str = ""    # the letterhead's postal address, as the office writes it
 
 
 def _register_fonts() -> None:
@@ -145,17 +146,38 @@ def _heading(content: LetterContent) -> list[Flowable]:
             _para(str(OUTCOME_SENTENCES[content.outcome]))]
 
 
-def _story(content: LetterContent) -> list[Flowable]:
-    story: list[Flowable] = [
+def _field(label: str, value: str) -> Paragraph:
+    return _para(_("%(label)s: %(value)s") % {"label": label, "value": value})
+
+
+def _letterhead(content: LetterContent) -> list[Flowable]:
+    lines = [line.strip() for line in content.office_address.splitlines() if line.strip()]
+    return [
         _para(content.office_name, BOLD),
+        *[_para(line) for line in lines],
         _para(str(countries.name(content.office_country))),
         Spacer(1, 8 * mm),
-        _para(f"{_('Reference')}: {content.reference}"),
-        _para(f"{_('Date')}: {_day(content.issued_on)}"),
-        _para(f"{_('Applicant')}: {content.applicant_name}"),
+    ]
+
+
+def _signature(content: LetterContent) -> list[Flowable]:
+    return [
+        Spacer(1, 14 * mm),
+        _para("______________________________"),
+        _para(_("Name, signature and seal")),
+        _field(_("On behalf of"), content.authority),
+    ]
+
+
+def _story(content: LetterContent) -> list[Flowable]:
+    story: list[Flowable] = [
+        *_letterhead(content),
+        _field(_("Reference"), content.reference),
+        _field(_("Date"), _day(content.issued_on)),
+        _field(_("Applicant"), content.applicant_name),
         *_heading(content),
-        _para(f"{_('Decided by')}: {content.authority}"),
-        _para(f"{_('Date of decision')}: {_day(content.decided_on)}"),
+        _field(_("Decided by"), content.authority),
+        _field(_("Date of decision"), _day(content.decided_on)),
         _para(_basis_sentence(content)),
         _para(_("Reasons"), BOLD),
     ]
@@ -175,8 +197,9 @@ def _story(content: LetterContent) -> list[Flowable]:
     else:
         closing = [RIGHTS_SENTENCE]
     story += [_para(str(sentence)) for sentence in closing]
+    story += _signature(content)
     delivered = _day(content.delivered_on) if content.delivered_on else "____________________"
-    story += [Spacer(1, 8 * mm), _para(f"{_('Delivered on')}: {delivered}")]
+    story += [Spacer(1, 8 * mm), _field(_("Delivered on"), delivered)]
     return story
 
 

@@ -20,7 +20,7 @@ def panel_context(case: Case, user: User) -> dict[str, Any]:
 
     def authority(key: str) -> str:
         if key == "appeal":
-            return str(options.appeal_body)
+            return case.office.appeal_body or str(options.appeal_body)
         return str(options.authorities.get(key, ""))
 
     application = proc.application

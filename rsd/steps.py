@@ -183,7 +183,7 @@ def _decide_appeal(step: Step, form: Any) -> tuple[str, str]:
 def _show_appeal(step: Step) -> dict[str, Any]:
     appeal = rsd_selectors.pending_appeal(step.case)
     return {"appeal": appeal, "decision": rsd_selectors.first_instance_decision(step.case),
-            "authority": str(options_of(step.wf).appeal_body)}
+            "authority": step.case.office.appeal_body or str(options_of(step.wf).appeal_body)}
 
 
 # --- Notification and appeal -------------------------------------------------------------------

@@ -178,3 +178,5 @@ LOGGING = {
 # The blind-index search index covers person_id on PostgreSQL (INCLUDE); SQLite, which has no
 # covering indexes, uses the same key columns and reads the row.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# One date format per language for letters and long dates (screens show ISO dates).
+FORMAT_MODULE_PATH = ["settings.formats"]

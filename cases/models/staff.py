@@ -25,6 +25,13 @@ class Office(models.Model):
     name = models.CharField(_("name"), max_length=200)
     country = CountryField(_("country"))
     city = models.CharField(_("city"), max_length=100, blank=True)
+    # Printed on letters (the letterhead and where to lodge an appeal); not personal data.
+    address = models.TextField(_("postal address"), blank=True)
+    appeal_body = models.CharField(
+        _("appeal body"), max_length=200, blank=True,
+        help_text=_("Who hears appeals against this office's decisions, as letters name it. "
+                    "Empty: the procedure's default."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()

@@ -242,15 +242,17 @@ def decision_letter(*, by: User, case: Case, language: str = "") -> bytes:
         due = appeal.due(decision.delivered_on or timezone.localdate(), case.office.country.code)
     family = [m.person for m in rsd_selectors.family_members(case).filter(derivative=True)]
     with translation.override(language):
-        authority = str(options.appeal_body if on_appeal
-                        else options.authorities.get(decision.authority, decision.authority))
-        body = str(options.appeal_body) if decision.outcome != Outcome.RECOGNIZED else ""
+        appeal_body = case.office.appeal_body or str(options.appeal_body)
+        authority = appeal_body if on_appeal else str(
+            options.authorities.get(decision.authority, decision.authority))
+        body = appeal_body if decision.outcome != Outcome.RECOGNIZED else ""
     basis, grounds = decision.legal_basis, list(decision.grounds)
     first = rsd_selectors.first_instance_decision(case)
     if on_appeal and decision.outcome != Outcome.RECOGNIZED and first:
         basis, grounds = first.legal_basis, list(first.grounds)  # what stands is the first decision
     content = LetterContent(
         language=language, office_name=case.office.name, office_country=case.office.country.code,
+        office_address=case.office.address,
         reference=case.reference,
         applicant_name=f"{case.principal.given_names} {case.principal.family_names}",
         family_names=[f"{p.given_names} {p.family_names}" for p in family if not p.erased_at],

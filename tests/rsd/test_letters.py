@@ -55,8 +55,8 @@ def test_english_rejection_states_outcome_and_appeal_deadline():
     assert "Your application has been rejected: you are not recognized as a refugee." in text
     assert "No ground for international protection was found to apply." in text
     assert (
-        "You may appeal this decision to Administrative Migration Tribunal until Dec. 24, 2026 (inclusive)."
-        in text
+        "You may appeal this decision to Administrative Migration Tribunal until 24 December 2026 "
+        "(inclusive)." in text
     )
     assert "may still be accepted if you justify the delay" in text
     assert "• Ana Núñez Ríos • Iñaki Núñez Ríos" in text
@@ -71,10 +71,18 @@ def test_spanish_rejection_is_written_in_spanish_with_spanish_dates():
         legal_basis="cartagena",
         grounds=["generalized_violence", "massive_hr_violations"],
         delivered_on=datetime.date(2026, 11, 25),
+        office_address="Calle Ficticia 12\nBelmopán",
     )
     text = text_of(read(render_decision_letter(letter)))
 
-    assert "Refugees Department Belice" in text
+    # Letterhead, every label and the signature block in Spanish.
+    assert text.index("Refugees Department Calle Ficticia 12 Belmopán Belice") < text.index("Referencia")
+    assert "Fecha de la resolución: 20 de noviembre de 2026" in text
+    assert "Autoridad que resuelve: Ministro responsable de migración" in text
+    assert "Nombre, firma y sello En nombre de: Ministro responsable de migración" in text
+    for english in ("Date of decision", "Decided by", "On behalf of", "Reference", "signature"):
+        assert english not in text
+
     assert "Referencia: BZ-BMP-2026-000042" in text
     assert "Fecha: 22 de noviembre de 2026" in text
     assert f"Solicitante: {APPLICANT}" in text
@@ -123,7 +131,7 @@ def test_complementary_protection_can_be_appealed():
     text = text_of(read(render_decision_letter(letter)))
 
     assert "but you are granted complementary protection." in text
-    assert "until Dec. 24, 2026 (inclusive)." in text
+    assert "until 24 December 2026 (inclusive)." in text
 
 
 def test_reasons_are_shown_literally_not_as_markup():
@@ -144,7 +152,7 @@ def test_long_reasons_continue_on_numbered_pages():
     assert pages >= 2
     for number, page in enumerate(reader.pages, start=1):
         assert f"BZ-BMP-2026-000042 — Page {number} of {pages}" in page.extract_text()
-    assert "until Dec. 24, 2026 (inclusive)" in " ".join(reader.pages[-1].extract_text().split())
+    assert "until 24 December 2026 (inclusive)" in " ".join(reader.pages[-1].extract_text().split())
 
 
 def test_metadata_carries_no_personal_data():
@@ -295,3 +303,21 @@ def test_a_spanish_letter_on_appeal_is_all_spanish():
 
     for english in ("Decision on your appeal", "Your appeal has been dismissed", "is final"):
         assert english not in text
+
+
+@pytest.mark.django_db
+def test_the_office_names_its_own_appeal_body_and_address_on_its_letters(bz):
+    from rsd import services
+
+    case = bz.at("decided", outcome="rejected")
+    office = case.office
+    office.address = "Calle Ficticia 12\nBelmopán"
+    office.appeal_body = "Tribunal de Apelaciones de Ejemplo"
+    office.save()
+    case.refresh_from_db()
+
+    text = text_of(read(services.decision_letter(by=bz.staff.caseworker, case=case, language="es")))
+
+    assert "Calle Ficticia 12 Belmopán" in text
+    assert "ante Tribunal de Apelaciones de Ejemplo hasta el" in text
+    assert "Refugee appeal authority" not in text
