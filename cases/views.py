@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import BaseForm
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -382,7 +383,10 @@ def document_download(request: AuthedRequest, case_id: uuid.UUID,
                             content_type="text/plain; charset=utf-8")
     response = HttpResponse(data, content_type=document.content_type)
     disposition = "inline" if request.GET.get("inline") else "attachment"
-    response["Content-Disposition"] = f'{disposition}; filename="{document.pk}{_ext(document.content_type)}"'
+    # Named by the case and the upload time: the original file name may name the person.
+    name = (f"{document.case.reference}-{timezone.localtime(document.created_at):%Y%m%d-%H%M%S}"
+            f"{_ext(document.content_type)}")
+    response["Content-Disposition"] = f'{disposition}; filename="{name}"'
     response["Cache-Control"] = "no-store"
     if not document.content_type.endswith("/pdf"):  # a sandbox would stop the PDF viewer
         # An uploaded image shown inline runs no script and reaches nothing of ours.

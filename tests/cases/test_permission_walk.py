@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -17,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from cases import importing, services
+from cases.models import Case
 from rsd import services as rsd_services
 from tests.conftest import PNG_BYTES, pdf_bytes
 
@@ -361,3 +363,6 @@ def test_a_download_in_scope_returns_the_plaintext(client, caseworker, scenario_
     assert response["Cache-Control"] == "no-store"
     assert response["Content-Disposition"].startswith("attachment;")
     assert "pasaporte" not in response["Content-Disposition"]  # file names are personal data
+    reference = Case.objects.get(pk=objects["case_id"]).reference
+    assert re.fullmatch(rf'attachment; filename="{reference}-\d{{8}}-\d{{6}}\.pdf"',
+                        response["Content-Disposition"])
