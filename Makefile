@@ -7,11 +7,14 @@ PORT ?= 8000
 .PHONY: demo test install lint messages
 
 $(BIN)/python:
+	@echo "Creating the virtual environment in $(VENV)/ ..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@echo "Installing Amparo and its dependencies into $(VENV)/ (the first time takes a few minutes) ..."
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@echo "Installed."
 	touch $@
 
 install: $(VENV)/.installed

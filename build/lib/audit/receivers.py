@@ -1,0 +1,35 @@
+"""Where events come from: cases.events, and Django's login signals."""
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from audit import chain
+from cases import events
+from cases.models import User
+
+
+@receiver(events.recorded)
+def write_event(sender: object, *, event: events.Event, **kwargs: Any) -> None:
+    chain.record(event)
+
+
+@receiver(user_logged_in)
+def logged_in(sender: object, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    events.emit("auth.login", actor=user)
+
+
+@receiver(user_logged_out)
+def logged_out(sender: object, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
+    if user is not None:
+        events.emit("auth.logout", actor=user)
+
+
+@receiver(user_login_failed)
+def login_failed(sender: object, credentials: dict[str, Any], request: HttpRequest | None = None,
+                 **kwargs: Any) -> None:
+    locked = bool(getattr(request, "login_locked", False))
+    events.emit("auth.lockout" if locked else "auth.login_failed", outcome="denied",
+                username=str(credentials.get("username", ""))[:150])

@@ -1,0 +1,117 @@
+"""Who holds which role where, and who may act on a case (docs/architecture.md#access-and-scoping).
+
+The one answer to both questions; scoping of reads builds on it (`cases.selectors`), and so do
+the workflow engine's refusals and every "may change" check of the pages. Roles are held per
+office through memberships. A role acts on every case of its office, except the roles that act
+only on cases assigned to the user (caseworkers); apps that add roles say which kind they are
+with `acts_on_assigned_cases`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Protocol
+
+from cases.models import CaseGroupObjectPermission, CaseUserObjectPermission, Membership, Role, User
+
+# The roles that work on cases at all (case pages, registration, the office queue).
+CASE_ROLES: tuple[str, ...] = (Role.CASEWORKER, Role.SUPERVISOR)
+
+_assigned_only: set[str] = {Role.CASEWORKER}
+
+
+class CaseLike(Protocol):
+    """What access needs of a case: its office and its assignee."""
+
+    office_id: int
+    assigned_to_id: int | None
+
+
+def acts_on_assigned_cases(role: str) -> None:
+    """Declare that `role` acts only on the cases assigned to the user holding it."""
+    _assigned_only.add(role)
+
+
+def acts_only_when_assigned(role: str) -> bool:
+    return role in _assigned_only
+
+
+def roles_by_office(user: User) -> dict[str, set[int]]:
+    """{role: {office ids}}, read once per request and kept on the user object."""
+    if not user.is_authenticated or not user.is_active:
+        return {}
+    cached: dict[str, set[int]] | None = user.__dict__.get("_amparo_roles")
+    if cached is None:
+        cached = {}
+        for role, office_id in Membership.objects.filter(
+            user=user, office__is_active=True
+        ).values_list("role", "office_id"):
+            cached.setdefault(role, set()).add(office_id)
+        user.__dict__["_amparo_roles"] = cached
+    return cached
+
+
+def granted_case_ids(user: User) -> frozenset[uuid.UUID]:
+    """Cases explicitly shared with this user (few), read once per request like the roles.
+
+    Grants to the role groups are ignored: a role group spans every office, so such a grant
+    would open the case everywhere."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cached: frozenset[uuid.UUID] | None = user.__dict__.get("_amparo_grants")
+    if cached is None:
+        direct = CaseUserObjectPermission.objects.filter(
+            user=user, permission__codename="view_case"
+        ).values_list("content_object_id", flat=True)
+        via_group = CaseGroupObjectPermission.objects.filter(
+            group__user=user, permission__codename="view_case"
+        ).exclude(group__name__in=Role.values).values_list("content_object_id", flat=True)
+        cached = frozenset(direct) | frozenset(via_group)
+        user.__dict__["_amparo_grants"] = cached
+    return cached
+
+
+def forget(user: User) -> None:
+    """Drop what was read for this user (after their memberships or grants changed)."""
+    user.__dict__.pop("_amparo_roles", None)
+    user.__dict__.pop("_amparo_grants", None)
+
+
+def offices_where(user: User, *roles: str) -> set[int]:
+    held = roles_by_office(user)
+    return set().union(*(held.get(r, set()) for r in roles)) if roles else set()
+
+
+def has_role(user: User, *roles: str) -> bool:
+    return bool(offices_where(user, *roles))
+
+
+def roles_in(user: User, office_id: int) -> set[str]:
+    """The roles `user` holds in this office."""
+    return {r for r, offices in roles_by_office(user).items() if office_id in offices}
+
+
+def acting_roles(user: User, case: CaseLike, roles: Iterable[str]) -> set[str]:
+    """Which of `roles` let `user` act on `case`: held in the case's office, and for roles that
+    act only on assigned cases, the case is assigned to the user."""
+    held = roles_in(user, case.office_id)
+    return {r for r in roles if r in held
+            and (not acts_only_when_assigned(r) or case.assigned_to_id == user.pk)}
+
+
+def may_act(user: User, case: CaseLike, roles: Iterable[str] = CASE_ROLES) -> bool:
+    """May `user` act on `case` in one of `roles` (by default: change the case at all)?"""
+    return bool(acting_roles(user, case, roles))
+
+
+def can_edit_case(user: User, case: CaseLike) -> bool:
+    return may_act(user, case, CASE_ROLES)
+
+
+def can_assign(user: User, case: CaseLike) -> bool:
+    return case.office_id in offices_where(user, Role.SUPERVISOR)
+
+
+def can_take(user: User, case: CaseLike) -> bool:
+    return case.assigned_to_id is None and case.office_id in offices_where(user, Role.CASEWORKER)

@@ -1,0 +1,31 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _create_role_groups(sender: object, **kwargs: object) -> None:
+    from cases.services import ensure_role_groups
+
+    ensure_role_groups()
+
+
+class CasesConfig(AppConfig):
+    name = "cases"
+    verbose_name = _("Cases")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from cases import (
+            actions,
+            checks,  # noqa: F401  (registers the system checks)
+            events,
+            history,
+        )
+        from cases.crypto import datakeys
+        from cases.keystore import ModelKeyStore
+
+        datakeys.use_store(ModelKeyStore())
+
+        events.declare(actions.ACTIONS)
+        history.register_cases()
+        post_migrate.connect(_create_role_groups, sender=self)

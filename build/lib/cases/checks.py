@@ -1,0 +1,112 @@
+"""Start-up checks: the key file exists and can unwrap the data keys already stored."""
+
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import DatabaseError
+
+from cases.crypto import datakeys, keyring
+
+
+@register(Tags.security, deploy=False)
+def check_keys(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    try:
+        prov = keyring.provider()
+    except keyring.KeyringError as exc:
+        return [Error(str(exc), hint=_hint(), id="amparo.E001")]
+    from cases.models import DataKey
+
+    try:
+        # One sample key per KEK in use: a KEK missing from the key file is caught whichever
+        # rows it wraps. (kek_id is indexed; there are only a handful of KEKs.)
+        kek_ids = list(
+            DataKey.objects.filter(destroyed_at__isnull=True)
+            .values_list("kek_id", flat=True).order_by("kek_id").distinct()
+        )
+        sample = [
+            DataKey.objects.filter(destroyed_at__isnull=True, kek_id=k).first() for k in kek_ids
+        ]
+    except DatabaseError:
+        return []  # not migrated yet
+    errors: list[CheckMessage] = []
+    for dk in sample:
+        if dk is None:
+            continue
+        if not prov.has_kek(dk.kek_id):
+            errors.append(Error(
+                f"Data keys are wrapped by KEK {dk.kek_id!r}, which the key file does not hold.",
+                hint="Restore the key file that holds this KEK (from your key backup); "
+                "never delete a KEK before 'manage.py rotate_kek' has finished.",
+                id="amparo.E002",
+            ))
+            break
+        try:
+            datakeys.unwrap(dk)
+        except keyring.KeyringError as exc:
+            errors.append(Error(str(exc), hint=_hint(), id="amparo.E003"))
+            break
+    return errors
+
+
+def _hint() -> str:
+    return (
+        "Development: 'python manage.py init_keys' creates var/keys/amparo-keys.json. "
+        "Production: set AMPARO_KEY_FILE (or AMPARO_KEYS) to the key file from your key backup."
+    )
+
+
+@register(Tags.security, deploy=True)
+def check_broker(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    from django.conf import settings
+
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        return [Warning(
+            "CELERY_BROKER_URL is not set: imports and key rotation would run inside web "
+            "requests and be cut off by the server's time limit.",
+            hint="Set CELERY_BROKER_URL (e.g. redis://localhost:6379/0) and run "
+            "'celery -A settings worker'.",
+            id="amparo.W001",
+        )]
+    return []
+
+
+PROCEDURES = "procedures"  # the tag of the checks below; servers refuse to start on them
+
+
+@register(PROCEDURES)
+def check_procedures(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """The registered procedures are whole: periods valid, one per (kind, country), a page
+    for every step people take."""
+    from cases import steps, workflow
+
+    hint = ("Each entry is {procedure: {clock: (days, 'calendar' or 'working')}}, with the "
+            "names the procedures define; see README, 'The asylum procedure'.")
+    errors: list[CheckMessage] = [Error(problem, hint=hint, id="amparo.E020")
+                                  for problem in workflow.deadline_problems()]
+    seen: dict[tuple[str, str], str] = {}
+    for wf in workflow.registered():
+        key = (wf.kind, wf.country)
+        if key in seen:
+            errors.append(Error(
+                f"Procedures {seen[key]!r} and {wf.name!r} are both registered for "
+                f"{wf.kind!r} cases in {wf.country or 'every other country'}.",
+                hint="Give one of them another country, or register only one.", id="amparo.E021"))
+        seen.setdefault(key, wf.name)
+        pages = steps.pages_for(wf.options.step_url)
+        missing = sorted(t.name for t in wf.transitions.values()
+                         if set(t.roles) - {workflow.SYSTEM} and t.name not in pages)
+        if missing:
+            errors.append(Error(
+                f"Procedure {wf.name!r} has steps without a page: {', '.join(missing)}.",
+                hint="Register a StepPage for each (cases.steps.register_pages) under the "
+                f"procedure's step_url ({wf.options.step_url or 'not set'}).", id="amparo.E022"))
+    return errors
+
+
+def refuse_to_start() -> None:
+    """For servers and workers, which do not run the system checks: stop on a broken
+    procedure instead of counting deadlines wrong."""
+    from django.core import checks
+    from django.core.exceptions import ImproperlyConfigured
+
+    errors = [e for e in checks.run_checks(tags=[PROCEDURES]) if e.is_serious()]
+    if errors:
+        raise ImproperlyConfigured("\n".join(f"{e.id}: {e.msg} {e.hint or ''}" for e in errors))

@@ -1,0 +1,1 @@
+"""The encryption layer: envelope format, data keys, KEKs, encrypted fields, blind indexes."""

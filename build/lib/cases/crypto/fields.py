@@ -1,0 +1,147 @@
+"""Model fields whose values are stored as AES-256-GCM ciphertexts.
+
+The attribute holds plaintext for code and templates; the column holds the envelope of
+`envelope.py`, sealed with the data key of the row's subject (a person) and bound to the
+table, column and row id. simple-history copies these fields, so history rows are sealed
+the same way (bound to the original table and row).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+from django.db import models
+
+from cases.crypto import datakeys
+from cases.crypto.envelope import MIN_LENGTH, DecryptionError, aad_for, key_id_of, open_sealed, seal
+
+
+class _Sealed:
+    __slots__ = ("blob", "opened", "plain")
+
+    def __init__(self, blob: bytes | memoryview, plain: Any = None, opened: bool = False) -> None:
+        self.blob = bytes(blob)
+        self.plain = plain
+        self.opened = opened
+
+
+class _Descriptor:
+    def __init__(self, field: EncryptedField) -> None:
+        self.field = field
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        state = instance.__dict__.get(self.field.attname)
+        if not isinstance(state, _Sealed):
+            return state
+        if not state.opened:
+            state.plain = self.field.open(instance, state.blob)
+            state.opened = True
+        return state.plain
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        if isinstance(value, bytes | memoryview):
+            value = _Sealed(value)
+        instance.__dict__[self.field.attname] = value
+
+
+def holds_value(instance: Any, attname: str) -> bool:
+    """Whether an encrypted attribute holds a non-empty value, told from the ciphertext's
+    length (AES-GCM keeps it) without opening it: for pages that may not show the value."""
+    state = instance.__dict__.get(attname)
+    if isinstance(state, _Sealed):
+        return len(state.blob) > MIN_LENGTH
+    return bool(state)
+
+
+class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
+    """Base: subclasses say how a value becomes bytes."""
+
+    def __init__(self, *args: Any, subject: str = "id", **kwargs: Any) -> None:
+        self.subject_attr = subject
+        kwargs.setdefault("null", True)
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        if self.subject_attr != "id":
+            kwargs["subject"] = self.subject_attr
+        return name, path, args, kwargs
+
+    def contribute_to_class(self, cls: Any, name: str, private_only: bool = False) -> None:
+        super().contribute_to_class(cls, name, private_only)
+        # History models get a copy of this field: keep binding to the original table.
+        if not getattr(self, "aad_table", None):
+            self.aad_table = cls._meta.db_table
+            self.aad_column = name
+        setattr(cls, self.attname, _Descriptor(self))
+
+    def _aad(self, instance: Any) -> bytes:
+        if instance.id is None:
+            # Bound to a row id the database has not given yet: it could never be opened.
+            raise ValueError(f"{self.aad_table}.{self.aad_column}: sealed values need a row id "
+                             "set before saving (a UUID primary key)")
+        return aad_for(self.aad_table, self.aad_column, instance.id)
+
+    def encode(self, value: Any) -> bytes:
+        raise NotImplementedError
+
+    def decode(self, data: bytes) -> Any:
+        raise NotImplementedError
+
+    def open(self, instance: Any, blob: bytes) -> Any:
+        subject = getattr(instance, self.subject_attr)
+        try:
+            key_id, key = datakeys.key_for_subject(subject)
+        except datakeys.KeyDestroyed:
+            return None
+        if key_id_of(blob) != key_id:
+            raise DecryptionError(f"{self.aad_table}.{self.aad_column}: sealed with another key")
+        return self.decode(open_sealed(key=key, blob=blob, aad=self._aad(instance)))
+
+    def pre_save(self, model_instance: Any, add: bool) -> Any:
+        state = model_instance.__dict__.get(self.attname)
+        if state is None or isinstance(state, _Sealed):
+            return None if state is None else state.blob
+        key_id, key = datakeys.key_for_subject(getattr(model_instance, self.subject_attr))
+        blob = seal(
+            key=key, key_id=key_id, plaintext=self.encode(state), aad=self._aad(model_instance)
+        )
+        model_instance.__dict__[self.attname] = _Sealed(blob, state, opened=True)
+        return blob
+
+    def value_from_object(self, obj: Any) -> Any:
+        return getattr(obj, self.attname)
+
+    def formfield(self, **kwargs: Any) -> None:
+        return None
+
+
+class EncryptedTextField(EncryptedField):
+    def encode(self, value: Any) -> bytes:
+        return str(value).encode()
+
+    def decode(self, data: bytes) -> str:
+        return data.decode()
+
+
+class EncryptedDateField(EncryptedField):
+    def encode(self, value: Any) -> bytes:
+        if not isinstance(value, datetime.date):
+            raise TypeError(f"{self.name} needs a date, got {type(value).__name__}")
+        return value.isoformat().encode()
+
+    def decode(self, data: bytes) -> datetime.date:
+        return datetime.date.fromisoformat(data.decode())
+
+
+class EncryptedJSONField(EncryptedField):
+    def encode(self, value: Any) -> bytes:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def decode(self, data: bytes) -> Any:
+        return json.loads(data)

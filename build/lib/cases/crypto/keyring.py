@@ -1,0 +1,179 @@
+"""Key-encryption keys (KEKs) and the blind-index root key.
+
+The default provider reads a JSON key file (or the AMPARO_KEYS environment variable):
+{"version": 1, "active_kek": "<id>", "keks": {"<id>": "<base64 32 bytes>"},
+ "index_key": "<base64 32 bytes>"}
+A KMS or HSM plugs in as another KekProvider named by the AMPARO_KEK_PROVIDER setting.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+
+class KeyringError(ImproperlyConfigured):
+    pass
+
+
+class KekProvider:
+    """Wraps and unwraps data keys. Subclass for a KMS or HSM."""
+
+    active_kek_id: str
+
+    def wrap(self, *, kek_id: str, dek: bytes, aad: bytes) -> bytes:
+        raise NotImplementedError
+
+    def unwrap(self, *, kek_id: str, wrapped: bytes, aad: bytes) -> bytes:
+        raise NotImplementedError
+
+    def has_kek(self, kek_id: str) -> bool:
+        raise NotImplementedError
+
+    def index_root_key(self) -> bytes:
+        raise NotImplementedError
+
+
+class FileKekProvider(KekProvider):
+    def __init__(self, data: dict[str, Any]) -> None:
+        try:
+            self._keks = {k: base64.b64decode(v) for k, v in data["keks"].items()}
+            self.active_kek_id = data["active_kek"]
+            self._index = base64.b64decode(data["index_key"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise KeyringError(f"The key file is malformed ({exc!r}).") from exc
+        if self.active_kek_id not in self._keks:
+            raise KeyringError(f"The active KEK {self.active_kek_id!r} is not in the key file.")
+        if any(len(k) != 32 for k in self._keks.values()) or len(self._index) != 32:
+            raise KeyringError("Every key in the key file must be 32 bytes (base64).")
+
+    def _kek(self, kek_id: str) -> bytes:
+        try:
+            return self._keks[kek_id]
+        except KeyError:
+            raise KeyringError(
+                f"KEK {kek_id!r} is not in the key file; restore it or rotate data keys."
+            ) from None
+
+    def wrap(self, *, kek_id: str, dek: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + AESGCM(self._kek(kek_id)).encrypt(nonce, dek, aad)
+
+    def unwrap(self, *, kek_id: str, wrapped: bytes, aad: bytes) -> bytes:
+        wrapped = bytes(wrapped)
+        return AESGCM(self._kek(kek_id)).decrypt(wrapped[:12], wrapped[12:], aad)
+
+    def has_kek(self, kek_id: str) -> bool:
+        return kek_id in self._keks
+
+    def index_root_key(self) -> bytes:
+        return self._index
+
+
+def key_file_path() -> Path:
+    return Path(settings.AMPARO_KEY_FILE)
+
+
+def new_key_file_data() -> dict[str, Any]:
+    kek_id = new_kek_id()
+    return {
+        "version": 1,
+        "active_kek": kek_id,
+        "keks": {kek_id: base64.b64encode(secrets.token_bytes(32)).decode()},
+        "index_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+
+
+def add_active_kek(data: dict[str, Any]) -> str:
+    """Add a new KEK to key-file data and make it the active one; old KEKs stay."""
+    fresh = new_key_file_data()
+    kek_id: str = fresh["active_kek"]
+    data["keks"][kek_id] = fresh["keks"][kek_id]
+    data["active_kek"] = kek_id
+    return kek_id
+
+
+def new_kek_id() -> str:
+    return f"kek-{timezone.now():%Y%m%d}-{secrets.token_hex(3)}"
+
+
+def write_key_file(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically with owner-only permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2)
+    os.replace(tmp, path)
+
+
+def read_key_data() -> dict[str, Any]:
+    env = os.environ.get("AMPARO_KEYS")
+    if env:
+        try:
+            data: dict[str, Any] = json.loads(env)
+        except ValueError as exc:
+            raise KeyringError(f"AMPARO_KEYS is not the JSON of a key file: {exc}") from exc
+        return data
+    path = key_file_path()
+    if not path.exists():
+        if getattr(settings, "AMPARO_CREATE_KEY_FILE", False):
+            write_key_file(path, new_key_file_data())
+        else:
+            raise KeyringError(
+                f"The key file {path} does not exist. For development run "
+                "'python manage.py init_keys'; in production set AMPARO_KEY_FILE to the "
+                "key file restored from your key backup."
+            )
+    try:
+        data = json.loads(path.read_text())
+        return data
+    except (OSError, ValueError) as exc:
+        raise KeyringError(f"Cannot read the key file {path}: {exc}") from exc
+
+
+_loaded: tuple[tuple[str, str, int], KekProvider] | None = None
+
+
+def _source_version() -> tuple[str, str, int]:
+    """What the keys are read from, and when it last changed."""
+    name = getattr(settings, "AMPARO_KEK_PROVIDER", "cases.crypto.keyring.FileKekProvider")
+    if os.environ.get("AMPARO_KEYS"):
+        return name, "env", hash(os.environ["AMPARO_KEYS"])
+    path = key_file_path()
+    try:
+        return name, str(path), path.stat().st_mtime_ns
+    except OSError:
+        return name, str(path), -1
+
+
+def provider() -> KekProvider:
+    """The KEK provider. A changed key file is read again, so that a KEK added by
+    'init_keys --new-kek' wraps new keys in processes that were already running."""
+    global _loaded
+    version = _source_version()
+    if _loaded is None or _loaded[0] != version:
+        cls = import_string(version[0])
+        is_file = cls is FileKekProvider or issubclass(cls, FileKekProvider)
+        instance: KekProvider = cls(read_key_data()) if is_file else cls()
+        _loaded = (version, instance)
+    return _loaded[1]
+
+
+def reset() -> None:
+    """Forget the loaded keys."""
+    global _loaded
+    _loaded = None
+    from cases.crypto import blind
+
+    blind.index_key.cache_clear()

@@ -1,0 +1,97 @@
+"""What the dashboard shows about deadlines, and the sections other apps add to it.
+
+`cases` imports no procedure app: `rsd` (and later `tip`) register a section builder here
+from their AppConfig.ready(); the dashboard renders each section's template and records the
+cases every section names in its one `case.list` event.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from cases import access, selectors, workflow
+from cases.models import Case, CaseDeadline, Role, User
+
+ROWS = 20  # deadlines listed per panel; the totals say how many there are in all
+
+
+@dataclass
+class DeadlineRow:
+    case: Case
+    clock: str
+    label: str
+    due_on: datetime.date
+    days: int  # days left until the due date; negative: days overdue
+
+    @property
+    def overdue(self) -> bool:
+        return self.days < 0
+
+    @property
+    def days_overdue(self) -> int:
+        return -self.days
+
+
+@dataclass
+class Deadlines:
+    mine: list[DeadlineRow] | None = None  # caseworkers: their own cases
+    mine_total: int = 0
+    offices: list[DeadlineRow] | None = None  # supervisors: every case of their offices
+    offices_total: int = 0
+    per_office: list[selectors.OfficeDeadlines] = field(default_factory=list)
+    within_days: int = selectors.DUE_SOON_DAYS
+
+    @property
+    def cases(self) -> list[Case]:
+        return [r.case for r in (self.mine or []) + (self.offices or [])]
+
+
+def _rows(deadlines: list[CaseDeadline]) -> list[DeadlineRow]:
+    today = timezone.localdate()
+    return [DeadlineRow(case=d.case, clock=d.clock, label=workflow.clock_label(d.case, d.clock),
+                        due_on=d.due_on, days=(d.due_on - today).days) for d in deadlines]
+
+
+def deadlines(user: User, *, within_days: int = selectors.DUE_SOON_DAYS) -> Deadlines:
+    """Overdue and soon-due deadlines: caseworkers their own cases', supervisors their offices'."""
+    held = access.roles_by_office(user)
+    out = Deadlines(within_days=within_days)
+    if held.get(Role.CASEWORKER):
+        mine = selectors.due_deadlines(user, mine_only=True, within_days=within_days)
+        out.mine = _rows(list(mine[:ROWS]))
+        out.mine_total = len(out.mine) if len(out.mine) < ROWS else mine.count()
+    if held.get(Role.SUPERVISOR):
+        offices = selectors.due_deadlines(user, within_days=within_days,
+                                          offices=access.offices_where(user, Role.SUPERVISOR))
+        out.offices = _rows(list(offices[:ROWS]))
+        out.offices_total = len(out.offices) if len(out.offices) < ROWS else offices.count()
+        out.per_office = selectors.supervised_deadlines(user, within_days=within_days)
+    return out
+
+
+@dataclass
+class Section:
+    """A part of the dashboard an app adds: its template, context and the cases it names."""
+
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    cases: list[Case] = field(default_factory=list)
+
+
+SectionBuilder = Callable[[User], "Section | None"]
+_builders: list[SectionBuilder] = []
+
+
+def register(builder: SectionBuilder) -> SectionBuilder:
+    if builder not in _builders:  # ready() may run twice in tests
+        _builders.append(builder)
+    return builder
+
+
+def sections(user: User) -> list[Section]:
+    return [s for s in (b(user) for b in _builders) if s is not None]

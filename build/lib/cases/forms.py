@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from cases import intake
+from cases.intake import EARLIEST_BIRTH, MAX_LENGTH, IdentityDocumentData, PersonData
+from cases.models import CaseKind, DocumentType, Office, Sex, SpecificNeed, User
+from cases.vocab import LANGUAGE_CODES, language_choices  # noqa: F401  (re-exported)
+
+
+def split_list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(";") if v.strip()]
+
+
+if TYPE_CHECKING:
+    # A mixin for forms: what it uses of them is BaseForm's.
+    _FormBase = forms.BaseForm
+else:
+    _FormBase = object
+
+
+class Styled(_FormBase):
+    """Give widgets Bootstrap classes and mark invalid fields for assistive technology."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            w = field.widget
+            if isinstance(w, forms.CheckboxSelectMultiple | forms.RadioSelect):
+                continue
+            if isinstance(w, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(w, forms.Select | forms.SelectMultiple):
+                css = "form-select"
+            else:
+                css = "form-control"
+            w.attrs["class"] = css
+        # Errors are marked in full_clean: validating here would run before subclasses set
+        # their querysets (office, assignee) and reject every choice.
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields and "class" in self.fields[name].widget.attrs:
+                attrs = self.fields[name].widget.attrs
+                if "is-invalid" not in attrs["class"]:
+                    attrs["class"] += " is-invalid"
+                    attrs["aria-invalid"] = "true"
+                    attrs["aria-describedby"] = f"id_{name}_error"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def add_intake_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show the errors of cases.intake on a form: each on its field unless that field has one
+    already, on the form as a whole if the form has no such field."""
+    for name, errors in exc.error_dict.items():
+        if name not in form.fields:
+            form.add_error(None, errors)
+        elif not form.has_error(name):
+            form.add_error(name, errors)
+
+
+class PersonForm(Styled, forms.Form):
+    office = forms.ModelChoiceField(queryset=Office.objects.none(), label=_("Office"))
+    given_names = forms.CharField(label=_("Given names"), max_length=MAX_LENGTH["given_names"])
+    family_names = forms.CharField(label=_("Family names"), max_length=MAX_LENGTH["family_names"])
+    aliases = forms.CharField(
+        label=_("Aliases"), required=False, max_length=MAX_LENGTH["aliases"],
+        help_text=_("Other names this person is known by, separated by ';'."),
+    )
+    date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=DateInput())
+    sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices, initial=Sex.UNKNOWN)
+    nationalities = forms.MultipleChoiceField(
+        label=_("Nationalities"), choices=[], required=False,
+        help_text=_("Hold Ctrl (or Cmd) to choose several; none for a stateless person."),
+    )
+    languages = forms.MultipleChoiceField(label=_("Languages"), choices=[], required=False)
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=MAX_LENGTH["phone"])
+    email = forms.EmailField(label=_("Email"), required=False)
+    address = forms.CharField(label=_("Address"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    specific_needs = forms.MultipleChoiceField(
+        label=_("Specific needs"), choices=SpecificNeed.choices, required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    document_type = forms.ChoiceField(
+        label=_("Document type"), choices=[("", "—"), *DocumentType.choices], required=False
+    )
+    document_number = forms.CharField(label=_("Document number"), required=False,
+                                      max_length=MAX_LENGTH["document_number"])
+    document_country = forms.ChoiceField(label=_("Issued by"), choices=[], required=False)
+
+    def __init__(self, *args: Any, offices: QuerySet[Office] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        office = cast("forms.ModelChoiceField[Office]", self.fields["office"])
+        office.queryset = offices if offices is not None else Office.objects.none()
+        if offices is not None and offices.count() == 1:
+            office.initial = offices.first()
+        cast(forms.ChoiceField, self.fields["nationalities"]).choices = list(countries)
+        cast(forms.ChoiceField, self.fields["document_country"]).choices = [("", "—"), *countries]
+        cast(forms.ChoiceField, self.fields["languages"]).choices = language_choices()
+
+    def clean(self) -> dict[str, Any]:
+        data = cast("dict[str, Any]", super().clean())  # BaseForm.clean: cleaned_data
+        office = data.get("office")
+        # The rules are the services' (cases.intake): checked here too, to show every error
+        # next to its field at once.
+        try:
+            self._person = intake.clean_person(
+                self._raw_person_data(), country=office.country.code if office else "")
+        except ValidationError as exc:
+            add_intake_errors(self, exc)
+        return data
+
+    def _raw_person_data(self) -> PersonData:
+        d = self.cleaned_data
+        docs: list[IdentityDocumentData] = []
+        if d.get("document_number") or d.get("document_type"):
+            docs.append(IdentityDocumentData(d.get("document_type", ""),
+                                             d.get("document_number", ""),
+                                             d.get("document_country", "")))
+        return PersonData(
+            given_names=d.get("given_names", ""), family_names=d.get("family_names", ""),
+            sex=d.get("sex") or Sex.UNKNOWN, date_of_birth=d.get("date_of_birth"),
+            aliases=split_list(d.get("aliases", "")), nationalities=d.get("nationalities", []),
+            languages=d.get("languages", []), phone=d.get("phone", ""), email=d.get("email", ""),
+            address=d.get("address", ""), specific_needs=d.get("specific_needs", []),
+            documents=docs,
+        )
+
+    def person_data(self) -> PersonData:
+        """The person's data as the rules left it (the phone number in E.164); valid forms only."""
+        return self._person
+
+
+class OpenCaseForm(Styled, forms.Form):
+    kind = forms.ChoiceField(label=_("Kind of case"), choices=CaseKind.choices)
+    assign_to_me = forms.BooleanField(label=_("Assign to me"), required=False, initial=True)
+
+
+class SearchForm(Styled, forms.Form):
+    name = forms.CharField(label=_("Name"), required=False, max_length=200)
+    document = forms.CharField(label=_("Document number"), required=False, max_length=60)
+    date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=DateInput())
+    sounds_like = forms.BooleanField(label=_("Names that sound alike"), required=False)
+    # Narrow a common name without decrypting everyone called García.
+    birth_year = forms.IntegerField(label=_("Year of birth"), required=False, min_value=EARLIEST_BIRTH.year,
+                                    max_value=2100)
+    sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Sex.choices], required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = cast("dict[str, Any]", super().clean())  # BaseForm.clean: cleaned_data
+        if not (data.get("name") or data.get("document") or data.get("date_of_birth")) and not self.errors:
+            raise ValidationError(_("Enter a name, a document number or a date of birth."))
+        return data
+
+
+class NoteForm(Styled, forms.Form):
+    text = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=20000)
+
+
+class DocumentForm(Styled, forms.Form):
+    title = forms.CharField(label=_("Title"), required=False, max_length=200)
+    file = forms.FileField(label=_("File"), help_text=_("PDF or photo (JPEG, PNG, TIFF, WebP)."))
+
+
+class AssignForm(Styled, forms.Form):
+    assignee: forms.ModelChoiceField[User] = forms.ModelChoiceField(
+        label=_("Assign to"), queryset=None, required=False, empty_label=_("— office queue —")
+    )
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
+
+    def __init__(self, *args: Any, staff: QuerySet[User] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast("forms.ModelChoiceField[User]", self.fields["assignee"]).queryset = staff
+
+
+class EraseForm(Styled, forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the erasure"), max_length=500,
+        help_text=_("The reference of the request or decision. It stays readable after the "
+                    "erasure: write no personal details here."),
+    )
+    confirm = forms.BooleanField(
+        label=_("I understand that this person's data will be unreadable for ever."), required=True
+    )
+
+
+class IdentityDocumentForm(Styled, forms.Form):
+    document_type = forms.ChoiceField(label=_("Document type"), choices=DocumentType.choices)
+    document_number = forms.CharField(label=_("Document number"), max_length=60)
+    document_country = forms.ChoiceField(label=_("Issued by"), choices=[], required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["document_country"]).choices = [("", "—"), *countries]
+
+
+class LoginForm(Styled, AuthenticationForm):
+    def get_invalid_login_error(self) -> ValidationError:
+        if getattr(self.request, "login_locked", False):
+            return ValidationError(
+                _("Too many failed attempts: this account is locked for %(minutes)d minutes.")
+                % {"minutes": settings.AMPARO_LOGIN_LOCKOUT_MINUTES}, code="locked")
+        return super().get_invalid_login_error()
+
+
+class StyledPasswordChangeForm(Styled, PasswordChangeForm):
+    pass

@@ -1,0 +1,48 @@
+import logging
+import re
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from cases import events
+from cases.crypto.datakeys import key_scope
+from cases.crypto.envelope import DecryptionError
+
+log = logging.getLogger(__name__)
+_SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class KeyScopeMiddleware:
+    """Unwrapped data keys live for one request only; failed integrity checks get a clear page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # A proxy's request id is kept for correlation, but only as plain letters and digits.
+        request_id = _SAFE_ID.sub("", request.headers.get("X-Request-ID", ""))[:64]
+        request_id = request_id or events.new_request_id()
+        token = events.set_request(events.RequestInfo(request_id, request.META.get("REMOTE_ADDR")))
+        try:
+            with key_scope():
+                response = self.get_response(request)
+        finally:
+            events.reset_request(token)
+        response["X-Request-ID"] = request_id
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            # Shared office computers: nothing a staff member saw stays in the browser cache.
+            response["Cache-Control"] = "no-store"
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, events.AuditUnavailable):
+            # Fail closed: what could not be recorded is neither shown nor changed.
+            log.error("audit log unavailable on %s: %s", request.path, exception)
+            return render(request, "audit_unavailable.html", status=503)
+        if not isinstance(exception, DecryptionError):
+            return None
+        # The path holds only ids; the exception names table and column, never a value.
+        log.error("integrity check failed on %s: %s", request.path, exception)
+        return render(request, "integrity_error.html", status=500)

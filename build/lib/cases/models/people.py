@@ -1,0 +1,147 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+from cases.crypto.fields import EncryptedDateField, EncryptedJSONField, EncryptedTextField
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    INTERSEX = "intersex", _("Intersex")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class SpecificNeed(models.TextChoices):
+    UNACCOMPANIED_CHILD = "unaccompanied_child", _("Unaccompanied child")
+    SEPARATED_CHILD = "separated_child", _("Separated child")
+    TORTURE_SURVIVOR = "torture_survivor", _("Survivor of torture")
+    VIOLENCE_SURVIVOR = "violence_survivor", _("Survivor of violence")
+    WOMAN_AT_RISK = "woman_at_risk", _("Woman at risk")
+    OLDER_PERSON = "older_person", _("Older person")
+    DISABILITY = "disability", _("Disability")
+    MEDICAL_CONDITION = "medical_condition", _("Serious medical condition")
+    LGBTIQ = "lgbtiq", _("LGBTIQ+")
+
+
+class DocumentType(models.TextChoices):
+    PASSPORT = "passport", _("Passport")
+    NATIONAL_ID = "national_id", _("National identity card")
+    BIRTH_CERTIFICATE = "birth_certificate", _("Birth certificate")
+    TRAVEL_DOCUMENT = "travel_document", _("Travel document")
+    OTHER = "other", _("Other")
+
+
+class Person(models.Model):
+    """A data subject. Everything that identifies them is sealed with their own data key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    office = models.ForeignKey(
+        "cases.Office", on_delete=models.PROTECT, related_name="people", verbose_name=_("office")
+    )
+    given_names = EncryptedTextField(_("given names"))
+    family_names = EncryptedTextField(_("family names"))
+    aliases = EncryptedJSONField(_("aliases"))
+    date_of_birth = EncryptedDateField(_("date of birth"))
+    birth_year = models.PositiveSmallIntegerField(_("year of birth"), null=True, blank=True)
+    sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    nationalities = models.JSONField(_("nationalities"), default=list, blank=True)
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+    phone = EncryptedTextField(_("phone"))
+    email = EncryptedTextField(_("email"))
+    address = EncryptedTextField(_("address"))
+    specific_needs = models.JSONField(_("specific needs"), default=list, blank=True)
+    # Keyed hash of the identifying fields: lets a re-import find the rows it already wrote.
+    fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+    # Kept readable after the key is gone; the form asks for a reference, not personal details.
+    erasure_reason = models.CharField(_("reason for the erasure"), max_length=500, blank=True)
+    # A reason may name the person: sealed like the rest of their data.
+    history = HistoricalRecords(history_change_reason_field=EncryptedTextField())
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        indexes = [models.Index(fields=["office", "created_at"])]
+
+    def __str__(self) -> str:
+        if self.erased_at:
+            return str(_("(erased person)"))
+        return f"{self.given_names or ''} {self.family_names or ''}".strip()
+
+    @property
+    def full_name(self) -> str:
+        return str(self)
+
+    @property
+    def nationality_names(self) -> list[str]:
+        from cases.vocab import country_name
+
+        return [country_name(c) for c in self.nationalities]
+
+    @property
+    def language_names(self) -> list[str]:
+        from cases.vocab import language_name
+
+        return [language_name(c) for c in self.languages]
+
+    @property
+    def specific_need_labels(self) -> list[str]:
+        from cases.vocab import specific_need_label
+
+        return [specific_need_label(c) for c in self.specific_needs]
+
+
+class IdentityDocument(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="documents")
+    document_type = models.CharField(_("document type"), max_length=20, choices=DocumentType.choices)
+    number = EncryptedTextField(_("document number"), subject="person_id")
+    issuing_country = CountryField(_("issuing country"), blank=True)
+    history = HistoricalRecords(history_change_reason_field=EncryptedTextField(subject="person_id"))
+
+    class Meta:
+        verbose_name = _("identity document")
+        verbose_name_plural = _("identity documents")
+
+    def __str__(self) -> str:
+        return f"{self.get_document_type_display()} of {self.person_id}"
+
+
+class PersonIndex(models.Model):
+    """Blind-index entries (see cases/crypto/blind.py). No history: erasure deletes them."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="index_entries")
+    kind = models.CharField(max_length=12)
+    value = models.BigIntegerField()
+    # Copies of the person's office and registration time: a search walks the hits in the
+    # user's offices, newest first, in one index range and stops at its cap
+    # (docs/architecture.md#search).
+    office = models.ForeignKey(
+        "cases.Office", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["kind", "value", "office", "-created_at"],
+                include=["person"],
+                name="personindex_search",
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "kind", "value"], name="unique_index_entry")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"

@@ -1,0 +1,446 @@
+"""Every read that needs scoping goes through here (docs/architecture.md#access-and-scoping).
+
+A caseworker sees the cases assigned to them and their offices' unassigned queue, a
+supervisor every case of their offices; anyone sees a case explicitly granted to them
+(guardian rows on the direct foreign-key models). Other roles see no case content.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, prefetch_related_objects
+from django.http import Http404
+from django.utils import timezone
+
+from cases import workflow
+from cases.access import CASE_ROLES, can_edit_case, granted_case_ids, has_role, offices_where
+from cases.crypto import blind, datakeys
+from cases.models import (
+    Case,
+    CaseDeadline,
+    CaseParticipant,
+    Document,
+    ImportJob,
+    Membership,
+    Note,
+    Office,
+    Person,
+    PersonIndex,
+    Role,
+    User,
+)
+
+
+def user_offices(user: User, *roles: str) -> QuerySet[Office]:
+    return Office.objects.filter(pk__in=offices_where(user, *(roles or Role.values)))
+
+
+def visible_cases(user: User) -> QuerySet[Case]:
+    if not user.is_authenticated or not user.is_active:
+        return Case.objects.none()
+    supervised = offices_where(user, Role.SUPERVISOR)
+    worked = offices_where(user, Role.CASEWORKER) - supervised
+    scope = Q(pk__in=list(granted_case_ids(user)))
+    if supervised:
+        scope |= Q(office__in=supervised)
+    if worked:
+        scope |= Q(office__in=worked) & (Q(assigned_to=user) | Q(assigned_to__isnull=True))
+    # The principal is prefetched, not joined: a join made the planner read every person
+    # before sorting a page of cases.
+    return (
+        Case.objects.filter(scope)
+        .select_related("office", "assigned_to")
+        .prefetch_related("principal")
+    )
+
+
+def my_cases(user: User) -> QuerySet[Case]:
+    return visible_cases(user).filter(assigned_to=user)
+
+
+DUE_SOON_DAYS = 7
+
+
+def waiting_for(user: User, role: str) -> QuerySet[Case]:
+    """Open cases the user sees, in offices where they hold `role`, at a step that role takes.
+
+    Matched per procedure: two procedures may use one state name for different roles.
+    """
+    scope = Q(pk__in=[])
+    for wf in workflow.registered():
+        states = [s.name for s in wf.states.values() if s.waiting_for == role]
+        if states:
+            scope |= Q(procedure=wf.name, state__in=states)
+            # Not yet in a procedure: the case will follow its kind's.
+            scope |= Q(procedure="", kind=wf.kind, state__in=states)
+    every_state = workflow.states_waiting_for(role)
+    # The redundant state filter lets the (office, state) index narrow before the OR.
+    return visible_cases(user).filter(
+        scope, office__in=offices_where(user, role), closed_at__isnull=True, state__in=every_state
+    )
+
+
+def _open_deadlines(
+    user: User, *, mine_only: bool, within_days: int, offices: set[int] | None
+) -> QuerySet[CaseDeadline]:
+    cases = my_cases(user) if mine_only else visible_cases(user)
+    if offices is not None:
+        cases = cases.filter(office__in=offices)
+    limit = timezone.localdate() + datetime.timedelta(days=within_days)
+    # The open-case condition inside the subquery: on the outer join it read every case.
+    return CaseDeadline.objects.filter(
+        met_at__isnull=True, due_on__lte=limit,
+        case__in=cases.filter(closed_at__isnull=True).values("pk"),
+    )
+
+
+def due_deadlines(
+    user: User,
+    *,
+    mine_only: bool = False,
+    within_days: int = DUE_SOON_DAYS,
+    offices: set[int] | None = None,
+) -> QuerySet[CaseDeadline]:
+    """Running deadlines of open cases the user sees, overdue or due within `within_days`.
+
+    `mine_only`: only the cases assigned to the user; `offices`: only cases of these offices.
+    Soonest first; the case, its office and assignee are joined, its principal prefetched.
+    """
+    return (
+        _open_deadlines(user, mine_only=mine_only, within_days=within_days, offices=offices)
+        .select_related("case", "case__office", "case__assigned_to")
+        .prefetch_related("case__principal")
+        .order_by("due_on", "pk")
+    )
+
+
+@dataclass
+class OfficeDeadlines:
+    office: Office
+    overdue: int  # cases with a running deadline already passed
+    due_soon: int  # cases with a running deadline due today or in the coming days
+    waiting: int  # cases at a step a supervisor takes
+
+
+def supervised_deadlines(user: User, *, within_days: int = DUE_SOON_DAYS) -> list[OfficeDeadlines]:
+    """Per office the user supervises: cases overdue, due soon, and waiting for a supervisor.
+
+    A case with one deadline passed and another coming counts in both columns.
+    """
+    supervised = offices_where(user, Role.SUPERVISOR)
+    today = timezone.localdate()
+    deadlines: dict[int, tuple[int, int]] = {
+        office_id: (overdue, due_soon)
+        # A supervisor sees every case of the offices they supervise: one join, no subquery.
+        for office_id, overdue, due_soon in CaseDeadline.objects.filter(
+            met_at__isnull=True, due_on__lte=today + datetime.timedelta(days=within_days),
+            case__office__in=supervised, case__closed_at__isnull=True)
+        .order_by().values("case__office_id")
+        .annotate(overdue=Count("case", distinct=True, filter=Q(due_on__lt=today)),
+                  due_soon=Count("case", distinct=True, filter=Q(due_on__gte=today)))
+        .values_list("case__office_id", "overdue", "due_soon")
+    }
+    waiting = dict(
+        waiting_for(user, Role.SUPERVISOR).order_by().values("office_id")
+        .annotate(n=Count("pk")).values_list("office_id", "n")
+    )
+    return [
+        OfficeDeadlines(
+            office=o,
+            overdue=deadlines.get(o.pk, (0, 0))[0],
+            due_soon=deadlines.get(o.pk, (0, 0))[1],
+            waiting=waiting.get(o.pk, 0),
+        )
+        for o in Office.objects.filter(pk__in=supervised).order_by("code")
+    ]
+
+
+def unassigned_queue(user: User) -> QuerySet[Case]:
+    return visible_cases(user).filter(
+        assigned_to__isnull=True, office__in=offices_where(user, *CASE_ROLES)
+    )
+
+
+LIST_PAGE = 50
+
+
+@dataclass
+class CasePage:
+    cases: list[Case]
+    next: str = ""  # the cursor of the next page; "" on the last
+
+
+def _scope_parts(user: User) -> list[Q]:
+    """What `visible_cases` sees, as parts that each walk one index in opened_at order: one
+    per supervised office, the user's own and the unassigned cases per office they work in,
+    and the cases granted to them. (An OR of them sorted a whole office's cases per page.)"""
+    supervised = offices_where(user, Role.SUPERVISOR)
+    worked = offices_where(user, Role.CASEWORKER) - supervised
+    parts = [Q(office=o) for o in sorted(supervised)]
+    for o in sorted(worked):
+        parts += [Q(office=o, assigned_to=user), Q(office=o, assigned_to__isnull=True)]
+    grants = granted_case_ids(user)
+    if grants:
+        parts.append(Q(pk__in=list(grants)))
+    return parts
+
+
+def _cursor(token: str) -> Q | None:
+    try:
+        at, pk = token.split("|")
+        opened = datetime.datetime.fromisoformat(at)
+        key = uuid.UUID(pk)
+    except ValueError:
+        return None
+    if timezone.is_naive(opened):
+        return None
+    return Q(opened_at__lt=opened) | Q(opened_at=opened, pk__lt=key)
+
+
+def case_list(user: User, *, show: str = "all", after: str = "", limit: int = LIST_PAGE) -> CasePage:
+    """A page of the cases this user sees, newest first, after the cursor `after`; no count.
+
+    `show`: "mine" (assigned to the user), "queue" (unassigned, in their offices) or "all".
+    Each part of the scope is read from the cursor for one page at most and the parts are
+    merged: the cost follows the page, not the size of the offices."""
+    if not user.is_authenticated or not user.is_active:
+        return CasePage([])
+    narrow = {"mine": Q(assigned_to=user),
+              "queue": Q(assigned_to__isnull=True, office__in=offices_where(user, *CASE_ROLES)),
+              }.get(show, Q())
+    start = _cursor(after) if after else None
+    found: dict[uuid.UUID, Case] = {}
+    for part in _scope_parts(user):
+        qs = Case.objects.filter(part, narrow)
+        if start is not None:
+            qs = qs.filter(start)
+        for case in qs.select_related("office", "assigned_to").order_by("-opened_at", "-pk")[:limit + 1]:
+            found[case.pk] = case
+    ordered = sorted(found.values(), key=lambda c: (c.opened_at, c.pk), reverse=True)
+    page = ordered[:limit]
+    prefetch_related_objects(page, "principal")
+    last = page[-1] if page and len(ordered) > limit else None
+    return CasePage(page, f"{last.opened_at.isoformat()}|{last.pk}" if last else "")
+
+
+def get_case(user: User, case_id: uuid.UUID | str) -> Case:
+    """The case if this user may see it; 404 otherwise (never reveal that it exists)."""
+    try:
+        return visible_cases(user).get(pk=case_id)
+    except (Case.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise Http404("No such case.") from None
+
+
+def visible_people(user: User) -> QuerySet[Person]:
+    if not user.is_authenticated or not user.is_active:
+        return Person.objects.none()
+    # Correlated EXISTS: cost follows the people looked at, not the size of every table.
+    in_cases = Exists(CaseParticipant.objects.filter(
+        person=OuterRef("pk"), case__in=visible_cases(user).values("pk")))
+    scope = Q(in_cases)
+    offices = offices_where(user, *CASE_ROLES)
+    if offices:
+        # Registered here and not yet in any case: the office's intake.
+        scope |= Q(office__in=offices) & Q(~Exists(
+            CaseParticipant.objects.filter(person=OuterRef("pk"))))
+    return Person.objects.filter(scope).select_related("office")
+
+
+def get_person(user: User, person_id: uuid.UUID | str) -> Person:
+    try:
+        return visible_people(user).get(pk=person_id)
+    except (Person.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise Http404("No such person.") from None
+
+
+def can_register(user: User, office: Office) -> bool:
+    return office.pk in offices_where(user, *CASE_ROLES) and office.is_active
+
+
+
+
+
+def can_edit_person(user: User, person: Person) -> bool:
+    if person.erased_at:
+        return False
+    if person.office_id in offices_where(user, Role.SUPERVISOR):
+        return True
+    cases = Case.objects.filter(participants__person=person)
+    if not cases.exists():
+        return person.office_id in offices_where(user, Role.CASEWORKER)
+    return any(can_edit_case(user, c) for c in cases)
+
+
+def can_erase_person(user: User, person: Person) -> bool:
+    return not person.erased_at and (
+        user.is_superuser or person.office_id in offices_where(user, Role.SUPERVISOR)
+    )
+
+
+def assignable_staff(case: Case) -> QuerySet[User]:
+    return (
+        User.objects.filter(
+            is_active=True, memberships__office=case.office, memberships__role__in=CASE_ROLES
+        )
+        .distinct()
+        .order_by("first_name", "last_name")
+    )
+
+
+def case_people(case: Case) -> list[CaseParticipant]:
+    parts = list(case.participants.select_related("person").order_by("role", "pk"))
+    datakeys.preload([p.person_id for p in parts])
+    return parts
+
+
+def case_notes(case: Case) -> QuerySet[Note]:
+    return case.notes.select_related("author")
+
+
+def case_documents(case: Case) -> QuerySet[Document]:
+    return case.documents.select_related("uploaded_by")
+
+
+def get_document(user: User, case_id: uuid.UUID | str, document_id: uuid.UUID | str) -> Document:
+    case = get_case(user, case_id)
+    try:
+        return case.documents.get(pk=document_id)
+    except (Document.DoesNotExist, ValidationError, ValueError):
+        raise Http404("No such document.") from None
+
+
+@dataclass
+class SearchResult:
+    people: list[Person]
+    candidates: int
+    truncated: bool
+
+
+class _Identity(Protocol):
+    given_names: str
+    family_names: str
+    date_of_birth: datetime.date | None
+
+    @property
+    def documents(self) -> Sequence[Any]: ...
+
+
+def possible_duplicates(user: User, data: _Identity) -> list[Person]:
+    """People this user may see who share a document number, or full name and birth date."""
+    found: dict[uuid.UUID, Person] = {}
+    for doc in data.documents:
+        for p in search_people(user, document=doc.number, limit=10).people:
+            found[p.pk] = p
+    if data.date_of_birth:
+        name = f"{data.given_names} {data.family_names}"
+        for p in search_people(user, name=name, date_of_birth=data.date_of_birth, limit=10).people:
+            found[p.pk] = p
+    return list(found.values())
+
+
+def _has_entry(kind: str, value: int) -> Q:
+    return Q(pk__in=PersonIndex.objects.filter(kind=kind, value=value).values("person_id"))
+
+
+def search_people(
+    user: User,
+    *,
+    name: str = "",
+    document: str = "",
+    date_of_birth: datetime.date | None = None,
+    sounds_like: bool = False,
+    birth_year: int | None = None,
+    sex: str = "",
+    limit: int = 50,
+) -> SearchResult:
+    """Find people by blind index, then confirm each candidate after decryption.
+
+    Year of birth and sex are kept in clear: they narrow before anything is decrypted."""
+    tokens = blind.name_tokens(name)
+    doc = blind.normalize_document(document)
+    if not (tokens or doc or date_of_birth):
+        return SearchResult([], 0, False)
+    qs = visible_people(user).filter(erased_at__isnull=True)
+    for token in tokens:
+        if sounds_like:
+            qs = qs.filter(_has_entry("phonetic", blind.bidx("phonetic", blind.phonetic(token))))
+        else:
+            qs = qs.filter(_has_entry("name", blind.bidx("name", token)))
+    if doc:
+        qs = qs.filter(_has_entry("doc", blind.bidx("doc", doc)))
+    if date_of_birth:
+        qs = qs.filter(_has_entry("dob", blind.bidx("dob", date_of_birth.isoformat())))
+    if birth_year:
+        qs = qs.filter(birth_year=birth_year)
+    if sex:
+        qs = qs.filter(sex=sex)
+    cap = limit * 4
+    candidates = list(qs.order_by("-created_at").prefetch_related("documents")[: cap + 1])
+    truncated = len(candidates) > cap
+    candidates = candidates[:cap]
+    datakeys.preload([p.pk for p in candidates])
+    wanted = {blind.phonetic(t) for t in tokens} if sounds_like else tokens
+    confirmed = []
+    for person in candidates:
+        have = blind.name_tokens(person.given_names or "", person.family_names or "", *(person.aliases or []))
+        if sounds_like:
+            have = {blind.phonetic(t) for t in have}
+        if not wanted <= have:
+            continue
+        if doc and doc not in {blind.normalize_document(d.number or "") for d in person.documents.all()}:
+            continue
+        if date_of_birth and person.date_of_birth != date_of_birth:
+            continue
+        confirmed.append(person)
+    return SearchResult(confirmed[:limit], len(candidates), truncated or len(confirmed) > limit)
+
+
+def visible_import_jobs(user: User) -> QuerySet[ImportJob]:
+    """Import jobs of the offices this user supervises."""
+    offices = offices_where(user, Role.SUPERVISOR)
+    return ImportJob.objects.filter(office__in=offices).select_related("office", "created_by")
+
+
+def get_import_job(user: User, job_id: uuid.UUID | str) -> ImportJob:
+    try:
+        return visible_import_jobs(user).get(pk=job_id)
+    except (ImportJob.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise Http404("No such import.") from None
+
+
+def administered_memberships(user: User) -> QuerySet[Membership]:
+    """Memberships of the offices this user administers."""
+    return (
+        Membership.objects.filter(office__in=offices_where(user, Role.OFFICE_ADMIN))
+        .select_related("user", "office")
+        .order_by("office__code", "role", "user__username")
+    )
+
+
+def get_administered_membership(user: User, membership_id: int | str) -> Membership:
+    try:
+        return administered_memberships(user).get(pk=membership_id)
+    except (Membership.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such membership.") from None
+
+
+def offices_overview(user: User) -> QuerySet[Office]:
+    """Every office with its staff count, for system administrators only."""
+    if not has_role(user, Role.SYSTEM_ADMIN) and not user.is_superuser:
+        return Office.objects.none()
+    return Office.objects.annotate(n_staff=Count("memberships__user", distinct=True))
+
+
+def supervised_workload(user: User) -> QuerySet[Any, Any]:
+    """Cases per assignee in the offices this user supervises."""
+    return (
+        visible_cases(user).filter(office__in=offices_where(user, Role.SUPERVISOR))
+        .values("assigned_to__username", "assigned_to__first_name", "assigned_to__last_name")
+        .annotate(n=Count("pk")).order_by("-n")
+    )

@@ -1,0 +1,418 @@
+"""Every write to cases, people, notes and documents. Each takes the acting user."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import access, events, intake, selectors, updates, uploads
+from cases.crypto import blind, datakeys, files
+from cases.intake import IdentityDocumentData as IdentityDocumentData
+from cases.intake import PersonData as PersonData
+from cases.models import (
+    Case,
+    CaseKind,
+    CaseParticipant,
+    CaseUserObjectPermission,
+    Document,
+    IdentityDocument,
+    Membership,
+    Note,
+    Office,
+    ParticipantRole,
+    Person,
+    PersonIndex,
+    ReferenceCounter,
+    Role,
+    User,
+)
+
+# PersonData and IdentityDocumentData are defined with their rules in cases.intake; the
+# services take them, so they are re-exported here ("import X as X").
+
+
+def _index_person(person: Person) -> None:
+    PersonIndex.objects.filter(person=person).delete()
+    entries = blind.entries(
+        names=[person.given_names or "", person.family_names or "", *(person.aliases or [])],
+        documents=[d.number or "" for d in person.documents.all()],
+        date_of_birth=person.date_of_birth,
+    )
+    PersonIndex.objects.bulk_create(
+        [
+            PersonIndex(person=person, kind=k, value=v, office_id=person.office_id,
+                        created_at=person.created_at)
+            for k, v in sorted(entries)
+        ]
+    )
+
+
+_CHANGEABLE = ("given_names", "family_names", "aliases", "date_of_birth", "sex",
+               "nationalities", "languages", "phone", "email", "address", "specific_needs")
+
+
+def _values(data: PersonData) -> dict[str, object]:
+    """The person's fields from data already through intake.clean_person."""
+    return {
+        "given_names": data.given_names, "family_names": data.family_names,
+        "aliases": data.aliases, "date_of_birth": data.date_of_birth,
+        "birth_year": data.date_of_birth.year if data.date_of_birth else None,
+        "sex": data.sex, "nationalities": sorted(set(data.nationalities)),
+        "languages": sorted(set(data.languages)), "phone": data.phone, "email": data.email,
+        "address": data.address, "specific_needs": sorted(set(data.specific_needs)),
+        "fingerprint": data.fingerprint(),
+    }
+
+
+@transaction.atomic
+def register_person(*, by: User, office: Office, data: PersonData) -> Person:
+    """Register a person in an office; seals their data under a new data key."""
+    if not selectors.can_register(by, office):
+        raise PermissionDenied(_("You cannot register people in this office."))
+    data = intake.clean_person(data, country=office.country.code)
+    person_id = uuid.uuid4()
+    datakeys.create_data_key(subject_id=person_id)
+    person = Person(id=person_id, office=office, registered_by=by, **_values(data))
+    updates.stamp(person, by=by)
+    person.save()
+    _save_documents(by=by, person=person, items=data.documents)
+    _index_person(person)
+    events.emit("person.register", actor=by, obj=person)
+    return person
+
+
+def _save_documents(*, by: User, person: Person, items: list[IdentityDocumentData]) -> None:
+    """Change the documents named by id and add new ones; documents not named are kept.
+
+    A document without id that the person already has (same type and number) is not added
+    again."""
+    existing = {d.pk: d for d in person.documents.all()}
+    known = {(d.document_type, blind.normalize_document(d.number or "")) for d in existing.values()}
+    for item in items:
+        if item.id is not None and item.id not in existing:
+            raise ValidationError(_("This identity document belongs to someone else."))
+        if item.id is None and (item.document_type, blind.normalize_document(item.number)) in known:
+            continue
+        doc = existing[item.id] if item.id else IdentityDocument(person=person)
+        doc.document_type = item.document_type
+        doc.number = item.number.strip()
+        doc.issuing_country = item.issuing_country
+        updates.stamp(doc, by=by)
+        doc.save()
+
+
+@transaction.atomic
+def add_identity_document(*, by: User, person: Person, item: IdentityDocumentData) -> None:
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if not selectors.can_edit_person(by, person):
+        raise PermissionDenied(_("You cannot change this person's record."))
+    item = intake.check_document(item)
+    _save_documents(by=by, person=person, items=[IdentityDocumentData(
+        item.document_type, item.number, item.issuing_country)])
+    _index_person(person)
+    events.emit("person.add_document", actor=by, obj=person, document_type=item.document_type)
+
+
+@transaction.atomic
+def update_person(*, by: User, person: Person, data: PersonData, reason: str = "") -> Person:
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if not selectors.can_edit_person(by, person):
+        raise PermissionDenied(_("You cannot change this person's record."))
+    data = intake.clean_person(data, country=person.office.country.code)
+    changed = [f for f in updates.model_update(person, by=by, reason=reason, **_values(data))
+               if f in _CHANGEABLE]
+    _save_documents(by=by, person=person, items=data.documents)
+    _index_person(person)
+    # Field names only: the audit log never holds the values.
+    events.emit("person.update", actor=by, obj=person, fields=changed)
+    return person
+
+
+def _next_reference(office: Office, year: int) -> str:
+    try:
+        with transaction.atomic():
+            ReferenceCounter.objects.get_or_create(office=office, year=year)
+    except IntegrityError:
+        pass  # another transaction created it first
+    counter = ReferenceCounter.objects.select_for_update().get(office=office, year=year)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{office.code}-{year}-{counter.last:06d}"
+
+
+@transaction.atomic
+def open_case(
+    *, by: User, person: Person, kind: str, assign_to_me: bool = True, reason: str = ""
+) -> Case:
+    """Open a case for a registered person in the person's office."""
+    # Locked and read afresh: an erasure running at the same time must win or wait.
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    office = person.office
+    if not selectors.can_register(by, office):
+        raise PermissionDenied(_("You cannot open cases in this office."))
+    if person.erased_at:
+        raise ValidationError(_("This person's record was erased."))
+    if kind not in CaseKind.values:
+        raise ValidationError(_("Unknown case kind."))
+    year = timezone.localdate().year
+    case = Case(
+        reference=_next_reference(office, year),
+        office=office,
+        kind=kind,
+        principal=person,
+        opened_by=by,
+        assigned_to=by if assign_to_me else None,
+    )
+    updates.stamp(case, by=by, reason=reason)
+    case.save()
+    part = CaseParticipant(case=case, person=person, role=ParticipantRole.PRINCIPAL)
+    updates.stamp(part, by=by)
+    part.save()
+    events.emit("case.open", actor=by, obj=case, kind=kind, person=str(person.pk),
+                assigned=case.assigned_to_id is not None)
+    return case
+
+
+@transaction.atomic
+def assign_case(*, by: User, case: Case, assignee: User | None, reason: str = "") -> Case:
+    """Assign, reassign or return a case to the queue (supervisors)."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if not access.can_assign(by, case):
+        raise PermissionDenied(_("Only a supervisor of this office can assign its cases."))
+    if assignee is not None and not selectors.assignable_staff(case).filter(pk=assignee.pk).exists():
+        raise ValidationError(_("%(name)s does not work on cases in this office.") % {"name": assignee})
+    previous = case.assigned_to_id
+    updates.model_update(case, by=by, reason=reason, assigned_to=assignee)
+    events.emit("case.assign", actor=by, obj=case, previous=previous,
+                assignee=assignee.pk if assignee else None)
+    return case
+
+
+@transaction.atomic
+def take_case(*, by: User, case: Case) -> Case:
+    """A caseworker takes an unassigned case from their office queue."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.office_id not in access.offices_where(by, Role.CASEWORKER):
+        raise PermissionDenied(_("You cannot take cases of this office."))
+    if case.assigned_to_id is not None:
+        raise ValidationError(_("Someone else took this case a moment ago."))
+    updates.model_update(case, by=by, assigned_to=by)
+    events.emit("case.take", actor=by, obj=case)
+    return case
+
+
+@transaction.atomic
+def add_note(*, by: User, case: Case, text: str) -> Note:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if not access.can_edit_case(by, case):
+        raise PermissionDenied(_("You cannot add notes to this case."))
+    if not text.strip():
+        raise ValidationError({"text": _("Write the note first.")})
+    # Locked so that an erasure at the same moment waits (case, then person: a fixed order).
+    if Person.objects.select_for_update().get(pk=case.principal_id).erased_at:
+        raise ValidationError(_("This person's record was erased."))
+    note = Note(case=case, person_id=case.principal_id, author=by, text=text.strip())
+    updates.stamp(note, by=by)
+    note.save()
+    events.emit("note.add", actor=by, obj=case, note=str(note.pk))
+    return note
+
+
+def add_document(*, by: User, case: Case, title: str, filename: str, data: bytes) -> Document:
+    """Seal an upload with the principal's data key and attach it to the case."""
+    content_type = uploads.check_upload(data, accepted=uploads.CASE_DOCUMENT)
+    doc_id = uuid.uuid4()
+    name = ""
+    try:
+        with transaction.atomic():
+            case = Case.objects.select_for_update().get(pk=case.pk)
+            if not access.can_edit_case(by, case):
+                raise PermissionDenied(_("You cannot add documents to this case."))
+            if Person.objects.select_for_update().get(pk=case.principal_id).erased_at:
+                raise ValidationError(_("This person's record was erased."))
+            name = files.store(
+                subject_id=case.principal_id, table=Document._meta.db_table, row_id=doc_id,
+                data=data,
+            )
+            doc = Document(
+                id=doc_id, case=case, person_id=case.principal_id, uploaded_by=by,
+                title=title.strip() or filename, filename=filename, content_type=content_type,
+                size=len(data), storage_name=name,
+            )
+            updates.stamp(doc, by=by)
+            doc.save()
+            events.emit("document.add", actor=by, obj=case, document=str(doc.pk),
+                        content_type=content_type, size=len(data))
+    except Exception:
+        if name:  # nothing half-written: no sealed file without its row
+            files.delete(name)
+        raise
+    return doc
+
+
+def read_document(*, by: User, document: Document) -> bytes:
+    """The plaintext of a document the caller already fetched through the selector."""
+    selectors.get_case(by, document.case_id)
+    return files.load(
+        subject_id=document.person_id, table=Document._meta.db_table, row_id=document.pk,
+        name=document.storage_name,
+    )
+
+
+@transaction.atomic
+def erase_person(*, by: User, person: Person, reason: str) -> Person:
+    """Crypto-shred a person: destroy their data key and blind indexes."""
+    if not reason.strip():
+        raise ValidationError(_("Give the reason for the erasure."))
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if person.erased_at:
+        raise ValidationError(_("This person's data was already erased."))
+    if not selectors.can_erase_person(by, person):
+        raise PermissionDenied(_("Only a supervisor of the person's office can erase them."))
+    datakeys.destroy(subject_id=person.pk)
+    PersonIndex.objects.filter(person=person).delete()
+    names = list(Document.objects.filter(person=person).values_list("storage_name", flat=True))
+
+    def delete_files() -> None:
+        for n in names:
+            files.delete(n)
+
+    transaction.on_commit(delete_files)
+    # No change reason: it would be sealed with the key just destroyed.
+    updates.model_update(person, by=by, erased_at=timezone.now(),
+                         erasure_reason=reason.strip(), fingerprint="")
+    events.emit("person.erase", actor=by, obj=person, key="destroyed")
+    # The fingerprint identifies the person without any key: no history row may keep it.
+    Person.history.filter(id=person.pk).update(fingerprint="")
+    return person
+
+
+# Staff, roles and explicit grants
+
+
+def role_group(role: str) -> Group:
+    return Group.objects.get_or_create(name=role)[0]
+
+
+# Roles that an office administrator may hand out; system administration is granted only
+# by a superuser (manage.py grant_role).
+OFFICE_GRANTABLE_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.AUDITOR, Role.OFFICE_ADMIN)
+
+
+def _check_staff_admin(by: User | None, office: Office, role: str) -> None:
+    if by is None or by.is_superuser:
+        return
+    if office.pk not in access.offices_where(by, Role.OFFICE_ADMIN):
+        raise PermissionDenied(_("Only an administrator of this office can change its staff."))
+    if role not in OFFICE_GRANTABLE_ROLES:
+        raise PermissionDenied(_("Only a superuser grants the system administrator role."))
+
+
+@transaction.atomic
+def grant_membership(*, by: User | None, user: User, office: Office, role: str) -> Membership:
+    """Give a user a role in an office (by=None: the system itself, e.g. seed_demo)."""
+    if role not in Role.values:
+        raise ValidationError({"role": _("Unknown role.")})
+    _check_staff_admin(by, office, role)
+    membership = Membership.objects.filter(user=user, office=office, role=role).first()
+    if membership is None:
+        membership = Membership(user=user, office=office, role=role)
+        updates.stamp(membership, by=by)
+        membership.save()
+        events.emit("membership.grant", actor=by, obj=membership, office_id=office.pk,
+                    user=user.pk, role=role)
+    user.groups.add(role_group(role))
+    return membership
+
+
+@transaction.atomic
+def add_staff_member(
+    *, by: User, office: Office, role: str, username: str, first_name: str, last_name: str,
+    email: str, password: str, preferred_language: str = "es",
+) -> User:
+    """Create a staff account and give it a role in the office."""
+    _check_staff_admin(by, office, role)
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": _("This user name is taken.")})
+    user = User(username=username, first_name=first_name, last_name=last_name, email=email,
+                preferred_language=preferred_language)
+    user.set_password(password)
+    updates.stamp(user, by=by)
+    user.save()
+    events.emit("staff.create", actor=by, obj=user, office_id=office.pk)
+    grant_membership(by=by, user=user, office=office, role=role)
+    return user
+
+
+@transaction.atomic
+def revoke_membership(*, by: User, membership: Membership) -> None:
+    _check_staff_admin(by, membership.office, membership.role)
+    if membership.user_id == by.pk and membership.role == Role.OFFICE_ADMIN:
+        raise ValidationError(_("You cannot remove your own administrator role."))
+    user, role = membership.user, membership.role
+    events.emit("membership.revoke", actor=by, obj=membership, office_id=membership.office_id,
+                user=user.pk, role=role)
+    updates.stamp(membership, by=by)
+    membership.delete()
+    if not Membership.objects.filter(user=user, role=role).exists():
+        user.groups.remove(role_group(role))
+    access.forget(user)
+
+
+@transaction.atomic
+def grant_case_access(*, by: User, case: Case, user: User, reason: str) -> None:
+    """An explicit, recorded grant for one user to see one case (a share)."""
+    if not access.can_assign(by, case):
+        raise PermissionDenied(_("Only a supervisor of this office can share its cases."))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why this case is shared.")})
+    perm = Permission.objects.get(content_type__app_label="cases", codename="view_case")
+    if CaseUserObjectPermission.objects.filter(content_object=case, user=user,
+                                               permission=perm).exists():
+        return
+    grant = CaseUserObjectPermission(content_object=case, user=user, permission=perm)
+    updates.stamp(grant, by=by, reason=reason)
+    grant.save()
+    access.forget(user)
+    events.emit("case.share", actor=by, obj=case, user=user.pk)
+
+
+@transaction.atomic
+def revoke_case_access(*, by: User, case: Case, user: User, reason: str = "") -> None:
+    if not access.can_assign(by, case):
+        raise PermissionDenied(_("Only a supervisor of this office can share its cases."))
+    for grant in CaseUserObjectPermission.objects.filter(
+        content_object=case, user=user, permission__codename="view_case"
+    ):
+        updates.stamp(grant, by=by, reason=reason)
+        grant.delete()
+        events.emit("case.unshare", actor=by, obj=case, user=user.pk)
+    access.forget(user)
+
+
+ROLE_PERMISSIONS: dict[str, Sequence[str]] = {
+    Role.CASEWORKER: ["view_person", "add_person", "change_person", "view_case", "add_case",
+                      "change_case", "add_note", "view_note", "add_document", "view_document"],
+    Role.SUPERVISOR: ["view_person", "add_person", "change_person", "view_case", "add_case",
+                      "change_case", "add_note", "view_note", "add_document", "view_document"],
+    Role.AUDITOR: [],
+    Role.OFFICE_ADMIN: ["view_user", "add_user", "change_user", "view_membership",
+                        "add_membership", "change_membership", "delete_membership"],
+    Role.SYSTEM_ADMIN: ["view_office", "add_office", "change_office"],
+}
+
+
+def ensure_role_groups(roles: Iterable[str] = Role.values) -> None:
+    """Create the role groups with their model permissions (safe to re-run)."""
+    for role in roles:
+        group = role_group(role)
+        perms = Permission.objects.filter(
+            content_type__app_label="cases", codename__in=ROLE_PERMISSIONS[role]
+        )
+        group.permissions.set(perms)

@@ -1,0 +1,401 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import BaseForm
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cases import access, events, selectors, services, uploads
+from cases import dashboard as dashboard_parts
+from cases.crypto import datakeys
+from cases.forms import (
+    AssignForm,
+    DocumentForm,
+    EraseForm,
+    IdentityDocumentForm,
+    LoginForm,
+    NoteForm,
+    OpenCaseForm,
+    PersonForm,
+    SearchForm,
+    StyledPasswordChangeForm,
+)
+from cases.http import AuthedRequest
+from cases.intake import IdentityDocumentData
+from cases.models import Case, Office, Person, Role
+from cases.procedure_card import procedure_card
+from cases.steps import add_service_errors, audited_get, case_staff_required
+
+
+class LoginView(auth_views.LoginView):
+    redirect_authenticated_user = True
+    authentication_form = LoginForm
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        if settings.LANGUAGE_COOKIE_NAME not in self.request.COOKIES:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.get_user().preferred_language,
+                                samesite="Lax")
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change.html"
+    form_class = StyledPasswordChangeForm
+    success_url = "/"
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        messages.success(self.request, _("Your password was changed."))
+        return super().form_valid(form)
+
+
+def _person(request: AuthedRequest, person_id: uuid.UUID, action: str) -> Person:
+    return audited_get(selectors.get_person, request, person_id, action=action, object_type="cases.person")
+
+
+def _case(request: AuthedRequest, case_id: uuid.UUID, action: str) -> Case:
+    return audited_get(selectors.get_case, request, case_id, action=action, object_type="cases.case")
+
+
+@login_required
+def dashboard(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    held = access.roles_by_office(user)
+    ctx: dict[str, Any] = {"held": held, "offices": selectors.user_offices(user)}
+    if held.get(Role.CASEWORKER) or held.get(Role.SUPERVISOR):
+        my_cases = list(selectors.my_cases(user).order_by("-opened_at")[:15])
+        queue = list(selectors.unassigned_queue(user).order_by("-opened_at")[:15])
+        deadlines = dashboard_parts.deadlines(user)
+        sections = dashboard_parts.sections(user)
+        ctx.update(my_cases=my_cases, queue=queue, deadlines=deadlines, sections=sections)
+        shown = [*my_cases, *queue, *deadlines.cases, *(c for s in sections for c in s.cases)]
+        datakeys.preload(list({c.principal_id for c in shown}))
+        events.emit("case.list", actor=user, show="dashboard",
+                    cases=list(dict.fromkeys(str(c.pk) for c in shown)))
+        ctx["queue_count"] = selectors.unassigned_queue(user).count()
+    if held.get(Role.SUPERVISOR):
+        ctx["workload"] = selectors.supervised_workload(user)
+    if held.get(Role.OFFICE_ADMIN):
+        ctx["staff"] = selectors.administered_memberships(user)
+    if held.get(Role.SYSTEM_ADMIN):
+        ctx["all_offices"] = selectors.offices_overview(user)
+    return render(request, "cases/dashboard.html", ctx)
+
+
+@case_staff_required
+def people_search(request: AuthedRequest) -> HttpResponse:
+    # Only POST: names and document numbers must stay out of URLs, history and access logs.
+    form = SearchForm(request.POST if request.method == "POST" else None)
+    result = None
+    if form.is_bound and form.is_valid():
+        d = form.cleaned_data
+        result = selectors.search_people(
+            request.user, name=d["name"], document=d["document"],
+            date_of_birth=d["date_of_birth"], sounds_like=d["sounds_like"],
+            birth_year=d["birth_year"], sex=d["sex"],
+        )
+        # What was searched for, never the terms themselves.
+        kinds = [k for k in ("name", "document", "date_of_birth", "birth_year", "sex") if d[k]]
+        events.emit("person.search", actor=request.user, kinds=kinds,
+                    sounds_like=d["sounds_like"], results=len(result.people),
+                    candidates=result.candidates)
+    recent = None
+    if result is None:
+        # Newest of the user's own offices first: walks the (office, created_at) index.
+        offices = access.offices_where(request.user, *access.CASE_ROLES)
+        recent = list(
+            selectors.visible_people(request.user)
+            .filter(erased_at__isnull=True, office__in=offices)
+            .order_by("-created_at")[:20]
+        )
+        datakeys.preload([p.pk for p in recent])
+        events.emit("person.list", actor=request.user, people=[str(p.pk) for p in recent])
+    return render(request, "cases/people_search.html", {"form": form, "result": result, "recent": recent})
+
+
+@case_staff_required
+def person_create(request: AuthedRequest) -> HttpResponse:
+    offices = selectors.user_offices(request.user, *access.CASE_ROLES)
+    form = PersonForm(request.POST or None, offices=offices)
+    duplicates: list[Person] = []
+    if request.method == "POST" and form.is_valid():
+        data = form.person_data()
+        if not request.POST.get("register_anyway"):
+            duplicates = selectors.possible_duplicates(request.user, data)
+        if duplicates:
+            return render(request, "cases/person_form.html", {
+                "form": form, "creating": True, "duplicates": duplicates}, status=409)
+        try:
+            person = services.register_person(
+                by=request.user, office=form.cleaned_data["office"], data=data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Person registered."))
+            return redirect("person_detail", person_id=person.pk)
+    return render(request, "cases/person_form.html", {"form": form, "creating": True})
+
+
+@login_required
+def person_detail(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
+    person = _person(request, person_id, "person.view")
+    events.emit("person.view", actor=request.user, obj=person)
+    cases = selectors.visible_cases(request.user).filter(participants__person=person)
+    return render(request, "cases/person_detail.html", {
+        "person": person,
+        "documents": person.documents.order_by("document_type", "pk"),
+        "cases": cases,
+        "can_edit": selectors.can_edit_person(request.user, person),
+        "can_open_case": selectors.can_register(request.user, person.office) and not person.erased_at,
+        "open_form": OpenCaseForm(),
+        "document_form": IdentityDocumentForm(),
+        "erase_form": EraseForm() if selectors.can_erase_person(request.user, person) else None,
+    })
+
+
+@login_required
+def person_edit(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
+    person = _person(request, person_id, "person.view")
+    if not selectors.can_edit_person(request.user, person):
+        raise PermissionDenied(_("You cannot change this person's record."))
+    offices = Office.objects.filter(pk=person.office_id)
+    doc = person.documents.order_by("document_type", "pk").first()
+    initial = {
+        "office": person.office, "given_names": person.given_names,
+        "family_names": person.family_names, "aliases": "; ".join(person.aliases or []),
+        "date_of_birth": person.date_of_birth, "sex": person.sex,
+        "nationalities": person.nationalities, "languages": person.languages,
+        "phone": person.phone, "email": person.email, "address": person.address,
+        "specific_needs": person.specific_needs,
+        "document_type": doc.document_type if doc else "",
+        "document_number": doc.number if doc else "",
+        "document_country": doc.issuing_country.code if doc and doc.issuing_country else "",
+    }
+    form = PersonForm(request.POST or None, offices=offices, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.person_data()
+        if doc is not None and data.documents:
+            data.documents[0].id = doc.pk  # the document shown in the form; others are kept
+        try:
+            services.update_person(by=request.user, person=person, data=data,
+                                   reason=request.POST.get("reason", ""))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("person_detail", person_id=person.pk)
+    # The form shows every value of the record: recorded as a view of the person.
+    events.emit("person.view", actor=request.user, obj=person)
+    return render(request, "cases/person_form.html", {"form": form, "person": person})
+
+
+@login_required
+@require_POST
+def person_erase(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
+    person = _person(request, person_id, "person.erase")
+    if not selectors.can_erase_person(request.user, person):
+        raise PermissionDenied(_("Only a supervisor of the person's office can erase them."))
+    form = EraseForm(request.POST)
+    if form.is_valid():
+        services.erase_person(by=request.user, person=person, reason=form.cleaned_data["reason"])
+        messages.success(request, _("The person's data was erased."))
+    else:
+        messages.error(request, _("Give the reason for the erasure and confirm it."))
+    return redirect("person_detail", person_id=person.pk)
+
+
+@login_required
+@require_POST
+def identity_document_add(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
+    person = _person(request, person_id, "person.add_document")
+    if not selectors.can_edit_person(request.user, person):
+        raise PermissionDenied(_("You cannot change this person's record."))
+    form = IdentityDocumentForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        services.add_identity_document(by=request.user, person=person, item=IdentityDocumentData(
+            d["document_type"], d["document_number"], d["document_country"]))
+        messages.success(request, _("Identity document added."))
+    else:
+        messages.error(request, " ".join(str(m) for errs in form.errors.values() for m in errs))
+    return redirect("person_detail", person_id=person.pk)
+
+
+@login_required
+@require_POST
+def case_open(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
+    person = _person(request, person_id, "case.open")
+    form = OpenCaseForm(request.POST)
+    if form.is_valid():
+        try:
+            case = services.open_case(by=request.user, person=person,
+                                      kind=form.cleaned_data["kind"],
+                                      assign_to_me=form.cleaned_data["assign_to_me"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("person_detail", person_id=person.pk)
+        messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
+        return redirect("case_detail", case_id=case.pk)
+    messages.error(request, _("Choose the kind of case."))
+    return redirect("person_detail", person_id=person.pk)
+
+
+@case_staff_required
+def case_list(request: AuthedRequest) -> HttpResponse:
+    show = request.GET.get("show", "mine")
+    if show not in ("queue", "all"):
+        show = "mine"
+    after = request.GET.get("after", "")
+    page = selectors.case_list(request.user, show=show, after=after, limit=selectors.LIST_PAGE)
+    datakeys.preload([c.principal_id for c in page.cases])
+    events.emit("case.list", actor=request.user, show=show, later_page=bool(after),
+                cases=[str(c.pk) for c in page.cases])
+    return render(request, "cases/case_list.html", {
+        "cases": page.cases, "next": page.next, "later_page": bool(after), "show": show})
+
+
+def _case_page(request: AuthedRequest, case: Case, **forms: BaseForm) -> HttpResponse:
+    user = request.user
+    # Also when the page comes back with a form's errors: every showing is a recorded view.
+    events.emit("case.view", actor=user, obj=case)
+    ctx = {
+        "case": case,
+        "participants": selectors.case_people(case),
+        "notes": selectors.case_notes(case),
+        "documents": selectors.case_documents(case),
+        "can_edit": access.can_edit_case(user, case) and not case.principal.erased_at,
+        "can_assign": access.can_assign(user, case),
+        "can_take": access.can_take(user, case),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "document_form": forms.get("document_form") or DocumentForm(),
+        "procedure": procedure_card(case, user),
+    }
+    if ctx["can_assign"]:
+        ctx["assign_form"] = forms.get("assign_form") or AssignForm(
+            staff=selectors.assignable_staff(case), initial={"assignee": case.assigned_to}
+        )
+    status = 400 if forms else 200
+    return render(request, "cases/case_detail.html", ctx, status=status)
+
+
+@login_required
+def case_detail(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
+    case = _case(request, case_id, "case.view")
+    return _case_page(request, case)
+
+
+@login_required
+@require_POST
+def case_assign(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
+    case = _case(request, case_id, "case.assign")
+    if not access.can_assign(request.user, case):
+        raise PermissionDenied(_("Only a supervisor of this office can assign its cases."))
+    form = AssignForm(request.POST, staff=selectors.assignable_staff(case))
+    if form.is_valid():
+        services.assign_case(by=request.user, case=case, assignee=form.cleaned_data["assignee"],
+                             reason=form.cleaned_data["reason"])
+        messages.success(request, _("Assignment saved."))
+        return redirect("case_detail", case_id=case.pk)
+    return _case_page(request, case, assign_form=form)
+
+
+@login_required
+@require_POST
+def case_take(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
+    case = _case(request, case_id, "case.take")
+    try:
+        services.take_case(by=request.user, case=case)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The case is now yours."))
+    return redirect("case_detail", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def note_add(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
+    case = _case(request, case_id, "note.add")
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_note(by=request.user, case=case, text=form.cleaned_data["text"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Note added."))
+            return redirect("case_detail", case_id=case.pk)
+    return _case_page(request, case, note_form=form)
+
+
+@login_required
+@require_POST
+def document_upload(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
+    case = _case(request, case_id, "document.add")
+    if not access.can_edit_case(request.user, case):
+        raise PermissionDenied(_("You cannot add documents to this case."))
+    form = DocumentForm(request.POST, request.FILES)
+    if uploads.request_too_large(request.META):
+        form.is_valid()
+        form.errors.pop("file", None)
+        form.add_error("file", uploads.too_large_message())
+    elif form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            services.add_document(by=request.user, case=case, title=form.cleaned_data["title"],
+                                  filename=upload.name, data=upload.read())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Document stored."))
+            return redirect("case_detail", case_id=case.pk)
+    return _case_page(request, case, document_form=form)
+
+
+@login_required
+def document_download(request: AuthedRequest, case_id: uuid.UUID,
+                      document_id: uuid.UUID) -> HttpResponse:
+    try:
+        document = selectors.get_document(request.user, case_id, document_id)
+    except Http404:
+        events.emit("document.download", actor=request.user, outcome="denied",
+                    object_type="cases.document", object_id=str(document_id), case=str(case_id))
+        raise
+    # Logged before the bytes are read: a download that cannot be recorded does not happen.
+    events.emit("document.download", actor=request.user, obj=document,
+                office_id=document.case.office_id, case=str(case_id))
+    try:
+        data = services.read_document(by=request.user, document=document)
+    except datakeys.KeyDestroyed:
+        return HttpResponse(_("This document was erased with its person's data."), status=410,
+                            content_type="text/plain; charset=utf-8")
+    response = HttpResponse(data, content_type=document.content_type)
+    disposition = "inline" if request.GET.get("inline") else "attachment"
+    # Named by the case and the upload time: the original file name may name the person.
+    name = (f"{document.case.reference}-{timezone.localtime(document.created_at):%Y%m%d-%H%M%S}"
+            f"{_ext(document.content_type)}")
+    response["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    if not document.content_type.endswith("/pdf"):  # a sandbox would stop the PDF viewer
+        # An uploaded image shown inline runs no script and reaches nothing of ours.
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+    return response
+
+
+def _ext(content_type: str) -> str:
+    return {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png",
+            "image/tiff": ".tif", "image/webp": ".webp"}.get(content_type, "")
+
+

@@ -1,0 +1,81 @@
+"""The workflow engine (docs/architecture.md#workflow-engine).
+
+`definitions`: what a procedure is (states, transitions, clocks, options, the registry) and
+`days`: counting calendar and working days; neither reads the database. `engine`: who may
+take which step now, and `fire`, the only way a case changes state. Apps register their
+procedures from their AppConfig.ready().
+"""
+
+from cases.workflow.days import (
+    CALENDAR,
+    WORKING,
+    add_days,
+    is_working_day,
+    next_working_day,
+    working_days_between,
+)
+from cases.workflow.definitions import (
+    SYSTEM,
+    Clock,
+    Guard,
+    Label,
+    ProcedureOptions,
+    State,
+    Transition,
+    Workflow,
+    clock_label,
+    deadline_problems,
+    for_case,
+    for_kind,
+    get,
+    register,
+    registered,
+    state_label,
+    states_waiting_for,
+    unregister,
+    with_periods,
+)
+from cases.workflow.engine import (
+    OutsideTransactionRequired,
+    available,
+    ensure_fresh,
+    fire,
+    open_deadline,
+    refusal,
+    refusal_error,
+)
+
+__all__ = [
+    "CALENDAR",
+    "SYSTEM",
+    "WORKING",
+    "Clock",
+    "Guard",
+    "Label",
+    "OutsideTransactionRequired",
+    "ProcedureOptions",
+    "State",
+    "Transition",
+    "Workflow",
+    "add_days",
+    "available",
+    "clock_label",
+    "deadline_problems",
+    "ensure_fresh",
+    "fire",
+    "for_case",
+    "for_kind",
+    "get",
+    "is_working_day",
+    "next_working_day",
+    "open_deadline",
+    "refusal",
+    "refusal_error",
+    "register",
+    "registered",
+    "state_label",
+    "states_waiting_for",
+    "unregister",
+    "with_periods",
+    "working_days_between",
+]

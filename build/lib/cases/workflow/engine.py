@@ -1,0 +1,236 @@
+"""Firing transitions (docs/architecture.md#workflow-engine): who may take which step now,
+and `fire`, the only way a case changes state."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import access, events
+from cases.models import Case, CaseDeadline, CaseStep, User
+from cases.updates import stamp
+from cases.workflow.definitions import SYSTEM, Transition, Workflow, for_case
+
+
+def _latest_actor(case: Case, names: Iterable[str]) -> set[int]:
+    actor = (CaseStep.objects.filter(case=case, transition__in=list(names)).order_by("-number")
+             .values_list("actor_id", flat=True).first())
+    return {actor} if actor else set()
+
+
+def _actors_this_round(case: Case, wf: Workflow | None, names: Iterable[str]) -> set[int]:
+    steps = CaseStep.objects.filter(case=case)
+    if wf is not None and wf.rounds:
+        start = (steps.filter(transition__in=wf.rounds).order_by("-number")
+                 .values_list("number", flat=True).first())
+        if start is not None:
+            steps = steps.filter(number__gte=start)
+    return {a for a in steps.filter(transition__in=list(names)).values_list("actor_id", flat=True) if a}
+
+
+def refusal_error(case: Case, transition: Transition, user: User | None) -> Exception | None:
+    """Who may not act is refused (PermissionDenied); what the case does not allow yet is
+    invalid (ValidationError)."""
+    if case.state not in transition.sources:
+        return ValidationError(_("The case is no longer at the step where this can be done."))
+    if user is None:
+        if SYSTEM not in transition.roles:
+            return PermissionDenied(_("Only a member of staff can do this."))
+    else:
+        if not access.may_act(user, case, transition.roles):
+            return PermissionDenied(_("Your role in this office does not allow this step."))
+        took_part = (_actors_this_round(case, for_case(case), transition.not_by)
+                     if transition.not_by else set())
+        if transition.not_by_latest:
+            took_part |= _latest_actor(case, transition.not_by_latest)
+        if transition.excluded:
+            took_part |= transition.excluded(case)
+        if user.pk in took_part:
+            return PermissionDenied(_("Someone other than you must do this: you took part in the "
+                                      "step it checks (four-eyes rule)."))
+    if case.principal.erased_at:
+        return ValidationError(_("The applicant's record was erased: the case can no longer move."))
+    for guard in transition.guards:
+        why = guard(case)
+        if why:
+            return ValidationError(str(why))
+    return None
+
+
+def refusal(case: Case, transition: Transition, user: User | None) -> str | None:
+    """Why `user` may not fire `transition` on `case` now, or None when they may."""
+    error = refusal_error(case, transition, user)
+    if error is None:
+        return None
+    return " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+
+
+def available(case: Case, user: User) -> list[Transition]:
+    """The steps this user may take on this case now (and no others)."""
+    wf = for_case(case)
+    if wf is None:
+        return []
+    return [t for t in wf.outgoing(case.state) if refusal(case, t, user) is None]
+
+
+# --- Firing -----------------------------------------------------------------------------
+
+Effect = Callable[[Case, CaseStep], dict[str, Any] | None]
+RESERVED_DETAILS = {"action", "actor", "obj", "object_type", "object_id", "office_id", "outcome",
+                    "transition", "source", "target", "step"}
+
+
+def _check_fresh(case: Case, wf: Workflow, expected_step: int | None) -> None:
+    if expected_step is not None and case.step_no != expected_step:
+        raise ValidationError(
+            _("Someone else recorded a step on this case a moment ago (it is now: %(state)s). "
+              "Nothing was recorded; look at the case again before you go on.")
+            % {"state": wf.state(case.state).label}
+        )
+
+
+def ensure_fresh(case: Case, expected_step: int | None) -> None:
+    """For services that check their own data before firing: a stale form hears about the
+    other person's step first, not about what that step changed."""
+    if expected_step is None:
+        return
+    current = Case.objects.select_related("office").get(pk=case.pk)
+    wf = for_case(current)
+    if wf is not None:
+        _check_fresh(current, wf, expected_step)
+
+
+def fire(
+    *,
+    case: Case,
+    name: str,
+    by: User | None,
+    reason: str = "",
+    on: datetime.date | None = None,
+    expected_step: int | None = None,
+    effect: Effect | None = None,
+    workflow: Workflow | None = None,
+) -> CaseStep:
+    """Move `case` along transition `name`: lock, check, apply, record, in one transaction.
+
+    `expected_step` is the step number the user was looking at: if someone acted on the
+    case since, nothing happens and they are told. `effect` writes the step's own records
+    (a decision, an interview) inside the same transaction and may return details for the
+    audit event (ids, codes; never personal values). `on` is the date the step took effect
+    (a notification delivered yesterday), from which clocks start.
+
+    Refuses to run inside an outer transaction (OutsideTransactionRequired): a refusal is
+    recorded after the step's own transaction rolls back, and an outer one would take the
+    record with it.
+    """
+    try:
+        with _own_transaction(name):
+            return _fire(case=case, name=name, by=by, reason=reason, on=on,
+                         expected_step=expected_step, effect=effect, workflow=workflow)
+    except _Refused as refused:
+        # Recorded outside the rolled-back transaction, so a refusal stays on the record.
+        events.emit("case.transition", actor=by, obj=case, outcome="denied",
+                    transition=name, state=refused.state)
+        raise refused.error from None
+
+
+class OutsideTransactionRequired(RuntimeError):
+    """`fire` was called inside a transaction of the caller's."""
+
+
+@contextlib.contextmanager
+def _own_transaction(name: str) -> Iterator[None]:
+    # durable: Django refuses to open it inside another block (a test case's own excepted).
+    block = transaction.atomic(durable=True)
+    try:
+        block.__enter__()
+    except RuntimeError:
+        raise OutsideTransactionRequired(
+            f"fire({name!r}) was called inside a transaction: call it on its own and write the "
+            "step's records through its `effect`.") from None
+    try:
+        yield
+    except BaseException as exc:
+        block.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    block.__exit__(None, None, None)
+
+
+class _Refused(Exception):
+    def __init__(self, error: Exception, state: str) -> None:
+        self.error, self.state = error, state
+
+
+def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.date | None,
+          expected_step: int | None, effect: Effect | None, workflow: Workflow | None) -> CaseStep:
+    # The case row only: a plain FOR UPDATE would lock the joined office row too, queueing
+    # every step of the office and deadlocking with inserts that reference it.
+    case = Case.objects.select_for_update(of=("self",)).select_related("office").get(pk=case.pk)
+    wf = workflow or for_case(case)
+    if wf is None:
+        raise ValidationError(_("This case follows no procedure."))
+    transition = wf.transition(name)
+    _check_fresh(case, wf, expected_step)
+    error = refusal_error(case, transition, by)
+    if error is not None:
+        raise _Refused(error, case.state)
+    if transition.needs_reason and not reason.strip():
+        raise ValidationError({"reason": _("Give the reasons for this step.")})
+    today = timezone.localdate()
+    effective = on or today
+    if effective > today:
+        raise ValidationError({"on": _("This date is in the future.")})
+
+    source = case.state
+    case.state = transition.target
+    case.step_no += 1
+    case.procedure = wf.name
+    target = wf.state(transition.target)
+    case.closed_at = timezone.now() if target.closed else None
+    step = CaseStep.objects.create(
+        case=case, number=case.step_no, transition=name, source=source, target=case.state,
+        actor=by, effective_on=effective, person_id=case.principal_id, reason=reason.strip(),
+    )
+    details = (effect(case, step) if effect else None) or {}
+    clash = RESERVED_DETAILS & set(details)
+    if clash:  # a detail named like an event field would overwrite it (e.g. the outcome)
+        raise ValueError(f"step details may not be named {sorted(clash)}")
+    if details:
+        step.details = details
+        step.save(update_fields=["details"])
+    stamp(case, by=by, reason=reason)
+    case.save(update_fields=["state", "step_no", "procedure", "closed_at", "updated_at"])
+    _run_clocks(case, wf, transition, step)
+    events.emit("case.transition", actor=by, obj=case, transition=name, source=source,
+                target=case.state, step=step.number, **details)
+    return step
+
+
+def _run_clocks(case: Case, wf: Workflow, transition: Transition, step: CaseStep) -> None:
+    country = case.office.country.code
+    closed = wf.state(case.state).closed
+    running = set(CaseDeadline.objects.filter(case=case, met_at__isnull=True)
+                  .values_list("clock", flat=True))
+    # Met on reaching a stop (or closed) state; restarted: a new period replaces the running one.
+    ending = {c.name for c in wf.clocks
+              if c.name in running and (closed or case.state in c.stops or transition.name in c.starts)}
+    if ending:
+        CaseDeadline.objects.filter(case=case, met_at__isnull=True, clock__in=ending).update(
+            met_at=timezone.now(), met_by_step=step)
+    new = [CaseDeadline(case=case, clock=c.name, starts_on=step.effective_on,
+                        due_on=c.due(step.effective_on, country), started_by_step=step)
+           for c in wf.clocks if transition.name in c.starts]
+    if new:
+        CaseDeadline.objects.bulk_create(new)
+
+
+def open_deadline(case: Case, clock: str) -> CaseDeadline | None:
+    return CaseDeadline.objects.filter(case=case, clock=clock, met_at__isnull=True).first()
+

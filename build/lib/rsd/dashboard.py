@@ -1,0 +1,25 @@
+"""The asylum part of the dashboard: the review queue's size and priority cases waiting for
+their interview (registered with cases.dashboard from RsdConfig.ready)."""
+
+from __future__ import annotations
+
+from cases import access, selectors
+from cases.dashboard import Section
+from cases.models import CaseKind, Role, User
+from rsd.selectors import priority_not_interviewed
+
+PRIORITY_ROWS = 10
+
+
+def section(user: User) -> Section | None:
+    if not access.has_role(user, *access.CASE_ROLES):
+        return None
+    priority_qs = priority_not_interviewed(user)
+    priority = list(priority_qs[:PRIORITY_ROWS])
+    total = len(priority) if len(priority) < PRIORITY_ROWS else priority_qs.count()
+    context = {"priority": priority, "priority_total": total, "review_count": None}
+    if access.has_role(user, Role.SUPERVISOR):
+        # The queue's own filter, without its ordering annotations: only the number is shown.
+        context["review_count"] = (selectors.waiting_for(user, Role.SUPERVISOR)
+                                   .filter(kind=CaseKind.ASYLUM).count())
+    return Section(template="rsd/_dashboard.html", context=context, cases=priority)

@@ -1,0 +1,182 @@
+"""Settings shared by every environment; values come from the environment."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("AMPARO_VAR_DIR", BASE_DIR / "var"))
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+DEBUG = False
+ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_countries",
+    "django_htmx",
+    "bootstrap",
+    "guardian",
+    "simple_history",
+    "cases",
+    "rsd",
+    "audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "cases.middleware.KeyScopeMiddleware",
+]
+
+ROOT_URLCONF = "settings.urls"
+WSGI_APPLICATION = "settings.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "cases.context_processors.roles",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{VAR_DIR / 'amparo.sqlite3'}", conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Writers queue at BEGIN instead of failing halfway through a transaction.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20})
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "cases.User"
+AUTHENTICATION_BACKENDS = [
+    "audit.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+GUARDIAN_USER_OBJ_PERMS_MODEL = "cases.CaseUserObjectPermission"
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+ANONYMOUS_USER_NAME = None
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# The region's countries first in every country list (MIRPS states, then frequent origins).
+COUNTRIES_FIRST = ["BZ", "CR", "GT", "HN", "MX", "NI", "PA", "SV", "CO", "CU", "HT", "VE"]
+
+LANGUAGE_CODE = "es"
+LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "America/Mexico_City"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Keys and files
+AMPARO_KEY_FILE = Path(os.environ.get("AMPARO_KEY_FILE", VAR_DIR / "keys" / "amparo-keys.json"))
+AMPARO_KEK_PROVIDER = os.environ.get(
+    "AMPARO_KEK_PROVIDER", "cases.crypto.keyring.FileKekProvider"
+)
+AMPARO_CREATE_KEY_FILE = False
+AMPARO_FILE_ROOT = Path(os.environ.get("AMPARO_FILE_ROOT", VAR_DIR / "files"))
+AMPARO_UPLOAD_MAX_BYTES = int(os.environ.get("AMPARO_UPLOAD_MAX_BYTES", 20 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = AMPARO_UPLOAD_MAX_BYTES + 1024 * 1024
+# Uploads stay in memory until they are sealed: a temporary file would hold them in clear.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = AMPARO_UPLOAD_MAX_BYTES + 1024 * 1024
+
+# Audit: the checkpoint signing key (Ed25519, not a data key) and the sink outside the
+# database where signed checkpoints are appended.
+AMPARO_AUDIT_KEY_FILE = Path(
+    os.environ.get("AMPARO_AUDIT_KEY_FILE", VAR_DIR / "keys" / "audit-signing.pem"))
+AMPARO_AUDIT_SINK = Path(os.environ.get("AMPARO_AUDIT_SINK", VAR_DIR / "audit-checkpoints"))
+AMPARO_AUDIT_RETENTION_YEARS = int(os.environ.get("AMPARO_AUDIT_RETENTION_YEARS", 6))
+AMPARO_LOGIN_MAX_FAILURES = int(os.environ.get("AMPARO_LOGIN_MAX_FAILURES", 5))
+AMPARO_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("AMPARO_LOGIN_LOCKOUT_MINUTES", 15))
+
+# Celery: eager unless a broker is configured.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Audit events are linked into the chain right after commit without a broker ("inline"), by
+# the background linker with one ("background"): requests then never take the chain's lock.
+AMPARO_AUDIT_LINKER = os.environ.get("AMPARO_AUDIT_LINKER") or (
+    "inline" if CELERY_TASK_ALWAYS_EAGER else "background")
+AMPARO_AUDIT_LINK_SECONDS = float(os.environ.get("AMPARO_AUDIT_LINK_SECONDS", 2))
+CELERY_BEAT_SCHEDULE = {
+    "audit-link": {"task": "audit.link", "schedule": AMPARO_AUDIT_LINK_SECONDS},
+    "audit-checkpoint": {"task": "audit.sign_checkpoint",
+                         "schedule": int(os.environ.get("AMPARO_CHECKPOINT_SECONDS", 300))},
+    "stale-imports": {"task": "cases.shred_stale_imports", "schedule": 3600},
+    "rsd-sweep": {"task": "rsd.sweep", "schedule": 6 * 3600},
+}
+
+# Periods a country's law sets differently from the shipped procedures, e.g.
+# {"rsd.mx": {"appeal": (15, "working")}}; clocks: interview, contact, appeal, decision.
+AMPARO_DEADLINES: dict[str, dict[str, tuple[int, str]]] = {}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+# The blind-index search index covers person_id on PostgreSQL (INCLUDE); SQLite, which has no
+# covering indexes, uses the same key columns and reads the row.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# One date format per language for letters and long dates (screens show ISO dates).
+FORMAT_MODULE_PATH = ["settings.formats"]

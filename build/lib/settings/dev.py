@@ -1,0 +1,17 @@
+"""Quick start: SQLite, eager Celery, the development key file under var/."""
+
+import os
+
+from settings.base import *  # noqa: F403
+from settings.base import VAR_DIR
+
+# The demo shows the styled error pages a user would see; AMPARO_DEBUG=1 gives developers
+# Django's debug pages instead.
+DEBUG = os.environ.get("AMPARO_DEBUG", "") == "1"
+# Without DEBUG, runserver serves no static files: WhiteNoise serves them from the source
+# folders, as they change, without collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+SECRET_KEY = SECRET_KEY or "dev-only-insecure-key-do-not-use-in-production"  # noqa: F405
+ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost"]  # noqa: F405
+(VAR_DIR / "static").mkdir(parents=True, exist_ok=True)  # WhiteNoise wants it to exist

@@ -1,0 +1,27 @@
+"""Production: every secret and location from the environment."""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+from settings.base import *  # noqa: F403
+
+if len(SECRET_KEY) < 50:  # noqa: F405
+    raise ImproperlyConfigured("Set DJANGO_SECRET_KEY to 50 or more random characters.")
+if not ALLOWED_HOSTS:  # noqa: F405
+    raise ImproperlyConfigured("Set ALLOWED_HOSTS to the host names this server answers to.")
+if "DATABASE_URL" not in os.environ:
+    raise ImproperlyConfigured("Set DATABASE_URL, e.g. postgres://amparo@db/amparo.")
+
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+}
+SECURE_SSL_REDIRECT = os.environ.get("SECURE_SSL_REDIRECT", "1") == "1"
+# Load balancers probe backends over plain HTTP: the health endpoints answer there too.
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31536000))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
