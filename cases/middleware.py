@@ -3,7 +3,8 @@ import re
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from cases import events
 from cases.crypto.datakeys import key_scope
@@ -46,3 +47,21 @@ class KeyScopeMiddleware:
         # The path holds only ids; the exception names table and column, never a value.
         log.error("integrity check failed on %s: %s", request.path, exception)
         return render(request, "integrity_error.html", status=500)
+
+
+class PasswordChangeRequiredMiddleware:
+    """A password someone else chose (new account, reset) is replaced before anything else."""
+
+    ALLOWED = ("password_change", "logout", "set_language")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated
+                and getattr(user, "must_change_password", False)
+                and request.path not in {reverse(name) for name in self.ALLOWED}
+                and not request.path.startswith(("/static/", "/health/"))):
+            return redirect("password_change")
+        return self.get_response(request)

@@ -423,6 +423,15 @@ def administered_memberships(user: User) -> QuerySet[Membership]:
     )
 
 
+def get_administered_user(user: User, user_id: int | str) -> User:
+    """A staff member who holds a role in an office this user administers."""
+    try:
+        return User.objects.filter(
+            memberships__office__in=offices_where(user, Role.OFFICE_ADMIN)).distinct().get(pk=user_id)
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such staff member.") from None
+
+
 def get_administered_membership(user: User, membership_id: int | str) -> Membership:
     try:
         return administered_memberships(user).get(pk=membership_id)

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -343,6 +344,7 @@ def add_staff_member(
     user = User(username=username, first_name=first_name, last_name=last_name, email=email,
                 preferred_language=preferred_language)
     user.set_password(password)
+    user.must_change_password = True
     updates.stamp(user, by=by)
     user.save()
     events.emit("staff.create", actor=by, obj=user, office_id=office.pk)
@@ -363,6 +365,64 @@ def revoke_membership(*, by: User, membership: Membership) -> None:
     if not Membership.objects.filter(user=user, role=role).exists():
         user.groups.remove(role_group(role))
     access.forget(user)
+
+
+def _check_whole_account(by: User, user: User) -> None:
+    """Changes to an account itself (password, deactivation) belong to whoever administers
+    every office the account works in: otherwise another office would lose a colleague."""
+    if user.pk == by.pk:
+        raise ValidationError(_("You cannot do this to your own account."))
+    mine = set(access.offices_where(by, Role.OFFICE_ADMIN))
+    theirs = set(Membership.objects.filter(user=user).values_list("office_id", flat=True))
+    if not theirs or not theirs <= mine:
+        raise PermissionDenied(_("This account also works in offices you do not administer; "
+                                 "ask a system administrator."))
+    if Membership.objects.filter(user=user, role=Role.SYSTEM_ADMIN).exists() or user.is_superuser:
+        raise PermissionDenied(_("Only a system administrator changes this account."))
+
+
+@transaction.atomic
+def reset_staff_password(*, by: User, user: User, password: str) -> None:
+    """Set a temporary password that the staff member must replace at the next login."""
+    _check_whole_account(by, user)
+    validate_password(password, user)
+    user.set_password(password)
+    user.must_change_password = True
+    updates.stamp(user, by=by)
+    user.save(update_fields=["password", "must_change_password"])
+    events.emit("staff.password_reset", actor=by, obj=user)
+
+
+@transaction.atomic
+def set_staff_active(*, by: User, user: User, active: bool, reason: str = "") -> None:
+    """Deactivate an account (it can no longer log in; its history stays) or reactivate it."""
+    _check_whole_account(by, user)
+    if active == user.is_active:
+        return
+    if not active and not reason.strip():
+        raise ValidationError({"reason": _("Say why this account is deactivated.")})
+    user.is_active = active
+    updates.stamp(user, by=by, reason=reason)
+    user.save(update_fields=["is_active"])
+    events.emit("staff.deactivate" if not active else "staff.reactivate", actor=by, obj=user)
+    if not active:
+        _end_sessions(user)
+
+
+def _end_sessions(user: User) -> None:
+    from django.contrib.sessions.models import Session
+
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
+
+
+def password_changed(user: User) -> None:
+    """The staff member chose their own password."""
+    if user.must_change_password:
+        user.must_change_password = False
+        user.save(update_fields=["must_change_password"])
+    events.emit("staff.password_change", actor=user, obj=user)
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ urlpatterns = [
     path("staff/", views_staff.staff, name="staff"),
     path("staff/memberships/<int:membership_id>/revoke/", views_staff.membership_revoke,
          name="membership_revoke"),
+    path("staff/users/<int:user_id>/", views_staff.staff_account, name="staff_account"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("cases/", views.case_list, name="case_list"),
     path("cases/<uuid:case_id>/", views.case_detail, name="case_detail"),

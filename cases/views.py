@@ -55,9 +55,16 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     form_class = StyledPasswordChangeForm
     success_url = "/"
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        ctx["must_change"] = getattr(self.request.user, "must_change_password", False)
+        return ctx
+
     def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        response = super().form_valid(form)
+        services.password_changed(form.user)
         messages.success(self.request, _("Your password was changed."))
-        return super().form_valid(form)
+        return response
 
 
 def _person(request: AuthedRequest, person_id: uuid.UUID, action: str) -> Person:

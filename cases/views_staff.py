@@ -6,15 +6,13 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
 from cases import selectors, services
 from cases.forms import Styled
@@ -37,8 +35,10 @@ class StaffMemberForm(Styled, forms.Form):
     password = forms.CharField(
         label=gettext_lazy("First password"), required=False, widget=forms.PasswordInput,
         help_text=gettext_lazy("For a new account: at least 12 characters. Hand it over in "
-                               "person; the staff member changes it after logging in."),
+                               "person; the staff member must change it at the first login."),
     )
+    # Set by the confirmation step when the user name belongs to an existing account.
+    confirm_existing = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, offices: QuerySet[Office] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -76,6 +76,15 @@ def staff(request: AuthedRequest) -> HttpResponse:
     form = StaffMemberForm(request.POST or None, offices=offices)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
+        existing = form.existing
+        if existing is not None and not d["confirm_existing"]:
+            # An existing account: say whose it is and where it works before giving it a role.
+            return render(request, "cases/staff_confirm.html", {
+                "form": form, "existing": existing,
+                "their_memberships": existing.memberships.select_related("office")
+                .order_by("office__code", "role"),
+                "office": d["office"], "role": Role(d["role"]).label,
+            })
         try:
             if form.existing is not None:
                 services.grant_membership(by=request.user, user=form.existing, office=d["office"],
@@ -96,11 +105,12 @@ def staff(request: AuthedRequest) -> HttpResponse:
     }, status=400 if form.errors else 200)
 
 
-@login_required
-@require_POST
 @office_admin_required
 def membership_revoke(request: AuthedRequest, membership_id: int) -> HttpResponse:
+    """GET asks for confirmation; POST removes the role."""
     membership = selectors.get_administered_membership(request.user, membership_id)
+    if request.method != "POST":
+        return render(request, "cases/membership_revoke.html", {"membership": membership})
     try:
         services.revoke_membership(by=request.user, membership=membership)
     except ValidationError as exc:
@@ -108,3 +118,54 @@ def membership_revoke(request: AuthedRequest, membership_id: int) -> HttpRespons
     else:
         messages.success(request, _("Role removed."))
     return redirect("staff")
+
+
+class TemporaryPasswordForm(Styled, forms.Form):
+    password = forms.CharField(
+        label=gettext_lazy("Temporary password"), widget=forms.PasswordInput,
+        help_text=gettext_lazy("Hand it over in person; the staff member must change it at the "
+                               "next login."),
+    )
+
+
+class DeactivateForm(Styled, forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500)
+
+
+@office_admin_required
+def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
+    """An account: its roles here, a temporary password, deactivation and reactivation."""
+    member = selectors.get_administered_user(request.user, user_id)
+    action = request.POST.get("action", "")
+    password_form = TemporaryPasswordForm(request.POST if action == "password" else None)
+    deactivate_form = DeactivateForm(request.POST if action == "deactivate" else None)
+    if request.method == "POST":
+        form: forms.BaseForm | None = {"password": password_form, "deactivate": deactivate_form}.get(action)
+        try:
+            if action == "reactivate":
+                services.set_staff_active(by=request.user, user=member, active=True)
+                messages.success(request, _("%(user)s can log in again.") % {"user": member})
+                return redirect("staff_account", member.pk)
+            if form is not None and form.is_valid():
+                if action == "password":
+                    services.reset_staff_password(by=request.user, user=member,
+                                                  password=form.cleaned_data["password"])
+                    messages.success(request, _("Temporary password set for %(user)s.")
+                                     % {"user": member})
+                else:
+                    services.set_staff_active(by=request.user, user=member, active=False,
+                                              reason=form.cleaned_data["reason"])
+                    messages.success(request, _("%(user)s can no longer log in.") % {"user": member})
+                return redirect("staff_account", member.pk)
+        except ValidationError as exc:
+            if form is None:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                add_service_errors(form, exc)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+    status = 400 if password_form.errors or deactivate_form.errors else 200
+    return render(request, "cases/staff_account.html", {
+        "member": member, "password_form": password_form, "deactivate_form": deactivate_form,
+        "memberships": member.memberships.select_related("office").order_by("office__code", "role"),
+    }, status=status)

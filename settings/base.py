@@ -43,6 +43,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "cases.middleware.KeyScopeMiddleware",
+    "cases.middleware.PasswordChangeRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "settings.urls"

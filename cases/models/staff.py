@@ -49,6 +49,9 @@ class User(AbstractUser):
     preferred_language = models.CharField(
         _("preferred language"), max_length=8, choices=settings.LANGUAGES, default="es"
     )
+    # Set when someone else chose the password (a new account, a reset): the next login
+    # must replace it before anything else (cases.middleware.PasswordChangeRequiredMiddleware).
+    must_change_password = models.BooleanField(_("must change password"), default=False)
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
     class Meta:

@@ -108,3 +108,119 @@ def test_a_grant_to_a_role_group_opens_nothing(other_caseworker, case):
     assign_perm("cases.view_case", Group.objects.get(name="caseworker"), case)
 
     assert not selectors.visible_cases(other_caseworker).filter(pk=case.pk).exists()
+
+
+# --- The staff page: existing accounts, confirmations, passwords, deactivation ------------
+
+PASSWORD = "pw-for-tests-only"
+
+
+def test_an_existing_user_name_from_another_office_asks_first_and_shows_where_they_work(
+        client, office_admin, office, other_caseworker, other_office):
+    client.force_login(office_admin)
+    form = {"office": office.pk, "role": "supervisor", "username": other_caseworker.username.upper()}
+
+    page = client.post(reverse("staff"), form)
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'id="existing-account"' in text and other_office.code in text
+    assert not Membership.objects.filter(user=other_caseworker, office=office).exists()
+
+    response = client.post(reverse("staff"), {**form, "confirm_existing": "True"})
+
+    assert response.status_code == 302
+    assert Membership.objects.filter(user=other_caseworker, office=office,
+                                     role=Role.SUPERVISOR).exists()
+
+
+def test_removing_a_role_asks_for_confirmation(client, office_admin, caseworker2):
+    membership = caseworker2.memberships.get()
+    client.force_login(office_admin)
+    url = reverse("membership_revoke", args=[membership.pk])
+
+    page = client.get(url)
+
+    assert page.status_code == 200 and 'id="confirm-revoke"' in page.content.decode()
+    assert Membership.objects.filter(pk=membership.pk).exists()
+    assert f'href="{url}"' in client.get(reverse("staff")).content.decode()
+    assert client.post(url).status_code == 302
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_a_new_account_must_choose_its_own_password_first(client, office_admin, office):
+    client.force_login(office_admin)
+    client.post(reverse("staff"), {"office": office.pk, "role": "caseworker",
+                                   "username": "nuevo.caso", "first_name": "Nuevo",
+                                   "last_name": "Caso", "password": "una-clave-larga-de-prueba"})
+    client.logout()
+    assert client.login(username="nuevo.caso", password="una-clave-larga-de-prueba")
+
+    for name in ("dashboard", "case_list", "people_search"):
+        response = client.get(reverse(name))
+        assert (response.status_code, response["Location"]) == (302, reverse("password_change"))
+    assert 'id="must-change"' in client.get(reverse("password_change")).content.decode()
+
+    client.post(reverse("password_change"), {"old_password": "una-clave-larga-de-prueba",
+                                             "new_password1": "mi-propia-clave-secreta",
+                                             "new_password2": "mi-propia-clave-secreta"})
+
+    assert not User.objects.get(username="nuevo.caso").must_change_password
+    assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_an_office_admin_sets_a_temporary_password(client, office_admin, caseworker2):
+    client.force_login(office_admin)
+
+    response = client.post(reverse("staff_account", args=[caseworker2.pk]),
+                           {"action": "password", "password": "temporal-para-lunes-2026"})
+
+    assert response.status_code == 302
+    caseworker2.refresh_from_db()
+    assert caseworker2.must_change_password and caseworker2.check_password("temporal-para-lunes-2026")
+    bad = client.post(reverse("staff_account", args=[caseworker2.pk]),
+                      {"action": "password", "password": "123"})
+    assert bad.status_code == 400
+    assert caseworker2.check_password("temporal-para-lunes-2026")
+
+
+def test_an_account_that_also_works_elsewhere_is_not_the_office_admins_to_change(
+        client, office_admin, caseworker2, other_office):
+    services.grant_membership(by=None, user=caseworker2, office=other_office, role=Role.CASEWORKER)
+    client.force_login(office_admin)
+
+    client.post(reverse("staff_account", args=[caseworker2.pk]),
+                {"action": "password", "password": "temporal-para-lunes-2026"})
+    client.post(reverse("staff_account", args=[caseworker2.pk]),
+                {"action": "deactivate", "reason": "Left the office"})
+
+    caseworker2.refresh_from_db()
+    assert caseworker2.is_active and not caseworker2.must_change_password
+    assert caseworker2.check_password(PASSWORD)
+    with pytest.raises(ValidationError):
+        services.reset_staff_password(by=office_admin, user=office_admin, password="x" * 20)
+
+
+def test_staff_of_another_office_are_not_found(client, office_admin, other_caseworker):
+    client.force_login(office_admin)
+    assert client.get(reverse("staff_account", args=[other_caseworker.pk])).status_code == 404
+
+
+def test_a_deactivated_account_is_logged_out_and_cannot_log_in(client, office_admin, caseworker2):
+    from django.test import Client
+
+    theirs = Client()
+    theirs.force_login(caseworker2)
+    assert theirs.get(reverse("dashboard")).status_code == 200
+    client.force_login(office_admin)
+    url = reverse("staff_account", args=[caseworker2.pk])
+
+    assert client.post(url, {"action": "deactivate", "reason": " "}).status_code == 400
+    assert client.post(url, {"action": "deactivate", "reason": "Left the office"}).status_code == 302
+
+    caseworker2.refresh_from_db()
+    assert not caseworker2.is_active
+    assert theirs.get(reverse("dashboard")).status_code == 302  # the session ended
+    assert not Client().login(username=caseworker2.username, password=PASSWORD)
+    assert client.post(url, {"action": "reactivate"}).status_code == 302
+    assert Client().login(username=caseworker2.username, password=PASSWORD)
