@@ -100,8 +100,10 @@ def new_page(browser, live_server, request):
     contexts = []
 
     def make():
+        # A desktop screen: the navbar collapses below 1400 px (phone and laptop tests set
+        # their own size).
         context = browser.new_context(base_url=live_server.url, locale="en-US",
-                                      accept_downloads=True)
+                                      accept_downloads=True, viewport={"width": 1440, "height": 900})
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()
