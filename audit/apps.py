@@ -9,6 +9,8 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import actions, checks, receivers  # noqa: F401  (system checks; signal receivers)
-        from cases import events
+        from audit import dashboard as audit_dashboard
+        from cases import dashboard, events
 
         events.declare(actions.ACTIONS)
+        dashboard.register(audit_dashboard.section)

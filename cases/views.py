@@ -91,6 +91,8 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         events.emit("case.list", actor=user, show="dashboard",
                     cases=list(dict.fromkeys(str(c.pk) for c in shown)))
         ctx["queue_count"] = selectors.unassigned_queue(user).count()
+    if "sections" not in ctx:  # the apps' parts for other roles (the auditor's, say)
+        ctx["sections"] = dashboard_parts.sections(user)
     if held.get(Role.SUPERVISOR):
         ctx["workload"] = selectors.supervised_workload(user)
     if held.get(Role.OFFICE_ADMIN):
