@@ -446,23 +446,25 @@ def search_people(
     sounds_like: bool = False,
     birth_year: int | None = None,
     sex: str = "",
-    limit: int = SEARCH_CAP,
+    limit: int | None = None,
 ) -> SearchResult:
     """Find people by blind index, newest first, then confirm the rows shown after decryption.
 
-    The hits in scope are counted up to `limit` + 1 before anything is decrypted. Above
-    `limit`, only the newest ABOVE_CAP_PAGE are decrypted and shown (`truncated`): the page
-    asks for a second criterion. Year of birth and sex are kept in clear: they narrow in SQL."""
+    The hits in scope are counted up to `limit` (default SEARCH_CAP) + 1 before anything is
+    decrypted. Above `limit`, only the newest ABOVE_CAP_PAGE are decrypted and shown
+    (`truncated`): the page asks for a second criterion. Year of birth and sex are kept in
+    clear: they narrow in SQL."""
+    cap = SEARCH_CAP if limit is None else limit
     tokens = blind.name_tokens(name)
     doc = blind.normalize_document(document)
     if not (tokens or doc or date_of_birth):
-        return SearchResult([], 0, False, limit)
+        return SearchResult([], 0, False, cap)
     criteria = _criteria(tokens, sounds_like=sounds_like, doc=doc, date_of_birth=date_of_birth)
-    ids = _hits(user, criteria, birth_year=birth_year, sex=sex, limit=limit + 1)
-    truncated = len(ids) > limit
-    shown = ids[:min(limit, ABOVE_CAP_PAGE)] if truncated else ids
+    ids = _hits(user, criteria, birth_year=birth_year, sex=sex, limit=cap + 1)
+    truncated = len(ids) > cap
+    shown = ids[:min(cap, ABOVE_CAP_PAGE)] if truncated else ids
     if not shown:
-        return SearchResult([], len(ids), truncated, limit)
+        return SearchResult([], len(ids), truncated, cap)
     # Scoped again through visible_people: the walk above only chose which rows to look at.
     qs = visible_people(user).filter(pk__in=shown, erased_at__isnull=True)
     if doc:
@@ -483,7 +485,7 @@ def search_people(
         if date_of_birth and person.date_of_birth != date_of_birth:
             continue
         confirmed.append(person)
-    return SearchResult(confirmed, len(ids), truncated, limit)
+    return SearchResult(confirmed, len(ids), truncated, cap)
 
 
 def visible_import_jobs(user: User) -> QuerySet[ImportJob]:
