@@ -381,16 +381,17 @@ def _criteria(tokens: set[str], *, sounds_like: bool, doc: str,
 
 
 def _hits(user: User, criteria: list[tuple[str, int]], *, birth_year: int | None, sex: str,
-          limit: int) -> list[uuid.UUID]:
+          limit: int) -> list[QuerySet[PersonIndex, uuid.UUID]]:
     """Ids of people in the user's scope with every entry in `criteria`, newest first, at most
-    `limit`: walks each of the user's offices' index range from its newest hit and stops at
-    the limit (docs/architecture.md#search)."""
+    `limit` per query: each walks the index range of one of the user's offices from its newest
+    hit and stops at the limit (docs/architecture.md#search). One query where the database
+    takes a LIMIT inside a UNION (PostgreSQL), else one per part to be merged."""
     supervised = offices_where(user, Role.SUPERVISOR)
     worked = offices_where(user, Role.CASEWORKER) - supervised
     grants = list(granted_case_ids(user))
     (kind, value), *others = criteria
 
-    def part(*scope: Q | Exists, **where: Any) -> QuerySet[PersonIndex, tuple[uuid.UUID, Any]]:
+    def part(*scope: Q | Exists, **where: Any) -> QuerySet[PersonIndex, uuid.UUID]:
         qs = PersonIndex.objects.filter(*scope, kind=kind, value=value, **where)
         for k, v in others:
             # Entries carry their person's office and registration time: with them equal too,
@@ -402,7 +403,7 @@ def _hits(user: User, criteria: list[tuple[str, int]], *, birth_year: int | None
             qs = qs.filter(person__birth_year=birth_year)
         if sex:
             qs = qs.filter(person__sex=sex)
-        return qs.values_list("person_id", "created_at")
+        return qs.values_list("person_id", flat=True)
 
     # A person's cases are all of the person's office (cases open in the person's office,
     # relatives are registered in the case's), so every person of a supervised office is in
@@ -426,15 +427,12 @@ def _hits(user: User, criteria: list[tuple[str, int]], *, birth_year: int | None
         shared = set(CaseParticipant.objects.filter(case_id__in=grants)
                      .values_list("person_id", flat=True))
         parts.append(part(person_id__in=shared).exclude(office_id__in=supervised | worked))
-    # Each part walks its own index range newest first and stops at `limit`; the parts are
-    # merged. One statement where the database takes a LIMIT inside a UNION (PostgreSQL).
     # Ordered by the index's own order only: a tie-break on the person made PostgreSQL sort the
     # whole range (people registered together keep the index's order among themselves).
     parts = [p.order_by("-created_at")[:limit] for p in parts]
     if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
-        parts = [parts[0].union(*parts[1:], all=True).order_by("-created_at")[:limit]]
-    rows = sorted((row for p in parts for row in p), key=lambda r: (r[1], r[0]), reverse=True)
-    return [pid for pid, _ in rows[:limit]]
+        return [parts[0].union(*parts[1:], all=True)]
+    return parts
 
 
 def search_people(
@@ -460,17 +458,22 @@ def search_people(
     if not (tokens or doc or date_of_birth):
         return SearchResult([], 0, False, cap)
     criteria = _criteria(tokens, sounds_like=sounds_like, doc=doc, date_of_birth=date_of_birth)
-    ids = _hits(user, criteria, birth_year=birth_year, sex=sex, limit=cap + 1)
-    truncated = len(ids) > cap
-    shown = ids[:min(cap, ABOVE_CAP_PAGE)] if truncated else ids
-    if not shown:
-        return SearchResult([], len(ids), truncated, cap)
-    # Scoped again through visible_people: the walk above only chose which rows to look at.
-    qs = visible_people(user).filter(pk__in=shown, erased_at__isnull=True)
+    walks = _hits(user, criteria, birth_year=birth_year, sex=sex, limit=cap + 1)
+    if not walks:
+        return SearchResult([], 0, False, cap)
+    # The people are read with the walk in one statement (scoped again through visible_people:
+    # the walk only chose which rows to look at); only those shown are decrypted.
+    hits = visible_people(user).filter(erased_at__isnull=True)
+    if len(walks) == 1:
+        found = list(hits.filter(pk__in=walks[0]))
+    else:
+        found = list(hits.filter(pk__in=[pk for walk in walks for pk in walk]))
+    found.sort(key=lambda p: (p.created_at, p.pk), reverse=True)
+    found = found[:cap + 1]
+    truncated = len(found) > cap
+    candidates = found[:min(cap, ABOVE_CAP_PAGE)] if truncated else found
     if doc:
-        qs = qs.prefetch_related("documents")
-    by_id = {p.pk: p for p in qs}
-    candidates = [by_id[pk] for pk in shown if pk in by_id]
+        prefetch_related_objects(candidates, "documents")
     datakeys.preload([p.pk for p in candidates])
     wanted = {blind.phonetic(t) for t in tokens} if sounds_like else tokens
     confirmed = []
@@ -485,7 +488,7 @@ def search_people(
         if date_of_birth and person.date_of_birth != date_of_birth:
             continue
         confirmed.append(person)
-    return SearchResult(confirmed, len(ids), truncated, cap)
+    return SearchResult(confirmed, len(found), truncated, cap)
 
 
 def visible_import_jobs(user: User) -> QuerySet[ImportJob]:

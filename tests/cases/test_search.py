@@ -163,7 +163,7 @@ def test_the_statements_of_a_search_do_not_grow_with_the_hits(
     large = [_queries(u, **criteria) for u in (caseworker, supervisor, other_caseworker)]
 
     assert large == small
-    # Roles, grants (2), the granted cases' people, the walk (a statement per part on
-    # SQLite), the people shown, their data keys.
+    # Roles, grants (2), the granted cases' people, the walk with the people (one statement
+    # per part on SQLite, then the people), their data keys.
     assert max(large) <= 8
     assert selectors.search_people(supervisor, **criteria, limit=5).truncated
