@@ -14,7 +14,21 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, prefetch_related_objects
+from django.db import connection
+from django.db.models import Case as CaseWhen
+from django.db.models import (
+    Count,
+    Exists,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -315,11 +329,18 @@ def get_document(user: User, case_id: uuid.UUID | str, document_id: uuid.UUID | 
         raise Http404("No such document.") from None
 
 
+# A search counts the hits in scope up to SEARCH_CAP; above it, only the newest
+# ABOVE_CAP_PAGE are decrypted and shown and the page asks for a second criterion.
+SEARCH_CAP = 50
+ABOVE_CAP_PAGE = 20
+
+
 @dataclass
 class SearchResult:
-    people: list[Person]
-    candidates: int
-    truncated: bool
+    people: list[Person]  # confirmed after decryption, newest first
+    candidates: int  # index hits in the user's scope, counted up to cap + 1
+    truncated: bool  # more than `cap` hits: only the newest are shown
+    cap: int = SEARCH_CAP
 
 
 class _Identity(Protocol):
@@ -344,8 +365,74 @@ def possible_duplicates(user: User, data: _Identity) -> list[Person]:
     return list(found.values())
 
 
-def _has_entry(kind: str, value: int) -> Q:
-    return Q(pk__in=PersonIndex.objects.filter(kind=kind, value=value).values("person_id"))
+def _criteria(tokens: set[str], *, sounds_like: bool, doc: str,
+              date_of_birth: datetime.date | None) -> list[tuple[str, int]]:
+    """(kind, value) index entries a person must have; the likely most selective first."""
+    out = []
+    if doc:
+        out.append(("doc", blind.bidx("doc", doc)))
+    if date_of_birth:
+        out.append(("dob", blind.bidx("dob", date_of_birth.isoformat())))
+    if sounds_like:
+        out += sorted({("phonetic", blind.bidx("phonetic", blind.phonetic(t))) for t in tokens})
+    else:
+        out += sorted({("name", blind.bidx("name", t)) for t in tokens})
+    return out
+
+
+def _hits(user: User, criteria: list[tuple[str, int]], *, birth_year: int | None, sex: str,
+          limit: int) -> list[QuerySet[PersonIndex, uuid.UUID]]:
+    """Ids of people in the user's scope with every entry in `criteria`, newest first, at most
+    `limit` per query: each walks the index range of one of the user's offices from its newest
+    hit and stops at the limit (docs/architecture.md#search). One query where the database
+    takes a LIMIT inside a UNION (PostgreSQL), else one per part to be merged."""
+    supervised = offices_where(user, Role.SUPERVISOR)
+    worked = offices_where(user, Role.CASEWORKER) - supervised
+    grants = list(granted_case_ids(user))
+    (kind, value), *others = criteria
+
+    def part(*scope: Q | Exists, **where: Any) -> QuerySet[PersonIndex, uuid.UUID]:
+        qs = PersonIndex.objects.filter(*scope, kind=kind, value=value, **where)
+        for k, v in others:
+            # Entries carry their person's office and registration time: with them equal too,
+            # PostgreSQL merges the two index ranges in order instead of probing per row.
+            qs = qs.filter(Exists(PersonIndex.objects.filter(
+                person_id=OuterRef("person_id"), office_id=OuterRef("office_id"),
+                created_at=OuterRef("created_at"), kind=k, value=v)))
+        if birth_year:
+            qs = qs.filter(person__birth_year=birth_year)
+        if sex:
+            qs = qs.filter(person__sex=sex)
+        return qs.values_list("person_id", flat=True)
+
+    # A person's cases are all of the person's office (cases open in the person's office,
+    # relatives are registered in the case's), so every person of a supervised office is in
+    # scope. A caseworker's are those in one of their own or an unassigned case (or a granted
+    # one), or in no case yet, as in visible_people. That is asked per row walked, as one
+    # scalar subquery: an EXISTS under OR let PostgreSQL hash every participant instead.
+    parts = [part(office_id=o) for o in sorted(supervised)]
+    for o in sorted(worked):
+        theirs = Q(case__office_id=o) & (Q(case__assigned_to=user) | Q(case__assigned_to__isnull=True))
+        if grants:
+            theirs |= Q(case_id__in=grants)
+        sees = (CaseParticipant.objects.filter(person_id=OuterRef("person_id"))
+                .order_by().values("person_id")
+                .annotate(sees=Max(CaseWhen(When(theirs, then=Value(1)), default=Value(0))))
+                .values("sees"))
+        # No participation at all: no row, NULL, the office's intake.
+        parts.append(part(office_id=o).alias(sees=Coalesce(Subquery(sees), Value(1)))
+                     .filter(sees=1))
+    if grants:
+        # Few people: read first, then looked up by (person, kind, value).
+        shared = set(CaseParticipant.objects.filter(case_id__in=grants)
+                     .values_list("person_id", flat=True))
+        parts.append(part(person_id__in=shared).exclude(office_id__in=supervised | worked))
+    # Ordered by the index's own order only: a tie-break on the person made PostgreSQL sort the
+    # whole range (people registered together keep the index's order among themselves).
+    parts = [p.order_by("-created_at")[:limit] for p in parts]
+    if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        return [parts[0].union(*parts[1:], all=True)]
+    return parts
 
 
 def search_people(
@@ -357,33 +444,36 @@ def search_people(
     sounds_like: bool = False,
     birth_year: int | None = None,
     sex: str = "",
-    limit: int = 50,
+    limit: int | None = None,
 ) -> SearchResult:
-    """Find people by blind index, then confirm each candidate after decryption.
+    """Find people by blind index, newest first, then confirm the rows shown after decryption.
 
-    Year of birth and sex are kept in clear: they narrow before anything is decrypted."""
+    The hits in scope are counted up to `limit` (default SEARCH_CAP) + 1 before anything is
+    decrypted. Above `limit`, only the newest ABOVE_CAP_PAGE are decrypted and shown
+    (`truncated`): the page asks for a second criterion. Year of birth and sex are kept in
+    clear: they narrow in SQL."""
+    cap = SEARCH_CAP if limit is None else limit
     tokens = blind.name_tokens(name)
     doc = blind.normalize_document(document)
     if not (tokens or doc or date_of_birth):
-        return SearchResult([], 0, False)
-    qs = visible_people(user).filter(erased_at__isnull=True)
-    for token in tokens:
-        if sounds_like:
-            qs = qs.filter(_has_entry("phonetic", blind.bidx("phonetic", blind.phonetic(token))))
-        else:
-            qs = qs.filter(_has_entry("name", blind.bidx("name", token)))
+        return SearchResult([], 0, False, cap)
+    criteria = _criteria(tokens, sounds_like=sounds_like, doc=doc, date_of_birth=date_of_birth)
+    walks = _hits(user, criteria, birth_year=birth_year, sex=sex, limit=cap + 1)
+    if not walks:
+        return SearchResult([], 0, False, cap)
+    # The people are read with the walk in one statement (scoped again through visible_people:
+    # the walk only chose which rows to look at); only those shown are decrypted.
+    hits = visible_people(user).filter(erased_at__isnull=True)
+    if len(walks) == 1:
+        found = list(hits.filter(pk__in=walks[0]))
+    else:
+        found = list(hits.filter(pk__in=[pk for walk in walks for pk in walk]))
+    found.sort(key=lambda p: (p.created_at, p.pk), reverse=True)
+    found = found[:cap + 1]
+    truncated = len(found) > cap
+    candidates = found[:min(cap, ABOVE_CAP_PAGE)] if truncated else found
     if doc:
-        qs = qs.filter(_has_entry("doc", blind.bidx("doc", doc)))
-    if date_of_birth:
-        qs = qs.filter(_has_entry("dob", blind.bidx("dob", date_of_birth.isoformat())))
-    if birth_year:
-        qs = qs.filter(birth_year=birth_year)
-    if sex:
-        qs = qs.filter(sex=sex)
-    cap = limit * 4
-    candidates = list(qs.order_by("-created_at").prefetch_related("documents")[: cap + 1])
-    truncated = len(candidates) > cap
-    candidates = candidates[:cap]
+        prefetch_related_objects(candidates, "documents")
     datakeys.preload([p.pk for p in candidates])
     wanted = {blind.phonetic(t) for t in tokens} if sounds_like else tokens
     confirmed = []
@@ -398,7 +488,7 @@ def search_people(
         if date_of_birth and person.date_of_birth != date_of_birth:
             continue
         confirmed.append(person)
-    return SearchResult(confirmed[:limit], len(candidates), truncated or len(confirmed) > limit)
+    return SearchResult(confirmed, len(found), truncated, cap)
 
 
 def visible_import_jobs(user: User) -> QuerySet[ImportJob]:

@@ -103,7 +103,7 @@ def remember(subject_id: uuid.UUID, key_id: uuid.UUID, dek: bytes) -> None:
 
 def create_data_key(*, subject_id: uuid.UUID) -> tuple[uuid.UUID, bytes]:
     """Create and store a new data key for a subject; return (key id, key)."""
-    prov = keyring.provider()
+    prov = keyring.provider(fresh=True)
     dek = os.urandom(32)
     key_id = uuid.uuid4()
     wrapped = prov.wrap(kek_id=prov.active_kek_id, dek=dek, aad=wrap_aad(key_id, subject_id))
@@ -115,8 +115,20 @@ def create_data_key(*, subject_id: uuid.UUID) -> tuple[uuid.UUID, bytes]:
 def unwrap(dk: StoredKey) -> bytes:
     if dk.destroyed_at is not None:
         raise KeyDestroyed(f"data key {dk.id} was destroyed on {dk.destroyed_at:%Y-%m-%d}")
+    prov = keyring.provider()
     try:
-        return keyring.provider().unwrap(
+        return _unwrap_with(prov, dk)
+    except keyring.KeyringError:
+        # Perhaps re-wrapped under a KEK added since the key file was last looked at.
+        newer = keyring.provider(fresh=True)
+        if newer is prov:
+            raise
+        return _unwrap_with(newer, dk)
+
+
+def _unwrap_with(prov: keyring.KekProvider, dk: StoredKey) -> bytes:
+    try:
+        return prov.unwrap(
             kek_id=dk.kek_id, wrapped=bytes(dk.wrapped), aad=wrap_aad(dk.id, dk.subject_id)
         )
     except InvalidTag as exc:
@@ -160,7 +172,7 @@ def destroy(*, subject_id: uuid.UUID) -> bool:
 
 def rotate_batch(*, batch_size: int = 500) -> int:
     """Re-wrap up to batch_size data keys not yet under the active KEK. Returns how many."""
-    prov = keyring.provider()
+    prov = keyring.provider(fresh=True)
 
     def rewrap(dk: StoredKey) -> bytes:
         return prov.wrap(kek_id=prov.active_kek_id, dek=unwrap(dk), aad=wrap_aad(dk.id, dk.subject_id))

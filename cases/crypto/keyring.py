@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,9 @@ def read_key_data() -> dict[str, Any]:
 
 
 _loaded: tuple[tuple[str, str, int], KekProvider] | None = None
+_checked_at = 0.0
+# How long a process trusts the loaded keys before it looks at the key file again.
+CHECK_EVERY_SECONDS = 5.0
 
 
 def _source_version() -> tuple[str, str, int]:
@@ -157,11 +161,19 @@ def _source_version() -> tuple[str, str, int]:
         return name, str(path), -1
 
 
-def provider() -> KekProvider:
+def provider(*, fresh: bool = False) -> KekProvider:
     """The KEK provider. A changed key file is read again, so that a KEK added by
-    'init_keys --new-kek' wraps new keys in processes that were already running."""
-    global _loaded
+    'init_keys --new-kek' wraps new keys in processes that were already running.
+
+    The file is looked at on every call with `fresh` (wrapping with the active KEK, and an
+    unwrap that names a KEK the loaded keys lack), otherwise at most every
+    CHECK_EVERY_SECONDS: unwrapping a page of keys does not stat the file per key."""
+    global _loaded, _checked_at
+    now = time.monotonic()
+    if _loaded is not None and not fresh and now - _checked_at < CHECK_EVERY_SECONDS:
+        return _loaded[1]
     version = _source_version()
+    _checked_at = now
     if _loaded is None or _loaded[0] != version:
         cls = import_string(version[0])
         is_file = cls is FileKekProvider or issubclass(cls, FileKekProvider)

@@ -129,6 +129,38 @@ def test_rotation_leaves_destroyed_keys_destroyed(key_file, people, supervisor):
 
 # Start-up checks
 
+def test_unwrapping_many_keys_looks_at_the_key_file_once(key_file, people, monkeypatch):
+    looked = []
+    real = keyring._source_version
+    monkeypatch.setattr(keyring, "_source_version", lambda: looked.append(1) or real())
+    monkeypatch.setattr(keyring, "CHECK_EVERY_SECONDS", 3600)
+    keyring.provider(fresh=True)
+    looked.clear()
+
+    assert len(_read_all(people)) == 5
+    assert looked == []
+
+
+def test_a_key_rewrapped_by_another_process_under_a_new_kek_still_opens(key_file, people,
+                                                                        monkeypatch):
+    monkeypatch.setattr(keyring, "CHECK_EVERY_SECONDS", 3600)
+    person = people[0]
+    key_id, dek = datakeys.key_for_subject(person.pk)  # this process has the old keys loaded
+    # Another process adds a KEK and re-wraps this person's key under it.
+    data = json.loads(key_file.read_text())
+    new_kek = keyring.add_active_kek(data)
+    keyring.write_key_file(key_file, data)
+    stat = key_file.stat()
+    os.utime(key_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    wrapped = keyring.FileKekProvider(data).wrap(
+        kek_id=new_kek, dek=dek, aad=datakeys.wrap_aad(key_id, person.pk))
+    DataKey.objects.filter(subject_id=person.pk).update(kek_id=new_kek, wrapped=wrapped)
+    assert not keyring.provider().has_kek(new_kek)  # not looked at again yet
+
+    assert _read_all([person]) == ["Ana Lucía"]
+    assert keyring.provider().active_kek_id == new_kek
+
+
 
 def test_check_reports_a_missing_key_file(settings, key_file, tmp_path):
     settings.AMPARO_KEY_FILE = tmp_path / "nowhere" / "keys.json"

@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=500)
 
     def handle(self, *args: Any, batch_size: int = 500, **opts: Any) -> None:
-        active = keyring.provider().active_kek_id
+        active = keyring.provider(fresh=True).active_kek_id
         todo = DataKey.objects.filter(destroyed_at__isnull=True).exclude(kek_id=active).count()
         self.stdout.write(f"{todo} data keys to re-wrap with {active}.")
         done = 0
