@@ -136,11 +136,12 @@ def review_assessment(*, by: User, case: Case, approve: bool, comments: str = ""
     assessment = rsd_selectors.submitted_assessment(case, to_show=False)
     if assessment is None:
         raise ValidationError(_("No assessment is waiting for review."))
-    seen = case.step_no
+    seen, found = case.step_no, assessment
+    made: list[EligibilityAssessment] = []
 
     def effect(case: Case, step: CaseStep) -> dict[str, Any]:
-        nonlocal assessment
-        fresh = assessment = as_of_lock(assessment, case, seen)
+        fresh = as_of_lock(found, case, seen)
+        made.append(fresh)
         fresh.status = AssessmentStatus.APPROVED if approve else AssessmentStatus.RETURNED
         fresh.reviewed_by, fresh.reviewed_at = by, timezone.now()
         if comments.strip():  # an approval without comments keeps those of an earlier return
@@ -151,4 +152,4 @@ def review_assessment(*, by: User, case: Case, approve: bool, comments: str = ""
 
     workflow.fire(case=case, name=Steps.APPROVE_ASSESSMENT if approve else Steps.RETURN_ASSESSMENT, by=by,
                   reason=comments, expected_step=expected_step, effect=effect)
-    return assessment
+    return made[0]

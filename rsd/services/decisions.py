@@ -136,11 +136,12 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
                 if first and first.outcome == Outcome.COMPLEMENTARY else "notify_appeal_dismissal")
     else:
         name = Steps.NOTIFY_RECOGNITION if positive else Steps.NOTIFY_NEGATIVE
-    seen = case.step_no
+    seen, found = case.step_no, decision
+    made: list[Decision] = []
 
     def effect(case: Case, step: CaseStep) -> dict[str, Any]:
-        nonlocal decision
-        fresh = decision = as_of_lock(decision, case, seen)
+        fresh = as_of_lock(found, case, seen)
+        made.append(fresh)
         fresh.delivered_on, fresh.letter_language = delivered_on, language
         if not positive and appeal:
             fresh.appeal_due_on = appeal.due(delivered_on, case.office.country.code)
@@ -150,7 +151,7 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
 
     workflow.fire(case=case, name=name, by=by, on=delivered_on, expected_step=expected_step,
                   effect=effect)
-    return decision
+    return made[0]
 
 
 # --- Appeal -------------------------------------------------------------------------------

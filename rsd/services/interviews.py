@@ -64,11 +64,12 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
     if day > timezone.localdate():
         raise ValidationError(_("The interview is set for %(date)s: record it on or after that day.")
                               % {"date": day.isoformat()})
-    seen = case.step_no
+    seen, found = case.step_no, interview
+    made: list[Interview] = []
 
     def effect(case: Case, step: CaseStep) -> dict[str, Any]:
-        nonlocal interview
-        fresh = interview = as_of_lock(interview, case, seen)
+        fresh = as_of_lock(found, case, seen)
+        made.append(fresh)
         fresh.status = InterviewStatus.ATTENDED if attended else InterviewStatus.NO_SHOW
         fresh.transcript = transcript.strip()
         fresh.notes = notes.strip()
@@ -79,7 +80,7 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
     workflow.fire(case=case, name=Steps.RECORD_ATTENDANCE if attended else Steps.RECORD_NO_SHOW, by=by,
                   reason=reason, on=day,  # a missed interview, too, was missed that day
                   expected_step=expected_step, effect=effect)
-    return interview
+    return made[0]
 
 
 def end_scheduled_interviews(*, by: User | None, case: Case, status: str) -> None:
