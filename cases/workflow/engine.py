@@ -17,6 +17,7 @@ from cases import access, events
 from cases.models import Case, CaseDeadline, CaseStep, User
 from cases.updates import stamp
 from cases.workflow.definitions import SYSTEM, Transition, Workflow, for_case
+from cases.workflow.facts import facts, known
 
 
 def _took_part(case: Case, wf: Workflow | None, transition: Transition) -> set[int]:
@@ -24,8 +25,11 @@ def _took_part(case: Case, wf: Workflow | None, transition: Transition) -> set[i
     (`not_by`) and the latest of them (`not_by_latest`). One query over the case's steps."""
     rounds = set(wf.rounds) if wf is not None and wf.rounds else set()
     names = set(transition.not_by) | set(transition.not_by_latest) | rounds
-    rows = list(CaseStep.objects.filter(case=case, transition__in=sorted(names))
-                .order_by("number").values_list("number", "transition", "actor_id"))
+    steps: list[CaseStep] | None = known(case, "steps")  # the page's, by number
+    rows = ([(s.number, s.transition, s.actor_id) for s in steps if s.transition in names]
+            if steps is not None else
+            list(CaseStep.objects.filter(case=case, transition__in=sorted(names))
+                 .order_by("number").values_list("number", "transition", "actor_id")))
     start = max((n for n, t, _a in rows if t in rounds), default=None)
     took = {a for n, t, a in rows
             if a and t in transition.not_by and (start is None or n >= start)}
@@ -75,7 +79,8 @@ def available(case: Case, user: User) -> list[Transition]:
     wf = for_case(case)
     if wf is None:
         return []
-    return [t for t in wf.outgoing(case.state) if refusal(case, t, user) is None]
+    with facts(case):  # the transitions' checks share what they read
+        return [t for t in wf.outgoing(case.state) if refusal(case, t, user) is None]
 
 
 # --- Firing -----------------------------------------------------------------------------
@@ -233,5 +238,8 @@ def _run_clocks(case: Case, wf: Workflow, transition: Transition, step: CaseStep
 
 
 def open_deadline(case: Case, clock: str) -> CaseDeadline | None:
+    running: list[CaseDeadline] | None = known(case, "running")  # the page's, by due date
+    if running is not None:
+        return next((d for d in running if d.clock == clock), None)
     return CaseDeadline.objects.filter(case=case, clock=clock, met_at__isnull=True).first()
 
