@@ -126,7 +126,8 @@ def fire(
     `expected_step` is the step number the user was looking at: if someone acted on the
     case since, nothing happens and they are told. `effect` writes the step's own records
     (a decision, an interview) inside the same transaction and may return details for the
-    audit event (ids, codes; never personal values). `on` is the date the step took effect
+    audit event (ids, codes; never personal values); the step it gets is saved after it
+    returns (its id is set: records may refer to it). `on` is the date the step took effect
     (a notification delivered yesterday), from which clocks start.
 
     Refuses to run inside an outer transaction (OutsideTransactionRequired): a refusal is
