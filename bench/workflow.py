@@ -58,6 +58,7 @@ from django.core.paginator import Paginator  # noqa: E402
 from django.db import connection, models, transaction  # noqa: E402
 from django.db.models import Count, Exists, F, Func, OuterRef, Q, Subquery  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.urls import NoReverseMatch, reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -872,6 +873,9 @@ class Data:
         # an open one if there is one (its page shows the steps the user may take).
         self.dozen = (mine.annotate(d=Func(F("step_no") - 12, function="ABS"))
                       .order_by("d", F("closed_at").asc(nulls_first=True), "pk").first())
+        # And one with a short history, for the case page's query count (the same at any size).
+        self.short = (mine.filter(step_no__lte=2, closed_at__isnull=True).order_by("pk").first()
+                      or mine.order_by("step_no", "pk").first())
         rng = random.Random(5)
         cw_ids = list(mine.order_by("pk").values_list("pk", flat=True))
         rng.shuffle(cw_ids)
@@ -903,6 +907,8 @@ class Data:
             .exclude(procedure="").count(),
             "dozen_step_case": {"id": str(self.dozen.pk), "steps": self.dozen.step_no,
                                 "state": self.dozen.state, "procedure": self.dozen.procedure},
+            "short_case": {"id": str(self.short.pk), "steps": self.short.step_no,
+                           "state": self.short.state},
         }
 
 
@@ -913,7 +919,8 @@ def bench_services(b: common.Bench, d: Data) -> None:
 
     print("services: the asylum procedure's steps on fresh cases (removed again afterwards)")
     cw, sup, sup2 = d.caseworker, d.supervisor, d.supervisor2
-    n = max(5, b.reps) + 6  # Bench.measure calls fn(i) for i in 0 .. reps + 4; one more timed
+    # Bench.measure calls fn(i) for i in 0 .. reps + 4; one more counted, one more timed
+    n = max(5, b.reps) + 7
     rng = random.Random(17)
     names = generate.NameMaker(17, rng)
     texts = Texts(rng)
@@ -948,7 +955,21 @@ def bench_services(b: common.Bench, d: Data) -> None:
                 with datakeys.key_scope():
                     call(common.fresh(user), cases[i])
 
+            # A step made in one more case, every statement and commit counted (the step's
+            # own statements; the audit link's with the inline linker).
+            with CaptureQueriesContext(connection) as captured:
+                fn(n - 2)
+            sql = [q["sql"] for q in captured.captured_queries]
             row = b.measure("services", label, fn, reps=1, note=note)
+            row["statements"], row["commits"] = len(sql), sql.count("COMMIT")
+            bare_row = b.measure("services", f"  bare locked update, same rows ({label.split()[0]})",
+                                 lambda i: bare_update(cases[i].pk), reps=1,
+                                 note="SELECT ... FOR UPDATE + UPDATE of the case row, one transaction")
+            row["bare_median_ms"], row["bare_p95_ms"] = bare_row["median_ms"], bare_row["p95_ms"]
+            row["ratio_median"] = round(row["median_ms"] / bare_row["median_ms"], 2)
+            row["ratio_p95"] = round(row["p95_ms"] / bare_row["p95_ms"], 2)
+            print(f"    {row['statements']} statements, {row['commits']} commit(s); vs bare update: "
+                  f"{row['ratio_median']}x median, {row['ratio_p95']}x p95")
             timer = common.SqlTimer()  # the last case: every statement timed
             t0 = time.perf_counter()
             with connection.execute_wrapper(timer):
@@ -1007,6 +1028,13 @@ def bench_services(b: common.Bench, d: Data) -> None:
             note="half recognitions (closes), half refusals (appeal clock)")
     finally:
         _remove(case_ids, [p.pk for p in people])
+
+
+def bare_update(case_id) -> None:
+    """The floor a step is measured against: lock the case row and update it, one commit."""
+    with transaction.atomic():
+        case = Case.objects.select_for_update(of=("self",)).get(pk=case_id)
+        Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
 
 
 def _remove(case_ids: list, person_ids: list) -> None:
@@ -1131,7 +1159,8 @@ def bench_views(b: common.Bench, d: Data) -> list[dict]:
         client = Client(HTTP_HOST="localhost")
         client.force_login(user)
         pages = [("GET dashboard", "/"),
-                 (f"GET case page ({case.step_no} steps)", f"/cases/{case.pk}/")]
+                 (f"GET case page ({case.step_no} steps)", f"/cases/{case.pk}/"),
+                 (f"GET case page ({d.short.step_no} steps)", f"/cases/{d.short.pk}/")]
         if role == "supervisor":
             pages.append(("GET review queue", _url("rsd:review_queue")))
         pages.append(("GET interviews this week", _url("rsd:interviews")))
@@ -1424,6 +1453,8 @@ def main() -> None:
                          "procedure rows), e.g. after the procedures changed")
     ap.add_argument("--reps", type=int, default=40, help="base repetitions per operation")
     ap.add_argument("--seed", type=int, default=20261122)
+    ap.add_argument("--linker", choices=["background", "inline"], default="background",
+                    help="services: how audit events are linked while the steps are timed")
     ap.add_argument("--baseline", action="store_true",
                     help="also write bench/results/baseline-workflow-<date>[-<tag>].json")
     ap.add_argument("--tag", default="", help="suffix of the baseline file name")
@@ -1466,7 +1497,13 @@ def main() -> None:
           f"case page case: {d.dozen.step_no} steps ({d.dozen.state})")
     b = common.Bench(args.reps)
     if "services" in groups:
-        bench_services(b, d)
+        # The production linker by default (with a broker: `background`), so that a step is
+        # its own transaction; `--linker inline` adds the link's (docs/architecture.md#audit).
+        with override_settings(AMPARO_AUDIT_LINKER=args.linker):
+            bench_services(b, d)
+        if args.linker == "background":
+            from audit import chain
+            chain.link_all()
     if "reads" in groups:
         bench_reads(b, d)
     if "views" in groups:

@@ -20,26 +20,32 @@ def procedure_card(case: Case, user: User) -> dict[str, Any] | None:
         return None
     today = timezone.localdate()
     step_url = wf.options.step_url
-    actions = [
-        {"name": t.name, "label": t.label, "style": t.style,
-         "url": reverse(step_url, kwargs={"case_id": case.pk, "name": t.name}) if step_url else ""}
-        for t in workflow.available(case, user)
-    ]
+    # Two queries for the card, whatever the case's size; the steps' checks and the app's
+    # panel use what they read (docs/architecture.md#speed).
+    running = list(CaseDeadline.objects.filter(case=case, met_at__isnull=True).order_by("due_on"))
+    taken = list(CaseStep.objects.filter(case=case).select_related("actor").order_by("number"))
+    card: dict[str, Any] = {}
+    with workflow.facts(case, steps=taken, running=running):
+        if wf.options.panel is not None:
+            card["panel_template"] = wf.options.panel_template
+            card["panel"] = wf.options.panel(case, user)
+        actions = [
+            {"name": t.name, "label": t.label, "style": t.style,
+             "url": reverse(step_url, kwargs={"case_id": case.pk, "name": t.name}) if step_url else ""}
+            for t in workflow.available(case, user)
+        ]
+    clocks = {c.name: str(c.label) for c in wf.clocks}
     deadlines = [
-        {"label": workflow.clock_label(case, d.clock), "due_on": d.due_on,
+        {"label": clocks.get(d.clock, d.clock), "due_on": d.due_on,
          "days": (d.due_on - today).days, "late": (today - d.due_on).days}
-        for d in CaseDeadline.objects.filter(case=case, met_at__isnull=True).order_by("due_on")
+        for d in running
     ]
     steps = [
         {"step": s, "label": wf.transitions[s.transition].label if s.transition in wf.transitions
          else s.transition}
-        for s in CaseStep.objects.filter(case=case).select_related("actor").order_by("-number")
+        for s in reversed(taken)
     ]
     state = wf.state(case.state)
-    card: dict[str, Any] = {"workflow": wf, "label": wf.label, "state": state.label,
-                            "closed": state.closed, "deadlines": deadlines, "actions": actions,
-                            "steps": steps}
-    if wf.options.panel is not None:
-        card["panel_template"] = wf.options.panel_template
-        card["panel"] = wf.options.panel(case, user)
+    card.update({"workflow": wf, "label": wf.label, "state": state.label, "closed": state.closed,
+                 "deadlines": deadlines, "actions": actions, "steps": steps})
     return card

@@ -33,7 +33,7 @@ def panel_context(case: Case, user: User) -> dict[str, Any]:
         "needs": [specific_need_label(n) for n in application.specific_needs] if application else [],
         "family": proc.family,
         "interviews": proc.interviews,
-        "assessments": proc.assessments,
+        "assessments": [(a, proc.citations.get(a.pk, [])) for a in proc.assessments],
         "decisions": [(d, authority(d.authority)) for d in proc.decisions],
         "appeals": [(ap, (decided.get(ap.outcome_id) or ap.outcome) if ap.outcome_id else None)
                     for ap in proc.appeals],

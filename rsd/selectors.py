@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case as CaseWhen
+from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -172,12 +173,24 @@ class Procedure:
     family: list[FamilyMember]
     interviews: list[Interview]
     assessments: list[EligibilityAssessment]
+    citations: dict[uuid.UUID, list[CoiSource]]  # the sources each assessment cites
     decisions: list[Decision]
     appeals: list[Appeal]
 
 
+DECISIONS = "rsd.decisions"  # the case's decisions, as a fact the checks may use
+
+
 def procedure_of(case: Case) -> Procedure:
-    """Every asylum record of the case, read once for the case page's panel."""
+    """Every asylum record of the case, read once for the case page's panel: one query per
+    kind of record, whatever the case holds (docs/architecture.md#speed). Inside a
+    `workflow.facts` block the decisions are kept for the steps' checks."""
+    cited = EligibilityAssessment.coi_sources.through.objects.filter(
+        eligibilityassessment__case=case).select_related("coisource").order_by(
+        "-coisource__published_on", "coisource__title")
+    citations: dict[uuid.UUID, list[CoiSource]] = {}
+    for row in cited:
+        citations.setdefault(row.eligibilityassessment_id, []).append(row.coisource)
     return Procedure(
         workflow=workflow.for_case(case),
         application=application_of(case),
@@ -185,8 +198,10 @@ def procedure_of(case: Case) -> Procedure:
         interviews=list(Interview.objects.filter(case=case).select_related("interviewer")
                         .order_by("-scheduled_for")),
         assessments=list(EligibilityAssessment.objects.filter(case=case)
-                         .select_related("author", "reviewed_by").prefetch_related("coi_sources")),
-        decisions=list(Decision.objects.filter(case=case).select_related("recorded_by")),
+                         .select_related("author", "reviewed_by")),
+        citations=citations,
+        decisions=workflow.once(case, DECISIONS, lambda: list(
+            Decision.objects.filter(case=case).select_related("recorded_by"))),
         appeals=list(Appeal.objects.filter(case=case)),
     )
 
@@ -223,6 +238,10 @@ def held_interviews(case: Case) -> list[Interview]:
 
 def missed_interviews(case: Case) -> int:
     """How many interviews the applicant missed since the application was recorded or reopened."""
+    steps: list[CaseStep] | None = workflow.known(case, "steps")
+    if steps is not None:
+        start = max((s.number for s in steps if s.transition in (Steps.REGISTER, Steps.REOPEN)), default=0)
+        return sum(1 for s in steps if s.transition == Steps.RECORD_NO_SHOW and s.number > start)
     since = (CaseStep.objects.filter(case=case, transition__in=(Steps.REGISTER, Steps.REOPEN))
              .order_by("-number").values_list("number", flat=True).first() or 0)
     return CaseStep.objects.filter(case=case, transition=Steps.RECORD_NO_SHOW, number__gt=since).count()
@@ -262,15 +281,19 @@ def assessment_version(assessment: EligibilityAssessment | None) -> str:
 
 def assessment_writers(case: Case) -> set[int]:
     """Everyone who wrote or edited the assessment under review (four-eyes)."""
-    # The one under review, or once approved (Committee, Minister, Commission) the latest.
-    assessments = EligibilityAssessment.objects.filter(case=case).order_by("-updated_at")
-    current = (assessments.exclude(status=AssessmentStatus.APPROVED).values_list("pk", flat=True).first()
-               or assessments.values_list("pk", flat=True).first())
-    if current is None:
-        return set()
+    return workflow.once(case, "rsd.assessment_writers", lambda: _assessment_writers(case))
+
+
+def _assessment_writers(case: Case) -> set[int]:
+    # The one under review, or once approved (Committee, Minister, Commission) the latest:
+    # picked in a subquery, so that the step's four-eyes check costs one query.
+    approved = CaseWhen(When(status=AssessmentStatus.APPROVED, then=Value(1)), default=Value(0),
+                     output_field=IntegerField())
+    current = (EligibilityAssessment.objects.filter(case=case).annotate(approved=approved)
+               .order_by("approved", "-updated_at").values("pk")[:1])
     # Saves as a draft or a submission are writing; a return or an approval is reviewing.
     writers = EligibilityAssessment.history.filter(
-        id=current, status__in=(AssessmentStatus.DRAFT, AssessmentStatus.SUBMITTED),
+        id=Subquery(current), status__in=(AssessmentStatus.DRAFT, AssessmentStatus.SUBMITTED),
     ).values_list("history_user_id", flat=True)
     return {w for w in writers if w}
 
@@ -285,7 +308,12 @@ def latest_decision(case: Case, stage: str) -> Decision | None:
 
 
 def latest_outcome(case: Case, stage: str) -> str | None:
-    """The outcome of the decision of `stage` recorded last, without reading the decision."""
+    """The outcome of the decision of `stage` recorded last, without reading the decision
+    (or from the decisions the case page read already)."""
+    decisions: list[Decision] | None = workflow.known(case, DECISIONS)
+    if decisions is not None:
+        latest = max((d for d in decisions if d.stage == stage), key=lambda d: d.recorded_at, default=None)
+        return latest.outcome if latest else None
     return _of_stage(case, stage).values_list("outcome", flat=True).first()
 
 
@@ -318,8 +346,12 @@ def pending_appeal(case: Case) -> Appeal | None:
 
 def closed_for_want_of_appeal(case: Case) -> bool:
     """Whether the case's last step closed a decision because nobody appealed it in time."""
-    last = (CaseStep.objects.filter(case=case).order_by("-number")
-            .values_list("transition", flat=True).first())
+    steps: list[CaseStep] | None = workflow.known(case, "steps")
+    if steps is not None:
+        last = steps[-1].transition if steps else None
+    else:
+        last = (CaseStep.objects.filter(case=case).order_by("-number")
+                .values_list("transition", flat=True).first())
     return last in (Steps.CLOSE_UNAPPEALED, Steps.CLOSE_WITH_PROTECTION)
 
 

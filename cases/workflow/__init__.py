@@ -44,6 +44,7 @@ from cases.workflow.engine import (
     refusal,
     refusal_error,
 )
+from cases.workflow.facts import facts, known, once
 
 __all__ = [
     "CALENDAR",
@@ -62,12 +63,15 @@ __all__ = [
     "clock_label",
     "deadline_problems",
     "ensure_fresh",
+    "facts",
     "fire",
     "for_case",
     "for_kind",
     "get",
     "is_working_day",
+    "known",
     "next_working_day",
+    "once",
     "open_deadline",
     "refusal",
     "refusal_error",

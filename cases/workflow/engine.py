@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,22 +17,26 @@ from cases import access, events
 from cases.models import Case, CaseDeadline, CaseStep, User
 from cases.updates import stamp
 from cases.workflow.definitions import SYSTEM, Transition, Workflow, for_case
+from cases.workflow.facts import facts, known
 
 
-def _latest_actor(case: Case, names: Iterable[str]) -> set[int]:
-    actor = (CaseStep.objects.filter(case=case, transition__in=list(names)).order_by("-number")
-             .values_list("actor_id", flat=True).first())
-    return {actor} if actor else set()
-
-
-def _actors_this_round(case: Case, wf: Workflow | None, names: Iterable[str]) -> set[int]:
-    steps = CaseStep.objects.filter(case=case)
-    if wf is not None and wf.rounds:
-        start = (steps.filter(transition__in=wf.rounds).order_by("-number")
-                 .values_list("number", flat=True).first())
-        if start is not None:
-            steps = steps.filter(number__gte=start)
-    return {a for a in steps.filter(transition__in=list(names)).values_list("actor_id", flat=True) if a}
+def _took_part(case: Case, wf: Workflow | None, transition: Transition) -> set[int]:
+    """Who fired the steps `transition`'s four-eyes rules name: in the current round
+    (`not_by`) and the latest of them (`not_by_latest`). One query over the case's steps."""
+    rounds = set(wf.rounds) if wf is not None and wf.rounds else set()
+    names = set(transition.not_by) | set(transition.not_by_latest) | rounds
+    steps: list[CaseStep] | None = known(case, "steps")  # the page's, by number
+    rows = ([(s.number, s.transition, s.actor_id) for s in steps if s.transition in names]
+            if steps is not None else
+            list(CaseStep.objects.filter(case=case, transition__in=sorted(names))
+                 .order_by("number").values_list("number", "transition", "actor_id")))
+    start = max((n for n, t, _a in rows if t in rounds), default=None)
+    took = {a for n, t, a in rows
+            if a and t in transition.not_by and (start is None or n >= start)}
+    latest = [a for _n, t, a in rows if t in transition.not_by_latest]
+    if latest and latest[-1]:
+        took.add(latest[-1])
+    return took
 
 
 def refusal_error(case: Case, transition: Transition, user: User | None) -> Exception | None:
@@ -46,10 +50,8 @@ def refusal_error(case: Case, transition: Transition, user: User | None) -> Exce
     else:
         if not access.may_act(user, case, transition.roles):
             return PermissionDenied(_("Your role in this office does not allow this step."))
-        took_part = (_actors_this_round(case, for_case(case), transition.not_by)
-                     if transition.not_by else set())
-        if transition.not_by_latest:
-            took_part |= _latest_actor(case, transition.not_by_latest)
+        took_part = (_took_part(case, for_case(case), transition)
+                     if transition.not_by or transition.not_by_latest else set())
         if transition.excluded:
             took_part |= transition.excluded(case)
         if user.pk in took_part:
@@ -77,7 +79,8 @@ def available(case: Case, user: User) -> list[Transition]:
     wf = for_case(case)
     if wf is None:
         return []
-    return [t for t in wf.outgoing(case.state) if refusal(case, t, user) is None]
+    with facts(case):  # the transitions' checks share what they read
+        return [t for t in wf.outgoing(case.state) if refusal(case, t, user) is None]
 
 
 # --- Firing -----------------------------------------------------------------------------
@@ -98,13 +101,13 @@ def _check_fresh(case: Case, wf: Workflow, expected_step: int | None) -> None:
 
 def ensure_fresh(case: Case, expected_step: int | None) -> None:
     """For services that check their own data before firing: a stale form hears about the
-    other person's step first, not about what that step changed."""
+    other person's step first, not about what that step changed. Checks `case` as the
+    request read it, without reading it again: `fire` checks once more under the lock."""
     if expected_step is None:
         return
-    current = Case.objects.select_related("office").get(pk=case.pk)
-    wf = for_case(current)
+    wf = for_case(case)
     if wf is not None:
-        _check_fresh(current, wf, expected_step)
+        _check_fresh(case, wf, expected_step)
 
 
 def fire(
@@ -123,7 +126,8 @@ def fire(
     `expected_step` is the step number the user was looking at: if someone acted on the
     case since, nothing happens and they are told. `effect` writes the step's own records
     (a decision, an interview) inside the same transaction and may return details for the
-    audit event (ids, codes; never personal values). `on` is the date the step took effect
+    audit event (ids, codes; never personal values); the step it gets is saved after it
+    returns (its id is set: records may refer to it). `on` is the date the step took effect
     (a notification delivered yesterday), from which clocks start.
 
     Refuses to run inside an outer transaction (OutsideTransactionRequired): a refusal is
@@ -171,8 +175,10 @@ class _Refused(Exception):
 def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.date | None,
           expected_step: int | None, effect: Effect | None, workflow: Workflow | None) -> CaseStep:
     # The case row only: a plain FOR UPDATE would lock the joined office row too, queueing
-    # every step of the office and deadlocking with inserts that reference it.
-    case = Case.objects.select_for_update(of=("self",)).select_related("office").get(pk=case.pk)
+    # every step of the office and deadlocking with inserts that reference it. The principal
+    # is joined (not locked) for the erasure check: one statement, no second read.
+    case = (Case.objects.select_for_update(of=("self",)).select_related("office", "principal")
+            .get(pk=case.pk))
     wf = workflow or for_case(case)
     if wf is None:
         raise ValidationError(_("This case follows no procedure."))
@@ -194,7 +200,9 @@ def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.d
     case.procedure = wf.name
     target = wf.state(transition.target)
     case.closed_at = timezone.now() if target.closed else None
-    step = CaseStep.objects.create(
+    # The step row is written once, after the effect, with its details (docs/architecture.md
+    # #speed): its id exists already, and foreign keys to it are checked at commit.
+    step = CaseStep(
         case=case, number=case.step_no, transition=name, source=source, target=case.state,
         actor=by, effective_on=effective, person_id=case.principal_id, reason=reason.strip(),
     )
@@ -202,9 +210,8 @@ def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.d
     clash = RESERVED_DETAILS & set(details)
     if clash:  # a detail named like an event field would overwrite it (e.g. the outcome)
         raise ValueError(f"step details may not be named {sorted(clash)}")
-    if details:
-        step.details = details
-        step.save(update_fields=["details"])
+    step.details = details
+    step.save(force_insert=True)
     stamp(case, by=by, reason=reason)
     case.save(update_fields=["state", "step_no", "procedure", "closed_at", "updated_at"])
     _run_clocks(case, wf, transition, step)
@@ -214,23 +221,26 @@ def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.d
 
 
 def _run_clocks(case: Case, wf: Workflow, transition: Transition, step: CaseStep) -> None:
-    country = case.office.country.code
     closed = wf.state(case.state).closed
-    running = set(CaseDeadline.objects.filter(case=case, met_at__isnull=True)
-                  .values_list("clock", flat=True))
-    # Met on reaching a stop (or closed) state; restarted: a new period replaces the running one.
+    # Met on reaching a stop (or closed) state; restarted: a new period replaces the running
+    # one. The UPDATE meets only the periods that are running: no read of them first.
     ending = {c.name for c in wf.clocks
-              if c.name in running and (closed or case.state in c.stops or transition.name in c.starts)}
+              if closed or case.state in c.stops or transition.name in c.starts}
     if ending:
-        CaseDeadline.objects.filter(case=case, met_at__isnull=True, clock__in=ending).update(
+        CaseDeadline.objects.filter(case=case, met_at__isnull=True, clock__in=sorted(ending)).update(
             met_at=timezone.now(), met_by_step=step)
-    new = [CaseDeadline(case=case, clock=c.name, starts_on=step.effective_on,
-                        due_on=c.due(step.effective_on, country), started_by_step=step)
-           for c in wf.clocks if transition.name in c.starts]
-    if new:
-        CaseDeadline.objects.bulk_create(new)
+    starting = [c for c in wf.clocks if transition.name in c.starts]
+    if starting:
+        country = case.office.country.code
+        CaseDeadline.objects.bulk_create([
+            CaseDeadline(case=case, clock=c.name, starts_on=step.effective_on,
+                         due_on=c.due(step.effective_on, country), started_by_step=step)
+            for c in starting])
 
 
 def open_deadline(case: Case, clock: str) -> CaseDeadline | None:
+    running: list[CaseDeadline] | None = known(case, "running")  # the page's, by due date
+    if running is not None:
+        return next((d for d in running if d.clock == clock), None)
     return CaseDeadline.objects.filter(case=case, clock=clock, met_at__isnull=True).first()
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -12,6 +14,7 @@ from cases.models import Case, CaseKind
 from rsd.models import CartagenaGround, ConventionGround
 from rsd.names import Steps
 
+M = TypeVar("M", bound=Model)
 GROUNDS = set(ConventionGround.values) | set(CartagenaGround.values)
 DECISION_STEPS = (Steps.DECIDE, Steps.RECORD_COMMITTEE_RECOMMENDATION, Steps.RECORD_MINISTER_DECISION,
                   Steps.RECORD_COMMISSION_DECISION)
@@ -36,6 +39,15 @@ def check_plausible(errors: dict[str, str], name: str, day: datetime.date | None
     if day and day < EARLIEST:
         errors[name] = _("This date is not plausible: check the year.")
     _not_future(errors, name, day)
+
+
+def as_of_lock(record: M, case: Case, seen_step: int) -> M:
+    """`record`, read before the step's transaction, inside the step's `effect`: as read if
+    no other step was recorded on the case since (every write of a step's records holds the
+    case's lock, which `fire` took), else read again, locked (docs/architecture.md#speed)."""
+    if case.step_no == seen_step + 1:
+        return record
+    return type(record)._default_manager.select_for_update().get(pk=record.pk)
 
 
 def raise_errors(errors: dict[str, str]) -> None:

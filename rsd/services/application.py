@@ -120,6 +120,7 @@ def record_application(*, by: User, case: Case, data: ApplicationData,
     """Record the claim; the case enters its country's procedure."""
     check_asylum_case(case)
     wf, late = _check_application(case, data)
+    made: list[Application] = []
 
     def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         application = Application(case=case, person_id=case.principal_id, recorded_by=by,
@@ -128,11 +129,12 @@ def record_application(*, by: User, case: Case, data: ApplicationData,
         application.priority = _priority(case, application.specific_needs)
         updates.stamp(application, by=by)
         application.save()
+        made.append(application)
         return {"late": late, "priority": application.priority, "modality": data.modality}
 
     workflow.fire(case=case, name=Steps.REGISTER, by=by, on=data.application_date,
                   expected_step=expected_step, effect=effect, workflow=wf)
-    return Application.objects.get(case=case)
+    return made[0]
 
 
 @transaction.atomic

@@ -22,7 +22,7 @@ from rsd.models import (
     Outcome,
 )
 from rsd.names import States, Steps
-from rsd.services._common import check_asylum_case, raise_errors
+from rsd.services._common import as_of_lock, check_asylum_case, raise_errors
 
 
 @dataclass
@@ -109,6 +109,7 @@ def submit_assessment(*, by: User, case: Case, data: AssessmentData, expected_st
                       expected_version: str | None = None) -> EligibilityAssessment:
     check_asylum_case(case)
     sources = _check_assessment(case, data, complete=True)
+    made: list[EligibilityAssessment] = []
 
     def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         assessment = _check_version(case, expected_version) or EligibilityAssessment(
@@ -120,10 +121,11 @@ def submit_assessment(*, by: User, case: Case, data: AssessmentData, expected_st
         updates.stamp(assessment, by=by)
         assessment.save()
         assessment.coi_sources.set(sources)
+        made.append(assessment)
         return {"assessment": str(assessment.pk), "recommendation": data.recommendation}
 
     workflow.fire(case=case, name=Steps.SUBMIT_ASSESSMENT, by=by, expected_step=expected_step, effect=effect)
-    return EligibilityAssessment.objects.filter(case=case).latest("updated_at")
+    return made[0]
 
 
 def review_assessment(*, by: User, case: Case, approve: bool, comments: str = "",
@@ -134,9 +136,12 @@ def review_assessment(*, by: User, case: Case, approve: bool, comments: str = ""
     assessment = rsd_selectors.submitted_assessment(case, to_show=False)
     if assessment is None:
         raise ValidationError(_("No assessment is waiting for review."))
+    seen, found = case.step_no, assessment
+    made: list[EligibilityAssessment] = []
 
     def effect(case: Case, step: CaseStep) -> dict[str, Any]:
-        fresh = EligibilityAssessment.objects.select_for_update().get(pk=assessment.pk)
+        fresh = as_of_lock(found, case, seen)
+        made.append(fresh)
         fresh.status = AssessmentStatus.APPROVED if approve else AssessmentStatus.RETURNED
         fresh.reviewed_by, fresh.reviewed_at = by, timezone.now()
         if comments.strip():  # an approval without comments keeps those of an earlier return
@@ -147,5 +152,4 @@ def review_assessment(*, by: User, case: Case, approve: bool, comments: str = ""
 
     workflow.fire(case=case, name=Steps.APPROVE_ASSESSMENT if approve else Steps.RETURN_ASSESSMENT, by=by,
                   reason=comments, expected_step=expected_step, effect=effect)
-    assessment.refresh_from_db()
-    return assessment
+    return made[0]

@@ -26,7 +26,14 @@ from rsd.models import (
 )
 from rsd.names import Clocks, States, Steps
 from rsd.procedures import options_of
-from rsd.services._common import DECISION_STEPS, GROUNDS, check_asylum_case, check_plausible, raise_errors
+from rsd.services._common import (
+    DECISION_STEPS,
+    GROUNDS,
+    as_of_lock,
+    check_asylum_case,
+    check_plausible,
+    raise_errors,
+)
 
 # --- Decisions ----------------------------------------------------------------------------
 
@@ -76,6 +83,7 @@ def record_decision(*, by: User, case: Case, step_name: str, data: DecisionData,
     meeting = step_name == Steps.RECORD_COMMITTEE_RECOMMENDATION
     _check_decision(data, meeting=meeting)
     stage = Stage.RECOMMENDATION if meeting else Stage.FIRST_INSTANCE
+    made: list[Decision] = []
 
     def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         decision = Decision(case=case, person_id=case.principal_id, stage=stage, authority=step_name,
@@ -85,6 +93,7 @@ def record_decision(*, by: User, case: Case, step_name: str, data: DecisionData,
                             recorded_by=by, step=step)
         updates.stamp(decision, by=by)
         decision.save()
+        made.append(decision)
         if step_name == Steps.DECIDE:  # the reviewer's decision approves the assessment
             for assessment in EligibilityAssessment.objects.filter(case=case,
                                                                    status=AssessmentStatus.SUBMITTED):
@@ -95,9 +104,9 @@ def record_decision(*, by: User, case: Case, step_name: str, data: DecisionData,
         # Not "outcome": that key would become the audit event's own outcome (ok/denied).
         return {"decision": str(decision.pk), "decision_outcome": data.outcome, "stage": stage}
 
-    step = workflow.fire(case=case, name=step_name, by=by, on=data.decided_on,
-                         expected_step=expected_step, effect=effect)
-    return Decision.objects.get(step=step)
+    workflow.fire(case=case, name=step_name, by=by, on=data.decided_on,
+                  expected_step=expected_step, effect=effect)
+    return made[0]
 
 
 def record_notification(*, by: User, case: Case, delivered_on: datetime.date, language: str,
@@ -127,9 +136,12 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
                 if first and first.outcome == Outcome.COMPLEMENTARY else "notify_appeal_dismissal")
     else:
         name = Steps.NOTIFY_RECOGNITION if positive else Steps.NOTIFY_NEGATIVE
+    seen, found = case.step_no, decision
+    made: list[Decision] = []
 
     def effect(case: Case, step: CaseStep) -> dict[str, Any]:
-        fresh = Decision.objects.select_for_update().get(pk=decision.pk)
+        fresh = as_of_lock(found, case, seen)
+        made.append(fresh)
         fresh.delivered_on, fresh.letter_language = delivered_on, language
         if not positive and appeal:
             fresh.appeal_due_on = appeal.due(delivered_on, case.office.country.code)
@@ -139,8 +151,7 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
 
     workflow.fire(case=case, name=name, by=by, on=delivered_on, expected_step=expected_step,
                   effect=effect)
-    decision.refresh_from_db()
-    return decision
+    return made[0]
 
 
 # --- Appeal -------------------------------------------------------------------------------
@@ -166,6 +177,7 @@ def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str
             "The appeal period ended on %(date)s: a late appeal needs a justification.") % {
                 "date": due.isoformat()}
     raise_errors(errors)
+    made: list[Appeal] = []
 
     def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         appeal = Appeal(case=case, person_id=case.principal_id, decision=decision, lodged_on=lodged_on,
@@ -173,14 +185,14 @@ def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str
                         grounds=grounds.strip(), lodged_by=by)
         updates.stamp(appeal, by=by)
         appeal.save()
+        made.append(appeal)
         return {"appeal": str(appeal.pk), "late": late}
 
     # After a closure for want of an appeal, the same appeal comes in late (with its reasons).
     late_after_closure = case.state in (States.REJECTED_FINAL, States.COMPLEMENTARY)
     name = Steps.LODGE_LATE_APPEAL if late_after_closure else Steps.LODGE_APPEAL
     workflow.fire(case=case, name=name, by=by, on=lodged_on, expected_step=expected_step, effect=effect)
-    # The appeal of this decision: an earlier round's, decided, may carry the same date.
-    return Appeal.objects.get(decision=decision, outcome__isnull=True)
+    return made[0]
 
 
 def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: int | None = None) -> Decision:
@@ -194,6 +206,8 @@ def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: in
     if appeal is None:
         raise ValidationError(_("No appeal is pending."))
     allow = data.outcome == Outcome.RECOGNIZED
+    seen = case.step_no
+    made: list[Decision] = []
 
     def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         decision = Decision(case=case, person_id=case.principal_id, stage=Stage.APPEAL,
@@ -202,15 +216,16 @@ def decide_appeal(*, by: User, case: Case, data: DecisionData, expected_step: in
                             decided_on=data.decided_on, recorded_by=by, step=step)
         updates.stamp(decision, by=by)
         decision.save()
-        fresh = Appeal.objects.select_for_update().get(pk=appeal.pk)
+        made.append(decision)
+        fresh = as_of_lock(appeal, case, seen)
         fresh.outcome = decision
         updates.stamp(fresh, by=by)
         fresh.save()
         return {"decision": str(decision.pk), "decision_outcome": data.outcome}
 
-    step = workflow.fire(case=case, name=Steps.ALLOW_APPEAL if allow else Steps.DISMISS_APPEAL, by=by,
-                         on=data.decided_on, expected_step=expected_step, effect=effect)
-    return Decision.objects.get(step=step)
+    workflow.fire(case=case, name=Steps.ALLOW_APPEAL if allow else Steps.DISMISS_APPEAL, by=by,
+                  on=data.decided_on, expected_step=expected_step, effect=effect)
+    return made[0]
 
 
 # --- Decision letter ----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from cases.models import Case, CaseStep, User
 from rsd import selectors as rsd_selectors
 from rsd.models import Interview, InterviewStatus
 from rsd.names import States, Steps
-from rsd.services._common import check_asylum_case, raise_errors
+from rsd.services._common import as_of_lock, check_asylum_case, raise_errors
 
 
 def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: str, interviewer: User,
@@ -34,6 +34,7 @@ def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: 
     raise_errors(errors)
     scheduled = case.state == States.INTERVIEW_SCHEDULED
     name = Steps.RESCHEDULE_INTERVIEW if scheduled else Steps.SCHEDULE_INTERVIEW
+    made: list[Interview] = []
 
     def effect(case: Case, step: CaseStep) -> dict[str, Any]:
         end_scheduled_interviews(by=by, case=case, status=InterviewStatus.RESCHEDULED)
@@ -42,10 +43,11 @@ def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: 
                               interpreter_language=interpreter_language, interpreter=interpreter.strip())
         updates.stamp(interview, by=by)
         interview.save()
+        made.append(interview)
         return {"interview": str(interview.pk), "interviewer": interviewer.pk}
 
     workflow.fire(case=case, name=name, by=by, expected_step=expected_step, effect=effect)
-    return Interview.objects.get(case=case, status=InterviewStatus.SCHEDULED)
+    return made[0]
 
 
 def record_interview(*, by: User, case: Case, attended: bool, transcript: str = "", notes: str = "",
@@ -62,9 +64,12 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
     if day > timezone.localdate():
         raise ValidationError(_("The interview is set for %(date)s: record it on or after that day.")
                               % {"date": day.isoformat()})
+    seen, found = case.step_no, interview
+    made: list[Interview] = []
 
     def effect(case: Case, step: CaseStep) -> dict[str, Any]:
-        fresh = Interview.objects.select_for_update().get(pk=interview.pk)
+        fresh = as_of_lock(found, case, seen)
+        made.append(fresh)
         fresh.status = InterviewStatus.ATTENDED if attended else InterviewStatus.NO_SHOW
         fresh.transcript = transcript.strip()
         fresh.notes = notes.strip()
@@ -75,8 +80,7 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
     workflow.fire(case=case, name=Steps.RECORD_ATTENDANCE if attended else Steps.RECORD_NO_SHOW, by=by,
                   reason=reason, on=day,  # a missed interview, too, was missed that day
                   expected_step=expected_step, effect=effect)
-    interview.refresh_from_db()
-    return interview
+    return made[0]
 
 
 def end_scheduled_interviews(*, by: User | None, case: Case, status: str) -> None:
