@@ -31,6 +31,7 @@ from cases.workflow import (
     register,
 )
 from rsd import selectors
+from rsd.models import InterviewStatus
 from rsd.names import Clocks, States, Steps
 
 CW, SUP = Role.CASEWORKER, Role.SUPERVISOR
@@ -113,6 +114,19 @@ class _FourEyes(TypedDict):
 REVIEWED: _FourEyes = {"not_by": FOUR_EYES, "excluded": selectors.assessment_writers}
 
 
+def interview_day_reached(case: Case) -> Label | None:
+    """An interview is recorded (held or missed) on or after its day, not before."""
+    interview = next((i for i in selectors.interviews_of(case)
+                      if i.status == InterviewStatus.SCHEDULED), None)
+    if interview is None:
+        return _("No interview is scheduled.")
+    day = timezone.localdate(interview.scheduled_for)
+    if day > timezone.localdate():
+        return _("The interview is set for %(date)s: record it on or after that day.") % {
+            "date": day.isoformat()}
+    return None
+
+
 def appeal_period_over(case: Case) -> Label | None:
     deadline = open_deadline(case, Clocks.APPEAL)
     if deadline and deadline.due_on >= timezone.localdate():
@@ -144,9 +158,9 @@ def _common(decided_by: tuple[str, ...]) -> list[Transition]:
         Transition(Steps.RESCHEDULE_INTERVIEW, _("Reschedule the interview"), (States.INTERVIEW_SCHEDULED,),
                    States.INTERVIEW_SCHEDULED, STAFF, style="secondary"),
         Transition(Steps.RECORD_ATTENDANCE, _("Record the interview"), (States.INTERVIEW_SCHEDULED,),
-                   States.INTERVIEWED, STAFF),
+                   States.INTERVIEWED, STAFF, guards=(interview_day_reached,)),
         Transition(Steps.RECORD_NO_SHOW, _("Record a missed interview"), (States.INTERVIEW_SCHEDULED,),
-                   States.NO_SHOW, STAFF, style="secondary"),
+                   States.NO_SHOW, STAFF, guards=(interview_day_reached,), style="secondary"),
         Transition(Steps.RECORD_CONTACT, _("Record contact with the applicant"), (States.NO_SHOW,),
                    States.NO_SHOW,
                    STAFF, needs_reason=True, style="secondary"),

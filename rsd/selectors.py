@@ -195,8 +195,7 @@ def procedure_of(case: Case) -> Procedure:
         workflow=workflow.for_case(case),
         application=application_of(case),
         family=list(family_members(case)),
-        interviews=list(Interview.objects.filter(case=case).select_related("interviewer")
-                        .order_by("-scheduled_for")),
+        interviews=interviews_of(case),
         assessments=list(EligibilityAssessment.objects.filter(case=case)
                          .select_related("author", "reviewed_by")),
         citations=citations,
@@ -222,6 +221,15 @@ def family_members(case: Case) -> QuerySet[FamilyMember]:
 def letter_language(case: Case) -> str:
     """Spanish for Spanish speakers, English otherwise (the two languages letters come in)."""
     return "es" if "es" in (case.principal.languages or []) else "en"
+
+
+INTERVIEWS = "rsd.interviews"  # the case's interviews, as a fact the checks may use
+
+
+def interviews_of(case: Case) -> list[Interview]:
+    """Every interview of the case, the latest first (kept inside a `workflow.facts` block)."""
+    return workflow.once(case, INTERVIEWS, lambda: list(
+        Interview.objects.filter(case=case).select_related("interviewer").order_by("-scheduled_for")))
 
 
 def scheduled_interview(case: Case) -> Interview | None:

@@ -43,9 +43,11 @@ def filing_note(wf: workflow.Workflow | None) -> str:
 
 
 def _application_form(step: Step, data: Any) -> forms.Form:
-    languages = step.case.principal.languages or []
+    principal = step.case.principal
+    languages = principal.languages or []
     return rsd_forms.ApplicationForm(data, filing_note=filing_note(step.wf), initial=step.initial(
-        application_date=timezone.localdate(), interpreter_language=languages[0] if languages else ""))
+        application_date=timezone.localdate(), interpreter_language=languages[0] if languages else "",
+        specific_needs=list(principal.specific_needs or [])))
 
 
 def _register(step: Step, form: Any) -> tuple[str, str]:
@@ -165,6 +167,8 @@ def _decision_form(step: Step, data: Any) -> forms.Form:
 def _decide(step: Step, form: Any) -> tuple[str, str]:
     services.record_decision(by=step.user, case=step.case, step_name=step.name,
                              data=form.data_object(), expected_step=step.expected)
+    if step.name == Steps.RECORD_COMMITTEE_RECOMMENDATION:
+        return _("The Committee's recommendation is recorded; the decision is the Minister's."), ""
     return _("Decision recorded."), ""
 
 

@@ -126,6 +126,9 @@ def record_application(*, by: User, case: Case, data: ApplicationData,
         application = Application(case=case, person_id=case.principal_id, recorded_by=by,
                                   application_date=data.application_date)
         _fill_application(application, data, late)
+        # Needs noted when the person was registered are the application's too.
+        application.specific_needs = sorted(
+            set(application.specific_needs) | set(case.principal.specific_needs or []))
         application.priority = _priority(case, application.specific_needs)
         updates.stamp(application, by=by)
         application.save()

@@ -33,6 +33,7 @@ RECOGNITION_STEPS = [
     "Record the Minister's decision",
     "Record the notification",
 ]
+COMMITTEE_RECORDED = "The Committee's recommendation is recorded; the decision is the Minister's."
 SUPERVISOR_STEPS = ("approve_assessment", "return_assessment", "record_committee_recommendation",
                     "record_minister_decision", "confirm_abandonment", "keep_open")
 
@@ -209,7 +210,7 @@ def test_a_recognition_from_registration_to_notification(new_page, staff, login)
     boss.fill("#id_reasons", "The Committee recommends recognition.")
     boss.fill("#id_meeting_date", meeting.isoformat())
     submit(boss, "Record the Committee's recommendation")
-    expect_case_page(boss, case, "Awaiting the Minister's decision", "Decision recorded.")
+    expect_case_page(boss, case, "Awaiting the Minister's decision", COMMITTEE_RECORDED)
 
     # Four-eyes in Belize concerns the assessment's author: this supervisor may decide.
     take(boss, "record_minister_decision", "Record the Minister's decision")
@@ -322,7 +323,7 @@ def test_two_supervisors_record_the_same_step_and_the_second_is_told(
         pages.append(page)
 
     submit(pages[0], title)
-    expect_case_page(pages[0], case, "Awaiting the Minister's decision", "Decision recorded.")
+    expect_case_page(pages[0], case, "Awaiting the Minister's decision", COMMITTEE_RECORDED)
 
     with pages[1].expect_navigation() as navigation:
         submit(pages[1], title)

@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from cases import workflow
 from cases.models import Case, CaseStep
 from rsd import services
-from rsd.models import Appeal, Application, Decision, EligibilityAssessment, Interview
+from rsd.models import Appeal, Application, Decision, EligibilityAssessment, Interview, InterviewStatus
 from rsd.services import AssessmentData
 from tests.cases.rawsql import read_column
 from tests.rsd.conftest import (
@@ -987,3 +987,24 @@ def test_a_sealed_value_copied_to_another_case_does_not_open(sealed_case, bz):
 
     with pytest.raises(DecryptionError):
         _ = Decision.objects.get(pk=target.pk).reasons
+
+
+def test_an_interview_is_not_offered_for_recording_before_its_day(bz):
+    case = bz.at("interview_scheduled")
+    offered = {t.name for t in workflow.available(fresh(case), bz.staff.caseworker)}
+    assert not {"record_attendance", "record_no_show"} & offered
+    assert "reschedule_interview" in offered
+
+    Interview.objects.filter(case=case, status=InterviewStatus.SCHEDULED).update(
+        scheduled_for=timezone.now() - DAY)
+    offered = {t.name for t in workflow.available(fresh(case), bz.staff.caseworker)}
+    assert {"record_attendance", "record_no_show"} <= offered
+
+
+def test_needs_noted_at_registration_are_the_applications_too(bz):
+    case = bz.open(specific_needs=["torture_survivor"])
+
+    application = bz.register(case, specific_needs=["woman_at_risk"])
+
+    assert application.specific_needs == ["torture_survivor", "woman_at_risk"]
+    assert application.priority

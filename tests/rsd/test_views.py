@@ -277,8 +277,10 @@ def test_a_belize_case_runs_through_every_form(client, bz, bz_staff, case, coi):
     response = post_step(client, case, "record_committee_recommendation", refusal)
     assert response.status_code == 400
     assert field_error(response.content.decode(), "meeting_date") == "This field is required."
-    assert post_step(client, case, "record_committee_recommendation",
-                     {**refusal, "meeting_date": today().isoformat()}).status_code == 302
+    done = post_step(client, case, "record_committee_recommendation",
+                     {**refusal, "meeting_date": today().isoformat()}, follow=True)
+    assert "recommendation is recorded; the decision is the Minister" in done.content.decode()
+    assert "Decision recorded." not in done.content.decode()
     assert fresh(case).state == "minister"
     page = client.get(step_url(case, "record_minister_decision")).content.decode()
     assert 'id="committee-recommendation"' in page and SECRETS["reasons"] in page
@@ -1036,3 +1038,13 @@ def test_two_officers_saving_one_draft_do_not_overwrite_each_other(client, bz, b
     draft["version"] = shown_version(page)
     assert post_step(client, case, "submit_assessment", draft).status_code == 302
     assert EligibilityAssessment.objects.get(case=case).credibility == "Borrador de la supervisora"
+
+
+def test_the_application_form_starts_with_the_needs_noted_at_registration(client, bz):
+    case = bz.open(specific_needs=["torture_survivor"])
+    client.force_login(bz.staff.caseworker)
+
+    page = client.get(step_url(case, "register")).content.decode()
+
+    boxes = dict(re.findall(r'<input type="checkbox" name="specific_needs" value="([a-z_]+)"([^>]*)>', page))
+    assert "checked" in boxes["torture_survivor"] and "checked" not in boxes["woman_at_risk"]
