@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
 from django.http import Http404
 from django.utils import timezone
 
@@ -35,6 +44,43 @@ from cases.models import (
     Role,
     User,
 )
+
+# A count a page shows stops here and reads "100+": counting further reads a row per case
+# (docs/architecture.md#speed).
+COUNT_LIMIT = 100
+
+
+class Bounded(int):
+    """A count read no further than a limit; `more`: there are more. Compares and counts
+    (plurals) as the number, reads "100+" on a page."""
+
+    more: bool
+
+    def __new__(cls, n: int, more: bool = False) -> Bounded:
+        obj = super().__new__(cls, n)
+        obj.more = more
+        return obj
+
+    def __str__(self) -> str:
+        return f"{int(self)}+" if self.more else int.__str__(self)
+
+
+def bounded(n: int, limit: int | None = None) -> Bounded:
+    limit = COUNT_LIMIT if limit is None else limit
+    return Bounded(min(n, limit), n > limit)
+
+
+def bounded_count(qs: QuerySet[Any, Any], limit: int | None = None) -> Bounded:
+    """COUNT(*) over the first limit + 1 rows of `qs`: its cost does not grow past them."""
+    limit = COUNT_LIMIT if limit is None else limit
+    return bounded(qs.order_by().values("pk")[: limit + 1].count(), limit)
+
+
+class CountUpTo(Subquery):
+    """A correlated count of a sliced queryset's rows, as bounded_count in one column."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) bounded)"
+    output_field = IntegerField()
 
 
 def user_offices(user: User, *roles: str) -> QuerySet[Office]:
@@ -123,41 +169,40 @@ def due_deadlines(
 @dataclass
 class OfficeDeadlines:
     office: Office
-    overdue: int  # cases with a running deadline already passed
-    due_soon: int  # cases with a running deadline due today or in the coming days
-    waiting: int  # cases at a step a supervisor takes
+    overdue: Bounded  # cases with a running deadline already passed
+    due_soon: Bounded  # cases with a running deadline due today or in the coming days
+    waiting: Bounded  # cases at a step a supervisor takes
 
 
 def supervised_deadlines(user: User, *, within_days: int = DUE_SOON_DAYS) -> list[OfficeDeadlines]:
-    """Per office the user supervises: cases overdue, due soon, and waiting for a supervisor.
+    """Per office the user supervises: cases overdue, due soon, and waiting for a supervisor,
+    each counted up to COUNT_LIMIT, in one query.
 
     A case with one deadline passed and another coming counts in both columns.
     """
     supervised = offices_where(user, Role.SUPERVISOR)
     today = timezone.localdate()
-    deadlines: dict[int, tuple[int, int]] = {
-        office_id: (overdue, due_soon)
-        # A supervisor sees every case of the offices they supervise: one join, no subquery.
-        for office_id, overdue, due_soon in CaseDeadline.objects.filter(
-            met_at__isnull=True, due_on__lte=today + datetime.timedelta(days=within_days),
-            case__office__in=supervised, case__closed_at__isnull=True)
-        .order_by().values("case__office_id")
-        .annotate(overdue=Count("case", distinct=True, filter=Q(due_on__lt=today)),
-                  due_soon=Count("case", distinct=True, filter=Q(due_on__gte=today)))
-        .values_list("case__office_id", "overdue", "due_soon")
-    }
-    waiting = dict(
-        waiting_for(user, Role.SUPERVISOR).order_by().values("office_id")
-        .annotate(n=Count("pk")).values_list("office_id", "n")
+    limit = COUNT_LIMIT
+    # A supervisor sees every case of the offices they supervise: no scoping subquery.
+    open_here = Case.objects.filter(office=OuterRef("pk"), closed_at__isnull=True).order_by()
+
+    def having(**due: Any) -> QuerySet[Case]:
+        return open_here.filter(Exists(CaseDeadline.objects.filter(
+            case=OuterRef("pk"), met_at__isnull=True, **due)))
+
+    offices = Office.objects.filter(pk__in=supervised).order_by("code").annotate(
+        n_overdue=CountUpTo(having(due_on__lt=today).values("pk")[: limit + 1]),
+        n_due_soon=CountUpTo(having(
+            due_on__gte=today, due_on__lte=today + datetime.timedelta(days=within_days),
+        ).values("pk")[: limit + 1]),
+        n_waiting=CountUpTo(
+            waiting_for(user, Role.SUPERVISOR).filter(office=OuterRef("pk")).order_by()
+            .values("pk")[: limit + 1]),
     )
     return [
-        OfficeDeadlines(
-            office=o,
-            overdue=deadlines.get(o.pk, (0, 0))[0],
-            due_soon=deadlines.get(o.pk, (0, 0))[1],
-            waiting=waiting.get(o.pk, 0),
-        )
-        for o in Office.objects.filter(pk__in=supervised).order_by("code")
+        OfficeDeadlines(office=o, overdue=bounded(o.n_overdue), due_soon=bounded(o.n_due_soon),
+                        waiting=bounded(o.n_waiting))
+        for o in offices
     ]
 
 
@@ -271,8 +316,8 @@ def can_edit_person(user: User, person: Person) -> bool:
         return False
     if person.office_id in offices_where(user, Role.SUPERVISOR):
         return True
-    cases = Case.objects.filter(participants__person=person)
-    if not cases.exists():
+    cases = list(Case.objects.filter(participants__person=person))  # a person's few cases
+    if not cases:
         return person.office_id in offices_where(user, Role.CASEWORKER)
     return any(can_edit_case(user, c) for c in cases)
 
@@ -437,10 +482,23 @@ def offices_overview(user: User) -> QuerySet[Office]:
     return Office.objects.annotate(n_staff=Count("memberships__user", distinct=True))
 
 
-def supervised_workload(user: User) -> QuerySet[Any, Any]:
-    """Cases per assignee in the offices this user supervises."""
-    return (
-        visible_cases(user).filter(office__in=offices_where(user, Role.SUPERVISOR))
-        .values("assigned_to__username", "assigned_to__first_name", "assigned_to__last_name")
-        .annotate(n=Count("pk")).order_by("-n")
-    )
+def supervised_workload(user: User) -> list[dict[str, Any]]:
+    """Cases per assignee in the offices this user supervises (staff with a case role there,
+    and the queue), each counted up to COUNT_LIMIT; most first."""
+    supervised = offices_where(user, Role.SUPERVISOR)
+    if not supervised:
+        return []
+    limit = COUNT_LIMIT
+    cases = Case.objects.filter(office__in=supervised).order_by()
+    staff = (User.objects.filter(memberships__office__in=supervised,
+                                 memberships__role__in=CASE_ROLES).distinct()
+             .annotate(n=CountUpTo(cases.filter(assigned_to=OuterRef("pk")).values("pk")[: limit + 1]))
+             .values("username", "first_name", "last_name", "n"))
+    rows = [{"assigned_to__username": u["username"], "assigned_to__first_name": u["first_name"],
+             "assigned_to__last_name": u["last_name"], "n": bounded(u["n"], limit)}
+            for u in staff if u["n"]]
+    queue = bounded_count(cases.filter(assigned_to__isnull=True), limit)
+    if queue:
+        rows.append({"assigned_to__username": None, "assigned_to__first_name": "",
+                     "assigned_to__last_name": "", "n": queue})
+    return sorted(rows, key=lambda r: (-r["n"], r["assigned_to__username"] or ""))
