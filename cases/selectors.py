@@ -19,6 +19,7 @@ from django.db.models import (
     Exists,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -248,6 +249,14 @@ def _cursor(token: str) -> Q | None:
     return Q(opened_at__lt=opened) | Q(opened_at=opened, pk__lt=key)
 
 
+# What a list of cases shows (cases/_case_table.html) and what its state label needs: a
+# lean read of the rows (docs/architecture.md#speed).
+LIST_COLUMNS = ("id", "reference", "kind", "state", "procedure", "office_id", "office__country",
+                "principal_id", "assigned_to_id", "assigned_to__username",
+                "assigned_to__first_name", "assigned_to__last_name", "opened_at")
+NAME_COLUMNS = ("id", "given_names", "family_names", "erased_at")
+
+
 def case_list(user: User, *, show: str = "all", after: str = "", limit: int = LIST_PAGE) -> CasePage:
     """A page of the cases this user sees, newest first, after the cursor `after`; no count.
 
@@ -265,11 +274,12 @@ def case_list(user: User, *, show: str = "all", after: str = "", limit: int = LI
         qs = Case.objects.filter(part, narrow)
         if start is not None:
             qs = qs.filter(start)
-        for case in qs.select_related("office", "assigned_to").order_by("-opened_at", "-pk")[:limit + 1]:
+        for case in (qs.select_related("office", "assigned_to").only(*LIST_COLUMNS)
+                     .order_by("-opened_at", "-pk")[:limit + 1]):
             found[case.pk] = case
     ordered = sorted(found.values(), key=lambda c: (c.opened_at, c.pk), reverse=True)
     page = ordered[:limit]
-    prefetch_related_objects(page, "principal")
+    prefetch_related_objects(page, Prefetch("principal", queryset=Person.objects.only(*NAME_COLUMNS)))
     last = page[-1] if page and len(ordered) > limit else None
     return CasePage(page, f"{last.opened_at.isoformat()}|{last.pk}" if last else "")
 
