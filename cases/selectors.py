@@ -257,6 +257,13 @@ LIST_COLUMNS = ("id", "reference", "kind", "state", "procedure", "office_id", "o
 NAME_COLUMNS = ("id", "given_names", "family_names", "erased_at")
 
 
+def as_listed(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Cases as a table lists them: the columns shown, the principals' names only."""
+    return (cases.select_related("office", "assigned_to").only(*LIST_COLUMNS)
+            .prefetch_related(None)
+            .prefetch_related(Prefetch("principal", queryset=Person.objects.only(*NAME_COLUMNS))))
+
+
 def case_list(user: User, *, show: str = "all", after: str = "", limit: int = LIST_PAGE) -> CasePage:
     """A page of the cases this user sees, newest first, after the cursor `after`; no count.
 

@@ -73,8 +73,8 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     held = access.roles_by_office(user)
     ctx: dict[str, Any] = {"held": held, "offices": selectors.user_offices(user)}
     if held.get(Role.CASEWORKER) or held.get(Role.SUPERVISOR):
-        my_cases = list(selectors.my_cases(user).order_by("-opened_at")[:15])
-        queue = list(selectors.unassigned_queue(user).order_by("-opened_at")[:15])
+        my_cases = list(selectors.as_listed(selectors.my_cases(user)).order_by("-opened_at")[:15])
+        queue = list(selectors.as_listed(selectors.unassigned_queue(user)).order_by("-opened_at")[:15])
         deadlines = dashboard_parts.deadlines(user)
         sections = dashboard_parts.sections(user)
         ctx.update(my_cases=my_cases, queue=queue, deadlines=deadlines, sections=sections)
@@ -151,7 +151,7 @@ def person_create(request: AuthedRequest) -> HttpResponse:
 def person_detail(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
     person = _person(request, person_id, "person.view")
     events.emit("person.view", actor=request.user, obj=person)
-    cases = selectors.visible_cases(request.user).filter(participants__person=person)
+    cases = selectors.as_listed(selectors.visible_cases(request.user).filter(participants__person=person))
     # The forms used now and then (a document, the erasure) are pages of their own, opened
     # from a link: not rendered on every view (docs/architecture.md#speed).
     return render(request, "cases/person_detail.html", {
