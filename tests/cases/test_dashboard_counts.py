@@ -106,3 +106,17 @@ def test_bounded_count_stops_at_the_limit(caseworker, add_cases):
     assert (int(selectors.bounded_count(every)), selectors.bounded_count(every).more) == (LIMIT, True)
     assert (int(few), few.more, str(few)) == (LIMIT, False, str(LIMIT))
     assert str(selectors.bounded_count(every)) == f"{LIMIT}+"
+
+
+def test_a_deadline_column_past_the_limit_counts_the_cases_it_read(supervisor, add_cases, office):
+    add_cases(1)  # two cases, one deadline passed each
+    case = Case.objects.filter(assigned_to__isnull=False).get()
+    step = CaseStep.objects.get(case=case)
+    for clock in ("report", "appeal", "interview"):  # three more on one case
+        CaseDeadline.objects.create(case=case, clock=clock, starts_on=step.effective_on,
+                                    due_on=step.effective_on, started_by_step=step)
+
+    [row] = selectors.supervised_deadlines(supervisor)
+
+    # Five deadlines passed, four read (the limit and one): two cases at least.
+    assert (int(row.overdue), row.overdue.more, str(row.overdue)) == (2, True, "2+")
