@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
@@ -26,6 +25,7 @@ from audit.models import AuditEvent
 from cases import events
 from cases.http import AuthedRequest
 from cases.models import Office, User
+from cases.paging import BoundedPaginator
 
 PAGE_SIZE = 50
 # The first nine are the columns of the first exports: they keep their names and places.
@@ -89,7 +89,7 @@ def _office_of(request: AuthedRequest, form: EventSearchForm) -> int | None:
 def event_search(request: AuthedRequest) -> HttpResponse:
     _auditor_required(request)
     form, results = _search(request)
-    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = BoundedPaginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)  # read before this search's own event is written
     events.emit("audit.search", actor=request.user, office_id=_office_of(request, form),
                 filters=_filters(form), results=page.paginator.count)

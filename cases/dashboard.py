@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from cases import access, selectors, workflow
 from cases.models import Case, CaseDeadline, Role, User
 
-ROWS = 20  # deadlines listed per panel; the totals say how many there are in all
+ROWS = 20  # deadlines listed per panel; the totals say how many there are (up to a limit)
 
 
 @dataclass
@@ -40,9 +41,9 @@ class DeadlineRow:
 @dataclass
 class Deadlines:
     mine: list[DeadlineRow] | None = None  # caseworkers: their own cases
-    mine_total: int = 0
+    mine_total: selectors.Bounded = field(default_factory=lambda: selectors.Bounded(0))
     offices: list[DeadlineRow] | None = None  # supervisors: every case of their offices
-    offices_total: int = 0
+    offices_total: selectors.Bounded = field(default_factory=lambda: selectors.Bounded(0))
     per_office: list[selectors.OfficeDeadlines] = field(default_factory=list)
     within_days: int = selectors.DUE_SOON_DAYS
 
@@ -57,6 +58,11 @@ def _rows(deadlines: list[CaseDeadline]) -> list[DeadlineRow]:
                         due_on=d.due_on, days=(d.due_on - today).days) for d in deadlines]
 
 
+def _total(rows: list[DeadlineRow], qs: QuerySet[CaseDeadline]) -> selectors.Bounded:
+    """How many deadlines there are: counted (up to a limit) only when the panel is full."""
+    return selectors.Bounded(len(rows)) if len(rows) < ROWS else selectors.bounded_count(qs)
+
+
 def deadlines(user: User, *, within_days: int = selectors.DUE_SOON_DAYS) -> Deadlines:
     """Overdue and soon-due deadlines: caseworkers their own cases', supervisors their offices'."""
     held = access.roles_by_office(user)
@@ -64,12 +70,12 @@ def deadlines(user: User, *, within_days: int = selectors.DUE_SOON_DAYS) -> Dead
     if held.get(Role.CASEWORKER):
         mine = selectors.due_deadlines(user, mine_only=True, within_days=within_days)
         out.mine = _rows(list(mine[:ROWS]))
-        out.mine_total = len(out.mine) if len(out.mine) < ROWS else mine.count()
+        out.mine_total = _total(out.mine, mine)
     if held.get(Role.SUPERVISOR):
         offices = selectors.due_deadlines(user, within_days=within_days,
                                           offices=access.offices_where(user, Role.SUPERVISOR))
         out.offices = _rows(list(offices[:ROWS]))
-        out.offices_total = len(out.offices) if len(out.offices) < ROWS else offices.count()
+        out.offices_total = _total(out.offices, offices)
         out.per_office = selectors.supervised_deadlines(user, within_days=within_days)
     return out
 

@@ -7,13 +7,15 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from django_countries import countries
 
 from cases import intake
 from cases.intake import EARLIEST_BIRTH, MAX_LENGTH, IdentityDocumentData, PersonData
 from cases.models import CaseKind, DocumentType, Office, Sex, SpecificNeed, User
-from cases.vocab import LANGUAGE_CODES, language_choices  # noqa: F401  (re-exported)
+from cases.vocab import LANGUAGE_CODES, country_choices, language_choices  # noqa: F401  (re-exported)
 
 
 def split_list(value: str) -> list[str]:
@@ -57,6 +59,51 @@ class Styled(_FormBase):
                     attrs["aria-describedby"] = f"id_{name}_error"
 
 
+_options: dict[tuple[str, str], SafeString] = {}
+
+
+class CachedOptions(forms.Select):
+    """A select whose options are rendered once per language and list (`list_name`)
+    and reused, the chosen ones marked by replacing their tag (docs/architecture.md#speed).
+    Its choices are a list built once per language (cases.vocab)."""
+
+    template_name = "cases/widgets/cached_select.html"
+
+    def __init__(self, list_name: str, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.list_name = list_name
+
+    def optgroups(self, name: str, value: Any, attrs: dict[str, Any] | None = None) -> Any:
+        return []  # rendered by options_html
+
+    def options_html(self, value: list[str]) -> SafeString:
+        key = (self.list_name, get_language() or "")
+        html = _options.get(key)
+        if html is None:
+            html = _options[key] = format_html_join(
+                "", '<option value="{}">{}</option>', ((v, label) for v, label in self.choices))
+        for v in value:
+            if v is None:
+                continue
+            tag = format_html('<option value="{}">', v)
+            html = mark_safe(html.replace(tag, f'{tag[:-1]} selected>', 1))  # noqa: S308
+        return html
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["options_html"] = self.options_html(context["widget"]["value"])
+        return context
+
+
+class CachedOptionsMultiple(CachedOptions, forms.SelectMultiple):
+    pass
+
+
+def cached_choices(field: forms.Field, choices: list[tuple[str, str]]) -> None:
+    """Give a field built with a CachedOptions widget its choices (the list of this language)."""
+    cast(forms.ChoiceField, field).choices = choices
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -87,8 +134,10 @@ class PersonForm(Styled, forms.Form):
     nationalities = forms.MultipleChoiceField(
         label=_("Nationalities"), choices=[], required=False,
         help_text=_("Hold Ctrl (or Cmd) to choose several; none for a stateless person."),
+        widget=CachedOptionsMultiple("countries"),
     )
-    languages = forms.MultipleChoiceField(label=_("Languages"), choices=[], required=False)
+    languages = forms.MultipleChoiceField(label=_("Languages"), choices=[], required=False,
+                                          widget=CachedOptionsMultiple("languages"))
     phone = forms.CharField(label=_("Phone"), required=False, max_length=MAX_LENGTH["phone"])
     email = forms.EmailField(label=_("Email"), required=False)
     address = forms.CharField(label=_("Address"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -101,7 +150,8 @@ class PersonForm(Styled, forms.Form):
     )
     document_number = forms.CharField(label=_("Document number"), required=False,
                                       max_length=MAX_LENGTH["document_number"])
-    document_country = forms.ChoiceField(label=_("Issued by"), choices=[], required=False)
+    document_country = forms.ChoiceField(label=_("Issued by"), choices=[], required=False,
+                                         widget=CachedOptions("countries-or-none"))
 
     def __init__(self, *args: Any, offices: QuerySet[Office] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -109,9 +159,9 @@ class PersonForm(Styled, forms.Form):
         office.queryset = offices if offices is not None else Office.objects.none()
         if offices is not None and offices.count() == 1:
             office.initial = offices.first()
-        cast(forms.ChoiceField, self.fields["nationalities"]).choices = list(countries)
-        cast(forms.ChoiceField, self.fields["document_country"]).choices = [("", "—"), *countries]
-        cast(forms.ChoiceField, self.fields["languages"]).choices = language_choices()
+        cached_choices(self.fields["nationalities"], country_choices())
+        cached_choices(self.fields["document_country"], [("", "—"), *country_choices()])
+        cached_choices(self.fields["languages"], language_choices())
 
     def clean(self) -> dict[str, Any]:
         data = cast("dict[str, Any]", super().clean())  # BaseForm.clean: cleaned_data
@@ -202,11 +252,12 @@ class EraseForm(Styled, forms.Form):
 class IdentityDocumentForm(Styled, forms.Form):
     document_type = forms.ChoiceField(label=_("Document type"), choices=DocumentType.choices)
     document_number = forms.CharField(label=_("Document number"), max_length=60)
-    document_country = forms.ChoiceField(label=_("Issued by"), choices=[], required=False)
+    document_country = forms.ChoiceField(label=_("Issued by"), choices=[], required=False,
+                                         widget=CachedOptions("countries-or-none"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["document_country"]).choices = [("", "—"), *countries]
+        cached_choices(self.fields["document_country"], [("", "—"), *country_choices()])
 
 
 class LoginForm(Styled, AuthenticationForm):

@@ -19,8 +19,10 @@ from django.db.models import Case as CaseWhen
 from django.db.models import (
     Count,
     Exists,
+    IntegerField,
     Max,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -49,6 +51,49 @@ from cases.models import (
     Role,
     User,
 )
+
+# A count a page shows stops here and reads "100+": counting further reads a row per case
+# (docs/architecture.md#speed).
+COUNT_LIMIT = 100
+
+
+class Bounded(int):
+    """A count read no further than a limit; `more`: there are more. Compares and counts
+    (plurals) as the number, reads "100+" on a page."""
+
+    more: bool
+
+    def __new__(cls, n: int, more: bool = False) -> Bounded:
+        obj = super().__new__(cls, n)
+        obj.more = more
+        return obj
+
+    def __str__(self) -> str:
+        return f"{int(self)}+" if self.more else int.__str__(self)
+
+
+def bounded(n: int, limit: int | None = None) -> Bounded:
+    limit = COUNT_LIMIT if limit is None else limit
+    return Bounded(min(n, limit), n > limit)
+
+
+def bounded_count(qs: QuerySet[Any, Any], limit: int | None = None) -> Bounded:
+    """COUNT(*) over the first limit + 1 rows of `qs`: its cost does not grow past them."""
+    limit = COUNT_LIMIT if limit is None else limit
+    return bounded(qs.order_by().values("pk")[: limit + 1].count(), limit)
+
+
+class CountUpTo(Subquery):
+    """A correlated count of a sliced queryset's rows, as bounded_count in one column."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) bounded)"
+    output_field = IntegerField()
+
+
+class CasesUpTo(CountUpTo):
+    """The distinct cases among a sliced queryset's rows (of `.values("case_id")`)."""
+
+    template = "(SELECT COUNT(DISTINCT bounded.case_id) FROM (%(subquery)s) bounded)"
 
 
 def user_offices(user: User, *roles: str) -> QuerySet[Office]:
@@ -137,41 +182,47 @@ def due_deadlines(
 @dataclass
 class OfficeDeadlines:
     office: Office
-    overdue: int  # cases with a running deadline already passed
-    due_soon: int  # cases with a running deadline due today or in the coming days
-    waiting: int  # cases at a step a supervisor takes
+    overdue: Bounded  # cases with a running deadline already passed
+    due_soon: Bounded  # cases with a running deadline due today or in the coming days
+    waiting: Bounded  # cases at a step a supervisor takes
 
 
 def supervised_deadlines(user: User, *, within_days: int = DUE_SOON_DAYS) -> list[OfficeDeadlines]:
-    """Per office the user supervises: cases overdue, due soon, and waiting for a supervisor.
+    """Per office the user supervises: cases overdue, due soon, and waiting for a supervisor,
+    in one query, each read no further than COUNT_LIMIT rows.
 
-    A case with one deadline passed and another coming counts in both columns.
+    A case with one deadline passed and another coming counts in both columns. The deadline
+    columns read at most COUNT_LIMIT + 1 running deadlines and count their cases: past the
+    limit they say "at least" ("87+": two of the deadlines read were one case's).
     """
     supervised = offices_where(user, Role.SUPERVISOR)
     today = timezone.localdate()
-    deadlines: dict[int, tuple[int, int]] = {
-        office_id: (overdue, due_soon)
-        # A supervisor sees every case of the offices they supervise: one join, no subquery.
-        for office_id, overdue, due_soon in CaseDeadline.objects.filter(
-            met_at__isnull=True, due_on__lte=today + datetime.timedelta(days=within_days),
-            case__office__in=supervised, case__closed_at__isnull=True)
-        .order_by().values("case__office_id")
-        .annotate(overdue=Count("case", distinct=True, filter=Q(due_on__lt=today)),
-                  due_soon=Count("case", distinct=True, filter=Q(due_on__gte=today)))
-        .values_list("case__office_id", "overdue", "due_soon")
-    }
-    waiting = dict(
-        waiting_for(user, Role.SUPERVISOR).order_by().values("office_id")
-        .annotate(n=Count("pk")).values_list("office_id", "n")
+    limit = COUNT_LIMIT
+    # A supervisor sees every case of the offices they supervise: no scoping subquery. Read
+    # from the running deadlines, each case's office looked up by its key, so the scan stops
+    # at the limit (a join hashed every open case of the office, for each column).
+    office_of_case = (Case.objects.filter(pk=OuterRef("case_id"), closed_at__isnull=True)
+                      .order_by().values("office_id"))
+    # Unordered: an ORDER BY due_on made the planner read and sort every match first.
+    running = (CaseDeadline.objects.filter(met_at__isnull=True)
+               .annotate(case_office=Subquery(office_of_case[:1]))
+               .filter(case_office=OuterRef("pk")).order_by())
+    overdue = running.filter(due_on__lt=today).values("case_id")[: limit + 1]
+    soon = running.filter(due_on__gte=today, due_on__lte=today + datetime.timedelta(days=within_days)
+                          ).values("case_id")[: limit + 1]
+    offices = Office.objects.filter(pk__in=supervised).order_by("code").annotate(
+        overdue_rows=CountUpTo(overdue), overdue_cases=CasesUpTo(overdue),
+        soon_rows=CountUpTo(soon), soon_cases=CasesUpTo(soon),
+        waiting=CountUpTo(
+            waiting_for(user, Role.SUPERVISOR).filter(office=OuterRef("pk")).order_by()
+            .values("pk")[: limit + 1]),
     )
     return [
-        OfficeDeadlines(
-            office=o,
-            overdue=deadlines.get(o.pk, (0, 0))[0],
-            due_soon=deadlines.get(o.pk, (0, 0))[1],
-            waiting=waiting.get(o.pk, 0),
-        )
-        for o in Office.objects.filter(pk__in=supervised).order_by("code")
+        OfficeDeadlines(office=o,
+                        overdue=Bounded(min(o.overdue_cases, limit), o.overdue_rows > limit),
+                        due_soon=Bounded(min(o.soon_cases, limit), o.soon_rows > limit),
+                        waiting=bounded(o.waiting))
+        for o in offices
     ]
 
 
@@ -217,6 +268,21 @@ def _cursor(token: str) -> Q | None:
     return Q(opened_at__lt=opened) | Q(opened_at=opened, pk__lt=key)
 
 
+# What a list of cases shows (cases/_case_table.html) and what its state label needs: a
+# lean read of the rows (docs/architecture.md#speed).
+LIST_COLUMNS = ("id", "reference", "kind", "state", "procedure", "office_id", "office__country",
+                "principal_id", "assigned_to_id", "assigned_to__username",
+                "assigned_to__first_name", "assigned_to__last_name", "opened_at")
+NAME_COLUMNS = ("id", "given_names", "family_names", "erased_at")
+
+
+def as_listed(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Cases as a table lists them: the columns shown, the principals' names only."""
+    return (cases.select_related("office", "assigned_to").only(*LIST_COLUMNS)
+            .prefetch_related(None)
+            .prefetch_related(Prefetch("principal", queryset=Person.objects.only(*NAME_COLUMNS))))
+
+
 def case_list(user: User, *, show: str = "all", after: str = "", limit: int = LIST_PAGE) -> CasePage:
     """A page of the cases this user sees, newest first, after the cursor `after`; no count.
 
@@ -234,11 +300,12 @@ def case_list(user: User, *, show: str = "all", after: str = "", limit: int = LI
         qs = Case.objects.filter(part, narrow)
         if start is not None:
             qs = qs.filter(start)
-        for case in qs.select_related("office", "assigned_to").order_by("-opened_at", "-pk")[:limit + 1]:
+        for case in (qs.select_related("office", "assigned_to").only(*LIST_COLUMNS)
+                     .order_by("-opened_at", "-pk")[:limit + 1]):
             found[case.pk] = case
     ordered = sorted(found.values(), key=lambda c: (c.opened_at, c.pk), reverse=True)
     page = ordered[:limit]
-    prefetch_related_objects(page, "principal")
+    prefetch_related_objects(page, Prefetch("principal", queryset=Person.objects.only(*NAME_COLUMNS)))
     last = page[-1] if page and len(ordered) > limit else None
     return CasePage(page, f"{last.opened_at.isoformat()}|{last.pk}" if last else "")
 
@@ -285,8 +352,8 @@ def can_edit_person(user: User, person: Person) -> bool:
         return False
     if person.office_id in offices_where(user, Role.SUPERVISOR):
         return True
-    cases = Case.objects.filter(participants__person=person)
-    if not cases.exists():
+    cases = list(Case.objects.filter(participants__person=person))  # a person's few cases
+    if not cases:
         return person.office_id in offices_where(user, Role.CASEWORKER)
     return any(can_edit_case(user, c) for c in cases)
 
@@ -536,10 +603,23 @@ def offices_overview(user: User) -> QuerySet[Office]:
     return Office.objects.annotate(n_staff=Count("memberships__user", distinct=True))
 
 
-def supervised_workload(user: User) -> QuerySet[Any, Any]:
-    """Cases per assignee in the offices this user supervises."""
-    return (
-        visible_cases(user).filter(office__in=offices_where(user, Role.SUPERVISOR))
-        .values("assigned_to__username", "assigned_to__first_name", "assigned_to__last_name")
-        .annotate(n=Count("pk")).order_by("-n")
-    )
+def supervised_workload(user: User) -> list[dict[str, Any]]:
+    """Cases per assignee in the offices this user supervises (staff with a case role there,
+    and the queue), each counted up to COUNT_LIMIT; most first."""
+    supervised = offices_where(user, Role.SUPERVISOR)
+    if not supervised:
+        return []
+    limit = COUNT_LIMIT
+    cases = Case.objects.filter(office__in=supervised).order_by()
+    staff = (User.objects.filter(memberships__office__in=supervised,
+                                 memberships__role__in=CASE_ROLES).distinct()
+             .annotate(n=CountUpTo(cases.filter(assigned_to=OuterRef("pk")).values("pk")[: limit + 1]))
+             .values("username", "first_name", "last_name", "n"))
+    rows = [{"assigned_to__username": u["username"], "assigned_to__first_name": u["first_name"],
+             "assigned_to__last_name": u["last_name"], "n": bounded(u["n"], limit)}
+            for u in staff if u["n"]]
+    queue = bounded_count(cases.filter(assigned_to__isnull=True), limit)
+    if queue:
+        rows.append({"assigned_to__username": None, "assigned_to__first_name": "",
+                     "assigned_to__last_name": "", "n": queue})
+    return sorted(rows, key=lambda r: (-r["n"], r["assigned_to__username"] or ""))

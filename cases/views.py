@@ -14,7 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cases import access, events, selectors, services, uploads
 from cases import dashboard as dashboard_parts
@@ -31,7 +31,7 @@ from cases.forms import (
     SearchForm,
     StyledPasswordChangeForm,
 )
-from cases.http import AuthedRequest
+from cases.http import AuthedRequest, HtmxRequest
 from cases.intake import IdentityDocumentData
 from cases.models import Case, Office, Person, Role
 from cases.procedure_card import procedure_card
@@ -81,8 +81,8 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     held = access.roles_by_office(user)
     ctx: dict[str, Any] = {"held": held, "offices": selectors.user_offices(user)}
     if held.get(Role.CASEWORKER) or held.get(Role.SUPERVISOR):
-        my_cases = list(selectors.my_cases(user).order_by("-opened_at")[:15])
-        queue = list(selectors.unassigned_queue(user).order_by("-opened_at")[:15])
+        my_cases = list(selectors.as_listed(selectors.my_cases(user)).order_by("-opened_at")[:15])
+        queue = list(selectors.as_listed(selectors.unassigned_queue(user)).order_by("-opened_at")[:15])
         deadlines = dashboard_parts.deadlines(user)
         sections = dashboard_parts.sections(user)
         ctx.update(my_cases=my_cases, queue=queue, deadlines=deadlines, sections=sections)
@@ -90,7 +90,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         datakeys.preload(list({c.principal_id for c in shown}))
         events.emit("case.list", actor=user, show="dashboard",
                     cases=list(dict.fromkeys(str(c.pk) for c in shown)))
-        ctx["queue_count"] = selectors.unassigned_queue(user).count()
+        ctx["queue_count"] = selectors.bounded_count(selectors.unassigned_queue(user))
     if "sections" not in ctx:  # the apps' parts for other roles (the auditor's, say)
         ctx["sections"] = dashboard_parts.sections(user)
     if held.get(Role.SUPERVISOR):
@@ -161,7 +161,9 @@ def person_create(request: AuthedRequest) -> HttpResponse:
 def person_detail(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
     person = _person(request, person_id, "person.view")
     events.emit("person.view", actor=request.user, obj=person)
-    cases = selectors.visible_cases(request.user).filter(participants__person=person)
+    cases = selectors.as_listed(selectors.visible_cases(request.user).filter(participants__person=person))
+    # The forms used now and then (a document, the erasure) are pages of their own, opened
+    # from a link: not rendered on every view (docs/architecture.md#speed).
     return render(request, "cases/person_detail.html", {
         "person": person,
         "documents": person.documents.order_by("document_type", "pk"),
@@ -169,9 +171,20 @@ def person_detail(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
         "can_edit": selectors.can_edit_person(request.user, person),
         "can_open_case": selectors.can_register(request.user, person.office) and not person.erased_at,
         "open_form": OpenCaseForm(),
-        "document_form": IdentityDocumentForm(),
-        "erase_form": EraseForm() if selectors.can_erase_person(request.user, person) else None,
+        "can_erase": selectors.can_erase_person(request.user, person),
     })
+
+
+def _person_form(request: HtmxRequest, person: Person, form: BaseForm, *, kind: str,
+                 status: int = 200) -> HttpResponse:
+    """The page of one of the person page's forms, or the form alone for htmx to show in
+    place. The page names the person: recorded as a view; the form alone shows nothing of
+    them."""
+    ctx = {"person": person, "form": form, "kind": kind}
+    if request.htmx:
+        return render(request, "cases/_person_action_form.html", ctx, status=status)
+    events.emit("person.view", actor=request.user, obj=person)
+    return render(request, "cases/person_action.html", ctx, status=status)
 
 
 @login_required
@@ -211,35 +224,43 @@ def person_edit(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
 
 
 @login_required
-@require_POST
-def person_erase(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
-    person = _person(request, person_id, "person.erase")
+@require_http_methods(["GET", "POST"])
+def person_erase(request: HtmxRequest, person_id: uuid.UUID) -> HttpResponse:
+    posted = request.method == "POST"
+    person = _person(request, person_id, "person.erase" if posted else "person.view")
     if not selectors.can_erase_person(request.user, person):
         raise PermissionDenied(_("Only a supervisor of the person's office can erase them."))
-    form = EraseForm(request.POST)
-    if form.is_valid():
-        services.erase_person(by=request.user, person=person, reason=form.cleaned_data["reason"])
-        messages.success(request, _("The person's data was erased."))
-    else:
-        messages.error(request, _("Give the reason for the erasure and confirm it."))
+    form = EraseForm(request.POST if posted else None)
+    if not posted:
+        return _person_form(request, person, form, kind="erase")
+    if not form.is_valid():
+        return _person_form(request, person, form, kind="erase", status=400)
+    services.erase_person(by=request.user, person=person, reason=form.cleaned_data["reason"])
+    messages.success(request, _("The person's data was erased."))
     return redirect("person_detail", person_id=person.pk)
 
 
 @login_required
-@require_POST
-def identity_document_add(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
-    person = _person(request, person_id, "person.add_document")
+@require_http_methods(["GET", "POST"])
+def identity_document_add(request: HtmxRequest, person_id: uuid.UUID) -> HttpResponse:
+    posted = request.method == "POST"
+    person = _person(request, person_id, "person.add_document" if posted else "person.view")
     if not selectors.can_edit_person(request.user, person):
         raise PermissionDenied(_("You cannot change this person's record."))
-    form = IdentityDocumentForm(request.POST)
+    form = IdentityDocumentForm(request.POST if posted else None)
+    if not posted:
+        return _person_form(request, person, form, kind="document")
     if form.is_valid():
         d = form.cleaned_data
-        services.add_identity_document(by=request.user, person=person, item=IdentityDocumentData(
-            d["document_type"], d["document_number"], d["document_country"]))
-        messages.success(request, _("Identity document added."))
-    else:
-        messages.error(request, " ".join(str(m) for errs in form.errors.values() for m in errs))
-    return redirect("person_detail", person_id=person.pk)
+        try:
+            services.add_identity_document(by=request.user, person=person, item=IdentityDocumentData(
+                d["document_type"], d["document_number"], d["document_country"]))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Identity document added."))
+            return redirect("person_detail", person_id=person.pk)
+    return _person_form(request, person, form, kind="document", status=400)
 
 
 @login_required

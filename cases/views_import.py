@@ -12,11 +12,10 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy
-from django_htmx.middleware import HtmxDetails
 
 from cases import importing, selectors, uploads
 from cases.forms import Styled
-from cases.http import AuthedRequest
+from cases.http import AuthedRequest, HtmxRequest
 from cases.models import Office, Role
 from cases.steps import role_required
 
@@ -46,12 +45,6 @@ class ImportForm(Styled, forms.Form):
         upload: UploadedFile[bytes] = self.cleaned_data["file"]
         uploads.check_size(upload.size or 0, field=None)
         return upload
-
-
-class HtmxRequest(AuthedRequest):
-    """Through django-htmx's middleware, which tells htmx's requests apart."""
-
-    htmx: HtmxDetails
 
 
 supervisor_required = role_required(

@@ -39,8 +39,29 @@ def language_name(code: str) -> str:
     return _iso639((get_language() or "en").split("-")[0]).gettext(lang.name)
 
 
+def _lang() -> str:
+    return get_language() or "en"
+
+
+@cache
+def _language_choices(lang: str) -> tuple[tuple[str, str], ...]:
+    return tuple((code, language_name(code)) for code in LANGUAGE_CODES)
+
+
 def language_choices() -> list[tuple[str, str]]:
-    return [(code, language_name(code)) for code in LANGUAGE_CODES]
+    """The languages offered, named in the active language; built once per language."""
+    return list(_language_choices(_lang()))
+
+
+@cache
+def _country_choices(lang: str) -> tuple[tuple[str, str], ...]:
+    return tuple((code, str(name)) for code, name in countries)
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """Every country, named and sorted in the active language; built once per language
+    (sorting 250 translated names took most of a form's set-up)."""
+    return list(_country_choices(_lang()))
 
 
 def country_name(code: str) -> str:

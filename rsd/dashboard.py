@@ -16,10 +16,12 @@ def section(user: User) -> Section | None:
         return None
     priority_qs = priority_not_interviewed(user)
     priority = list(priority_qs[:PRIORITY_ROWS])
-    total = len(priority) if len(priority) < PRIORITY_ROWS else priority_qs.count()
+    total = (selectors.Bounded(len(priority)) if len(priority) < PRIORITY_ROWS
+             else selectors.bounded_count(priority_qs))
     context = {"priority": priority, "priority_total": total, "review_count": None}
     if access.has_role(user, Role.SUPERVISOR):
-        # The queue's own filter, without its ordering annotations: only the number is shown.
-        context["review_count"] = (selectors.waiting_for(user, Role.SUPERVISOR)
-                                   .filter(kind=CaseKind.ASYLUM).count())
+        # The queue's own filter, without its ordering annotations: only the number is shown,
+        # counted up to a limit.
+        context["review_count"] = selectors.bounded_count(
+            selectors.waiting_for(user, Role.SUPERVISOR).filter(kind=CaseKind.ASYLUM))
     return Section(template="rsd/_dashboard.html", context=context, cases=priority)

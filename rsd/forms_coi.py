@@ -9,11 +9,11 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
-from django_countries import countries
 
 from cases import uploads
-from cases.forms import DateInput, Styled
+from cases.forms import CachedOptions, DateInput, Styled, cached_choices
 from cases.models import Office
+from cases.vocab import country_choices
 
 
 class CoiSourceForm(Styled, forms.Form):
@@ -22,7 +22,8 @@ class CoiSourceForm(Styled, forms.Form):
     title = forms.CharField(label=_("Title"), max_length=300)
     publisher = forms.CharField(label=_("Publisher"), max_length=200)
     published_on = forms.DateField(label=_("Date of publication"), widget=DateInput())
-    country = forms.ChoiceField(label=_("Country it covers"), choices=[], required=False)
+    country = forms.ChoiceField(label=_("Country it covers"), choices=[], required=False,
+                                widget=CachedOptions("countries-or-none"))
     url = forms.URLField(label=_("Link"), required=False, max_length=200, assume_scheme="https",
                          help_text=_("A link to the report, or attach it below (or both)."))
     document = forms.FileField(label=_("Document (PDF)"), required=False)
@@ -33,7 +34,7 @@ class CoiSourceForm(Styled, forms.Form):
         field.queryset = offices if offices is not None else Office.objects.none()
         if offices is not None and len(offices) == 1:
             field.initial = offices[0]
-        cast(forms.ChoiceField, self.fields["country"]).choices = [("", "—"), *countries]
+        cached_choices(self.fields["country"], [("", "—"), *country_choices()])
         self.fields["document"].widget.attrs["accept"] = "application/pdf,.pdf"
 
     def clean_document(self) -> UploadedFile[bytes] | None:

@@ -9,7 +9,6 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,6 +20,7 @@ from cases import access, events, selectors, uploads
 from cases.crypto import datakeys
 from cases.http import AuthedRequest
 from cases.models import Role
+from cases.paging import BoundedPaginator
 from cases.steps import add_service_errors, case_staff_required, role_required
 from cases.vocab import country_name, language_name
 from rsd import selectors as rsd_selectors
@@ -38,7 +38,7 @@ supervisor_required = role_required(
 @require_GET
 @supervisor_required
 def review_queue(request: AuthedRequest) -> HttpResponse:
-    page = Paginator(rsd_selectors.review_queue(request.user), PAGE_SIZE).get_page(
+    page = BoundedPaginator(rsd_selectors.review_queue(request.user), PAGE_SIZE).get_page(
         request.GET.get("page"))
     rows = rsd_selectors.review_rows(page.object_list)
     datakeys.preload([r.case.principal_id for r in rows])
@@ -93,10 +93,10 @@ def interviews(request: AuthedRequest) -> HttpResponse:
 def _library_page(request: AuthedRequest, form: CoiSourceForm, *, status: int = 200) -> HttpResponse:
     user = request.user
     offices = rsd_selectors.coi_offices(user)
-    page = Paginator(rsd_selectors.coi_library(offices).select_related("office"), PAGE_SIZE).get_page(
+    page = BoundedPaginator(rsd_selectors.coi_library(offices).select_related("office"), PAGE_SIZE).get_page(
         request.GET.get("page"))
     for source in page:
-        source.country_label = (  # type: ignore[attr-defined]  # shown by the template, not a field
+        source.country_label = (  # shown by the template, not a field
             country_name(source.country) if source.country else "")
     return render(request, "rsd/coi_library.html", {
         "page": page, "form": form, "several_offices": len(offices) > 1,

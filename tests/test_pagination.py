@@ -80,3 +80,31 @@ def test_the_event_search_pages_keep_the_filters(client, auditor, caseworker, th
     query = f"actor={caseworker.username}&amp;action=case.open"
     assert links(response.content.decode()) == {"Previous": f"?{query}&amp;page=1",
                                                 "Next": f"?{query}&amp;page=3"}
+
+
+@pytest.mark.django_db
+def test_a_bounded_paginator_counts_a_few_pages_past_the_one_asked_for(office, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.models import Office
+    from cases.paging import BoundedPaginator
+
+    for n in range(30):
+        Office.objects.create(code=f"T-{n:02}", name=f"Oficina {n}", country="MX")
+    every = Office.objects.order_by("code")  # 31 offices: 16 pages of 2
+    monkeypatch.setattr(BoundedPaginator, "ahead", 3)
+
+    first = BoundedPaginator(every, 2).get_page(1)
+    with CaptureQueriesContext(connection) as q:
+        tenth = BoundedPaginator(every, 2).get_page(10)
+    last = BoundedPaginator(every, 2).get_page(16)
+
+    assert (first.paginator.num_pages, str(first.paginator.num_pages)) == (4, "4+")
+    assert "Page 1 of 4+" in render_to_string("pagination.html", {"page": first})
+    assert (tenth.number, str(tenth.paginator.num_pages), tenth.has_next()) == (10, "13+", True)
+    assert [o.code for o in tenth] == ["T-17", "T-18"]
+    assert all("LIMIT 27" in sql["sql"] for sql in q.captured_queries if "COUNT" in sql["sql"])
+    assert (str(last.paginator.num_pages), last.has_next(), len(last)) == ("16", False, 1)
+    assert BoundedPaginator(every, 2).get_page("x").number == 1
+    assert BoundedPaginator(every, 2).get_page(99).number == 16  # past the end: the last page

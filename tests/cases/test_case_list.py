@@ -94,6 +94,9 @@ def test_the_list_page_counts_nothing_and_its_queries_do_not_grow_with_the_cases
     with CaptureQueriesContext(connection) as after:
         assert client.get(reverse("case_list"), {"show": "all"}).status_code == 200
     assert len(after.captured_queries) == len(before.captured_queries)
+    # A lean read: the principals' names, not the rest of their sealed record.
+    sql = " ".join(q["sql"] for q in after.captured_queries)
+    assert '"cases_person"."given_names"' in sql and '"cases_person"."address"' not in sql
 
 
 def test_a_bad_cursor_starts_from_the_newest(client, many_cases, supervisor):

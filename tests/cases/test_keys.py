@@ -358,7 +358,7 @@ def test_erasure_through_the_person_page_needs_reason_and_confirmation(client, s
     url = reverse("person_erase", args=[person.pk])
 
     unconfirmed = client.post(url, {"reason": "Request of the person"})
-    assert unconfirmed.status_code == 302
+    assert unconfirmed.status_code == 400  # the form again, with the missing confirmation
     assert Person.objects.get(pk=person.pk).erased_at is None
 
     confirmed = client.post(url, {"reason": "Request of the person", "confirm": "on"})

@@ -87,9 +87,10 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("person_detail", "GET"): IN_SCOPE,
     ("person_edit", "GET"): row(200, colleague=404, queue_worker=403, foreign=404, non_case=404),
     ("person_edit", "POST"): EDIT_CASE,
-    ("identity_document_add", "GET"): POST_ONLY,
+    # GET: the form, on a page of its own (or alone, for htmx).
+    ("identity_document_add", "GET"): row(200, colleague=404, queue_worker=403, foreign=404, non_case=404),
     ("identity_document_add", "POST"): EDIT_CASE,
-    ("person_erase", "GET"): POST_ONLY,
+    ("person_erase", "GET"): row(403, supervisor=200, colleague=404, foreign=404, non_case=404),
     ("person_erase", "POST"): row(403, supervisor=302, colleague=404, foreign=404, non_case=404),
     ("case_open", "GET"): POST_ONLY,
     ("case_open", "POST"): row(302, colleague=404, foreign=404, non_case=404),
