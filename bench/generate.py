@@ -494,6 +494,7 @@ def main() -> None:
         "generated_at": timezone.now().isoformat(),
     }
     common.write_json(common.RESULTS_DIR / "generate.json", summary)
+    common.write_json(common.RESULTS_DIR / f"generate-{summary['database']}.json", summary)
     print()
     print(f"History rows:        {summary['history']}")
     for k, v in summary["rows"].items():
