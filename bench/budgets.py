@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -295,11 +296,14 @@ def _commonest_surname() -> str:
 def search_targets(office: Office, n: int = 200, seed: int = 11) -> list[dict]:
     """n random people of the office: names, date of birth, document numbers."""
     rng = random.Random(seed)
-    total = Person.objects.filter(office=office).count()
-    ids = []
-    for _ in range(n):  # OFFSET picks: no list of every id of a large office
-        ids.append(Person.objects.filter(office=office).order_by("pk")
-                   .values_list("pk", flat=True)[rng.randrange(total)])
+    ids = set()
+    for _ in range(n):  # the first id after a random one: no list of a large office's ids
+        start = uuid.UUID(int=rng.getrandbits(128))
+        pk = (Person.objects.filter(office=office, pk__gte=start).order_by("pk")
+              .values_list("pk", flat=True).first())
+        if pk:
+            ids.add(pk)
+    ids = sorted(ids)
     out = []
     with datakeys.key_scope():
         datakeys.preload(ids)
