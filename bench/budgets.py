@@ -17,8 +17,8 @@ request makes it, against a bare SELECT ... FOR UPDATE + UPDATE of the same case
 generation: the figures bench/generate.py wrote for this database.
 
 ratio is measured / target: at most 1 passes a "<=" budget, at least 1 a ">=" one.
-Results go to bench/results/latest-budgets.json (--baseline: also
-baseline-budgets-<date>[-<tag>].json).
+Results go to bench/results/latest-budgets.json and latest-budgets-<database>.json
+(--baseline: also baseline-budgets-<date>[-<tag>].json).
 """
 
 from __future__ import annotations
@@ -139,34 +139,53 @@ end
 """
 
 
-def worker_rss_after(proc, port: int, urls: dict[str, str], cookie: str,
-                     per_worker: int) -> dict:
-    """wrk over the pages (not /health/) in turn until the workers served per_worker
-    requests each; then the RSS of every worker (VmRSS) in MiB."""
+def _rss_mib(pids: list[int]) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                out[pid] = round(int(line.split()[1]) / 1024, 1)
+    return out
+
+
+def worker_rss_after(proc, port: int, urls: dict[str, str], cookie: str, per_worker: int,
+                     max_seconds: int, served: int = 0) -> dict:
+    """wrk over the pages (not /health/) in turn, in 20-second runs, until the workers
+    served per_worker requests each or max_seconds passed; the RSS of every worker after
+    each run. Stopped by the time, the RSS at per_worker requests is extrapolated on the
+    line through the first and the last reading (growth per request; a worker that levels
+    off is overestimated). served: page requests the workers already had."""
     pages = [p for k, p in urls.items() if k != "health"]
-    children = [int(p) for p in
-                Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    workers = [int(p) for p in
+               Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(WRK_ROTATE % ", ".join(f'"{p}"' for p in pages))
         script = f.name
-    served, t0 = 0, time.perf_counter()
+    readings = [(served // len(workers), max(_rss_mib(workers).values()))]
+    t0 = time.perf_counter()
     try:
-        while served < per_worker * len(children):
+        while (served < per_worker * len(workers)
+               and (left := max_seconds - (time.perf_counter() - t0)) > 2):
             out = subprocess.run(  # noqa: S603
-                ["/usr/bin/wrk", "-t2", f"-c{2 * len(children)}", "-d20s", "-s", script,
-                 "-H", "X-Forwarded-Proto: https", "-H", f"Cookie: {cookie}",
+                ["/usr/bin/wrk", "-t2", f"-c{2 * len(workers)}", f"-d{min(20, int(left))}s",
+                 "-s", script, "-H", "X-Forwarded-Proto: https", "-H", f"Cookie: {cookie}",
                  f"http://127.0.0.1:{port}/"],
                 capture_output=True, text=True, check=True, timeout=60).stdout
             served += int(out.split(" requests in")[0].split()[-1])
+            readings.append((served // len(workers), max(_rss_mib(workers).values())))
     finally:
         os.unlink(script)
-    rss = {}
-    for pid in children:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                rss[pid] = round(int(line.split()[1]) / 1024, 1)
-    return {"requests": served, "workers": len(children), "seconds": round(time.perf_counter() - t0),
-            "rss_mib": rss, "max_rss_mib": max(rss.values())}
+    rss = _rss_mib(workers)
+    (n0, r0), (n1, r1) = readings[0], readings[-1]
+    at_target = max(rss.values())
+    extrapolated = n1 < per_worker
+    if extrapolated and n1 > n0:
+        at_target = r1 + max(0.0, (r1 - r0) / (n1 - n0)) * (per_worker - n1)
+    return {"requests_per_worker": n1, "workers": len(workers),
+            "seconds": round(time.perf_counter() - t0), "rss_mib": rss,
+            "readings": readings, "max_rss_mib": max(rss.values()),
+            "rss_at_target_mib": round(at_target, 1), "extrapolated": extrapolated,
+            "target_requests": per_worker}
 
 
 def bench_http(t: Budgets, who: Who, args, groups: list[str]) -> dict:
@@ -176,27 +195,36 @@ def bench_http(t: Budgets, who: Who, args, groups: list[str]) -> dict:
     throughput.collectstatic()
     mem: dict = {}
 
+    only = urls if "http" in groups else {"health": urls["health"]}
+    rows: list[dict] = []
+
     def after(proc, port):
         if "memory" in groups:
             print(f"  memory: wrk over the pages until {args.memory_requests:,} requests per "
-                  "worker ...", flush=True)
-            mem.update(worker_rss_after(proc, port, urls, cookie, args.memory_requests))
+                  f"worker or {args.memory_seconds} s ...", flush=True)
+            done = sum(r["requests"] for r in rows if r["url"] != "health")
+            mem.update(worker_rss_after(proc, port, urls, cookie, args.memory_requests,
+                                        args.memory_seconds, served=done))
 
-    only = urls if "http" in groups else {"health": urls["health"]}
-    rows, link = throughput.measure(args.linker, 2, only, cookie, args.seconds, after=after)
-    for r in rows[1:]:
+    runs, link = throughput.measure(args.linker, 2, only, cookie, args.seconds, after=after,
+                                    rows=rows)
+    for r in runs[1:]:
         t.add(f"HTTP {r['url']} req/s ÷ /health/ req/s", 0.40, r["ratio"], at_most=False,
-              note=f"{r['rps']:.0f} vs {rows[0]['rps']:.0f} req/s, p99 {r['p99_ms']} ms, "
+              note=f"{r['rps']:.0f} vs {runs[0]['rps']:.0f} req/s, p99 {r['p99_ms']} ms, "
                    f"load {r['load']}")
     for page in HTTP_PAGES:
         if "http" in groups and page not in urls:
             t.add(f"HTTP {page} req/s ÷ /health/ req/s", 0.40, None, at_most=False,
                   note="no such page on this database (no case in a procedure)")
     if mem:
-        t.add(f"worker RSS after {mem['requests'] // mem['workers']:,} requests (max of "
-              f"{mem['workers']})", 250, mem["max_rss_mib"], unit=" MiB",
-              note=f"{mem['rss_mib']}")
-    return {"urls": urls, "runs": rows, "linking": link, "memory": mem}
+        how = (f"extrapolated from {mem['requests_per_worker']:,} requests per worker "
+               f"({mem['max_rss_mib']} MiB then; readings {mem['readings']})"
+               if mem["extrapolated"] else
+               f"after {mem['requests_per_worker']:,} requests per worker")
+        t.add(f"worker RSS after {mem['target_requests']:,} requests (max of "
+              f"{mem['workers']} workers)", 250, mem["rss_at_target_mib"], unit=" MiB",
+              note=how)
+    return {"urls": urls, "runs": runs, "linking": link, "memory": mem}
 
 
 # Case list ------------------------------------------------------------------------------
@@ -514,6 +542,8 @@ def main() -> None:
     ap.add_argument("--linker", default="background", choices=["background", "inline"])
     ap.add_argument("--memory-requests", type=int, default=10_000,
                     help="requests per worker before its RSS is read")
+    ap.add_argument("--memory-seconds", type=int, default=120,
+                    help="at most this long; then the RSS at --memory-requests is extrapolated")
     ap.add_argument("--baseline", action="store_true")
     ap.add_argument("--tag", default="")
     args = ap.parse_args()
@@ -550,6 +580,7 @@ def main() -> None:
           f"{env['load_average_at_start']} at start, {env['load_average_at_end']} at end, "
           f"{env['cpus']} CPUs; {out['run_seconds']:.0f} s; commit {env['git_commit']}")
     common.write_results("budgets", out, baseline=args.baseline, tag=args.tag)
+    common.write_json(common.RESULTS_DIR / f"latest-budgets-{env['database']}.json", out)
 
 
 if __name__ == "__main__":

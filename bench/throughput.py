@@ -234,11 +234,11 @@ def pages(user: User, names: list[str] | None = None) -> dict[str, str]:
 
 
 def measure(mode: str, workers: int, urls: dict[str, str], cookie: str, seconds: int,
-            after=None) -> tuple[list[dict], dict]:
+            after=None, rows: list | None = None) -> tuple[list[dict], dict]:
     """One gunicorn (mode, workers): wrk over each URL in turn, then link and verify the
-    chain. after(proc, port) runs before gunicorn stops (memory.py: RSS of its workers).
-    Returns the rows and the linking figures."""
-    rows = []
+    chain. after(proc, port) runs before gunicorn stops (budgets.py: RSS of its workers).
+    Returns the rows (appended to `rows` if given) and the linking figures."""
+    rows = [] if rows is None else rows
     proc, port = start(mode, workers)
     try:
         for path in urls.values():  # warm every worker: imports, templates, keys
