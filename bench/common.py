@@ -309,6 +309,50 @@ def pg_admin():
                            password=s["PASSWORD"] or None, dbname="postgres", autocommit=True)
 
 
+def prepare_database(*, reset: bool = False) -> float:
+    """Create the bench database if it is missing (with reset: drop it first), then migrate.
+    The seconds taken.
+
+    A reset starts from an empty database rather than emptying tables: the audit tables
+    refuse TRUNCATE and DELETE (audit migration 0002), and the bench keeps those triggers
+    as a deployment has them. The new database has a new audit chain, so the checkpoints
+    the sink holds for the old one are moved aside."""
+    from django.core.management import call_command
+    from django.db import connection, connections
+
+    t0 = time.perf_counter()
+    name = connection.settings_dict["NAME"]
+    if "bench" not in name:  # setup_django checked it too
+        sys.exit(f"Refusing to drop or create database {name!r}: not a bench database.")
+    connections.close_all()
+    with pg_admin() as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                               [name]).fetchone()
+        if exists and reset:
+            others = admin.execute(
+                "SELECT pid, application_name, client_addr FROM pg_stat_activity "
+                "WHERE datname = %s", [name]).fetchall()
+            if others:
+                sys.exit(f"Cannot reset {name}: {len(others)} other session(s) are connected "
+                         f"(pids {', '.join(str(o[0]) for o in others)}).")
+            admin.execute(f'DROP DATABASE "{name}"')
+            exists = None
+        if not exists:
+            admin.execute(f'CREATE DATABASE "{name}"')
+            print(f"Created database {name}", flush=True)
+    if reset:
+        from django.conf import settings
+
+        sink = Path(settings.AMPARO_AUDIT_SINK) / "checkpoints.jsonl"
+        if sink.exists() and sink.stat().st_size:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            aside = sink.with_name(f"checkpoints-before-reset-of-{name}-{stamp}.jsonl")
+            sink.rename(aside)
+            print(f"Moved the old chain's checkpoints to {aside}", flush=True)
+    call_command("migrate", interactive=False, verbosity=0)
+    return time.perf_counter() - t0
+
+
 def vacuum_analyze(*tables: str, full: bool = False) -> float:
     """VACUUM [FULL] ANALYZE the tables (the whole database without any); the seconds taken."""
     from django.db import connection
@@ -319,6 +363,66 @@ def vacuum_analyze(*tables: str, full: bool = False) -> float:
         for table in tables or ("",):
             cur.execute(f"{verb} {table}".strip())
     return time.perf_counter() - t0
+
+
+SECONDARY = """
+SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), c.contype, NULL
+  FROM pg_constraint c
+ WHERE c.conrelid = ANY(%(tables)s::regclass[]) AND c.contype IN ('u', 'f')
+UNION ALL
+SELECT i.indrelid::regclass::text, x.relname, pg_get_indexdef(i.indexrelid), 'i', NULL
+  FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+ WHERE i.indrelid = ANY(%(tables)s::regclass[]) AND NOT i.indisprimary
+   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+"""
+
+
+@contextmanager
+def without_secondary_indexes(*tables: str, keep_file: Path | None = None):
+    """For a bulk load: drop the tables' secondary indexes, unique and foreign-key
+    constraints (primary keys stay), and build them again afterwards (then ANALYZE), also
+    when the load fails. Their definitions are kept in keep_file meanwhile, to recreate them
+    by hand (psql -f) should the process die. Yields the list of what was dropped; sets
+    rebuild_seconds on it."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(SECONDARY, {"tables": list(tables)})
+        dropped = sorted(cur.fetchall(), key=lambda r: "fiu".index(r[3]))  # FKs first
+    recreate = []
+    for table, name, definition, kind, _ in dropped:
+        if kind == "i":
+            recreate.append(definition + ";")
+        else:
+            recreate.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition};')
+    if keep_file:
+        keep_file.parent.mkdir(parents=True, exist_ok=True)
+        keep_file.write_text("\n".join(reversed(recreate)) + "\n")
+    with connection.cursor() as cur:
+        for table, name, _definition, kind, _ in dropped:
+            if kind == "i":
+                cur.execute(f'DROP INDEX "{name}"')
+            else:
+                cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    result = DroppedIndexes(name for _t, name, *_ in dropped)
+    try:
+        yield result
+    finally:
+        t0 = time.perf_counter()
+        with connection.cursor() as cur:
+            cur.execute("SET maintenance_work_mem = '512MB'")
+            for statement in reversed(recreate):  # indexes first, foreign keys last
+                cur.execute(statement)
+            cur.execute("RESET maintenance_work_mem")
+            for table in tables:
+                cur.execute(f"ANALYZE {table}")
+        result.rebuild_seconds = time.perf_counter() - t0
+        if keep_file:
+            keep_file.unlink(missing_ok=True)
+
+
+class DroppedIndexes(list):
+    rebuild_seconds = 0.0
 
 
 @contextmanager

@@ -2,14 +2,21 @@
 
     .venv/bin/python bench/throughput.py                 # 1, 2, 4 workers, inline and background
     .venv/bin/python bench/throughput.py --modes background --workers 4 --seconds 5
+    .venv/bin/python bench/throughput.py --modes background --workers 2 --pages case_list,dashboard
 
 For W sync workers and each mode (AMPARO_AUDIT_LINKER=inline, background, back to back so
 both meet the same load), gunicorn serves settings.wsgi with production settings on a free
 loopback port, and wrk -t2 -c(2*W) --latency runs --seconds against /health/ (one SELECT 1,
-no login, no audit event: the ceiling), the person page /people/<id>/ (one person.view event)
-and the case page /cases/<id>/ (one case.view event), as the MX-CDMX caseworker with the most
-cases, through a session made here. Requests carry X-Forwarded-Proto: https, as from the TLS
-proxy prod expects. CELERY_BROKER_URL is set because prod settings want it; no worker runs.
+no login, no audit event: the ceiling the ratios are taken against), the person page
+/people/<id>/ (one person.view event), the case page /cases/<id>/ (the caseworker's case
+nearest a 12-step history; one case.view event), the case list /cases/?show=all (one
+case.list event), the dashboard / and a step form (GET of a step the caseworker may take on
+one of their cases in a procedure, schedule_interview where there is one; one case.view
+event; missing when no case is in a procedure: bench/workflow.py --only fill), as the
+MX-CDMX caseworker with the most cases, through a session made here. --pages picks a
+subset. bench/budgets.py calls measure() with 2 workers. Requests carry
+X-Forwarded-Proto: https, as from the TLS proxy prod expects. CELERY_BROKER_URL is set
+because prod settings want it; no worker runs.
 
 Each run first checks the pages answer 200, then counts the audit events it wrote and the
 CPU time of gunicorn's processes and of the database's backends per request (/proc). After
@@ -45,7 +52,8 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.db.models import Count, Exists, OuterRef  # noqa: E402
+from django.db.models import Count, Exists, F, Func, OuterRef  # noqa: E402
+from django.urls import reverse  # noqa: E402
 
 from audit import chain, verify  # noqa: E402
 from audit.models import AuditEvent, ChainLink  # noqa: E402
@@ -167,82 +175,150 @@ def unlinked() -> int:
     return AuditEvent.objects.filter(~Exists(ChainLink.objects.filter(event_id=OuterRef("pk")))).count()
 
 
+def caseworker() -> User:
+    """The MX-CDMX caseworker with the most cases (as run.py and workflow.py pick)."""
+    office = Office.objects.get(code=common.BIG_OFFICE)
+    top = (Case.objects.filter(office=office, assigned_to__isnull=False)
+           .values("assigned_to").annotate(n=Count("pk")).order_by("-n").first())
+    return User.objects.get(pk=top["assigned_to"])
+
+
+def step_form_url(user: User) -> str | None:
+    """A step page the user may open now on one of their cases in a procedure (the
+    commonest first: scheduling the interview), or None when no case is in a procedure."""
+    from cases import workflow
+    from cases.steps import pages_for
+
+    mine = (Case.objects.filter(assigned_to=user, closed_at__isnull=True)
+            .exclude(procedure="").order_by("state", "pk"))
+    fallback = None
+    for case in mine[:200]:
+        wf = workflow.for_case(case)
+        if wf is None:
+            continue
+        step_url = wf.options.step_url
+        if not step_url:
+            continue
+        pages = pages_for(step_url)
+        for t in workflow.available(case, user):
+            if t.name in pages:
+                url = reverse(step_url, kwargs={"case_id": case.pk, "name": t.name})
+                if t.name == "schedule_interview":
+                    return url
+                fallback = fallback or url
+    return fallback
+
+
+def dozen_step_case(user: User) -> Case:
+    """The user's case with a history nearest 12 steps (open first), else their first."""
+    mine = Case.objects.filter(assigned_to=user)
+    case = (mine.exclude(procedure="").annotate(d=Func(F("step_no") - 12, function="ABS"))
+            .order_by("d", F("closed_at").asc(nulls_first=True), "pk").first())
+    return case or mine.order_by("pk").first()
+
+
+def pages(user: User, names: list[str] | None = None) -> dict[str, str]:
+    """The URLs measured: name -> path; /health/ first (the ratios' reference)."""
+    case = dozen_step_case(user)
+    urls = {"health": "/health/", "person": f"/people/{case.principal_id}/",
+            "case": f"/cases/{case.pk}/", "case_list": "/cases/?show=all", "dashboard": "/"}
+    step = step_form_url(user)
+    if step:
+        urls["step_form"] = step
+    else:
+        print("no case of the user is in a procedure: no step form page "
+              "(bench/workflow.py --only fill puts cases into their procedures)", flush=True)
+    if names:
+        urls = {k: v for k, v in urls.items() if k == "health" or k in names}
+    return urls
+
+
+def measure(mode: str, workers: int, urls: dict[str, str], cookie: str, seconds: int,
+            after=None, rows: list | None = None) -> tuple[list[dict], dict]:
+    """One gunicorn (mode, workers): wrk over each URL in turn, then link and verify the
+    chain. after(proc, port) runs before gunicorn stops (budgets.py: RSS of its workers).
+    Returns the rows (appended to `rows` if given) and the linking figures."""
+    rows = [] if rows is None else rows
+    proc, port = start(mode, workers)
+    try:
+        for path in urls.values():  # warm every worker: imports, templates, keys
+            for _ in range(3 * workers):
+                if (status := get(port, path, cookie)) != 200:
+                    sys.exit(f"{path} answered {status}, not 200")
+        health = None
+        app, db = server_pids(proc)
+        for name, path in urls.items():
+            before = AuditEvent.objects.count()
+            cpu = cpu_seconds(app), cpu_seconds(db)
+            r = wrk(port, path, 2 * workers, seconds, cookie)
+            app_s, db_s = (sum(v - c[pid] for pid, v in cpu_seconds(list(c)).items())
+                           for c in cpu)
+            r.update(mode=mode, workers=workers, url=name, path=path,
+                     events=AuditEvent.objects.count() - before,
+                     app_cpu_ms=round(app_s * 1000 / r["requests"], 2),
+                     db_cpu_ms=round(db_s * 1000 / r["requests"], 2),
+                     load=round(os.getloadavg()[0], 2))
+            health = health or r["rps"]
+            r["ratio"] = round(r["rps"] / health, 3)
+            rows.append(r)
+            print(f"  {mode:<10} W={workers} {name:<9} {r['rps']:8.1f} req/s  "
+                  f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
+                  f"x{r['ratio']:.3f}  cpu/req app {r['app_cpu_ms']} db {r['db_cpu_ms']} ms  "
+                  f"events {r['events']}  non-2xx {r['non_2xx']}  "
+                  f"load {r['load']}", flush=True)
+        if after is not None:
+            after(proc, port)
+    finally:
+        stop(proc)
+    pending = unlinked()
+    t0 = time.perf_counter()
+    linked = chain.link_all()
+    link_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    report = verify.verify()
+    link = {"mode": mode, "workers": workers, "pending": pending, "linked": linked,
+            "link_s": round(link_s, 3), "ok": report.ok, "chain": report.links,
+            "verify_s": round(time.perf_counter() - t0, 2)}
+    print(f"  {mode:<10} W={workers} linked {linked} events in {link_s:.2f} s "
+          f"({linked / link_s if link_s else 0:,.0f}/s); verify ok={report.ok} over "
+          f"{report.links} links in {link['verify_s']} s", flush=True)
+    if not report.ok:
+        sys.exit(f"verify failed: {report.failure}")
+    return rows, link
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--modes", default="inline,background")
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--pages", default="",
+                    help="comma-separated subset of person,case,case_list,dashboard,step_form")
     ap.add_argument("--baseline", action="store_true",
                     help="also write bench/results/baseline-throughput-<date>.json")
     args = ap.parse_args()
     common.require_data()
     env = common.environment("cases", "audit")
 
-    office = Office.objects.get(code=common.BIG_OFFICE)
-    top = (Case.objects.filter(office=office, assigned_to__isnull=False)
-           .values("assigned_to").annotate(n=Count("pk")).order_by("-n").first())
-    user = User.objects.get(pk=top["assigned_to"])
-    case = Case.objects.filter(assigned_to=user).order_by("pk").first()
-    urls = {"health": "/health/", "person": f"/people/{case.principal_id}/",
-            "case": f"/cases/{case.pk}/"}
+    user = caseworker()
+    urls = pages(user, [p for p in args.pages.split(",") if p])
     cookie = session_cookie(user)
     collectstatic()
-    print(f"user {user.username}, {urls['person']}, {urls['case']}; pending before: "
-          f"{chain.link_all()} linked", flush=True)
+    print(f"user {user.username}: " + ", ".join(f"{k} {v}" for k, v in urls.items())
+          + f"; pending before: {chain.link_all()} linked", flush=True)
 
     rows, links = [], []
     for workers in map(int, args.workers.split(",")):  # the modes back to back: same load
         for mode in args.modes.split(","):
-            proc, port = start(mode, workers)
-            try:
-                for path in urls.values():  # warm every worker: imports, templates, keys
-                    for _ in range(3 * workers):
-                        if (status := get(port, path, cookie)) != 200:
-                            sys.exit(f"{path} answered {status}, not 200")
-                health = None
-                app, db = server_pids(proc)
-                for name, path in urls.items():
-                    before = AuditEvent.objects.count()
-                    cpu = cpu_seconds(app), cpu_seconds(db)
-                    r = wrk(port, path, 2 * workers, args.seconds, cookie)
-                    app_s, db_s = (sum(v - c[pid] for pid, v in cpu_seconds(list(c)).items())
-                                   for c in cpu)
-                    r.update(mode=mode, workers=workers, url=name, path=path,
-                             events=AuditEvent.objects.count() - before,
-                             app_cpu_ms=round(app_s * 1000 / r["requests"], 2),
-                             db_cpu_ms=round(db_s * 1000 / r["requests"], 2),
-                             load=round(os.getloadavg()[0], 2))
-                    health = health or r["rps"]
-                    r["ratio"] = round(r["rps"] / health, 3)
-                    rows.append(r)
-                    print(f"  {mode:<10} W={workers} {name:<7} {r['rps']:8.1f} req/s  "
-                          f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
-                          f"x{r['ratio']:.3f}  cpu/req app {r['app_cpu_ms']} db {r['db_cpu_ms']} ms  "
-                          f"events {r['events']}  non-2xx {r['non_2xx']}  "
-                          f"load {r['load']}", flush=True)
-            finally:
-                stop(proc)
-            pending = unlinked()
-            t0 = time.perf_counter()
-            linked = chain.link_all()
-            link_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            report = verify.verify()
-            link = {"mode": mode, "workers": workers, "pending": pending, "linked": linked,
-                    "link_s": round(link_s, 3), "ok": report.ok, "chain": report.links,
-                    "verify_s": round(time.perf_counter() - t0, 2)}
+            r, link = measure(mode, workers, urls, cookie, args.seconds)
+            rows += r
             links.append(link)
-            print(f"  {mode:<10} W={workers} linked {linked} events in {link_s:.2f} s "
-                  f"({linked / link_s if link_s else 0:,.0f}/s); verify ok={report.ok} over "
-                  f"{report.links} links in {link['verify_s']} s", flush=True)
-            if not report.ok:
-                sys.exit(f"verify failed: {report.failure}")
 
     common.end_of_run(env)
-    print(f"\n{'mode':<10} {'W':>2} {'url':<7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+    print(f"\n{'mode':<10} {'W':>2} {'url':<9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'x health':>8} {'app ms':>7} {'db ms':>6} {'events':>7} {'load':>5}")
     for r in rows:
-        print(f"{r['mode']:<10} {r['workers']:>2} {r['url']:<7} {r['rps']:8.1f} {r['p50_ms']:8.2f} "
+        print(f"{r['mode']:<10} {r['workers']:>2} {r['url']:<9} {r['rps']:8.1f} {r['p50_ms']:8.2f} "
               f"{r['p99_ms']:8.2f} {r['ratio']:8.3f} {r['app_cpu_ms']:7.2f} {r['db_cpu_ms']:6.2f} "
               f"{r['events']:>7} {r['load']:>5}")
     print(f"load average at start {env['load_average_at_start']}, "
