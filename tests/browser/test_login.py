@@ -42,9 +42,9 @@ def test_wrong_password_shows_the_error_and_keeps_the_user_out(page, staff, lang
 @pytest.mark.parametrize(
     ("role", "shown", "hidden"),
     [
-        ("caseworker", ["#my-cases", "#queue"], ["#workload", "#auditor"]),
-        ("supervisor", ["#my-cases", "#queue", "#workload"], ["#auditor"]),
-        ("auditor", ["#auditor"], ["#my-cases", "#workload"]),
+        ("caseworker", ["#my-cases", "#queue"], ["#workload", "#audit-summary"]),
+        ("supervisor", ["#my-cases", "#queue", "#workload"], ["#audit-summary"]),
+        ("auditor", ["#audit-summary", "#audit-chain"], ["#my-cases", "#workload"]),
     ],
 )
 def test_right_password_lands_on_the_dashboard_of_the_role(page, staff, login, t, role, shown,
