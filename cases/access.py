@@ -67,7 +67,7 @@ def granted_case_ids(user: User) -> frozenset[uuid.UUID]:
         via_group = CaseGroupObjectPermission.objects.filter(
             group__user=user, permission__codename="view_case"
         ).exclude(group__name__in=Role.values).values_list("content_object_id", flat=True)
-        cached = frozenset(direct) | frozenset(via_group)
+        cached = frozenset(direct.union(via_group))  # one round trip on every page
         user.__dict__["_amparo_grants"] = cached
     return cached
 
