@@ -75,6 +75,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Writers queue at BEGIN instead of failing halfway through a transaction.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20})
+elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # No JIT: it compiled the search's and the dashboard's plans on every call, adding 15-35 ms
+    # to statements that run in 7 (docs/architecture.md#speed).
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "cases.User"

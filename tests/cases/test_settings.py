@@ -106,3 +106,10 @@ def test_production_answers_health_probes_over_plain_http_and_redirects_the_rest
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["200", "301"]
+
+
+def test_postgresql_connections_run_without_jit(postgres):
+    # JIT compiled the search's plans on every call: 15-35 ms on top of a 7 ms statement.
+    with postgres.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
