@@ -316,6 +316,9 @@ def _case_page(request: AuthedRequest, case: Case, **forms: BaseForm) -> HttpRes
         ctx["assign_form"] = forms.get("assign_form") or AssignForm(
             staff=selectors.assignable_staff(case), initial={"assignee": case.assigned_to}
         )
+    # A form sent back with errors sits low on a long page: the top of the page says where.
+    sections = {"note_form": "notes", "document_form": "documents", "assign_form": "assignment"}
+    ctx["failed_section"] = next((sections[k] for k, f in forms.items() if f.errors), "")
     status = 400 if forms else 200
     return render(request, "cases/case_detail.html", ctx, status=status)
 

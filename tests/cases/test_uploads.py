@@ -124,3 +124,23 @@ def test_a_good_pdf_is_accepted_by_both(caseworker, case, office):
     assert services.read_document(by=caseworker, document=document) == data
     with source.document.open("rb") as stored:
         assert stored.read() == data
+
+
+@pytest.mark.django_db
+def test_a_refused_upload_is_announced_at_the_top_of_the_case_page(client, caseworker, case):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    client.force_login(caseworker)
+    bad = SimpleUploadedFile("nota.exe", b"MZ\x90\x00 not a document", content_type="application/pdf")
+
+    response = client.post(reverse("document_upload", args=[case.pk]), {"title": "Pasaporte", "file": bad},
+                           HTTP_ACCEPT_LANGUAGE="en")
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="form-problem"' in page and 'href="#documents"' in page
+    assert page.index('id="form-problem"') < page.index('id="documents"')
+    assert not case.documents.exists()
+    ok = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert 'id="form-problem"' not in ok
