@@ -283,7 +283,16 @@ def as_listed(cases: QuerySet[Case]) -> QuerySet[Case]:
             .prefetch_related(Prefetch("principal", queryset=Person.objects.only(*NAME_COLUMNS))))
 
 
-def case_list(user: User, *, show: str = "all", after: str = "", limit: int = LIST_PAGE) -> CasePage:
+def case_by_reference(user: User, reference: str) -> Case | None:
+    """The case with this reference if this user may see it (None says nothing more)."""
+    reference = reference.strip().upper()
+    if not reference:
+        return None
+    return visible_cases(user).filter(reference=reference).first()
+
+
+def case_list(user: User, *, show: str = "all", after: str = "", limit: int = LIST_PAGE,
+              kind: str = "") -> CasePage:
     """A page of the cases this user sees, newest first, after the cursor `after`; no count.
 
     `show`: "mine" (assigned to the user), "queue" (unassigned, in their offices) or "all".
@@ -294,6 +303,8 @@ def case_list(user: User, *, show: str = "all", after: str = "", limit: int = LI
     narrow = {"mine": Q(assigned_to=user),
               "queue": Q(assigned_to__isnull=True, office__in=offices_where(user, *CASE_ROLES)),
               }.get(show, Q())
+    if kind:
+        narrow &= Q(kind=kind)
     start = _cursor(after) if after else None
     found: dict[uuid.UUID, Case] = {}
     for part in _scope_parts(user):

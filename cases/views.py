@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -33,7 +34,7 @@ from cases.forms import (
 )
 from cases.http import AuthedRequest, HtmxRequest
 from cases.intake import IdentityDocumentData
-from cases.models import Case, Office, Person, Role
+from cases.models import Case, CaseKind, Office, Person, Role
 from cases.procedure_card import procedure_card
 from cases.steps import add_service_errors, audited_get, case_staff_required
 
@@ -284,16 +285,32 @@ def case_open(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
 
 @case_staff_required
 def case_list(request: AuthedRequest) -> HttpResponse:
+    reference = request.GET.get("reference", "").strip()[:40]
+    if reference:
+        found = selectors.case_by_reference(request.user, reference)
+        if found is not None:
+            return redirect("case_detail", case_id=found.pk)
+        # Not found and not shown are the same answer; the look-up itself is recorded.
+        events.emit("case.view", actor=request.user, outcome="denied", object_type="cases.case",
+                    object_id="", reference=reference)
+        messages.warning(request, _("None of the cases you may see has the reference %(ref)s.")
+                         % {"ref": reference})
     show = request.GET.get("show", "mine")
     if show not in ("queue", "all"):
         show = "mine"
+    kind = request.GET.get("kind", "")
+    if kind not in CaseKind.values:
+        kind = ""
     after = request.GET.get("after", "")
-    page = selectors.case_list(request.user, show=show, after=after, limit=selectors.LIST_PAGE)
+    page = selectors.case_list(request.user, show=show, after=after, limit=selectors.LIST_PAGE,
+                               kind=kind)
     datakeys.preload([c.principal_id for c in page.cases])
     events.emit("case.list", actor=request.user, show=show, later_page=bool(after),
                 cases=[str(c.pk) for c in page.cases])
     return render(request, "cases/case_list.html", {
-        "cases": page.cases, "next": page.next, "later_page": bool(after), "show": show})
+        "cases": page.cases, "next": page.next, "later_page": bool(after), "show": show,
+        "kind": kind, "kinds": CaseKind.choices,
+        "query": urlencode({"show": show, **({"kind": kind} if kind else {})})})
 
 
 def _case_page(request: AuthedRequest, case: Case, **forms: BaseForm) -> HttpResponse:

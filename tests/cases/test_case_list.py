@@ -112,3 +112,43 @@ def test_a_bad_cursor_starts_from_the_newest(client, many_cases, supervisor):
 def test_other_roles_see_no_case(many_cases, make_user, office):
     auditor = make_user(Role.AUDITOR, office)
     assert selectors.case_list(auditor, show="all").cases == []
+
+
+# --- Going to a reference; the kind of case -------------------------------------------------
+
+@pytest.mark.django_db
+def test_a_reference_opens_its_case_and_one_out_of_scope_says_nothing_more(
+        client, caseworker, other_caseworker, office, other_office, person_data):
+    from audit.models import AuditEvent
+
+    mine = services.open_case(by=caseworker, person=services.register_person(
+        by=caseworker, office=office, data=person_data()), kind="asylum")
+    theirs = services.open_case(by=other_caseworker, person=services.register_person(
+        by=other_caseworker, office=other_office, data=person_data()), kind="asylum")
+    client.force_login(caseworker)
+
+    response = client.get(reverse("case_list"), {"reference": f"  {mine.reference.lower()} "})
+    assert response.status_code == 302 and response["Location"] == reverse("case_detail", args=[mine.pk])
+
+    page = client.get(reverse("case_list"), {"reference": theirs.reference},
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"None of the cases you may see has the reference {theirs.reference}." in page
+    assert reverse("case_detail", args=[theirs.pk]) not in page
+    refused = AuditEvent.objects.filter(action="case.view", outcome="denied", actor=caseworker).get()
+    assert refused.details["reference"] == theirs.reference
+
+
+@pytest.mark.django_db
+def test_the_list_shows_one_kind_of_case_and_keeps_it_from_page_to_page(
+        client, supervisor, caseworker, office, person_data, settings):
+    for kind in ("asylum", "trafficking", "trafficking", "trafficking"):
+        services.open_case(by=caseworker, person=services.register_person(
+            by=caseworker, office=office, data=person_data()), kind=kind)
+    client.force_login(supervisor)
+    page = selectors.case_list(supervisor, show="all", kind="trafficking", limit=2)
+    assert [c.kind for c in page.cases] == ["trafficking", "trafficking"] and page.next
+
+    html = client.get(reverse("case_list"), {"show": "all", "kind": "trafficking"}).content.decode()
+    assert html.count('class="reference"') == 3
+    assert 'value="trafficking" selected' in html
+    assert 'href="?show=mine&amp;kind=trafficking"' in html
