@@ -48,6 +48,15 @@ class Deadlines:
     within_days: int = selectors.DUE_SOON_DAYS
 
     @property
+    def overdue(self) -> selectors.Bounded:
+        """Overdue deadlines among the listed (soonest first, so overdue ones lead): exact
+        unless every listed row is overdue and there are more."""
+        rows = self.mine if self.mine is not None else (self.offices or [])
+        total = self.mine_total if self.mine is not None else self.offices_total
+        n = sum(1 for r in rows if r.overdue)
+        return selectors.Bounded(n, n == len(rows) and (total > n or total.more))
+
+    @property
     def cases(self) -> list[Case]:
         return [r.case for r in (self.mine or []) + (self.offices or [])]
 

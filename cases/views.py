@@ -92,6 +92,9 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         events.emit("case.list", actor=user, show="dashboard",
                     cases=list(dict.fromkeys(str(c.pk) for c in shown)))
         ctx["queue_count"] = selectors.bounded_count(selectors.unassigned_queue(user))
+        if held.get(Role.CASEWORKER):
+            ctx["open_count"] = selectors.bounded_count(
+                selectors.my_cases(user).filter(closed_at__isnull=True))
     if "sections" not in ctx:  # the apps' parts for other roles (the auditor's, say)
         ctx["sections"] = dashboard_parts.sections(user)
     if held.get(Role.SUPERVISOR):
