@@ -34,6 +34,25 @@ class MembershipInline(_MembershipInlineBase):
 
 @admin.register(User)
 class StaffAdmin(_UserAdminBase, SimpleHistoryAdmin):  # type: ignore[misc]  # simple-history has no type hints
+    """Superusers only: a system administrator configures offices here, and office
+    administrators manage their staff on /staff/, within their offices. Editing any account
+    here (its flags, its groups) would reach past both."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return bool(request.user.is_superuser)
+
     inlines = [MembershipInline]
     fieldsets = (*(UserAdmin.fieldsets or ()), ("Amparo", {"fields": ("preferred_language",)}))
 

@@ -329,6 +329,10 @@ def grant_membership(*, by: User | None, user: User, office: Office, role: str) 
         events.emit("membership.grant", actor=by, obj=membership, office_id=office.pk,
                     user=user.pk, role=role)
     user.groups.add(role_group(role))
+    if role == Role.SYSTEM_ADMIN and not user.is_staff:
+        # The configuration (offices) is kept in the administration site.
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
     return membership
 
 
@@ -364,6 +368,9 @@ def revoke_membership(*, by: User, membership: Membership) -> None:
     membership.delete()
     if not Membership.objects.filter(user=user, role=role).exists():
         user.groups.remove(role_group(role))
+        if role == Role.SYSTEM_ADMIN and user.is_staff and not user.is_superuser:
+            user.is_staff = False
+            user.save(update_fields=["is_staff"])
     access.forget(user)
 
 

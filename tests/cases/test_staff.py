@@ -224,3 +224,27 @@ def test_a_deactivated_account_is_logged_out_and_cannot_log_in(client, office_ad
     assert not Client().login(username=caseworker2.username, password=PASSWORD)
     assert client.post(url, {"action": "reactivate"}).status_code == 302
     assert Client().login(username=caseworker2.username, password=PASSWORD)
+
+
+def test_a_system_admin_configures_offices_in_the_admin_site_and_nothing_else(
+        client, system_admin, office, office_admin):
+    assert system_admin.is_staff
+    services.grant_membership(by=None, user=system_admin, office=office, role=Role.OFFICE_ADMIN)
+    client.force_login(system_admin)
+
+    assert client.get(reverse("admin:index")).status_code == 200
+    change = reverse("admin:cases_office_change", args=[office.pk])
+    assert client.get(change).status_code == 200
+    for url in (reverse("admin:cases_user_changelist"),
+                reverse("admin:cases_user_change", args=[office_admin.pk])):
+        assert client.get(url).status_code == 403, url
+    page = client.get(reverse("dashboard")).content.decode()
+    assert 'id="configure-offices"' in page and change in page
+
+
+def test_losing_the_system_admin_role_closes_the_admin_site(system_admin):
+    membership = system_admin.memberships.get(role=Role.SYSTEM_ADMIN)
+    root = User.objects.create_superuser("root-for-test", "r@example.invalid", "x" * 20)
+    services.revoke_membership(by=root, membership=membership)
+    system_admin.refresh_from_db()
+    assert not system_admin.is_staff
