@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -74,6 +75,10 @@ def _person(request: AuthedRequest, person_id: uuid.UUID, action: str) -> Person
 
 def _case(request: AuthedRequest, case_id: uuid.UUID, action: str) -> Case:
     return audited_get(selectors.get_case, request, case_id, action=action, object_type="cases.case")
+
+
+# Case references as services._next_reference writes them: office code, year, number.
+REFERENCE = re.compile(r"[A-Z]{2}-[A-Z0-9]{2,8}-\d{4}-\d{6}")
 
 
 @login_required
@@ -288,8 +293,11 @@ def case_open(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
 
 @case_staff_required
 def case_list(request: AuthedRequest) -> HttpResponse:
-    reference = request.GET.get("reference", "").strip()[:40]
-    if reference:
+    reference = request.GET.get("reference", "").strip().upper()[:40]
+    if reference and not REFERENCE.fullmatch(reference):
+        # Never recorded: whatever was typed here (a name, say) stays out of the audit log.
+        messages.warning(request, _("That is not a case reference (such as BZ-BMP-2026-000042)."))
+    elif reference:
         found = selectors.case_by_reference(request.user, reference)
         if found is not None:
             return redirect("case_detail", case_id=found.pk)

@@ -152,3 +152,16 @@ def test_the_list_shows_one_kind_of_case_and_keeps_it_from_page_to_page(
     assert html.count('class="reference"') == 3
     assert 'value="trafficking" selected' in html
     assert 'href="?show=mine&amp;kind=trafficking"' in html
+
+
+@pytest.mark.django_db
+def test_what_is_not_a_reference_is_refused_and_never_recorded(client, caseworker):
+    from audit.models import AuditEvent
+
+    client.force_login(caseworker)
+    page = client.get(reverse("case_list"), {"reference": "María Hernández"},
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "That is not a case reference" in page
+    assert not AuditEvent.objects.filter(action="case.view", outcome="denied").exists()
+    assert "Hernández" not in str(list(AuditEvent.objects.values_list("details", flat=True)))
