@@ -36,7 +36,10 @@ def section(user: User) -> Section | None:
     period = datetime.timedelta(seconds=getattr(settings, "AMPARO_CHECKPOINT_SECONDS", 300))
     checkpoint = state.checkpoint
     stale = checkpoint is None or now - checkpoint.signed_at > 2 * period
-    unlinked = _bounded(AuditEvent.objects.filter(link__isnull=True))
+    # Only the last day's events (the `at` index): a sweep of the whole log would grow with it;
+    # a linker stopped for longer shows as a late checkpoint.
+    unlinked = _bounded(AuditEvent.objects.filter(at__gte=now - datetime.timedelta(days=1),
+                                                  link__isnull=True))
     context = {
         "week_events": _bounded(events), "refused_count": _bounded(refused),
         "refused": [(e, events_vocab.action_label(e.action)) for e in refused_rows],

@@ -37,3 +37,16 @@ def test_other_roles_get_no_audit_part(client, caseworker, office_admin):
     for user in (caseworker, office_admin):
         client.force_login(user)
         assert 'id="audit-summary"' not in client.get(reverse("dashboard")).content.decode()
+
+
+def test_events_not_yet_chained_are_counted(client, auditor, caseworker, office, settings):
+    settings.AMPARO_AUDIT_LINKER = "background"
+    for _ in range(3):
+        events.emit("case.list", actor=caseworker, office_id=office.pk, show="mine", cases=[])
+    client.force_login(auditor)
+    page = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # The auditor's own dashboard view is an event too, linked or not by the time it counts.
+    assert int(page.split('id="audit-unlinked">', 1)[1].split("<", 1)[0].rstrip("+")) >= 3
+    chain.link_all()
+    page = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert int(page.split('id="audit-unlinked">', 1)[1].split("<", 1)[0]) <= 1
