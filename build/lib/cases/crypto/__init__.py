@@ -1,1 +1,0 @@
-"""The encryption layer: envelope format, data keys, KEKs, encrypted fields, blind indexes."""
