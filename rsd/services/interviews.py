@@ -60,10 +60,8 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
         raise ValidationError(_("No interview is scheduled."))
     if attended and not transcript.strip():
         raise ValidationError({"transcript": _("Write the transcript, or a full summary of it.")})
-    day = timezone.localdate(interview.scheduled_for)  # the office's day, not UTC's
-    if day > timezone.localdate():
-        raise ValidationError(_("The interview is set for %(date)s: record it on or after that day.")
-                              % {"date": day.isoformat()})
+    # The office's day, not UTC's; not before it (the step's guard, checked under the lock).
+    day = timezone.localdate(interview.scheduled_for)
     seen, found = case.step_no, interview
     made: list[Interview] = []
 
