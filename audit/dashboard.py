@@ -45,6 +45,6 @@ def section(user: User) -> Section | None:
         "refused": [(e, events_vocab.action_label(e.action)) for e in refused_rows],
         "cap": COUNT_CAP, "since": since.date(),
         "chain_length": state.length, "checkpoint": checkpoint, "checkpoint_stale": stale,
-        "unlinked": unlinked, "offices": list(selectors.offices(user)),
+        "unlinked": unlinked,
     }
     return Section(template="audit/_dashboard.html", context=context)
