@@ -12,7 +12,7 @@ from faker import Faker
 
 from cases import services
 from cases.crypto.datakeys import key_scope
-from cases.management.demo import OFFICES, DemoOffice, DemoPerson, demo_person, split, staff_usernames
+from cases.management.demo import OFFICES, DemoOffice, DemoPerson, demo_people, split, staff_usernames
 from cases.models import Membership, Office, Person, Role, User
 
 # Printed at the end of every run. Demo databases only: never load this data into a server
@@ -75,13 +75,12 @@ class Command(BaseCommand):
 
     def _people(self, spec: DemoOffice, office: Office, staff: dict[str, list[User]],
                 target: int) -> None:
-        wanted = [demo_person(spec, i) for i in range(target)]
-        fingerprints = [p.data.fingerprint() for p in wanted]
+        wanted = demo_people(spec, target)
         existing = set(
-            Person.objects.filter(office=office, fingerprint__in=fingerprints)
+            Person.objects.filter(office=office, fingerprint__in=list(wanted))
             .values_list("fingerprint", flat=True)
         )
-        missing = [d for d, fp in zip(wanted, fingerprints, strict=True) if fp not in existing]
+        missing = [d for fp, d in wanted.items() if fp not in existing]
         # Also count what the demo staff registered: a new Faker release changes the names
         # (and so the fingerprints), which must not double the demo.
         registered = Person.objects.filter(
