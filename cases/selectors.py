@@ -42,12 +42,15 @@ from cases.models import (
     CaseDeadline,
     CaseParticipant,
     Document,
+    DuplicateReason,
+    DuplicateStatus,
     ImportJob,
     Membership,
     Note,
     Office,
     Person,
     PersonIndex,
+    PossibleDuplicate,
     Role,
     User,
 )
@@ -458,6 +461,17 @@ def _criteria(tokens: set[str], *, sounds_like: bool, doc: str,
     return out
 
 
+def _having_all(qs: QuerySet[PersonIndex], entries: list[tuple[str, int]]) -> QuerySet[PersonIndex]:
+    """Index rows of `qs` whose person also has every entry in `entries`."""
+    for k, v in entries:
+        # Entries carry their person's office and registration time: with them equal too,
+        # PostgreSQL merges the two index ranges in order instead of probing per row.
+        qs = qs.filter(Exists(PersonIndex.objects.filter(
+            person_id=OuterRef("person_id"), office_id=OuterRef("office_id"),
+            created_at=OuterRef("created_at"), kind=k, value=v)))
+    return qs
+
+
 def _hits(user: User, criteria: list[tuple[str, int]], *, birth_year: int | None, sex: str,
           limit: int) -> list[QuerySet[PersonIndex, uuid.UUID]]:
     """Ids of people in the user's scope with every entry in `criteria`, newest first, at most
@@ -470,13 +484,8 @@ def _hits(user: User, criteria: list[tuple[str, int]], *, birth_year: int | None
     (kind, value), *others = criteria
 
     def part(*scope: Q | Exists, **where: Any) -> QuerySet[PersonIndex, uuid.UUID]:
-        qs = PersonIndex.objects.filter(*scope, kind=kind, value=value, **where)
-        for k, v in others:
-            # Entries carry their person's office and registration time: with them equal too,
-            # PostgreSQL merges the two index ranges in order instead of probing per row.
-            qs = qs.filter(Exists(PersonIndex.objects.filter(
-                person_id=OuterRef("person_id"), office_id=OuterRef("office_id"),
-                created_at=OuterRef("created_at"), kind=k, value=v)))
+        qs = _having_all(PersonIndex.objects.filter(*scope, kind=kind, value=value, **where),
+                         others)
         if birth_year:
             qs = qs.filter(person__birth_year=birth_year)
         if sex:
@@ -553,20 +562,95 @@ def search_people(
     if doc:
         prefetch_related_objects(candidates, "documents")
     datakeys.preload([p.pk for p in candidates])
-    wanted = {blind.phonetic(t) for t in tokens} if sounds_like else tokens
-    confirmed = []
-    for person in candidates:
-        have = blind.name_tokens(person.given_names or "", person.family_names or "", *(person.aliases or []))
-        if sounds_like:
-            have = {blind.phonetic(t) for t in have}
-        if not wanted <= have:
-            continue
-        if doc and doc not in {blind.normalize_document(d.number or "") for d in person.documents.all()}:
-            continue
-        if date_of_birth and person.date_of_birth != date_of_birth:
-            continue
-        confirmed.append(person)
+    confirmed = [p for p in candidates
+                 if _matches(p, tokens, sounds_like=sounds_like, doc=doc, date_of_birth=date_of_birth)]
     return SearchResult(confirmed, len(found), truncated, cap)
+
+
+def _matches(person: Person, tokens: set[str], *, sounds_like: bool = False, doc: str = "",
+             date_of_birth: datetime.date | None = None) -> bool:
+    """Whether the decrypted record has every name token, the document and the birth date
+    asked for: a blind-index hit is only a candidate (its entries are short on purpose)."""
+    wanted = {blind.phonetic(t) for t in tokens} if sounds_like else tokens
+    have = blind.name_tokens(person.given_names or "", person.family_names or "", *(person.aliases or []))
+    if sounds_like:
+        have = {blind.phonetic(t) for t in have}
+    if not wanted <= have:
+        return False
+    if doc and doc not in {blind.normalize_document(d.number or "") for d in person.documents.all()}:
+        return False
+    return not (date_of_birth and person.date_of_birth != date_of_birth)
+
+
+# Candidates read per criterion by the office-wide duplicate check.
+DUPLICATE_CANDIDATES = 20
+
+
+def office_matches(office: Office, data: _Identity, *, exclude: uuid.UUID | None = None
+                   ) -> dict[uuid.UUID, list[str]]:
+    """People of `office` who share a document number, or every name and the date of birth,
+    with `data`, whoever may see them: {person id: DuplicateReason codes}.
+
+    For the duplicate check at registration only (docs/architecture.md#duplicates): a user
+    is told of a match they may not see, never shown it."""
+    tokens = blind.name_tokens(data.given_names, data.family_names)
+    asked: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = []
+    for d in data.documents:
+        if number := blind.normalize_document(d.number):
+            asked.append((DuplicateReason.DOCUMENT, [("doc", blind.bidx("doc", number))], {"doc": number}))
+    if tokens and data.date_of_birth:
+        asked.append((DuplicateReason.NAME_AND_BIRTH,
+                      _criteria(tokens, sounds_like=False, doc="", date_of_birth=data.date_of_birth),
+                      {"tokens": tokens, "date_of_birth": data.date_of_birth}))
+    found: dict[uuid.UUID, list[str]] = {}
+    for reason, criteria, wanted in asked:
+        (kind, value), *others = criteria
+        hits = _having_all(PersonIndex.objects.filter(office=office, kind=kind, value=value), others)
+        if exclude is not None:
+            hits = hits.exclude(person_id=exclude)
+        ids = hits.order_by("-created_at").values_list("person_id", flat=True)[:DUPLICATE_CANDIDATES]
+        people = list(Person.objects.filter(pk__in=list(ids), erased_at__isnull=True))
+        if "doc" in wanted:
+            prefetch_related_objects(people, "documents")
+        datakeys.preload([p.pk for p in people])
+        for p in people:
+            if _matches(p, wanted.get("tokens", set()), doc=wanted.get("doc", ""),
+                        date_of_birth=wanted.get("date_of_birth")):
+                found.setdefault(p.pk, []).append(reason)
+    return found
+
+
+def duplicate_queue(user: User) -> QuerySet[PossibleDuplicate]:
+    """Pairs to review in the offices this user supervises, oldest first."""
+    return (PossibleDuplicate.objects
+            .filter(office__in=offices_where(user, Role.SUPERVISOR), status=DuplicateStatus.OPEN)
+            .select_related("office", "person", "other", "flagged_by")
+            .order_by("created_at", "pk"))
+
+
+def get_duplicate(user: User, pk: uuid.UUID | str) -> PossibleDuplicate:
+    """A pair of an office this user supervises, reviewed or not."""
+    try:
+        return (PossibleDuplicate.objects
+                .filter(office__in=offices_where(user, Role.SUPERVISOR))
+                .select_related("office", "person", "other").get(pk=pk))
+    except (PossibleDuplicate.DoesNotExist, ValidationError, ValueError):
+        raise Http404("No such pair.") from None
+
+
+def flagged_unseen(person: Person) -> bool:
+    """Whether registering `person` queued a pair its registrar was not shown."""
+    return PossibleDuplicate.objects.filter(person=person, confirmed_distinct=False).exists()
+
+
+def linked_people(user: User, person: Person) -> list[Person]:
+    """Other records a supervisor linked to this one as the same person, that this user may see."""
+    pairs = PossibleDuplicate.objects.filter(Q(person=person) | Q(other=person),
+                                             status=DuplicateStatus.LINKED)
+    ids = {pk for pair in pairs.values_list("person_id", "other_id") for pk in pair} - {person.pk}
+    if not ids:
+        return []
+    return list(visible_people(user).filter(pk__in=ids).select_related("office").order_by("created_at"))
 
 
 def visible_import_jobs(user: User) -> QuerySet[ImportJob]:

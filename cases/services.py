@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
@@ -22,6 +22,8 @@ from cases.models import (
     CaseParticipant,
     CaseUserObjectPermission,
     Document,
+    DuplicateSource,
+    DuplicateStatus,
     IdentityDocument,
     Membership,
     Note,
@@ -29,6 +31,7 @@ from cases.models import (
     ParticipantRole,
     Person,
     PersonIndex,
+    PossibleDuplicate,
     ReferenceCounter,
     Role,
     User,
@@ -72,8 +75,13 @@ def _values(data: PersonData) -> dict[str, object]:
 
 
 @transaction.atomic
-def register_person(*, by: User, office: Office, data: PersonData) -> Person:
-    """Register a person in an office; seals their data under a new data key."""
+def register_person(*, by: User, office: Office, data: PersonData, check_duplicates: bool = False,
+                    seen: Collection[uuid.UUID] = ()) -> Person:
+    """Register a person in an office; seals their data under a new data key.
+
+    With `check_duplicates`, records of the office that may be the same person, whoever may
+    see them, are queued for a supervisor; `seen`: those the user was shown and said were
+    someone else (docs/architecture.md#duplicates)."""
     if not selectors.can_register(by, office):
         raise PermissionDenied(_("You cannot register people in this office."))
     data = intake.clean_person(data, country=office.country.code)
@@ -85,7 +93,38 @@ def register_person(*, by: User, office: Office, data: PersonData) -> Person:
     _save_documents(by=by, person=person, items=data.documents)
     _index_person(person)
     events.emit("person.register", actor=by, obj=person)
+    if check_duplicates:
+        _flag_duplicates(by=by, person=person, data=data, seen=set(seen))
     return person
+
+
+def _flag_duplicates(*, by: User, person: Person, data: PersonData, seen: set[uuid.UUID]) -> None:
+    matches = selectors.office_matches(person.office, data, exclude=person.pk)
+    if not matches:
+        return
+    PossibleDuplicate.objects.bulk_create([
+        PossibleDuplicate(office_id=person.office_id, person=person, other_id=other,
+                          source=DuplicateSource.REGISTRATION, reasons=reasons,
+                          confirmed_distinct=other in seen, flagged_by=by)
+        for other, reasons in sorted(matches.items())])
+    events.emit("duplicate.flag", actor=by, obj=person, others=sorted(str(o) for o in matches))
+
+
+@transaction.atomic
+def review_duplicate(*, by: User, pair: PossibleDuplicate, same_person: bool) -> PossibleDuplicate:
+    """A supervisor of the pair's office says whether its two records are one person."""
+    pair = PossibleDuplicate.objects.select_for_update().get(pk=pair.pk)
+    if pair.office_id not in access.offices_where(by, Role.SUPERVISOR):
+        raise PermissionDenied(_("Only a supervisor of the office reviews possible duplicates."))
+    if pair.status != DuplicateStatus.OPEN:
+        raise ValidationError(_("This pair has already been reviewed."))
+    pair.status = DuplicateStatus.LINKED if same_person else DuplicateStatus.DISMISSED
+    pair.decided_by = by
+    pair.decided_at = timezone.now()
+    pair.save(update_fields=["status", "decided_by", "decided_at"])
+    events.emit("duplicate.link" if same_person else "duplicate.dismiss", actor=by, obj=pair,
+                people=[str(pair.person_id), str(pair.other_id)])
+    return pair
 
 
 def _save_documents(*, by: User, person: Person, items: list[IdentityDocumentData]) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import views, views_staff
+from cases import views, views_duplicates, views_staff
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -12,6 +12,9 @@ urlpatterns = [
          name="identity_document_add"),
     path("people/<uuid:person_id>/erase/", views.person_erase, name="person_erase"),
     path("people/<uuid:person_id>/open-case/", views.case_open, name="case_open"),
+    path("people/duplicates/", views_duplicates.duplicate_queue, name="duplicate_queue"),
+    path("people/duplicates/<uuid:pair_id>/", views_duplicates.duplicate_review,
+         name="duplicate_review"),
     path("staff/", views_staff.staff, name="staff"),
     path("staff/memberships/<int:membership_id>/revoke/", views_staff.membership_revoke,
          name="membership_revoke"),

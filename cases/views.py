@@ -11,6 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.forms import BaseForm
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -104,6 +105,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         ctx["sections"] = dashboard_parts.sections(user)
     if held.get(Role.SUPERVISOR):
         ctx["workload"] = selectors.supervised_workload(user)
+        ctx["duplicate_count"] = selectors.bounded_count(selectors.duplicate_queue(user))
     if held.get(Role.OFFICE_ADMIN):
         ctx["staff"] = selectors.administered_memberships(user)
     if held.get(Role.SYSTEM_ADMIN):
@@ -146,22 +148,27 @@ def people_search(request: AuthedRequest) -> HttpResponse:
 def person_create(request: AuthedRequest) -> HttpResponse:
     offices = selectors.user_offices(request.user, *access.CASE_ROLES)
     form = PersonForm(request.POST or None, offices=offices)
-    duplicates: list[Person] = []
     if request.method == "POST" and form.is_valid():
         data = form.person_data()
-        if not request.POST.get("register_anyway"):
-            duplicates = selectors.possible_duplicates(request.user, data)
-        if duplicates:
+        # Records this user may see are shown; the office's others are only queued for a
+        # supervisor (docs/architecture.md#duplicates).
+        duplicates = selectors.possible_duplicates(request.user, data)
+        if duplicates and not request.POST.get("register_anyway"):
             return render(request, "cases/person_form.html", {
                 "form": form, "creating": True, "duplicates": duplicates}, status=409)
         try:
             person = services.register_person(
-                by=request.user, office=form.cleaned_data["office"], data=data
+                by=request.user, office=form.cleaned_data["office"], data=data,
+                check_duplicates=True, seen=[p.pk for p in duplicates],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Person registered."))
+            if selectors.flagged_unseen(person):
+                messages.info(request, _(
+                    "Another record of this office may be the same person. A supervisor will "
+                    "review the two records."))
             return redirect("person_detail", person_id=person.pk)
     return render(request, "cases/person_form.html", {"form": form, "creating": True})
 
@@ -181,6 +188,9 @@ def person_detail(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
         "can_open_case": selectors.can_register(request.user, person.office) and not person.erased_at,
         "open_form": OpenCaseForm(),
         "can_erase": selectors.can_erase_person(request.user, person),
+        "linked": selectors.linked_people(request.user, person),
+        "pairs_to_review": selectors.duplicate_queue(request.user)
+                          .filter(Q(person=person) | Q(other=person)).exists(),
     })
 
 

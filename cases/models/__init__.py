@@ -11,6 +11,12 @@ from cases.models.cases import (
     ParticipantRole,
     ReferenceCounter,
 )
+from cases.models.duplicates import (
+    DuplicateReason,
+    DuplicateSource,
+    DuplicateStatus,
+    PossibleDuplicate,
+)
 from cases.models.imports import ImportJob, ImportStatus
 from cases.models.keys import DataKey
 from cases.models.people import (
@@ -34,6 +40,9 @@ __all__ = [
     "DataKey",
     "Document",
     "DocumentType",
+    "DuplicateReason",
+    "DuplicateSource",
+    "DuplicateStatus",
     "IdentityDocument",
     "ImportJob",
     "ImportStatus",
@@ -43,6 +52,7 @@ __all__ = [
     "ParticipantRole",
     "Person",
     "PersonIndex",
+    "PossibleDuplicate",
     "ReferenceCounter",
     "Role",
     "Sex",

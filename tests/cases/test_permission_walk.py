@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from cases import importing, services
-from cases.models import Case
+from cases.models import Case, PossibleDuplicate
 from rsd import services as rsd_services
 from tests.conftest import PNG_BYTES, pdf_bytes
 
@@ -110,6 +110,11 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("import_start", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(200)),
     # An empty upload: the form comes back with its errors.
     ("import_start", "POST"): row(403, supervisor=400, foreign=FOREIGN_SUPERVISOR(400)),
+    # Possible duplicates are reviewed by the supervisors of the pair's office.
+    ("duplicate_queue", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(200)),
+    ("duplicate_queue", "POST"): row(405, anon=405),
+    ("duplicate_review", "GET"): row(405, anon=405),
+    ("duplicate_review", "POST"): row(403, supervisor=302, foreign=FOREIGN_SUPERVISOR(404)),
     ("import_job", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(404)),
     # Staff pages are for office administrators of the office.
     ("staff", "GET"): row(403, non_case=OFFICE_ADMIN(200)),
@@ -250,13 +255,16 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, perso
     job = importing.queue_import(by=supervisor, office=office, data=b"given_names\n",
                                  filename="empty.csv")
     membership = caseworker2.memberships.get()
+    services.register_person(by=caseworker, office=office, data=person_data(), check_duplicates=True)
+    pair = PossibleDuplicate.objects.get(other=person)
     source = rsd_services.add_coi_source(
         by=supervisor, office=office, title="Honduras: situación de seguridad", publisher="ACNUR",
         published_on=datetime.date(2025, 6, 1), country="HN", document=pdf_bytes("coi"))
     return scenario, {"source_id": source.pk,
                       "person_id": person.pk, "case_id": case.pk, "reference": case.reference,
                       "document_id": document.pk,
-                      "job_id": job.pk, "membership_id": membership.pk, "name": "register",
+                      "job_id": job.pk, "pair_id": pair.pk, "membership_id": membership.pk,
+                      "name": "register",
                       "user_id": caseworker2.pk}
 
 
@@ -279,6 +287,8 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "case_take": {},
         "note_add": {"text": "Walked note"},
         "import_start": {},
+        "duplicate_queue": {},
+        "duplicate_review": {"decision": "dismiss"},
         "staff": {"office": office.pk, "role": "caseworker", "username": "nuevo.gestor",
                   "first_name": "Nuevo", "last_name": "Gestor",
                   "password": "a-long-enough-first-password"},
