@@ -622,7 +622,8 @@ class Filler:
                         dl = open_dl.pop(clock.name)
                         dl.met_at, dl.met_by_step_id = at, step.id
                     dl = CaseDeadline(case_id=c["id"], clock=clock.name, starts_on=day,
-                                      due_on=clock.due(day, country), started_by_step_id=step.id)
+                                      due_on=clock.due(day, country), started_by_step_id=step.id,
+                                      office_id=c["office_id"], assigned_to_id=c["assigned_to_id"])
                     open_dl[clock.name] = dl
                     out["deadlines"].append(dl)
         for person_id, role, _by in parts:

@@ -151,15 +151,29 @@ def waiting_for(user: User, role: str) -> QuerySet[Case]:
 def _open_deadlines(
     user: User, *, mine_only: bool, within_days: int, offices: set[int] | None
 ) -> QuerySet[CaseDeadline]:
-    cases = my_cases(user) if mine_only else visible_cases(user)
+    limit = timezone.localdate() + datetime.timedelta(days=within_days)
+    running = CaseDeadline.objects.filter(met_at__isnull=True, due_on__lte=limit)
+    if not user.is_authenticated or not user.is_active:
+        return running.none()
+    # One assignee's or whole supervised offices' deadlines are walked on the copies of the
+    # case's assignee and office, by due date, and the walk stops after a page (the scope
+    # of visible_cases, without reading the cases first).
+    if mine_only:
+        scope = Q(office__in=offices_where(user, *CASE_ROLES))
+        grants = granted_case_ids(user)
+        if grants:
+            scope |= Q(case_id__in=list(grants))
+        running = running.filter(scope, assigned_to=user)
+        if offices is not None:
+            running = running.filter(office__in=offices)
+        return running.filter(case__closed_at__isnull=True)
+    if offices is not None and offices <= offices_where(user, Role.SUPERVISOR):
+        return running.filter(office__in=offices, case__closed_at__isnull=True)
+    cases = visible_cases(user)
     if offices is not None:
         cases = cases.filter(office__in=offices)
-    limit = timezone.localdate() + datetime.timedelta(days=within_days)
     # The open-case condition inside the subquery: on the outer join it read every case.
-    return CaseDeadline.objects.filter(
-        met_at__isnull=True, due_on__lte=limit,
-        case__in=cases.filter(closed_at__isnull=True).values("pk"),
-    )
+    return running.filter(case__in=cases.filter(closed_at__isnull=True).values("pk"))
 
 
 def due_deadlines(
@@ -202,14 +216,11 @@ def supervised_deadlines(user: User, *, within_days: int = DUE_SOON_DAYS) -> lis
     today = timezone.localdate()
     limit = COUNT_LIMIT
     # A supervisor sees every case of the offices they supervise: no scoping subquery. Read
-    # from the running deadlines, each case's office looked up by its key, so the scan stops
-    # at the limit (a join hashed every open case of the office, for each column).
-    office_of_case = (Case.objects.filter(pk=OuterRef("case_id"), closed_at__isnull=True)
-                      .order_by().values("office_id"))
+    # from the office's running deadlines (their copy of the case's office), so the scan
+    # stops at the limit (a join hashed every open case of the office, for each column).
     # Unordered: an ORDER BY due_on made the planner read and sort every match first.
-    running = (CaseDeadline.objects.filter(met_at__isnull=True)
-               .annotate(case_office=Subquery(office_of_case[:1]))
-               .filter(case_office=OuterRef("pk")).order_by())
+    running = CaseDeadline.objects.filter(met_at__isnull=True, office=OuterRef("pk"),
+                                          case__closed_at__isnull=True).order_by()
     overdue = running.filter(due_on__lt=today).values("case_id")[: limit + 1]
     soon = running.filter(due_on__gte=today, due_on__lte=today + datetime.timedelta(days=within_days)
                           ).values("case_id")[: limit + 1]

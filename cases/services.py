@@ -18,6 +18,7 @@ from cases.intake import IdentityDocumentData as IdentityDocumentData
 from cases.intake import PersonData as PersonData
 from cases.models import (
     Case,
+    CaseDeadline,
     CaseKind,
     CaseParticipant,
     CaseUserObjectPermission,
@@ -229,6 +230,7 @@ def assign_case(*, by: User, case: Case, assignee: User | None, reason: str = ""
         raise ValidationError(_("%(name)s does not work on cases in this office.") % {"name": assignee})
     previous = case.assigned_to_id
     updates.model_update(case, by=by, reason=reason, assigned_to=assignee)
+    _deadlines_follow(case)
     events.emit("case.assign", actor=by, obj=case, previous=previous,
                 assignee=assignee.pk if assignee else None)
     return case
@@ -243,8 +245,15 @@ def take_case(*, by: User, case: Case) -> Case:
     if case.assigned_to_id is not None:
         raise ValidationError(_("Someone else took this case a moment ago."))
     updates.model_update(case, by=by, assigned_to=by)
+    _deadlines_follow(case)
     events.emit("case.take", actor=by, obj=case)
     return case
+
+
+def _deadlines_follow(case: Case) -> None:
+    """The running deadlines carry the case's assignee (models.CaseDeadline)."""
+    CaseDeadline.objects.filter(case=case, met_at__isnull=True).update(
+        assigned_to_id=case.assigned_to_id)
 
 
 @transaction.atomic

@@ -114,12 +114,23 @@ class CaseDeadline(models.Model):
     met_at = models.DateTimeField(null=True, blank=True)
     met_by_step = models.ForeignKey(CaseStep, on_delete=models.CASCADE, null=True, blank=True,
                                     related_name="+")
+    # Copies of the case's office and assignee, kept by the services that change them: the
+    # dashboard walks one assignee's or one office's running deadlines by due date and stops
+    # after a page (docs/architecture.md#speed).
+    office = models.ForeignKey("cases.Office", on_delete=models.PROTECT, related_name="+",
+                               db_index=False)
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                    blank=True, related_name="+", db_index=False)
 
     class Meta:
         ordering = ["due_on"]
         indexes = [
             models.Index(fields=["due_on"], condition=models.Q(met_at__isnull=True),
                          name="open_deadline_due"),
+            models.Index(fields=["assigned_to", "due_on"], condition=models.Q(met_at__isnull=True),
+                         name="open_deadline_assignee"),
+            models.Index(fields=["office", "due_on"], condition=models.Q(met_at__isnull=True),
+                         name="open_deadline_office"),
         ]
 
     def __str__(self) -> str:

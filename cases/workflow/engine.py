@@ -234,7 +234,8 @@ def _run_clocks(case: Case, wf: Workflow, transition: Transition, step: CaseStep
         country = case.office.country.code
         CaseDeadline.objects.bulk_create([
             CaseDeadline(case=case, clock=c.name, starts_on=step.effective_on,
-                         due_on=c.due(step.effective_on, country), started_by_step=step)
+                         due_on=c.due(step.effective_on, country), started_by_step=step,
+                         office_id=case.office_id, assigned_to_id=case.assigned_to_id)
             for c in starting])
 
 

@@ -42,7 +42,8 @@ def add_cases(caseworker, supervisor, office, person_data):
                                                target="open", effective_on=due,
                                                person_id=case.principal_id)
                 CaseDeadline.objects.create(case=case, clock="screening", starts_on=due,
-                                            due_on=due, started_by_step=step)
+                                            due_on=due, started_by_step=step,
+                                            office_id=case.office_id, assigned_to_id=case.assigned_to_id)
     return add
 
 
@@ -114,7 +115,8 @@ def test_a_deadline_column_past_the_limit_counts_the_cases_it_read(supervisor, a
     step = CaseStep.objects.get(case=case)
     for clock in ("report", "appeal", "interview"):  # three more on one case
         CaseDeadline.objects.create(case=case, clock=clock, starts_on=step.effective_on,
-                                    due_on=step.effective_on, started_by_step=step)
+                                    due_on=step.effective_on, started_by_step=step,
+                                    office_id=case.office_id, assigned_to_id=case.assigned_to_id)
 
     [row] = selectors.supervised_deadlines(supervisor)
 

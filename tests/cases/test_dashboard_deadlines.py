@@ -35,6 +35,7 @@ def deadline(case: Case, due_on: datetime.date, *, clock: str = "screening",
                                    person_id=case.principal_id)
     return CaseDeadline.objects.create(case=case, clock=clock, starts_on=due_on - 30 * DAY,
                                        due_on=due_on, started_by_step=step,
+                                       office_id=case.office_id, assigned_to_id=case.assigned_to_id,
                                        met_at=timezone.now() if met else None)
 
 
@@ -239,3 +240,42 @@ def test_the_deadline_panels_take_a_fixed_number_of_queries(client, world, casew
     deadline(world["colleague"], today() - DAY, clock="report")
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/")
+
+
+def test_running_deadlines_follow_the_case_to_its_new_assignee(world, caseworker, caseworker2,
+                                                               supervisor):
+    # The panels walk the deadlines' copies of the case's assignee: assigning and taking
+    # must move them, and a met deadline keeps the assignee it had.
+    deadline(world["soon"], today() - 5 * DAY, clock="report", met=True)
+    services.assign_case(by=supervisor, case=world["soon"], assignee=caseworker2)
+
+    assert "soon:screening" not in names(selectors.due_deadlines(caseworker, mine_only=True), world)
+    assert "soon:screening" in names(selectors.due_deadlines(caseworker2, mine_only=True), world)
+    copies = dict(CaseDeadline.objects.filter(case=world["soon"]).values_list("clock", "assigned_to"))
+    assert copies == {"screening": caseworker2.pk, "report": caseworker.pk}
+
+    services.assign_case(by=supervisor, case=world["soon"], assignee=None)
+    assert "soon:screening" not in names(selectors.due_deadlines(caseworker2, mine_only=True), world)
+    services.take_case(by=caseworker, case=world["soon"])
+    assert "soon:screening" in names(selectors.due_deadlines(caseworker, mine_only=True), world)
+
+
+def test_a_caseworker_who_lost_the_office_loses_its_deadlines(world, caseworker):
+    caseworker.memberships.filter(role=Role.CASEWORKER).delete()
+    access.forget(caseworker)
+
+    assert list(selectors.due_deadlines(caseworker, mine_only=True)) == []
+
+
+def test_the_migration_copies_each_cases_office_and_assignee(world, other_office):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("cases.migrations.0013_deadline_copies")
+    CaseDeadline.objects.update(office=other_office, assigned_to=None)  # as before the copies
+
+    migration.copy_from_cases(apps, None)
+
+    for d in CaseDeadline.objects.select_related("case"):
+        assert (d.office_id, d.assigned_to_id) == (d.case.office_id, d.case.assigned_to_id)

@@ -614,7 +614,8 @@ def test_an_effect_that_fails_rolls_back_the_whole_step(toy_case, caseworker):
 
     def effect(case: Case, step: CaseStep) -> None:
         CaseDeadline.objects.create(case=case, clock="effect", starts_on=D(2026, 1, 5),
-                                    due_on=D(2026, 1, 6), started_by_step=step)
+                                    due_on=D(2026, 1, 6), started_by_step=step,
+                                    office_id=case.office_id, assigned_to_id=case.assigned_to_id)
         raise ValidationError("The letter could not be made.")
 
     with pytest.raises(ValidationError) as failed:
