@@ -1,18 +1,21 @@
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from cases import intake
+from cases import intake, listing
 from cases.intake import EARLIEST_BIRTH, MAX_LENGTH, IdentityDocumentData, PersonData
 from cases.models import CaseKind, DocumentType, Office, Sex, SpecificNeed, User
 from cases.vocab import LANGUAGE_CODES, country_choices, language_choices  # noqa: F401  (re-exported)
@@ -271,3 +274,102 @@ class LoginForm(Styled, AuthenticationForm):
 
 class StyledPasswordChangeForm(Styled, PasswordChangeForm):
     pass
+
+
+# The assignee filter of the case list: "me" and "none" are its tabs "mine" and "queue".
+ME, UNASSIGNED = "me", "none"
+_TAB_OF = {ME: "mine", UNASSIGNED: "queue", "": "all"}
+_SMALL_SELECT = {"class": "form-select form-select-sm"}
+
+
+class CaseListForm(forms.Form):
+    """The case list's filters and order, sent by GET (cases/listing.py).
+
+    A value that is not among the user's choices is dropped, alone: that filter falls back to
+    its default. Nothing here widens what the user sees; selectors.case_list applies the
+    filters inside the user's scope. After construction: `show`, `filters`, `order`, `codes`
+    (what the audit event records), `pairs` and `query` (the whole list, for its links),
+    `filter_query` (without the tab) and `active` (how many filters are set)."""
+
+    kind = forms.ChoiceField(label=_("Kind of case"), required=False)
+    state = forms.ChoiceField(label=_("State"), required=False)
+    procedure = forms.ChoiceField(label=_("Procedure"), required=False)
+    assignee = forms.CharField(label=_("Assigned to"), required=False, max_length=12)
+    deadline = forms.ChoiceField(label=_("Deadline"), required=False)
+    office = forms.ChoiceField(label=_("Office"), required=False)
+    flag = forms.MultipleChoiceField(label=_("Only cases marked"), required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), required=False)
+
+    def __init__(self, data: QueryDict, *, choices: listing.ListChoices, show: str) -> None:
+        data = data.copy()
+        if "assignee" not in data:  # a tab's link: the tab says whose cases
+            data["assignee"] = {"mine": ME, "queue": UNASSIGNED}.get(show, "")
+        super().__init__(data)
+        self.choices = choices
+        f = self.fields
+        self._choose("kind", [("", _("All kinds")), *CaseKind.choices])
+        self._choose("state", [("", _("Any state")), (listing.ANY_OPEN, _("Any open state")),
+                               (listing.ANY_CLOSED, _("Any closed state")),
+                               *([(_("In progress"), choices.open_states)] if choices.open_states else []),
+                               *([(_("Closed"), choices.closed_states)] if choices.closed_states else [])])
+        self._choose("procedure", [("", _("Any procedure")), *choices.procedures])
+        f["assignee"].widget = forms.Select(attrs=_SMALL_SELECT, choices=[
+            ("", _("Anyone")), (ME, _("Me")), (UNASSIGNED, _("Unassigned")),
+            *([(_("Staff"), [(str(pk), name) for pk, name in choices.staff])] if choices.staff else [])])
+        self._choose("deadline", [("", _("Any")), *listing.DEADLINES.items()])
+        self._choose("office", [("", _("All my offices")),
+                                *((code, label) for _pk, code, label in choices.offices)])
+        flag = cast(forms.MultipleChoiceField, f["flag"])
+        flag.choices = choices.flags
+        flag.widget = forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"},
+                                                   choices=choices.flags)
+        self._choose("sort", list(listing.SORTS.items()))
+        self.is_valid()  # cleaned_data keeps the fields that are valid, and only those
+        self._read(show)
+
+    def _choose(self, name: str, options: list[Any]) -> None:
+        field = cast(forms.ChoiceField, self.fields[name])
+        field.choices = options
+        field.widget.attrs.update(_SMALL_SELECT)
+
+    def clean_assignee(self) -> str | int:
+        value: str = self.cleaned_data["assignee"]
+        if value in _TAB_OF:
+            return value
+        # A staff member's id, for supervisors: outside their scope it matches no case.
+        if self.choices.supervises and re.fullmatch(r"[0-9]{1,10}", value):
+            return int(value)
+        raise ValidationError(forms.ChoiceField.default_error_messages["invalid_choice"],
+                              code="invalid_choice", params={"value": value})
+
+    def _read(self, tab: str) -> None:
+        d = self.cleaned_data
+        assignee = d.get("assignee")
+        staff = assignee if isinstance(assignee, int) else None
+        if staff is not None:
+            self.show = "all"
+        else:  # the tab the choice stands for; without a valid choice, the tab asked for
+            self.show = _TAB_OF[assignee] if isinstance(assignee, str) else tab
+        office = d.get("office") or ""
+        self.filters = listing.CaseFilters(
+            kind=d.get("kind") or "", state=d.get("state") or "", procedure=d.get("procedure") or "",
+            assignee=staff, deadline=d.get("deadline") or "",
+            office=next((pk for pk, code, _label in self.choices.offices if code == office), None),
+            flags=tuple(d.get("flag") or ()),
+        )
+        self.order = d.get("sort") or listing.NEWEST
+        codes: dict[str, Any] = {name: d.get(name) for name in ("kind", "state", "procedure",
+                                                                 "deadline", "office")}
+        codes.update(assignee=staff, flags=list(self.filters.flags))
+        self.codes = {k: v for k, v in codes.items() if v or (k == "assignee" and v is not None)}
+        self.active = len(self.codes)
+        pairs: list[tuple[str, Any]] = [(k, self.codes[k]) for k in (
+            "kind", "state", "procedure", "deadline", "office") if k in self.codes]
+        pairs += [("flag", code) for code in self.filters.flags]
+        if self.order != listing.NEWEST:
+            pairs.append(("sort", self.order))
+        self.filter_query = urlencode(pairs)
+        shown = [("show", self.show)]
+        self.pairs = [*shown, *([("assignee", staff)] if staff is not None else []), *pairs]
+        self.query = urlencode(self.pairs)
+        self.clear_query = urlencode([*shown, *(p for p in pairs if p[0] == "sort")])

@@ -7,6 +7,7 @@ supervisor every case of their offices; anyone sees a case explicitly granted to
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import uuid
 from collections.abc import Sequence
@@ -33,13 +34,15 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from cases import workflow
+from cases import listing, workflow
 from cases.access import CASE_ROLES, can_edit_case, granted_case_ids, has_role, offices_where
 from cases.crypto import blind, datakeys
 from cases.models import (
     Case,
     CaseDeadline,
+    CaseKind,
     CaseParticipant,
     Document,
     DuplicateReason,
@@ -54,6 +57,7 @@ from cases.models import (
     Role,
     User,
 )
+from cases.workflow.definitions import STATE_FALLBACK
 
 # A count a page shows stops here and reads "100+": counting further reads a row per case
 # (docs/architecture.md#speed).
@@ -126,7 +130,7 @@ def my_cases(user: User) -> QuerySet[Case]:
     return visible_cases(user).filter(assigned_to=user)
 
 
-DUE_SOON_DAYS = 7
+DUE_SOON_DAYS = listing.DUE_SOON_DAYS
 
 
 def waiting_for(user: User, role: str) -> QuerySet[Case]:
@@ -255,12 +259,15 @@ class CasePage:
     next: str = ""  # the cursor of the next page; "" on the last
 
 
-def _scope_parts(user: User) -> list[Q]:
-    """What `visible_cases` sees, as parts that each walk one index in opened_at order: one
+def _scope_parts(user: User, office: int | None = None) -> list[Q]:
+    """What `visible_cases` sees, as parts that each walk one index in the list's order: one
     per supervised office, the user's own and the unassigned cases per office they work in,
-    and the cases granted to them. (An OR of them sorted a whole office's cases per page.)"""
+    and the cases granted to them. (An OR of them sorted a whole office's cases per page.)
+    `office`: only the parts that can hold cases of that office."""
     supervised = offices_where(user, Role.SUPERVISOR)
     worked = offices_where(user, Role.CASEWORKER) - supervised
+    if office is not None:
+        supervised, worked = supervised & {office}, worked & {office}
     parts = [Q(office=o) for o in sorted(supervised)]
     for o in sorted(worked):
         parts += [Q(office=o, assigned_to=user), Q(office=o, assigned_to__isnull=True)]
@@ -270,16 +277,115 @@ def _scope_parts(user: User) -> list[Q]:
     return parts
 
 
-def _cursor(token: str) -> Q | None:
+# The column each sort orders by, and whether the largest comes first; the id breaks ties in
+# the same direction. The deadline sort is read in two phases (_by_deadline).
+_SORT_KEYS: dict[str, tuple[str, bool]] = {
+    listing.NEWEST: ("opened_at", True), listing.OLDEST: ("opened_at", False),
+    listing.REFERENCE: ("reference", False), listing.CHANGED: ("updated_at", True),
+}
+_DUE, _NONE = "due", "none"  # the deadline sort's phases
+
+
+@dataclass(frozen=True)
+class _Cursor:
+    """Where the previous page ended: the sort key of its last case, and that case's id."""
+
+    value: Any  # datetime, date or reference
+    pk: uuid.UUID
+    phase: str = ""  # the deadline sort: _DUE (a running deadline) or _NONE
+
+
+def _encode(sort: str, case: Case) -> str:
+    if sort == listing.DEADLINE:
+        due = getattr(case, "next_due", None)
+        value = f"{_DUE}:{due.isoformat()}" if due else f"{_NONE}:{case.opened_at.isoformat()}"
+    else:
+        key = getattr(case, _SORT_KEYS[sort][0])
+        value = key if isinstance(key, str) else key.isoformat()
+    return f"{sort}|{value}|{case.pk}"
+
+
+def _aware(value: str) -> datetime.datetime:
+    at = datetime.datetime.fromisoformat(value)
+    if timezone.is_naive(at):
+        raise ValueError("a cursor's time has its offset")
+    return at
+
+
+def _decode(sort: str, token: str) -> _Cursor | None:
+    """The cursor `sort|key|id` the previous page ended at; None if it is not one of this sort's
+    (the list then starts from the top)."""
     try:
-        at, pk = token.split("|")
-        opened = datetime.datetime.fromisoformat(at)
+        name, value, pk = token.split("|")
         key = uuid.UUID(pk)
+        if name != sort:
+            return None
+        if sort == listing.DEADLINE:
+            phase, _sep, raw = value.partition(":")
+            if phase == _DUE:
+                return _Cursor(datetime.date.fromisoformat(raw), key, _DUE)
+            return _Cursor(_aware(raw), key, _NONE) if phase == _NONE else None
+        if sort == listing.REFERENCE:
+            return _Cursor(value, key) if 0 < len(value) <= 32 else None
+        return _Cursor(_aware(value), key)
     except ValueError:
         return None
-    if timezone.is_naive(opened):
-        return None
-    return Q(opened_at__lt=opened) | Q(opened_at=opened, pk__lt=key)
+
+
+def _after(key: str, desc: bool, cursor: _Cursor) -> Q:
+    op = "lt" if desc else "gt"
+    return Q(**{f"{key}__{op}": cursor.value}) | Q(**{key: cursor.value, f"pk__{op}": cursor.pk})
+
+
+def _ids(walks: list[QuerySet[Any, Any]]) -> list[Any]:
+    """The values of several ordered, sliced walks: one query where the database takes a LIMIT
+    inside a UNION (PostgreSQL), else one per walk."""
+    if len(walks) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        return list(walks[0].union(*walks[1:], all=True))
+    return [v for walk in walks for v in walk]
+
+
+def _first(parts: list[QuerySet[Case]], order: tuple[str, ...], n: int, *columns: str) -> list[Case]:
+    """The first `n` cases of the parts together, in `order`, read as the list shows them. Each
+    part walks its own index for `n` ids at most; the database orders the ids found (so a
+    reference sorts as the database collates it)."""
+    if len(parts) == 1:
+        return list(as_listed(parts[0], *columns).order_by(*order)[:n])
+    ids = _ids([p.order_by(*order).values_list("pk", flat=True)[:n] for p in parts])
+    return list(as_listed(Case.objects.filter(pk__in=ids), *columns).order_by(*order)[:n])
+
+
+def _by_deadline(parts: list[Q], cursor: _Cursor | None, n: int, *, running_too: bool = True
+                 ) -> list[Case]:
+    """The first `n` cases by their next running deadline, soonest first (ties: the larger id
+    first), then the cases with none running, newest first.
+
+    The first phase walks the running deadlines (the open_deadline_due index) rather than the
+    cases: only each case's soonest deadline counts, so a case is listed once. Not
+    `running_too`: the filters leave no case with a running deadline; only the second phase."""
+    running = CaseDeadline.objects.filter(listing.running_deadlines())
+    found: list[Case] = []
+    if running_too and (cursor is None or cursor.phase == _DUE):
+        sooner = running.filter(Q(due_on__lt=OuterRef("due_on"))
+                                | Q(due_on=OuterRef("due_on"), pk__lt=OuterRef("pk")),
+                                case_id=OuterRef("case_id"))
+        soonest = running.filter(~Exists(sooner))
+        if cursor is not None:
+            soonest = soonest.filter(Q(due_on__gt=cursor.value)
+                                     | Q(due_on=cursor.value, case_id__lt=cursor.pk))
+        ids = _ids([soonest.filter(case__in=Case.objects.filter(p).values("pk"))
+                    .order_by("due_on", "-case_id").values_list("case_id", flat=True)[:n]
+                    for p in parts])
+        next_due = running.filter(case=OuterRef("pk")).order_by("due_on").values("due_on")[:1]
+        found = list(as_listed(Case.objects.filter(pk__in=ids))
+                     .annotate(next_due=Subquery(next_due)).order_by("next_due", "-pk")[:n])
+        if len(found) == n:
+            return found
+    none = ~Q(Exists(running.filter(case=OuterRef("pk"))))
+    if cursor is not None and cursor.phase == _NONE:
+        none &= _after("opened_at", True, cursor)
+    return found + _first([Case.objects.filter(p, none) for p in parts], ("-opened_at", "-pk"),
+                          n - len(found))
 
 
 # What a list of cases shows (cases/_case_table.html) and what its state label needs: a
@@ -290,9 +396,10 @@ LIST_COLUMNS = ("id", "reference", "kind", "state", "procedure", "office_id", "o
 NAME_COLUMNS = ("id", "given_names", "family_names", "erased_at")
 
 
-def as_listed(cases: QuerySet[Case]) -> QuerySet[Case]:
-    """Cases as a table lists them: the columns shown, the principals' names only."""
-    return (cases.select_related("office", "assigned_to").only(*LIST_COLUMNS)
+def as_listed(cases: QuerySet[Case], *columns: str) -> QuerySet[Case]:
+    """Cases as a table lists them: the columns shown (and `columns`), the principals' names
+    only."""
+    return (cases.select_related("office", "assigned_to").only(*LIST_COLUMNS, *columns)
             .prefetch_related(None)
             .prefetch_related(Prefetch("principal", queryset=Person.objects.only(*NAME_COLUMNS))))
 
@@ -306,33 +413,84 @@ def case_by_reference(user: User, reference: str) -> Case | None:
 
 
 def case_list(user: User, *, show: str = "all", after: str = "", limit: int = LIST_PAGE,
-              kind: str = "") -> CasePage:
-    """A page of the cases this user sees, newest first, after the cursor `after`; no count.
+              kind: str = "", filters: listing.CaseFilters | None = None,
+              sort: str = listing.NEWEST) -> CasePage:
+    """A page of the cases this user sees, in the order `sort` (listing.SORTS), after the cursor
+    `after`; no count.
 
-    `show`: "mine" (assigned to the user), "queue" (unassigned, in their offices) or "all".
-    Each part of the scope is read from the cursor for one page at most and the parts are
-    merged: the cost follows the page, not the size of the offices."""
+    `show`: "mine" (assigned to the user), "queue" (unassigned, in their offices) or "all";
+    `filters` narrow further. Each part of the scope is read from the cursor for one page at
+    most, with the filters inside it, and the parts are merged: the cost follows the page,
+    not the size of the offices, and no filter reaches past the scope."""
     if not user.is_authenticated or not user.is_active:
         return CasePage([])
+    filters = filters or listing.CaseFilters()
+    if kind:
+        filters = dataclasses.replace(filters, kind=kind)
+    if sort not in listing.SORTS:
+        sort = listing.NEWEST
     narrow = {"mine": Q(assigned_to=user),
               "queue": Q(assigned_to__isnull=True, office__in=offices_where(user, *CASE_ROLES)),
               }.get(show, Q())
-    if kind:
-        narrow &= Q(kind=kind)
-    start = _cursor(after) if after else None
-    found: dict[uuid.UUID, Case] = {}
-    for part in _scope_parts(user):
-        qs = Case.objects.filter(part, narrow)
-        if start is not None:
-            qs = qs.filter(start)
-        for case in (qs.select_related("office", "assigned_to").only(*LIST_COLUMNS)
-                     .order_by("-opened_at", "-pk")[:limit + 1]):
-            found[case.pk] = case
-    ordered = sorted(found.values(), key=lambda c: (c.opened_at, c.pk), reverse=True)
-    page = ordered[:limit]
-    prefetch_related_objects(page, Prefetch("principal", queryset=Person.objects.only(*NAME_COLUMNS)))
-    last = page[-1] if page and len(ordered) > limit else None
-    return CasePage(page, f"{last.opened_at.isoformat()}|{last.pk}" if last else "")
+    narrow &= filters.condition(timezone.localdate())
+    parts = [part & narrow for part in _scope_parts(user, office=filters.office)]
+    if not parts:
+        return CasePage([])
+    cursor = _decode(sort, after) if after else None
+    if sort == listing.DEADLINE:
+        found = _by_deadline(parts, cursor, limit + 1,
+                             running_too=filters.deadline != listing.NO_DEADLINE)
+    else:
+        key, desc = _SORT_KEYS[sort]
+        start = _after(key, desc, cursor) if cursor else Q()
+        order = (f"-{key}", "-pk") if desc else (key, "pk")
+        found = _first([Case.objects.filter(p, start) for p in parts], order, limit + 1, key)
+    page = found[:limit]
+    return CasePage(page, _encode(sort, page[-1]) if len(found) > limit else "")
+
+
+def case_list_choices(user: User) -> listing.ListChoices:
+    """What this user may filter the case list by: their offices, the procedures those offices
+    use and these procedures' states, and for supervisors the staff of their offices."""
+    offices = list(user_offices(user, *CASE_ROLES).order_by("code").only("id", "code", "name", "country"))
+    procedures: dict[str, workflow.Workflow] = {}
+    without = False  # a kind of case some office has no procedure for
+    for office in offices:
+        for kind in CaseKind.values:
+            wf = workflow.for_kind(kind, office.country.code)
+            if wf is None:
+                without = True
+            else:
+                procedures.setdefault(wf.name, wf)
+    labels: dict[str, list[str]] = {}
+    closed: dict[str, bool] = {}
+    states = [s for wf in procedures.values() for s in wf.states.values()]
+    if without:
+        states += [workflow.State("open", STATE_FALLBACK["open"]),
+                   workflow.State("closed", STATE_FALLBACK["closed"], closed=True)]
+    for state in states:
+        label = str(state.label)
+        if label not in labels.setdefault(state.name, []):
+            labels[state.name].append(label)
+        closed[state.name] = closed.get(state.name, False) or state.closed
+    # One name may carry another label in another procedure: both are shown.
+    named = [(name, " / ".join(texts)) for name, texts in labels.items()]
+    supervised = offices_where(user, Role.SUPERVISOR)
+    staff: list[tuple[int, str]] = []
+    if supervised:
+        staff = [(u.pk, str(u) if u.is_active else _("%(name)s (inactive)") % {"name": u})
+                 for u in User.objects.filter(memberships__office__in=supervised,
+                                              memberships__role__in=CASE_ROLES).distinct()
+                 .order_by("first_name", "last_name", "username")
+                 .only("id", "username", "first_name", "last_name", "is_active")]
+    return listing.ListChoices(
+        offices=[(o.pk, o.code, str(o)) for o in offices],
+        procedures=[(wf.name, str(wf.label)) for wf in procedures.values()],
+        open_states=[(n, label) for n, label in named if not closed[n]],
+        closed_states=[(n, label) for n, label in named if closed[n]],
+        staff=staff, supervises=bool(supervised),
+        flags=[(f.code, str(f.label)) for f in listing.flags()],
+    )
 
 
 def get_case(user: User, case_id: uuid.UUID | str) -> Case:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,11 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cases import access, events, selectors, services, uploads
+from cases import access, events, listing, selectors, services, uploads
 from cases import dashboard as dashboard_parts
 from cases.crypto import datakeys
 from cases.forms import (
     AssignForm,
+    CaseListForm,
     DocumentForm,
     EraseForm,
     IdentityDocumentForm,
@@ -36,7 +36,7 @@ from cases.forms import (
 )
 from cases.http import AuthedRequest, HtmxRequest
 from cases.intake import IdentityDocumentData
-from cases.models import Case, CaseKind, Office, Person, Role
+from cases.models import Case, Office, Person, Role
 from cases.procedure_card import procedure_card
 from cases.steps import add_service_errors, audited_get, case_staff_required
 
@@ -319,19 +319,18 @@ def case_list(request: AuthedRequest) -> HttpResponse:
     show = request.GET.get("show", "mine")
     if show not in ("queue", "all"):
         show = "mine"
-    kind = request.GET.get("kind", "")
-    if kind not in CaseKind.values:
-        kind = ""
+    form = CaseListForm(request.GET, choices=selectors.case_list_choices(request.user), show=show)
     after = request.GET.get("after", "")
-    page = selectors.case_list(request.user, show=show, after=after, limit=selectors.LIST_PAGE,
-                               kind=kind)
+    page = selectors.case_list(request.user, show=form.show, after=after, limit=selectors.LIST_PAGE,
+                               filters=form.filters, sort=form.order)
     datakeys.preload([c.principal_id for c in page.cases])
-    events.emit("case.list", actor=request.user, show=show, later_page=bool(after),
-                cases=[str(c.pk) for c in page.cases])
+    # The filters as validated codes only: never what was typed.
+    events.emit("case.list", actor=request.user, show=form.show, later_page=bool(after),
+                sort=form.order, filters=form.codes, cases=[str(c.pk) for c in page.cases])
     return render(request, "cases/case_list.html", {
-        "cases": page.cases, "next": page.next, "later_page": bool(after), "show": show,
-        "kind": kind, "kinds": CaseKind.choices,
-        "query": urlencode({"show": show, **({"kind": kind} if kind else {})})})
+        "cases": page.cases, "next": page.next, "later_page": bool(after), "show": form.show,
+        "form": form, "choices": form.choices, "query": form.query,
+        "due_column": form.order == listing.DEADLINE})
 
 
 def _case_page(request: AuthedRequest, case: Case, **forms: BaseForm) -> HttpResponse:

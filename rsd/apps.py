@@ -8,10 +8,11 @@ class RsdConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from cases import dashboard, events, steps
+        from cases import dashboard, events, listing, steps
         from rsd import actions, procedures
         from rsd import dashboard as rsd_dashboard
         from rsd import history as rsd_history
+        from rsd import selectors as rsd_selectors
         from rsd.steps import PAGES
 
         procedures.build()
@@ -19,3 +20,4 @@ class RsdConfig(AppConfig):
         dashboard.register(rsd_dashboard.section)
         events.declare(actions.ACTIONS)
         rsd_history.register()
+        listing.register_flag(rsd_selectors.PRIORITY)

@@ -12,8 +12,9 @@ from django.db.models import Case as CaseWhen
 from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from cases import access, selectors, workflow
+from cases import access, listing, selectors, workflow
 from cases.models import Case, CaseDeadline, CaseKind, CaseStep, Role, User
 from rsd.models import (
     Appeal,
@@ -98,6 +99,15 @@ def priority_cases(user: User) -> QuerySet[Case]:
     return (selectors.visible_cases(user)
             .filter(kind=CaseKind.ASYLUM, closed_at__isnull=True, application__priority=True)
             .order_by("opened_at"))
+
+
+def is_priority() -> Q:
+    """Asylum cases in the priority queue (children, specific needs), as a condition on Case:
+    the case list's "priority" filter (cases.listing.register_flag)."""
+    return Q(Exists(Application.objects.filter(case=OuterRef("pk"), priority=True)))
+
+
+PRIORITY = listing.Flag("priority", _("Priority (children, specific needs)"), is_priority)
 
 
 def priority_not_interviewed(user: User) -> QuerySet[Case]:

@@ -60,6 +60,9 @@ class Case(models.Model):
             models.Index(fields=["office", "opened_at"]),
             models.Index(fields=["office", "assigned_to", "opened_at"]),
             models.Index(fields=["assigned_to", "opened_at"]),
+            # The case list's other sorts (docs/architecture.md#case-list).
+            models.Index(fields=["office", "updated_at"]),
+            models.Index(fields=["office", "reference"]),
             # Queues by state (review, priority) look at open cases only.
             models.Index(fields=["office", "state"], condition=models.Q(closed_at__isnull=True),
                          name="open_case_office_state"),
