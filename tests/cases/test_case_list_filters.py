@@ -37,6 +37,7 @@ def deadline(case: Case, due_on: datetime.date, *, met: bool = False) -> CaseDea
                                    person_id=case.principal_id)
     return CaseDeadline.objects.create(case=case, clock="interview", starts_on=due_on - 30 * DAY,
                                        due_on=due_on, started_by_step=step,
+                                       office_id=case.office_id, assigned_to_id=case.assigned_to_id,
                                        met_at=timezone.now() if met else None)
 
 

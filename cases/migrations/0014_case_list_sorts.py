@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0011_system_admins_are_staff'),
+        ('cases', '0013_deadline_copies'),
     ]
 
     operations = [
