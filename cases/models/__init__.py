@@ -11,6 +11,15 @@ from cases.models.cases import (
     ParticipantRole,
     ReferenceCounter,
 )
+from cases.models.configuration import (
+    ConfigurationVersion,
+    DeadlinePeriod,
+    Holiday,
+    Organisation,
+    OrganisationKind,
+    OrganisationService,
+    PeriodUnit,
+)
 from cases.models.imports import ImportJob, ImportStatus
 from cases.models.keys import DataKey
 from cases.models.people import (
@@ -31,16 +40,23 @@ __all__ = [
     "CaseParticipant",
     "CaseStep",
     "CaseUserObjectPermission",
+    "ConfigurationVersion",
     "DataKey",
+    "DeadlinePeriod",
     "Document",
     "DocumentType",
+    "Holiday",
     "IdentityDocument",
     "ImportJob",
     "ImportStatus",
     "Membership",
     "Note",
     "Office",
+    "Organisation",
+    "OrganisationKind",
+    "OrganisationService",
     "ParticipantRole",
+    "PeriodUnit",
     "Person",
     "PersonIndex",
     "ReferenceCounter",
