@@ -17,6 +17,8 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.text import capfirst
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -157,8 +159,8 @@ class YearFilter(admin.SimpleListFilter):
 
 
 class PublicHolidaysForm(forms.Form):
-    country = forms.ChoiceField(label=_("country"), choices=country_choices)
-    year = forms.IntegerField(label=_("year"), min_value=1990, max_value=2100)
+    country = forms.ChoiceField(label=capfirst(_("country")), choices=country_choices)
+    year = forms.IntegerField(label=capfirst(_("year")), min_value=1990, max_value=2100)
 
 
 @admin.register(Holiday)
@@ -191,7 +193,8 @@ class HolidayAdmin(ConfigurationAdmin):
         if form.is_bound and form.is_valid():
             country, year = form.cleaned_data["country"], form.cleaned_data["year"]
         configured = {h.date: h for h in Holiday.objects.filter(country=country, date__year=year)}
-        public = workflow.public_holidays(country, year)
+        language = "es" if (get_language() or "").startswith("es") else "en_US"
+        public = workflow.public_holidays(country, year, language)
         rows = [(day, name, "public") for day, name in public]
         rows += [(day, h.name, "configured") for day, h in configured.items()]
         context = {
@@ -205,8 +208,8 @@ class HolidayAdmin(ConfigurationAdmin):
 # --- Deadline periods -----------------------------------------------------------------------
 
 class DeadlinePeriodForm(forms.ModelForm):  # type: ignore[type-arg]
-    procedure = forms.ChoiceField(label=_("procedure"), choices=configuration.procedure_choices)
-    clock = forms.ChoiceField(label=_("deadline"), choices=configuration.clock_choices)
+    procedure = forms.ChoiceField(label=capfirst(_("procedure")), choices=configuration.procedure_choices)
+    clock = forms.ChoiceField(label=capfirst(_("deadline")), choices=configuration.clock_choices)
 
     class Meta:
         model = DeadlinePeriod
@@ -247,9 +250,10 @@ class DeadlinePeriodAdmin(ConfigurationAdmin):
     @admin.display(description=_("every deadline's period"))
     def all_periods(self, obj: DeadlinePeriod | None = None) -> SafeString:
         rows = configuration.clock_rows()
-        head = format_html("<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-                           _("procedure"), _("deadline"), _("period by law"), _("period in settings"),
-                           _("period set here"))
+        head = format_html_join("", "<th>{}</th>", ((capfirst(str(h)),) for h in (
+            _("procedure"), _("deadline"), _("period by law"), _("period in settings"),
+            _("period set here"))))
+        head = format_html("<tr>{}</tr>", head)
         row = "<tr><td>{} ({})</td><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td></tr>"
         body = format_html_join("", row, (
             (r.procedure_label, r.procedure, r.label, r.clock, r.law, r.settings or "—",
@@ -261,10 +265,10 @@ class DeadlinePeriodAdmin(ConfigurationAdmin):
 # --- Organisations --------------------------------------------------------------------------
 
 class OrganisationForm(forms.ModelForm):  # type: ignore[type-arg]
-    services = forms.MultipleChoiceField(label=_("services offered"), required=False,
+    services = forms.MultipleChoiceField(label=capfirst(_("services offered")), required=False,
                                          choices=OrganisationService.choices,
                                          widget=forms.CheckboxSelectMultiple)
-    website = forms.URLField(label=_("website"), required=False, assume_scheme="https",
+    website = forms.URLField(label=capfirst(_("website")), required=False, assume_scheme="https",
                              max_length=200)
 
     class Meta:

@@ -24,10 +24,11 @@ def _holidays(country: str, year: int) -> frozenset[datetime.date]:
         return frozenset()  # a country the package does not know: weekends only
 
 
-def public_holidays(country: str, year: int) -> list[tuple[datetime.date, str]]:
-    """The `holidays` package's holidays of `country` in `year`, by date, with their names."""
+def public_holidays(country: str, year: int, language: str | None = None) -> list[tuple[datetime.date, str]]:
+    """The `holidays` package's holidays of `country` in `year`, by date, with their names (in
+    `language`, e.g. "es" or "en_US", where the package has it)."""
     try:
-        found = holidays.country_holidays(country, years=year)
+        found = holidays.country_holidays(country, years=year, language=language)
     except NotImplementedError:
         return []
     return sorted((day, str(name)) for day, name in found.items())
