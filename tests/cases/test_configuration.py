@@ -437,6 +437,9 @@ def test_the_system_administrators_dashboard_counts_the_configuration(admin_clie
     for model in ("office", "holiday", "deadlineperiod", "organisation"):
         assert reverse(f"admin:cases_{model}_changelist") in page
     assert reverse("admin:cases_user_changelist") not in page  # the superuser's
+    holidays = admin_client.get(f"{reverse('admin:cases_holiday_changelist')}?year={this_year}")
+    assert holidays.status_code == 200
+    assert [h.name for h in holidays.context["cl"].result_list] == ["Este año"]
 
 
 def test_a_superuser_sees_the_configuration_too(client, superuser):
