@@ -36,4 +36,5 @@ ACTIONS = {
     "import.finish": _("Import finished"),
     "import.abandon": _("Import abandoned"),
     "key.rotate": _("Encryption keys rotated"),
+    "config.change": _("Configuration changed"),
 }

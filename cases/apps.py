@@ -18,6 +18,8 @@ class CasesConfig(AppConfig):
         from cases import (
             actions,
             checks,  # noqa: F401  (registers the system checks)
+            configuration,
+            dashboard,
             events,
             history,
         )
@@ -28,4 +30,6 @@ class CasesConfig(AppConfig):
 
         events.declare(actions.ACTIONS)
         history.register_cases()
+        configuration.connect()
+        dashboard.register(configuration.dashboard_section)
         post_migrate.connect(_create_role_groups, sender=self)

@@ -519,7 +519,9 @@ ROLE_PERMISSIONS: dict[str, Sequence[str]] = {
     Role.AUDITOR: [],
     Role.OFFICE_ADMIN: ["view_user", "add_user", "change_user", "view_membership",
                         "add_membership", "change_membership", "delete_membership"],
-    Role.SYSTEM_ADMIN: ["view_office", "add_office", "change_office"],
+    Role.SYSTEM_ADMIN: ["view_office", "add_office", "change_office",
+                        *(f"{op}_{model}" for model in ("holiday", "deadlineperiod", "organisation")
+                          for op in ("view", "add", "change", "delete"))],
 }
 
 

@@ -136,7 +136,7 @@ def appeal_period_over(case: Case) -> Label | None:
 
 def abandonment_due(case: Case) -> Label | None:
     """Repeated no-shows and no contact for the whole contact period."""
-    needed = options_of(for_case(case)).abandon_after_no_shows
+    needed = abandon_after_no_shows(case)
     misses = selectors.missed_interviews(case)
     if misses < needed:
         return _("The applicant has missed %(n)s interview(s); closure needs %(m)s.") % {
@@ -268,6 +268,12 @@ class AsylumOptions(ProcedureOptions):
     # Who takes each deciding step (transition name -> body), and who hears appeals.
     authorities: Mapping[str, Label] = field(default_factory=dict)
     appeal_body: Label = ""
+
+
+def abandon_after_no_shows(case: Case) -> int:
+    """Missed interviews after which closure as abandoned is proposed: the office's setting
+    (a system administrator's, in the administration site), else the procedure's."""
+    return case.office.abandon_after_no_shows or options_of(for_case(case)).abandon_after_no_shows
 
 
 def options_of(wf: Workflow | None) -> AsylumOptions:

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
@@ -32,6 +32,11 @@ class Office(models.Model):
         help_text=_("Who hears appeals against this office's decisions, as letters name it. "
                     "Empty: the procedure's default."),
     )
+    # Procedure settings (docs/architecture.md#configuration); empty: the procedure's default.
+    abandon_after_no_shows = models.PositiveSmallIntegerField(
+        _("missed interviews before closure as abandoned is proposed"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text=_("Empty: the procedure's default."))
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()

@@ -1,7 +1,8 @@
 """The workflow engine (docs/architecture.md#workflow-engine).
 
 `definitions`: what a procedure is (states, transitions, clocks, options, the registry) and
-`days`: counting calendar and working days; neither reads the database. `engine`: who may
+`days`: counting calendar and working days; neither reads the database (what a system
+administrator configured comes through `configured`, from a source `cases` installs). `engine`: who may
 take which step now, and `fire`, the only way a case changes state. Apps register their
 procedures from their AppConfig.ready().
 """
@@ -12,6 +13,7 @@ from cases.workflow.days import (
     add_days,
     is_working_day,
     next_working_day,
+    public_holidays,
     working_days_between,
 )
 from cases.workflow.definitions import (
@@ -28,6 +30,7 @@ from cases.workflow.definitions import (
     for_case,
     for_kind,
     get,
+    law_clock,
     register,
     registered,
     state_label,
@@ -70,9 +73,11 @@ __all__ = [
     "get",
     "is_working_day",
     "known",
+    "law_clock",
     "next_working_day",
     "once",
     "open_deadline",
+    "public_holidays",
     "refusal",
     "refusal_error",
     "register",

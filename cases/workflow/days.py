@@ -1,12 +1,15 @@
 """Counting days: calendar or working days, with each country's public holidays (the
-`holidays` package; a country it does not know counts weekends only)."""
+`holidays` package; a country it does not know counts weekends only) and the non-working
+days a system administrator added for the country (`configured`)."""
 
 from __future__ import annotations
 
 import datetime
-from functools import cache
+from functools import cache, lru_cache
 
 import holidays
+
+from cases.workflow import configured
 
 CALENDAR = "calendar"
 WORKING = "working"
@@ -21,13 +24,32 @@ def _holidays(country: str, year: int) -> frozenset[datetime.date]:
         return frozenset()  # a country the package does not know: weekends only
 
 
+def public_holidays(country: str, year: int, language: str | None = None) -> list[tuple[datetime.date, str]]:
+    """The `holidays` package's holidays of `country` in `year`, by date, with their names (in
+    `language`, e.g. "es" or "en_US", where the package has it)."""
+    try:
+        found = holidays.country_holidays(country, years=year, language=language)
+    except NotImplementedError:
+        return []
+    return sorted((day, str(name)) for day, name in found.items())
+
+
+@lru_cache(maxsize=256)
+def _closed(version: str, country: str, year: int) -> frozenset[datetime.date]:
+    return _holidays(country, year) | configured.closed_days(country, year, at=version)
+
+
+configured.forget_with(_closed.cache_clear)
+
+
 def is_working_day(day: datetime.date, country: str) -> bool:
-    return day.weekday() < 5 and day not in _holidays(country, day.year)
+    return day.weekday() < 5 and day not in _closed(configured.version(), country, day.year)
 
 
 def next_working_day(day: datetime.date, country: str) -> datetime.date:
-    while not is_working_day(day, country):
-        day += datetime.timedelta(days=1)
+    with configured.pinned():
+        while not is_working_day(day, country):
+            day += datetime.timedelta(days=1)
     return day
 
 
@@ -45,10 +67,11 @@ def add_days(start: datetime.date, days: int, *, unit: str, country: str,
     if unit != WORKING:
         raise ValueError(f"unknown unit of days: {unit!r}")
     day, left = start, days
-    while left > 0:
-        day += datetime.timedelta(days=1)
-        if is_working_day(day, country):
-            left -= 1
+    with configured.pinned():
+        while left > 0:
+            day += datetime.timedelta(days=1)
+            if is_working_day(day, country):
+                left -= 1
     return day
 
 
@@ -56,7 +79,8 @@ def working_days_between(start: datetime.date, end: datetime.date, country: str)
     """Working days after `start` up to and including `end` (negative when end < start)."""
     if end < start:
         return -working_days_between(end, start, country)
-    return sum(1 for n in range(1, (end - start).days + 1)
-               if is_working_day(start + datetime.timedelta(days=n), country))
+    with configured.pinned():
+        return sum(1 for n in range(1, (end - start).days + 1)
+                   if is_working_day(start + datetime.timedelta(days=n), country))
 
 

@@ -1,6 +1,7 @@
 """What a procedure is: states, transitions, clocks and options, and the registry of procedures
 (docs/architecture.md#workflow-engine). Data only: nothing here reads the database or knows
-the apps; `cases.workflow.engine` fires the transitions.
+the apps (the periods a system administrator set come through `configured`);
+`cases.workflow.engine` fires the transitions.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cases.workflow import configured
 from cases.workflow.days import CALENDAR, UNITS, add_days
 
 if TYPE_CHECKING:
@@ -138,6 +140,22 @@ class Workflow:
     def clock(self, name: str) -> Clock | None:
         return next((c for c in self.clocks if c.name == name), None)
 
+    def clocks_in_force(self) -> tuple[Clock, ...]:
+        """The clocks with the periods a system administrator set (on top of settings): what
+        a deadline opened now counts. A period that no longer fits is left out."""
+        periods = configured.periods(self.name)
+        if not periods:
+            return self.clocks
+        out = []
+        for c in self.clocks:
+            with contextlib.suppress(ValueError):
+                c = with_periods((c,), {c.name: periods[c.name]})[0] if c.name in periods else c
+            out.append(c)
+        return tuple(out)
+
+    def clock_in_force(self, name: str) -> Clock | None:
+        return next((c for c in self.clocks_in_force() if c.name == name), None)
+
     def outgoing(self, state: str) -> list[Transition]:
         return [t for t in self.transitions.values() if state in t.sources]
 
@@ -185,6 +203,11 @@ def deadline_problems() -> list[str]:
         except (ValueError, TypeError, AttributeError) as exc:
             problems.append(f"AMPARO_DEADLINES[{name!r}]: {exc}.")
     return problems
+
+
+def law_clock(procedure: str, name: str) -> Clock | None:
+    """A clock as its procedure defines it, before settings.AMPARO_DEADLINES changed it."""
+    return next((c for c in _law_clocks.get(procedure, ()) if c.name == name), None)
 
 
 def unregister(name: str) -> Workflow | None:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from cases import access, events
 from cases.models import Case, CaseDeadline, CaseStep, User
 from cases.updates import stamp
+from cases.workflow import configured
 from cases.workflow.definitions import SYSTEM, Transition, Workflow, for_case
 from cases.workflow.facts import facts, known
 
@@ -135,7 +136,8 @@ def fire(
     record with it.
     """
     try:
-        with _own_transaction(name):
+        # One version of the configuration for the step's records and its clocks alike.
+        with _own_transaction(name), configured.pinned():
             return _fire(case=case, name=name, by=by, reason=reason, on=on,
                          expected_step=expected_step, effect=effect, workflow=workflow)
     except _Refused as refused:
@@ -229,7 +231,9 @@ def _run_clocks(case: Case, wf: Workflow, transition: Transition, step: CaseStep
     if ending:
         CaseDeadline.objects.filter(case=case, met_at__isnull=True, clock__in=sorted(ending)).update(
             met_at=timezone.now(), met_by_step=step)
-    starting = [c for c in wf.clocks if transition.name in c.starts]
+    # A period a system administrator changed counts for the deadlines opened from now on.
+    starting = ([c for c in wf.clocks_in_force() if transition.name in c.starts]
+                if any(transition.name in c.starts for c in wf.clocks) else [])
     if starting:
         country = case.office.country.code
         CaseDeadline.objects.bulk_create([

@@ -15,6 +15,7 @@ from cases import access, events, updates, workflow
 from cases import services as case_services
 from cases.intake import PersonData
 from cases.models import Case, CaseKind, CaseParticipant, CaseStep, ParticipantRole, Person, User
+from cases.workflow import configured
 from rsd import selectors as rsd_selectors
 from rsd.models import Application, ClaimChannel, FamilyMember, InterviewerGender, Modality, Relationship
 from rsd.names import Steps
@@ -119,6 +120,12 @@ def record_application(*, by: User, case: Case, data: ApplicationData,
                        expected_step: int | None = None) -> Application:
     """Record the claim; the case enters its country's procedure."""
     check_asylum_case(case)
+    with configured.pinned():  # the filing limit and the step's clocks: one configuration
+        return _record_application(by=by, case=case, data=data, expected_step=expected_step)
+
+
+def _record_application(*, by: User, case: Case, data: ApplicationData,
+                        expected_step: int | None) -> Application:
     wf, late = _check_application(case, data)
     made: list[Application] = []
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from cases import access, events, updates, workflow
 from cases.models import Case, CaseStep, User
+from cases.workflow import configured
 from rsd import selectors as rsd_selectors
 from rsd.models import (
     Appeal,
@@ -129,7 +130,7 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
     raise_errors(errors)
     positive = decision.outcome == Outcome.RECOGNIZED
     wf = workflow.for_case(case)
-    appeal = wf.clock(Clocks.APPEAL) if wf and decision.stage == Stage.FIRST_INSTANCE else None
+    first_instance = wf is not None and decision.stage == Stage.FIRST_INSTANCE
     if decision.stage == Stage.APPEAL:
         first = rsd_selectors.first_instance_decision(case)
         name = (Steps.NOTIFY_APPEAL_RECOGNITION if positive else Steps.NOTIFY_APPEAL_DISMISSAL_PROTECTED
@@ -143,6 +144,8 @@ def record_notification(*, by: User, case: Case, delivered_on: datetime.date, la
         fresh = as_of_lock(found, case, seen)
         made.append(fresh)
         fresh.delivered_on, fresh.letter_language = delivered_on, language
+        # The period in force now, as the step's clock counts it (the same configuration).
+        appeal = wf.clock_in_force(Clocks.APPEAL) if wf and first_instance else None
         if not positive and appeal:
             fresh.appeal_due_on = appeal.due(delivered_on, case.office.country.code)
         updates.stamp(fresh, by=by)
@@ -252,9 +255,11 @@ def decision_letter(*, by: User, case: Case, language: str = "") -> bytes:
     wf = workflow.for_case(case)
     options = options_of(wf)
     due = decision.appeal_due_on
-    appeal = wf.clock(Clocks.APPEAL) if wf else None
-    if decision.outcome != Outcome.RECOGNIZED and due is None and appeal and not on_appeal:
-        due = appeal.due(decision.delivered_on or timezone.localdate(), case.office.country.code)
+    if decision.outcome != Outcome.RECOGNIZED and due is None and wf and not on_appeal:
+        with configured.pinned():  # one version of the configuration for the period and its days
+            appeal = wf.clock_in_force(Clocks.APPEAL)
+            if appeal:
+                due = appeal.due(decision.delivered_on or timezone.localdate(), case.office.country.code)
     family = [m.person for m in rsd_selectors.family_members(case).filter(derivative=True)]
     with translation.override(language):
         appeal_body = case.office.appeal_body or str(options.appeal_body)

@@ -27,6 +27,8 @@ from tests.cases.rawsql import read_column
 
 D = datetime.date
 CW, SUP = Role.CASEWORKER, Role.SUPERVISOR
+# Counting days reads the non-working days a system administrator added (none here).
+pytestmark = pytest.mark.django_db
 
 
 # --- The toy procedure ------------------------------------------------------------------

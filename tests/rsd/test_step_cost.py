@@ -22,6 +22,7 @@ from django.utils import timezone
 from cases import selectors as case_selectors
 from cases import services as case_services
 from cases.models import Case, CaseStep, User
+from cases.workflow import configured
 from rsd import services
 from rsd.models import Interview, InterviewStatus
 from tests.conftest import pdf_bytes
@@ -33,15 +34,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # The step's statements, BEGIN and COMMIT included, as a request makes it: the case read
 # by the page (get_case) before. With the production linker the audit link is not the
 # step's (docs/architecture.md#audit).
+# A step that opens a deadline counting days reads the configuration's version (one row by
+# key; docs/architecture.md#configuration): record_application, notify_negative.
 CEILING = {
-    "record_application": 11,
+    "record_application": 12,
     "schedule_interview": 12,
     "reschedule_interview": 14,
     "record_interview": 12,  # + the interview's day checked under the lock (a guard)
     "submit_assessment": 12,
     "return_assessment": 13,
     "decide": 15,
-    "notify_negative": 14,
+    "notify_negative": 15,
     "lodge_appeal": 11,
     "dismiss_appeal": 14,
     "notify_appeal": 15,
@@ -69,6 +72,13 @@ def _inside(statements: list[str]) -> list[str]:
 @pytest.fixture
 def production_linker(settings):
     settings.AMPARO_AUDIT_LINKER = "background"
+
+
+@pytest.fixture(autouse=True)
+def _configuration_known(transactional_db):
+    """As in a running process: what a system administrator configured (non-working days,
+    periods) is read once per version of it; a step that counts days reads only the version."""
+    configured.snapshot()
 
 
 def test_each_step_is_one_commit_and_a_bounded_number_of_statements(mx, mx_staff, production_linker):

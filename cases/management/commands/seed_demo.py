@@ -18,6 +18,9 @@ from cases.models import Membership, Office, Person, Role, User
 # Printed at the end of every run. Demo databases only: never load this data into a server
 # that holds real people's records.
 DEMO_PASSWORD = "amparo-demo-only"  # noqa: S105
+# The demo's system administrator: configuration only (the administration site), in every
+# demo office; the offices' own "<code>-system-admin" accounts stay as they are.
+SYSADMIN = "sysadmin"
 
 
 class Command(BaseCommand):
@@ -38,10 +41,13 @@ class Command(BaseCommand):
         services.ensure_role_groups()
         targets = split(people)
         with key_scope(), transaction.atomic():
+            offices = []
             for spec in OFFICES:
                 office = self._office(spec)
+                offices.append(office)
                 staff = self._staff(spec, office)
                 self._people(spec, office, staff, targets[spec.code])
+            self._sysadmin(offices)
         self._report(people)
 
     def _office(self, spec: DemoOffice) -> Office:
@@ -72,6 +78,22 @@ class Command(BaseCommand):
         # Fresh objects: the selectors cache a user's roles on the instance.
         return {role: list(User.objects.filter(pk__in=[u.pk for u in users]).order_by("username"))
                 for role, users in by_role.items()}
+
+    def _sysadmin(self, offices: list[Office]) -> None:
+        user = User.objects.filter(username=SYSADMIN).first()
+        if user is None:
+            fake = Faker("es_MX")
+            fake.seed_instance(f"amparo-demo-staff:{SYSADMIN}")
+            user = User.objects.create(
+                username=SYSADMIN, password=self.password_hash, first_name=fake.first_name(),
+                last_name=fake.last_name(), email=f"{SYSADMIN}@demo.amparo.invalid",
+                preferred_language="es",
+            )
+            self.added["staff"] += 1
+        for office in offices:
+            if not Membership.objects.filter(user=user, office=office, role=Role.SYSTEM_ADMIN).exists():
+                services.grant_membership(by=None, user=user, office=office, role=Role.SYSTEM_ADMIN)
+                self.added["memberships"] += 1
 
     def _people(self, spec: DemoOffice, office: Office, staff: dict[str, list[User]],
                 target: int) -> None:
@@ -125,4 +147,7 @@ class Command(BaseCommand):
         for spec in OFFICES:
             names = [u for u, _role in staff_usernames(spec)]
             self.stdout.write(f"  {spec.code} {spec.name}: {', '.join(names)}")
-        self.stdout.write("Log in as, for example, bz-bmp-caseworker1 or mx-tap-supervisor.")
+        self.stdout.write(f"  System administrator (offices, non-working days, deadline periods, "
+                          f"organisations at /admin/): {SYSADMIN}")
+        self.stdout.write("Log in as, for example, bz-bmp-caseworker1, mx-tap-supervisor or "
+                          f"{SYSADMIN}.")
