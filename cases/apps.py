@@ -20,6 +20,7 @@ class CasesConfig(AppConfig):
             checks,  # noqa: F401  (registers the system checks)
             events,
             history,
+            notifications,  # noqa: F401  (connects its receiver to cases.events.recorded)
         )
         from cases.crypto import datakeys
         from cases.keystore import ModelKeyStore

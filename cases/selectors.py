@@ -53,6 +53,7 @@ from cases.models import (
     ImportJob,
     Membership,
     Note,
+    Notification,
     Office,
     Person,
     PersonIndex,
@@ -651,3 +652,32 @@ def supervised_workload(user: User) -> list[dict[str, Any]]:
         rows.append({"assigned_to__username": None, "assigned_to__first_name": "",
                      "assigned_to__last_name": "", "n": queue})
     return sorted(rows, key=lambda r: (-r["n"], r["assigned_to__username"] or ""))
+
+
+# The navbar's bell counts unread notifications up to here, and reads "9+" past it.
+BELL_LIMIT = 9
+
+
+def visible_notifications(user: User) -> QuerySet[Notification]:
+    """The user's own notifications about cases they may still see: a case reassigned, or a
+    role or grant withdrawn, hides its notifications, reference and all."""
+    if not user.is_authenticated or not user.is_active:
+        return Notification.objects.none()
+    return Notification.objects.filter(
+        recipient=user, case__in=visible_cases(user, grants_in_query=True).values("pk"))
+
+
+def unread_notifications(user: User) -> Bounded:
+    """How many of them are unread, up to BELL_LIMIT: the ids of at most BELL_LIMIT + 1, one
+    statement on the (recipient, read_at, created_at) index once the user's roles are read."""
+    unread = (visible_notifications(user).filter(read_at__isnull=True).order_by()
+              .values_list("pk", flat=True)[:BELL_LIMIT + 1])
+    return bounded(len(list(unread)), BELL_LIMIT)
+
+
+def get_notification(user: User, notification_id: int | str) -> Notification:
+    """One of the user's visible notifications; 404 for anyone else's or a hidden one."""
+    try:
+        return visible_notifications(user).get(pk=notification_id)
+    except (Notification.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such notification.") from None

@@ -13,6 +13,7 @@ from cases.models.cases import (
 )
 from cases.models.imports import ImportJob, ImportStatus
 from cases.models.keys import DataKey
+from cases.models.notifications import Notification, NotificationKind
 from cases.models.people import (
     DocumentType,
     IdentityDocument,
@@ -39,6 +40,8 @@ __all__ = [
     "ImportStatus",
     "Membership",
     "Note",
+    "Notification",
+    "NotificationKind",
     "Office",
     "ParticipantRole",
     "Person",

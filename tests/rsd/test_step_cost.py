@@ -33,17 +33,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # The step's statements, BEGIN and COMMIT included, as a request makes it: the case read
 # by the page (get_case) before. With the production linker the audit link is not the
 # step's (docs/architecture.md#audit).
+# A step that leaves the case waiting for someone other than its actor tells them: + one
+# INSERT ... SELECT of the notifications (cases/notifications.py), whoever they are.
 CEILING = {
     "record_application": 11,
     "schedule_interview": 12,
     "reschedule_interview": 14,
     "record_interview": 12,  # + the interview's day checked under the lock (a guard)
-    "submit_assessment": 12,
-    "return_assessment": 13,
-    "decide": 15,
+    "submit_assessment": 13,  # + the office's supervisors told (under review)
+    "return_assessment": 14,  # + the assigned caseworker told
+    "decide": 16,  # + the assigned caseworker told (to notify)
     "notify_negative": 14,
-    "lodge_appeal": 11,
-    "dismiss_appeal": 14,
+    "lodge_appeal": 12,  # + the office's supervisors told (appeal lodged)
+    "dismiss_appeal": 15,  # + the assigned caseworker told (to notify)
     "notify_appeal": 15,
     "withdraw": 9,
 }
