@@ -185,8 +185,8 @@ def _page_queries(client, case: Case) -> list[str]:
     return [q["sql"] for q in captured.captured_queries]
 
 
-# Session, user, roles, the case, the audit event included; the supervisor's page also
-# lists the staff the case can be assigned to.
+# Session, user, roles, the case, the audit event and the navbar's unread count included;
+# the supervisor's page also lists the staff the case can be assigned to.
 PAGE_CEILING = {"caseworker": 21, "supervisor": 22}
 
 
