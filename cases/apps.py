@@ -22,6 +22,7 @@ class CasesConfig(AppConfig):
             dashboard,
             events,
             history,
+            notifications,  # noqa: F401  (connects its receiver to cases.events.recorded)
         )
         from cases.crypto import datakeys
         from cases.keystore import ModelKeyStore

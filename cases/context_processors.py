@@ -1,9 +1,10 @@
+from functools import cached_property
 from typing import Any
 
 from django.http import HttpRequest
 
-from cases import access
-from cases.models import Role
+from cases import access, selectors
+from cases.models import Role, User
 
 
 def roles(request: HttpRequest) -> dict[str, Any]:
@@ -16,3 +17,22 @@ def roles(request: HttpRequest) -> dict[str, Any]:
         "is_case_staff": bool(held.get(Role.CASEWORKER) or held.get(Role.SUPERVISOR)),
         "is_supervisor": bool(held.get(Role.SUPERVISOR)),
     }
+
+
+class Bell:
+    """The navbar's unread count, read only if the page shows it (a fragment htmx swaps in
+    does not): one statement, after the roles the page read already."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+
+    @cached_property
+    def unread(self) -> selectors.Bounded:
+        return selectors.unread_notifications(self.user)
+
+
+def notifications(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"bell": Bell(user)}

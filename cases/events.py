@@ -91,6 +91,9 @@ class Event:
     object_id: str = ""
     outcome: str = "ok"
     details: dict[str, Any] = field(default_factory=dict)
+    # The instance itself, for receivers in this process (the notifications read the case
+    # from it, cases/notifications.py); never recorded.
+    subject: Any = field(default=None, repr=False, compare=False)
 
 
 def emit(
@@ -115,7 +118,7 @@ def emit(
         if office_id is None:
             office_id = getattr(obj, "office_id", None)
     event = Event(action=action, actor=actor, office_id=office_id, object_type=object_type,
-                  object_id=str(object_id), outcome=outcome, details=details)
+                  object_id=str(object_id), outcome=outcome, details=details, subject=obj)
     recorded.send(sender=Event, event=event)
 
 

@@ -37,7 +37,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import listing, workflow
-from cases.access import CASE_ROLES, can_edit_case, granted_case_ids, has_role, offices_where
+from cases.access import (
+    CASE_ROLES,
+    can_edit_case,
+    granted_case_ids,
+    granted_case_queries,
+    grants_known,
+    has_role,
+    offices_where,
+)
 from cases.crypto import blind, datakeys
 from cases.models import (
     Case,
@@ -50,6 +58,7 @@ from cases.models import (
     ImportJob,
     Membership,
     Note,
+    Notification,
     Office,
     Person,
     PersonIndex,
@@ -107,12 +116,21 @@ def user_offices(user: User, *roles: str) -> QuerySet[Office]:
     return Office.objects.filter(pk__in=offices_where(user, *(roles or Role.values)))
 
 
-def visible_cases(user: User) -> QuerySet[Case]:
+def visible_cases(user: User, *, grants_in_query: bool = False) -> QuerySet[Case]:
+    """The cases this user may see.
+
+    The explicit grants are read first and inlined as a list (few, read once per request);
+    `grants_in_query`: unless this request read them already, the statement reads them itself
+    (a subquery), so that a lone count such as the navbar's bell is one statement."""
     if not user.is_authenticated or not user.is_active:
         return Case.objects.none()
     supervised = offices_where(user, Role.SUPERVISOR)
     worked = offices_where(user, Role.CASEWORKER) - supervised
-    scope = Q(pk__in=list(granted_case_ids(user)))
+    if grants_in_query and not grants_known(user):
+        direct, via_group = granted_case_queries(user)
+        scope = Q(pk__in=direct) | Q(pk__in=via_group)
+    else:
+        scope = Q(pk__in=list(granted_case_ids(user)))
     if supervised:
         scope |= Q(office__in=supervised)
     if worked:
@@ -887,3 +905,32 @@ def supervised_workload(user: User) -> list[dict[str, Any]]:
         rows.append({"assigned_to__username": None, "assigned_to__first_name": "",
                      "assigned_to__last_name": "", "n": queue})
     return sorted(rows, key=lambda r: (-r["n"], r["assigned_to__username"] or ""))
+
+
+# The navbar's bell counts unread notifications up to here, and reads "9+" past it.
+BELL_LIMIT = 9
+
+
+def visible_notifications(user: User) -> QuerySet[Notification]:
+    """The user's own notifications about cases they may still see: a case reassigned, or a
+    role or grant withdrawn, hides its notifications, reference and all."""
+    if not user.is_authenticated or not user.is_active:
+        return Notification.objects.none()
+    return Notification.objects.filter(
+        recipient=user, case__in=visible_cases(user, grants_in_query=True).values("pk"))
+
+
+def unread_notifications(user: User) -> Bounded:
+    """How many of them are unread, up to BELL_LIMIT: the ids of at most BELL_LIMIT + 1, one
+    statement on the (recipient, read_at, created_at) index once the user's roles are read."""
+    unread = (visible_notifications(user).filter(read_at__isnull=True).order_by()
+              .values_list("pk", flat=True)[:BELL_LIMIT + 1])
+    return bounded(len(list(unread)), BELL_LIMIT)
+
+
+def get_notification(user: User, notification_id: int | str) -> Notification:
+    """One of the user's visible notifications; 404 for anyone else's or a hidden one."""
+    try:
+        return visible_notifications(user).get(pk=notification_id)
+    except (Notification.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such notification.") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from cases import events, importing
+from cases import events, importing, notifications
 from cases.crypto import datakeys, keyring
 from cases.crypto.datakeys import key_scope
 
@@ -31,3 +31,10 @@ def rotate_kek_task(batch_size: int = 500) -> int:
 def shred_stale_imports_task() -> int:
     """Periodic: fail and shred import jobs that never finished."""
     return importing.shred_stale_jobs()
+
+
+@shared_task(name="cases.notify_deadlines")  # type: ignore[untyped-decorator]  # celery has no type hints
+def notify_deadlines_task() -> int:
+    """Periodic (hourly): tell who works on a case that a deadline is 3 days away or less,
+    once per deadline and person (cases.notifications.notify_due_deadlines)."""
+    return notifications.notify_due_deadlines()

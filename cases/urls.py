@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import views, views_duplicates, views_staff
+from cases import views, views_duplicates, views_notifications, views_staff
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -20,6 +20,10 @@ urlpatterns = [
          name="membership_revoke"),
     path("staff/users/<int:user_id>/", views_staff.staff_account, name="staff_account"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("notifications/", views_notifications.notification_list, name="notification_list"),
+    path("notifications/read/", views_notifications.notifications_read, name="notifications_read"),
+    path("notifications/<int:notification_id>/", views_notifications.notification_open,
+         name="notification_open"),
     path("cases/", views.case_list, name="case_list"),
     path("cases/<uuid:case_id>/", views.case_detail, name="case_detail"),
     path("cases/<uuid:case_id>/assign/", views.case_assign, name="case_assign"),

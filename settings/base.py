@@ -61,6 +61,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cases.context_processors.roles",
+                "cases.context_processors.notifications",
             ],
         },
     },
@@ -168,6 +169,7 @@ CELERY_BEAT_SCHEDULE = {
                          "schedule": int(os.environ.get("AMPARO_CHECKPOINT_SECONDS", 300))},
     "stale-imports": {"task": "cases.shred_stale_imports", "schedule": 3600},
     "rsd-sweep": {"task": "rsd.sweep", "schedule": 6 * 3600},
+    "deadline-notifications": {"task": "cases.notify_deadlines", "schedule": 3600},
 }
 
 # Periods a country's law sets differently from the shipped procedures, e.g.

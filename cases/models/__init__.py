@@ -28,6 +28,7 @@ from cases.models.duplicates import (
 )
 from cases.models.imports import ImportJob, ImportStatus
 from cases.models.keys import DataKey
+from cases.models.notifications import Notification, NotificationKind
 from cases.models.people import (
     DocumentType,
     IdentityDocument,
@@ -60,6 +61,8 @@ __all__ = [
     "ImportStatus",
     "Membership",
     "Note",
+    "Notification",
+    "NotificationKind",
     "Office",
     "Organisation",
     "OrganisationKind",

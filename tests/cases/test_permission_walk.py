@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from cases import importing, services
-from cases.models import Case, PossibleDuplicate
+from cases.models import Case, Notification, NotificationKind, PossibleDuplicate
 from rsd import services as rsd_services
 from tests.conftest import PNG_BYTES, pdf_bytes
 
@@ -125,6 +125,16 @@ EXPECTED: dict[tuple[str, str], dict] = {
     # keeps logging in with the password it has).
     ("staff_account", "POST"): row(403, non_case=OFFICE_ADMIN(400)),
     ("membership_revoke", "POST"): row(403, non_case=OFFICE_ADMIN(302)),
+    # One's own notifications: the list and "mark all read" for everyone logged in; the walk's
+    # notification is the caseworker's (the assignee, or in the queue scenario the caseworker
+    # who sees the unassigned case): anyone else's is not found.
+    ("notification_list", "GET"): row(200),
+    ("notification_list", "POST"): row(405),
+    ("notifications_read", "GET"): row(405),
+    ("notifications_read", "POST"): row(302),
+    ("notification_open", "GET"): row(404, assignee=302,
+                                      queue_worker={"caseworker": 302, "caseworker2": 404}),
+    ("notification_open", "POST"): row(405),
     ("password_change", "GET"): row(200),
     ("password_change", "POST"): row(200),  # a wrong old password: the form comes back
     # The audit workspace is for auditors of the office, and it only reads (GET).
@@ -260,7 +270,10 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, perso
     source = rsd_services.add_coi_source(
         by=supervisor, office=office, title="Honduras: situación de seguridad", publisher="ACNUR",
         published_on=datetime.date(2025, 6, 1), country="HN", document=pdf_bytes("coi"))
-    return scenario, {"source_id": source.pk,
+    notification = Notification.objects.create(
+        recipient=caseworker, office=office, case=case, kind=NotificationKind.DOCUMENT,
+        params={"reference": case.reference})
+    return scenario, {"source_id": source.pk, "notification_id": notification.pk,
                       "person_id": person.pk, "case_id": case.pk, "reference": case.reference,
                       "document_id": document.pk,
                       "job_id": job.pk, "pair_id": pair.pk, "membership_id": membership.pk,
@@ -295,6 +308,9 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "membership_revoke": {},
         "staff_account": {"action": "password", "password": "short"},
         "password_change": {"old_password": "wrong", "new_password1": "x", "new_password2": "x"},
+        "notification_list": {},
+        "notifications_read": {},
+        "notification_open": {},
         "audit_events": {"action": "case.view"},
         "audit_export": {},
         "audit_case_timeline": {},

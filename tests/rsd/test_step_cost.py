@@ -36,17 +36,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # step's (docs/architecture.md#audit).
 # A step that opens a deadline counting days reads the configuration's version (one row by
 # key; docs/architecture.md#configuration): record_application, notify_negative.
+# A step that leaves the case waiting for someone other than its actor tells them: + one
+# INSERT ... SELECT of the notifications (cases/notifications.py), whoever they are.
 CEILING = {
     "record_application": 12,
     "schedule_interview": 12,
     "reschedule_interview": 14,
     "record_interview": 12,  # + the interview's day checked under the lock (a guard)
-    "submit_assessment": 12,
-    "return_assessment": 13,
-    "decide": 15,
+    "submit_assessment": 13,  # + the office's supervisors told (under review)
+    "return_assessment": 14,  # + the assigned caseworker told
+    "decide": 16,  # + the assigned caseworker told (to notify)
     "notify_negative": 15,
-    "lodge_appeal": 11,
-    "dismiss_appeal": 14,
+    "lodge_appeal": 12,  # + the office's supervisors told (appeal lodged)
+    "dismiss_appeal": 15,  # + the assigned caseworker told (to notify)
     "notify_appeal": 15,
     "withdraw": 9,
 }
@@ -193,8 +195,8 @@ def _page_queries(client, case: Case) -> list[str]:
     return [q["sql"] for q in captured.captured_queries]
 
 
-# Session, user, roles, the case, the audit event included; the supervisor's page also
-# lists the staff the case can be assigned to.
+# Session, user, roles, the case, the audit event and the navbar's unread count included;
+# the supervisor's page also lists the staff the case can be assigned to.
 PAGE_CEILING = {"caseworker": 21, "supervisor": 22}
 
 

@@ -1,0 +1,55 @@
+"""What a staff member is told about their cases (docs/architecture.md#notifications).
+
+A notification stores codes only (its kind and a few safe parameters: the case reference, a
+state, step or clock code, a due date); its text is written when it is shown, in the reader's
+language. Never a name, a narrative or anything decrypted.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class NotificationKind(models.TextChoices):
+    ASSIGNED = "assigned", _("Case assigned")
+    WAITING = "waiting", _("Step waiting for you")
+    DEADLINE = "deadline", _("Deadline soon")
+    DOCUMENT = "document", _("Document added")
+
+
+class Notification(models.Model):
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                  related_name="notifications", db_index=False)  # indexes below
+    office = models.ForeignKey("cases.Office", on_delete=models.PROTECT, related_name="+",
+                               db_index=False)  # offices are never deleted
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    # The running period a deadline notification is about: one per period and recipient.
+    deadline = models.ForeignKey("cases.CaseDeadline", on_delete=models.CASCADE, null=True,
+                                 blank=True, related_name="+")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    params = models.JSONField(default=dict, blank=True)  # codes, a reference, a date: no values
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The navbar's unread count; the list, newest first.
+            models.Index(fields=["recipient", "read_at", "created_at"], name="notification_unread"),
+            models.Index(fields=["recipient", "created_at"], name="notification_newest"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "deadline"],
+                                    condition=models.Q(deadline__isnull=False),
+                                    name="one_notification_per_deadline"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id} on {self.case_id}"
+
+    @property
+    def text(self) -> str:
+        """What it says, in the active language."""
+        from cases import notifications
+
+        return notifications.text(self)

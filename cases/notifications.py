@@ -1,0 +1,231 @@
+"""Notifications: written from the events the services emit, and by the deadline sweep
+(docs/architecture.md#notifications).
+
+The receiver of `cases.events.recorded` runs in the action's transaction: a rolled-back
+action leaves no notification. Nobody is told of their own action. What is stored are codes
+(the case reference, a state, step or clock code, a due date); the text is written when it is
+shown, in the reader's language, so no name or decrypted value is ever stored.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any, cast
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection, models, transaction
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import access, events, selectors, workflow
+from cases.models import (
+    Case,
+    CaseDeadline,
+    Membership,
+    Notification,
+    NotificationKind,
+    Role,
+    User,
+)
+
+# A deadline this many days away or closer (and not yet passed) is told once to whoever works
+# on the case: its assignee, or the office's supervisors while nobody holds it.
+DEADLINE_DAYS = 3
+
+
+# --- The text, written when shown ---------------------------------------------------------
+
+
+def _labels(params: dict[str, Any]) -> tuple[str, str]:
+    """The state and clock labels of the notification's procedure, in the active language."""
+    wf = workflow.get(str(params.get("procedure", "")))
+    state = str(params.get("state", ""))
+    clock_name = str(params.get("clock", ""))
+    clock = wf.clock(clock_name) if wf else None
+    return (str(wf.state(state).label) if wf else state,
+            str(clock.label) if clock else clock_name)
+
+
+def text(notification: Notification) -> str:
+    """What the notification says, in the active language."""
+    params = notification.params or {}
+    reference = str(params.get("reference", ""))
+    kind = notification.kind
+    if kind == NotificationKind.ASSIGNED:
+        return _("Case %(reference)s was assigned to you.") % {"reference": reference}
+    if kind == NotificationKind.DOCUMENT:
+        return _("A document was added to case %(reference)s.") % {"reference": reference}
+    state, clock = _labels(params)
+    if kind == NotificationKind.WAITING:
+        return _("Case %(reference)s is waiting for you: %(state)s.") % {
+            "reference": reference, "state": state}
+    if kind == NotificationKind.DEADLINE:
+        return _("Case %(reference)s: %(clock)s, due on %(due)s.") % {
+            "reference": reference, "clock": clock, "due": str(params.get("due", ""))}
+    return reference
+
+
+# --- Written from the events of the services ------------------------------------------------
+
+
+def _one(case: Case, recipient_id: int | None, actor: Any, kind: str) -> None:
+    """Tell the case's `recipient_id` (not the one who acted): one INSERT."""
+    if recipient_id is None or recipient_id == getattr(actor, "pk", None):
+        return
+    Notification.objects.bulk_create([Notification(
+        recipient_id=recipient_id, office_id=case.office_id, case=case, kind=kind,
+        params={"reference": case.reference})])
+
+
+def _holders(case: Case, role: str, actor: Any, kind: str, params: dict[str, str],
+             only: int | None = None) -> None:
+    """Tell the active holders of `role` in the case's office (only `only`, if given), not the
+    one who acted: one INSERT ... SELECT, whoever they are and however many."""
+    n = Notification._meta
+    m = Membership._meta
+    u = User._meta
+    qn = connection.ops.quote_name
+
+    def value(name: str, v: Any) -> Any:
+        field = cast("models.Field[Any, Any]", n.get_field(name))
+        return field.get_db_prep_save(v, connection)
+
+    def column(meta: Any, field: str) -> str:
+        return qn(meta.get_field(field).column)
+
+    where = [f"m.{column(m, 'office')} = %s", f"m.{column(m, 'role')} = %s",
+             f"u.{column(u, 'is_active')} = %s"]
+    args: list[Any] = [case.office_id, role, True]
+    if only is not None:
+        where.append(f"m.{column(m, 'user')} = %s")
+        args.append(only)
+    if getattr(actor, "pk", None) is not None:
+        where.append(f"m.{column(m, 'user')} <> %s")
+        args.append(actor.pk)
+    fields = ("office", "case", "kind", "params", "created_at")
+    values = [value("office", case.office_id), value("case", case.pk), value("kind", kind),
+              value("params", {"reference": case.reference, **params}),
+              value("created_at", timezone.now())]
+    # Table and column names from the models; every value a parameter.
+    sql = (f"INSERT INTO {qn(n.db_table)} ({column(n, 'recipient')}, "  # noqa: S608
+           f"{', '.join(column(n, f) for f in fields)}) "
+           f"SELECT m.{column(m, 'user')}, {', '.join(['%s'] * len(fields))} "
+           f"FROM {qn(m.db_table)} m JOIN {qn(u.db_table)} u "
+           f"ON u.{column(u, 'id')} = m.{column(m, 'user')} "
+           f"WHERE {' AND '.join(where)}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, *args])
+
+
+def _assigned(event: events.Event, case: Case) -> None:
+    if event.details.get("previous") != case.assigned_to_id:  # not kept where it was
+        _one(case, case.assigned_to_id, event.actor, NotificationKind.ASSIGNED)
+
+
+def _document_added(event: events.Event, case: Case) -> None:
+    _one(case, case.assigned_to_id, event.actor, NotificationKind.DOCUMENT)
+
+
+def _step_taken(event: events.Event, case: Case) -> None:
+    """The case now waits for a role: tell who holds it (the assignee, for a role that acts
+    only on assigned cases; every holder in the office otherwise)."""
+    wf = workflow.get(case.procedure)
+    state = wf.states.get(case.state) if wf else None
+    if wf is None or state is None or not state.waiting_for or case.closed_at:
+        return
+    role = state.waiting_for
+    params = {"procedure": wf.name, "state": case.state,
+              "step": str(event.details.get("transition", ""))}
+    if access.acts_only_when_assigned(role):
+        if case.assigned_to_id is None or case.assigned_to_id == getattr(event.actor, "pk", None):
+            return  # nobody to tell, or they did it themselves: no statement at all
+        _holders(case, role, event.actor, NotificationKind.WAITING, params,
+                 only=case.assigned_to_id)
+    else:
+        _holders(case, role, event.actor, NotificationKind.WAITING, params)
+
+
+_FROM: dict[str, Callable[[events.Event, Case], None]] = {
+    "case.assign": _assigned,
+    "document.add": _document_added,
+    "case.transition": _step_taken,
+}
+
+
+@receiver(events.recorded, dispatch_uid="cases.notifications")
+def notify(sender: object, *, event: events.Event, **kwargs: Any) -> None:
+    """Turn an action on a case into notifications, in the action's transaction."""
+    handler = _FROM.get(event.action)
+    if handler is None or event.outcome != "ok" or not isinstance(event.subject, Case):
+        return
+    handler(event, event.subject)
+
+
+# --- Deadlines (a periodic task) -------------------------------------------------------------
+
+BATCH = 500
+
+
+def notify_due_deadlines(*, today: datetime.date | None = None, days: int = DEADLINE_DAYS) -> int:
+    """Tell whoever works on each open case that a running deadline falls within `days` days
+    (its assignee; the office's supervisors while nobody holds the case). Once per period and
+    person: running it again writes nothing new. Returns how many were written."""
+    today = today or timezone.localdate()
+    due = (CaseDeadline.objects.filter(met_at__isnull=True, due_on__gte=today,
+                                       due_on__lte=today + datetime.timedelta(days=days),
+                                       case__closed_at__isnull=True)
+           .select_related("case").order_by("pk"))
+    written = 0
+    last = 0
+    while True:
+        batch = list(due.filter(pk__gt=last)[:BATCH])
+        if not batch:
+            return written
+        last = batch[-1].pk
+        written += _notify_batch(batch)
+
+
+def _notify_batch(deadlines: list[CaseDeadline]) -> int:
+    unassigned_offices = {d.case.office_id for d in deadlines if d.case.assigned_to_id is None}
+    supervisors: dict[int, list[int]] = {}
+    for user_id, office_id in (Membership.objects.filter(
+            office__in=unassigned_offices, role=Role.SUPERVISOR, user__is_active=True)
+            .values_list("user_id", "office_id")):
+        supervisors.setdefault(office_id, []).append(user_id)
+    told = set(Notification.objects.filter(deadline__in=deadlines)
+               .values_list("recipient_id", "deadline_id"))
+    rows = []
+    for d in deadlines:
+        case = d.case
+        recipients = ([case.assigned_to_id] if case.assigned_to_id is not None
+                      else supervisors.get(case.office_id, []))
+        rows += [Notification(recipient_id=r, office_id=case.office_id, case=case, deadline=d,
+                              kind=NotificationKind.DEADLINE,
+                              params={"reference": case.reference, "procedure": case.procedure,
+                                      "clock": d.clock, "due": d.due_on.isoformat()})
+                 for r in recipients if (r, d.pk) not in told]
+    with transaction.atomic():
+        # Two sweeps at once: the unique constraint keeps one of each.
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+# --- Reading them ------------------------------------------------------------------------------
+
+
+def mark_read(*, by: User, notification: Notification) -> None:
+    """`notification` is one of `by`'s (the caller read it through the selector)."""
+    if notification.recipient_id != by.pk:
+        raise PermissionDenied(_("This notification is not yours."))
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+            read_at=notification.read_at)
+
+
+def mark_all_read(*, by: User) -> int:
+    """Mark read every unread notification the user sees (hidden ones stay as they are)."""
+    return selectors.visible_notifications(by).filter(read_at__isnull=True).update(
+        read_at=timezone.now())

@@ -1,0 +1,47 @@
+"""The user's notifications (docs/architecture.md#notifications).
+
+The list shows codes turned into text, never case content, so reading it is not an audited
+view; opening one goes to the case page, which records its view as always.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from cases import notifications, selectors
+from cases.http import AuthedRequest
+from cases.paging import BoundedPaginator
+
+PAGE_SIZE = 25
+
+
+@login_required
+@require_GET
+def notification_list(request: AuthedRequest) -> HttpResponse:
+    rows = (selectors.visible_notifications(request.user)
+            .only("id", "kind", "params", "created_at", "read_at", "case_id")
+            .order_by("-created_at", "-pk"))
+    page = BoundedPaginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "cases/notifications.html", {"page": page})
+
+
+@login_required
+@require_GET
+def notification_open(request: AuthedRequest, notification_id: int) -> HttpResponse:
+    """Mark it read and go to its case (which records its view)."""
+    notification = selectors.get_notification(request.user, notification_id)
+    notifications.mark_read(by=request.user, notification=notification)
+    return redirect("case_detail", case_id=notification.case_id)
+
+
+@login_required
+@require_POST
+def notifications_read(request: AuthedRequest) -> HttpResponse:
+    if notifications.mark_all_read(by=request.user):
+        messages.success(request, _("All your notifications are marked as read."))
+    return redirect("notification_list")
