@@ -30,6 +30,7 @@ ACTIONS = {
     "staff.create": _("Staff account created"),
     "staff.password_reset": _("Temporary password set"),
     "staff.password_change": _("Password changed"),
+    "session.expire": _("Session ended for inactivity or age"),
     "staff.deactivate": _("Staff account deactivated"),
     "staff.reactivate": _("Staff account reactivated"),
     "import.queue": _("Import queued"),

@@ -1,10 +1,15 @@
 import logging
 import re
+import time
 from collections.abc import Callable
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from cases import events
 from cases.crypto.datakeys import key_scope
@@ -65,3 +70,57 @@ class PasswordChangeRequiredMiddleware:
                 and not request.path.startswith(("/static/", "/health/"))):
             return redirect("password_change")
         return self.get_response(request)
+
+
+LOGIN_AT = "_amparo_login_at"  # when the session was opened (Unix seconds)
+SEEN_AT = "_amparo_seen_at"  # the last request, written at most once a minute
+SEEN_EVERY = 60
+
+
+def session_opened(sender: object, request: HttpRequest, **kwargs: object) -> None:
+    """user_logged_in: the session's clocks start."""
+    now = int(time.time())
+    request.session[LOGIN_AT] = now
+    request.session[SEEN_AT] = now
+
+
+class SessionLifetimeMiddleware:
+    """Ends a session after AMPARO_SESSION_IDLE_MINUTES without a request and, whatever the
+    activity, AMPARO_SESSION_MAX_HOURS after the login (docs/architecture.md#sessions)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return self.get_response(request)
+        session = request.session
+        now = int(time.time())
+        opened = session.get(LOGIN_AT, now)
+        seen = session.get(SEEN_AT, opened)
+        idle = settings.AMPARO_SESSION_IDLE_MINUTES * 60
+        if now - opened > settings.AMPARO_SESSION_MAX_HOURS * 3600:
+            return self._end(request, "lifetime", _(
+                "Your session reached its time limit. Please log in again."))
+        if now - seen > idle:
+            return self._end(request, "idle", _(
+                "You were logged out after %(minutes)s minutes without activity.")
+                % {"minutes": settings.AMPARO_SESSION_IDLE_MINUTES})
+        if LOGIN_AT not in session:
+            session[LOGIN_AT] = opened  # a session opened before these clocks existed
+        if now - seen >= SEEN_EVERY:
+            session[SEEN_AT] = now  # one session write a minute at most, not one per request
+        return self.get_response(request)
+
+    @staticmethod
+    def _end(request: HttpRequest, why: str, message: str) -> HttpResponse:
+        events.emit("session.expire", actor=request.user, reason=why)
+        auth.logout(request)
+        messages.info(request, message)
+        if request.headers.get("HX-Request"):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = reverse("login")
+            return response
+        query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
+        return redirect(f"{reverse('login')}?{query}" if query else reverse("login"))

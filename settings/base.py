@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "cases.middleware.KeyScopeMiddleware",
+    "cases.middleware.SessionLifetimeMiddleware",
     "cases.middleware.PasswordChangeRequiredMiddleware",
 ]
 
@@ -123,7 +124,17 @@ STORAGES = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 8 * 3600
+# A session ends after this much inactivity, and this long after the login whatever the
+# activity (cases.middleware.SessionLifetimeMiddleware); the cookie never outlives it.
+AMPARO_SESSION_IDLE_MINUTES = int(os.environ.get("AMPARO_SESSION_IDLE_MINUTES", 30))
+AMPARO_SESSION_MAX_HOURS = int(os.environ.get("AMPARO_SESSION_MAX_HOURS", 10))
+SESSION_COOKIE_AGE = AMPARO_SESSION_MAX_HOURS * 3600
+# Argon2id for new and changed passwords; older hashes are upgraded at the next login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 X_FRAME_OPTIONS = "DENY"
 # No inline script or style anywhere, and nothing from another origin: an injected tag or

@@ -1,0 +1,115 @@
+"""Session lifetime (idle and absolute), sessions ended by a password change or a
+deactivation, and Argon2 password hashing."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from cases.middleware import LOGIN_AT, SEEN_AT, SEEN_EVERY
+from settings import base
+
+
+def _shift(client: Client, **seconds_ago: int) -> None:
+    """Move the session's clocks into the past."""
+    session = client.session
+    for key, ago in seconds_ago.items():
+        session[{"login": LOGIN_AT, "seen": SEEN_AT}[key]] -= ago
+    session.save()
+
+
+def test_a_session_idle_longer_than_the_limit_ends(client, caseworker, settings):
+    settings.AMPARO_SESSION_IDLE_MINUTES = 30
+    client.force_login(caseworker)
+    assert client.get(reverse("case_list")).status_code == 200
+    _shift(client, seen=31 * 60, login=31 * 60)
+
+    response = client.get(reverse("case_list") + "?show=queue")
+
+    assert response.status_code == 302
+    assert response.url == reverse("login") + "?next=%2Fcases%2F%3Fshow%3Dqueue"
+    told = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert "after 30 minutes without activity" in told
+    assert client.get(reverse("case_list")).status_code == 302  # still logged out
+    expired = AuditEvent.objects.get(action="session.expire")
+    assert expired.actor_id == caseworker.pk and expired.details["reason"] == "idle"
+
+
+def test_activity_keeps_a_session_until_its_absolute_limit(client, caseworker, settings):
+    settings.AMPARO_SESSION_MAX_HOURS = 10
+    client.force_login(caseworker)
+    _shift(client, login=9 * 3600, seen=20 * 60)  # busy all day, 20 minutes since the last click
+    assert client.get(reverse("dashboard")).status_code == 200
+
+    _shift(client, login=3600 + 60)  # now past ten hours since the login
+    response = client.get(reverse("dashboard"))
+
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+    assert AuditEvent.objects.get(action="session.expire").details["reason"] == "lifetime"
+
+
+def test_the_activity_stamp_is_written_once_a_minute_not_on_every_request(client, caseworker):
+    client.force_login(caseworker)
+    first = client.session[SEEN_AT]
+    client.get(reverse("dashboard"))
+    assert client.session[SEEN_AT] == first
+
+    _shift(client, seen=SEEN_EVERY)
+    client.get(reverse("dashboard"))
+    assert client.session[SEEN_AT] >= first
+
+
+def test_an_htmx_request_of_an_ended_session_is_sent_to_the_login_page(client, caseworker):
+    client.force_login(caseworker)
+    _shift(client, seen=24 * 3600, login=24 * 3600)
+
+    response = client.get(reverse("notification_list"), headers={"HX-Request": "true"})
+
+    assert response.status_code == 204 and response["HX-Redirect"] == reverse("login")
+
+
+def test_a_new_password_set_by_the_office_admin_ends_the_staff_members_sessions(
+        office_admin, caseworker2):
+    theirs, admin = Client(), Client()
+    theirs.force_login(caseworker2)
+    assert theirs.get(reverse("dashboard")).status_code == 200
+    admin.force_login(office_admin)
+
+    admin.post(reverse("staff_account", args=[caseworker2.pk]),
+               {"action": "password", "password": "temporal-para-lunes-2026"})
+
+    assert theirs.get(reverse("dashboard")).status_code == 302
+
+
+def test_deactivating_an_account_ends_its_sessions(office_admin, caseworker2):
+    theirs, admin = Client(), Client()
+    theirs.force_login(caseworker2)
+    admin.force_login(office_admin)
+
+    admin.post(reverse("staff_account", args=[caseworker2.pk]),
+               {"action": "deactivate", "reason": "Left the office"})
+
+    assert theirs.get(reverse("dashboard")).status_code == 302
+
+
+@pytest.fixture
+def production_hashers(settings):
+    settings.PASSWORD_HASHERS = base.PASSWORD_HASHERS
+
+
+def test_passwords_are_hashed_with_argon2_and_older_hashes_upgraded_at_login(
+        production_hashers, client, caseworker):
+    caseworker.set_password("una-clave-bastante-larga")
+    caseworker.save()
+    assert caseworker.password.startswith("argon2$argon2id$")
+
+    caseworker.password = make_password("otra-clave-bastante-larga", hasher="pbkdf2_sha256")
+    caseworker.save()
+    assert client.post(reverse("login"), {"username": caseworker.username,
+                                          "password": "otra-clave-bastante-larga"}).status_code == 302
+    caseworker.refresh_from_db()
+    assert caseworker.password.startswith("argon2$argon2id$")
