@@ -36,3 +36,20 @@ def test_the_pages_keep_to_the_policy_and_an_injected_handler_is_blocked(new_pag
     page.wait_for_timeout(300)
     assert page.evaluate("window.injected") is None
     assert any("inline event handler" in v for v in violations)
+
+
+@pytest.mark.parametrize("lang", ["en"])
+def test_the_import_progress_bar_is_drawn_without_inline_style(new_page, staff, login, t, office):
+    from cases.models import ImportJob, ImportStatus
+
+    job = ImportJob.objects.create(office=office, created_by=staff["supervisor"],
+                                   status=ImportStatus.VALIDATING, total=200, processed=50)
+    page = new_page()
+    violations = _violations(page)
+    login(page, staff["supervisor"])
+    page.goto(f"/imports/{job.pk}/")
+    bar = page.locator(".progress-bar")
+    ratio = bar.evaluate("e => e.getBoundingClientRect().width"
+                         " / e.parentElement.getBoundingClientRect().width")
+    assert 0.2 < ratio < 0.3
+    assert violations == []

@@ -279,7 +279,7 @@ def test_progress_page_while_running_polls_and_works_without_javascript(client, 
     page = client.get(_job_url(job)).content.decode()
     assert '<meta http-equiv="refresh" content="3">' in page
     assert f'hx-get="{_job_url(job)}"' in page and 'hx-trigger="every 2s"' in page
-    assert 'aria-valuenow="25"' in page and "width: 25%" in page
+    assert 'aria-valuenow="25"' in page and 'data-width-percent="25"' in page
     assert "Checked 50 of 200 rows." in page
     assert 'id="import-reload"' in page
 
