@@ -32,6 +32,8 @@ ACTIONS = {
     "staff.password_change": _("Password changed"),
     "staff.deactivate": _("Staff account deactivated"),
     "staff.reactivate": _("Staff account reactivated"),
+    "login.lock": _("Login locked after repeated failures"),
+    "login.unlock": _("Login lock lifted"),
     "import.queue": _("Import queued"),
     "import.finish": _("Import finished"),
     "import.abandon": _("Import abandoned"),

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +23,7 @@ class CasesConfig(AppConfig):
             dashboard,
             events,
             history,
+            lockout,
         )
         from cases.crypto import datakeys
         from cases.keystore import ModelKeyStore
@@ -33,3 +35,4 @@ class CasesConfig(AppConfig):
         configuration.connect()
         dashboard.register(configuration.dashboard_section)
         post_migrate.connect(_create_role_groups, sender=self)
+        user_logged_in.connect(lockout.logged_in, dispatch_uid="cases.lockout.logged_in")

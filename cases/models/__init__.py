@@ -28,6 +28,7 @@ from cases.models.duplicates import (
 )
 from cases.models.imports import ImportJob, ImportStatus
 from cases.models.keys import DataKey
+from cases.models.logins import LoginCounter
 from cases.models.people import (
     DocumentType,
     IdentityDocument,
@@ -58,6 +59,7 @@ __all__ = [
     "IdentityDocument",
     "ImportJob",
     "ImportStatus",
+    "LoginCounter",
     "Membership",
     "Note",
     "Office",
