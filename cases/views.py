@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -78,8 +77,7 @@ def _case(request: AuthedRequest, case_id: uuid.UUID, action: str) -> Case:
     return audited_get(selectors.get_case, request, case_id, action=action, object_type="cases.case")
 
 
-# Case references as services._next_reference writes them: office code, year, number.
-REFERENCE = re.compile(r"[A-Z]{2}-[A-Z0-9]{2,8}-\d{4}-\d{6}")
+REFERENCE = selectors.CASE_REFERENCE
 
 
 @login_required
