@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 from django_htmx.middleware import HtmxDetails
 
 from cases.models import User
@@ -48,3 +48,17 @@ def client_address(request: HttpRequest | None) -> str | None:
         if len(hops) >= proxies:
             return _ip(hops[-proxies])
     return _ip(str(request.META.get("REMOTE_ADDR") or ""))
+
+
+# What a served file may do when a browser shows it: nothing (no script, no plugin, no
+# request to anywhere); an image may show itself.
+FILE_POLICY = "sandbox; default-src 'none'; img-src 'self'"
+
+
+def protect_file(response: HttpResponseBase) -> HttpResponseBase:
+    """Headers for an uploaded or generated file (document, letter, COI report): sandboxed,
+    its type never guessed by the browser, and not kept in the browser's cache."""
+    response["Content-Security-Policy"] = FILE_POLICY
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    return response

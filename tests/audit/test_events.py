@@ -276,7 +276,30 @@ def test_search_records_kinds_and_counts_never_the_terms(client, caseworker, per
     assert (event.actor_id, event.outcome) == (caseworker.pk, "ok")
     assert event.details["kinds"] == kinds
     assert event.details["results"] == 1
+    assert event.details["people"] == [str(person.pk)]  # who was shown, by id
     assert_nothing_personal(*form.values())
+
+
+def test_search_records_each_person_shown_and_only_them(client, caseworker, office, person,
+                                                        person_data, other_caseworker,
+                                                        other_office):
+    shown = [services.register_person(by=caseworker, office=office,
+                                      data=person_data(given_names=f"María {n}"))
+             for n in ("Elena", "Luisa")]
+    elsewhere = services.register_person(by=other_caseworker, office=other_office,
+                                         data=person_data())  # same name, not in scope
+    client.force_login(caseworker)
+
+    response = client.post("/people/", {"name": "María"})
+
+    event = last("person.search")
+    assert sorted(event.details["people"]) == sorted(str(p.pk) for p in [person, *shown])
+    assert event.details["results"] == 3 == len(response.context["result"].people)
+    assert str(elsewhere.pk) not in event.details["people"]
+
+    client.post("/people/", {"name": "Nadie Inexistente"})
+
+    assert last("person.search").details["people"] == []
 
 
 # Writes
