@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from audit import chain
 from cases import events
+from cases.lockout import Lock
 from cases.models import User
 
 
@@ -30,6 +31,9 @@ def logged_out(sender: object, request: HttpRequest, user: User | None, **kwargs
 @receiver(user_login_failed)
 def login_failed(sender: object, credentials: dict[str, Any], request: HttpRequest | None = None,
                  **kwargs: Any) -> None:
-    locked = bool(getattr(request, "login_locked", False))
-    events.emit("auth.lockout" if locked else "auth.login_failed", outcome="denied",
-                username=str(credentials.get("username", ""))[:150])
+    lock: Lock | None = getattr(request, "login_locked", None)  # set by cases.lockout
+    username = str(credentials.get("username", ""))[:150]
+    if lock is not None:
+        events.emit("auth.lockout", outcome="denied", username=username, scope=lock.scope)
+    else:
+        events.emit("auth.login_failed", outcome="denied", username=username)

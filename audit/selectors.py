@@ -124,8 +124,15 @@ def person_objects(person_id: uuid.UUID) -> Q:
             | Q(object_type="cases.document", object_id__in=[str(d) for d in documents]))
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+def _day_start(day: datetime.date) -> datetime.datetime | None:
+    """Midnight of `day` in the current time zone; None when that moment is outside what a
+    datetime holds in UTC (around the years 1 and 9999): no bound on that side, then."""
+    try:
+        start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+        start.astimezone(datetime.UTC)
+    except OverflowError:
+        return None
+    return start
 
 
 def search_events(
@@ -157,10 +164,13 @@ def search_events(
         qs = qs.filter(action=action)
     if outcome:
         qs = qs.filter(outcome=outcome)
-    if date_from:
-        qs = qs.filter(at__gte=_day_start(date_from))
-    if date_to:
-        qs = qs.filter(at__lt=_day_start(date_to + datetime.timedelta(days=1)))
+    start = _day_start(date_from) if date_from else None
+    if start is not None:
+        qs = qs.filter(at__gte=start)
+    end = (_day_start(date_to + datetime.timedelta(days=1))
+           if date_to and date_to < datetime.date.max else None)
+    if end is not None:
+        qs = qs.filter(at__lt=end)
     return qs.select_related("office").order_by("-at", "-id")
 
 

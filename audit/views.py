@@ -23,6 +23,7 @@ from audit import selectors
 from audit.forms import EventSearchForm
 from audit.models import AuditEvent
 from cases import events
+from cases import selectors as cases_selectors
 from cases.http import AuthedRequest
 from cases.models import Office, User
 from cases.paging import BoundedPaginator
@@ -168,11 +169,14 @@ def event_export(request: AuthedRequest) -> HttpResponseBadRequest | StreamingHt
 @require_GET
 def case_timeline(request: AuthedRequest, reference: str) -> HttpResponse:
     _auditor_required(request)
+    well_formed = bool(cases_selectors.CASE_REFERENCE.fullmatch(reference))
     try:
+        if not well_formed:  # never looked up, nor recorded: it may hold anything
+            raise Http404("No such case.")
         case = selectors.audited_case(request.user, reference)
     except Http404:
         events.emit("audit.timeline", actor=request.user, outcome="denied",
-                    object_type="cases.case", reference=reference[:40])
+                    object_type="cases.case", reference=reference if well_formed else "")
         raise
     after = request.GET.get("after", "")
     page = selectors.case_timeline(request.user, case, after=after, limit=selectors.TIMELINE_PAGE)

@@ -377,14 +377,15 @@ def bench_views(b: Bench, d: Data) -> None:
 
 
 def _rotate(batch_size: int, max_batches: int | None = None) -> tuple[int, list[float]]:
-    done, times = 0, []
+    done, times, after = 0, [], None
     while max_batches is None or len(times) < max_batches:
         t0 = time.perf_counter()
-        n = datakeys.rotate_batch(batch_size=batch_size)
-        if not n:
+        batch = datakeys.rotate_batch(batch_size=batch_size, after=after)
+        if batch.last is None:
             break
         times.append(time.perf_counter() - t0)
-        done += n
+        done += batch.rewrapped
+        after = batch.last
     return done, times
 
 

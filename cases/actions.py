@@ -33,6 +33,8 @@ ACTIONS = {
     "session.expire": _("Session ended for inactivity or age"),
     "staff.deactivate": _("Staff account deactivated"),
     "staff.reactivate": _("Staff account reactivated"),
+    "login.lock": _("Login locked after repeated failures"),
+    "login.unlock": _("Login lock lifted"),
     "import.queue": _("Import queued"),
     "import.finish": _("Import finished"),
     "import.abandon": _("Import abandoned"),

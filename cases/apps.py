@@ -23,6 +23,7 @@ class CasesConfig(AppConfig):
             dashboard,
             events,
             history,
+            lockout,
             middleware,
             notifications,  # noqa: F401  (connects its receiver to cases.events.recorded)
         )
@@ -37,3 +38,4 @@ class CasesConfig(AppConfig):
         dashboard.register(configuration.dashboard_section)
         post_migrate.connect(_create_role_groups, sender=self)
         user_logged_in.connect(middleware.session_opened, dispatch_uid="amparo-session-opened")
+        user_logged_in.connect(lockout.logged_in, dispatch_uid="cases.lockout.logged_in")

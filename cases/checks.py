@@ -68,6 +68,32 @@ def check_broker(app_configs: object, **kwargs: object) -> list[CheckMessage]:
     return []
 
 
+LOCKOUT_SETTINGS = ("AMPARO_LOGIN_LOCKOUT_MINUTES", "AMPARO_LOGIN_MAX_FAILURES",
+                    "AMPARO_LOGIN_ADDRESS_MAX_FAILURES", "AMPARO_LOGIN_USER_MAX_FAILURES")
+
+
+@register(Tags.security)
+def check_lockout(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """The login lockout's limits (docs/architecture.md#login-lockout)."""
+    from django.conf import settings
+
+    values = {name: getattr(settings, name, 0) for name in LOCKOUT_SETTINGS}
+    bad = [name for name, value in values.items() if not isinstance(value, int) or value < 1]
+    if bad:
+        return [Error(f"{', '.join(bad)} must be whole numbers of 1 or more.",
+                      hint="See README, 'Login lockout'.", id="amparo.E030")]
+    per_address, per_user = (values["AMPARO_LOGIN_MAX_FAILURES"],
+                             values["AMPARO_LOGIN_USER_MAX_FAILURES"])
+    if per_user <= 2 * per_address:
+        return [Warning(
+            f"AMPARO_LOGIN_USER_MAX_FAILURES ({per_user}) is not above twice "
+            f"AMPARO_LOGIN_MAX_FAILURES ({per_address}): failed logins from one address alone "
+            "could lock an account for everybody.",
+            hint="Keep the limit from every address above twice the limit from one address.",
+            id="amparo.W031")]
+    return []
+
+
 PROCEDURES = "procedures"  # the tag of the checks below; servers refuse to start on them
 
 

@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -15,7 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from cases import intake, listing
+from cases import intake, listing, lockout
 from cases.intake import EARLIEST_BIRTH, MAX_LENGTH, IdentityDocumentData, PersonData
 from cases.models import CaseKind, DocumentType, Office, Sex, SpecificNeed, User
 from cases.vocab import LANGUAGE_CODES, country_choices, language_choices  # noqa: F401  (re-exported)
@@ -265,11 +264,15 @@ class IdentityDocumentForm(Styled, forms.Form):
 
 class LoginForm(Styled, AuthenticationForm):
     def get_invalid_login_error(self) -> ValidationError:
-        if getattr(self.request, "login_locked", False):
-            return ValidationError(
-                _("Too many failed attempts: this account is locked for %(minutes)d minutes.")
-                % {"minutes": settings.AMPARO_LOGIN_LOCKOUT_MINUTES}, code="locked")
-        return super().get_invalid_login_error()
+        lock: lockout.Lock | None = getattr(self.request, "login_locked", None)
+        if lock is None:
+            return super().get_invalid_login_error()
+        if lock.scope == lockout.ADDRESS:
+            message = _("Too many failed logins from this address: try again in %(minutes)d "
+                        "minutes.")
+        else:
+            message = _("Too many failed attempts: this account is locked for %(minutes)d minutes.")
+        return ValidationError(message % {"minutes": lock.minutes_left()}, code="locked")
 
 
 class StyledPasswordChangeForm(Styled, PasswordChangeForm):

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cases.crypto.datakeys import StoredKey
+from cases.crypto.datakeys import Rotation, StoredKey
 from cases.models import DataKey
 
 
@@ -33,21 +33,29 @@ class ModelKeyStore:
             dk.save(update_fields=["wrapped", "destroyed_at"])
         return True
 
-    def rewrap(self, *, batch_size: int, kek_id: str, wrap: Callable[[StoredKey], bytes]) -> int:
+    def rewrap(self, *, batch_size: int, kek_id: str, wrap: Callable[[StoredKey], bytes | None],
+               after: uuid.UUID | None = None) -> Rotation:
         with transaction.atomic():
-            rows = list(
-                DataKey.objects.select_for_update(skip_locked=True)
-                .filter(destroyed_at__isnull=True)
-                .exclude(kek_id=kek_id)
-                .order_by("pk")[:batch_size]
-            )
+            todo = DataKey.objects.select_for_update(skip_locked=True).filter(
+                destroyed_at__isnull=True).exclude(kek_id=kek_id)
+            if after is not None:
+                todo = todo.filter(pk__gt=after)
+            rows = list(todo.order_by("pk")[:batch_size])
             now = DataKey._meta.get_field("rotated_at").get_db_prep_value(timezone.now(), connection)
-            params = [(wrap(dk), kek_id, now, DataKey._meta.pk.get_db_prep_value(dk.pk, connection))
-                      for dk in rows]
+            done = Rotation(last=rows[-1].pk if rows else None)
+            params = []
+            for dk in rows:
+                wrapped = wrap(dk)
+                if wrapped is None:
+                    done.skipped.append(dk.pk)
+                    continue
+                params.append((wrapped, kek_id, now,
+                               DataKey._meta.pk.get_db_prep_value(dk.pk, connection)))
+            done.rewrapped = len(params)
             # One statement run many times: bulk_update's CASE expressions were 8x slower here.
             table = connection.ops.quote_name(DataKey._meta.db_table)
             with connection.cursor() as cursor:
                 cursor.executemany(
                     f"UPDATE {table} SET wrapped = %s, kek_id = %s, rotated_at = %s "  # noqa: S608
                     "WHERE id = %s", params)
-        return len(rows)
+        return done

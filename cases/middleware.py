@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from cases import events
 from cases.crypto.datakeys import key_scope
 from cases.crypto.envelope import DecryptionError
+from cases.http import client_address
 
 log = logging.getLogger(__name__)
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
@@ -29,7 +30,7 @@ class KeyScopeMiddleware:
         # A proxy's request id is kept for correlation, but only as plain letters and digits.
         request_id = _SAFE_ID.sub("", request.headers.get("X-Request-ID", ""))[:64]
         request_id = request_id or events.new_request_id()
-        token = events.set_request(events.RequestInfo(request_id, request.META.get("REMOTE_ADDR")))
+        token = events.set_request(events.RequestInfo(request_id, client_address(request)))
         try:
             with key_scope():
                 response = self.get_response(request)

@@ -21,6 +21,7 @@ class BoundedPaginator(_Base):
     of 13+". The count of a first page stays the same however long the list grows."""
 
     ahead = 10
+    last_page_asked = 100_000  # a larger number asks for the last page (and counts no further)
     _reach = 0
 
     def __init__(self, object_list: QuerySet[Any], per_page: int) -> None:
@@ -29,8 +30,8 @@ class BoundedPaginator(_Base):
 
     def validate_number(self, number: Any) -> int:
         try:
-            asked = max(1, int(number))
-        except (TypeError, ValueError):
+            asked = min(max(1, int(number)), self.last_page_asked)
+        except (TypeError, ValueError, OverflowError):
             asked = 1
         reach = (asked + self.ahead) * self.per_page
         if reach > self._reach:  # counted before for a nearer page, or not yet

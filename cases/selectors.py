@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,6 +68,9 @@ from cases.models import (
     User,
 )
 from cases.workflow.definitions import STATE_FALLBACK
+
+# Case references as services._next_reference writes them: office code, year, number.
+CASE_REFERENCE = re.compile(r"[A-Z]{2}-[A-Z0-9]{2,8}-\d{4}-\d{6}")
 
 # A count a page shows stops here and reads "100+": counting further reads a row per case
 # (docs/architecture.md#speed).

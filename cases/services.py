@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import access, events, intake, selectors, updates, uploads
+from cases import access, events, intake, lockout, selectors, updates, uploads
 from cases.crypto import blind, datakeys, files
 from cases.intake import IdentityDocumentData as IdentityDocumentData
 from cases.intake import PersonData as PersonData
@@ -462,6 +462,16 @@ def set_staff_active(*, by: User, user: User, active: bool, reason: str = "") ->
     events.emit("staff.deactivate" if not active else "staff.reactivate", actor=by, obj=user)
     if not active:
         _end_sessions(user)
+
+
+@transaction.atomic
+def unlock_login(*, by: User, user: User) -> int:
+    """Lift the login locks of a staff member's account (cases/lockout.py); how many counters
+    were removed. Nothing is done, or recorded, when the account is not locked."""
+    _check_whole_account(by, user)
+    if not lockout.locks_of(user.get_username()):
+        return 0
+    return lockout.unlock(by=by, username=user.get_username())
 
 
 def _end_sessions(user: User) -> None:

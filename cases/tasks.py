@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from celery import shared_task
 
 from cases import events, importing, notifications
@@ -18,13 +20,17 @@ def run_import_job_task(job_id: str) -> str | None:
 
 
 @shared_task(name="cases.rotate_kek")  # type: ignore[untyped-decorator]  # celery has no type hints
-def rotate_kek_task(batch_size: int = 500) -> int:
-    """Re-wrap one batch of data keys with the active KEK, then queue the next batch."""
-    done = datakeys.rotate_batch(batch_size=batch_size)
-    events.emit("key.rotate", kek=keyring.provider().active_kek_id, rewrapped=done, via="task")
-    if done == batch_size:
-        rotate_kek_task.delay(batch_size)
-    return done
+def rotate_kek_task(batch_size: int = 500, after: str | None = None) -> int:
+    """Re-wrap one batch of data keys with the active KEK (after key id `after`), then queue
+    the next batch. Keys that cannot be unwrapped are skipped and named in the event."""
+    batch = datakeys.rotate_batch(batch_size=batch_size,
+                                  after=uuid.UUID(after) if after else None)
+    events.emit("key.rotate", kek=keyring.provider().active_kek_id, rewrapped=batch.rewrapped,
+                via="task", skipped=len(batch.skipped),
+                skipped_keys=[str(k) for k in batch.skipped])
+    if batch.last is not None and batch.looked_at == batch_size:
+        rotate_kek_task.delay(batch_size, str(batch.last))
+    return batch.rewrapped
 
 
 @shared_task(name="cases.shred_stale_imports")  # type: ignore[untyped-decorator]  # celery has no type hints

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -34,7 +33,7 @@ from cases.forms import (
     SearchForm,
     StyledPasswordChangeForm,
 )
-from cases.http import AuthedRequest, HtmxRequest
+from cases.http import AuthedRequest, HtmxRequest, protect_file
 from cases.intake import IdentityDocumentData
 from cases.models import Case, Office, Person, Role
 from cases.procedure_card import procedure_card
@@ -48,8 +47,12 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
         if settings.LANGUAGE_COOKIE_NAME not in self.request.COOKIES:
-            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.get_user().preferred_language,
-                                samesite="Lax")
+            response.set_cookie(  # as Django's set_language view sets it
+                settings.LANGUAGE_COOKIE_NAME, form.get_user().preferred_language,
+                max_age=settings.LANGUAGE_COOKIE_AGE, path=settings.LANGUAGE_COOKIE_PATH,
+                domain=settings.LANGUAGE_COOKIE_DOMAIN, secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE)  # type: ignore[arg-type]  # a str in settings
         return response
 
 
@@ -78,8 +81,7 @@ def _case(request: AuthedRequest, case_id: uuid.UUID, action: str) -> Case:
     return audited_get(selectors.get_case, request, case_id, action=action, object_type="cases.case")
 
 
-# Case references as services._next_reference writes them: office code, year, number.
-REFERENCE = re.compile(r"[A-Z]{2}-[A-Z0-9]{2,8}-\d{4}-\d{6}")
+REFERENCE = selectors.CASE_REFERENCE
 
 
 @login_required
@@ -127,9 +129,10 @@ def people_search(request: AuthedRequest) -> HttpResponse:
         )
         # What was searched for, never the terms themselves.
         kinds = [k for k in ("name", "document", "date_of_birth", "birth_year", "sex") if d[k]]
+        # Who was shown, person by person (ids only).
         events.emit("person.search", actor=request.user, kinds=kinds,
                     sounds_like=d["sounds_like"], results=len(result.people),
-                    candidates=result.candidates)
+                    candidates=result.candidates, people=[str(p.pk) for p in result.people])
     recent = None
     if result is None:
         # Newest of the user's own offices first: walks the (office, created_at) index.
@@ -452,15 +455,14 @@ def document_download(request: AuthedRequest, case_id: uuid.UUID,
         return HttpResponse(_("This document was erased with its person's data."), status=410,
                             content_type="text/plain; charset=utf-8")
     response = HttpResponse(data, content_type=document.content_type)
-    disposition = "inline" if request.GET.get("inline") else "attachment"
+    # Only a photo is shown in the browser: browsers' PDF viewers do not open in the sandbox
+    # every file is served in, so a PDF is always downloaded.
+    shown = bool(request.GET.get("inline")) and document.content_type.startswith("image/")
     # Named by the case and the upload time: the original file name may name the person.
     name = (f"{document.case.reference}-{timezone.localtime(document.created_at):%Y%m%d-%H%M%S}"
             f"{_ext(document.content_type)}")
-    response["Content-Disposition"] = f'{disposition}; filename="{name}"'
-    response["Cache-Control"] = "no-store"
-    if not document.content_type.endswith("/pdf"):  # a sandbox would stop the PDF viewer
-        # An uploaded image shown inline runs no script and reaches nothing of ours.
-        response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+    response["Content-Disposition"] = f'{"inline" if shown else "attachment"}; filename="{name}"'
+    protect_file(response)
     return response
 
 

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases import selectors, services
+from cases import lockout, selectors, services
 from cases.forms import Styled
 from cases.http import AuthedRequest
 from cases.models import Office, Role, User
@@ -134,7 +134,8 @@ class DeactivateForm(Styled, forms.Form):
 
 @office_admin_required
 def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
-    """An account: its roles here, a temporary password, deactivation and reactivation."""
+    """An account: its roles here, a temporary password, deactivation and reactivation, and
+    lifting a login lock."""
     member = selectors.get_administered_user(request.user, user_id)
     action = request.POST.get("action", "")
     password_form = TemporaryPasswordForm(request.POST if action == "password" else None)
@@ -142,6 +143,11 @@ def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
     if request.method == "POST":
         form: forms.BaseForm | None = {"password": password_form, "deactivate": deactivate_form}.get(action)
         try:
+            if action == "unlock":
+                if services.unlock_login(by=request.user, user=member):
+                    messages.success(request, _("The login lock of %(user)s was lifted.")
+                                     % {"user": member})
+                return redirect("staff_account", member.pk)
             if action == "reactivate":
                 services.set_staff_active(by=request.user, user=member, active=True)
                 messages.success(request, _("%(user)s can log in again.") % {"user": member})
@@ -168,4 +174,5 @@ def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
     return render(request, "cases/staff_account.html", {
         "member": member, "password_form": password_form, "deactivate_form": deactivate_form,
         "memberships": member.memberships.select_related("office").order_by("office__code", "role"),
+        "locks": lockout.locks_of(member.get_username()),
     }, status=status)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from cases import access, events, selectors, workflow
-from cases.http import AuthedRequest
+from cases.http import AuthedRequest, protect_file
 from cases.models import Case, CaseKind
 from cases.steps import add_service_errors, audited_get, step_view
 from rsd import forms as rsd_forms
@@ -122,5 +122,5 @@ def letter(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     # The reference only: names in a file name end up in download folders and logs.
     response["Content-Disposition"] = f'attachment; filename="{case.reference}.pdf"'
-    response["Cache-Control"] = "no-store"
+    protect_file(response)
     return response

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cases import access, events, selectors, uploads
 from cases.crypto import datakeys
-from cases.http import AuthedRequest
+from cases.http import AuthedRequest, protect_file
 from cases.models import Role
 from cases.paging import BoundedPaginator
 from cases.steps import add_service_errors, case_staff_required, role_required
@@ -144,7 +144,7 @@ def coi_document(request: AuthedRequest, source_id: int) -> FileResponse:
         raise Http404("The document is missing.") from None
     response = FileResponse(handle, content_type=services.COI_DOCUMENT_TYPE, as_attachment=True,
                             filename=f"coi-{source.pk}.pdf")
-    response["Cache-Control"] = "private"
+    protect_file(response)
     return response
 
 

@@ -88,7 +88,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "cases.User"
 AUTHENTICATION_BACKENDS = [
-    "audit.backends.LockoutBackend",
+    "cases.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -135,6 +135,9 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+LANGUAGE_COOKIE_HTTPONLY = True  # read by the server only
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 8 * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 X_FRAME_OPTIONS = "DENY"
 # No inline script or style anywhere, and nothing from another origin: an injected tag or
@@ -176,8 +179,16 @@ AMPARO_AUDIT_KEY_FILE = Path(
     os.environ.get("AMPARO_AUDIT_KEY_FILE", VAR_DIR / "keys" / "audit-signing.pem"))
 AMPARO_AUDIT_SINK = Path(os.environ.get("AMPARO_AUDIT_SINK", VAR_DIR / "audit-checkpoints"))
 AMPARO_AUDIT_RETENTION_YEARS = int(os.environ.get("AMPARO_AUDIT_RETENTION_YEARS", 6))
-AMPARO_LOGIN_MAX_FAILURES = int(os.environ.get("AMPARO_LOGIN_MAX_FAILURES", 5))
+# Login lockout (docs/architecture.md#login-lockout): attempts per window of
+# AMPARO_LOGIN_LOCKOUT_MINUTES for a user name from one address, for an address whatever the
+# user name, and for a user name from every address together.
 AMPARO_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("AMPARO_LOGIN_LOCKOUT_MINUTES", 15))
+AMPARO_LOGIN_MAX_FAILURES = int(os.environ.get("AMPARO_LOGIN_MAX_FAILURES", 5))
+AMPARO_LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("AMPARO_LOGIN_ADDRESS_MAX_FAILURES", 20))
+AMPARO_LOGIN_USER_MAX_FAILURES = int(os.environ.get("AMPARO_LOGIN_USER_MAX_FAILURES", 15))
+# Reverse proxies in front that append the address they saw to X-Forwarded-For (0: none; the
+# client is REMOTE_ADDR). Used by the lockout and the audit log's IP address.
+AMPARO_TRUSTED_PROXIES = int(os.environ.get("AMPARO_TRUSTED_PROXIES", 0))
 
 # Celery: eager unless a broker is configured.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

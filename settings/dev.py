@@ -1,9 +1,11 @@
 """Quick start: SQLite, eager Celery, the development key file under var/."""
 
 import os
+import sys
 
 from settings.base import *  # noqa: F403
 from settings.base import VAR_DIR
+from settings.runserver_guard import DEV_SECRET_KEY, public_runserver
 
 # The demo shows the styled error pages a user would see; AMPARO_DEBUG=1 gives developers
 # Django's debug pages instead.
@@ -12,6 +14,9 @@ DEBUG = os.environ.get("AMPARO_DEBUG", "") == "1"
 # folders, as they change, without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
-SECRET_KEY = SECRET_KEY or "dev-only-insecure-key-do-not-use-in-production"  # noqa: F405
+SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY  # noqa: F405
+# The public key above serves this computer only (settings/runserver_guard.py).
+if refusal := public_runserver(sys.argv, SECRET_KEY):
+    sys.exit(refusal)
 ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost"]  # noqa: F405
 (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)  # WhiteNoise wants it to exist

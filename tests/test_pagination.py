@@ -108,3 +108,14 @@ def test_a_bounded_paginator_counts_a_few_pages_past_the_one_asked_for(office, m
     assert (str(last.paginator.num_pages), last.has_next(), len(last)) == ("16", False, 1)
     assert BoundedPaginator(every, 2).get_page("x").number == 1
     assert BoundedPaginator(every, 2).get_page(99).number == 16  # past the end: the last page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("asked", [str(10**30), "-1", "99999999999999999999", "1e309"])
+def test_a_bounded_paginator_takes_any_page_number(office, asked):
+    from cases.models import Office
+    from cases.paging import BoundedPaginator
+
+    page = BoundedPaginator(Office.objects.order_by("code"), 2).get_page(asked)
+
+    assert page.number == 1 and list(page) == [office]

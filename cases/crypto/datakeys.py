@@ -12,6 +12,7 @@ import datetime
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -34,6 +35,20 @@ class StoredKey(Protocol):
     def destroyed_at(self) -> datetime.datetime | None: ...
 
 
+@dataclass
+class Rotation:
+    """What one batch of a rotation did. `last`: the last key it looked at (the next batch
+    starts after it), None when none was left."""
+
+    rewrapped: int = 0
+    skipped: list[uuid.UUID] = field(default_factory=list)  # keys that cannot be unwrapped
+    last: uuid.UUID | None = None
+
+    @property
+    def looked_at(self) -> int:
+        return self.rewrapped + len(self.skipped)
+
+
 class KeyStore(Protocol):
     def add(self, *, key_id: uuid.UUID, subject_id: uuid.UUID, kek_id: str, wrapped: bytes) -> None: ...
 
@@ -47,8 +62,10 @@ class KeyStore(Protocol):
         """Overwrite the wrapped key for good; False if there is none or it is gone already."""
         ...
 
-    def rewrap(self, *, batch_size: int, kek_id: str, wrap: Callable[[StoredKey], bytes]) -> int:
-        """Re-wrap up to batch_size live keys not under `kek_id` with `wrap`; how many."""
+    def rewrap(self, *, batch_size: int, kek_id: str, wrap: Callable[[StoredKey], bytes | None],
+               after: uuid.UUID | None = None) -> Rotation:
+        """Re-wrap, in key id order after `after`, up to batch_size live keys not under
+        `kek_id` with `wrap`; a key `wrap` gives None for is left as it is (skipped)."""
         ...
 
 
@@ -170,11 +187,18 @@ def destroy(*, subject_id: uuid.UUID) -> bool:
     return done
 
 
-def rotate_batch(*, batch_size: int = 500) -> int:
-    """Re-wrap up to batch_size data keys not yet under the active KEK. Returns how many."""
+def rotate_batch(*, batch_size: int = 500, after: uuid.UUID | None = None) -> Rotation:
+    """Re-wrap up to batch_size data keys not yet under the active KEK, in key id order after
+    `after`. A key that cannot be unwrapped (its KEK is gone, its bytes are damaged) is
+    skipped and named in the result, so a rotation always gets past it."""
     prov = keyring.provider(fresh=True)
 
-    def rewrap(dk: StoredKey) -> bytes:
-        return prov.wrap(kek_id=prov.active_kek_id, dek=unwrap(dk), aad=wrap_aad(dk.id, dk.subject_id))
+    def rewrap(dk: StoredKey) -> bytes | None:
+        try:
+            dek = unwrap(dk)
+        except (keyring.KeyringError, InvalidTag, ValueError):  # ValueError: a cut-off key
+            return None
+        return prov.wrap(kek_id=prov.active_kek_id, dek=dek, aad=wrap_aad(dk.id, dk.subject_id))
 
-    return _keys().rewrap(batch_size=batch_size, kek_id=prov.active_kek_id, wrap=rewrap)
+    return _keys().rewrap(batch_size=batch_size, kek_id=prov.active_kek_id, wrap=rewrap,
+                          after=after)

@@ -28,6 +28,7 @@ from cases.models.duplicates import (
 )
 from cases.models.imports import ImportJob, ImportStatus
 from cases.models.keys import DataKey
+from cases.models.logins import LoginCounter
 from cases.models.notifications import Notification, NotificationKind
 from cases.models.people import (
     DocumentType,
@@ -59,6 +60,7 @@ __all__ = [
     "IdentityDocument",
     "ImportJob",
     "ImportStatus",
+    "LoginCounter",
     "Membership",
     "Note",
     "Notification",

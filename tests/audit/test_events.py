@@ -14,11 +14,10 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from audit import chain, signing, verify
+from audit import chain, verify
 from audit.models import AuditEvent
 from cases import importing, services
-from cases.models import Membership, Note, Role, User
-from tests.audit.conftest import raw
+from cases.models import LoginCounter, Membership, Note, Role, User
 from tests.cases.importdata import people_rows, to_csv
 from tests.conftest import PNG_BYTES
 
@@ -118,15 +117,8 @@ def test_lockout_after_the_allowed_failures_until_the_window_passes(client, case
     assert client.post("/login/", {"username": "someone", "password": PASSWORD}).status_code == 302
     client.logout()
 
-    # When the window has passed since those failures (they are moved back in time, with
-    # their MACs recomputed so that the log stays valid)
-    past = timezone.now() - datetime.timedelta(minutes=16)
-    for failed in AuditEvent.objects.filter(action="auth.login_failed").values_list("id", flat=True):
-        raw("UPDATE audit_auditevent SET at = %s WHERE id = %s",
-            [connection.ops.adapt_datetimefield_value(past), failed])
-        row = AuditEvent.objects.filter(id=failed).values_list(*chain.FIELDS).get()
-        raw("UPDATE audit_auditevent SET mac = %s WHERE id = %s",
-            [chain.event_mac(signing.mac_key(), row), failed])
+    # When the window has passed since the first of those failures
+    LoginCounter.objects.update(started=timezone.now() - datetime.timedelta(minutes=16))
     # Then the right password works again
     response = client.post("/login/", {"username": caseworker.username, "password": PASSWORD})
     assert response.status_code == 302
@@ -284,7 +276,30 @@ def test_search_records_kinds_and_counts_never_the_terms(client, caseworker, per
     assert (event.actor_id, event.outcome) == (caseworker.pk, "ok")
     assert event.details["kinds"] == kinds
     assert event.details["results"] == 1
+    assert event.details["people"] == [str(person.pk)]  # who was shown, by id
     assert_nothing_personal(*form.values())
+
+
+def test_search_records_each_person_shown_and_only_them(client, caseworker, office, person,
+                                                        person_data, other_caseworker,
+                                                        other_office):
+    shown = [services.register_person(by=caseworker, office=office,
+                                      data=person_data(given_names=f"María {n}"))
+             for n in ("Elena", "Luisa")]
+    elsewhere = services.register_person(by=other_caseworker, office=other_office,
+                                         data=person_data())  # same name, not in scope
+    client.force_login(caseworker)
+
+    response = client.post("/people/", {"name": "María"})
+
+    event = last("person.search")
+    assert sorted(event.details["people"]) == sorted(str(p.pk) for p in [person, *shown])
+    assert event.details["results"] == 3 == len(response.context["result"].people)
+    assert str(elsewhere.pk) not in event.details["people"]
+
+    client.post("/people/", {"name": "Nadie Inexistente"})
+
+    assert last("person.search").details["people"] == []
 
 
 # Writes

@@ -188,6 +188,48 @@ def test_a_search_is_recorded_with_filter_names_not_values(client, auditor, revi
     assert reviewed_case.reference not in str(event.details)
 
 
+@pytest.mark.parametrize(("date_from", "date_to", "everything"), [
+    ("", "9999-12-31", True), ("0001-01-01", "", True), ("0001-01-01", "9999-12-31", True),
+    ("9999-12-31", "", False), ("9999-12-31", "9999-12-31", False), ("", "0001-01-01", False),
+])
+def test_the_ends_of_the_calendar_are_periods_like_any_other(client, auditor, reviewed_case,
+                                                            date_from, date_to, everything):
+    client.force_login(auditor)
+    every = _search(client).paginator.count
+    params = {k: v for k, v in (("date_from", date_from), ("date_to", date_to)) if v}
+
+    page = _search(client, **params)
+    export = client.get(reverse("audit_export"), params)
+
+    assert page.paginator.count == (every + 1 if everything else 0)  # + the first search
+    assert export.status_code == 200
+    assert len(list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))) == (
+        page.paginator.count + 3 if everything else 1)  # the search, the export, the header
+
+
+@pytest.mark.parametrize("reference", ["\x00", "BZ-BMP-2025-00000\x00", "x" * 5000, "' OR 1=1 --"])
+def test_a_timeline_of_something_that_is_no_reference_is_not_found(client, auditor, reviewed_case,
+                                                                  reference):
+    client.force_login(auditor)
+
+    response = client.get(reverse("audit_case_timeline", kwargs={"reference": reference}))
+
+    assert response.status_code == 404
+    event = AuditEvent.objects.filter(action="audit.timeline").latest("id")
+    assert (event.outcome, event.details) == ("denied", {"reference": ""})
+
+
+def test_a_timeline_of_a_reference_not_in_scope_records_the_reference(client, auditor):
+    client.force_login(auditor)
+
+    response = client.get(reverse("audit_case_timeline",
+                                  kwargs={"reference": "CR-SJO-2025-000001"}))
+
+    assert response.status_code == 404
+    event = AuditEvent.objects.filter(action="audit.timeline").latest("id")
+    assert event.details == {"reference": "CR-SJO-2025-000001"}
+
+
 def test_an_action_never_seen_is_refused_by_the_form(client, auditor, reviewed_case):
     client.force_login(auditor)
 

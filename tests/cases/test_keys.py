@@ -11,9 +11,10 @@ import os
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
-from django.core.management.base import SystemCheckError
+from django.core.management.base import CommandError, SystemCheckError
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from cases import checks, selectors, services
 from cases.crypto import datakeys, keyring
 from cases.crypto.datakeys import key_scope
@@ -64,6 +65,52 @@ def test_rotate_kek_rewraps_every_data_key_and_data_still_reads(key_file, people
     assert all(dk.rotated_at is not None for dk in keys)
     assert "Re-wrapped 5 data keys; 0 left." in out.getvalue()
     assert _read_all(people) == ["Ana Lucía", "Berta", "Carmen Rosa", "Dolores", "Elena María"]
+
+
+@pytest.mark.parametrize("damage", ["flipped", "cut", "kek_gone"])
+def test_rotation_skips_a_key_it_cannot_unwrap_and_names_it(key_file, people, damage):
+    old_kek = keyring.provider().active_kek_id
+    bad = DataKey.objects.get(subject_id=people[2].pk)
+    wrapped = bytes(bad.wrapped)
+    if damage == "flipped":
+        DataKey.objects.filter(pk=bad.pk).update(wrapped=wrapped[:-1] + bytes([wrapped[-1] ^ 1]))
+    elif damage == "cut":
+        DataKey.objects.filter(pk=bad.pk).update(wrapped=wrapped[:5])
+    else:
+        DataKey.objects.filter(pk=bad.pk).update(kek_id="kek-lost-long-ago")
+    new_kek = _new_kek()
+    out = io.StringIO()
+
+    with pytest.raises(CommandError) as refused:  # exit status 1
+        call_command("rotate_kek", batch_size=1, stdout=out)
+
+    # Every other key is re-wrapped; the bad one is named by its id, and only by it.
+    assert set(DataKey.objects.exclude(pk=bad.pk).values_list("kek_id", flat=True)) == {new_kek}
+    assert DataKey.objects.get(pk=bad.pk).kek_id in (old_kek, "kek-lost-long-ago")
+    assert "Re-wrapped 4 data keys; 1 left." in out.getvalue()
+    assert str(refused.value) == (
+        f"1 data keys cannot be unwrapped and were skipped (data key ids, see README, 'Keys'): "
+        f"{bad.pk}")
+    assert "Carmen" not in str(refused.value) + out.getvalue()
+    event = AuditEvent.objects.filter(action="key.rotate").latest("id")
+    assert (event.details["skipped"], event.details["skipped_keys"]) == (1, [str(bad.pk)])
+    # A second run goes straight past it again, and says so again.
+    with pytest.raises(CommandError, match=str(bad.pk)):
+        call_command("rotate_kek", batch_size=500, stdout=io.StringIO())
+
+
+def test_the_rotation_task_skips_a_key_it_cannot_unwrap_and_goes_on(key_file, people):
+    from cases.tasks import rotate_kek_task
+
+    bad = DataKey.objects.get(subject_id=people[0].pk)
+    DataKey.objects.filter(pk=bad.pk).update(wrapped=b"")
+    new_kek = _new_kek()
+
+    rotate_kek_task.delay(1)  # eager: batch after batch, one key each
+
+    assert set(DataKey.objects.exclude(pk=bad.pk).values_list("kek_id", flat=True)) == {new_kek}
+    skipped = [e.details["skipped_keys"] for e in AuditEvent.objects.filter(action="key.rotate")]
+    assert [str(bad.pk)] in skipped
 
 
 def test_rotate_kek_resumes_after_an_interruption(key_file, people, monkeypatch):

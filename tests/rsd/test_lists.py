@@ -462,6 +462,8 @@ def test_a_pdf_is_stored_and_downloaded_by_the_office_only(client, caseworker2, 
     assert b"".join(response.streaming_content) == pdf_bytes("Informe")
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == f'attachment; filename="coi-{source.pk}.pdf"'
+    assert response["Content-Security-Policy"].startswith("sandbox;")
+    assert response["X-Content-Type-Options"] == "nosniff"
     client.force_login(other_caseworker)
     assert client.get(f"/asylum/coi/{source.pk}/document/").status_code == 404
     assert "violencia de pandillas" not in client.get("/asylum/coi/").content.decode()

@@ -637,6 +637,8 @@ def test_the_decision_letter_downloads_as_pdf(client, bz, bz_staff):
     assert response.content.startswith(b"%PDF-")
     assert response["Content-Disposition"] == f'attachment; filename="{case.reference}.pdf"'
     assert response["Cache-Control"] == "no-store"
+    assert response["Content-Security-Policy"].startswith("sandbox;")
+    assert response["X-Content-Type-Options"] == "nosniff"
     event = AuditEvent.objects.filter(action="rsd.letter.print").latest("id")
     assert event.details["language"] == "en"
 
