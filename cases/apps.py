@@ -25,6 +25,7 @@ class CasesConfig(AppConfig):
             history,
             middleware,
             notifications,  # noqa: F401  (connects its receiver to cases.events.recorded)
+            two_factor,
         )
         from cases.crypto import datakeys
         from cases.keystore import ModelKeyStore
@@ -37,3 +38,4 @@ class CasesConfig(AppConfig):
         dashboard.register(configuration.dashboard_section)
         post_migrate.connect(_create_role_groups, sender=self)
         user_logged_in.connect(middleware.session_opened, dispatch_uid="amparo-session-opened")
+        two_factor.connect()

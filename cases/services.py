@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import access, events, intake, selectors, updates, uploads
+from cases import access, events, intake, selectors, two_factor, updates, uploads
 from cases.crypto import blind, datakeys, files
 from cases.intake import IdentityDocumentData as IdentityDocumentData
 from cases.intake import PersonData as PersonData
@@ -462,6 +462,17 @@ def set_staff_active(*, by: User, user: User, active: bool, reason: str = "") ->
     events.emit("staff.deactivate" if not active else "staff.reactivate", actor=by, obj=user)
     if not active:
         _end_sessions(user)
+
+
+@transaction.atomic
+def reset_two_factor(*, by: User, user: User) -> bool:
+    """Remove the account's authenticator app and backup codes (a lost phone): it sets up an
+    app again at its next login. False when there was nothing to remove."""
+    _check_whole_account(by, user)
+    removed = two_factor.remove_devices(user)
+    if removed:
+        events.emit("two_factor.reset", actor=by, obj=user, devices=removed)
+    return bool(removed)
 
 
 def _end_sessions(user: User) -> None:
