@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -70,7 +71,7 @@ def backup_codes_left(user: User) -> int:
 
 
 def has_pending_device(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=False).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=False).exists())
 
 
 def pending_device(user: User) -> TOTPDevice:
@@ -97,7 +98,11 @@ def qr_svg(device: TOTPDevice, title: str) -> str:
 # --- Sessions --------------------------------------------------------------------------------
 
 def device_known_at_login(sender: object, request: HttpRequest, user: User, **kwargs: object) -> None:
-    """user_logged_in: remember whether the user set up an app (one query, at login only)."""
+    """user_logged_in: a login asks for a new code (even when the same user logs in again in
+    the same session); whether the user set up an app is read here, once."""
+    request.session.pop(VERIFIED_AT, None)
+    if getattr(user, "otp_device", None) is None:
+        request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
     request.session[HAS_DEVICE] = app_device(user) is not None
 
 
@@ -110,8 +115,10 @@ def pending(request: HttpRequest) -> bool:
 
 
 def mark_verified(request: HttpRequest, device: Device) -> None:
-    """The session is verified now: a new session key, the device and the time recorded."""
+    """The session is verified now: new session key and CSRF token (as at login), the device
+    and the time recorded."""
     request.session.cycle_key()
+    rotate_token(request)
     django_otp.login(request, device)
     request.session[VERIFIED_AT] = int(time.time())
     request.session[HAS_DEVICE] = True

@@ -37,9 +37,10 @@ def required(settings):
 
 
 def code(device: TOTPDevice, steps: int = 0) -> str:
-    """The code the app shows now (steps=1: the next 30 seconds' code)."""
+    """The code the app shows now (steps=1: the next 30 seconds' code), on the clock the server
+    keeps for this app (its drift: a code accepted just as the 30 seconds turned moves it)."""
     device.refresh_from_db()
-    return f"{totp(device.bin_key, device.step, device.t0, device.digits, steps):0{device.digits}d}"
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift + steps):06d}"
 
 
 def code_from_secret(secret: str) -> str:
@@ -131,6 +132,17 @@ def test_who_set_up_an_app_is_asked_at_login_even_without_the_setting(client, su
     assert client.get(reverse("dashboard")).status_code == 302
     verify(client, code(device))
     assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_logging_in_again_asks_for_a_new_code(client, supervisor):
+    device = enrol(supervisor)
+    login(client, supervisor)
+    verify(client, code(device))
+    assert client.get(reverse("dashboard")).status_code == 200
+
+    client.force_login(supervisor)  # the same user, the same session
+
+    assert client.get(reverse("dashboard")).status_code == 302
 
 
 def test_htmx_requests_are_told_where_to_go(client, required, supervisor):
@@ -301,6 +313,19 @@ def test_an_app_code_works_once(client, supervisor):
     no_throttle(device)
     assert verify(client, value).status_code == 400  # replayed
     assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_a_code_of_the_last_30_seconds_still_counts_and_the_next_one_too(client, supervisor):
+    """The 30 seconds turned while the code was typed: accepted, and the app's clock noted."""
+    device = enrol(supervisor)
+    login(client, supervisor)
+
+    assert verify(client, code(device, steps=-1)).status_code == 302
+    device.refresh_from_db()
+    assert device.drift == -1
+    client.post(reverse("logout"))
+    login(client, supervisor)
+    assert verify(client, code(device, steps=1)).status_code == 302
 
 
 def test_a_backup_code_works_once(client, supervisor):
@@ -577,7 +602,8 @@ def _settings_value(module: str, **env: str) -> str:
     environment.update({"DJANGO_SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "amparo.example.org",
                         "DATABASE_URL": "sqlite:///:memory:", **env})
     result = subprocess.run(
-        [sys.executable, "-c", f"import {module} as s; print(s.AMPARO_REQUIRE_2FA, s.AMPARO_STEP_UP_MINUTES)"],
+        [sys.executable, "-c",
+         f"import {module} as s; print(s.AMPARO_REQUIRE_2FA, s.AMPARO_STEP_UP_MINUTES)"],
         cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=60, check=True)
     return result.stdout.strip()
 
