@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import django_otp
+import segno
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
@@ -89,8 +90,6 @@ def secret_groups(device: TOTPDevice) -> str:
 def qr_svg(device: TOTPDevice, title: str) -> str:
     """The provisioning URI as an inline SVG: classes and presentation attributes, no style
     (the Content-Security-Policy forbids inline styles)."""
-    import segno
-
     return str(segno.make(device.config_url, error="m").svg_inline(
         scale=4, light="#fff", svgclass="qr-code", lineclass="qr-code-line", title=title))
 

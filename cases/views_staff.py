@@ -134,7 +134,8 @@ class DeactivateForm(Styled, forms.Form):
 
 @office_admin_required
 def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
-    """An account: its roles here, a temporary password, deactivation and reactivation."""
+    """An account: its roles here, a temporary password, deactivation and reactivation, a
+    reset of its two-factor authentication; each change after a recent code of one's own."""
     member = selectors.get_administered_user(request.user, user_id)
     if request.method == "POST" and (step_up := two_factor.step_up(request)) is not None:
         return step_up  # every change to an account needs a recent code
