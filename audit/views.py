@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET
 from audit import selectors
 from audit.forms import EventSearchForm
 from audit.models import AuditEvent
-from cases import events
+from cases import events, two_factor
 from cases import selectors as cases_selectors
 from cases.http import AuthedRequest
 from cases.models import Office, User
@@ -147,8 +147,10 @@ def _csv_rows(user: User, results: QuerySet[AuditEvent], language: str) -> Itera
 
 @login_required
 @require_GET
-def event_export(request: AuthedRequest) -> HttpResponseBadRequest | StreamingHttpResponse:
+def event_export(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse:
     _auditor_required(request)
+    if (step_up := two_factor.step_up(request)) is not None:
+        return step_up  # a code entered within AMPARO_STEP_UP_MINUTES
     form, results = _search(request)
     if form.is_bound and not form.is_valid():
         return HttpResponseBadRequest(_("Correct the search before exporting it."),

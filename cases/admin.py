@@ -20,6 +20,8 @@ from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
 from cases import configuration, events, workflow
@@ -33,6 +35,13 @@ from cases.models import (
     User,
 )
 from cases.vocab import country_choices
+
+# The two-factor devices hold their secrets and backup codes in the clear: not shown here. An
+# office administrator resets an account's two-factor authentication on /staff/users/<id>/,
+# an operator with `manage.py reset_two_factor`.
+for _device in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device):
+        admin.site.unregister(_device)
 
 if TYPE_CHECKING:
     # Django's admin classes take no type parameters at run time.
@@ -128,7 +137,8 @@ class OfficeAdmin(ConfigurationAdmin):
     fieldsets = (
         (None, {"fields": ("code", "name", "country", "city", "is_active")}),
         (_("Letters"), {"fields": ("address", "appeal_body")}),
-        (_("Procedure settings"), {"fields": ("procedures", "abandon_after_no_shows")}),
+        (_("Procedure settings"), {"fields": ("procedures", "abandon_after_no_shows",
+                                              "require_two_factor_for_caseworkers")}),
     )
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:

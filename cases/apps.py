@@ -26,6 +26,7 @@ class CasesConfig(AppConfig):
             lockout,
             middleware,
             notifications,  # noqa: F401  (connects its receiver to cases.events.recorded)
+            two_factor,
         )
         from cases.crypto import datakeys
         from cases.keystore import ModelKeyStore
@@ -39,3 +40,4 @@ class CasesConfig(AppConfig):
         post_migrate.connect(_create_role_groups, sender=self)
         user_logged_in.connect(middleware.session_opened, dispatch_uid="amparo-session-opened")
         user_logged_in.connect(lockout.logged_in, dispatch_uid="cases.lockout.logged_in")
+        two_factor.connect()

@@ -11,6 +11,8 @@ def roles(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    if getattr(request, "two_factor_pending", False):
+        return {"two_factor_pending": True}  # no menu before the code (cases.middleware)
     held = access.roles_by_office(user)
     return {
         "user_roles": sorted(held),
@@ -33,6 +35,6 @@ class Bell:
 
 def notifications(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if user is None or not user.is_authenticated or getattr(request, "two_factor_pending", False):
         return {}
     return {"bell": Bell(user)}

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from cases import events
+from cases import events, two_factor
 from cases.crypto.datakeys import key_scope
 from cases.crypto.envelope import DecryptionError
 from cases.http import client_address
@@ -70,6 +70,27 @@ class PasswordChangeRequiredMiddleware:
                 and request.path not in {reverse(name) for name in self.ALLOWED}
                 and not request.path.startswith(("/static/", "/health/"))):
             return redirect("password_change")
+        return self.get_response(request)
+
+
+class TwoFactorRequiredMiddleware:
+    """Who needs a second factor (docs/architecture.md#two-factor-authentication) enters a
+    code, or sets up an app, before anything else; htmx requests get an HX-Redirect."""
+
+    ALLOWED = ("logout", "set_language", "password_change")
+    PREFIXES = ("/two-factor/", "/static/", "/health/")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and two_factor.pending(request):
+            if not (request.path.startswith(self.PREFIXES)
+                    or request.path in {reverse(name) for name in self.ALLOWED}):
+                return two_factor.to_verify(
+                    request, request.get_full_path() if request.method == "GET" else "")
+            request.two_factor_pending = True  # type: ignore[attr-defined]  # the top bar shows no menu
         return self.get_response(request)
 
 

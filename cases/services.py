@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import access, events, intake, lockout, selectors, updates, uploads
+from cases import access, events, intake, lockout, selectors, two_factor, updates, uploads
 from cases.crypto import blind, datakeys, files
 from cases.intake import IdentityDocumentData as IdentityDocumentData
 from cases.intake import PersonData as PersonData
@@ -472,6 +472,17 @@ def unlock_login(*, by: User, user: User) -> int:
     if not lockout.locks_of(user.get_username()):
         return 0
     return lockout.unlock(by=by, username=user.get_username())
+
+
+@transaction.atomic
+def reset_two_factor(*, by: User, user: User) -> bool:
+    """Remove the account's authenticator app and backup codes (a lost phone): it sets up an
+    app again at its next login. False when there was nothing to remove."""
+    _check_whole_account(by, user)
+    removed = two_factor.remove_devices(user)
+    if removed:
+        events.emit("two_factor.reset", actor=by, obj=user, devices=removed)
+    return bool(removed)
 
 
 def _end_sessions(user: User) -> None:

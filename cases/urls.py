@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import views, views_duplicates, views_notifications, views_staff
+from cases import views, views_duplicates, views_notifications, views_staff, views_two_factor
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -20,6 +20,11 @@ urlpatterns = [
          name="membership_revoke"),
     path("staff/users/<int:user_id>/", views_staff.staff_account, name="staff_account"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    # Under /two-factor/ only: cases.middleware.TwoFactorRequiredMiddleware lets these through.
+    path("two-factor/", views_two_factor.start, name="two_factor"),
+    path("two-factor/enrol/", views_two_factor.enrol, name="two_factor_enrol"),
+    path("two-factor/verify/", views_two_factor.verify, name="two_factor_verify"),
+    path("two-factor/manage/", views_two_factor.manage, name="two_factor_manage"),
     path("notifications/", views_notifications.notification_list, name="notification_list"),
     path("notifications/read/", views_notifications.notifications_read, name="notifications_read"),
     path("notifications/<int:notification_id>/", views_notifications.notification_open,

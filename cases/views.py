@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cases import access, events, listing, selectors, services, uploads
+from cases import access, events, listing, selectors, services, two_factor, uploads
 from cases import dashboard as dashboard_parts
 from cases.crypto import datakeys
 from cases.forms import (
@@ -252,6 +252,8 @@ def person_erase(request: HtmxRequest, person_id: uuid.UUID) -> HttpResponse:
     person = _person(request, person_id, "person.erase" if posted else "person.view")
     if not selectors.can_erase_person(request.user, person):
         raise PermissionDenied(_("Only a supervisor of the person's office can erase them."))
+    if (step_up := two_factor.step_up(request)) is not None:
+        return step_up  # a code entered within AMPARO_STEP_UP_MINUTES
     form = EraseForm(request.POST if posted else None)
     if not posted:
         return _person_form(request, person, form, kind="erase")

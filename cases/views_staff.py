@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases import lockout, selectors, services
+from cases import lockout, selectors, services, two_factor
 from cases.forms import Styled
 from cases.http import AuthedRequest
 from cases.models import Office, Role, User
@@ -134,9 +134,12 @@ class DeactivateForm(Styled, forms.Form):
 
 @office_admin_required
 def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
-    """An account: its roles here, a temporary password, deactivation and reactivation, and
-    lifting a login lock."""
+    """An account: its roles here, a temporary password, deactivation and reactivation,
+    lifting a login lock, a reset of its two-factor authentication; each change after a recent
+    code of one's own."""
     member = selectors.get_administered_user(request.user, user_id)
+    if request.method == "POST" and (step_up := two_factor.step_up(request)) is not None:
+        return step_up  # every change to an account needs a recent code
     action = request.POST.get("action", "")
     password_form = TemporaryPasswordForm(request.POST if action == "password" else None)
     deactivate_form = DeactivateForm(request.POST if action == "deactivate" else None)
@@ -151,6 +154,15 @@ def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
             if action == "reactivate":
                 services.set_staff_active(by=request.user, user=member, active=True)
                 messages.success(request, _("%(user)s can log in again.") % {"user": member})
+                return redirect("staff_account", member.pk)
+            if action == "reset_two_factor":
+                if services.reset_two_factor(by=request.user, user=member):
+                    messages.success(request, _("Two-factor authentication of %(user)s was reset: "
+                                                "they set up an app again at their next login.")
+                                     % {"user": member})
+                else:
+                    messages.info(request, _("%(user)s has no two-factor authentication to reset.")
+                                  % {"user": member})
                 return redirect("staff_account", member.pk)
             if form is not None and form.is_valid():
                 if action == "password":
@@ -175,4 +187,5 @@ def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
         "member": member, "password_form": password_form, "deactivate_form": deactivate_form,
         "memberships": member.memberships.select_related("office").order_by("office__code", "role"),
         "locks": lockout.locks_of(member.get_username()),
+        "two_factor_device": two_factor.app_device(member),
     }, status=status)

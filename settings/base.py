@@ -26,6 +26,9 @@ INSTALLED_APPS = [
     "bootstrap",
     "guardian",
     "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "cases",
     "rsd",
     "audit",
@@ -40,6 +43,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -47,6 +51,7 @@ MIDDLEWARE = [
     "cases.middleware.KeyScopeMiddleware",
     "cases.middleware.SessionLifetimeMiddleware",
     "cases.middleware.PasswordChangeRequiredMiddleware",
+    "cases.middleware.TwoFactorRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "settings.urls"
@@ -189,6 +194,13 @@ AMPARO_LOGIN_USER_MAX_FAILURES = int(os.environ.get("AMPARO_LOGIN_USER_MAX_FAILU
 # Reverse proxies in front that append the address they saw to X-Forwarded-For (0: none; the
 # client is REMOTE_ADDR). Used by the lockout and the audit log's IP address.
 AMPARO_TRUSTED_PROXIES = int(os.environ.get("AMPARO_TRUSTED_PROXIES", 0))
+# Two-factor authentication (docs/architecture.md#two-factor-authentication): required of
+# supervisors, auditors, administrators and superusers (and of caseworkers where their office
+# says so) when on; settings.prod turns it on, the quick start only with AMPARO_REQUIRE_2FA=1.
+AMPARO_REQUIRE_2FA = os.environ.get("AMPARO_REQUIRE_2FA", "") == "1"
+# Erasure, the audit export and staff account changes need a code entered this recently.
+AMPARO_STEP_UP_MINUTES = int(os.environ.get("AMPARO_STEP_UP_MINUTES", 10))
+OTP_TOTP_ISSUER = "Amparo"
 
 # Celery: eager unless a broker is configured.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

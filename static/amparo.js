@@ -8,6 +8,17 @@
       el.form.submit();
     }
   });
+  // A form marked data-submit-once is sent once: a second click would spend a one-time code.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("[data-submit-once]")) {
+      if (form.getAttribute("data-submitted")) {
+        event.preventDefault();
+      } else {
+        form.setAttribute("data-submitted", "1");
+      }
+    }
+  });
   function setWidths() {
     document.querySelectorAll("[data-width-percent]").forEach(function (el) {
       el.style.width = el.getAttribute("data-width-percent") + "%";

@@ -38,7 +38,8 @@ def test_no_page_needs_inline_script_or_style(request, client, who, case, file_r
     pages = [reverse("dashboard"), reverse("case_list"), reverse("case_detail", args=[case.pk]),
              reverse("person_detail", args=[case.principal_id]), reverse("person_create"),
              reverse("people_search"), reverse("notification_list"), reverse("duplicate_queue"),
-             reverse("import_start"), reverse("staff"), "/audit/", "/admin/", "/no-such-page/"]
+             reverse("import_start"), reverse("staff"), "/audit/", "/admin/", "/no-such-page/",
+             reverse("two_factor_manage"), reverse("two_factor_enrol")]
     shown = 0
     for url in pages:
         response = client.get(url)

@@ -37,6 +37,12 @@ class Office(models.Model):
         _("missed interviews before closure as abandoned is proposed"), null=True, blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(10)],
         help_text=_("Empty: the procedure's default."))
+    # Supervisors, auditors and administrators always need it when two-factor authentication
+    # is on (docs/architecture.md#two-factor-authentication); caseworkers where this says so.
+    require_two_factor_for_caseworkers = models.BooleanField(
+        _("caseworkers need two-factor authentication"), default=False,
+        help_text=_("Supervisors, auditors and administrators always need it where two-factor "
+                    "authentication is on."))
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()

@@ -151,3 +151,6 @@ class Command(BaseCommand):
                           f"organisations at /admin/): {SYSADMIN}")
         self.stdout.write("Log in as, for example, bz-bmp-caseworker1, mx-tap-supervisor or "
                           f"{SYSADMIN}.")
+        self.stdout.write("Two-factor authentication: log in and open /two-factor/ to set it up "
+                          "with any TOTP app; `AMPARO_REQUIRE_2FA=1 make demo` requires it of "
+                          "supervisors, auditors and administrators.")

@@ -1,0 +1,289 @@
+"""Two-factor authentication: who needs it, enrolment, codes, step-up
+(docs/architecture.md#two-factor-authentication).
+
+django-otp keeps the devices: a TOTP device (the authenticator app) and a static device (the
+backup codes). A session is verified once django-otp records a device in it; `VERIFIED_AT` is
+when a code was last entered in it, which step-up reads.
+"""
+
+from __future__ import annotations
+
+import time
+from base64 import b32encode
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import django_otp
+import segno
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import rotate_token
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from cases import access, events
+from cases.models import Office, Role, User
+
+VERIFIED_AT = "_amparo_2fa_at"  # when a code was last entered in this session (Unix seconds)
+HAS_DEVICE = "_amparo_2fa_device"  # read at login: whoever set up an app is asked for a code
+BACKUP_CODES = 10
+# The roles that always need a second factor where it is required.
+ROLES: tuple[str, ...] = (Role.SUPERVISOR, Role.AUDITOR, Role.OFFICE_ADMIN, Role.SYSTEM_ADMIN)
+APP, BACKUP = "app", "backup_code"
+
+
+def required(user: User) -> bool:
+    """Does the policy (AMPARO_REQUIRE_2FA) require a second factor of this user?"""
+    if not settings.AMPARO_REQUIRE_2FA or not user.is_authenticated:
+        return False
+    if user.is_superuser or access.has_role(user, *ROLES):
+        return True
+    offices = access.offices_where(user, Role.CASEWORKER)
+    return bool(offices) and Office.objects.filter(
+        pk__in=offices, require_two_factor_for_caseworkers=True).exists()
+
+
+def is_verified(user: Any) -> bool:
+    """Has a code been entered in this session (django-otp's OTPMiddleware says)?"""
+    check = getattr(user, "is_verified", None)
+    return bool(check()) if callable(check) else False
+
+
+def app_device(user: User) -> TOTPDevice | None:
+    """The user's confirmed authenticator app, if any."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+
+
+def backup_device(user: User) -> StaticDevice | None:
+    return StaticDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+
+
+def backup_codes_left(user: User) -> int:
+    left: int = StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return left
+
+
+def has_pending_device(user: User) -> bool:
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=False).exists())
+
+
+def pending_device(user: User) -> TOTPDevice:
+    """The app being set up: the same secret until it is confirmed."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    return device or TOTPDevice.objects.create(user=user, name="app", confirmed=False)
+
+
+def secret_groups(device: TOTPDevice) -> str:
+    """The secret in base32, in groups of four, for typing into an app by hand."""
+    secret = b32encode(device.bin_key).decode()
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+def qr_svg(device: TOTPDevice, title: str) -> str:
+    """The provisioning URI as an inline SVG: classes and presentation attributes, no style
+    (the Content-Security-Policy forbids inline styles)."""
+    return str(segno.make(device.config_url, error="m").svg_inline(
+        scale=4, light="#fff", svgclass="qr-code", lineclass="qr-code-line", title=title))
+
+
+# --- Sessions --------------------------------------------------------------------------------
+
+def device_known_at_login(sender: object, request: HttpRequest, user: User, **kwargs: object) -> None:
+    """user_logged_in: a login asks for a new code (even when the same user logs in again in
+    the same session); whether the user set up an app is read here, once."""
+    request.session.pop(VERIFIED_AT, None)
+    if getattr(user, "otp_device", None) is None:
+        request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
+    request.session[HAS_DEVICE] = app_device(user) is not None
+
+
+def pending(request: HttpRequest) -> bool:
+    """Must this logged-in session enter a code before anything else?"""
+    user: User = request.user  # type: ignore[assignment]
+    if is_verified(user):
+        return False
+    return bool(request.session.get(HAS_DEVICE)) or required(user)
+
+
+def mark_verified(request: HttpRequest, device: Device) -> None:
+    """The session is verified now: new session key and CSRF token (as at login), the device
+    and the time recorded."""
+    request.session.cycle_key()
+    rotate_token(request)
+    django_otp.login(request, device)
+    request.session[VERIFIED_AT] = int(time.time())
+    request.session[HAS_DEVICE] = True
+
+
+def recently_verified(request: HttpRequest, seconds: int | None = None) -> bool:
+    """A code was entered in this session within `seconds` (AMPARO_STEP_UP_MINUTES)."""
+    at = request.session.get(VERIFIED_AT)
+    window = settings.AMPARO_STEP_UP_MINUTES * 60 if seconds is None else seconds
+    return is_verified(request.user) and isinstance(at, int) and time.time() - at <= window
+
+
+def needs_step_up(request: HttpRequest) -> bool:
+    """Erasure, the audit export and staff account changes need a code entered within
+    AMPARO_STEP_UP_MINUTES; without an app and while two-factor authentication is not
+    required (the demo), they do not."""
+    if recently_verified(request):
+        return False
+    return settings.AMPARO_REQUIRE_2FA or app_device(request.user) is not None  # type: ignore[arg-type]
+
+
+def to_verify(request: HttpRequest, next_url: str = "") -> HttpResponse:
+    """Off to /two-factor/ (then back to `next_url`); htmx is told to go there itself."""
+    url = reverse("two_factor")
+    if next_url:
+        url += "?" + urlencode({"next": next_url})
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def step_up(request: HttpRequest) -> HttpResponse | None:
+    """None when the action may go on; else the way to the code page and back: the same URL
+    for a GET, the page of the form for a POST."""
+    if not needs_step_up(request):
+        return None
+    return to_verify(request, request.get_full_path() if request.method == "GET" else request.path)
+
+
+def safe_next(request: HttpRequest) -> str:
+    """Where to go after the code: `next` when it stays on this site, else the dashboard."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+        return url
+    return reverse("dashboard")
+
+
+# --- Codes -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Checked:
+    """What came of a code: accepted (by which kind of device), or refused, and for how long
+    no code is tried when refused for too many wrong ones."""
+
+    ok: bool
+    method: str = ""
+    wait_seconds: int = 0
+    device: Device | None = None
+
+
+def _normal(code: str) -> str:
+    return "".join(code.split()).replace("-", "").lower()
+
+
+def _is_app_code(code: str) -> bool:
+    return code.isdigit() and len(code) == 6  # backup codes are eight letters and digits
+
+
+def _check(user: User, device: Device | None, code: str, *, method: str, stage: str) -> Checked:
+    """Try `code` on `device` (locked: two requests cannot use one code twice), within the
+    caller's transaction; throttled by django-otp, every refusal recorded."""
+    if device is None:
+        events.emit("two_factor.fail", actor=user, obj=user, outcome="denied", stage=stage,
+                    method=method, reason="no_device")
+        return Checked(False, method)
+    device = type(device).objects.select_for_update().get(pk=device.pk)
+    allowed, info = device.verify_is_allowed()
+    if not allowed:
+        until = (info or {}).get("locked_until")
+        wait = max(1, int((until - timezone.now()).total_seconds()) + 1) if until else 1
+        events.emit("two_factor.fail", actor=user, obj=user, outcome="denied", stage=stage,
+                    method=method, reason="throttled")
+        return Checked(False, method, wait_seconds=wait)
+    if not device.verify_token(code):
+        events.emit("two_factor.fail", actor=user, obj=user, outcome="denied", stage=stage,
+                    method=method, reason="wrong_code", failures=device.throttling_failure_count)
+        return Checked(False, method)
+    return Checked(True, method, device=device)
+
+
+def verify(request: HttpRequest, code: str, *, step_up: bool = False) -> Checked:
+    """A code from the app, or a backup code (used up). Success verifies the session."""
+    user: User = request.user  # type: ignore[assignment]
+    code = _normal(code)
+    with transaction.atomic():
+        if _is_app_code(code):
+            checked = _check(user, app_device(user), code, method=APP, stage="verify")
+        else:
+            checked = _check(user, backup_device(user), code, method=BACKUP, stage="verify")
+        if checked.ok:
+            details: dict[str, Any] = {"method": checked.method, "step_up": step_up}
+            if checked.method == BACKUP:
+                details["backup_codes_left"] = backup_codes_left(user)
+            events.emit("two_factor.verify", actor=user, obj=user, **details)
+    if checked.ok and checked.device is not None:
+        mark_verified(request, checked.device)
+    return checked
+
+
+def _new_backup_codes(user: User) -> list[str]:
+    """Ten new backup codes in place of any left (the old ones stop working)."""
+    device = backup_device(user)
+    if device is None:
+        device = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(BACKUP_CODES)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+    return codes
+
+
+def confirm_enrolment(request: HttpRequest, code: str) -> tuple[Checked, list[str]]:
+    """The app set up on the enrolment page gives its first code: it replaces any app the
+    user had, new backup codes are made, and the session is verified."""
+    user: User = request.user  # type: ignore[assignment]
+    with transaction.atomic():
+        pending = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+        checked = _check(user, pending, _normal(code), method=APP, stage="enrol")
+        device = checked.device  # as verified and saved (its last code recorded)
+        if not checked.ok or device is None:
+            return checked, []
+        replaced = TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()[0]
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        codes = _new_backup_codes(user)
+        events.emit("two_factor.enrol", actor=user, obj=user, replaced=bool(replaced))
+    mark_verified(request, device)
+    return checked, codes
+
+
+def regenerate_backup_codes(request: HttpRequest, code: str) -> tuple[Checked, list[str]]:
+    """New backup codes against a current code from the app."""
+    user: User = request.user  # type: ignore[assignment]
+    with transaction.atomic():
+        checked = _check(user, app_device(user), _normal(code), method=APP, stage="backup_codes")
+        if not checked.ok:
+            return checked, []
+        codes = _new_backup_codes(user)
+        events.emit("two_factor.backup_codes", actor=user, obj=user, codes=len(codes))
+    if checked.device is not None:
+        mark_verified(request, checked.device)
+    return checked, codes
+
+
+def remove_devices(user: User) -> int:
+    """Every device of the user (app and backup codes): they set up an app again at their
+    next login. The caller records who did it and why."""
+    removed = 0
+    for model in (TOTPDevice, StaticDevice):
+        devices = model.objects.filter(user=user)
+        removed += devices.count()
+        devices.delete()
+    return removed
+
+
+def connect() -> None:
+    user_logged_in.connect(device_known_at_login, dispatch_uid="amparo-two-factor-login")

@@ -1,0 +1,626 @@
+"""Two-factor authentication: who must enter a code, setting up an app, codes from the app and
+backup codes, throttling, step-up before erasure, the audit export and staff changes, the
+office administrator's reset. Codes are computed from the device's key, as an app does."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import os
+import re
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit.models import AuditEvent
+from cases import services, two_factor
+from cases.models import DataKey, Person, Role, User
+from tests.test_csp import INLINE
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+BACKUP = ["aaaabbbb", "ccccdddd", "eeeeffff"]
+
+
+@pytest.fixture
+def required(settings):
+    settings.AMPARO_REQUIRE_2FA = True
+
+
+def code(device: TOTPDevice, steps: int = 0) -> str:
+    """The code the app shows now (steps=1: the next 30 seconds' code), on the clock the server
+    keeps for this app (its drift: a code accepted just as the 30 seconds turned moves it)."""
+    device.refresh_from_db()
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift + steps):06d}"
+
+
+def code_from_secret(secret: str) -> str:
+    """What an authenticator app computes from the key typed in by hand."""
+    key = base64.b32decode(secret.replace(" ", ""))
+    return f"{totp(key):06d}"
+
+
+def enrol(user: User) -> TOTPDevice:
+    """An app set up and confirmed, with three backup codes."""
+    device = TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    backup = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
+    for token in BACKUP:
+        backup.token_set.create(token=token)
+    return device
+
+
+def login(client: Client, user: User) -> None:
+    assert client.post(reverse("login"), {"username": user.username,
+                                          "password": "pw-for-tests-only"}).status_code == 302
+
+
+def verify(client: Client, value: str, next_url: str = "") -> object:
+    url = reverse("two_factor_verify") + (f"?next={next_url}" if next_url else "")
+    return client.post(url, {"code": value})
+
+
+def age_verification(client: Client, minutes: int) -> None:
+    session = client.session
+    session[two_factor.VERIFIED_AT] -= minutes * 60
+    session.save()
+
+
+def no_throttle(device) -> None:
+    """As if the wait after the last wrong code had passed."""
+    type(device).objects.filter(pk=device.pk).update(
+        throttling_failure_timestamp=timezone.now() - datetime.timedelta(days=1))
+
+
+# Who must enter a code
+
+
+@pytest.mark.parametrize("who", ["supervisor", "auditor", "office_admin", "system_admin", "superuser"])
+def test_required_roles_are_sent_to_set_up_then_reach_the_dashboard(request, client, required, who,
+                                                                   make_user):
+    user = (make_user(is_superuser=True, is_staff=True) if who == "superuser"
+            else request.getfixturevalue(who))
+    login(client, user)
+
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response.url == reverse("two_factor") + "?next=%2F"
+    assert client.get(response.url).url == reverse("two_factor_enrol") + "?next=%2F"
+    assert client.get(reverse("people_search")).status_code == 302
+    assert client.get("/admin/").status_code == 302
+
+    device = enrol(user)
+    assert client.get(reverse("two_factor") + "?next=/").url == reverse("two_factor_verify") + "?next=%2F"
+    done = verify(client, code(device), next_url="/")
+    assert done.status_code == 302 and done.url == "/"
+    assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_a_caseworker_is_asked_only_where_the_office_says_so(client, required, caseworker, office,
+                                                             other_office):
+    client.force_login(caseworker)
+    assert client.get(reverse("dashboard")).status_code == 200
+
+    other_office.require_two_factor_for_caseworkers = True  # not the caseworker's office
+    other_office.save()
+    assert client.get(reverse("dashboard")).status_code == 200
+
+    office.require_two_factor_for_caseworkers = True
+    office.save()
+    response = client.get(reverse("case_list"))
+    assert response.status_code == 302 and response.url.startswith(reverse("two_factor"))
+
+
+def test_without_the_setting_nobody_is_asked(client, supervisor, auditor):
+    for user in (supervisor, auditor):
+        client.force_login(user)
+        assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_who_set_up_an_app_is_asked_at_login_even_without_the_setting(client, supervisor):
+    device = enrol(supervisor)
+    login(client, supervisor)
+
+    assert client.get(reverse("dashboard")).status_code == 302
+    verify(client, code(device))
+    assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_logging_in_again_asks_for_a_new_code(client, supervisor):
+    device = enrol(supervisor)
+    login(client, supervisor)
+    verify(client, code(device))
+    assert client.get(reverse("dashboard")).status_code == 200
+
+    client.force_login(supervisor)  # the same user, the same session
+
+    assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_htmx_requests_are_told_where_to_go(client, required, supervisor):
+    client.force_login(supervisor)
+
+    response = client.get(reverse("case_list"), headers={"HX-Request": "true"})
+
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("two_factor") + "?next=%2Fcases%2F"
+
+
+def test_what_an_unverified_user_may_still_do(client, required, supervisor):
+    client.force_login(supervisor)
+
+    assert client.get(reverse("password_change")).status_code == 200
+    assert client.get(reverse("health_live")).status_code == 200
+    assert client.post(reverse("set_language"), {"language": "es", "next": "/"}).status_code == 302
+    page = client.get(reverse("two_factor_enrol"))
+    assert page.status_code == 200
+    assert reverse("case_list") not in page.content.decode()  # no menu before the code
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("dashboard")).url.startswith(reverse("login"))
+
+
+def test_a_post_is_sent_to_the_code_page_without_coming_back_to_it(client, required, supervisor,
+                                                                   case):
+    client.force_login(supervisor)
+
+    response = client.post(reverse("note_add", args=[case.pk]), {"text": "Nota"})
+
+    assert response.status_code == 302 and response.url == reverse("two_factor")
+    assert not case.notes.exists()
+
+
+# Setting up an app
+
+
+def test_setting_up_an_app_with_a_real_code_gives_ten_backup_codes_once(client, required,
+                                                                        supervisor):
+    login(client, supervisor)
+    page = client.get(reverse("two_factor_enrol") + "?next=/cases/").content.decode()
+    secret = re.search(r'id="secret">([A-Z2-7 ]+)<', page).group(1)
+    svg = re.search(r"<svg.*?</svg>", page, re.S).group(0)
+    assert 'class="qr-code"' in svg and "style" not in svg
+    for pattern in INLINE:
+        assert not pattern.search(page), pattern.pattern
+    assert client.get(reverse("two_factor_enrol")).content.decode().count(secret) == 1  # the same
+
+    response = client.post(reverse("two_factor_enrol") + "?next=/cases/",
+                           {"code": code_from_secret(secret)})
+
+    assert response.status_code == 200
+    shown = re.findall(r"<li>([a-z2-7]{4}) ([a-z2-7]{4})</li>", response.content.decode())
+    assert len(shown) == 10
+    stored = set(StaticToken.objects.filter(device__user=supervisor).values_list("token", flat=True))
+    assert {a + b for a, b in shown} == stored
+    assert 'href="/cases/"' in response.content.decode()
+    device = TOTPDevice.objects.get(user=supervisor)
+    assert device.confirmed and base64.b32encode(device.bin_key).decode() == secret.replace(" ", "")
+    assert client.get(reverse("dashboard")).status_code == 200  # the session is verified
+    event = AuditEvent.objects.get(action="two_factor.enrol")
+    assert event.actor_id == supervisor.pk and event.details == {"replaced": False}
+    assert secret.replace(" ", "") not in str(list(AuditEvent.objects.values_list("details", flat=True)))
+    # The codes are not shown again.
+    assert shown[0][0] not in client.get(reverse("two_factor_manage")).content.decode()
+
+
+def test_a_wrong_first_code_sets_nothing_up(client, required, supervisor):
+    login(client, supervisor)
+    client.get(reverse("two_factor_enrol"))
+    device = TOTPDevice.objects.get(user=supervisor)
+    wrong = f"{(int(code(device)) + 500000) % 1000000:06d}"
+
+    response = client.post(reverse("two_factor_enrol"), {"code": wrong})
+
+    assert response.status_code == 400
+    assert "That code is not right" in response.content.decode()
+    device.refresh_from_db()
+    assert not device.confirmed
+    assert not StaticDevice.objects.filter(user=supervisor).exists()
+    assert client.get(reverse("dashboard")).status_code == 302
+    failed = AuditEvent.objects.get(action="two_factor.fail")
+    assert failed.outcome == "denied" and failed.details["stage"] == "enrol"
+    empty = client.post(reverse("two_factor_enrol"), {"code": ""})  # a half-filled form
+    assert empty.status_code == 400
+
+
+def test_a_second_click_on_confirm_does_not_hide_the_codes_behind_an_error(client, supervisor):
+    client.force_login(supervisor)
+    client.get(reverse("two_factor_enrol"))
+    value = code(TOTPDevice.objects.get(user=supervisor))
+    assert client.post(reverse("two_factor_enrol"), {"code": value}).status_code == 200
+
+    again = client.post(reverse("two_factor_enrol"), {"code": value})
+
+    assert again.status_code == 302 and again.url == reverse("two_factor_manage")
+    assert TOTPDevice.objects.filter(user=supervisor).count() == 1
+    assert StaticToken.objects.filter(device__user=supervisor).count() == 10
+
+
+def test_a_new_phone_replaces_the_app_after_a_code_from_the_old_one(client, supervisor):
+    old = enrol(supervisor)
+    login(client, supervisor)
+    verify(client, code(old))
+    age_verification(client, minutes=11)
+
+    assert client.get(reverse("two_factor_enrol")).url.startswith(reverse("two_factor"))
+    verify(client, code(old, steps=1), next_url=reverse("two_factor_enrol"))
+    page = client.get(reverse("two_factor_enrol"))
+    assert b'id="replacing"' in page.content
+    new = TOTPDevice.objects.get(user=supervisor, confirmed=False)
+    assert client.post(reverse("two_factor_enrol"), {"code": code(new)}).status_code == 200
+
+    assert list(TOTPDevice.objects.filter(user=supervisor)) == [new]
+    assert AuditEvent.objects.get(action="two_factor.enrol").details == {"replaced": True}
+
+
+# Codes
+
+
+def test_a_wrong_code_is_refused_recorded_and_then_throttled(client, supervisor):
+    device = enrol(supervisor)
+    login(client, supervisor)
+    right = code(device)
+    wrong = f"{(int(right) + 500000) % 1000000:06d}"
+
+    refused = verify(client, wrong)
+    assert refused.status_code == 400
+    assert "That code is not right" in refused.content.decode()
+
+    throttled = verify(client, right)  # even the right code, straight after a wrong one
+    assert throttled.status_code == 400
+    assert "Too many wrong codes. Try again in" in throttled.content.decode()
+    assert client.get(reverse("dashboard")).status_code == 302
+    reasons = list(AuditEvent.objects.filter(action="two_factor.fail", actor=supervisor)
+                   .order_by("id").values_list("details__reason", flat=True))
+    assert reasons == ["wrong_code", "throttled"]
+
+    no_throttle(device)
+    assert verify(client, right).status_code == 302
+    assert client.get(reverse("dashboard")).status_code == 200
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 0
+
+
+def test_the_wait_doubles_with_each_wrong_code(client, supervisor):
+    device = enrol(supervisor)
+    login(client, supervisor)
+    for _ in range(4):
+        no_throttle(device)
+        verify(client, "000000" if code(device) != "000000" else "111111")
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 4
+
+    allowed, info = device.verify_is_allowed()
+    assert not allowed
+    assert (info["locked_until"] - device.throttling_failure_timestamp).total_seconds() == 8
+
+
+def test_an_app_code_works_once(client, supervisor):
+    device = enrol(supervisor)
+    value = code(device)
+    login(client, supervisor)
+    assert verify(client, value).status_code == 302
+    client.post(reverse("logout"))
+
+    login(client, supervisor)
+    no_throttle(device)
+    assert verify(client, value).status_code == 400  # replayed
+    assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_a_code_of_the_last_30_seconds_still_counts_and_the_next_one_too(client, supervisor):
+    """The 30 seconds turned while the code was typed: accepted, and the app's clock noted."""
+    device = enrol(supervisor)
+    login(client, supervisor)
+
+    assert verify(client, code(device, steps=-1)).status_code == 302
+    device.refresh_from_db()
+    assert device.drift == -1
+    client.post(reverse("logout"))
+    login(client, supervisor)
+    assert verify(client, code(device, steps=1)).status_code == 302
+
+
+def test_a_backup_code_works_once(client, supervisor):
+    enrol(supervisor)
+    login(client, supervisor)
+
+    response = verify(client, "AAAA bbbb", next_url="/cases/")  # as printed, in any case
+    assert response.status_code == 302 and response.url == "/cases/"
+    assert client.get(reverse("dashboard")).status_code == 200
+    assert not StaticToken.objects.filter(token="aaaabbbb").exists()
+    event = AuditEvent.objects.get(action="two_factor.verify")
+    assert event.details == {"method": "backup_code", "step_up": False, "backup_codes_left": 2}
+
+    client.post(reverse("logout"))
+    login(client, supervisor)
+    assert verify(client, "aaaabbbb").status_code == 400
+    assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_few_backup_codes_left_are_announced(client, supervisor):
+    enrol(supervisor)
+    login(client, supervisor)
+
+    verify(client, "ccccdddd")
+
+    page = client.get(reverse("two_factor_manage")).content.decode()
+    assert "You have 2 backup codes left" in page
+    assert "2 backup codes left." in page
+
+
+def test_next_never_leaves_the_site(client, supervisor):
+    device = enrol(supervisor)
+    login(client, supervisor)
+
+    response = verify(client, code(device), next_url="https://evil.example/")
+
+    assert response.url == reverse("dashboard")
+
+
+def test_new_backup_codes_need_a_code_from_the_app(client, supervisor):
+    device = enrol(supervisor)
+    login(client, supervisor)
+    verify(client, "eeeeffff")
+
+    refused = client.post(reverse("two_factor_manage"), {"code": "ccccdddd"})  # a backup code
+    assert refused.status_code == 400
+    assert StaticToken.objects.filter(token="ccccdddd").exists()
+
+    no_throttle(TOTPDevice.objects.get(pk=device.pk))
+    response = client.post(reverse("two_factor_manage"), {"code": code(device)})
+    assert response.status_code == 200
+    shown = re.findall(r"<li>([a-z2-7]{4}) ([a-z2-7]{4})</li>", response.content.decode())
+    assert len(shown) == 10
+    assert not StaticToken.objects.filter(token="ccccdddd").exists()  # the old ones are gone
+    assert StaticToken.objects.filter(device__user=supervisor).count() == 10
+    assert AuditEvent.objects.get(action="two_factor.backup_codes").details == {"codes": 10}
+
+
+def test_the_account_security_page_without_an_app(client, caseworker):
+    client.force_login(caseworker)
+    page = client.get(reverse("two_factor_manage"))
+    assert page.status_code == 200
+    assert b'id="enrol"' in page.content
+    assert client.post(reverse("two_factor_manage"), {"code": "123456"}).status_code == 200
+    assert b'id="account-security"' in client.get(reverse("password_change")).content
+
+
+# Step-up
+
+
+def test_erasure_needs_a_recent_code(client, supervisor, person):
+    device = enrol(supervisor)
+    login(client, supervisor)
+    verify(client, code(device))
+    age_verification(client, minutes=11)
+    url = reverse("person_erase", args=[person.pk])
+    form = {"reason": "Request of the person", "confirm": "on"}
+
+    response = client.post(url, form)
+
+    assert response.status_code == 302
+    assert response.url == reverse("two_factor") + "?next=" + url.replace("/", "%2F")
+    assert Person.objects.get(pk=person.pk).erased_at is None
+    assert client.get(url, headers={"HX-Request": "true"})["HX-Redirect"].startswith(
+        reverse("two_factor"))
+    page = client.get(reverse("two_factor_verify") + f"?next={url}")
+    assert b'id="step-up"' in page.content
+
+    back = verify(client, code(device, steps=1), next_url=url)
+    assert back.url == url
+    assert AuditEvent.objects.filter(action="two_factor.verify").latest("id").details["step_up"]
+    assert client.post(url, form).status_code == 302
+    assert Person.objects.get(pk=person.pk).erased_at is not None
+    assert DataKey.objects.get(subject_id=person.pk).destroyed_at is not None
+
+
+def test_without_an_app_and_without_the_setting_erasure_needs_no_code(client, supervisor, person):
+    client.force_login(supervisor)
+
+    response = client.post(reverse("person_erase", args=[person.pk]),
+                           {"reason": "Request of the person", "confirm": "on"})
+
+    assert response.url == reverse("person_detail", args=[person.pk])
+    assert Person.objects.get(pk=person.pk).erased_at is not None
+
+
+def test_with_the_setting_even_a_recent_login_without_an_app_must_set_one_up(client, required,
+                                                                              supervisor, person):
+    client.force_login(supervisor)
+    response = client.post(reverse("person_erase", args=[person.pk]),
+                           {"reason": "Request of the person", "confirm": "on"})
+    assert response.url == reverse("two_factor")
+    assert Person.objects.get(pk=person.pk).erased_at is None
+
+
+def test_the_step_up_does_not_reveal_what_is_out_of_scope(client, other_supervisor, person):
+    enrol(other_supervisor)
+    client.force_login(other_supervisor)
+    session = client.session
+    session[two_factor.HAS_DEVICE] = False  # not asked at login here: the step-up is the test
+    session.save()
+
+    assert client.post(reverse("person_erase", args=[person.pk]),
+                       {"reason": "x", "confirm": "on"}).status_code == 404
+
+
+def test_the_audit_export_needs_a_recent_code(client, auditor):
+    device = enrol(auditor)
+    login(client, auditor)
+    verify(client, code(device))
+    age_verification(client, minutes=11)
+    url = reverse("audit_export") + "?outcome=denied"
+
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response.url == reverse("two_factor") + "?next=%2Faudit%2Fexport%2F%3Foutcome%3Ddenied"
+    assert not AuditEvent.objects.filter(action="audit.export").exists()
+    back = verify(client, code(device, steps=1), next_url="/audit/export/?outcome=denied")
+    assert back.url == url
+    export = client.get(url)
+    assert export.status_code == 200 and export["Content-Type"].startswith("text/csv")
+
+
+def test_the_step_up_lasts_the_configured_minutes(client, settings, auditor):
+    settings.AMPARO_STEP_UP_MINUTES = 30
+    device = enrol(auditor)
+    login(client, auditor)
+    verify(client, code(device))
+    age_verification(client, minutes=11)
+
+    assert client.get(reverse("audit_export")).status_code == 200
+
+
+@pytest.mark.parametrize("form", [
+    {"action": "password", "password": "a-long-enough-temporary-one"},
+    {"action": "deactivate", "reason": "Left the office"},
+])
+def test_staff_account_changes_need_a_recent_code(client, office_admin, caseworker2, form):
+    device = enrol(office_admin)
+    login(client, office_admin)
+    verify(client, code(device))
+    age_verification(client, minutes=11)
+    url = reverse("staff_account", args=[caseworker2.pk])
+
+    response = client.post(url, form)
+
+    assert response.url == reverse("two_factor") + "?next=" + url.replace("/", "%2F")
+    caseworker2.refresh_from_db()
+    assert caseworker2.is_active and not caseworker2.must_change_password
+    assert client.get(url).status_code == 200  # looking needs no code
+
+    verify(client, code(device, steps=1), next_url=url)
+    assert client.post(url, form).status_code == 302
+    caseworker2.refresh_from_db()
+    assert (not caseworker2.is_active) or caseworker2.must_change_password
+
+
+# The office administrator's reset
+
+
+def test_an_office_admin_resets_a_lost_phone(client, office_admin, caseworker2):
+    member = Client()
+    device = enrol(caseworker2)
+    login(member, caseworker2)
+    verify(member, code(device))
+    assert member.get(reverse("dashboard")).status_code == 200
+    client.force_login(office_admin)
+    url = reverse("staff_account", args=[caseworker2.pk])
+    assert b"Reset two-factor authentication" in client.get(url).content
+
+    response = client.post(url, {"action": "reset_two_factor"})
+
+    assert response.url == url
+    assert not TOTPDevice.objects.filter(user=caseworker2).exists()
+    assert not StaticDevice.objects.filter(user=caseworker2).exists()
+    event = AuditEvent.objects.get(action="two_factor.reset")
+    assert event.actor_id == office_admin.pk and event.object_id == str(caseworker2.pk)
+    assert event.details == {"devices": 2}
+    assert b"Not set up." in client.get(url).content
+    again = client.post(url, {"action": "reset_two_factor"})  # a second click
+    assert again.status_code == 302 and AuditEvent.objects.filter(action="two_factor.reset").count() == 1
+    # The member's open session goes to set up an app; a caseworker need not, though.
+    assert member.get(reverse("dashboard")).url.startswith(reverse("two_factor"))
+    assert member.get(reverse("two_factor")).url == reverse("two_factor_enrol")
+    assert member.get(reverse("dashboard")).status_code == 200
+
+
+def test_a_supervisor_reset_must_set_up_again_at_the_next_login(client, required, office_admin,
+                                                                  make_user, office):
+    supervisor = make_user(Role.SUPERVISOR, office)
+    enrol(supervisor)
+    services.reset_two_factor(by=office_admin, user=supervisor)
+
+    login(client, supervisor)
+    assert client.get(reverse("dashboard")).status_code == 302
+    assert client.get(reverse("two_factor")).url == reverse("two_factor_enrol")
+    assert client.get(reverse("dashboard")).status_code == 302  # still: the role requires it
+
+
+def test_only_the_whole_accounts_administrator_resets(client, office_admin, other_office,
+                                                      caseworker, caseworker2):
+    enrol(caseworker2)
+    services.grant_membership(by=None, user=caseworker2, office=other_office, role=Role.CASEWORKER)
+    client.force_login(office_admin)
+
+    client.post(reverse("staff_account", args=[caseworker2.pk]), {"action": "reset_two_factor"})
+    assert TOTPDevice.objects.filter(user=caseworker2).exists()
+
+    client.force_login(caseworker)  # not an office administrator
+    response = client.post(reverse("staff_account", args=[caseworker2.pk]),
+                           {"action": "reset_two_factor"})
+    assert response.status_code == 403
+    assert TOTPDevice.objects.filter(user=caseworker2).exists()
+    assert not AuditEvent.objects.filter(action="two_factor.reset").exists()
+
+
+def test_an_office_admin_of_another_office_finds_no_such_account(client, make_user, other_office,
+                                                                 caseworker2):
+    enrol(caseworker2)
+    client.force_login(make_user(Role.OFFICE_ADMIN, other_office))
+
+    response = client.post(reverse("staff_account", args=[caseworker2.pk]),
+                           {"action": "reset_two_factor"})
+
+    assert response.status_code == 404
+    assert TOTPDevice.objects.filter(user=caseworker2).exists()
+
+
+def test_an_operator_resets_from_the_command_line(make_user):
+    admin = make_user(is_superuser=True, is_staff=True)
+    enrol(admin)
+    out = StringIO()
+
+    call_command("reset_two_factor", admin.username, stdout=out)
+
+    assert "reset" in out.getvalue()
+    assert not TOTPDevice.objects.filter(user=admin).exists()
+    assert AuditEvent.objects.get(action="two_factor.reset").details == {"devices": 2, "via": "command"}
+
+
+def test_the_devices_are_not_in_the_admin_site(client, make_user):
+    admin = make_user(is_superuser=True, is_staff=True)
+    client.force_login(admin)
+    page = client.get("/admin/").content.decode()
+    assert "TOTP" not in page and "otp_static" not in page
+
+
+# Settings
+
+
+def _settings_value(module: str, **env: str) -> str:
+    environment = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    environment.update({"DJANGO_SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "amparo.example.org",
+                        "DATABASE_URL": "sqlite:///:memory:", **env})
+    result = subprocess.run(
+        [sys.executable, "-c",
+         f"import {module} as s; print(s.AMPARO_REQUIRE_2FA, s.AMPARO_STEP_UP_MINUTES)"],
+        cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=60, check=True)
+    return result.stdout.strip()
+
+
+def test_production_requires_two_factor_authentication_whatever_the_environment():
+    assert _settings_value("settings.prod") == "True 10"
+    assert _settings_value("settings.prod", AMPARO_REQUIRE_2FA="0").startswith("True")
+
+
+def test_the_demo_requires_it_only_when_asked():
+    assert _settings_value("settings.dev") == "False 10"
+    assert _settings_value("settings.dev", AMPARO_REQUIRE_2FA="1",
+                           AMPARO_STEP_UP_MINUTES="5") == "True 5"
+
+
+def test_the_demo_says_how_to_set_it_up(db):
+    out = StringIO()
+    call_command("seed_demo", people=2, stdout=out)
+    assert "/two-factor/" in out.getvalue() and "AMPARO_REQUIRE_2FA=1 make demo" in out.getvalue()
+
