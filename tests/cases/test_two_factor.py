@@ -59,6 +59,8 @@ def enrol(user: User) -> TOTPDevice:
 
 
 def login(client: Client, user: User) -> None:
+    """Through the login form, which also sets the user's language (English here)."""
+    User.objects.filter(pk=user.pk).update(preferred_language="en")
     assert client.post(reverse("login"), {"username": user.username,
                                           "password": "pw-for-tests-only"}).status_code == 302
 
