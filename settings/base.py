@@ -80,6 +80,12 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # to statements that run in 7 (docs/architecture.md#speed).
     options = DATABASES["default"].setdefault("OPTIONS", {})
     options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+# The owner of the tables, for migrations (`manage.py migrate --database owner`); the
+# application then runs as DATABASE_URL's role, which may only INSERT and SELECT the audit
+# tables (README "Database roles").
+if os.environ.get("AMPARO_MIGRATE_DATABASE_URL"):
+    DATABASES["owner"] = dj_database_url.parse(os.environ["AMPARO_MIGRATE_DATABASE_URL"])
+    DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "cases.User"
