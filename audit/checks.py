@@ -59,7 +59,7 @@ def check_periods(app_configs: object, **kwargs: object) -> list[CheckMessage]:
     return []
 
 
-@register(Tags.database)
+@register(Tags.security)
 def check_owner_alias(app_configs: object, **kwargs: object) -> list[CheckMessage]:
     from django.conf import settings
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -119,7 +118,7 @@ def regrant_after_migrate(sender: Any, using: str = "default", **kwargs: Any) ->
     if using != OWNER_ALIAS:
         return
     connection = connections[using]
-    app_role = settings.DATABASES["default"].get("USER")
+    app_role = connections["default"].settings_dict.get("USER")
     if connection.vendor != "postgresql" or not app_role:
         return
     if app_role == connection.settings_dict.get("USER"):

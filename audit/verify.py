@@ -85,7 +85,10 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
         if prev_stored != prev:
             report.failure = chain.Failure(position, event_id, "link does not follow the previous one")
             return report
-        if scheme not in (chain.UNKEYED, chain.KEYED) or scheme < scheme_before:
+        if scheme not in (chain.UNKEYED, chain.KEYED):
+            report.failure = chain.Failure(position, event_id, f"unknown hash scheme {scheme}")
+            return report
+        if scheme < scheme_before:
             report.failure = chain.Failure(
                 position, event_id, "an unkeyed link after a keyed one: the chain was re-linked")
             return report
