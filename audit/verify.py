@@ -68,7 +68,7 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
     witnessed = witness.heads(seen.lines) if seen.lines else iter(())
     next_witnessed = next(witnessed, None)
 
-    key, chain_key = signing.mac_key(), signing.chain_key()
+    key, chain_key = signing.mac_key(), chain.chain_key()
     expected_position, prev, scheme_before = 1, chain.GENESIS, chain.UNKEYED
     for position, stored, event_id, row, prev_stored, scheme in chain.walk():
         if position != expected_position:

@@ -5,6 +5,7 @@ SHA-256) still verify, and only before the first keyed link."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 import pytest
 from django.db import connection, transaction
@@ -32,9 +33,14 @@ def test_the_link_hash_covers_the_position_and_the_key():
     unkeyed = hashlib.sha256(b"%s|%d|%s" % (prev.encode(), 5, whole)).hexdigest()
     assert chain.link_hash(prev, 5, row, scheme=chain.UNKEYED) == unkeyed
     assert chain.link_hash(prev, 5, row) != unkeyed
-    assert chain.link_hash(prev, 5, row) == chain.hash_of(prev, 5, whole, signing.chain_key())
-    # And the chain key is neither the MAC key nor the same for another signing key
+    message = b"%s|%d|%s" % (prev.encode(), 5, whole)
+    assert chain.link_hash(prev, 5, row) == hmac.new(signing.chain_key(), message,
+                                                     hashlib.sha256).hexdigest()
+    # And the chain key is not the MAC key; the MAC is the same HMAC as before
     assert signing.chain_key() != signing.mac_key()
+    inner = chain.encodings(row)[0]
+    assert row[-1] == chain.mac_of(signing.mac_key(), inner) == hmac.new(
+        signing.mac_key(), inner, hashlib.sha256).hexdigest()
 
 
 def test_new_links_are_keyed():
