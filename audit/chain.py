@@ -78,8 +78,8 @@ def encodings(row: tuple[Any, ...]) -> tuple[bytes, bytes]:
 
 class Hmac:
     """HMAC-SHA256 (RFC 2104) with one key, its inner and outer states computed once: as
-    fast as a plain SHA-256 (hmac.new sets the key up again each call, about three times
-    slower, which verify_audit would pay twice for every event)."""
+    fast as a plain SHA-256, where hmac.new sets the key up again on each call and takes
+    twice as long, which verify_audit would pay twice for every event (bench/README.md)."""
 
     def __init__(self, key: bytes) -> None:
         block = key.ljust(64, b"\0")  # SHA-256's block; the derived keys are 32 bytes
