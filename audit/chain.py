@@ -1,13 +1,15 @@
 """Writing events and linking them into the hash chain; recomputing the chain.
 
-hash(n) = SHA-256( hash(n-1) | n | canonical JSON of event n ), with hash(0) = 64 zeros.
+hash(n) = HMAC-SHA256( chain key; hash(n-1) | n | canonical JSON of event n ), with hash(0) =
+64 zeros: the position is under the hash, and without the chain key (derived from the signing
+key, outside the database) nobody can re-link the chain after removing events. Links made
+before migration 0003 carry scheme 1: SHA-256 of the same bytes, no key.
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
-import hmac
 import json
 import logging
 import threading
@@ -25,13 +27,14 @@ from django.db.models.expressions import Col
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
-from audit import signing
+from audit import signing, witness
 from audit.models import AuditEvent, ChainLink
 from cases import events
 
 log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
+UNKEYED, KEYED = 1, 2  # ChainLink.scheme
 FIELDS = ("id", "uid", "at", "actor_id", "actor_username", "office_id", "action",
           "object_type", "object_id", "request_id", "ip", "outcome", "details", "mac")
 # Events are linked shortly after they commit; one still unlinked after this long is suspect.
@@ -73,20 +76,59 @@ def encodings(row: tuple[Any, ...]) -> tuple[bytes, bytes]:
     return inner, whole
 
 
+class Hmac:
+    """HMAC-SHA256 (RFC 2104) with one key, its inner and outer states computed once: as
+    fast as a plain SHA-256, where hmac.new sets the key up again on each call and takes
+    twice as long, which verify_audit would pay twice for every event (bench/README.md)."""
+
+    def __init__(self, key: bytes) -> None:
+        block = key.ljust(64, b"\0")  # SHA-256's block; the derived keys are 32 bytes
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def hexdigest(self, message: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
+_hmacs: dict[bytes, Hmac] = {}
+
+
+def _hmac(key: bytes) -> Hmac:
+    found = _hmacs.get(key)
+    if found is None:
+        if len(_hmacs) > 8:  # keys change only when the key file does
+            _hmacs.clear()
+        found = _hmacs[key] = Hmac(key)
+    return found
+
+
 def mac_of(key: bytes, inner: bytes) -> str:
-    return hmac.new(key, inner, hashlib.sha256).hexdigest()
+    return _hmac(key).hexdigest(inner)
 
 
-def hash_of(prev_hash: str, position: int, whole: bytes) -> str:
-    return hashlib.sha256(b"%s|%d|%s" % (prev_hash.encode(), position, whole)).hexdigest()
+def chain_key() -> Hmac:
+    return _hmac(signing.chain_key())
+
+
+def hash_of(prev_hash: str, position: int, whole: bytes, key: Hmac | None) -> str:
+    """The link hash: keyed with the chain key (scheme 2), or plain SHA-256 with None (1)."""
+    message = b"%s|%d|%s" % (prev_hash.encode(), position, whole)
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return key.hexdigest(message)
 
 
 def event_mac(key: bytes, row: tuple[Any, ...]) -> str:
     return mac_of(key, encodings(row)[0])
 
 
-def link_hash(prev_hash: str, position: int, row: tuple[Any, ...]) -> str:
-    return hash_of(prev_hash, position, encodings(row)[1])
+def link_hash(prev_hash: str, position: int, row: tuple[Any, ...], *,
+              scheme: int = KEYED) -> str:
+    return hash_of(prev_hash, position, encodings(row)[1], chain_key() if scheme == KEYED else None)
 
 
 def _normal_ip(ip: str | None) -> str | None:
@@ -187,7 +229,9 @@ def link_pending(*, ids: list[int] | None = None, limit: int = 5000) -> int:
     """Link committed, unlinked events into the chain, oldest first. Returns how many.
 
     With `ids`, only those events (a transaction's own, just committed: an index look-up);
-    without, every unlinked event (the periodic sweep)."""
+    without, every unlinked event (the periodic sweep). Once the links are committed, the
+    new head is written to the witness (audit/witness.py)."""
+    key = chain_key()
     with transaction.atomic():
         _lock()
         head = ChainLink.objects.order_by("-position").values_list("position", "hash").first()
@@ -201,11 +245,14 @@ def link_pending(*, ids: list[int] | None = None, limit: int = 5000) -> int:
         now = timezone.now()
         for row in rows:
             position += 1
-            digest = link_hash(prev, position, row)
+            digest = hash_of(prev, position, encodings(row)[1], key)
             links.append(ChainLink(position=position, event_id=row[0], prev_hash=prev,
-                                   hash=digest, linked_at=now))
+                                   hash=digest, linked_at=now, scheme=KEYED))
             prev = digest
         ChainLink.objects.bulk_create(links)
+    if links:
+        head_position, head_hash = position, prev
+        transaction.on_commit(lambda: witness.record_after_link(head_position, head_hash))
     return len(links)
 
 
@@ -253,15 +300,18 @@ def _row_converters() -> list[tuple[int, list[Callable[..., Any]], Col]]:
     return out
 
 
-def walk(*, chunk: int = 20000) -> Iterator[tuple[int, str, int | None, tuple[Any, ...] | None, str]]:
-    """(position, stored hash, event id, event row or None, stored prev hash), in order.
+Step = tuple[int, str, int | None, tuple[Any, ...] | None, str, int]
+
+
+def walk(*, chunk: int = 20000) -> Iterator[Step]:
+    """(position, stored hash, event id, event row or None, stored prev hash, scheme), in order.
 
     One query per chunk: the links LEFT JOINed to their events (a deleted event gives None),
     keyset-paginated on position; the event row is what values_list(*FIELDS) would give."""
     qn = connection.ops.quote_name
     cols = ", ".join(f"e.{qn(_column(f))}" for f in FIELDS)
     # Only quoted names from the models go into the text; values are parameters.
-    sql = (f"SELECT l.position, l.hash, l.prev_hash, l.event_id, {cols} "  # noqa: S608
+    sql = (f"SELECT l.position, l.hash, l.prev_hash, l.event_id, l.scheme, {cols} "  # noqa: S608
            f"FROM {qn(ChainLink._meta.db_table)} l "
            f"LEFT JOIN {qn(AuditEvent._meta.db_table)} e ON e.id = l.event_id "
            "WHERE l.position > %s ORDER BY l.position LIMIT %s")
@@ -274,7 +324,7 @@ def walk(*, chunk: int = 20000) -> Iterator[tuple[int, str, int | None, tuple[An
             if not batch:
                 return
             for link in batch:
-                row = link[4:]
+                row = link[5:]
                 if row[0] is None:
                     row = None
                 elif converters:
@@ -285,5 +335,5 @@ def walk(*, chunk: int = 20000) -> Iterator[tuple[int, str, int | None, tuple[An
                             value = func(value, col, connection)
                         values[i] = value
                     row = tuple(values)
-                yield link[0], link[1], link[3], row, link[2]
+                yield link[0], link[1], link[3], row, link[2], link[4]
             last = batch[-1][0]

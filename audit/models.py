@@ -3,7 +3,8 @@
 Events are inserted in the transaction of what they record. A short, separate step links
 committed events into the chain (ChainLink: position, previous hash, hash), so no business
 transaction ever waits on the chain. On PostgreSQL, triggers refuse UPDATE, DELETE and
-TRUNCATE on all three tables (migration 0002); nothing in the application deletes them.
+TRUNCATE on all three tables (migration 0002); nothing in the application deletes them, and
+the application's database role may only INSERT and SELECT them (audit/roles.py).
 """
 
 from django.conf import settings
@@ -56,7 +57,9 @@ class AuditEvent(models.Model):
 
 
 class ChainLink(models.Model):
-    """Position `position` of the chain: hash = SHA-256(previous hash, position, event)."""
+    """Position `position` of the chain: hash = HMAC-SHA256(chain key; previous hash,
+    position, event). Links made before migration 0003 carry scheme 1, a plain SHA-256 of
+    the same bytes (audit/chain.py)."""
 
     position = models.BigIntegerField(primary_key=True)
     event = models.OneToOneField(AuditEvent, on_delete=models.DO_NOTHING, db_constraint=False,
@@ -64,6 +67,8 @@ class ChainLink(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
     linked_at = models.DateTimeField()
+    # 2: keyed (every new link); 1: unkeyed, only before the first keyed link.
+    scheme = models.SmallIntegerField(default=2, db_default=2)
 
     def __str__(self) -> str:
         return f"{self.position}:{self.hash[:12]}"

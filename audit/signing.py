@@ -14,6 +14,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,12 +31,21 @@ class SignedHead:
     signed_at: str
     key_id: str
     signature: str
+    # SHA-256 of the witness line (audit/witness.py) that held this head or a later one when
+    # it was signed; "" in checkpoints signed before the witness existed.
+    witness: str = ""
 
     def message(self) -> bytes:
-        return f"amparo-audit-checkpoint|{self.position}|{self.hash}|{self.signed_at}".encode()
+        text = f"amparo-audit-checkpoint|{self.position}|{self.hash}|{self.signed_at}"
+        if self.witness:
+            text = f"amparo-audit-checkpoint-v2|{self.position}|{self.hash}|{self.signed_at}|{self.witness}"
+        return text.encode()
 
     def line(self) -> str:
-        return json.dumps(self.__dict__, sort_keys=True)
+        values = dict(self.__dict__)
+        if not self.witness:
+            del values["witness"]
+        return json.dumps(values, sort_keys=True)
 
 
 def key_path() -> Path:
@@ -95,16 +105,32 @@ def mac_key() -> bytes:
     return _mac[1]
 
 
+_chain: tuple[Ed25519PrivateKey, bytes] | None = None
+
+
+def chain_key() -> bytes:
+    """The key of the chain's link hashes (scheme 2), derived from the signing key: without
+    it nobody can re-link the chain after removing or reordering events."""
+    global _chain
+    key = private_key()
+    if _chain is None or _chain[0] is not key:
+        raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                serialization.NoEncryption())
+        _chain = (key, HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                            info=b"amparo-audit-chain-v2").derive(raw))
+    return _chain[1]
+
+
 def key_id(public: Ed25519PublicKey) -> str:
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def sign(*, position: int, head_hash: str, signed_at: str) -> SignedHead:
+def sign(*, position: int, head_hash: str, signed_at: str, witness: str = "") -> SignedHead:
     key = private_key()
-    unsigned = SignedHead(position, head_hash, signed_at, key_id(key.public_key()), "")
+    unsigned = SignedHead(position, head_hash, signed_at, key_id(key.public_key()), "", witness)
     signature = base64.b64encode(key.sign(unsigned.message())).decode()
-    return SignedHead(position, head_hash, signed_at, unsigned.key_id, signature)
+    return SignedHead(position, head_hash, signed_at, unsigned.key_id, signature, witness)
 
 
 def append_to_sink(head: SignedHead) -> None:
@@ -114,6 +140,37 @@ def append_to_sink(head: SignedHead) -> None:
         fh.write(head.line() + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def last_line(fh: BinaryIO) -> bytes:
+    """The last complete line of a file open for binary reading ("" when there is none),
+    read backwards from the end: the sink's files only grow."""
+    end = fh.seek(0, os.SEEK_END)
+    if end == 0:
+        return b""
+    tail, pos = b"", end
+    while pos > 0:
+        step = min(4096, pos)
+        pos -= step
+        fh.seek(pos)
+        tail = fh.read(step) + tail
+        cut = tail.rfind(b"\n", 0, len(tail) - 1)
+        if cut >= 0:
+            return tail[cut + 1:].rstrip(b"\n")
+    return tail.rstrip(b"\n")
+
+
+def newest_checkpoint() -> SignedHead | None:
+    """The last line of the sink, unverified (for deciding whether to sign again)."""
+    path = sink_path()
+    if not path.exists():
+        return None
+    with open(path, "rb") as fh:
+        line = last_line(fh)
+    try:
+        return SignedHead(**json.loads(line)) if line.strip() else None
+    except (ValueError, TypeError):
+        return None
 
 
 def read_sink() -> list[SignedHead]:

@@ -1,26 +1,44 @@
-"""Recompute the chain and check every signed checkpoint; name the first failure."""
+"""Recompute the chain, check every signed checkpoint and the witness; name the first failure
+(docs/architecture.md#audit)."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.utils import timezone
 
-from audit import chain, signing
-from audit.models import AuditEvent
+from audit import chain, signing, witness
+from audit.models import AuditEvent, ChainLink
 
 
 @dataclass
 class Report:
     links: int = 0
     checkpoints: int = 0
+    witnessed: int = 0  # heads of the witness compared with the chain
+    witness_head: witness.Head | None = None
+    unkeyed: int = 0  # links of scheme 1 (made before the chain was keyed)
     failure: chain.Failure | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.failure is None
+
+
+_NEVER = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+
+
+def _when(text: str) -> datetime.datetime:
+    """A signed time; one that cannot be read counts as long ago."""
+    try:
+        value = datetime.datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return _NEVER
+    return value if value.tzinfo is not None else _NEVER
 
 
 def verify(*, progress: Callable[[int], None] | None = None) -> Report:
@@ -34,9 +52,25 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
                                            "checkpoint signature does not verify")
             return report
         by_position[head.position] = head
-    key = signing.mac_key()
-    expected_position, prev = 1, chain.GENESIS
-    for position, stored, event_id, row, prev_stored in chain.walk():
+    # The newest checkpoint that names a witness line: that line must still be there.
+    named = next((h for h in reversed(heads) if h.witness), None)
+    seen = witness.check(public, wanted=named.witness if named else "")
+    if seen.problem:
+        report.failure = chain.Failure(seen.problem_position, None, seen.problem)
+        return report
+    if named is not None and not seen.found:
+        report.failure = chain.Failure(
+            named.position, None,
+            f"witness {witness.FILE_NAME} was cut: the checkpoint signed at {named.signed_at} "
+            "names a line of it that is no longer there")
+        return report
+    report.witness_head = seen.newest
+    witnessed = witness.heads(seen.lines) if seen.lines else iter(())
+    next_witnessed = next(witnessed, None)
+
+    key, chain_key = signing.mac_key(), chain.chain_key()
+    expected_position, prev, scheme_before = 1, chain.GENESIS, chain.UNKEYED
+    for position, stored, event_id, row, prev_stored, scheme in chain.walk():
         if position != expected_position:
             report.failure = chain.Failure(expected_position, None,
                                            f"position missing (next stored is {position})")
@@ -51,7 +85,15 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
         if prev_stored != prev:
             report.failure = chain.Failure(position, event_id, "link does not follow the previous one")
             return report
-        digest = chain.hash_of(prev, position, whole)
+        if scheme not in (chain.UNKEYED, chain.KEYED):
+            report.failure = chain.Failure(position, event_id, f"unknown hash scheme {scheme}")
+            return report
+        if scheme < scheme_before:
+            report.failure = chain.Failure(
+                position, event_id, "an unkeyed link after a keyed one: the chain was re-linked")
+            return report
+        scheme_before = scheme
+        digest = chain.hash_of(prev, position, whole, chain_key if scheme == chain.KEYED else None)
         if digest != stored:
             report.failure = chain.Failure(position, event_id, "event or link altered")
             return report
@@ -62,17 +104,48 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
                     position, event_id, "chain rewritten: differs from the signed checkpoint")
                 return report
             report.checkpoints += 1
+        if next_witnessed is not None and next_witnessed[0] == position:
+            if next_witnessed[1] != digest:
+                report.failure = chain.Failure(
+                    position, event_id, "chain rewritten: differs from the witnessed head")
+                return report
+            report.witnessed += 1
+            next_witnessed = next(witnessed, None)
+        if scheme == chain.UNKEYED:
+            report.unkeyed += 1
         prev = digest
         expected_position += 1
         report.links += 1
         if progress and report.links % 100000 == 0:
             progress(report.links)
+    now = timezone.now()
+    if seen.newest is not None and seen.newest.position > report.links:
+        report.failure = chain.Failure(
+            seen.newest.position, None,
+            f"witnessed head beyond the end of the chain: events after #{report.links} were "
+            f"removed (the witness saw #{seen.newest.position} at {seen.newest.at})")
+        return report
     missing = [h.position for h in heads if h.position > report.links]
     if missing:
-        report.failure = chain.Failure(missing[0], None,
-                                       "checkpoint beyond the end of the chain: events removed")
+        report.failure = chain.Failure(
+            missing[0], None, "checkpoint beyond the end of the chain: events after "
+            f"#{report.links} were removed")
         return report
-    cutoff = timezone.now() - chain.LINK_GRACE
+    if seen.newest is not None or named is not None:
+        newest = seen.newest.position if seen.newest else 0
+        grace = datetime.timedelta(seconds=settings.AMPARO_AUDIT_WITNESS_GRACE)
+        late = ChainLink.objects.filter(position__gt=newest, linked_at__lt=now - grace).order_by(
+            "position").values_list("position", "linked_at").first()
+        if late is not None:
+            report.failure = chain.Failure(
+                late[0], None,
+                f"linked at {late[1].isoformat()} but missing from the witness, whose newest "
+                f"head is #{newest}: {witness.FILE_NAME} was cut, or the linker cannot write it")
+            return report
+    elif report.links:
+        report.notes.append(f"no witnessed head yet ({witness.FILE_NAME} is written when "
+                            "events are next linked)")
+    cutoff = now - chain.LINK_GRACE
     for row in AuditEvent.objects.filter(link__isnull=True).order_by("id").values_list(
             *chain.FIELDS).iterator():
         if chain.event_mac(key, row) != row[-1]:
@@ -81,6 +154,19 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
         if row[2] < cutoff:
             report.failure = chain.Failure(None, row[0], "event never linked into the chain")
             return report
+    max_age = settings.AMPARO_AUDIT_CHECKPOINT_MAX_AGE
+    if heads and max_age:
+        newest_signed = max(heads, key=lambda h: _when(h.signed_at))
+        if now - _when(newest_signed.signed_at) > datetime.timedelta(seconds=max_age):
+            report.failure = chain.Failure(
+                newest_signed.position, None,
+                f"the newest signed checkpoint is from {newest_signed.signed_at}, older than "
+                f"AMPARO_AUDIT_CHECKPOINT_MAX_AGE ({max_age} s): checkpoints are not being "
+                "signed (is celery beat running?)")
+            return report
     if not heads:
         report.notes.append("no signed checkpoint yet")
+    if report.unkeyed:
+        report.notes.append(f"{report.unkeyed} links from before the chain was keyed "
+                            "(scheme 1, plain SHA-256)")
     return report

@@ -56,7 +56,7 @@ from django.db import connection, connections, transaction  # noqa: E402
 from django.db.models import Exists, OuterRef  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from audit import chain, services, signing, verify  # noqa: E402
+from audit import chain, services, signing, verify, witness  # noqa: E402
 from audit.models import AuditEvent, ChainLink, Checkpoint  # noqa: E402
 from cases import events  # noqa: E402
 from cases.models import Case, Person, User  # noqa: E402
@@ -336,6 +336,7 @@ def run_fill(target: int, batch: int, checkpoint_every: int, days: int, seed: in
             tc = time.perf_counter()
             AuditEvent.objects.bulk_create(evs, batch_size=5000)
             ChainLink.objects.bulk_create(links, batch_size=5000)
+        witness.record(position, prev)  # as the linker does after its commit
         td = time.perf_counter()
         python_s += tc - tb
         db_s += (td - tc) + (tb - t0)

@@ -53,6 +53,8 @@ def setup_django() -> None:
     os.environ.setdefault("AMPARO_KEY_FILE", str(DEFAULT_KEY_FILE))
     os.environ.setdefault("AMPARO_AUDIT_KEY_FILE", str(DEFAULT_AUDIT_KEY_FILE))
     os.environ.setdefault("AMPARO_AUDIT_SINK", str(DEFAULT_AUDIT_SINK))
+    # No beat signs checkpoints during a bench: verify() here checks the chain, not the beat.
+    os.environ.setdefault("AMPARO_AUDIT_CHECKPOINT_MAX_AGE", "0")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     key_file = Path(os.environ["AMPARO_KEY_FILE"]).resolve()
@@ -343,12 +345,13 @@ def prepare_database(*, reset: bool = False) -> float:
     if reset:
         from django.conf import settings
 
-        sink = Path(settings.AMPARO_AUDIT_SINK) / "checkpoints.jsonl"
-        if sink.exists() and sink.stat().st_size:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            aside = sink.with_name(f"checkpoints-before-reset-of-{name}-{stamp}.jsonl")
-            sink.rename(aside)
-            print(f"Moved the old chain's checkpoints to {aside}", flush=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for sink in (Path(settings.AMPARO_AUDIT_SINK) / "checkpoints.jsonl",
+                     Path(settings.AMPARO_AUDIT_SINK) / "heads.log"):
+            if sink.exists() and sink.stat().st_size:
+                aside = sink.with_name(f"{sink.stem}-before-reset-of-{name}-{stamp}{sink.suffix}")
+                sink.rename(aside)
+                print(f"Moved the old chain's {sink.name} to {aside}", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     return time.perf_counter() - t0
 

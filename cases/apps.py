@@ -4,10 +4,11 @@ from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
-def _create_role_groups(sender: object, **kwargs: object) -> None:
+def _create_role_groups(sender: object, using: str = "default", **kwargs: object) -> None:
     from cases.services import ensure_role_groups
 
-    ensure_role_groups()
+    # On the database migrate ran on (the owner's alias under `migrate --database owner`).
+    ensure_role_groups(using=using)
 
 
 class CasesConfig(AppConfig):

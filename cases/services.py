@@ -546,11 +546,11 @@ ROLE_PERMISSIONS: dict[str, Sequence[str]] = {
 }
 
 
-def ensure_role_groups(roles: Iterable[str] = Role.values) -> None:
+def ensure_role_groups(roles: Iterable[str] = Role.values, *, using: str = "default") -> None:
     """Create the role groups with their model permissions (safe to re-run)."""
     for role in roles:
-        group = role_group(role)
-        perms = Permission.objects.filter(
+        group = Group.objects.db_manager(using).get_or_create(name=role)[0]
+        perms = Permission.objects.using(using).filter(
             content_type__app_label="cases", codename__in=ROLE_PERMISSIONS[role]
         )
         group.permissions.set(perms)

@@ -89,6 +89,12 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # to statements that run in 7 (docs/architecture.md#speed).
     options = DATABASES["default"].setdefault("OPTIONS", {})
     options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+# The owner of the tables, for migrations (`manage.py migrate --database owner`); the
+# application then runs as DATABASE_URL's role, which may only INSERT and SELECT the audit
+# tables (README "Database roles").
+if os.environ.get("AMPARO_MIGRATE_DATABASE_URL"):
+    DATABASES["owner"] = dj_database_url.parse(os.environ["AMPARO_MIGRATE_DATABASE_URL"])
+    DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "cases.User"
@@ -216,10 +222,15 @@ CELERY_ACCEPT_CONTENT = ["json"]
 AMPARO_AUDIT_LINKER = os.environ.get("AMPARO_AUDIT_LINKER") or (
     "inline" if CELERY_TASK_ALWAYS_EAGER else "background")
 AMPARO_AUDIT_LINK_SECONDS = float(os.environ.get("AMPARO_AUDIT_LINK_SECONDS", 2))
+AMPARO_CHECKPOINT_SECONDS = int(os.environ.get("AMPARO_CHECKPOINT_SECONDS", 300))
+# verify_audit fails when the newest signed checkpoint is older than this (0: never), and
+# when a head linked longer ago than the grace is missing from the witness (heads.log).
+AMPARO_AUDIT_CHECKPOINT_MAX_AGE = int(os.environ.get(
+    "AMPARO_AUDIT_CHECKPOINT_MAX_AGE", AMPARO_CHECKPOINT_SECONDS + 300))
+AMPARO_AUDIT_WITNESS_GRACE = int(os.environ.get("AMPARO_AUDIT_WITNESS_GRACE", 60))
 CELERY_BEAT_SCHEDULE = {
     "audit-link": {"task": "audit.link", "schedule": AMPARO_AUDIT_LINK_SECONDS},
-    "audit-checkpoint": {"task": "audit.sign_checkpoint",
-                         "schedule": int(os.environ.get("AMPARO_CHECKPOINT_SECONDS", 300))},
+    "audit-checkpoint": {"task": "audit.sign_checkpoint", "schedule": AMPARO_CHECKPOINT_SECONDS},
     "stale-imports": {"task": "cases.shred_stale_imports", "schedule": 3600},
     "rsd-sweep": {"task": "rsd.sweep", "schedule": 6 * 3600},
     "deadline-notifications": {"task": "cases.notify_deadlines", "schedule": 3600},

@@ -4,7 +4,8 @@ from django.db import migrations
 def forwards(apps, schema_editor):
     # System administrators configure offices in the administration site, which needs is_staff.
     User = apps.get_model("cases", "User")
-    User.objects.filter(memberships__role="system_admin").update(is_staff=True)
+    db = schema_editor.connection.alias  # the owner's alias under `migrate --database owner`
+    User.objects.using(db).filter(memberships__role="system_admin").update(is_staff=True)
 
 
 class Migration(migrations.Migration):

@@ -8,8 +8,9 @@ def copy_from_cases(apps, schema_editor):
     Case = apps.get_model("cases", "Case")
     CaseDeadline = apps.get_model("cases", "CaseDeadline")
     case = Case.objects.filter(pk=OuterRef("case_id"))
-    CaseDeadline.objects.update(office_id=Subquery(case.values("office_id")[:1]),
-                                assigned_to_id=Subquery(case.values("assigned_to_id")[:1]))
+    CaseDeadline.objects.using(schema_editor.connection.alias).update(
+        office_id=Subquery(case.values("office_id")[:1]),
+        assigned_to_id=Subquery(case.values("assigned_to_id")[:1]))
 
 
 class Migration(migrations.Migration):

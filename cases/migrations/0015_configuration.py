@@ -12,7 +12,8 @@ from django.db import migrations, models
 
 def version_row(apps, schema_editor):
     # The one row cases.configuration changes on every save (a missing row also works).
-    apps.get_model("cases", "ConfigurationVersion").objects.get_or_create(
+    apps.get_model("cases", "ConfigurationVersion").objects.using(
+        schema_editor.connection.alias).get_or_create(
         pk=1, defaults={"token": uuid.uuid4().hex})
 
 

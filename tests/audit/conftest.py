@@ -26,6 +26,15 @@ class AuditFiles:
     def checkpoints(self) -> Path:
         return self.sink / "checkpoints.jsonl"
 
+    @property
+    def heads(self) -> Path:
+        return self.sink / "heads.log"
+
+    def head_lines(self) -> list[dict]:
+        if not self.heads.exists():
+            return []
+        return [json.loads(line) for line in self.heads.read_text().splitlines() if line]
+
     def lines(self) -> list[dict]:
         if not self.checkpoints.exists():
             return []

@@ -74,18 +74,19 @@ def insert_copy(source_id: int, **overrides: str) -> int:
     return AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
 
 
-def rewrite_links(from_position: int, event_ids: list[int]) -> None:
-    """Replace the chain from `from_position` on with consistent links over `event_ids`
-    (the hash function is public: anyone can recompute it)."""
+def rewrite_links(from_position: int, event_ids: list[int], *, scheme: int = chain.KEYED) -> None:
+    """Replace the chain from `from_position` on with consistent links over `event_ids`:
+    with the chain key (an attacker who stole the signing key), or with the unkeyed SHA-256
+    of links made before the chain was keyed (anyone can compute it)."""
     raw("DELETE FROM audit_chainlink WHERE position >= %s", [from_position])
     prev = (ChainLink.objects.get(position=from_position - 1).hash if from_position > 1
             else chain.GENESIS)
     rows = {r[0]: r for r in AuditEvent.objects.filter(id__in=event_ids).values_list(*chain.FIELDS)}
     linked_at = connection.ops.adapt_datetimefield_value(timezone.now())
     for position, event_id in enumerate(event_ids, start=from_position):
-        digest = chain.link_hash(prev, position, rows[event_id])
-        raw("INSERT INTO audit_chainlink (position, event_id, prev_hash, hash, linked_at) "
-            "VALUES (%s, %s, %s, %s, %s)", [position, event_id, prev, digest, linked_at])
+        digest = chain.link_hash(prev, position, rows[event_id], scheme=scheme)
+        raw("INSERT INTO audit_chainlink (position, event_id, prev_hash, hash, linked_at, scheme) "
+            "VALUES (%s, %s, %s, %s, %s, %s)", [position, event_id, prev, digest, linked_at, scheme])
         prev = digest
 
 
@@ -459,11 +460,14 @@ def test_a_chain_rewritten_after_a_checkpoint_fails_at_the_checkpoint(audit_file
     remac(target)
     rewrite_links(position_of(target), ids[3:])
     assert ChainLink.objects.get(position=signed.position).hash != signed.hash
-    # Then the rewrite is consistent in itself: without the checkpoint nothing is caught
-    kept = audit_files.checkpoints.read_text()
-    audit_files.checkpoints.unlink()
+    # Then the rewrite is consistent in itself: without the sink (the checkpoint and the
+    # witnessed heads) nothing is caught
+    kept = {path: path.read_text() for path in (audit_files.checkpoints, audit_files.heads)}
+    for path in kept:
+        path.unlink()
     assert verify.verify().ok
-    audit_files.checkpoints.write_text(kept)
+    for path, text in kept.items():
+        path.write_text(text)
     # And with it, verification fails at the checkpoint's position
     found = failure()
     assert (found.position, found.event_id) == (signed.position, ids[signed.position - 1])

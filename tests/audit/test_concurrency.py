@@ -102,3 +102,9 @@ def test_concurrent_writers_leave_one_unbroken_chain(postgres, audit_files, tmp_
     report = verify.verify()
     assert report.ok, report.failure
     assert report.links == total
+    # And the writers, taking turns on the witness, left its newest head at the chain's head,
+    # every line after the one before it
+    positions = [line["position"] for line in audit_files.head_lines()]
+    assert positions == sorted(set(positions))
+    assert report.witness_head.position == positions[-1] == total
+    assert report.witnessed == len(positions) > PROCESSES

@@ -269,13 +269,16 @@ def test_a_caseworker_who_lost_the_office_loses_its_deadlines(world, caseworker)
 
 def test_the_migration_copies_each_cases_office_and_assignee(world, other_office):
     import importlib
+    from types import SimpleNamespace
 
     from django.apps import apps
+    from django.db import connection
 
     migration = importlib.import_module("cases.migrations.0013_deadline_copies")
     CaseDeadline.objects.update(office=other_office, assigned_to=None)  # as before the copies
 
-    migration.copy_from_cases(apps, None)
+    # The migration writes through the connection it is run on (its schema editor's).
+    migration.copy_from_cases(apps, SimpleNamespace(connection=connection))
 
     for d in CaseDeadline.objects.select_related("case"):
         assert (d.office_id, d.assigned_to_id) == (d.case.office_id, d.case.assigned_to_id)

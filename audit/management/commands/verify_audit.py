@@ -6,8 +6,9 @@ from audit.verify import verify
 
 
 class Command(BaseCommand):
-    help = ("Recompute the audit hash chain, check every event's MAC and every signed "
-            "checkpoint. Exits non-zero naming the first event that fails.")
+    help = ("Recompute the audit hash chain, check every event's MAC, every signed checkpoint "
+            "and the witnessed heads (heads.log). Exits non-zero naming the first event that "
+            "fails, or the events removed from the end.")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -19,6 +20,10 @@ class Command(BaseCommand):
                                f"{report.links} events verified before it.")
         for note in report.notes:
             self.stdout.write(f"Note: {note}.")
+        head = report.witness_head
+        if head is not None:
+            self.stdout.write(f"Witness: newest head #{head.position}, written at {head.at}; "
+                              f"{report.witnessed} witnessed heads match the chain.")
         self.stdout.write(self.style.SUCCESS(
             f"Audit log intact: {report.links} events, {report.checkpoints} signed "
             "checkpoints verified."))
