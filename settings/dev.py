@@ -20,3 +20,7 @@ if refusal := public_runserver(sys.argv, SECRET_KEY):
     sys.exit(refusal)
 ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost"]  # noqa: F405
 (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)  # WhiteNoise wants it to exist
+# Without a broker nothing signs checkpoints between two `audit_checkpoint` runs (no beat), so
+# their age is not held against the quick start unless AMPARO_AUDIT_CHECKPOINT_MAX_AGE says so.
+if not CELERY_BROKER_URL and "AMPARO_AUDIT_CHECKPOINT_MAX_AGE" not in os.environ:  # noqa: F405
+    AMPARO_AUDIT_CHECKPOINT_MAX_AGE = 0

@@ -70,3 +70,19 @@ def test_static_files_are_served_without_debug(demo_server):
     assert css, "the login page links no stylesheet"
     status, _ = _get(demo_server + css[0])
     assert status == 200
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ({}, "0"),  # no broker, no beat: checkpoints are signed by hand, their age not held against it
+    ({"CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}, "600"),  # the checkpoint period + 5 min
+    ({"AMPARO_AUDIT_CHECKPOINT_MAX_AGE": "120"}, "120"),
+])
+def test_the_quick_start_holds_checkpoint_age_only_where_beat_signs_them(extra, expected):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CELERY_BROKER_URL", "AMPARO_AUDIT_CHECKPOINT_MAX_AGE", "DATABASE_URL")}
+    env.update(extra, DJANGO_SETTINGS_MODULE="settings.dev")
+    out = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; "
+                               "print(settings.AMPARO_AUDIT_CHECKPOINT_MAX_AGE)"],
+        env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == expected
