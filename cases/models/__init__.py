@@ -30,7 +30,9 @@ from cases.models.imports import ImportJob, ImportStatus
 from cases.models.keys import DataKey
 from cases.models.notifications import Notification, NotificationKind
 from cases.models.people import (
+    NEEDS_PAD,
     DocumentType,
+    ErasureCode,
     IdentityDocument,
     Person,
     PersonIndex,
@@ -40,6 +42,7 @@ from cases.models.people import (
 from cases.models.staff import Membership, Office, Role, User
 
 __all__ = [
+    "NEEDS_PAD",
     "Case",
     "CaseDeadline",
     "CaseGroupObjectPermission",
@@ -55,6 +58,7 @@ __all__ = [
     "DuplicateReason",
     "DuplicateSource",
     "DuplicateStatus",
+    "ErasureCode",
     "Holiday",
     "IdentityDocument",
     "ImportJob",
