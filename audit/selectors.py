@@ -198,6 +198,7 @@ class Change:
     name: str
     old: Any = None
     new: Any = None
+    shown: bool = False  # the values are shown (values of the case, or an open field)
 
 
 @dataclass
@@ -215,20 +216,23 @@ class Entry:
     action: str = ""  # access: the action's name, `what` being its label
 
 
-def _changes(new: Any, old: Any, *, values: bool) -> list[Change]:
+def _changes(new: Any, old: Any, *, values: bool, open_fields: tuple[str, ...] = ()) -> list[Change]:
     """Fields that differ between two consecutive history rows of one record.
 
     diff_against compares the plain fields. It skips sealed fields (not editable), so
     those are compared here; they are opened in memory for that, and shown only with
-    `values`."""
-    delta = new.diff_against(old)
-    changes = [Change(c.field, c.old, c.new) if values else Change(c.field)
-               for c in delta.changes]
+    `values`, or when they are among the source's `open_fields`."""
+    def change(name: str, before: Any, after: Any) -> Change:
+        if values or name in open_fields:
+            return Change(name, before, after, shown=True)
+        return Change(name)
+
+    changes = [change(c.field, c.old, c.new) for c in new.diff_against(old).changes]
     for f in new.instance_type._meta.concrete_fields:
         if isinstance(f, EncryptedField):
             before, after = getattr(old, f.attname), getattr(new, f.attname)
             if before != after:
-                changes.append(Change(f.name, before, after) if values else Change(f.name))
+                changes.append(change(f.name, before, after))
     return sorted(changes, key=lambda c: c.name)
 
 
@@ -315,7 +319,7 @@ def _change_entry(source: history.Source, row: Any, before: Any, values: bool,
     number = history.STEP_FIELDS[-1]
     changes = []
     if row.history_type == "~" and before is not None:
-        changes = _changes(row, before, values=values)
+        changes = _changes(row, before, values=values, open_fields=source.open_fields)
     what = f"{source.label} · {_CHANGE_KINDS.get(row.history_type, row.history_type)}"
     if (source.steps and row.history_type == "~" and before is not None
             and getattr(row, number) != getattr(before, number)):

@@ -686,18 +686,18 @@ class Filler:
                                              .values_list("case_id", "person_id", "role",
                                                           "person__birth_year")):
             parts.setdefault(case_id, []).append((person_id, role, by))
-        principals = {p["id"]: p for p in Person.objects.filter(
-            pk__in=[c["principal_id"] for c in cases]).values("id", "specific_needs", "languages")}
-        for p in principals.values():
-            p["needs"] = p.pop("specific_needs") or []
-            p["languages"] = p["languages"] or []
+        # Specific needs are sealed: read through the model, opened with the keys below.
+        principal_rows = list(Person.objects.filter(pk__in=[c["principal_id"] for c in cases])
+                              .only("id", "specific_needs", "languages"))
         # Upper bounds of the rows that need an id before sealing.
         out = {k: [] for k in ("steps", "applications", "interviews", "assessments", "citations",
                                "decisions", "appeals", "deadlines", "family", "case_rows")}
         out["step_ids"] = list(reversed(_ids(CaseStep, 20 * len(cases))))
         out["app_ids"] = list(reversed(_ids(Application, len(cases))))
         with datakeys.key_scope():
-            datakeys.preload(list(principals))
+            datakeys.preload([p.pk for p in principal_rows])
+            principals = {p.pk: {"id": p.pk, "needs": p.specific_needs or [],
+                                 "languages": p.languages or []} for p in principal_rows}
             for c in cases:
                 self._case(c, parts.get(c["id"], []), principals[c["principal_id"]], out)
             t1 = time.perf_counter()

@@ -14,9 +14,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from cases import intake, listing, lockout
+from cases import intake, listing, lockout, texts
 from cases.intake import EARLIEST_BIRTH, MAX_LENGTH, IdentityDocumentData, PersonData
-from cases.models import CaseKind, DocumentType, Office, Sex, SpecificNeed, User
+from cases.models import CaseKind, DocumentType, ErasureCode, Office, Sex, SpecificNeed, User
 from cases.vocab import LANGUAGE_CODES, country_choices, language_choices  # noqa: F401  (re-exported)
 
 
@@ -142,7 +142,8 @@ class PersonForm(Styled, forms.Form):
                                           widget=CachedOptionsMultiple("languages"))
     phone = forms.CharField(label=_("Phone"), required=False, max_length=MAX_LENGTH["phone"])
     email = forms.EmailField(label=_("Email"), required=False)
-    address = forms.CharField(label=_("Address"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    address = forms.CharField(label=_("Address"), required=False, max_length=MAX_LENGTH["address"],
+                              widget=forms.Textarea(attrs={"rows": 2}))
     specific_needs = forms.MultipleChoiceField(
         label=_("Specific needs"), choices=SpecificNeed.choices, required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -154,6 +155,8 @@ class PersonForm(Styled, forms.Form):
                                       max_length=MAX_LENGTH["document_number"])
     document_country = forms.ChoiceField(label=_("Issued by"), choices=[], required=False,
                                          widget=CachedOptions("countries-or-none"))
+    # Shown when a record is edited; kept, sealed, with its history.
+    reason = forms.CharField(label=_("Reason for the change"), required=False, max_length=texts.SHORT)
 
     def __init__(self, *args: Any, offices: QuerySet[Office] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -221,7 +224,7 @@ class SearchForm(Styled, forms.Form):
 
 
 class NoteForm(Styled, forms.Form):
-    text = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=20000)
+    text = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=texts.NOTE)
 
 
 class DocumentForm(Styled, forms.Form):
@@ -233,7 +236,7 @@ class AssignForm(Styled, forms.Form):
     assignee: forms.ModelChoiceField[User] = forms.ModelChoiceField(
         label=_("Assign to"), queryset=None, required=False, empty_label=_("— office queue —")
     )
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=texts.SHORT)
 
     def __init__(self, *args: Any, staff: QuerySet[User] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -241,14 +244,24 @@ class AssignForm(Styled, forms.Form):
 
 
 class EraseForm(Styled, forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for the erasure"), max_length=500,
-        help_text=_("The reference of the request or decision. It stays readable after the "
-                    "erasure: write no personal details here."),
+    code = forms.ChoiceField(label=_("Reason for the erasure"),
+                             choices=[("", "—"), *ErasureCode.choices])
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=texts.SHORT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The reference of the request or decision (needed when the reason is "
+                    "“Other”). Sealed with the office's key: the office's supervisors and "
+                    "auditors can read it after the erasure."),
     )
     confirm = forms.BooleanField(
         label=_("I understand that this person's data will be unreadable for ever."), required=True
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = cast("dict[str, Any]", super().clean())  # BaseForm.clean: cleaned_data
+        if data.get("code") == ErasureCode.OTHER and not (data.get("note") or "").strip():
+            self.add_error("note", _("Say what the reason is."))
+        return data
 
 
 class IdentityDocumentForm(Styled, forms.Form):

@@ -37,12 +37,15 @@ class Source:
 
     `rows` selects, from the model's history table, the rows about one case; `label` names
     the kind of record ("note", "interview"). `steps` marks the case's own history, whose
-    rows change `STEP_FIELDS` when a step of the procedure is taken."""
+    rows change `STEP_FIELDS` when a step of the procedure is taken. `open_fields` are the
+    office's own record rather than the person's (why a person was erased): their values are
+    shown to whoever may read the timeline."""
 
     model: type[Model]
     rows: Rows
     label: events.Label
     steps: bool = False
+    open_fields: tuple[str, ...] = ()
 
 
 # What the workflow engine changes on the case when it records a step.
@@ -51,9 +54,10 @@ STEP_FIELDS = ("state", "step_no")
 _sources: dict[str, Source] = {}
 
 
-def register(model: type[Model], *, rows: Rows, label: events.Label, steps: bool = False) -> Source:
+def register(model: type[Model], *, rows: Rows, label: events.Label, steps: bool = False,
+             open_fields: tuple[str, ...] = ()) -> Source:
     """Add (or replace: ready() may run twice in tests) the source for `model`."""
-    source = Source(model=model, rows=rows, label=label, steps=steps)
+    source = Source(model=model, rows=rows, label=label, steps=steps, open_fields=open_fields)
     _sources[model._meta.label_lower] = source
     return source
 
@@ -88,7 +92,7 @@ def register_cases() -> None:
     register(Note, rows=of_case(Note), label=_("note"))
     register(Document, rows=of_case(Document), label=_("document"))
     register(Person, rows=lambda case: Person.history.filter(id=case.principal_id),
-             label=_("person"))
+             label=_("person"), open_fields=("erasure_code", "erasure_note"))
     register(IdentityDocument,
              rows=lambda case: IdentityDocument.history.filter(person_id=case.principal_id),
              label=_("identity document"))

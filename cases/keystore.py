@@ -6,11 +6,36 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from cases.crypto import datakeys
 from cases.crypto.datakeys import Rotation, StoredKey
 from cases.models import DataKey
+
+# Office keys are data keys whose subject is derived from the office's id (a UUID of version
+# 5, which no person's random id can be): what an office writes about a person that must
+# outlive the person's key, such as the note on an erasure (docs/architecture.md#encryption).
+OFFICE_KEYS = uuid.UUID("6f1f0b1e-4c55-4a36-9d1e-0a6d2b7c9e41")
+
+
+def office_subject(office_id: int) -> uuid.UUID:
+    """The subject id of an office's data key: the same for the office, always."""
+    return uuid.uuid5(OFFICE_KEYS, f"office:{office_id}")
+
+
+def ensure_office_key(office_id: int) -> uuid.UUID:
+    """The office's key subject, its data key created the first time it is needed."""
+    subject = office_subject(office_id)
+    try:
+        datakeys.key_for_subject(subject)
+    except datakeys.UnknownKey:
+        try:
+            with transaction.atomic():
+                datakeys.create_data_key(subject_id=subject)
+        except IntegrityError:  # created by another transaction meanwhile
+            datakeys.key_for_subject(subject)
+    return subject
 
 
 class ModelKeyStore:

@@ -569,6 +569,12 @@ def can_erase_person(user: User, person: Person) -> bool:
     )
 
 
+def can_read_erasure_note(user: User, person: Person) -> bool:
+    """The note on an erasure is the office's record: its supervisors and auditors read it."""
+    return user.is_superuser or person.office_id in offices_where(user, Role.SUPERVISOR,
+                                                                  Role.AUDITOR)
+
+
 def assignable_staff(case: Case) -> QuerySet[User]:
     return (
         User.objects.filter(

@@ -12,7 +12,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import access, events, intake, lockout, selectors, two_factor, updates, uploads
+from cases import (
+    access,
+    erasure,
+    events,
+    intake,
+    keystore,
+    lockout,
+    selectors,
+    texts,
+    two_factor,
+    updates,
+    uploads,
+)
 from cases.crypto import blind, datakeys, files
 from cases.intake import IdentityDocumentData as IdentityDocumentData
 from cases.intake import PersonData as PersonData
@@ -25,6 +37,7 @@ from cases.models import (
     Document,
     DuplicateSource,
     DuplicateStatus,
+    ErasureCode,
     IdentityDocument,
     Membership,
     Note,
@@ -162,6 +175,7 @@ def add_identity_document(*, by: User, person: Person, item: IdentityDocumentDat
 
 @transaction.atomic
 def update_person(*, by: User, person: Person, data: PersonData, reason: str = "") -> Person:
+    texts.ensure(reason, texts.SHORT, field="reason")
     person = Person.objects.select_for_update().get(pk=person.pk)
     if not selectors.can_edit_person(by, person):
         raise PermissionDenied(_("You cannot change this person's record."))
@@ -192,6 +206,7 @@ def open_case(
     *, by: User, person: Person, kind: str, assign_to_me: bool = True, reason: str = ""
 ) -> Case:
     """Open a case for a registered person in the person's office."""
+    texts.ensure(reason, texts.SHORT, field="reason")
     # Locked and read afresh: an erasure running at the same time must win or wait.
     person = Person.objects.select_for_update().get(pk=person.pk)
     office = person.office
@@ -223,6 +238,7 @@ def open_case(
 @transaction.atomic
 def assign_case(*, by: User, case: Case, assignee: User | None, reason: str = "") -> Case:
     """Assign, reassign or return a case to the queue (supervisors)."""
+    texts.ensure(reason, texts.SHORT, field="reason")
     case = Case.objects.select_for_update().get(pk=case.pk)
     if not access.can_assign(by, case):
         raise PermissionDenied(_("Only a supervisor of this office can assign its cases."))
@@ -263,6 +279,7 @@ def add_note(*, by: User, case: Case, text: str) -> Note:
         raise PermissionDenied(_("You cannot add notes to this case."))
     if not text.strip():
         raise ValidationError({"text": _("Write the note first.")})
+    texts.ensure(text.strip(), texts.NOTE, field="text")
     # Locked so that an erasure at the same moment waits (case, then person: a fixed order).
     if Person.objects.select_for_update().get(pk=case.principal_id).erased_at:
         raise ValidationError(_("This person's record was erased."))
@@ -275,6 +292,8 @@ def add_note(*, by: User, case: Case, text: str) -> Note:
 
 def add_document(*, by: User, case: Case, title: str, filename: str, data: bytes) -> Document:
     """Seal an upload with the principal's data key and attach it to the case."""
+    texts.ensure(title.strip(), texts.SHORT, field="title")
+    texts.ensure(filename, texts.SHORT, field="file")
     content_type = uploads.check_upload(data, accepted=uploads.CASE_DOCUMENT)
     doc_id = uuid.uuid4()
     name = ""
@@ -315,10 +334,18 @@ def read_document(*, by: User, document: Document) -> bytes:
 
 
 @transaction.atomic
-def erase_person(*, by: User, person: Person, reason: str) -> Person:
-    """Crypto-shred a person: destroy their data key and blind indexes."""
-    if not reason.strip():
-        raise ValidationError(_("Give the reason for the erasure."))
+def erase_person(*, by: User, person: Person, code: str, note: str = "") -> Person:
+    """Crypto-shred a person: destroy their data key and blind indexes, and clear what still
+    points at them in clear (docs/architecture.md#encryption).
+
+    `code` says why (ErasureCode); `note`, optional except for "other", is sealed with the
+    office's key so that the office's supervisors and auditors can still read it."""
+    note = note.strip()
+    if code not in ErasureCode.values:
+        raise ValidationError({"code": _("Choose the reason for the erasure.")})
+    if code == ErasureCode.OTHER and not note:
+        raise ValidationError({"note": _("Say what the reason is.")})
+    texts.ensure(note, texts.SHORT, field="note")
     person = Person.objects.select_for_update().get(pk=person.pk)
     if person.erased_at:
         raise ValidationError(_("This person's data was already erased."))
@@ -333,12 +360,16 @@ def erase_person(*, by: User, person: Person, reason: str) -> Person:
             files.delete(n)
 
     transaction.on_commit(delete_files)
+    values: dict[str, object] = {"erased_at": timezone.now(), "erasure_code": code,
+                                 **erasure.PERSON_CLEARED}
+    if note:
+        values.update(erasure_key=keystore.ensure_office_key(person.office_id), erasure_note=note)
     # No change reason: it would be sealed with the key just destroyed.
-    updates.model_update(person, by=by, erased_at=timezone.now(),
-                         erasure_reason=reason.strip(), fingerprint="")
-    events.emit("person.erase", actor=by, obj=person, key="destroyed")
-    # The fingerprint identifies the person without any key: no history row may keep it.
-    Person.history.filter(id=person.pk).update(fingerprint="")
+    updates.model_update(person, by=by, reason="", **values)
+    events.emit("person.erase", actor=by, obj=person, key="destroyed", code=code)
+    # Neither the fingerprint (a keyed hash of who the person is) nor the clear values that
+    # could point at them may stay in any history row.
+    erasure.clear_person(person)
     return person
 
 
@@ -456,6 +487,7 @@ def set_staff_active(*, by: User, user: User, active: bool, reason: str = "") ->
         return
     if not active and not reason.strip():
         raise ValidationError({"reason": _("Say why this account is deactivated.")})
+    texts.ensure(reason, texts.SHORT, field="reason")
     user.is_active = active
     updates.stamp(user, by=by, reason=reason)
     user.save(update_fields=["is_active"])
@@ -508,6 +540,7 @@ def grant_case_access(*, by: User, case: Case, user: User, reason: str) -> None:
         raise PermissionDenied(_("Only a supervisor of this office can share its cases."))
     if not reason.strip():
         raise ValidationError({"reason": _("Say why this case is shared.")})
+    texts.ensure(reason, texts.SHORT, field="reason")
     perm = Permission.objects.get(content_type__app_label="cases", codename="view_case")
     if CaseUserObjectPermission.objects.filter(content_object=case, user=user,
                                                permission=perm).exists():
@@ -521,6 +554,7 @@ def grant_case_access(*, by: User, case: Case, user: User, reason: str) -> None:
 
 @transaction.atomic
 def revoke_case_access(*, by: User, case: Case, user: User, reason: str = "") -> None:
+    texts.ensure(reason, texts.SHORT, field="reason")
     if not access.can_assign(by, case):
         raise PermissionDenied(_("Only a supervisor of this office can share its cases."))
     for grant in CaseUserObjectPermission.objects.filter(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 
+from cases import texts
+
 
 def stamp(instance: models.Model, *, by: AbstractBaseUser | None, reason: str = "") -> None:
     """Name the user and the reason the next history row of `instance` records.
@@ -16,6 +18,8 @@ def stamp(instance: models.Model, *, by: AbstractBaseUser | None, reason: str = 
     For creates, deletes and saves that `model_update` does not fit. `by=None` is the
     system itself; a blank reason records none (a reason left from an earlier save of the
     same object is cleared)."""
+    # The services check their own, shorter limits; this one holds for every change reason.
+    texts.ensure(reason, texts.NOTE, field="reason")
     # simple-history reads these two attributes when it writes the history row.
     setattr(instance, "_history_user", by)  # noqa: B010
     setattr(instance, "_change_reason", reason.strip() or None)  # noqa: B010

@@ -191,6 +191,9 @@ def person_detail(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
         "can_open_case": selectors.can_register(request.user, person.office) and not person.erased_at,
         "open_form": OpenCaseForm(),
         "can_erase": selectors.can_erase_person(request.user, person),
+        # Sealed with the office's key: for the office's supervisors and auditors.
+        "erasure_note": (person.erasure_note
+                         if selectors.can_read_erasure_note(request.user, person) else None),
         "linked": selectors.linked_people(request.user, person),
         "pairs_to_review": selectors.duplicate_queue(request.user)
                           .filter(Q(person=person) | Q(other=person)).exists(),
@@ -234,7 +237,7 @@ def person_edit(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
             data.documents[0].id = doc.pk  # the document shown in the form; others are kept
         try:
             services.update_person(by=request.user, person=person, data=data,
-                                   reason=request.POST.get("reason", ""))
+                                   reason=form.cleaned_data["reason"])
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -259,7 +262,12 @@ def person_erase(request: HtmxRequest, person_id: uuid.UUID) -> HttpResponse:
         return _person_form(request, person, form, kind="erase")
     if not form.is_valid():
         return _person_form(request, person, form, kind="erase", status=400)
-    services.erase_person(by=request.user, person=person, reason=form.cleaned_data["reason"])
+    try:
+        services.erase_person(by=request.user, person=person, code=form.cleaned_data["code"],
+                              note=form.cleaned_data["note"])
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return _person_form(request, person, form, kind="erase", status=400)
     messages.success(request, _("The person's data was erased."))
     return redirect("person_detail", person_id=person.pk)
 

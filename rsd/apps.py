@@ -11,6 +11,7 @@ class RsdConfig(AppConfig):
         from cases import dashboard, events, listing, steps
         from rsd import actions, procedures
         from rsd import dashboard as rsd_dashboard
+        from rsd import erasure as rsd_erasure
         from rsd import history as rsd_history
         from rsd import selectors as rsd_selectors
         from rsd.steps import PAGES
@@ -21,3 +22,4 @@ class RsdConfig(AppConfig):
         events.declare(actions.ACTIONS)
         rsd_history.register()
         listing.register_flag(rsd_selectors.PRIORITY)
+        rsd_erasure.register()

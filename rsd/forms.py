@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from cases import intake
+from cases import intake, texts
 from cases.forms import DateInput, Styled, add_intake_errors
 from cases.intake import MAX_LENGTH, PersonData
 from cases.models import Sex, SpecificNeed, User
@@ -55,14 +55,14 @@ class ApplicationForm(StepForm):
     application_date = forms.DateField(label=_("Date of application"), widget=DateInput())
     arrival_date = forms.DateField(label=_("Date of arrival in the country"), required=False,
                                    widget=DateInput())
-    place_of_entry = forms.CharField(label=_("Place of entry"), required=False, max_length=120)
+    place_of_entry = forms.CharField(label=_("Place of entry"), required=False, max_length=texts.PLACE)
     channel = forms.ChoiceField(label=_("How the claim was made"),
                                 choices=[("", "—"), *ClaimChannel.choices])
     modality = forms.ChoiceField(label=_("Processing modality"), choices=Modality.choices,
                                  initial=Modality.REGULAR)
     claim_summary = forms.CharField(label=_("Claim summary"), widget=forms.Textarea(attrs=TEXT),
-                                    max_length=5000)
-    narrative = forms.CharField(label=_("Narrative"), required=False, max_length=100000,
+                                    max_length=texts.NOTE)
+    narrative = forms.CharField(label=_("Narrative"), required=False, max_length=texts.LONG,
                                 widget=forms.Textarea(attrs=LONG_TEXT),
                                 help_text=_("The applicant's account, in their words as far as possible."))
     specific_needs = forms.MultipleChoiceField(label=_("Specific needs"), choices=SpecificNeed.choices,
@@ -73,7 +73,7 @@ class ApplicationForm(StepForm):
                                            choices=InterviewerGender.choices,
                                            initial=InterviewerGender.ANY)
     late_justification = forms.CharField(label=_("Why the application was late"), required=False,
-                                         widget=forms.Textarea(attrs=TEXT), max_length=5000)
+                                         widget=forms.Textarea(attrs=TEXT), max_length=texts.NOTE)
 
     def __init__(self, *args: Any, filing_note: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -101,7 +101,7 @@ class ApplicationEditForm(ApplicationForm):
     shown but fixed (the procedure's deadlines run from it); no step is taken, so no step number."""
 
     reason = forms.CharField(label=_("Reason for the change"), required=False,
-                             widget=forms.Textarea(attrs=TEXT), max_length=5000,
+                             widget=forms.Textarea(attrs=TEXT), max_length=texts.NOTE,
                              help_text=_("Optional. Kept with the application's history."))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -114,7 +114,7 @@ class ApplicationEditForm(ApplicationForm):
 
 class InterviewForm(StepForm):
     when = forms.DateTimeField(label=_("Date and time"), widget=DateTimeLocalInput())
-    place = forms.CharField(label=_("Place"), max_length=120)
+    place = forms.CharField(label=_("Place"), max_length=texts.PLACE)
     interviewer: forms.ModelChoiceField[User] = forms.ModelChoiceField(label=_("Interviewer"), queryset=None)
     interpreter_language = forms.ChoiceField(label=_("Interpreter language"), required=False,
                                              choices=[])
@@ -128,15 +128,15 @@ class InterviewForm(StepForm):
 
 class AttendanceForm(StepForm):
     transcript = forms.CharField(label=_("Transcript"), widget=forms.Textarea(attrs=LONG_TEXT),
-                                 max_length=200000,
+                                 max_length=texts.TRANSCRIPT,
                                  help_text=_("The transcript, or a full summary of it."))
     notes = forms.CharField(label=_("Interviewer's notes"), required=False,
-                            widget=forms.Textarea(attrs=TEXT), max_length=20000)
+                            widget=forms.Textarea(attrs=TEXT), max_length=texts.NOTE)
 
 
 class NoShowForm(StepForm):
     reason = forms.CharField(label=_("Remarks"), required=False, widget=forms.Textarea(attrs=TEXT),
-                             max_length=5000,
+                             max_length=texts.NOTE,
                              help_text=_("For example: what was tried to reach the applicant."))
 
 
@@ -144,18 +144,18 @@ class AssessmentForm(StepForm):
     version = forms.CharField(widget=forms.HiddenInput, required=False)
     # Optional here: a draft may be partial; the service says what a submission lacks.
     credibility = forms.CharField(label=_("Credibility findings"), required=False,
-                                  widget=forms.Textarea(attrs=LONG_TEXT), max_length=100000)
+                                  widget=forms.Textarea(attrs=LONG_TEXT), max_length=texts.LONG)
     material_facts = forms.CharField(label=_("Material facts accepted"), required=False,
-                                     widget=forms.Textarea(attrs=LONG_TEXT), max_length=100000)
+                                     widget=forms.Textarea(attrs=LONG_TEXT), max_length=texts.LONG)
     inclusion = forms.CharField(label=_("Inclusion analysis"), required=False,
-                                widget=forms.Textarea(attrs=LONG_TEXT), max_length=100000)
+                                widget=forms.Textarea(attrs=LONG_TEXT), max_length=texts.LONG)
     convention_grounds = forms.MultipleChoiceField(label=_("1951 Convention grounds"), required=False,
                                                    choices=ConventionGround.choices, widget=_checkboxes())
     cartagena_grounds = forms.MultipleChoiceField(label=_("Cartagena Declaration criteria"),
                                                   required=False, choices=CartagenaGround.choices,
                                                   widget=_checkboxes())
     exclusion = forms.CharField(label=_("Exclusion considerations"), required=False,
-                                widget=forms.Textarea(attrs=TEXT), max_length=50000)
+                                widget=forms.Textarea(attrs=TEXT), max_length=texts.LONG)
     exclusion_applies = forms.BooleanField(label=_("An exclusion clause applies"), required=False)
     coi_sources: forms.ModelMultipleChoiceField[CoiSource] = forms.ModelMultipleChoiceField(
         label=_("Country-of-origin information cited"), queryset=None, required=False, widget=_checkboxes())
@@ -177,7 +177,7 @@ class AssessmentForm(StepForm):
 
 
 class ReviewForm(StepForm):
-    comments = forms.CharField(label=_("Comments"), widget=forms.Textarea(attrs=TEXT), max_length=20000)
+    comments = forms.CharField(label=_("Comments"), widget=forms.Textarea(attrs=TEXT), max_length=texts.NOTE)
 
     def __init__(self, *args: Any, comments_required: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -192,7 +192,7 @@ class DecisionForm(StepForm):
     grounds = forms.MultipleChoiceField(label=_("Grounds"), required=False, choices=GROUND_CHOICES,
                                         widget=_checkboxes())
     reasons = forms.CharField(label=_("Reasons"), widget=forms.Textarea(attrs=LONG_TEXT),
-                              max_length=100000)
+                              max_length=texts.LONG)
     decided_on = forms.DateField(label=_("Date of the decision"), widget=DateInput())
     meeting_date = forms.DateField(label=_("Date of the Committee's meeting"), widget=DateInput())
 
@@ -231,9 +231,9 @@ class NotificationForm(StepForm):
 class AppealForm(StepForm):
     lodged_on = forms.DateField(label=_("Lodged on"), widget=DateInput())
     grounds = forms.CharField(label=_("Grounds of appeal"), widget=forms.Textarea(attrs=LONG_TEXT),
-                              max_length=100000)
+                              max_length=texts.LONG)
     late_justification = forms.CharField(label=_("Why the appeal is late"), required=False,
-                                         widget=forms.Textarea(attrs=TEXT), max_length=5000)
+                                         widget=forms.Textarea(attrs=TEXT), max_length=texts.NOTE)
 
     def __init__(self, *args: Any, deadline_note: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -242,7 +242,7 @@ class AppealForm(StepForm):
 
 class PlainStepForm(StepForm):
     ground = forms.ChoiceField(label=_("Ground"), choices=[])
-    reason = forms.CharField(label=_("Reasons"), widget=forms.Textarea(attrs=TEXT), max_length=20000)
+    reason = forms.CharField(label=_("Reasons"), widget=forms.Textarea(attrs=TEXT), max_length=texts.NOTE)
 
     def __init__(self, *args: Any, grounds: list[tuple[str, Any]] | None = None, reason_required: bool = True,
                  **kwargs: Any) -> None:

@@ -1,5 +1,6 @@
-"""The asylum procedure's records. Everything a person said or an officer wrote about them
-is sealed with the principal applicant's data key; codes and dates stay clear."""
+"""The asylum procedure's records. Everything a person said or an officer wrote about them,
+their specific needs and the places they were, is sealed with the principal applicant's data
+key; codes and dates stay clear."""
 
 import uuid
 from pathlib import Path
@@ -10,7 +11,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from cases.crypto.fields import EncryptedTextField
+from cases.crypto.fields import EncryptedJSONField, EncryptedTextField
+from cases.models import NEEDS_PAD
 from rsd.names import Steps
 
 
@@ -141,13 +143,14 @@ class Application(models.Model):
     person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+")
     arrival_date = models.DateField(_("date of arrival in the country"), null=True, blank=True)
     application_date = models.DateField(_("date of application"))
-    place_of_entry = models.CharField(_("place of entry"), max_length=120, blank=True)
+    place_of_entry = EncryptedTextField(_("place of entry"), subject="person_id")
     channel = models.CharField(_("how the claim was made"), max_length=16, choices=ClaimChannel.choices)
     modality = models.CharField(_("processing modality"), max_length=16, choices=Modality.choices,
                                 default=Modality.REGULAR)
     claim_summary = EncryptedTextField(_("claim summary"), subject="person_id")
     narrative = EncryptedTextField(_("narrative"), subject="person_id")
-    specific_needs = models.JSONField(_("specific needs"), default=list, blank=True)
+    # Sealed; `priority` is the coarse flag the queues and the case list read.
+    specific_needs = EncryptedJSONField(_("specific needs"), subject="person_id", pad=NEEDS_PAD)
     interpreter_language = models.CharField(_("interpreter language"), max_length=8, blank=True)
     interviewer_gender = models.CharField(_("preferred interviewer"), max_length=8,
                                           choices=InterviewerGender.choices, default=InterviewerGender.ANY)
@@ -189,7 +192,7 @@ class Interview(models.Model):
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="interviews")
     person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+")
     scheduled_for = models.DateTimeField(_("date and time"))
-    place = models.CharField(_("place"), max_length=120)
+    place = EncryptedTextField(_("place"), subject="person_id")
     interviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     related_name="interviews", verbose_name=_("interviewer"))
     interpreter_language = models.CharField(_("interpreter language"), max_length=8, blank=True)

@@ -30,7 +30,7 @@ def panel_context(case: Case, user: User) -> dict[str, Any]:
     decided = {d.pk: d for d in proc.decisions}
     return {
         "application": application,
-        "needs": [specific_need_label(n) for n in application.specific_needs] if application else [],
+        "needs": [specific_need_label(n) for n in application.specific_needs or []] if application else [],
         "family": proc.family,
         "interviews": proc.interviews,
         "assessments": [(a, proc.citations.get(a.pk, [])) for a in proc.assessments],

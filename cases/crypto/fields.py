@@ -80,13 +80,6 @@ class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
             self.aad_column = name
         setattr(cls, self.attname, _Descriptor(self))
 
-    def _aad(self, instance: Any) -> bytes:
-        if instance.id is None:
-            # Bound to a row id the database has not given yet: it could never be opened.
-            raise ValueError(f"{self.aad_table}.{self.aad_column}: sealed values need a row id "
-                             "set before saving (a UUID primary key)")
-        return aad_for(self.aad_table, self.aad_column, instance.id)
-
     def encode(self, value: Any) -> bytes:
         raise NotImplementedError
 
@@ -94,25 +87,47 @@ class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
         raise NotImplementedError
 
     def open(self, instance: Any, blob: bytes) -> Any:
-        subject = getattr(instance, self.subject_attr)
-        try:
-            key_id, key = datakeys.key_for_subject(subject)
-        except datakeys.KeyDestroyed:
-            return None
-        if key_id_of(blob) != key_id:
-            raise DecryptionError(f"{self.aad_table}.{self.aad_column}: sealed with another key")
-        return self.decode(open_sealed(key=key, blob=blob, aad=self._aad(instance)))
+        return self.open_value(blob, row_id=self._row_id(instance),
+                               subject_id=getattr(instance, self.subject_attr))
 
     def pre_save(self, model_instance: Any, add: bool) -> Any:
         state = model_instance.__dict__.get(self.attname)
         if state is None or isinstance(state, _Sealed):
             return None if state is None else state.blob
-        key_id, key = datakeys.key_for_subject(getattr(model_instance, self.subject_attr))
-        blob = seal(
-            key=key, key_id=key_id, plaintext=self.encode(state), aad=self._aad(model_instance)
-        )
+        blob = self.seal_value(state, row_id=self._row_id(model_instance),
+                               subject_id=getattr(model_instance, self.subject_attr))
         model_instance.__dict__[self.attname] = _Sealed(blob, state, opened=True)
         return blob
+
+    def _row_id(self, instance: Any) -> Any:
+        if instance.id is None:
+            # Bound to a row id the database has not given yet: it could never be opened.
+            raise ValueError(f"{self.aad_table}.{self.aad_column}: sealed values need a row id "
+                             "set before saving (a UUID primary key)")
+        return instance.id
+
+    def bind(self, table: str, column: str) -> EncryptedField:
+        """Bind a field made outside a model to the table and column its values belong to
+        (data migrations seal and open rows with it; history rows use the original table)."""
+        self.aad_table, self.aad_column = table, column
+        return self
+
+    def seal_value(self, value: Any, *, row_id: Any, subject_id: Any) -> bytes:
+        """The ciphertext of `value` in this column of row `row_id`, under the subject's key."""
+        key_id, key = datakeys.key_for_subject(subject_id)
+        return seal(key=key, key_id=key_id, plaintext=self.encode(value),
+                    aad=aad_for(self.aad_table, self.aad_column, row_id))
+
+    def open_value(self, blob: bytes, *, row_id: Any, subject_id: Any) -> Any:
+        """The value sealed in `blob`; None when the subject's key was destroyed."""
+        try:
+            key_id, key = datakeys.key_for_subject(subject_id)
+        except datakeys.KeyDestroyed:
+            return None
+        if key_id_of(blob) != key_id:
+            raise DecryptionError(f"{self.aad_table}.{self.aad_column}: sealed with another key")
+        return self.decode(open_sealed(key=key, blob=blob,
+                                       aad=aad_for(self.aad_table, self.aad_column, row_id)))
 
     def value_from_object(self, obj: Any) -> Any:
         return getattr(obj, self.attname)
@@ -140,8 +155,25 @@ class EncryptedDateField(EncryptedField):
 
 
 class EncryptedJSONField(EncryptedField):
+    """`pad`: the JSON is padded with spaces to a multiple of this many bytes, so that the
+    ciphertext's length (which AES-GCM keeps) does not tell short values apart (which
+    specific need a person has). JSON ignores the trailing spaces."""
+
+    def __init__(self, *args: Any, pad: int = 0, **kwargs: Any) -> None:
+        self.pad = pad
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        if self.pad:
+            kwargs["pad"] = self.pad
+        return name, path, args, kwargs
+
     def encode(self, value: Any) -> bytes:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        if self.pad:
+            data += b" " * (-len(data) % self.pad)
+        return data
 
     def decode(self, data: bytes) -> Any:
         return json.loads(data)

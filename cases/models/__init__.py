@@ -31,7 +31,9 @@ from cases.models.keys import DataKey
 from cases.models.logins import LoginCounter
 from cases.models.notifications import Notification, NotificationKind
 from cases.models.people import (
+    NEEDS_PAD,
     DocumentType,
+    ErasureCode,
     IdentityDocument,
     Person,
     PersonIndex,
@@ -41,6 +43,7 @@ from cases.models.people import (
 from cases.models.staff import Membership, Office, Role, User
 
 __all__ = [
+    "NEEDS_PAD",
     "Case",
     "CaseDeadline",
     "CaseGroupObjectPermission",
@@ -56,6 +59,7 @@ __all__ = [
     "DuplicateReason",
     "DuplicateSource",
     "DuplicateStatus",
+    "ErasureCode",
     "Holiday",
     "IdentityDocument",
     "ImportJob",

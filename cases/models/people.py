@@ -28,6 +28,19 @@ class SpecificNeed(models.TextChoices):
     LGBTIQ = "lgbtiq", _("LGBTIQ+")
 
 
+# Specific needs are sealed padded to this many bytes: one or two needs and none seal to the
+# same length, so the ciphertext does not tell which (docs/architecture.md#encryption).
+NEEDS_PAD = 64
+
+
+class ErasureCode(models.TextChoices):
+    REQUEST = "request", _("Request of the person concerned")
+    COURT_ORDER = "court_order", _("Court order")
+    RETENTION = "retention", _("Retention period ended")
+    MISTAKE = "mistake", _("Registered by mistake or twice")
+    OTHER = "other", _("Other")
+
+
 class DocumentType(models.TextChoices):
     PASSPORT = "passport", _("Passport")
     NATIONAL_ID = "national_id", _("National identity card")
@@ -54,7 +67,7 @@ class Person(models.Model):
     phone = EncryptedTextField(_("phone"))
     email = EncryptedTextField(_("email"))
     address = EncryptedTextField(_("address"))
-    specific_needs = models.JSONField(_("specific needs"), default=list, blank=True)
+    specific_needs = EncryptedJSONField(_("specific needs"), pad=NEEDS_PAD)
     # Keyed hash of the identifying fields: lets a re-import find the rows it already wrote.
     fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
     registered_by = models.ForeignKey(
@@ -63,8 +76,13 @@ class Person(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     erased_at = models.DateTimeField(null=True, blank=True)
-    # Kept readable after the key is gone; the form asks for a reference, not personal details.
-    erasure_reason = models.CharField(_("reason for the erasure"), max_length=500, blank=True)
+    # Why the record was erased: a code, clear for statistics, and a note sealed with the
+    # key of the office (the subject `erasure_key`), not with the person's key, which the
+    # erasure destroys: the office's supervisors and auditors can still read it.
+    erasure_code = models.CharField(_("reason for the erasure"), max_length=20,
+                                    choices=ErasureCode.choices, blank=True)
+    erasure_key = models.UUIDField(null=True, blank=True, editable=False)
+    erasure_note = EncryptedTextField(_("note on the erasure"), subject="erasure_key")
     # A reason may name the person: sealed like the rest of their data.
     history = HistoricalRecords(history_change_reason_field=EncryptedTextField())
 
@@ -98,7 +116,7 @@ class Person(models.Model):
     def specific_need_labels(self) -> list[str]:
         from cases.vocab import specific_need_label
 
-        return [specific_need_label(c) for c in self.specific_needs]
+        return [specific_need_label(c) for c in self.specific_needs or []]
 
 
 class IdentityDocument(models.Model):

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import access, events
+from cases import access, events, texts
 from cases.models import Case, CaseDeadline, CaseStep, User
 from cases.updates import stamp
 from cases.workflow import configured
@@ -135,6 +135,7 @@ def fire(
     recorded after the step's own transaction rolls back, and an outer one would take the
     record with it.
     """
+    texts.ensure(reason, texts.NOTE, field="reason")
     try:
         # One version of the configuration for the step's records and its clocks alike.
         with _own_transaction(name), configured.pinned():

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import access, events, updates, workflow
+from cases import access, events, texts, updates, workflow
 from cases import services as case_services
 from cases.intake import PersonData
 from cases.models import Case, CaseKind, CaseParticipant, CaseStep, ParticipantRole, Person, User
@@ -80,6 +80,10 @@ def _check_application(case: Case, data: ApplicationData) -> tuple[workflow.Work
         errors["interviewer_gender"] = _("Choose a preference.")
     if not data.claim_summary.strip():
         errors["claim_summary"] = _("Summarise the claim in a few lines.")
+    texts.check(errors, {"place_of_entry": (data.place_of_entry.strip(), texts.PLACE),
+                         "claim_summary": (data.claim_summary.strip(), texts.NOTE),
+                         "narrative": (data.narrative.strip(), texts.LONG),
+                         "late_justification": (data.late_justification.strip(), texts.NOTE)})
     wf = workflow.for_case(case) if case.procedure else workflow.for_kind(
         CaseKind.ASYLUM, case.office.country.code)
     if wf is None:
@@ -152,6 +156,7 @@ def update_application(*, by: User, case: Case, data: ApplicationData, reason: s
     """Correct or complete the application while the case is open (specific needs found at
     the interview, a corrected arrival date). The application date is fixed: clocks run from it."""
     check_asylum_case(case)
+    texts.ensure(reason, texts.NOTE, field="reason")
     case = Case.objects.select_for_update(of=("self",)).select_related("office").get(pk=case.pk)
     if not access.can_edit_case(by, case):
         raise PermissionDenied(_("You cannot change this case."))

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import access, events, updates, workflow
+from cases import access, events, texts, updates, workflow
 from cases.models import Case, CaseStep, User
 from rsd import selectors as rsd_selectors
 from rsd.models import (
@@ -49,9 +49,11 @@ def _check_assessment(case: Case, data: AssessmentData, complete: bool) -> list[
         errors["coi_sources"] = _("Cite sources from this office's library only.")
     if data.recommendation and data.recommendation not in Outcome.values:
         errors["recommendation"] = _("Choose a recommendation.")
+    texts.check(errors, {name: (getattr(data, name).strip(), texts.LONG)
+                         for name in ("credibility", "material_facts", "inclusion", "exclusion")})
     if complete:
         for name in ("credibility", "material_facts", "inclusion"):
-            if not getattr(data, name).strip():
+            if not getattr(data, name).strip() and name not in errors:
                 errors[name] = _("This part of the assessment is needed before review.")
         if not data.recommendation:
             errors["recommendation"] = _("Choose a recommendation.")
@@ -60,7 +62,7 @@ def _check_assessment(case: Case, data: AssessmentData, complete: bool) -> list[
                 errors["convention_grounds"] = _("A recognition needs at least one ground.")
             if data.exclusion_applies:
                 errors["exclusion_applies"] = _("An exclusion clause applies: recognition is not possible.")
-        if data.exclusion_applies and not data.exclusion.strip():
+        if data.exclusion_applies and not data.exclusion.strip() and "exclusion" not in errors:
             errors["exclusion"] = _("Explain the exclusion considerations.")
     raise_errors(errors)
     return sources

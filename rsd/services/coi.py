@@ -12,12 +12,14 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from cases import access, events, uploads
+from cases import access, events, texts, uploads
 from cases.models import Office, Role, User
 from rsd.models import CoiSource
 from rsd.services._common import check_plausible, raise_errors
 
 COI_DOCUMENT_TYPE = "application/pdf"
+TITLE_LENGTH = CoiSource._meta.get_field("title").max_length or 0
+PUBLISHER_LENGTH = CoiSource._meta.get_field("publisher").max_length or 0
 
 
 @transaction.atomic
@@ -31,6 +33,8 @@ def add_coi_source(*, by: User, office: Office, title: str, publisher: str, publ
         errors["title"] = _("Give the title.")
     if not publisher.strip():
         errors["publisher"] = _("Give the publisher.")
+    texts.check(errors, {"title": (title.strip(), TITLE_LENGTH),
+                         "publisher": (publisher.strip(), PUBLISHER_LENGTH)})
     check_plausible(errors, "published_on", published_on)
     if country and country not in countries:
         errors["country"] = _("Choose a country from the list.")

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from cases import access, events, updates, workflow
+from cases import access, events, texts, updates, workflow
 from cases.models import Case, CaseStep, User
 from cases.workflow import configured
 from rsd import selectors as rsd_selectors
@@ -67,6 +67,7 @@ def _check_decision(data: DecisionData, *, meeting: bool) -> None:
             errors["grounds"] = _("Name the grounds of the legal basis chosen.")
     if not data.reasons.strip():
         errors["reasons"] = _("Give the reasons of the decision.")
+    texts.check(errors, {"reasons": (data.reasons.strip(), texts.LONG)})
     check_plausible(errors, "decided_on", data.decided_on)
     if meeting:
         if not data.meeting_date:
@@ -179,6 +180,8 @@ def lodge_appeal(*, by: User, case: Case, lodged_on: datetime.date, grounds: str
         errors["late_justification"] = _(
             "The appeal period ended on %(date)s: a late appeal needs a justification.") % {
                 "date": due.isoformat()}
+    texts.check(errors, {"grounds": (grounds.strip(), texts.LONG),
+                         "late_justification": (late_justification.strip(), texts.NOTE)})
     raise_errors(errors)
     made: list[Appeal] = []
 

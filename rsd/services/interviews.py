@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import updates, workflow
+from cases import texts, updates, workflow
 from cases.models import Case, CaseStep, User
 from rsd import selectors as rsd_selectors
 from rsd.models import Interview, InterviewStatus
@@ -28,6 +28,8 @@ def schedule_interview(*, by: User, case: Case, when: datetime.datetime, place: 
         errors["when"] = _("Choose a time within the next two years.")
     if not place.strip():
         errors["place"] = _("Say where the interview takes place.")
+    texts.check(errors, {"place": (place.strip(), texts.PLACE),
+                         "interpreter": (interpreter.strip(), texts.SHORT)})
     if not rsd_selectors.possible_interviewers(case).filter(pk=interviewer.pk).exists():
         errors["interviewer"] = _("%(name)s cannot see this case: the interviewer is the assigned "
                                   "caseworker or a supervisor of the office.") % {"name": interviewer}
@@ -60,6 +62,10 @@ def record_interview(*, by: User, case: Case, attended: bool, transcript: str = 
         raise ValidationError(_("No interview is scheduled."))
     if attended and not transcript.strip():
         raise ValidationError({"transcript": _("Write the transcript, or a full summary of it.")})
+    errors: dict[str, str] = {}
+    texts.check(errors, {"transcript": (transcript.strip(), texts.TRANSCRIPT),
+                         "notes": (notes.strip(), texts.NOTE)})
+    raise_errors(errors)
     # The office's day, not UTC's; not before it (the step's guard, checked under the lock).
     day = timezone.localdate(interview.scheduled_for)
     seen, found = case.step_no, interview

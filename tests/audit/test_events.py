@@ -329,10 +329,11 @@ def test_add_identity_document(caseworker, person):
 
 
 def test_erase_person(supervisor, person):
-    services.erase_person(by=supervisor, person=person, reason="Request 2024/17")
+    services.erase_person(by=supervisor, person=person, code="request", note="Request 2024/17")
     event = last("person.erase")
     assert summary(event) == (supervisor.pk, person.office_id, "cases.person", str(person.pk), "ok")
-    assert event.details == {"key": "destroyed"}
+    assert event.details == {"key": "destroyed", "code": "request"}
+    assert_nothing_personal("2024/17")
 
 
 def test_open_case(caseworker, person, case):

@@ -3,7 +3,9 @@
 People are registered through the services and through the web form, edited once (so
 history rows exist), given notes and an uploaded document; then the whole database is
 dumped and searched for every name, document number and date of birth, as text and as
-the hex that dumps use for binary columns.
+the hex that dumps use for binary columns. Asylum applicants with specific needs, places of
+entry and interview rooms, one of them erased with a note, are searched for the same way,
+and the erased one's rows in the dump must hold none of the clear values an erasure clears.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from dataclasses import dataclass, field
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 from faker import Faker
 
 from cases import services
 from cases.crypto import blind
-from cases.models import Person
+from cases.models import Case, Person
+from rsd import services as rsd_services
 from tests.cases.rawsql import read_column
 from tests.conftest import pdf_bytes
 
@@ -198,6 +202,145 @@ def test_a_pg_dump_reveals_no_personal_data(postgres, registered):
     assert result.returncode == 0, result.stderr.decode()
     _positive_controls(result.stdout, registered.people[0], as_hex=True)
     _assert_clean(result.stdout, registered, "pg_dump")
+
+
+# --- Specific needs, places and the note on an erasure --------------------------------------
+
+NEEDS = ["lgbtiq", "torture_survivor"]
+ERASED_NEEDS = ["older_person", "medical_condition"]
+
+
+@dataclass
+class Applicants:
+    secrets: Secrets
+    kept: Person
+    erased: Person
+
+
+def _asylum(caseworker, person: Person, *, place_of_entry: str, room: str, needs: list[str],
+            days_since_arrival: int) -> None:
+    """An asylum application with its place of entry and needs, corrected once (a history
+    row), and its interview scheduled in `room`."""
+    case = services.open_case(by=caseworker, person=person, kind="asylum")
+    today = timezone.localdate()
+    data = rsd_services.ApplicationData(
+        application_date=today, arrival_date=today - datetime.timedelta(days=days_since_arrival),
+        place_of_entry="Garita provisional",
+        channel="border", claim_summary="Resumen de la solicitud.", specific_needs=needs,
+        interpreter_language="quc", interviewer_gender="female")
+    rsd_services.record_application(by=caseworker, case=case, data=data)
+    data.place_of_entry = place_of_entry
+    rsd_services.update_application(by=caseworker, case=Case.objects.get(pk=case.pk), data=data,
+                                    reason="Lugar de entrada corregido")
+    rsd_services.schedule_interview(
+        by=caseworker, case=Case.objects.get(pk=case.pk), place=room, interviewer=caseworker,
+        when=timezone.now() + datetime.timedelta(days=3), interpreter_language="quc")
+
+
+@pytest.fixture
+def applicants(caseworker, supervisor, office, person_data) -> Applicants:
+    secrets_ = Secrets()
+    kept = services.register_person(by=caseworker, office=office, data=person_data(
+        given_names="Yesenia Itzel", family_names="Quiej Xalbal", specific_needs=NEEDS,
+        nationalities=["SV"], languages=["quc"], documents=[]))
+    erased = services.register_person(by=caseworker, office=office, data=person_data(
+        given_names="Xiomara Ixchel", family_names="Cojtí Tzul", specific_needs=ERASED_NEEDS,
+        sex="female", date_of_birth=datetime.date(1961, 2, 17), nationalities=["GT"],
+        languages=["quc"],
+        documents=[services.IdentityDocumentData("passport", "GT7781302", "GT")]))
+    _asylum(caseworker, kept, place_of_entry="Paso Xalbal del Usumacinta", needs=["woman_at_risk"],
+            room="Casa Refugio Quetzaltepec, sala 7", days_since_arrival=3)
+    _asylum(caseworker, erased, place_of_entry="Aduana Ixcanal de Zacapa", needs=["disability"],
+            room="Albergue Cayalá Tzununá", days_since_arrival=5)
+    note = "Oficio JZ-7781/2026: solicitud de Xiomara Cojtí Tzul"
+    services.erase_person(by=supervisor, person=erased, code="court_order", note=note)
+    for value in ("Paso Xalbal del Usumacinta", "Aduana Ixcanal de Zacapa", "Garita provisional",
+                  "Casa Refugio Quetzaltepec, sala 7", "Albergue Cayalá Tzununá", note,
+                  "JZ-7781/2026", "Xiomara Cojtí", *NEEDS, *ERASED_NEEDS, "woman_at_risk",
+                  "disability"):
+        secrets_.texts.add(value)
+    for token in ("Quetzaltepec", "Usumacinta", "Ixcanal", "Tzununá"):
+        secrets_.add_name(token)
+    secrets_.seed = 0  # type: ignore[attr-defined]  # fixed values, no Faker seed
+    return Applicants(secrets_, kept, erased)
+
+
+def _copy_rows(dump: bytes, table: str) -> list[dict[str, str]]:
+    """The rows of `table` in a pg_dump, as {column: text as dumped} ("\\N" for NULL)."""
+    text = dump.decode()
+    start = text.index(f"COPY public.{table} (")
+    header, _, rest = text[start:].partition("\n")
+    columns = header[header.index("(") + 1:header.index(")")].split(", ")
+    rows = []
+    for line in rest.split("\n"):
+        if line == "\\.":
+            break
+        rows.append(dict(zip([c.strip('"') for c in columns], line.split("\t"), strict=True)))
+    return rows
+
+
+def _pg_dump() -> bytes:
+    params = connection.settings_dict
+    env = {**os.environ, "PGPASSWORD": params.get("PASSWORD") or ""}
+    command = ["pg_dump", "--no-owner", "--dbname", params["NAME"],
+               "--host", params.get("HOST") or "127.0.0.1",
+               "--port", str(params.get("PORT") or 5432),
+               "--username", params.get("USER") or "postgres"]
+    result = subprocess.run(command, capture_output=True, env=env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout
+
+
+# What an erasure leaves in the rows that stay clear, table by table (the column naming the
+# person, then the values expected).
+ERASED_ROWS = {
+    "cases_person": ("id", {"sex": "unknown", "birth_year": "\\N", "nationalities": "[]",
+                            "languages": "[]", "fingerprint": ""}),
+    "cases_historicalperson": ("id", {"sex": "unknown", "birth_year": "\\N", "nationalities": "[]",
+                                      "languages": "[]", "fingerprint": ""}),
+    "cases_identitydocument": ("person_id", {"issuing_country": ""}),
+    "cases_historicalidentitydocument": ("person_id", {"issuing_country": ""}),
+    "rsd_application": ("person_id", {"arrival_date": "\\N", "interpreter_language": "",
+                                      "interviewer_gender": "any"}),
+    "rsd_historicalapplication": ("person_id", {"arrival_date": "\\N", "interpreter_language": "",
+                                                "interviewer_gender": "any"}),
+    "rsd_interview": ("person_id", {"interpreter_language": ""}),
+    "rsd_historicalinterview": ("person_id", {"interpreter_language": ""}),
+}
+
+
+@pytest.mark.postgres
+def test_a_pg_dump_reveals_no_needs_places_or_erasure_notes(postgres, applicants):
+    dump = _pg_dump()
+
+    kept = _copy_rows(dump, "cases_person")
+    assert [r["nationalities"] for r in kept if r["id"] == str(applicants.kept.pk)] == ['["SV"]']
+    _assert_clean(dump, applicants.secrets, "pg_dump")
+    erased = str(applicants.erased.pk)
+    for table, (column, expected) in ERASED_ROWS.items():
+        rows = [r for r in _copy_rows(dump, table) if r[column] == erased]
+        assert rows, table
+        for row in rows:
+            assert {k: row[k] for k in expected} == expected, table
+    for table, column in (("cases_person", "erasure_note"), ("cases_historicalperson", "erasure_note")):
+        notes = [r[column] for r in _copy_rows(dump, table) if r["id"] == erased and r[column] != "\\N"]
+        assert notes and all(n.startswith("\\\\x") for n in notes), table  # sealed, as bytea
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sqlite_file_reveals_no_needs_places_or_erasure_notes(tmp_path, applicants):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite file dump; the PostgreSQL dump has its own test")
+    connection.ensure_connection()
+    target = sqlite3.connect(tmp_path / "copy.sqlite3")
+    connection.connection.backup(target)
+    sql_dump = "\n".join(target.iterdump()).encode()
+    target.close()
+
+    assert b"Refugees Department" in sql_dump
+    _assert_clean(sql_dump, applicants.secrets, "the SQL dump")
+    _assert_clean((tmp_path / "copy.sqlite3").read_bytes(), applicants.secrets,
+                  "the SQLite database file")
 
 
 def test_the_files_directory_holds_no_plaintext(file_root, caseworker, person):

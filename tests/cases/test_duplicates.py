@@ -75,7 +75,7 @@ def test_the_check_stays_in_the_office_and_skips_erased_records(
                              check_duplicates=True)
     assert not PossibleDuplicate.objects.exists()
 
-    services.erase_person(by=supervisor, person=person, reason="Request of the person")
+    services.erase_person(by=supervisor, person=person, code="request")
     services.register_person(by=caseworker2, office=person.office, data=person_data(),
                              check_duplicates=True)
     assert not PossibleDuplicate.objects.exists()

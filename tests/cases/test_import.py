@@ -258,7 +258,7 @@ def test_a_fingerprint_match_is_confirmed_by_decryption(caseworker, office, monk
 def test_an_erased_person_is_not_an_earlier_import(caseworker, supervisor):
     rows = people_rows(1)
     importing.import_people(by=caseworker, data=to_csv(rows))
-    importing.services.erase_person(by=supervisor, person=Person.objects.get(), reason="request")
+    importing.services.erase_person(by=supervisor, person=Person.objects.get(), code="request")
     assert importing.import_people(by=caseworker, data=to_csv(rows)).created == 1
 
 

@@ -15,10 +15,11 @@ from django.core.management.base import CommandError, SystemCheckError
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from cases import checks, selectors, services
+from cases import checks, keystore, selectors, services
 from cases.crypto import datakeys, keyring
 from cases.crypto.datakeys import key_scope
 from cases.models import Case, DataKey, Document, IdentityDocument, Note, Person, PersonIndex
+from tests.cases.rawsql import read_column
 from tests.conftest import pdf_bytes
 
 pytestmark = pytest.mark.usefixtures("file_root")
@@ -164,7 +165,7 @@ def test_the_old_kek_can_be_removed_after_rotation(key_file, people):
 
 
 def test_rotation_leaves_destroyed_keys_destroyed(key_file, people, supervisor):
-    services.erase_person(by=supervisor, person=people[0], reason="Request of the person")
+    services.erase_person(by=supervisor, person=people[0], code="request")
     _new_kek()
 
     call_command("rotate_kek", stdout=io.StringIO())
@@ -279,7 +280,7 @@ def test_erasure_makes_every_copy_of_the_persons_data_unreadable(
 ):
     document = Document.objects.get(case=case)
     with django_capture_on_commit_callbacks(execute=True):
-        services.erase_person(by=supervisor, person=erasable, reason="Request of the person")
+        services.erase_person(by=supervisor, person=erasable, code="request")
 
     with key_scope():
         person = Person.objects.get(pk=erasable.pk)
@@ -307,7 +308,7 @@ def test_erasure_makes_every_copy_of_the_persons_data_unreadable(
 def test_erasure_removes_the_persons_blind_index_values(supervisor, erasable):
     assert PersonIndex.objects.filter(person=erasable).exists()
 
-    services.erase_person(by=supervisor, person=erasable, reason="Request of the person")
+    services.erase_person(by=supervisor, person=erasable, code="request")
 
     assert not PersonIndex.objects.filter(person=erasable).exists()
     assert Person.objects.get(pk=erasable.pk).fingerprint == ""
@@ -318,7 +319,7 @@ def test_erasure_removes_the_persons_blind_index_values(supervisor, erasable):
 def test_search_no_longer_finds_an_erased_person(supervisor, erasable):
     assert selectors.search_people(supervisor, name="Núñez").people == [erasable]
 
-    services.erase_person(by=supervisor, person=erasable, reason="Request of the person")
+    services.erase_person(by=supervisor, person=erasable, code="request")
 
     assert selectors.search_people(supervisor, name="Núñez").people == []
     assert selectors.search_people(supervisor, name="Nunes", sounds_like=True).people == []
@@ -328,7 +329,7 @@ def test_search_no_longer_finds_an_erased_person(supervisor, erasable):
 
 
 def test_an_erased_persons_pages_still_open_without_their_data(client, supervisor, erasable, case):
-    services.erase_person(by=supervisor, person=erasable, reason="Request of the person")
+    services.erase_person(by=supervisor, person=erasable, code="request")
     client.force_login(supervisor)
 
     person_page = client.get(reverse("person_detail", args=[erasable.pk]))
@@ -348,7 +349,7 @@ def test_an_erased_persons_pages_still_open_without_their_data(client, superviso
 
 def test_nothing_new_can_be_written_for_an_erased_person(caseworker, supervisor, erasable, case,
                                                          person_data):
-    services.erase_person(by=supervisor, person=erasable, reason="Request of the person")
+    services.erase_person(by=supervisor, person=erasable, code="request")
 
     with pytest.raises(PermissionDenied):
         services.update_person(by=supervisor, person=erasable, data=person_data())
@@ -367,7 +368,7 @@ def test_only_a_supervisor_of_the_persons_office_can_erase(request, who, person)
     actor = request.getfixturevalue(who)
 
     with pytest.raises(PermissionDenied):
-        services.erase_person(by=actor, person=person, reason="Request of the person")
+        services.erase_person(by=actor, person=person, code="request")
 
     assert Person.objects.get(pk=person.pk).erased_at is None
     assert DataKey.objects.get(subject_id=person.pk).destroyed_at is None
@@ -377,26 +378,76 @@ def test_only_a_supervisor_of_the_persons_office_can_erase(request, who, person)
 def test_a_superuser_can_erase(make_user, person):
     root = make_user(is_superuser=True, is_staff=True)
 
-    services.erase_person(by=root, person=person, reason="Court order 12/2026")
+    services.erase_person(by=root, person=person, code="court_order", note="Court order 12/2026")
 
     assert DataKey.objects.get(subject_id=person.pk).destroyed_at is not None
 
 
-@pytest.mark.parametrize("reason", ["", "   "])
-def test_erasure_needs_a_reason(supervisor, person, reason):
-    with pytest.raises(ValidationError, match="reason"):
-        services.erase_person(by=supervisor, person=person, reason=reason)
+@pytest.mark.parametrize(("code", "note", "field"), [("", "", "code"), ("forgotten", "", "code"),
+                                                     ("other", "", "note"), ("other", "   ", "note"),
+                                                     ("request", "x" * 501, "note")])
+def test_erasure_needs_a_known_reason(supervisor, person, code, note, field):
+    with pytest.raises(ValidationError) as refused:
+        services.erase_person(by=supervisor, person=person, code=code, note=note)
 
+    assert list(refused.value.message_dict) == [field]
     assert DataKey.objects.get(subject_id=person.pk).destroyed_at is None
+    assert Person.objects.get(pk=person.pk).erased_at is None
 
 
-def test_the_reason_is_recorded_in_history(supervisor, person):
-    services.erase_person(by=supervisor, person=person, reason="Request of the person")
+def test_the_reason_is_a_code_and_a_note_sealed_with_the_offices_key(supervisor, person, office):
+    services.erase_person(by=supervisor, person=person, code="court_order",
+                          note="Expediente 12/2026 del Juzgado Primero")
 
-    assert Person.objects.get(pk=person.pk).erasure_reason == "Request of the person"
+    erased = Person.objects.get(pk=person.pk)
+    assert erased.erasure_code == "court_order"
+    assert erased.erasure_key == keystore.office_subject(office.pk) != person.pk
+    assert erased.erasure_note == "Expediente 12/2026 del Juzgado Primero"
+    assert b"Expediente" not in read_column(Person, person.pk, "erasure_note")
     last = Person.history.filter(id=person.pk).latest("history_date")
-    assert last.erasure_reason == "Request of the person"
+    assert (last.erasure_code, last.erasure_note) == ("court_order",
+                                                      "Expediente 12/2026 del Juzgado Primero")
+    assert b"Expediente" not in read_column(Person.history.model, last.history_id, "erasure_note")
     assert last.history_user == supervisor
+    assert last.history_change_reason is None
+
+
+def test_the_office_key_outlives_each_erasure_and_is_shared_by_the_office(
+        supervisor, person, office, caseworker, person_data):
+    other = services.register_person(by=caseworker, office=office,
+                                     data=person_data(given_names="Rosa Elena"))
+    services.erase_person(by=supervisor, person=person, code="other", note="Nota uno")
+    services.erase_person(by=supervisor, person=other, code="mistake", note="Nota dos")
+
+    office_keys = DataKey.objects.filter(subject_id=keystore.office_subject(office.pk))
+    assert office_keys.count() == 1 and office_keys.get().destroyed_at is None
+    with key_scope():  # a new request: the key is unwrapped from the store
+        assert [Person.objects.get(pk=p.pk).erasure_note for p in (person, other)] == [
+            "Nota uno", "Nota dos"]
+
+
+def test_an_erasure_without_a_note_creates_no_office_key(supervisor, person, office):
+    services.erase_person(by=supervisor, person=person, code="retention")
+
+    erased = Person.objects.get(pk=person.pk)
+    assert (erased.erasure_code, erased.erasure_key, erased.erasure_note) == ("retention", None, None)
+    assert not DataKey.objects.filter(subject_id=keystore.office_subject(office.pk)).exists()
+
+
+def test_erasure_clears_the_clear_values_that_point_at_the_person(supervisor, erasable):
+    assert Person.objects.get(pk=erasable.pk).nationalities == ["HN"]
+
+    services.erase_person(by=supervisor, person=erasable, code="request")
+
+    cleared = ("unknown", None, [], [], "")
+    fields = ("sex", "birth_year", "nationalities", "languages", "fingerprint")
+    assert tuple(Person.objects.filter(pk=erasable.pk).values_list(*fields).get()) == cleared
+    rows = Person.history.filter(id=erasable.pk).values_list(*fields)
+    assert len(rows) >= 3 and all(tuple(r) == cleared for r in rows)
+    assert set(IdentityDocument.objects.filter(person=erasable)
+               .values_list("issuing_country", flat=True)) == {""}
+    assert set(IdentityDocument.history.filter(person_id=erasable.pk)
+               .values_list("issuing_country", flat=True)) == {""}
 
 
 def test_erasure_through_the_person_page_needs_reason_and_confirmation(client, supervisor,
@@ -404,11 +455,19 @@ def test_erasure_through_the_person_page_needs_reason_and_confirmation(client, s
     client.force_login(supervisor)
     url = reverse("person_erase", args=[person.pk])
 
-    unconfirmed = client.post(url, {"reason": "Request of the person"})
+    unconfirmed = client.post(url, {"code": "request", "note": "Solicitud 17/2026"})
     assert unconfirmed.status_code == 400  # the form again, with the missing confirmation
     assert Person.objects.get(pk=person.pk).erased_at is None
+    unexplained = client.post(url, {"code": "other", "note": " ", "confirm": "on"})
+    assert unexplained.status_code == 400
+    assert "Say what the reason is." in unexplained.content.decode()
+    too_long = client.post(url, {"code": "request", "note": "x" * 501, "confirm": "on"})
+    assert too_long.status_code == 400
+    assert "at most 500 characters" in too_long.content.decode()
+    assert Person.objects.get(pk=person.pk).erased_at is None
+    assert DataKey.objects.get(subject_id=person.pk).destroyed_at is None
 
-    confirmed = client.post(url, {"reason": "Request of the person", "confirm": "on"})
+    confirmed = client.post(url, {"code": "request", "note": "Solicitud 17/2026", "confirm": "on"})
     assert confirmed.status_code == 302
     assert Person.objects.get(pk=person.pk).erased_at is not None
     assert DataKey.objects.get(subject_id=person.pk).destroyed_at is not None

@@ -305,7 +305,7 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "person_edit": person_form,
         "people_search": {"name": "Núñez"},
         "identity_document_add": {"document_type": "passport", "document_number": "X1"},
-        "person_erase": {"reason": "Request of the person", "confirm": "on"},
+        "person_erase": {"code": "request", "note": "Solicitud 17/2026", "confirm": "on"},
         "case_open": {"kind": "asylum", "assign_to_me": "on"},
         "case_assign": {"assignee": caseworker2.pk, "reason": "Workload"},
         "case_take": {},

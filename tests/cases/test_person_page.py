@@ -112,7 +112,7 @@ def test_the_erasure_asks_for_its_confirmation_on_its_page(client, supervisor, p
     url = reverse("person_erase", args=[person.pk])
 
     shown = client.get(url, headers=ES)
-    unconfirmed = client.post(url, {"reason": "Solicitud 2026-14"}, headers=ES)
+    unconfirmed = client.post(url, {"code": "request", "note": "Solicitud 2026-14"}, headers=ES)
 
     assert shown.status_code == 200 and "Suprimir los datos de esta persona" in shown.content.decode()
     assert unconfirmed.status_code == 400
@@ -120,7 +120,7 @@ def test_the_erasure_asks_for_its_confirmation_on_its_page(client, supervisor, p
     person.refresh_from_db()
     assert person.erased_at is None
 
-    confirmed = client.post(url, {"reason": "Solicitud 2026-14", "confirm": "on"})
+    confirmed = client.post(url, {"code": "request", "note": "Solicitud 2026-14", "confirm": "on"})
     assert confirmed.status_code == 302
     person.refresh_from_db()
     assert person.erased_at is not None

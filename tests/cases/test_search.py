@@ -126,7 +126,7 @@ def test_an_erased_person_is_never_found_even_with_index_entries_left(
     person = register(supervisor, office, "Gala", date_of_birth=datetime.date(1991, 2, 3))
     entries = list(PersonIndex.objects.filter(person=person).values(
         "kind", "value", "office_id", "created_at"))
-    services.erase_person(by=supervisor, person=person, reason="Request 2024-17")
+    services.erase_person(by=supervisor, person=person, code="request", note="Request 2024-17")
     assert not PersonIndex.objects.filter(person=person).exists()
     # Entries restored from an old backup, say: the person still stays out of results.
     PersonIndex.objects.bulk_create([PersonIndex(person=person, **e) for e in entries])

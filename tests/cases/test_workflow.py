@@ -457,7 +457,7 @@ ERASED = "The applicant's record was erased: the case can no longer move."
 
 def test_nothing_moves_once_the_applicant_is_erased(toy_case, caseworker, supervisor):
     workflow.fire(case=toy_case, name="submit", by=caseworker)
-    services.erase_person(by=supervisor, person=fresh(toy_case).principal, reason="Right to erasure")
+    services.erase_person(by=supervisor, person=fresh(toy_case).principal, code="request")
     case = fresh(toy_case)
 
     for name, by in (("approve", supervisor), ("return", supervisor), ("expire", None)):
@@ -473,7 +473,7 @@ def test_nothing_moves_once_the_applicant_is_erased(toy_case, caseworker, superv
 
 
 def test_after_an_erasure_who_may_not_act_hears_so_first(toy_case, caseworker, auditor, supervisor):
-    services.erase_person(by=supervisor, person=fresh(toy_case).principal, reason="Right to erasure")
+    services.erase_person(by=supervisor, person=fresh(toy_case).principal, code="request")
 
     with pytest.raises(PermissionDenied):
         workflow.fire(case=fresh(toy_case), name="submit", by=auditor)

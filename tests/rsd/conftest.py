@@ -263,7 +263,7 @@ class Asylum:
     def erase(self, case: Case) -> Case:
         """The applicant's record is erased (crypto-shredded) by a supervisor of the office."""
         case_services.erase_person(by=self.staff.supervisor, person=fresh(case).principal,
-                                   reason="Solicitud de supresión de datos.")
+                                   code="request", note="Solicitud de supresión de datos.")
         return fresh(case)
 
     def expire_contact_period(self, case: Case) -> Case:
