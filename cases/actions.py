@@ -35,6 +35,7 @@ ACTIONS = {
     "import.queue": _("Import queued"),
     "import.finish": _("Import finished"),
     "import.abandon": _("Import abandoned"),
+    "import.resume": _("Import resumed"),
     "key.rotate": _("Encryption keys rotated"),
     "config.change": _("Configuration changed"),
 }

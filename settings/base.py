@@ -148,6 +148,14 @@ AMPARO_AUDIT_RETENTION_YEARS = int(os.environ.get("AMPARO_AUDIT_RETENTION_YEARS"
 AMPARO_LOGIN_MAX_FAILURES = int(os.environ.get("AMPARO_LOGIN_MAX_FAILURES", 5))
 AMPARO_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("AMPARO_LOGIN_LOCKOUT_MINUTES", 15))
 
+# Imports (README, "Importing paper files"; docs/architecture.md#imports).
+AMPARO_IMPORT_MAX_ROWS = int(os.environ.get("AMPARO_IMPORT_MAX_ROWS", 100_000))
+AMPARO_IMPORT_CHUNK_ROWS = int(os.environ.get("AMPARO_IMPORT_CHUNK_ROWS", 200))
+AMPARO_IMPORT_REPORT_MAX = int(os.environ.get("AMPARO_IMPORT_REPORT_MAX", 1000))
+AMPARO_IMPORT_MAX_UNPACKED_BYTES = int(
+    os.environ.get("AMPARO_IMPORT_MAX_UNPACKED_BYTES", 200 * 1024 * 1024))
+AMPARO_IMPORT_LEASE_SECONDS = int(os.environ.get("AMPARO_IMPORT_LEASE_SECONDS", 300))
+
 # Celery: eager unless a broker is configured.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
@@ -166,7 +174,7 @@ CELERY_BEAT_SCHEDULE = {
     "audit-link": {"task": "audit.link", "schedule": AMPARO_AUDIT_LINK_SECONDS},
     "audit-checkpoint": {"task": "audit.sign_checkpoint",
                          "schedule": int(os.environ.get("AMPARO_CHECKPOINT_SECONDS", 300))},
-    "stale-imports": {"task": "cases.shred_stale_imports", "schedule": 3600},
+    "stale-imports": {"task": "cases.shred_stale_imports", "schedule": 600},
     "rsd-sweep": {"task": "rsd.sweep", "schedule": 6 * 3600},
 }
 
