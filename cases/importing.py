@@ -537,8 +537,6 @@ class _Checker:
             return None
 
 
-
-
 def _check_row(checker: _Checker, header: list[str], number: int,
                values: list[str]) -> tuple[_Row | None, list[RowProblem]]:
     if len(values) > len(header) and any(values[len(header):]):
@@ -720,8 +718,11 @@ def _write_chunk(*, by: User, rows: list[_Row], through: int, passed: int, ledge
     with key_scope(), transaction.atomic():  # the chunk's keys leave memory with it
         ledger.lock()
         _lock_people(rows)
+        known = set(Person.objects.filter(
+            office__in=list(offices.values()), fingerprint__in=[r.fingerprint for r in rows],
+            erased_at__isnull=True).values_list("office_id", "fingerprint"))
         for row in rows:
-            if _registered(row):
+            if (row.office.pk, row.fingerprint) in known and _registered(row):
                 report.add(RowProblem(row.row, "", _("Already imported; skipped."),
                                       level="skipped"))
                 skipped += 1
@@ -763,7 +764,8 @@ def import_people(
     With bad rows nothing is written unless skip_invalid. `office` limits the rows to one
     office. `ledger` keeps how far the import got (an import job's, see run_import_job): given
     the ledger of a run that stopped, the import carries on after its last chunk. Raises
-    ImportFileError when the file itself cannot be read.
+    ImportFileError when the file itself cannot be read. Call it outside any transaction:
+    each chunk commits on its own.
     """
     progress = on_progress or (lambda phase, done, total: None)
     ledger = ledger or Ledger()

@@ -116,14 +116,14 @@ def test_importing_again_uses_no_case_numbers(caseworker, office, person_data, c
 def test_numbers_drawn_for_a_person_found_registered_meanwhile_are_given_back(
         caseworker, office, person_data, monkeypatch):
     rows = people_rows(3)
-    real_registered = importing._registered
+    real_lock = importing._lock_people
 
-    def registered(row):
-        if row.row == 3:  # someone else imported this person after the chunk counted them
+    def lock_people(chunk):
+        if len(chunk) == 3:  # someone imports the second person after the chunk counted them
             importing.import_people(by=caseworker, data=to_csv(rows[1:2]))
-        return real_registered(row)
+        real_lock(chunk)
 
-    monkeypatch.setattr(importing, "_registered", registered)
+    monkeypatch.setattr(importing, "_lock_people", lock_people)
     result = importing.import_people(by=caseworker, data=to_csv(rows))
     assert (result.created, result.skipped) == (2, 1)
     # Numbers 1-3 were drawn for this import; the other import drew 4 and used it; 3 is
@@ -159,6 +159,8 @@ def test_a_job_whose_worker_dies_is_interrupted_and_resumes_after_its_saved_rows
     client.force_login(boss)
     page = client.get(reverse("import_job", args=[job.pk])).content.decode()
     assert "2 of 6 rows were saved; resuming carries on after them" in page
+    assert 'data-status="interrupted">Interrupted<' in page
+    assert "<td>Interrupted</td>" in client.get(reverse("import_start")).content.decode()
     assert "hx-get" not in page and 'http-equiv="refresh"' not in page
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("import_resume", args=[job.pk]))
@@ -173,6 +175,8 @@ def test_a_job_whose_worker_dies_is_interrupted_and_resumes_after_its_saved_rows
     resumed = AuditEvent.objects.get(action="import.resume")
     assert (resumed.actor_id, resumed.details["rows_done"]) == (boss.pk, 2)
     assert "The import is resumed" in client.get(reverse("import_job", args=[job.pk])).content.decode()
+    listing = client.get(reverse("import_start")).content.decode()
+    assert "Interrupted" not in listing
 
 
 def test_a_resumed_job_keeps_its_report_and_counts(boss, office, chunks_of, monkeypatch):
