@@ -132,6 +132,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--every", type=float, default=1.0, help="seconds between registrations")
+    ap.add_argument("--quiet", type=int, default=30,
+                    help="registrations timed before the import starts")
     ap.add_argument("--make-file", metavar="PATH", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.make_file:
@@ -155,7 +157,8 @@ def main() -> None:
     # The desk before the import: what a registration costs in a quiet office.
     desk = Desk(office, desk_user, args.every)
     desk.start()
-    time.sleep(10 * args.every)
+    while len(desk.samples) < args.quiet:
+        time.sleep(args.every / 4)
     before = len(desk.samples)
 
     marks: dict[str, float] = {}
