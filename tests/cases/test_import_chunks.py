@@ -220,7 +220,7 @@ def test_a_run_that_lost_its_job_to_another_writes_nothing(boss, office, monkeyp
 
 
 def test_an_unexpected_error_after_saved_chunks_says_what_was_imported(
-        boss, office, chunks_of, monkeypatch):
+        client, boss, office, chunks_of, monkeypatch):
     chunks_of(2)
     job = _queued(boss, office, to_csv(people_rows(5)), monkeypatch)
     real = services.open_case
@@ -242,6 +242,10 @@ def test_an_unexpected_error_after_saved_chunks_says_what_was_imported(
     assert job.storage_name == "" and job.reserved == {}
     # The numbers drawn for the chunk that failed were given back.
     assert ReferenceCounter.objects.get(office=office).last == 2
+    client.force_login(boss)
+    page = client.get(reverse("import_job", args=[job.pk])).content.decode()
+    assert "The people counted above were imported" in page
+    assert 'id="import-created">2<' in page and "Nothing was written" not in page
 
 
 def test_the_sweep_resumes_interrupted_jobs_and_gives_up_on_hopeless_ones(
