@@ -43,6 +43,7 @@ ACTIONS = {
     "import.queue": _("Import queued"),
     "import.finish": _("Import finished"),
     "import.abandon": _("Import abandoned"),
+    "import.resume": _("Import resumed"),
     "key.rotate": _("Encryption keys rotated"),
     "config.change": _("Configuration changed"),
 }

@@ -189,23 +189,55 @@ def update_person(*, by: User, person: Person, data: PersonData, reason: str = "
     return person
 
 
-def _next_reference(office: Office, year: int) -> str:
+def _locked_counter(office: Office, year: int) -> ReferenceCounter:
+    """The office's counter of the year, locked until the caller's transaction ends."""
     try:
         with transaction.atomic():
             ReferenceCounter.objects.get_or_create(office=office, year=year)
     except IntegrityError:
         pass  # another transaction created it first
-    counter = ReferenceCounter.objects.select_for_update().get(office=office, year=year)
+    return ReferenceCounter.objects.select_for_update().get(office=office, year=year)
+
+
+def case_reference(office: Office, year: int, number: int) -> str:
+    return f"{office.code}-{year}-{number:06d}"
+
+
+def _next_reference(office: Office, year: int) -> str:
+    counter = _locked_counter(office, year)
     counter.last += 1
     counter.save(update_fields=["last"])
-    return f"{office.code}-{year}-{counter.last:06d}"
+    return case_reference(office, year, counter.last)
+
+
+def draw_references(*, office: Office, count: int) -> tuple[int, int, int]:
+    """Draw `count` consecutive case numbers of this year for the office, for cases opened
+    later with `open_case(reference=...)`: (year, first, last). The counter stays locked
+    until the caller's transaction ends, so call this in a short one of its own."""
+    year = timezone.localdate().year
+    counter = _locked_counter(office, year)
+    first = counter.last + 1
+    counter.last += count
+    counter.save(update_fields=["last"])
+    return year, first, counter.last
+
+
+def return_references(*, office: Office, year: int, first: int, last: int) -> bool:
+    """Give back drawn numbers first..last that were not used, if nobody drew after them
+    (otherwise they stay unused)."""
+    return bool(ReferenceCounter.objects.filter(office=office, year=year, last=last)
+                .update(last=first - 1))
 
 
 @transaction.atomic
 def open_case(
-    *, by: User, person: Person, kind: str, assign_to_me: bool = True, reason: str = ""
+    *, by: User, person: Person, kind: str, assign_to_me: bool = True, reason: str = "",
+    reference: str = "",
 ) -> Case:
-    """Open a case for a registered person in the person's office."""
+    """Open a case for a registered person in the person's office.
+
+    `reference`: a number drawn beforehand with draw_references (the importer draws a
+    chunk's numbers at once); without it the next number is drawn here."""
     texts.ensure(reason, texts.SHORT, field="reason")
     # Locked and read afresh: an erasure running at the same time must win or wait.
     person = Person.objects.select_for_update().get(pk=person.pk)
@@ -216,9 +248,10 @@ def open_case(
         raise ValidationError(_("This person's record was erased."))
     if kind not in CaseKind.values:
         raise ValidationError(_("Unknown case kind."))
-    year = timezone.localdate().year
+    if reference and not reference.startswith(f"{office.code}-"):
+        raise ValueError("a case reference drawn for another office")
     case = Case(
-        reference=_next_reference(office, year),
+        reference=reference or _next_reference(office, timezone.localdate().year),
         office=office,
         kind=kind,
         principal=person,

@@ -35,7 +35,7 @@ def rotate_kek_task(batch_size: int = 500, after: str | None = None) -> int:
 
 @shared_task(name="cases.shred_stale_imports")  # type: ignore[untyped-decorator]  # celery has no type hints
 def shred_stale_imports_task() -> int:
-    """Periodic: fail and shred import jobs that never finished."""
+    """Periodic: resume interrupted import jobs; fail and shred those that will not finish."""
     return importing.shred_stale_jobs()
 
 

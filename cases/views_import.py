@@ -6,12 +6,15 @@ import uuid
 from typing import Any, cast
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from cases import importing, selectors, uploads
 from cases.forms import Styled
@@ -74,7 +77,7 @@ def import_start(request: AuthedRequest) -> HttpResponse:
             return redirect("import_job", job_id=job.pk)
     jobs = selectors.visible_import_jobs(request.user)[:20]
     return render(request, "cases/import_start.html", {
-        "form": form, "jobs": jobs, "columns": importing.COLUMNS,
+        "form": form, "jobs": jobs, "columns": importing.COLUMNS, "max_rows": importing.max_rows(),
     }, status=400 if form.errors else 200)
 
 
@@ -85,3 +88,17 @@ def import_job(request: HtmxRequest, job_id: uuid.UUID) -> HttpResponse:
     response = render(request, template, {"job": job})
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_POST
+@supervisor_required
+def import_resume(request: AuthedRequest, job_id: uuid.UUID) -> HttpResponse:
+    """Resume an interrupted import: it carries on after the rows it saved."""
+    job = selectors.get_import_job(request.user, job_id)
+    try:
+        importing.resume_import(by=request.user, job=job)
+    except ValidationError as exc:
+        messages.warning(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The import is resumed after the rows it had saved."))
+    return redirect("import_job", job_id=job.pk)

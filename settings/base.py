@@ -208,6 +208,14 @@ AMPARO_REQUIRE_2FA = os.environ.get("AMPARO_REQUIRE_2FA", "") == "1"
 AMPARO_STEP_UP_MINUTES = int(os.environ.get("AMPARO_STEP_UP_MINUTES", 10))
 OTP_TOTP_ISSUER = "Amparo"
 
+# Imports (README, "Importing paper files"; docs/architecture.md#imports).
+AMPARO_IMPORT_MAX_ROWS = int(os.environ.get("AMPARO_IMPORT_MAX_ROWS", 100_000))
+AMPARO_IMPORT_CHUNK_ROWS = int(os.environ.get("AMPARO_IMPORT_CHUNK_ROWS", 200))
+AMPARO_IMPORT_REPORT_MAX = int(os.environ.get("AMPARO_IMPORT_REPORT_MAX", 1000))
+AMPARO_IMPORT_MAX_UNPACKED_BYTES = int(
+    os.environ.get("AMPARO_IMPORT_MAX_UNPACKED_BYTES", 200 * 1024 * 1024))
+AMPARO_IMPORT_LEASE_SECONDS = int(os.environ.get("AMPARO_IMPORT_LEASE_SECONDS", 300))
+
 # Celery: eager unless a broker is configured.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
@@ -231,7 +239,7 @@ AMPARO_AUDIT_WITNESS_GRACE = int(os.environ.get("AMPARO_AUDIT_WITNESS_GRACE", 60
 CELERY_BEAT_SCHEDULE = {
     "audit-link": {"task": "audit.link", "schedule": AMPARO_AUDIT_LINK_SECONDS},
     "audit-checkpoint": {"task": "audit.sign_checkpoint", "schedule": AMPARO_CHECKPOINT_SECONDS},
-    "stale-imports": {"task": "cases.shred_stale_imports", "schedule": 3600},
+    "stale-imports": {"task": "cases.shred_stale_imports", "schedule": 600},
     "rsd-sweep": {"task": "rsd.sweep", "schedule": 6 * 3600},
     "deadline-notifications": {"task": "cases.notify_deadlines", "schedule": 3600},
 }

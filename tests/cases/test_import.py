@@ -378,7 +378,7 @@ def test_broken_csv_quotes(caseworker):
     assert "cannot be read after row 2" in _file_error(caseworker, big, "x.csv")[0]
 
 
-def test_an_error_while_writing_leaves_nothing(caseworker, monkeypatch):
+def test_an_error_while_writing_leaves_nothing_of_its_chunk(caseworker, monkeypatch):
     calls = []
 
     def open_case(**kwargs):
@@ -391,7 +391,35 @@ def test_an_error_while_writing_leaves_nothing(caseworker, monkeypatch):
     monkeypatch.setattr(importing.services, "open_case", open_case)
     with pytest.raises(RuntimeError):
         importing.import_people(by=caseworker, data=to_csv(people_rows(4)))
-    _nothing_written()
+    _nothing_written()  # the four rows are one chunk (AMPARO_IMPORT_CHUNK_ROWS, 200)
+
+
+def test_an_error_while_writing_keeps_the_saved_chunks_and_a_new_run_completes(
+        caseworker, office, monkeypatch, settings):
+    settings.AMPARO_IMPORT_CHUNK_ROWS = 2
+    rows = people_rows(5)
+    calls = []
+    real = importing.services.open_case
+
+    def open_case(**kwargs):
+        calls.append(1)
+        if len(calls) == 4:  # the second person of the second chunk
+            raise RuntimeError("disk full")
+        return real(**kwargs)
+
+    monkeypatch.setattr(importing.services, "open_case", open_case)
+    with pytest.raises(RuntimeError):
+        importing.import_people(by=caseworker, data=to_csv(rows))
+    # The first chunk is saved whole; nothing of the second (person, key, documents) is left.
+    assert Person.objects.count() == Case.objects.count() == DataKey.objects.count() == 2
+    for row in rows[:2]:
+        _assert_imported(row, by=caseworker, office=office)
+
+    monkeypatch.setattr(importing.services, "open_case", real)
+    again = importing.import_people(by=caseworker, data=to_csv(rows))
+    assert (again.created, again.skipped) == (3, 2)
+    for row in rows:
+        _assert_imported(row, by=caseworker, office=office)
 
 
 # The management command

@@ -16,6 +16,7 @@ from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from cases import importing
 from cases.crypto import files
@@ -275,7 +276,7 @@ def test_the_upload_is_stored_sealed_until_the_task_runs(client, boss, office, u
 def test_progress_page_while_running_polls_and_works_without_javascript(client, boss, office):
     client.force_login(boss)
     job = ImportJob.objects.create(office=office, created_by=boss, status=ImportStatus.VALIDATING,
-                                   total=200, processed=50)
+                                   total=200, processed=50, heartbeat_at=timezone.now())
     page = client.get(_job_url(job)).content.decode()
     assert '<meta http-equiv="refresh" content="3">' in page
     assert f'hx-get="{_job_url(job)}"' in page and 'hx-trigger="every 2s"' in page
@@ -289,10 +290,11 @@ def test_progress_page_while_running_polls_and_works_without_javascript(client, 
     assert body.startswith('<div id="import-progress"') and "<html" not in body
     assert fragment["Cache-Control"] == "no-store"
 
-    job.status = ImportStatus.IMPORTING
+    job.status, job.processed = ImportStatus.IMPORTING, 100
     job.save()
     body = client.get(_job_url(job), HTTP_HX_REQUEST="true").content.decode()
     assert "progress-bar-animated" in body and "hx-get" in body
+    assert 'aria-valuenow="50"' in body and "100 of 200 rows are saved" in body
 
     job.status, job.finished_at = ImportStatus.DONE, job.created_at
     job.save()
@@ -396,6 +398,46 @@ def real_broker():
         app.conf.task_always_eager, app.conf.broker_url = saved
 
 
+@pytest.fixture
+def memory_broker():
+    """A broker in this process's memory: tasks are sent, and nothing runs them."""
+    from settings.celery import app
+
+    saved = (app.conf.task_always_eager, app.conf.broker_url)
+    app.conf.task_always_eager = False
+    app.conf.broker_url = "memory://"
+    kombu.pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        yield app
+    finally:
+        kombu.pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
+        app.conf.task_always_eager, app.conf.broker_url = saved
+
+
+@pytest.mark.django_db
+def test_with_a_broker_the_upload_only_queues_the_import(
+        client, boss, office, upload_root, memory_broker, monkeypatch,
+        django_capture_on_commit_callbacks):
+    def not_here(**kwargs):
+        raise AssertionError("the import ran in the web request")
+
+    monkeypatch.setattr(importing, "import_people", not_here)
+    client.force_login(boss)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = _post(client, office, to_csv(people_rows(3)))
+    assert [c.__qualname__ for c in callbacks].count("queue_import.<locals>.<lambda>") == 1
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == _job_url(job)
+    assert job.status == ImportStatus.QUEUED and job.storage_name
+    assert Person.objects.count() == 0
+    page = client.get(_job_url(job)).content.decode()
+    assert "Waiting for the import to start" in page and "hx-get" in page
+
+
 @pytest.mark.postgres
 def test_import_through_a_real_celery_worker(client, boss, office, celery_worker_process,
                                              real_broker, monkeypatch):
@@ -433,7 +475,8 @@ def test_import_through_a_real_celery_worker(client, boss, office, celery_worker
 
 @pytest.mark.django_db
 def test_the_job_reports_each_phase_while_it_runs(boss, office, upload_root, monkeypatch,
-                                                  django_capture_on_commit_callbacks):
+                                                  settings, django_capture_on_commit_callbacks):
+    settings.AMPARO_IMPORT_CHUNK_ROWS = 1
     seen = []
     real_register = importing.services.register_person
 
@@ -455,9 +498,13 @@ def test_the_job_reports_each_phase_while_it_runs(boss, office, upload_root, mon
     monkeypatch.setattr(importing._Checker, "check", check)
     with django_capture_on_commit_callbacks(execute=True):
         importing.queue_import(by=boss, office=office, data=to_csv(people_rows(3)))
-    assert checked == [("validating", 0, 3), ("validating", 1, 3), ("validating", 2, 3)]
-    assert seen[0] == ("importing", 3, 3)
-    assert ImportJob.objects.get().status == ImportStatus.DONE
+    # Every row is checked first; then each is read again as it is written, a chunk at a time,
+    # and the job counts the rows saved so far.
+    assert checked == [("validating", 0, 3), ("validating", 1, 3), ("validating", 2, 3),
+                       ("importing", 0, 3), ("importing", 1, 3), ("importing", 2, 3)]
+    assert seen == [("importing", 0, 3), ("importing", 1, 3), ("importing", 2, 3)]
+    job = ImportJob.objects.get()
+    assert (job.status, job.rows_done, job.processed, job.created) == (ImportStatus.DONE, 3, 3, 3)
 
 
 @pytest.mark.django_db

@@ -116,6 +116,9 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("duplicate_review", "GET"): row(405, anon=405),
     ("duplicate_review", "POST"): row(403, supervisor=302, foreign=FOREIGN_SUPERVISOR(404)),
     ("import_job", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(404)),
+    # The walked job is queued, not interrupted: its supervisor is sent back to its page.
+    ("import_resume", "GET"): row(405, anon=405),
+    ("import_resume", "POST"): row(403, supervisor=302, foreign=FOREIGN_SUPERVISOR(404)),
     # Staff pages are for office administrators of the office.
     ("staff", "GET"): row(403, non_case=OFFICE_ADMIN(200)),
     ("staff", "POST"): row(403, non_case=OFFICE_ADMIN(302)),
@@ -311,6 +314,7 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "case_take": {},
         "note_add": {"text": "Walked note"},
         "import_start": {},
+        "import_resume": {},
         "duplicate_queue": {},
         "duplicate_review": {"decision": "dismiss"},
         "staff": {"office": office.pk, "role": "caseworker", "username": "nuevo.gestor",

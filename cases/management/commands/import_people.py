@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cases import importing
 from cases.crypto.datakeys import key_scope
@@ -14,8 +15,10 @@ class Command(BaseCommand):
     help = (
         "Import people from a digitized paper file (CSV UTF-8 or XLSX): one row is one person "
         "with one case, left in the office's unassigned queue. Every row is checked first; "
-        "with any bad row nothing is written unless --skip-invalid. Safe to re-run: people "
-        "already imported are skipped. Columns: " + ", ".join(importing.COLUMNS) + "."
+        "with any bad row nothing is written unless --skip-invalid. The people are then "
+        "written in chunks (AMPARO_IMPORT_CHUNK_ROWS), each saved as it is written. Safe to "
+        "re-run, also after a stop: people already imported are skipped. Columns: "
+        + ", ".join(importing.COLUMNS) + "."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -39,6 +42,7 @@ class Command(BaseCommand):
             self._run(by=by, path=path, data=data, skip_invalid=skip_invalid)
 
     def _run(self, *, by: User, path: Path, data: bytes, skip_invalid: bool) -> None:
+        self._saved = 0
         self.stdout.write(_("Reading %(file)s…") % {"file": path.name})
         try:
             result = importing.import_people(
@@ -58,6 +62,11 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(_(
                 "%(n)d rows were already imported and were skipped; use -v 2 to list them.")
                 % {"n": len(notices)}))
+        if result.unlisted:
+            self.stdout.write(self.style.WARNING(ngettext(
+                "%(n)s more problem is not shown: the report keeps the first ones.",
+                "%(n)s more problems are not shown: the report keeps the first ones.",
+                result.unlisted) % {"n": result.unlisted}))
         summary = _("%(total)d rows: %(created)d people imported, %(skipped)d already "
                     "imported, %(rejected)d rejected.") % {
             "total": result.total, "created": result.created, "skipped": result.skipped,
@@ -72,6 +81,8 @@ class Command(BaseCommand):
         if phase == "validating" and done and (done % 500 == 0 or done == total):
             self.stdout.write(_("Checked %(done)d of %(total)d rows.") % {
                 "done": done, "total": total})
-        elif phase == "importing" and done and (done % 500 == 0 or done == total):
-            self.stdout.write(_("Imported %(done)d of %(total)d people.") % {
+        elif phase == "importing" and done and (done // 1000 > self._saved // 1000 or done == total):
+            self.stdout.write(_("Saved %(done)d of %(total)d rows.") % {
                 "done": done, "total": total})
+        if phase == "importing":
+            self._saved = done
