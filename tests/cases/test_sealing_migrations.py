@@ -21,8 +21,8 @@ from cases.models import IdentityDocument, Person
 from rsd.models import Application, Interview
 from tests.cases.rawsql import read_column
 
-BEFORE = [("cases", "0016_notifications"), ("rsd", "0002_priority_index")]
-SEALED = {("cases", "0020_sealed_needs"), ("rsd", "0003_sealed_needs_and_places")}
+BEFORE = [("cases", "0018_two_factor"), ("rsd", "0002_priority_index")]
+SEALED = {("cases", "0019_sealed_needs"), ("rsd", "0003_sealed_needs_and_places")}
 NOW = timezone.now()
 TODAY = datetime.date(2026, 10, 1)
 

@@ -404,7 +404,7 @@ def test_erasure_needs_a_recent_code(client, supervisor, person):
     verify(client, code(device))
     age_verification(client, minutes=11)
     url = reverse("person_erase", args=[person.pk])
-    form = {"reason": "Request of the person", "confirm": "on"}
+    form = {"code": "request", "confirm": "on"}
 
     response = client.post(url, form)
 
@@ -428,7 +428,7 @@ def test_without_an_app_and_without_the_setting_erasure_needs_no_code(client, su
     client.force_login(supervisor)
 
     response = client.post(reverse("person_erase", args=[person.pk]),
-                           {"reason": "Request of the person", "confirm": "on"})
+                           {"code": "request", "confirm": "on"})
 
     assert response.url == reverse("person_detail", args=[person.pk])
     assert Person.objects.get(pk=person.pk).erased_at is not None
@@ -438,7 +438,7 @@ def test_with_the_setting_even_a_recent_login_without_an_app_must_set_one_up(cli
                                                                               supervisor, person):
     client.force_login(supervisor)
     response = client.post(reverse("person_erase", args=[person.pk]),
-                           {"reason": "Request of the person", "confirm": "on"})
+                           {"code": "request", "confirm": "on"})
     assert response.url == reverse("two_factor")
     assert Person.objects.get(pk=person.pk).erased_at is None
 
