@@ -35,13 +35,14 @@ class Sealing:
     empty: Any = None  # the clear value written back for a value that cannot be opened
 
 
-def pages(model: type[Model], key: str, fields: list[str], size: int = BATCH,
-          **filters: Any) -> Iterator[list[dict[str, Any]]]:
+def pages(model: type[Model], key: str, fields: list[str], size: int = BATCH, *,
+          using: str, **filters: Any) -> Iterator[list[dict[str, Any]]]:
     """The rows of `model` as dicts, `size` at a time, in the order of `key` (resumes after
     the last key seen: no offset, no server-side cursor)."""
     last = None
     while True:
-        qs = model._default_manager.filter(**filters).order_by(key)
+        # On the migration's own connection (`migrate --database owner` uses no other).
+        qs = model._default_manager.using(using).filter(**filters).order_by(key)
         if last is not None:
             qs = qs.filter(**{f"{key}__gt": last})
         rows = list(qs.values(key, *fields)[:size])
@@ -51,9 +52,10 @@ def pages(model: type[Model], key: str, fields: list[str], size: int = BATCH,
         last = rows[-1][key]
 
 
-def destroyed(data_key: type[Model], subjects: set[uuid.UUID]) -> set[uuid.UUID]:
+def destroyed(data_key: type[Model], subjects: set[uuid.UUID], *, using: str) -> set[uuid.UUID]:
     """Which of these subjects' keys were destroyed (their people erased)."""
-    return set(data_key._default_manager.filter(subject_id__in=subjects, destroyed_at__isnull=False)
+    return set(data_key._default_manager.using(using)
+               .filter(subject_id__in=subjects, destroyed_at__isnull=False)
                .values_list("subject_id", flat=True))
 
 
@@ -94,9 +96,9 @@ def seal(schema_editor: BaseDatabaseSchemaEditor, model: type[Model], data_key: 
     the row's `subject`. A row whose key was destroyed gets no sealed value, and the values
     `erased(row)` gives (the clear values an erasure now clears)."""
     fields = sorted({c.clear for c in columns} | {"id", subject})
-    for rows in pages(model, key, fields):
+    for rows in pages(model, key, fields, using=schema_editor.connection.alias):
         subjects = {r[subject] for r in rows}
-        gone = destroyed(data_key, subjects)
+        gone = destroyed(data_key, subjects, using=schema_editor.connection.alias)
         out = []
         with datakeys.key_scope():
             datakeys.preload(list(subjects - gone))
@@ -125,7 +127,7 @@ def unseal(schema_editor: BaseDatabaseSchemaEditor, model: type[Model], *, key: 
     """The way back: open the sealed columns into the clear ones (`empty` where the key is
     gone)."""
     fields = sorted({c.sealed for c in columns} | {"id", subject})
-    for rows in pages(model, key, fields):
+    for rows in pages(model, key, fields, using=schema_editor.connection.alias):
         out = []
         with datakeys.key_scope():
             datakeys.preload(list({r[subject] for r in rows} - {None}))

@@ -45,7 +45,7 @@ def forwards(apps, schema_editor):
         migrating.seal(schema_editor, model, data_key, key=key, subject="id", columns=_needs(),
                        erased=lambda row: dict(ERASED))
         for rows in migrating.pages(model, key, ["id", "office_id", "erasure_reason"],
-                                    erasure_reason__gt=""):
+                                    using=schema_editor.connection.alias, erasure_reason__gt=""):
             out = []
             with datakeys.key_scope():
                 for r in rows:
@@ -56,9 +56,10 @@ def forwards(apps, schema_editor):
                                                         subject_id=subject)}))
             migrating.update(schema_editor, model, key, out)
     # The countries of an erased person's documents, as an erasure now clears them.
-    erased = apps.get_model("cases", "Person").objects.filter(erased_at__isnull=False)
+    alias = schema_editor.connection.alias
+    erased = apps.get_model("cases", "Person").objects.using(alias).filter(erased_at__isnull=False)
     for name in ("IdentityDocument", "HistoricalIdentityDocument"):
-        (apps.get_model("cases", name).objects
+        (apps.get_model("cases", name).objects.using(alias)
          .filter(person_id__in=erased.values("id")).update(issuing_country=""))
     migrating.settle(schema_editor)
 
@@ -68,7 +69,7 @@ def backwards(apps, schema_editor):
     for model, key in _tables(apps):
         migrating.unseal(schema_editor, model, key=key, subject="id", columns=_needs())
         for rows in migrating.pages(model, key, ["id", "erasure_key", "erasure_note", "erasure_code"],
-                                    erasure_code__gt=""):
+                                    using=schema_editor.connection.alias, erasure_code__gt=""):
             out = []
             with datakeys.key_scope():
                 for r in rows:
