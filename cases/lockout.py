@@ -28,7 +28,7 @@ from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -120,11 +120,14 @@ def reserve(username: str, address: str | None) -> Lock | None:
 
 def reset(username: str, address: str | None) -> None:
     """A successful login: forget the user name's failures (from this address and from every
-    address), and windows that are over. The address's own counter stays."""
+    address), and windows that are over. The address's own counter keeps its failures but not
+    this attempt: an office behind one address is not locked out by its morning logins."""
     name = _name(username)
     LoginCounter.objects.filter(
         Q(username=name, address__in=[bucket(address), ""])
         | Q(started__lt=timezone.now() - _window())).delete()
+    LoginCounter.objects.filter(username="", address=bucket(address), attempts__gt=0).update(
+        attempts=F("attempts") - 1)
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ class TwoFactorRequiredMiddleware:
     """Who needs a second factor (docs/architecture.md#two-factor-authentication) enters a
     code, or sets up an app, before anything else; htmx requests get an HX-Redirect."""
 
-    ALLOWED = ("logout", "set_language", "password_change")
+    ALLOWED = ("logout", "set_language")
     PREFIXES = ("/two-factor/", "/static/", "/health/")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -86,8 +86,12 @@ class TwoFactorRequiredMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and two_factor.pending(request):
+            # The password only when it must change first (a temporary one): someone who knows
+            # only the password may not replace it without the code.
             if not (request.path.startswith(self.PREFIXES)
-                    or request.path in {reverse(name) for name in self.ALLOWED}):
+                    or request.path in {reverse(name) for name in self.ALLOWED}
+                    or (getattr(user, "must_change_password", False)
+                        and request.path == reverse("password_change"))):
                 return two_factor.to_verify(
                     request, request.get_full_path() if request.method == "GET" else "")
             request.two_factor_pending = True  # type: ignore[attr-defined]  # the top bar shows no menu

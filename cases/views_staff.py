@@ -73,6 +73,8 @@ office_admin_required = role_required(
 @office_admin_required
 def staff(request: AuthedRequest) -> HttpResponse:
     offices = selectors.user_offices(request.user, Role.OFFICE_ADMIN)
+    if request.method == "POST" and (step_up := two_factor.step_up(request)) is not None:
+        return step_up  # giving a role needs a recent code, as every change to an account
     form = StaffMemberForm(request.POST or None, offices=offices)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -109,6 +111,8 @@ def staff(request: AuthedRequest) -> HttpResponse:
 def membership_revoke(request: AuthedRequest, membership_id: int) -> HttpResponse:
     """GET asks for confirmation; POST removes the role."""
     membership = selectors.get_administered_membership(request.user, membership_id)
+    if request.method == "POST" and (step_up := two_factor.step_up(request)) is not None:
+        return step_up
     if request.method != "POST":
         return render(request, "cases/membership_revoke.html", {"membership": membership})
     try:

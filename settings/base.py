@@ -148,7 +148,6 @@ PASSWORD_HASHERS = [
 ]
 LANGUAGE_COOKIE_HTTPONLY = True  # read by the server only
 LANGUAGE_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 8 * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 X_FRAME_OPTIONS = "DENY"
 # No inline script or style anywhere, and nothing from another origin: an injected tag or

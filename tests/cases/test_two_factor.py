@@ -159,7 +159,11 @@ def test_htmx_requests_are_told_where_to_go(client, required, supervisor):
 def test_what_an_unverified_user_may_still_do(client, required, supervisor):
     client.force_login(supervisor)
 
-    assert client.get(reverse("password_change")).status_code == 200
+    # Only the code stands between the password and the account: not even the password changes.
+    assert client.get(reverse("password_change")).status_code == 302
+    User.objects.filter(pk=supervisor.pk).update(must_change_password=True)
+    assert client.get(reverse("password_change")).status_code == 200  # a temporary one, first
+    User.objects.filter(pk=supervisor.pk).update(must_change_password=False)
     assert client.get(reverse("health_live")).status_code == 200
     assert client.post(reverse("set_language"), {"language": "es", "next": "/"}).status_code == 302
     page = client.get(reverse("two_factor_enrol"))
@@ -504,6 +508,29 @@ def test_staff_account_changes_need_a_recent_code(client, office_admin, casework
     assert client.post(url, form).status_code == 302
     caseworker2.refresh_from_db()
     assert (not caseworker2.is_active) or caseworker2.must_change_password
+
+
+def test_giving_or_removing_a_role_needs_a_recent_code(client, office, office_admin, caseworker2):
+    device = enrol(office_admin)
+    login(client, office_admin)
+    verify(client, code(device))
+    age_verification(client, minutes=11)
+    new = {"office": office.pk, "role": "supervisor", "username": "nueva.supervisora",
+           "first_name": "Nueva", "last_name": "Supervisora",
+           "password": "a-long-enough-first-password"}
+    membership = caseworker2.memberships.get()
+    revoke = reverse("membership_revoke", args=[membership.pk])
+
+    assert client.post(reverse("staff"), new).url.startswith(reverse("two_factor"))
+    assert client.post(revoke).url.startswith(reverse("two_factor"))
+    assert not User.objects.filter(username="nueva.supervisora").exists()
+    assert caseworker2.memberships.exists()
+
+    verify(client, code(device, steps=1))
+    assert client.post(reverse("staff"), new).status_code == 302
+    assert client.post(revoke).status_code == 302
+    assert User.objects.get(username="nueva.supervisora").memberships.get().role == "supervisor"
+    assert not caseworker2.memberships.exists()
 
 
 # The office administrator's reset
