@@ -524,9 +524,9 @@ def set_staff_active(*, by: User, user: User, active: bool, reason: str = "") ->
     user.is_active = active
     updates.stamp(user, by=by, reason=reason)
     user.save(update_fields=["is_active"])
+    # Open sessions end at their next request: the authentication backends refuse inactive
+    # accounts (docs/architecture.md#sessions).
     events.emit("staff.deactivate" if not active else "staff.reactivate", actor=by, obj=user)
-    if not active:
-        _end_sessions(user)
 
 
 @transaction.atomic
@@ -548,14 +548,6 @@ def reset_two_factor(*, by: User, user: User) -> bool:
     if removed:
         events.emit("two_factor.reset", actor=by, obj=user, devices=removed)
     return bool(removed)
-
-
-def _end_sessions(user: User) -> None:
-    from django.contrib.sessions.models import Session
-
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
-            session.delete()
 
 
 def password_changed(user: User) -> None:
