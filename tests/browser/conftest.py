@@ -32,6 +32,8 @@ CHROMIUM_ARGS = [
 ]
 RESULTS = Path(settings.BASE_DIR) / "test-results"
 PASSWORD = "pw-for-tests-only"  # tests/conftest.py's make_user
+# How far a page runs off the side of the window, in pixels (0: it fits).
+OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 
 # The Spanish texts the browser tests rely on.
 TEXT = {

@@ -12,10 +12,10 @@ from playwright.sync_api import expect
 
 from cases import services as case_services
 from rsd import services
+from tests.browser.conftest import OVERFLOW
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 
 
 @pytest.fixture

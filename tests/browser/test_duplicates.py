@@ -8,10 +8,10 @@ from playwright.sync_api import expect
 
 from cases import services
 from cases.models import DuplicateStatus, PossibleDuplicate
+from tests.browser.conftest import OVERFLOW
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 
 
 def test_a_hidden_duplicate_reaches_the_supervisor_who_links_it(new_page, staff, login, t, lang,

@@ -12,9 +12,9 @@ from playwright.sync_api import expect
 
 from cases import services as case_services
 from rsd import services
+from tests.browser.conftest import OVERFLOW
 
 WIDTHS = [390, 1280]
-OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 
 
 @pytest.fixture

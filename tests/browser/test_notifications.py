@@ -11,10 +11,10 @@ from playwright.sync_api import expect
 
 from cases import services
 from cases.models import Notification
+from tests.browser.conftest import OVERFLOW
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 
 
 @pytest.fixture
