@@ -35,6 +35,13 @@ PASSWORD = "pw-for-tests-only"  # tests/conftest.py's make_user
 # How far a page runs off the side of the window, in pixels (0: it fits).
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 
+
+def csp_violations(page) -> list[str]:
+    """The Content-Security-Policy refusals the page reports from now on (a live list)."""
+    found: list[str] = []
+    page.on("console", lambda m: found.append(m.text) if "Content Security Policy" in m.text else None)
+    return found
+
 # The Spanish texts the browser tests rely on.
 TEXT = {
     "en": {

@@ -3,19 +3,15 @@ inline handler does not run."""
 
 import pytest
 
+from tests.browser.conftest import csp_violations
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _violations(page) -> list[str]:
-    found: list[str] = []
-    page.on("console", lambda m: found.append(m.text) if "Content Security Policy" in m.text else None)
-    return found
 
 
 @pytest.mark.parametrize("lang", ["en"])
 def test_the_pages_keep_to_the_policy_and_an_injected_handler_is_blocked(new_page, staff, login, t, case):
     page = new_page()
-    violations = _violations(page)
+    violations = csp_violations(page)
     login(page, staff["supervisor"])
     for url in ["/", "/cases/", f"/cases/{case.pk}/", "/people/new/", "/imports/",
                 f"/people/{case.principal_id}/", "/notifications/", "/people/duplicates/"]:
@@ -45,7 +41,7 @@ def test_the_import_progress_bar_is_drawn_without_inline_style(new_page, staff, 
     job = ImportJob.objects.create(office=office, created_by=staff["supervisor"],
                                    status=ImportStatus.VALIDATING, total=200, processed=50)
     page = new_page()
-    violations = _violations(page)
+    violations = csp_violations(page)
     login(page, staff["supervisor"])
     page.goto(f"/imports/{job.pk}/")
     bar = page.locator(".progress-bar")

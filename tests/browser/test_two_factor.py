@@ -9,20 +9,16 @@ import pytest
 from django_otp.oath import totp
 from playwright.sync_api import expect
 
+from tests.browser.conftest import csp_violations
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _violations(page) -> list[str]:
-    found: list[str] = []
-    page.on("console", lambda m: found.append(m.text) if "Content Security Policy" in m.text else None)
-    return found
 
 
 @pytest.mark.parametrize("lang", ["en"])
 def test_a_supervisor_sets_up_an_app_at_the_first_login(new_page, settings, staff, login, t):
     settings.AMPARO_REQUIRE_2FA = True
     page = new_page()
-    violations = _violations(page)
+    violations = csp_violations(page)
 
     login(page, staff["supervisor"])
 
