@@ -384,6 +384,13 @@ def erase_person(*, by: User, person: Person, code: str, note: str = "") -> Pers
         raise ValidationError(_("This person's data was already erased."))
     if not selectors.can_erase_person(by, person):
         raise PermissionDenied(_("Only a supervisor of the person's office can erase them."))
+    return shred_person(by=by, person=person, code=code, note=note)
+
+
+def shred_person(*, by: User | None, person: Person, code: str, note: str = "") -> Person:
+    """The erasure itself, for callers that checked who may erase: `erase_person`, and the
+    retention schedules (`by` None: the schedule, not a person, decided). `person` is
+    locked (select_for_update) and not yet erased."""
     datakeys.destroy(subject_id=person.pk)
     PersonIndex.objects.filter(person=person).delete()
     names = list(Document.objects.filter(person=person).values_list("storage_name", flat=True))
