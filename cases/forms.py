@@ -16,7 +16,17 @@ from django.utils.translation import gettext_lazy as _
 
 from cases import intake, listing, lockout, texts
 from cases.intake import EARLIEST_BIRTH, MAX_LENGTH, IdentityDocumentData, PersonData
-from cases.models import CaseKind, DocumentType, ErasureCode, Office, Sex, SpecificNeed, User
+from cases.models import (
+    CaseKind,
+    DocumentType,
+    ErasureCode,
+    Office,
+    RequestChannel,
+    RequestKind,
+    Sex,
+    SpecificNeed,
+    User,
+)
 from cases.vocab import LANGUAGE_CODES, country_choices, language_choices  # noqa: F401  (re-exported)
 
 
@@ -243,25 +253,35 @@ class AssignForm(Styled, forms.Form):
         cast("forms.ModelChoiceField[User]", self.fields["assignee"]).queryset = staff
 
 
-class EraseForm(Styled, forms.Form):
-    code = forms.ChoiceField(label=_("Reason for the erasure"),
-                             choices=[("", "—"), *ErasureCode.choices])
-    note = forms.CharField(
-        label=_("Note"), required=False, max_length=texts.SHORT,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("The reference of the request or decision (needed when the reason is "
-                    "“Other”). Sealed with the office's key: the office's supervisors and "
-                    "auditors can read it after the erasure."),
-    )
-    confirm = forms.BooleanField(
-        label=_("I understand that this person's data will be unreadable for ever."), required=True
-    )
+class SubjectRequestForm(Styled, forms.Form):
+    kind = forms.ChoiceField(label=_("The person asks for"), choices=[("", "—"), *RequestKind.choices])
+    channel = forms.ChoiceField(label=_("How the request came"), choices=RequestChannel.choices)
+    received_on = forms.DateField(label=_("Received on"), widget=DateInput())
+    legal_basis = forms.ChoiceField(
+        label=_("Legal basis (erasure only)"), required=False,
+        choices=[("", "—"), *ErasureCode.choices])
+    details = forms.CharField(
+        label=_("What the person asks"), required=False, max_length=texts.NOTE,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For a correction: what is wrong and what it should be. For an erasure: "
+                    "the reference of the request or decision (at most 500 characters; kept, "
+                    "sealed with the office's key, after the erasure). Sealed with the "
+                    "person's key."))
 
-    def clean(self) -> dict[str, Any]:
-        data = cast("dict[str, Any]", super().clean())  # BaseForm.clean: cleaned_data
-        if data.get("code") == ErasureCode.OTHER and not (data.get("note") or "").strip():
-            self.add_error("note", _("Say what the reason is."))
-        return data
+
+class RequestAnswerForm(Styled, forms.Form):
+    answer = forms.CharField(
+        label=_("Answer"), required=False, max_length=texts.NOTE,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What was done, or why the request is refused (needed for a refusal)."))
+    confirm = forms.BooleanField(
+        label=_("I understand that this person's data will be unreadable for ever."),
+        required=False)
+
+
+class LiftRestrictionForm(Styled, forms.Form):
+    reason = forms.CharField(label=_("Why the restriction ends"), max_length=texts.NOTE,
+                             widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class IdentityDocumentForm(Styled, forms.Form):

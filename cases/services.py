@@ -19,6 +19,7 @@ from cases import (
     intake,
     keystore,
     lockout,
+    restriction,
     selectors,
     texts,
     two_factor,
@@ -166,6 +167,7 @@ def add_identity_document(*, by: User, person: Person, item: IdentityDocumentDat
     person = Person.objects.select_for_update().get(pk=person.pk)
     if not selectors.can_edit_person(by, person):
         raise PermissionDenied(_("You cannot change this person's record."))
+    restriction.ensure_processing_allowed(person)
     item = intake.check_document(item)
     _save_documents(by=by, person=person, items=[IdentityDocumentData(
         item.document_type, item.number, item.issuing_country)])
@@ -179,6 +181,7 @@ def update_person(*, by: User, person: Person, data: PersonData, reason: str = "
     person = Person.objects.select_for_update().get(pk=person.pk)
     if not selectors.can_edit_person(by, person):
         raise PermissionDenied(_("You cannot change this person's record."))
+    restriction.ensure_processing_allowed(person)
     data = intake.clean_person(data, country=person.office.country.code)
     changed = [f for f in updates.model_update(person, by=by, reason=reason, **_values(data))
                if f in _CHANGEABLE]
@@ -246,6 +249,7 @@ def open_case(
         raise PermissionDenied(_("You cannot open cases in this office."))
     if person.erased_at:
         raise ValidationError(_("This person's record was erased."))
+    restriction.ensure_processing_allowed(person)
     if kind not in CaseKind.values:
         raise ValidationError(_("Unknown case kind."))
     if reference and not reference.startswith(f"{office.code}-"):
@@ -314,8 +318,10 @@ def add_note(*, by: User, case: Case, text: str) -> Note:
         raise ValidationError({"text": _("Write the note first.")})
     texts.ensure(text.strip(), texts.NOTE, field="text")
     # Locked so that an erasure at the same moment waits (case, then person: a fixed order).
-    if Person.objects.select_for_update().get(pk=case.principal_id).erased_at:
+    principal = Person.objects.select_for_update().get(pk=case.principal_id)
+    if principal.erased_at:
         raise ValidationError(_("This person's record was erased."))
+    restriction.ensure_processing_allowed(principal)
     note = Note(case=case, person_id=case.principal_id, author=by, text=text.strip())
     updates.stamp(note, by=by)
     note.save()
@@ -335,8 +341,10 @@ def add_document(*, by: User, case: Case, title: str, filename: str, data: bytes
             case = Case.objects.select_for_update().get(pk=case.pk)
             if not access.can_edit_case(by, case):
                 raise PermissionDenied(_("You cannot add documents to this case."))
-            if Person.objects.select_for_update().get(pk=case.principal_id).erased_at:
+            principal = Person.objects.select_for_update().get(pk=case.principal_id)
+            if principal.erased_at:
                 raise ValidationError(_("This person's record was erased."))
+            restriction.ensure_processing_allowed(principal)
             name = files.store(
                 subject_id=case.principal_id, table=Document._meta.db_table, row_id=doc_id,
                 data=data,

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from cases import views, views_duplicates, views_notifications, views_staff, views_two_factor
+from cases import (
+    views,
+    views_duplicates,
+    views_notifications,
+    views_requests,
+    views_staff,
+    views_two_factor,
+)
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -10,11 +17,19 @@ urlpatterns = [
     path("people/<uuid:person_id>/edit/", views.person_edit, name="person_edit"),
     path("people/<uuid:person_id>/documents/", views.identity_document_add,
          name="identity_document_add"),
-    path("people/<uuid:person_id>/erase/", views.person_erase, name="person_erase"),
+    path("people/<uuid:person_id>/requests/new/", views_requests.request_new,
+         name="subject_request_new"),
     path("people/<uuid:person_id>/open-case/", views.case_open, name="case_open"),
     path("people/duplicates/", views_duplicates.duplicate_queue, name="duplicate_queue"),
     path("people/duplicates/<uuid:pair_id>/", views_duplicates.duplicate_review,
          name="duplicate_review"),
+    path("requests/", views_requests.request_list, name="subject_request_list"),
+    path("requests/<uuid:request_id>/", views_requests.request_detail,
+         name="subject_request_detail"),
+    path("requests/<uuid:request_id>/export/", views_requests.request_export,
+         name="subject_request_export"),
+    path("requests/<uuid:request_id>/answer/", views_requests.request_answer,
+         name="subject_request_answer"),
     path("staff/", views_staff.staff, name="staff"),
     path("staff/memberships/<int:membership_id>/revoke/", views_staff.membership_revoke,
          name="membership_revoke"),

@@ -17,14 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cases import access, events, listing, selectors, services, two_factor, uploads
+from cases import access, events, listing, selectors, services, subject_requests, uploads
 from cases import dashboard as dashboard_parts
 from cases.crypto import datakeys
 from cases.forms import (
     AssignForm,
     CaseListForm,
     DocumentForm,
-    EraseForm,
     IdentityDocumentForm,
     LoginForm,
     NoteForm,
@@ -108,6 +107,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     if held.get(Role.SUPERVISOR):
         ctx["workload"] = selectors.supervised_workload(user)
         ctx["duplicate_count"] = selectors.bounded_count(selectors.duplicate_queue(user))
+        ctx["requests_open"], ctx["requests_overdue"] = subject_requests.open_counts(user)
     if held.get(Role.OFFICE_ADMIN):
         ctx["staff"] = selectors.administered_memberships(user)
     if held.get(Role.SYSTEM_ADMIN):
@@ -187,10 +187,12 @@ def person_detail(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
         "person": person,
         "documents": person.documents.order_by("document_type", "pk"),
         "cases": cases,
-        "can_edit": selectors.can_edit_person(request.user, person),
-        "can_open_case": selectors.can_register(request.user, person.office) and not person.erased_at,
+        "can_edit": selectors.can_edit_person(request.user, person) and not person.restricted_at,
+        "can_open_case": (selectors.can_register(request.user, person.office) and not person.erased_at
+                          and not person.restricted_at),
         "open_form": OpenCaseForm(),
-        "can_erase": selectors.can_erase_person(request.user, person),
+        "requests": subject_requests.person_requests(person)[:10],
+        "handles_requests": not person.erased_at and subject_requests.handles(request.user, person),
         # Sealed with the office's key: for the office's supervisors and auditors.
         "erasure_note": (person.erasure_note
                          if selectors.can_read_erasure_note(request.user, person) else None),
@@ -246,30 +248,6 @@ def person_edit(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
     # The form shows every value of the record: recorded as a view of the person.
     events.emit("person.view", actor=request.user, obj=person)
     return render(request, "cases/person_form.html", {"form": form, "person": person})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def person_erase(request: HtmxRequest, person_id: uuid.UUID) -> HttpResponse:
-    posted = request.method == "POST"
-    person = _person(request, person_id, "person.erase" if posted else "person.view")
-    if not selectors.can_erase_person(request.user, person):
-        raise PermissionDenied(_("Only a supervisor of the person's office can erase them."))
-    if (step_up := two_factor.step_up(request)) is not None:
-        return step_up  # a code entered within AMPARO_STEP_UP_MINUTES
-    form = EraseForm(request.POST if posted else None)
-    if not posted:
-        return _person_form(request, person, form, kind="erase")
-    if not form.is_valid():
-        return _person_form(request, person, form, kind="erase", status=400)
-    try:
-        services.erase_person(by=request.user, person=person, code=form.cleaned_data["code"],
-                              note=form.cleaned_data["note"])
-    except ValidationError as exc:
-        add_service_errors(form, exc)
-        return _person_form(request, person, form, kind="erase", status=400)
-    messages.success(request, _("The person's data was erased."))
-    return redirect("person_detail", person_id=person.pk)
 
 
 @login_required
@@ -355,7 +333,8 @@ def _case_page(request: AuthedRequest, case: Case, **forms: BaseForm) -> HttpRes
         "participants": selectors.case_people(case),
         "notes": selectors.case_notes(case),
         "documents": selectors.case_documents(case),
-        "can_edit": access.can_edit_case(user, case) and not case.principal.erased_at,
+        "can_edit": (access.can_edit_case(user, case) and not case.principal.erased_at
+                     and not case.principal.restricted_at),
         "can_assign": access.can_assign(user, case),
         "can_take": access.can_take(user, case),
         "note_form": forms.get("note_form") or NoteForm(),

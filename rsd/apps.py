@@ -14,6 +14,7 @@ class RsdConfig(AppConfig):
         from rsd import erasure as rsd_erasure
         from rsd import history as rsd_history
         from rsd import selectors as rsd_selectors
+        from rsd import subject_export as rsd_subject_export
         from rsd.steps import PAGES
 
         procedures.build()
@@ -23,3 +24,4 @@ class RsdConfig(AppConfig):
         rsd_history.register()
         listing.register_flag(rsd_selectors.PRIORITY)
         rsd_erasure.register()
+        rsd_subject_export.register()

@@ -5,9 +5,7 @@ import re
 from dataclasses import dataclass
 from html import escape
 from io import BytesIO
-from pathlib import Path
 
-import reportlab
 from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.functional import Promise
@@ -17,10 +15,10 @@ from django_countries import countries
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
+
+from cases.pdfs import BODY, BOLD, MARGIN, TITLE, register_fonts
 
 OUTCOME_LABELS = {
     "recognized": gettext_lazy("Refugee status recognized"),
@@ -61,7 +59,6 @@ RIGHTS_SENTENCE = gettext_lazy(
     "and to family reunification, in accordance with national law."
 )
 APPEALABLE = {"rejected", "complementary"}
-MARGIN = 25 * mm
 
 
 @dataclass(frozen=True)
@@ -84,21 +81,6 @@ class LetterContent:
     appeal_body: str
     appeal: bool = False        # a decision on appeal: final, nothing more to appeal here
     office_address: str = ""    # the letterhead's postal address, as the office writes it
-
-
-def _register_fonts() -> None:
-    # Vera ships with reportlab and covers Latin-1, so accented names render and extract.
-    if "Vera" in pdfmetrics.getRegisteredFontNames():
-        return
-    fonts = Path(reportlab.__file__).parent / "fonts"
-    for name in ("Vera", "VeraBd", "VeraIt", "VeraBI"):
-        pdfmetrics.registerFont(TTFont(name, str(fonts / f"{name}.ttf")))
-    pdfmetrics.registerFontFamily("Vera", normal="Vera", bold="VeraBd", italic="VeraIt", boldItalic="VeraBI")
-
-
-BODY = ParagraphStyle("body", fontName="Vera", fontSize=10.5, leading=14, spaceAfter=6)
-BOLD = ParagraphStyle("bold", parent=BODY, fontName="VeraBd")
-TITLE = ParagraphStyle("title", parent=BOLD, fontSize=13, leading=17, spaceBefore=10, spaceAfter=10)
 
 
 def _check(content: LetterContent) -> None:
@@ -235,7 +217,7 @@ def _build(content: LetterContent, pages: int) -> tuple[bytes, int]:
 def render_decision_letter(content: LetterContent) -> bytes:
     """Render the decision letter as PDF bytes in ``content.language``."""
     _check(content)
-    _register_fonts()
+    register_fonts()
     with translation.override(content.language):
         # The first pass counts the pages so the footer can say "page 1 of N".
         pages = _build(content, pages=0)[1]

@@ -40,6 +40,7 @@ from cases.models.people import (
     Sex,
     SpecificNeed,
 )
+from cases.models.requests import RequestChannel, RequestKind, RequestStatus, SubjectRequest
 from cases.models.staff import Membership, Office, Role, User
 
 __all__ = [
@@ -79,8 +80,12 @@ __all__ = [
     "PersonIndex",
     "PossibleDuplicate",
     "ReferenceCounter",
+    "RequestChannel",
+    "RequestKind",
+    "RequestStatus",
     "Role",
     "Sex",
     "SpecificNeed",
+    "SubjectRequest",
     "User",
 ]

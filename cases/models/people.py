@@ -83,6 +83,9 @@ class Person(models.Model):
                                     choices=ErasureCode.choices, blank=True)
     erasure_key = models.UUIDField(null=True, blank=True, editable=False)
     erasure_note = EncryptedTextField(_("note on the erasure"), subject="erasure_key")
+    # Processing restricted at the person's request: the record is kept and read, not changed
+    # and not moved along a procedure, until a supervisor lifts it (cases/subject_requests.py).
+    restricted_at = models.DateTimeField(_("processing restricted since"), null=True, blank=True)
     # A reason may name the person: sealed like the rest of their data.
     history = HistoricalRecords(history_change_reason_field=EncryptedTextField())
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import access, events, texts
+from cases import access, events, restriction, texts
 from cases.models import Case, CaseDeadline, CaseStep, User
 from cases.updates import stamp
 from cases.workflow import configured
@@ -60,6 +60,8 @@ def refusal_error(case: Case, transition: Transition, user: User | None) -> Exce
                                       "step it checks (four-eyes rule)."))
     if case.principal.erased_at:
         return ValidationError(_("The applicant's record was erased: the case can no longer move."))
+    if (restricted := restriction.restricted_error(case.principal)) is not None:
+        return restricted
     for guard in transition.guards:
         why = guard(case)
         if why:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import access, events, texts, updates, workflow
+from cases import access, events, restriction, texts, updates, workflow
 from cases import services as case_services
 from cases.intake import PersonData
 from cases.models import Case, CaseKind, CaseParticipant, CaseStep, ParticipantRole, Person, User
@@ -162,6 +162,7 @@ def update_application(*, by: User, case: Case, data: ApplicationData, reason: s
         raise PermissionDenied(_("You cannot change this case."))
     if case.closed_at:
         raise ValidationError(_("The case is closed."))
+    restriction.ensure_processing_allowed(Person.objects.get(pk=case.principal_id))
     application = rsd_selectors.application_of(case)
     if application is None:
         raise ValidationError(_("The application has not been recorded yet."))
@@ -189,6 +190,7 @@ def add_family_member(*, by: User, case: Case, data: PersonData, relationship: s
         raise PermissionDenied(_("You cannot change this case."))
     if case.closed_at:
         raise ValidationError(_("The case is closed."))
+    restriction.ensure_processing_allowed(Person.objects.get(pk=case.principal_id))
     if relationship not in Relationship.values:
         raise ValidationError({"relationship": _("Choose the relationship.")})
     person = case_services.register_person(by=by, office=case.office, data=data)

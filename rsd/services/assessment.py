@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import access, events, texts, updates, workflow
-from cases.models import Case, CaseStep, User
+from cases import access, events, restriction, texts, updates, workflow
+from cases.models import Case, CaseStep, Person, User
 from rsd import selectors as rsd_selectors
 from rsd.models import (
     AssessmentStatus,
@@ -93,6 +93,7 @@ def save_assessment(*, by: User, case: Case, data: AssessmentData,
     case = Case.objects.select_for_update().get(pk=case.pk)
     if not access.can_edit_case(by, case):
         raise PermissionDenied(_("You cannot change this case."))
+    restriction.ensure_processing_allowed(Person.objects.get(pk=case.principal_id))
     if case.state != States.INTERVIEWED:
         raise ValidationError(_("The assessment is written after the interview, before review."))
     sources = _check_assessment(case, data, complete=False)

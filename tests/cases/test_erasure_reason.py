@@ -70,17 +70,3 @@ def test_the_note_is_in_no_change_reason_and_no_audit_event(erased):
     for event in AuditEvent.objects.all():
         assert "Oficio" not in str(event.details)
     assert AuditEvent.objects.filter(action="person.erase").get().details["code"] == "court_order"
-
-
-def test_a_double_click_erases_once(client, supervisor, person, case):
-    client.force_login(supervisor)
-    url = reverse("person_erase", args=[person.pk])
-    post = {"code": "request", "note": "Solicitud 17/2026", "confirm": "on"}
-
-    first = client.post(url, post)
-    second = client.post(url, post)
-
-    assert first.status_code == 302
-    assert second.status_code == 403  # erased already: the erasure is no longer offered
-    assert AuditEvent.objects.filter(action="person.erase", outcome="ok").count() == 1
-    assert Person.objects.get(pk=person.pk).erasure_note == "Solicitud 17/2026"

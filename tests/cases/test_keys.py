@@ -13,12 +13,22 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError, SystemCheckError
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from cases import checks, keystore, selectors, services
 from cases.crypto import datakeys, keyring
 from cases.crypto.datakeys import key_scope
-from cases.models import Case, DataKey, Document, IdentityDocument, Note, Person, PersonIndex
+from cases.models import (
+    Case,
+    DataKey,
+    Document,
+    IdentityDocument,
+    Note,
+    Person,
+    PersonIndex,
+    SubjectRequest,
+)
 from tests.cases.rawsql import read_column
 from tests.conftest import pdf_bytes
 
@@ -450,24 +460,29 @@ def test_erasure_clears_the_clear_values_that_point_at_the_person(supervisor, er
                .values_list("issuing_country", flat=True)) == {""}
 
 
-def test_erasure_through_the_person_page_needs_reason_and_confirmation(client, supervisor,
-                                                                       person):
-    client.force_login(supervisor)
-    url = reverse("person_erase", args=[person.pk])
+def test_erasure_through_a_request_needs_a_legal_basis_and_confirmation(client, caseworker,
+                                                                         supervisor, person):
+    client.force_login(caseworker)
+    ask = reverse("subject_request_new", args=[person.pk])
+    asked = {"kind": "erasure", "channel": "writing", "received_on": timezone.localdate().isoformat()}
 
-    unconfirmed = client.post(url, {"code": "request", "note": "Solicitud 17/2026"})
-    assert unconfirmed.status_code == 400  # the form again, with the missing confirmation
-    assert Person.objects.get(pk=person.pk).erased_at is None
-    unexplained = client.post(url, {"code": "other", "note": " ", "confirm": "on"})
+    unexplained = client.post(ask, {**asked, "legal_basis": "other", "details": " "})
     assert unexplained.status_code == 400
-    assert "Say what the reason is." in unexplained.content.decode()
-    too_long = client.post(url, {"code": "request", "note": "x" * 501, "confirm": "on"})
+    assert "Say what the legal basis is." in unexplained.content.decode()
+    too_long = client.post(ask, {**asked, "legal_basis": "request", "details": "x" * 501})
     assert too_long.status_code == 400
     assert "at most 500 characters" in too_long.content.decode()
+    assert client.post(ask, {**asked, "legal_basis": "request", "details": "Solicitud 17/2026"}
+                       ).status_code == 302
+    client.force_login(supervisor)
+    url = reverse("subject_request_answer", args=[SubjectRequest.objects.get().pk])
+
+    unconfirmed = client.post(url, {"action": "erase"})
+    assert unconfirmed.status_code == 400  # the form again, with the missing confirmation
     assert Person.objects.get(pk=person.pk).erased_at is None
     assert DataKey.objects.get(subject_id=person.pk).destroyed_at is None
 
-    confirmed = client.post(url, {"code": "request", "note": "Solicitud 17/2026", "confirm": "on"})
+    confirmed = client.post(url, {"action": "erase", "confirm": "on"})
     assert confirmed.status_code == 302
     assert Person.objects.get(pk=person.pk).erased_at is not None
     assert DataKey.objects.get(subject_id=person.pk).destroyed_at is not None

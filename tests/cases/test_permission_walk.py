@@ -17,7 +17,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from cases import importing, services
+from cases import importing, services, subject_requests
 from cases.models import Case, Notification, NotificationKind, PossibleDuplicate
 from rsd import services as rsd_services
 from tests.conftest import PNG_BYTES, pdf_bytes
@@ -90,8 +90,19 @@ EXPECTED: dict[tuple[str, str], dict] = {
     # GET: the form, on a page of its own (or alone, for htmx).
     ("identity_document_add", "GET"): row(200, colleague=404, queue_worker=403, foreign=404, non_case=404),
     ("identity_document_add", "POST"): EDIT_CASE,
-    ("person_erase", "GET"): row(403, supervisor=200, colleague=404, foreign=404, non_case=404),
-    ("person_erase", "POST"): row(403, supervisor=302, colleague=404, foreign=404, non_case=404),
+    # Data protection requests: recorded and copied by the caseworkers and supervisors who see
+    # the person; the office's auditor sees the register, not the person; refusals are a
+    # supervisor's. The walked request is an access request nobody has answered.
+    ("subject_request_new", "GET"): row(200, colleague=404, foreign=404, non_case=AUDITOR(404)),
+    ("subject_request_new", "POST"): row(302, colleague=404, foreign=404, non_case=AUDITOR(404)),
+    ("subject_request_list", "GET"): row(200, non_case=AUDITOR(200)),
+    ("subject_request_list", "POST"): row(405, anon=405),
+    ("subject_request_detail", "GET"): row(200, colleague=404, foreign=404, non_case=AUDITOR(200)),
+    ("subject_request_detail", "POST"): row(405, anon=405),
+    ("subject_request_export", "GET"): row(200, colleague=404, foreign=404, non_case=403),
+    ("subject_request_export", "POST"): row(405, anon=405),
+    ("subject_request_answer", "GET"): row(405, anon=405),
+    ("subject_request_answer", "POST"): row(403, supervisor=302, colleague=404, foreign=404),
     ("case_open", "GET"): POST_ONLY,
     ("case_open", "POST"): row(302, colleague=404, foreign=404, non_case=404),
     ("case_list", "GET"): CASE_STAFF_PAGE,
@@ -287,7 +298,10 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, perso
     notification = Notification.objects.create(
         recipient=caseworker, office=office, case=case, kind=NotificationKind.DOCUMENT,
         params={"reference": case.reference})
+    asked = subject_requests.record_request(by=caseworker, person=person, kind="access",
+                                            channel="writing", received_on=timezone.localdate())
     return scenario, {"source_id": source.pk, "notification_id": notification.pk,
+                      "request_id": asked.pk,
                       "person_id": person.pk, "case_id": case.pk, "reference": case.reference,
                       "document_id": document.pk,
                       "job_id": job.pk, "pair_id": pair.pk, "membership_id": membership.pk,
@@ -308,7 +322,13 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "person_edit": person_form,
         "people_search": {"name": "Núñez"},
         "identity_document_add": {"document_type": "passport", "document_number": "X1"},
-        "person_erase": {"code": "request", "note": "Solicitud 17/2026", "confirm": "on"},
+        "subject_request_new": {"kind": "correction", "channel": "in_person",
+                                "received_on": timezone.localdate().isoformat(),
+                                "details": "Walked correction"},
+        "subject_request_list": {},
+        "subject_request_detail": {},
+        "subject_request_export": {},
+        "subject_request_answer": {"action": "refuse", "answer": "Walked refusal"},
         "case_open": {"kind": "asylum", "assign_to_me": "on"},
         "case_assign": {"assignee": caseworker2.pk, "reason": "Workload"},
         "case_take": {},

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from audit.models import AuditEvent
+from cases import subject_requests
 from cases.forms import IdentityDocumentForm, PersonForm
 
 EN = {"accept-language": "en"}
@@ -26,7 +27,7 @@ def test_the_person_page_links_the_forms_instead_of_rendering_them(page, person)
     assert f'href="{reverse("identity_document_add", args=[person.pk])}"' in page
     assert 'name="document_number"' not in page
     assert 'id="id_document_country"' not in page and 'value="HN"' not in page  # no country list
-    assert reverse("person_erase", args=[person.pk]) not in page  # a caseworker cannot erase
+    assert 'name="confirm"' not in page  # no erasure on the page: it is asked for, then approved
 
 
 def test_a_supervisor_is_offered_the_erasure_as_a_link(client, supervisor, person, case):
@@ -34,7 +35,7 @@ def test_a_supervisor_is_offered_the_erasure_as_a_link(client, supervisor, perso
 
     html = client.get(reverse("person_detail", args=[person.pk]), headers=EN).content.decode()
 
-    assert f'href="{reverse("person_erase", args=[person.pk])}"' in html
+    assert f'href="{reverse("subject_request_new", args=[person.pk])}?kind=erasure"' in html
     assert 'name="confirm"' not in html
 
 
@@ -101,26 +102,24 @@ def test_a_wrong_document_comes_back_with_its_errors_beside_the_fields(client, c
     assert person.documents.count() == 1
 
 
-def test_a_caseworker_may_not_open_the_erasure(client, caseworker, person, case):
-    client.force_login(caseworker)
-
-    assert client.get(reverse("person_erase", args=[person.pk])).status_code == 403
-
-
-def test_the_erasure_asks_for_its_confirmation_on_its_page(client, supervisor, person, case):
+def test_the_erasure_asks_for_its_confirmation_on_the_request(client, caseworker, supervisor,
+                                                             person, case):
+    asked = subject_requests.record_request(
+        by=caseworker, person=person, kind="erasure", channel="writing",
+        received_on=timezone.localdate(), legal_basis="request", details="Solicitud 2026-14")
     client.force_login(supervisor)
-    url = reverse("person_erase", args=[person.pk])
+    url = reverse("subject_request_answer", args=[asked.pk])
 
-    shown = client.get(url, headers=ES)
-    unconfirmed = client.post(url, {"code": "request", "note": "Solicitud 2026-14"}, headers=ES)
+    shown = client.get(reverse("subject_request_detail", args=[asked.pk]), headers=ES)
+    unconfirmed = client.post(url, {"action": "erase"}, headers=ES)
 
-    assert shown.status_code == 200 and "Suprimir los datos de esta persona" in shown.content.decode()
+    assert shown.status_code == 200 and "Aprobar y suprimir" in shown.content.decode()
     assert unconfirmed.status_code == 400
     assert 'id="id_confirm_error"' in unconfirmed.content.decode()
     person.refresh_from_db()
     assert person.erased_at is None
 
-    confirmed = client.post(url, {"code": "request", "note": "Solicitud 2026-14", "confirm": "on"})
+    confirmed = client.post(url, {"action": "erase", "confirm": "on"})
     assert confirmed.status_code == 302
     person.refresh_from_db()
     assert person.erased_at is not None

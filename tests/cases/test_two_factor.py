@@ -23,7 +23,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
-from cases import services, two_factor
+from cases import services, subject_requests, two_factor
 from cases.models import DataKey, Person, Role, User
 from tests.test_csp import INLINE
 
@@ -402,60 +402,74 @@ def test_the_account_security_page_without_an_app(client, caseworker):
 # Step-up
 
 
-def test_erasure_needs_a_recent_code(client, supervisor, person):
+def _erasure_asked(caseworker, person):
+    return subject_requests.record_request(
+        by=caseworker, person=person, kind="erasure", channel="writing",
+        received_on=timezone.localdate(), legal_basis="request")
+
+
+def test_erasure_needs_a_recent_code(client, supervisor, caseworker, person):
+    asked = _erasure_asked(caseworker, person)
     device = enrol(supervisor)
     login(client, supervisor)
     verify(client, code(device))
     age_verification(client, minutes=11)
-    url = reverse("person_erase", args=[person.pk])
-    form = {"code": "request", "confirm": "on"}
+    url = reverse("subject_request_answer", args=[asked.pk])
+    page_url = reverse("subject_request_detail", args=[asked.pk])
+    form = {"action": "erase", "confirm": "on"}
 
     response = client.post(url, form)
 
     assert response.status_code == 302
-    assert response.url == reverse("two_factor") + "?next=" + url.replace("/", "%2F")
+    assert response.url == reverse("two_factor") + "?next=" + page_url.replace("/", "%2F")
     assert Person.objects.get(pk=person.pk).erased_at is None
-    assert client.get(url, headers={"HX-Request": "true"})["HX-Redirect"].startswith(
+    assert client.post(url, form, headers={"HX-Request": "true"})["HX-Redirect"].startswith(
         reverse("two_factor"))
-    page = client.get(reverse("two_factor_verify") + f"?next={url}")
+    page = client.get(reverse("two_factor_verify") + f"?next={page_url}")
     assert b'id="step-up"' in page.content
 
-    back = verify(client, code(device, steps=1), next_url=url)
-    assert back.url == url
+    back = verify(client, code(device, steps=1), next_url=page_url)
+    assert back.url == page_url
     assert AuditEvent.objects.filter(action="two_factor.verify").latest("id").details["step_up"]
     assert client.post(url, form).status_code == 302
     assert Person.objects.get(pk=person.pk).erased_at is not None
     assert DataKey.objects.get(subject_id=person.pk).destroyed_at is not None
 
 
-def test_without_an_app_and_without_the_setting_erasure_needs_no_code(client, supervisor, person):
+def test_without_an_app_and_without_the_setting_erasure_needs_no_code(client, supervisor,
+                                                                     caseworker, person):
+    asked = _erasure_asked(caseworker, person)
     client.force_login(supervisor)
 
-    response = client.post(reverse("person_erase", args=[person.pk]),
-                           {"code": "request", "confirm": "on"})
+    response = client.post(reverse("subject_request_answer", args=[asked.pk]),
+                           {"action": "erase", "confirm": "on"})
 
-    assert response.url == reverse("person_detail", args=[person.pk])
+    assert response.url == reverse("subject_request_detail", args=[asked.pk])
     assert Person.objects.get(pk=person.pk).erased_at is not None
 
 
 def test_with_the_setting_even_a_recent_login_without_an_app_must_set_one_up(client, required,
-                                                                              supervisor, person):
+                                                                              supervisor,
+                                                                              caseworker, person):
+    asked = _erasure_asked(caseworker, person)
     client.force_login(supervisor)
-    response = client.post(reverse("person_erase", args=[person.pk]),
-                           {"code": "request", "confirm": "on"})
-    assert response.url == reverse("two_factor")
+    response = client.post(reverse("subject_request_answer", args=[asked.pk]),
+                           {"action": "erase", "confirm": "on"})
+    assert response.url.startswith(reverse("two_factor"))
     assert Person.objects.get(pk=person.pk).erased_at is None
 
 
-def test_the_step_up_does_not_reveal_what_is_out_of_scope(client, other_supervisor, person):
+def test_the_step_up_does_not_reveal_what_is_out_of_scope(client, other_supervisor, caseworker,
+                                                          person):
+    asked = _erasure_asked(caseworker, person)
     enrol(other_supervisor)
     client.force_login(other_supervisor)
     session = client.session
     session[two_factor.HAS_DEVICE] = False  # not asked at login here: the step-up is the test
     session.save()
 
-    assert client.post(reverse("person_erase", args=[person.pk]),
-                       {"reason": "x", "confirm": "on"}).status_code == 404
+    assert client.post(reverse("subject_request_answer", args=[asked.pk]),
+                       {"action": "erase", "confirm": "on"}).status_code == 404
 
 
 def test_the_audit_export_needs_a_recent_code(client, auditor):
