@@ -181,7 +181,7 @@ def person_detail(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
     person = _person(request, person_id, "person.view")
     events.emit("person.view", actor=request.user, obj=person)
     cases = selectors.as_listed(selectors.visible_cases(request.user).filter(participants__person=person))
-    # The forms used now and then (a document, the erasure) are pages of their own, opened
+    # The forms used now and then (an identity document, a data request) are pages of their own, opened
     # from a link: not rendered on every view (docs/architecture.md#speed).
     return render(request, "cases/person_detail.html", {
         "person": person,
