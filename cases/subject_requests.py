@@ -33,7 +33,7 @@ from cases.models import (
     SubjectRequest,
     User,
 )
-from cases.selectors import visible_people
+from cases.selectors import Bounded, bounded_count, visible_people
 
 # How long an office has to answer, in calendar days from receipt (settings.AMPARO_SUBJECT_REQUEST_DAYS).
 DEFAULT_DAYS = 30
@@ -78,13 +78,12 @@ def person_requests(person: Person) -> QuerySet[SubjectRequest]:
     return SubjectRequest.objects.filter(person=person).order_by("-recorded_at")
 
 
-def open_counts(user: User) -> tuple[int, int]:
-    """(open, overdue) requests of the offices the user supervises: the dashboard's card."""
+def open_counts(user: User) -> tuple[Bounded, Bounded]:
+    """(open, overdue) requests of the offices the user supervises: the dashboard's card,
+    counted no further than a page shows (docs/architecture.md#speed)."""
     offices = offices_where(user, Role.SUPERVISOR)
-    if not offices:
-        return 0, 0
     mine = SubjectRequest.objects.filter(office__in=offices, status=RequestStatus.OPEN)
-    return mine.count(), mine.filter(due_on__lt=timezone.localdate()).count()
+    return bounded_count(mine), bounded_count(mine.filter(due_on__lt=timezone.localdate()))
 
 
 # --- Writes -----------------------------------------------------------------------------------------
