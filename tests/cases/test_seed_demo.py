@@ -6,7 +6,7 @@ from django.core.management import call_command
 from cases import selectors
 from cases.intake import parse_phone
 from cases.management.demo import OFFICES
-from cases.models import Case, Membership, Note, Office, Person, Role, User
+from cases.models import Case, Membership, Note, Office, Person, Role, SubjectRequest, User
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def seed(people: int = 40) -> str:
 
 def counts() -> dict[str, int]:
     return {model.__name__: model.objects.count()
-            for model in (Office, User, Membership, Person, Case, Note)}
+            for model in (Office, User, Membership, Person, Case, Note, SubjectRequest)}
 
 
 def test_seeding_twice_adds_nothing_the_second_time():

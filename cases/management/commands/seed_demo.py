@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 from faker import Faker
 
-from cases import services
+from cases import services, subject_requests
 from cases.crypto.datakeys import key_scope
 from cases.management.demo import OFFICES, DemoOffice, DemoPerson, demo_people, split, staff_usernames
-from cases.models import Membership, Office, Person, Role, User
+from cases.models import Membership, Office, Person, RequestChannel, RequestKind, Role, User
 
 # Printed at the end of every run. Demo databases only: never load this data into a server
 # that holds real people's records.
@@ -116,6 +118,7 @@ class Command(BaseCommand):
         clerk = caseworkers[demo.registered_by]
         person = services.register_person(by=clerk, office=office, data=demo.data)
         self.added["people"] += 1
+        self._data_request(person, clerk)
         if demo.case is None:
             return
         c = demo.case
@@ -132,6 +135,20 @@ class Command(BaseCommand):
         for text in c.notes:
             services.add_note(by=author, case=case, text=text)
             self.added["notes"] += 1
+
+    def _data_request(self, person: Person, clerk: User) -> None:
+        """About one person in twenty asked about their data: an open access or correction
+        request for the requests page. Chosen by the keyed fingerprint, so a re-run of the
+        demo (which registers nobody twice) adds none twice."""
+        pick = int(person.fingerprint[:4], 16) % 20
+        if pick > 1:
+            return
+        kind = RequestKind.ACCESS if pick == 0 else RequestKind.CORRECTION
+        subject_requests.record_request(
+            by=clerk, person=person, kind=kind, channel=RequestChannel.IN_PERSON,
+            received_on=timezone.localdate() - datetime.timedelta(days=int(person.fingerprint[4:6], 16) % 40),
+            details="" if kind == RequestKind.ACCESS else "La fecha de nacimiento está mal escrita.")
+        self.added["data protection requests"] += 1
 
     def _report(self, people: int) -> None:
         if not sum(self.added.values()):
