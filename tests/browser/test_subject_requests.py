@@ -106,7 +106,8 @@ def test_a_caseworker_records_an_access_request_downloads_the_copy_and_closes_it
     assert body.startswith(b"%PDF-")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
     assert "Sus datos personales" in text
-    assert "María José" in text and "Núñez Pérez" in text
+    # The name in its two fields, labelled in Spanish.
+    assert "Nombres: María José" in text and "Apellidos: Núñez Pérez" in text
     assert case.reference in text
     event = AuditEvent.objects.get(action="subject_request.export")
     assert event.actor_id == staff["caseworker"].pk
