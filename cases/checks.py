@@ -136,3 +136,31 @@ def refuse_to_start() -> None:
     errors = [e for e in checks.run_checks(tags=[PROCEDURES]) if e.is_serious()]
     if errors:
         raise ImproperlyConfigured("\n".join(f"{e.id}: {e.msg} {e.hint or ''}" for e in errors))
+
+
+# Fewer distinct values per bucket than this and a dump starts to tell values apart.
+MIN_VALUES_PER_BUCKET = 4
+
+
+@register(Tags.security)
+def check_index_buckets(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """Each blind index keeps several distinct values per bucket at the planned population
+    (docs/architecture.md#blind-index-buckets)."""
+    from django.conf import settings
+
+    from cases.crypto import blind
+
+    people = settings.AMPARO_PLANNED_PEOPLE
+    warnings: list[CheckMessage] = []
+    for kind in blind.KINDS:
+        per_bucket = blind.values_per_bucket(kind, people, blind.bits(kind))
+        if per_bucket < MIN_VALUES_PER_BUCKET:
+            warnings.append(Warning(
+                f"The {kind!r} blind index has {blind.bits(kind)} bits: about "
+                f"{per_bucket:.1f} distinct values per bucket for {people} planned people.",
+                hint="Set AMPARO_INDEX_BUCKET_VALUES to at least "
+                f"{MIN_VALUES_PER_BUCKET} (AMPARO_PLANNED_PEOPLE to the population you "
+                "expect), then run 'manage.py reindex_people'.",
+                id="amparo.W040",
+            ))
+    return warnings

@@ -176,6 +176,11 @@ AMPARO_KEK_PROVIDER = os.environ.get(
     "AMPARO_KEK_PROVIDER", "cases.crypto.keyring.FileKekProvider"
 )
 AMPARO_CREATE_KEY_FILE = False
+# Blind-index buckets: bits are chosen so that each bucket holds at least this many distinct
+# values at the planned population (docs/architecture.md#blind-index-buckets). Changing
+# either changes the index values: run 'manage.py reindex_people' afterwards.
+AMPARO_PLANNED_PEOPLE = int(os.environ.get("AMPARO_PLANNED_PEOPLE", 1_000_000))
+AMPARO_INDEX_BUCKET_VALUES = int(os.environ.get("AMPARO_INDEX_BUCKET_VALUES", 8))
 AMPARO_FILE_ROOT = Path(os.environ.get("AMPARO_FILE_ROOT", VAR_DIR / "files"))
 AMPARO_UPLOAD_MAX_BYTES = int(os.environ.get("AMPARO_UPLOAD_MAX_BYTES", 20 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = AMPARO_UPLOAD_MAX_BYTES + 1024 * 1024

@@ -1,10 +1,10 @@
 """Blind indexes: keyed, truncated HMACs that find candidates without plaintext.
 
 Every index has its own key, derived with HKDF from the index root key. Outputs are cut to
-a planned number of bits so that equal values collide with some unrelated ones: a match is
-only a candidate, confirmed after decryption. At one million people a 32-bit index gives
-about one false candidate per 4,000 look-ups; dates of birth (a few tens of thousands of
-distinct values) get 16 bits so that each bucket holds several real dates.
+a number of bits chosen from the planned population (AMPARO_PLANNED_PEOPLE) so that every
+bucket is expected to hold several distinct values (AMPARO_INDEX_BUCKET_VALUES): a dump does
+not tell one name, document or date from its bucket's others. A match is only a candidate,
+confirmed after decryption. The arithmetic: docs/architecture.md#blind-index-buckets.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import math
 import re
 import unicodedata
 from functools import cache
@@ -19,10 +20,45 @@ from functools import cache
 import jellyfish
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
 
 from cases.crypto import keyring
 
-BITS = {"name": 32, "phonetic": 24, "doc": 32, "dob": 16}
+KINDS = ("name", "phonetic", "doc", "dob")
+# Days in a hundred years: the dates of birth a population can have.
+BIRTH_DATES = 36_500
+
+
+def distinct_values(kind: str, people: int) -> int:
+    """Expected distinct values of an index among `people` people.
+
+    Name tokens grow with the square root of the population (Heaps' law, 50 * sqrt(n):
+    about 50,000 at a million people; generated Spanish and English names give 2,550 at
+    2,000 people); sound keys join about half of them; each person has about one document
+    number of their own; dates of birth are drawn from a hundred years of days."""
+    people = max(people, 1)
+    if kind == "name":
+        return math.ceil(50 * math.sqrt(people))
+    if kind == "phonetic":
+        return math.ceil(25 * math.sqrt(people))
+    if kind == "doc":
+        return people
+    if kind == "dob":
+        return math.ceil(BIRTH_DATES * -math.expm1(-people / BIRTH_DATES))
+    raise ValueError(f"unknown index kind {kind!r}")
+
+
+def plan_bits(kind: str, people: int, per_bucket: int) -> int:
+    """The most bits that still leave `per_bucket` distinct values per bucket (at least 1)."""
+    return max(1, math.floor(math.log2(distinct_values(kind, people) / per_bucket)))
+
+
+def bits(kind: str) -> int:
+    return plan_bits(kind, settings.AMPARO_PLANNED_PEOPLE, settings.AMPARO_INDEX_BUCKET_VALUES)
+
+
+def values_per_bucket(kind: str, people: int, kind_bits: int) -> float:
+    return distinct_values(kind, people) / (1 << kind_bits)
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
@@ -36,7 +72,7 @@ def index_key(kind: str) -> bytes:
 
 def bidx(kind: str, value: str) -> int:
     digest = hmac.new(index_key(kind), value.encode(), hashlib.sha256).digest()
-    return int.from_bytes(digest[:8], "big") >> (64 - BITS[kind])
+    return int.from_bytes(digest[:8], "big") >> (64 - bits(kind))
 
 
 def fold(text: str) -> str:
