@@ -47,7 +47,7 @@ from cases.access import (
     has_role,
     offices_where,
 )
-from cases.crypto import blind, datakeys
+from cases.crypto import blind, datakeys, keyring
 from cases.models import (
     Case,
     CaseDeadline,
@@ -644,33 +644,34 @@ def possible_duplicates(user: User, data: _Identity) -> list[Person]:
 
 
 def _criteria(tokens: set[str], *, sounds_like: bool, doc: str,
-              date_of_birth: datetime.date | None) -> list[tuple[str, int]]:
+              date_of_birth: datetime.date | None, generation: int) -> list[tuple[str, int]]:
     """(kind, value) index entries a person must have; the likely most selective first."""
     out = []
+    g = generation
     if doc:
-        out.append(("doc", blind.bidx("doc", doc)))
+        out.append(("doc", blind.bidx("doc", doc, g)))
     if date_of_birth:
-        out.append(("dob", blind.bidx("dob", date_of_birth.isoformat())))
+        out.append(("dob", blind.bidx("dob", date_of_birth.isoformat(), g)))
     if sounds_like:
-        out += sorted({("phonetic", blind.bidx("phonetic", blind.phonetic(t))) for t in tokens})
+        out += sorted({("phonetic", blind.bidx("phonetic", blind.phonetic(t), g)) for t in tokens})
     else:
-        out += sorted({("name", blind.bidx("name", t)) for t in tokens})
+        out += sorted({("name", blind.bidx("name", t, g)) for t in tokens})
     return out
 
 
 def _having_all(qs: QuerySet[PersonIndex], entries: list[tuple[str, int]]) -> QuerySet[PersonIndex]:
-    """Index rows of `qs` whose person also has every entry in `entries`."""
+    """Index rows of `qs` whose person also has every entry in `entries` (same generation)."""
     for k, v in entries:
         # Entries carry their person's office and registration time: with them equal too,
         # PostgreSQL merges the two index ranges in order instead of probing per row.
         qs = qs.filter(Exists(PersonIndex.objects.filter(
             person_id=OuterRef("person_id"), office_id=OuterRef("office_id"),
-            created_at=OuterRef("created_at"), kind=k, value=v)))
+            created_at=OuterRef("created_at"), generation=OuterRef("generation"), kind=k, value=v)))
     return qs
 
 
 def _hits(user: User, criteria: list[tuple[str, int]], *, birth_year: int | None, sex: str,
-          limit: int) -> list[QuerySet[PersonIndex, uuid.UUID]]:
+          limit: int, generation: int) -> list[QuerySet[PersonIndex, uuid.UUID]]:
     """Ids of people in the user's scope with every entry in `criteria`, newest first, at most
     `limit` per query: each walks the index range of one of the user's offices from its newest
     hit and stops at the limit (docs/architecture.md#search). One query where the database
@@ -681,8 +682,8 @@ def _hits(user: User, criteria: list[tuple[str, int]], *, birth_year: int | None
     (kind, value), *others = criteria
 
     def part(*scope: Q | Exists, **where: Any) -> QuerySet[PersonIndex, uuid.UUID]:
-        qs = _having_all(PersonIndex.objects.filter(*scope, kind=kind, value=value, **where),
-                         others)
+        qs = _having_all(PersonIndex.objects.filter(
+            *scope, generation=generation, kind=kind, value=value, **where), others)
         if birth_year:
             qs = qs.filter(person__birth_year=birth_year)
         if sex:
@@ -741,8 +742,14 @@ def search_people(
     doc = blind.normalize_document(document)
     if not (tokens or doc or date_of_birth):
         return SearchResult([], 0, False, cap)
-    criteria = _criteria(tokens, sounds_like=sounds_like, doc=doc, date_of_birth=date_of_birth)
-    walks = _hits(user, criteria, birth_year=birth_year, sex=sex, limit=cap + 1)
+    # During a re-index every generation the key file holds is walked: a person is indexed
+    # in one of them (docs/architecture.md#index-key-generations).
+    walks = []
+    for generation in keyring.provider().index_generations():
+        criteria = _criteria(tokens, sounds_like=sounds_like, doc=doc,
+                             date_of_birth=date_of_birth, generation=generation)
+        walks += _hits(user, criteria, birth_year=birth_year, sex=sex, limit=cap + 1,
+                       generation=generation)
     if not walks:
         return SearchResult([], 0, False, cap)
     # The people are read with the walk in one statement (scoped again through visible_people:
@@ -791,18 +798,22 @@ def office_matches(office: Office, data: _Identity, *, exclude: uuid.UUID | None
     For the duplicate check at registration only (docs/architecture.md#duplicates): a user
     is told of a match they may not see, never shown it."""
     tokens = blind.name_tokens(data.given_names, data.family_names)
-    asked: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = []
-    for d in data.documents:
-        if number := blind.normalize_document(d.number):
-            asked.append((DuplicateReason.DOCUMENT, [("doc", blind.bidx("doc", number))], {"doc": number}))
-    if tokens and data.date_of_birth:
-        asked.append((DuplicateReason.NAME_AND_BIRTH,
-                      _criteria(tokens, sounds_like=False, doc="", date_of_birth=data.date_of_birth),
-                      {"tokens": tokens, "date_of_birth": data.date_of_birth}))
+    asked: list[tuple[str, int, list[tuple[str, int]], dict[str, Any]]] = []
+    for g in keyring.provider().index_generations():
+        for d in data.documents:
+            if number := blind.normalize_document(d.number):
+                asked.append((DuplicateReason.DOCUMENT, g, [("doc", blind.bidx("doc", number, g))],
+                              {"doc": number}))
+        if tokens and data.date_of_birth:
+            asked.append((DuplicateReason.NAME_AND_BIRTH, g,
+                          _criteria(tokens, sounds_like=False, doc="",
+                                    date_of_birth=data.date_of_birth, generation=g),
+                          {"tokens": tokens, "date_of_birth": data.date_of_birth}))
     found: dict[uuid.UUID, list[str]] = {}
-    for reason, criteria, wanted in asked:
+    for reason, g, criteria, wanted in asked:
         (kind, value), *others = criteria
-        hits = _having_all(PersonIndex.objects.filter(office=office, kind=kind, value=value), others)
+        hits = _having_all(PersonIndex.objects.filter(
+            office=office, generation=g, kind=kind, value=value), others)
         if exclude is not None:
             hits = hits.exclude(person_id=exclude)
         ids = hits.order_by("-created_at").values_list("person_id", flat=True)[:DUPLICATE_CANDIDATES]

@@ -57,16 +57,19 @@ from cases.models import (
 
 
 def _index_person(person: Person) -> None:
+    """(Re)write a person's index entries in the active generation, dropping every other."""
+    generation = blind.active_generation()
     PersonIndex.objects.filter(person=person).delete()
     entries = blind.entries(
         names=[person.given_names or "", person.family_names or "", *(person.aliases or [])],
         documents=[d.number or "" for d in person.documents.all()],
         date_of_birth=person.date_of_birth,
+        generation=generation,
     )
     PersonIndex.objects.bulk_create(
         [
-            PersonIndex(person=person, kind=k, value=v, office_id=person.office_id,
-                        created_at=person.created_at)
+            PersonIndex(person=person, generation=generation, kind=k, value=v,
+                        office_id=person.office_id, created_at=person.created_at)
             for k, v in sorted(entries)
         ]
     )

@@ -53,8 +53,20 @@ def plan_bits(kind: str, people: int, per_bucket: int) -> int:
     return max(1, math.floor(math.log2(distinct_values(kind, people) / per_bucket)))
 
 
-def bits(kind: str) -> int:
+def planned_bits() -> dict[str, int]:
+    people, per_bucket = settings.AMPARO_PLANNED_PEOPLE, settings.AMPARO_INDEX_BUCKET_VALUES
+    return {kind: plan_bits(kind, people, per_bucket) for kind in KINDS}
+
+
+def bits(kind: str, generation: int | None = None) -> int:
+    """The bits of an index in a key generation: frozen in the key file, else planned."""
+    if generation is not None and (frozen := keyring.provider().index_bits(generation)):
+        return frozen[kind]
     return plan_bits(kind, settings.AMPARO_PLANNED_PEOPLE, settings.AMPARO_INDEX_BUCKET_VALUES)
+
+
+def active_generation() -> int:
+    return keyring.provider().active_index
 
 
 def values_per_bucket(kind: str, people: int, kind_bits: int) -> float:
@@ -64,15 +76,17 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 @cache
-def index_key(kind: str) -> bytes:
+def index_key(kind: str, generation: int) -> bytes:
     return HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=f"amparo-bidx-v1:{kind}".encode()
-    ).derive(keyring.provider().index_root_key())
+    ).derive(keyring.provider().index_root_key(generation))
 
 
-def bidx(kind: str, value: str) -> int:
-    digest = hmac.new(index_key(kind), value.encode(), hashlib.sha256).digest()
-    return int.from_bytes(digest[:8], "big") >> (64 - bits(kind))
+def bidx(kind: str, value: str, generation: int | None = None) -> int:
+    """The index value in a key generation (default: the active one)."""
+    generation = active_generation() if generation is None else generation
+    digest = hmac.new(index_key(kind, generation), value.encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") >> (64 - bits(kind, generation))
 
 
 def fold(text: str) -> str:
@@ -114,18 +128,20 @@ def normalize_document(number: str) -> str:
 
 
 def entries(
-    *, names: list[str], documents: list[str], date_of_birth: datetime.date | None
+    *, names: list[str], documents: list[str], date_of_birth: datetime.date | None,
+    generation: int | None = None,
 ) -> set[tuple[str, int]]:
     """Every (kind, value) a person is findable by."""
+    g = active_generation() if generation is None else generation
     out: set[tuple[str, int]] = set()
     for token in name_tokens(*names):
-        out.add(("name", bidx("name", token)))
-        out.add(("phonetic", bidx("phonetic", phonetic(token))))
+        out.add(("name", bidx("name", token, g)))
+        out.add(("phonetic", bidx("phonetic", phonetic(token), g)))
     for number in documents:
         if normalize_document(number):
-            out.add(("doc", bidx("doc", normalize_document(number))))
+            out.add(("doc", bidx("doc", normalize_document(number), g)))
     if date_of_birth:
-        out.add(("dob", bidx("dob", date_of_birth.isoformat())))
+        out.add(("dob", bidx("dob", date_of_birth.isoformat(), g)))
     return out
 
 
@@ -135,4 +151,5 @@ def fingerprint(
     """Full-length keyed hash of who someone is: lets an import recognise its own rows."""
     parts = [fold(given_names), fold(family_names), date_of_birth.isoformat() if date_of_birth else ""]
     parts.append(normalize_document(document))
-    return hmac.new(index_key("fingerprint"), "|".join(parts).encode(), hashlib.sha256).hexdigest()
+    key = index_key("fingerprint", active_generation())
+    return hmac.new(key, "|".join(parts).encode(), hashlib.sha256).hexdigest()

@@ -2,7 +2,11 @@
 
 The default provider reads a JSON key file (or the AMPARO_KEYS environment variable):
 {"version": 1, "active_kek": "<id>", "keks": {"<id>": "<base64 32 bytes>"},
- "index_key": "<base64 32 bytes>"}
+ "active_index": "<generation>", "index_keys": {"<generation>": "<base64 32 bytes>"},
+ "index_bits": {"<generation>": {"name": 12, ...}}}
+Blind-index root keys have numbered generations (docs/architecture.md#index-key-generations);
+"index_bits" freezes the bits of a generation that is no longer active. An older file's single
+"index_key" is generation 1 with the bits it was written with (LEGACY_INDEX_BITS).
 A KMS or HSM plugs in as another KekProvider named by the AMPARO_KEK_PROVIDER setting.
 """
 
@@ -27,6 +31,10 @@ class KeyringError(ImproperlyConfigured):
     pass
 
 
+# The bits of key files with a single "index_key" (before index key generations).
+LEGACY_INDEX_BITS = {"name": 32, "phonetic": 24, "doc": 32, "dob": 16}
+
+
 class KekProvider:
     """Wraps and unwraps data keys. Subclass for a KMS or HSM."""
 
@@ -41,8 +49,18 @@ class KekProvider:
     def has_kek(self, kek_id: str) -> bool:
         raise NotImplementedError
 
-    def index_root_key(self) -> bytes:
+    def index_root_key(self, generation: int | None = None) -> bytes:
         raise NotImplementedError
+
+    active_index: int = 1
+
+    def index_generations(self) -> list[int]:
+        """Every index key generation held, the active one first."""
+        return [self.active_index]
+
+    def index_bits(self, generation: int) -> dict[str, int] | None:
+        """The frozen bits of a generation; None: the bits the settings plan."""
+        return None
 
 
 class FileKekProvider(KekProvider):
@@ -50,12 +68,22 @@ class FileKekProvider(KekProvider):
         try:
             self._keks = {k: base64.b64decode(v) for k, v in data["keks"].items()}
             self.active_kek_id = data["active_kek"]
-            self._index = base64.b64decode(data["index_key"])
+            if "index_keys" in data:
+                self._index = {int(g): base64.b64decode(v) for g, v in data["index_keys"].items()}
+                self.active_index = int(data["active_index"])
+                self._bits = {int(g): dict(b) for g, b in data.get("index_bits", {}).items()}
+            else:
+                self._index = {1: base64.b64decode(data["index_key"])}
+                self.active_index = 1
+                self._bits = {1: dict(LEGACY_INDEX_BITS)}
         except (KeyError, TypeError, ValueError) as exc:
             raise KeyringError(f"The key file is malformed ({exc!r}).") from exc
         if self.active_kek_id not in self._keks:
             raise KeyringError(f"The active KEK {self.active_kek_id!r} is not in the key file.")
-        if any(len(k) != 32 for k in self._keks.values()) or len(self._index) != 32:
+        if self.active_index not in self._index:
+            raise KeyringError(
+                f"The active index key generation {self.active_index} is not in the key file.")
+        if any(len(k) != 32 for k in [*self._keks.values(), *self._index.values()]):
             raise KeyringError("Every key in the key file must be 32 bytes (base64).")
 
     def _kek(self, kek_id: str) -> bytes:
@@ -77,8 +105,21 @@ class FileKekProvider(KekProvider):
     def has_kek(self, kek_id: str) -> bool:
         return kek_id in self._keks
 
-    def index_root_key(self) -> bytes:
-        return self._index
+    def index_root_key(self, generation: int | None = None) -> bytes:
+        generation = self.active_index if generation is None else generation
+        try:
+            return self._index[generation]
+        except KeyError:
+            raise KeyringError(
+                f"Index key generation {generation} is not in the key file: restore it from "
+                "the key backup, or finish 'manage.py reindex_people' before retiring it."
+            ) from None
+
+    def index_generations(self) -> list[int]:
+        return [self.active_index, *sorted(g for g in self._index if g != self.active_index)]
+
+    def index_bits(self, generation: int) -> dict[str, int] | None:
+        return self._bits.get(generation)
 
 
 def key_file_path() -> Path:
@@ -91,8 +132,35 @@ def new_key_file_data() -> dict[str, Any]:
         "version": 1,
         "active_kek": kek_id,
         "keks": {kek_id: base64.b64encode(secrets.token_bytes(32)).decode()},
-        "index_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "active_index": "1",
+        "index_keys": {"1": base64.b64encode(secrets.token_bytes(32)).decode()},
     }
+
+
+def add_index_generation(data: dict[str, Any], planned_bits: dict[str, int]) -> int:
+    """Add a new blind-index root key as the active generation; the old ones stay, their
+    bits frozen (`planned_bits` for one written with the bits the settings plan)."""
+    if "index_keys" not in data:
+        data["index_keys"] = {"1": data.pop("index_key")}
+        data["active_index"] = "1"
+        data.setdefault("index_bits", {})["1"] = dict(LEGACY_INDEX_BITS)
+    bits = data.setdefault("index_bits", {})
+    for generation in data["index_keys"]:
+        bits.setdefault(generation, dict(planned_bits))
+    new = max(int(g) for g in data["index_keys"]) + 1
+    data["index_keys"][str(new)] = base64.b64encode(secrets.token_bytes(32)).decode()
+    data["active_index"] = str(new)
+    return new
+
+
+def retire_index_generations(data: dict[str, Any]) -> list[int]:
+    """Remove every index key generation but the active one."""
+    active = str(data.get("active_index", "1"))
+    old = [g for g in data.get("index_keys", {}) if g != active]
+    for g in old:
+        del data["index_keys"][g]
+        data.get("index_bits", {}).pop(g, None)
+    return [int(g) for g in old]
 
 
 def add_active_kek(data: dict[str, Any]) -> str:

@@ -142,6 +142,9 @@ class PersonIndex(models.Model):
     """Blind-index entries (see cases/crypto/blind.py). No history: erasure deletes them."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="index_entries")
+    # The index key generation the value was computed with: old and new coexist during a
+    # re-index (docs/architecture.md#index-key-generations).
+    generation = models.PositiveIntegerField(default=1)
     kind = models.CharField(max_length=12)
     value = models.BigIntegerField()
     # Copies of the person's office and registration time: a search walks the hits in the
@@ -155,14 +158,29 @@ class PersonIndex(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["kind", "value", "office", "-created_at"],
+                fields=["generation", "kind", "value", "office", "-created_at"],
                 include=["person"],
                 name="personindex_search",
             )
         ]
         constraints = [
-            models.UniqueConstraint(fields=["person", "kind", "value"], name="unique_index_entry")
+            models.UniqueConstraint(fields=["person", "generation", "kind", "value"],
+                                    name="unique_index_entry")
         ]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
+
+
+class IndexRebuild(models.Model):
+    """Progress of 'manage.py reindex_people' towards one index key generation."""
+
+    generation = models.PositiveIntegerField(primary_key=True)
+    # People go in id order; the next batch starts after this one.
+    last_person = models.UUIDField(null=True, blank=True)
+    reindexed = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"index generation {self.generation}"

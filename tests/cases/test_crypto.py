@@ -207,7 +207,7 @@ def test_the_right_key_file_still_reads_after_a_reload(key_file, person):
 
 def test_a_malformed_key_file_is_refused(key_file):
     data = json.loads(key_file.read_text())
-    data["index_key"] = base64.b64encode(b"short").decode()
+    data["index_keys"]["1"] = base64.b64encode(b"short").decode()
     _write_keys(key_file, data)
 
     with pytest.raises(keyring.KeyringError, match="32 bytes"):
@@ -228,7 +228,7 @@ def test_same_value_gives_the_same_index_and_kinds_are_separate():
 
 @pytest.mark.parametrize("kind", sorted(blind.KINDS))
 def test_indexes_are_cut_to_their_planned_bits(kind):
-    bits = blind.bits(kind)
+    bits = blind.bits(kind, blind.active_generation())
 
     outputs = [blind.bidx(kind, f"value-{i}") for i in range(2000)]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import statistics
 from collections import defaultdict
 
@@ -10,8 +11,16 @@ import pytest
 from faker import Faker
 
 from cases import checks, selectors, services
-from cases.crypto import blind
+from cases.crypto import blind, keyring
 from cases.models import PersonIndex
+
+
+@pytest.fixture(autouse=True)
+def planned_key_file(key_file):
+    """A key file whose index key has no frozen bits: the settings' plan applies."""
+    key_file.write_text(json.dumps(keyring.new_key_file_data()))
+    keyring.reset()
+    return key_file
 
 
 @pytest.mark.parametrize(
