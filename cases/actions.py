@@ -55,5 +55,9 @@ ACTIONS = {
     "import.abandon": _("Import abandoned"),
     "import.resume": _("Import resumed"),
     "key.rotate": _("Encryption keys rotated"),
+    "key.new_index_key": _("New search index key added"),
+    "key.retire_index_keys": _("Old search index keys retired"),
+    "index.reindex": _("People re-indexed with a batch"),
+    "index.reindex_finish": _("Re-index finished"),
     "config.change": _("Configuration changed"),
 }

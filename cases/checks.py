@@ -164,3 +164,31 @@ def check_index_buckets(app_configs: object, **kwargs: object) -> list[CheckMess
                 id="amparo.W040",
             ))
     return warnings
+
+
+@register(Tags.security)
+def check_reindex(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """A re-index left unfinished, or index entries of a generation the key file lacks."""
+    from cases.models import PersonIndex
+
+    try:
+        prov = keyring.provider()
+        held = prov.index_generations()
+        lost = PersonIndex.objects.exclude(generation__in=held).exists()
+        unfinished = PersonIndex.objects.exclude(generation=prov.active_index).exists()
+    except keyring.KeyringError:
+        return []  # check_keys reports it
+    except DatabaseError:
+        return []  # not migrated yet
+    if lost:
+        return [Error(
+            "Search index entries use an index key generation the key file does not hold: "
+            "those people cannot be found.",
+            hint="Restore the key file from your key backup, or run 'manage.py reindex_people'.",
+            id="amparo.E041")]
+    if unfinished:
+        return [Warning(
+            f"A re-index to index key generation {prov.active_index} is unfinished: searches "
+            "walk every generation until it is done.",
+            hint="Run 'manage.py reindex_people' (it goes on where it stopped).", id="amparo.W041")]
+    return []
