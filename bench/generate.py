@@ -309,7 +309,9 @@ class Generator:
                 documents=[d.number or "" for d in docs],
                 date_of_birth=p.date_of_birth,
             )
-            out["index"].extend((pid, k, v, office.pk, registered) for k, v in sorted(entries))
+            generation = blind.active_generation()
+            out["index"].extend((pid, generation, k, v, office.pk, registered)
+                                for k, v in sorted(entries))
             out["people"].append(p)
             out["documents"].extend(docs)
             members.append(p)
@@ -410,7 +412,7 @@ class Generator:
 
 
 DATAKEY_COLUMNS = ["id", "subject_id", "kek_id", "wrapped", "created_at"]
-INDEX_COLUMNS = ["person_id", "kind", "value", "office_id", "created_at"]
+INDEX_COLUMNS = ["person_id", "generation", "kind", "value", "office_id", "created_at"]
 
 
 def copy_rows(table: str, columns: list[str], rows) -> None:
