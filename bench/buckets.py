@@ -19,11 +19,12 @@ from collections import defaultdict
 import common
 
 
-def sample(n: int) -> list[dict]:
+def sample(n: int, offices: list[int]) -> list[dict]:
+    """People of the offices searched (a search finds no one elsewhere)."""
     from cases.crypto import blind, datakeys
     from cases.models import Person
 
-    ids = list(Person.objects.filter(erased_at__isnull=True).order_by("?")
+    ids = list(Person.objects.filter(erased_at__isnull=True, office__in=offices).order_by("?")
                .values_list("pk", flat=True)[:n])
     out = []
     with datakeys.key_scope():
@@ -95,8 +96,9 @@ def main() -> None:
 
     env = common.environment("cases")
     random.seed(1)
-    user = Membership.objects.filter(role=Role.SUPERVISOR).order_by("pk").first().user
-    people = sample(args.sample)
+    membership = Membership.objects.filter(role=Role.SUPERVISOR).order_by("pk").first()
+    user = membership.user
+    people = sample(args.sample, [membership.office_id])
     b = common.Bench(args.reps)
     generation = keyring.provider().active_index
     before_bits = {k: blind.bits(k, generation) for k in blind.KINDS}
