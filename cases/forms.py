@@ -17,6 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from cases import intake, listing, lockout, texts
 from cases.intake import EARLIEST_BIRTH, MAX_LENGTH, IdentityDocumentData, PersonData
 from cases.models import (
+    BreachNature,
+    BreachRisk,
+    BreachStatus,
     CaseKind,
     DocumentType,
     ErasureCode,
@@ -409,3 +412,49 @@ class CaseListForm(forms.Form):
         self.pairs = [*shown, *([("assignee", staff)] if staff is not None else []), *pairs]
         self.query = urlencode(self.pairs)
         self.clear_query = urlencode([*shown, *(p for p in pairs if p[0] == "sort")])
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class BreachReportForm(Styled, forms.Form):
+    office = forms.ModelChoiceField(label=_("Office"), queryset=Office.objects.none())
+    discovered_at = forms.DateTimeField(label=_("Discovered at"), widget=DateTimeInput())
+    nature = forms.ChoiceField(label=_("What kind of breach"),
+                               choices=[("", "—"), *BreachNature.choices])
+    description = forms.CharField(
+        label=_("What happened"), max_length=texts.NOTE, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("What was seen, lost or changed, how and where; no names are needed. "
+                    "Sealed with the office's key."))
+
+    def __init__(self, *args: Any, offices: QuerySet[Office], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast("forms.ModelChoiceField[Office]", self.fields["office"])
+        field.queryset = offices
+        if len(offices) == 1:
+            field.initial = offices[0].pk
+
+
+class BreachManageForm(Styled, forms.Form):
+    risk = forms.ChoiceField(label=_("Risk to the people affected"), choices=BreachRisk.choices)
+    status = forms.ChoiceField(label=_("Status"), choices=BreachStatus.choices)
+    occurred_from = forms.DateField(label=_("Occurred from"), required=False, widget=DateInput())
+    occurred_to = forms.DateField(label=_("Occurred until"), required=False, widget=DateInput())
+    categories = forms.CharField(
+        label=_("Categories of data"), required=False, max_length=texts.SHORT,
+        help_text=_("For example: names, contact details, case files, specific needs."))
+    people_count = forms.IntegerField(label=_("Approximate number of people affected"),
+                                      required=False, min_value=0)
+    actions = forms.CharField(
+        label=_("Containment and remedial actions"), required=False, max_length=texts.NOTE,
+        widget=forms.Textarea(attrs={"rows": 4}), help_text=_("Sealed with the office's key."))
+    focal_point_notified_at = forms.DateTimeField(
+        label=_("Focal point or authority notified at"), required=False, widget=DateTimeInput())
+    people_notified_at = forms.DateTimeField(
+        label=_("Affected people notified at"), required=False, widget=DateTimeInput())
+    reason = forms.CharField(label=_("Reason for the change"), required=False,
+                             max_length=texts.SHORT)

@@ -40,11 +40,16 @@ from cases.models.people import (
     Sex,
     SpecificNeed,
 )
+from cases.models.registers import Breach, BreachNature, BreachRisk, BreachStatus
 from cases.models.requests import RequestChannel, RequestKind, RequestStatus, SubjectRequest
 from cases.models.staff import Membership, Office, Role, User
 
 __all__ = [
     "NEEDS_PAD",
+    "Breach",
+    "BreachNature",
+    "BreachRisk",
+    "BreachStatus",
     "Case",
     "CaseDeadline",
     "CaseGroupObjectPermission",
