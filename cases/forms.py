@@ -24,10 +24,12 @@ from cases.models import (
     DocumentType,
     ErasureCode,
     Office,
+    Organisation,
     RequestChannel,
     RequestKind,
     Sex,
     SpecificNeed,
+    TransferChannel,
     User,
 )
 from cases.vocab import LANGUAGE_CODES, country_choices, language_choices  # noqa: F401  (re-exported)
@@ -458,3 +460,43 @@ class BreachManageForm(Styled, forms.Form):
         label=_("Affected people notified at"), required=False, widget=DateTimeInput())
     reason = forms.CharField(label=_("Reason for the change"), required=False,
                              max_length=texts.SHORT)
+
+
+class TransferForm(Styled, forms.Form):
+    office = forms.ModelChoiceField(label=_("From the office"), queryset=Office.objects.none())
+    transferred_on = forms.DateField(label=_("Transferred on"), widget=DateInput())
+    to_office = forms.ModelChoiceField(label=_("To the office"), required=False,
+                                       queryset=Office.objects.order_by("code"))
+    to_organisation = forms.ModelChoiceField(
+        label=_("To the organisation"), required=False,
+        queryset=Organisation.objects.filter(is_active=True).order_by("name"))
+    channel = forms.ChoiceField(label=_("How"), choices=[("", "—"), *TransferChannel.choices])
+    agreement = forms.CharField(label=_("Data-sharing agreement"), required=False,
+                                max_length=200, help_text=_("Its reference."))
+    legal_basis = forms.CharField(label=_("Legal basis or consent reference"), required=False,
+                                  max_length=200,
+                                  help_text=_("Needed for an organisation without an agreement."))
+    categories = forms.CharField(label=_("Which data"), max_length=texts.SHORT,
+                                 help_text=_("For example: names, contact details, case files."))
+    case_reference = forms.CharField(label=_("Case reference"), required=False, max_length=40)
+    people_count = forms.IntegerField(label=_("Number of people"), min_value=1, initial=1)
+    purpose = forms.CharField(label=_("Purpose"), max_length=texts.NOTE,
+                              widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text=_("Sealed with the office's key."))
+
+    def __init__(self, *args: Any, offices: QuerySet[Office], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast("forms.ModelChoiceField[Office]", self.fields["office"])
+        field.queryset = offices
+        if len(offices) == 1:
+            field.initial = offices[0].pk
+
+
+class TransferFilterForm(Styled, forms.Form):
+    to_office = forms.ModelChoiceField(label=_("To the office"), required=False,
+                                       queryset=Office.objects.order_by("code"))
+    to_organisation = forms.ModelChoiceField(label=_("To the organisation"), required=False,
+                                             queryset=Organisation.objects.order_by("name"))
+    agreement = forms.CharField(label=_("Agreement"), required=False, max_length=200)
+    since = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("Until"), required=False, widget=DateInput())

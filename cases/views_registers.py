@@ -1,11 +1,15 @@
-"""The pages of the breach log (cases/breaches.py)."""
+"""The pages of the breach log (cases/breaches.py) and of the register of transfers
+(cases/transfers.py)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,10 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cases import breaches, events
-from cases.forms import BreachManageForm, BreachReportForm
-from cases.http import AuthedRequest
-from cases.models import Breach, Role
+from cases import access, breaches, events, transfers, two_factor
+from cases.forms import BreachManageForm, BreachReportForm, TransferFilterForm, TransferForm
+from cases.http import AuthedRequest, protect_file
+from cases.models import Breach, Case, Office, Role, Transfer
 from cases.paging import BoundedPaginator
 from cases.steps import add_service_errors, audited_get, role_required
 
@@ -117,3 +121,123 @@ def breach_detail(request: AuthedRequest, breach_id: uuid.UUID) -> HttpResponse:
             return redirect("breach_detail", breach_id=item.pk)
     events.emit("breach.view", actor=request.user, obj=item)
     return _page(request, item, form, status=400)
+
+
+# --- The register of transfers (cases/transfers.py) ------------------------------------------
+
+CSV_COLUMNS = ("id", "office", "transferred_on", "to_office", "to_organisation", "to_user",
+               "channel", "agreement", "legal_basis", "categories", "case", "people_count",
+               "purpose", "corrects", "recorded_by", "recorded_at")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    """The cell as text, quoted so that a spreadsheet never runs it as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _filtered(request: AuthedRequest) -> tuple[TransferFilterForm, QuerySet[Transfer]]:
+    form = TransferFilterForm(request.GET or None)
+    listed = transfers.visible_transfers(request.user)
+    if form.is_bound and form.is_valid():
+        d = form.cleaned_data
+        if d["to_office"]:
+            listed = listed.filter(to_office=d["to_office"])
+        if d["to_organisation"]:
+            listed = listed.filter(to_organisation=d["to_organisation"])
+        if d["agreement"]:
+            listed = listed.filter(agreement__iexact=d["agreement"].strip())
+        if d["since"]:
+            listed = listed.filter(transferred_on__gte=d["since"])
+        if d["until"]:
+            listed = listed.filter(transferred_on__lte=d["until"])
+    return form, listed.order_by("-transferred_on", "-recorded_at", "pk")
+
+
+def _filters(form: TransferFilterForm) -> dict[str, str]:
+    if not (form.is_bound and form.is_valid()):
+        return {}
+    return {k: str(getattr(v, "pk", v)) for k, v in form.cleaned_data.items() if v}
+
+
+@require_GET
+@register_required
+def transfer_list(request: AuthedRequest) -> HttpResponse:
+    form, listed = _filtered(request)
+    page = BoundedPaginator(listed, PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    events.emit("transfer.list", actor=request.user, page=page.number, filters=_filters(form))
+    return render(request, "cases/transfers.html", {
+        "form": form, "page": page, "query": query.urlencode(),
+        "records": access.has_role(request.user, Role.SUPERVISOR)})
+
+
+@require_http_methods(["GET", "POST"])
+@register_required
+def transfer_new(request: AuthedRequest) -> HttpResponse:
+    offices = Office.objects.filter(
+        pk__in=access.offices_where(request.user, Role.SUPERVISOR)).order_by("code")
+    if not offices:
+        raise PermissionDenied(_("Only a supervisor of the office records its transfers."))
+    corrects = None
+    if corrects_id := request.GET.get("corrects"):
+        corrects = audited_get(transfers.get_transfer, request, corrects_id,
+                               action="transfer.record", object_type="cases.transfer")
+    posted = request.method == "POST"
+    form = TransferForm(request.POST if posted else None, offices=offices,
+                        initial={"transferred_on": timezone.localdate()})
+    status = 200
+    if posted:
+        status = 400
+        if form.is_valid():
+            d = form.cleaned_data
+            case = None
+            if ref := d["case_reference"].strip():
+                case = Case.objects.filter(reference=ref, office=d["office"]).first()
+                if case is None:
+                    form.add_error("case_reference", _("No case of the office has this reference."))
+            if not form.errors:
+                try:
+                    transfers.record_transfer(
+                        by=request.user, office=d["office"], transferred_on=d["transferred_on"],
+                        to_office=d["to_office"], to_organisation=d["to_organisation"],
+                        channel=d["channel"], agreement=d["agreement"],
+                        legal_basis=d["legal_basis"], categories=d["categories"], case=case,
+                        people_count=d["people_count"], purpose=d["purpose"], corrects=corrects)
+                except ValidationError as exc:
+                    add_service_errors(form, exc)
+                else:
+                    messages.success(request, _("The transfer was recorded."))
+                    return redirect("transfer_list")
+    return render(request, "cases/transfer_new.html", {"form": form, "corrects": corrects},
+                  status=status)
+
+
+@require_GET
+@register_required
+def transfer_export(request: AuthedRequest) -> HttpResponse:
+    if (step_up := two_factor.step_up(request)) is not None:
+        return step_up  # a code entered within AMPARO_STEP_UP_MINUTES, as for every export
+    form, listed = _filtered(request)
+    rows = list(listed)
+    # Recorded before a byte is sent: an export that cannot be logged does not happen.
+    events.emit("transfer.export", actor=request.user, rows=len(rows), filters=_filters(form))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for t in rows:
+        writer.writerow([_cell(v) for v in (
+            t.pk, t.office.code, t.transferred_on.isoformat(),
+            t.to_office.code if t.to_office else "",
+            t.to_organisation.name if t.to_organisation else "",
+            t.to_user.username if t.to_user else "", t.channel, t.agreement, t.legal_basis,
+            t.categories, t.case.reference if t.case else "", t.people_count, t.purpose,
+            t.corrects_id or "", t.recorded_by.username if t.recorded_by else "",
+            timezone.localtime(t.recorded_at).isoformat())])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="transfers-{stamp}.csv"'
+    protect_file(response)
+    return response

@@ -40,7 +40,15 @@ from cases.models.people import (
     Sex,
     SpecificNeed,
 )
-from cases.models.registers import Breach, BreachNature, BreachRisk, BreachStatus
+from cases.models.registers import (
+    Breach,
+    BreachNature,
+    BreachRisk,
+    BreachStatus,
+    Transfer,
+    TransferChannel,
+    TransferIsFinal,
+)
 from cases.models.requests import RequestChannel, RequestKind, RequestStatus, SubjectRequest
 from cases.models.staff import Membership, Office, Role, User
 
@@ -92,5 +100,8 @@ __all__ = [
     "Sex",
     "SpecificNeed",
     "SubjectRequest",
+    "Transfer",
+    "TransferChannel",
+    "TransferIsFinal",
     "User",
 ]

@@ -1,6 +1,8 @@
-"""The office's data protection registers (docs/architecture.md#registers): the breach log."""
+"""The office's data protection registers (docs/architecture.md#registers): the breach log
+and the register of transfers."""
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -71,3 +73,71 @@ class Breach(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_nature_display()} ({self.discovered_at:%Y-%m-%d})"
+
+
+class TransferChannel(models.TextChoices):
+    SHARE = "share", _("Access granted in Amparo")
+    EMAIL = "email", _("Email")
+    PAPER = "paper", _("Paper or in person")
+    MEDIA = "media", _("Storage device")
+    PLATFORM = "platform", _("Another system or platform")
+    OTHER = "other", _("Other")
+
+
+class Transfer(models.Model):
+    """One entry of the register of transfers: what personal data went to which office or
+    partner, when, how, under which agreement or legal basis, by whom and why. Append-only:
+    a correction is a new entry naming the one it corrects."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    office = models.ForeignKey("cases.Office", on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("office"))
+    transferred_on = models.DateField(_("transferred on"))
+    to_office = models.ForeignKey("cases.Office", on_delete=models.PROTECT, related_name="+",
+                                  null=True, blank=True, verbose_name=_("to the office"))
+    to_organisation = models.ForeignKey("cases.Organisation", on_delete=models.PROTECT,
+                                        related_name="+", null=True, blank=True,
+                                        verbose_name=_("to the organisation"))
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                related_name="+", null=True, blank=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=TransferChannel.choices)
+    agreement = models.CharField(_("agreement"), max_length=200, blank=True)
+    legal_basis = models.CharField(_("legal basis or consent reference"), max_length=200,
+                                   blank=True)
+    categories = models.CharField(_("categories of data"), max_length=500)
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+",
+                             null=True, blank=True, verbose_name=_("case"))
+    person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+",
+                               null=True, blank=True, verbose_name=_("person"))
+    people_count = models.PositiveIntegerField(_("number of people"), default=1)
+    office_key = models.UUIDField(editable=False)
+    purpose = EncryptedTextField(_("purpose"), subject="office_key")
+    corrects = models.ForeignKey("self", on_delete=models.PROTECT, related_name="corrections",
+                                 null=True, blank=True, verbose_name=_("corrects the entry"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+", null=True, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-transferred_on", "-recorded_at"]
+        verbose_name = _("transfer of personal data")
+        verbose_name_plural = _("transfers of personal data")
+        indexes = [
+            models.Index(fields=["office", "-transferred_on"], name="transfer_register"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transferred_on} → {self.to_office or self.to_organisation or '—'}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TransferIsFinal(_("An entry of the register of transfers is never changed: "
+                                    "record a correction."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise TransferIsFinal(_("An entry of the register of transfers is never deleted."))
+
+
+class TransferIsFinal(Exception):
+    pass

@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from cases import breaches, importing, services, subject_requests
-from cases.models import Case, Notification, NotificationKind, PossibleDuplicate
+from cases.models import Case, Notification, NotificationKind, Organisation, PossibleDuplicate
 from rsd import services as rsd_services
 from tests.conftest import PNG_BYTES, pdf_bytes
 
@@ -115,6 +115,19 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("breach_detail", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(404),
                                   non_case=AUDITOR(200)),
     ("breach_detail", "POST"): row(403, supervisor=302, foreign=FOREIGN_SUPERVISOR(404)),
+    # The register of transfers: the office's supervisors record, supervisors and auditors read
+    # and export (after a recent code where two-factor authentication is on).
+    ("transfer_list", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(200),
+                                  non_case=AUDITOR(200)),
+    ("transfer_list", "POST"): row(405, anon=405),
+    ("transfer_new", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(200),
+                                 non_case=AUDITOR(403)),
+    # The other office's supervisor posts for an office not theirs: the form comes back.
+    ("transfer_new", "POST"): row(403, supervisor=302, foreign=FOREIGN_SUPERVISOR(400),
+                                  non_case=AUDITOR(403)),
+    ("transfer_export", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(200),
+                                    non_case=AUDITOR(200)),
+    ("transfer_export", "POST"): row(405, anon=405),
     ("case_open", "GET"): POST_ONLY,
     ("case_open", "POST"): row(302, colleague=404, foreign=404, non_case=404),
     ("case_list", "GET"): CASE_STAFF_PAGE,
@@ -324,6 +337,11 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, perso
                       "user_id": caseworker2.pk}
 
 
+def _partner() -> Organisation:
+    return Organisation.objects.get_or_create(name="Casa del Migrante", kind="shelter",
+                                              country="GT")[0]
+
+
 def _post_data(name: str, office, caseworker2, caseworker) -> dict:
     person_form = {"office": office.pk, "given_names": "Rosa Elena",
                    "family_names": "Caal Tzul", "sex": "female"}
@@ -349,6 +367,12 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
                        "description": "Walked report"},
         "breach_list": {},
         "breach_detail": {"risk": "low", "status": "contained", "actions": "Walked action"},
+        "transfer_list": {},
+        "transfer_new": {"office": office.pk, "transferred_on": timezone.localdate().isoformat(),
+                         "to_organisation": _partner().pk, "channel": "email",
+                         "agreement": "MoU-2026-01", "categories": "case files",
+                         "people_count": 1, "purpose": "Walked referral"},
+        "transfer_export": {},
         "case_open": {"kind": "asylum", "assign_to_me": "on"},
         "case_assign": {"assignee": caseworker2.pk, "reason": "Workload"},
         "case_take": {},
