@@ -17,14 +17,19 @@ from django.utils.translation import gettext_lazy as _
 from cases import intake, listing, lockout, texts
 from cases.intake import EARLIEST_BIRTH, MAX_LENGTH, IdentityDocumentData, PersonData
 from cases.models import (
+    BreachNature,
+    BreachRisk,
+    BreachStatus,
     CaseKind,
     DocumentType,
     ErasureCode,
     Office,
+    Organisation,
     RequestChannel,
     RequestKind,
     Sex,
     SpecificNeed,
+    TransferChannel,
     User,
 )
 from cases.vocab import LANGUAGE_CODES, country_choices, language_choices  # noqa: F401  (re-exported)
@@ -409,3 +414,89 @@ class CaseListForm(forms.Form):
         self.pairs = [*shown, *([("assignee", staff)] if staff is not None else []), *pairs]
         self.query = urlencode(self.pairs)
         self.clear_query = urlencode([*shown, *(p for p in pairs if p[0] == "sort")])
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class BreachReportForm(Styled, forms.Form):
+    office = forms.ModelChoiceField(label=_("Office"), queryset=Office.objects.none())
+    discovered_at = forms.DateTimeField(label=_("Discovered at"), widget=DateTimeInput())
+    nature = forms.ChoiceField(label=_("What kind of breach"),
+                               choices=[("", "—"), *BreachNature.choices])
+    description = forms.CharField(
+        label=_("What happened"), max_length=texts.NOTE, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("What was seen, lost or changed, how and where; no names are needed. "
+                    "Sealed with the office's key."))
+
+    def __init__(self, *args: Any, offices: QuerySet[Office], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast("forms.ModelChoiceField[Office]", self.fields["office"])
+        field.queryset = offices
+        if len(offices) == 1:
+            field.initial = offices[0].pk
+
+
+class BreachManageForm(Styled, forms.Form):
+    risk = forms.ChoiceField(label=_("Risk to the people affected"), choices=BreachRisk.choices)
+    status = forms.ChoiceField(label=_("Status"), choices=BreachStatus.choices)
+    occurred_from = forms.DateField(label=_("Occurred from"), required=False, widget=DateInput())
+    occurred_to = forms.DateField(label=_("Occurred until"), required=False, widget=DateInput())
+    categories = forms.CharField(
+        label=_("Categories of data"), required=False, max_length=texts.SHORT,
+        help_text=_("For example: names, contact details, case files, specific needs."))
+    people_count = forms.IntegerField(label=_("Approximate number of people affected"),
+                                      required=False, min_value=0)
+    actions = forms.CharField(
+        label=_("Containment and remedial actions"), required=False, max_length=texts.NOTE,
+        widget=forms.Textarea(attrs={"rows": 4}), help_text=_("Sealed with the office's key."))
+    focal_point_notified_at = forms.DateTimeField(
+        label=_("Focal point or authority notified at"), required=False, widget=DateTimeInput())
+    people_notified_at = forms.DateTimeField(
+        label=_("Affected people notified at"), required=False, widget=DateTimeInput())
+    reason = forms.CharField(label=_("Reason for the change"), required=False,
+                             max_length=texts.SHORT)
+
+
+class TransferForm(Styled, forms.Form):
+    office = forms.ModelChoiceField(label=_("From the office"), queryset=Office.objects.none())
+    transferred_on = forms.DateField(label=_("Transferred on"), widget=DateInput())
+    to_office = forms.ModelChoiceField(label=_("To the office"), required=False,
+                                       queryset=Office.objects.order_by("code"))
+    to_organisation = forms.ModelChoiceField(
+        label=_("To the organisation"), required=False,
+        queryset=Organisation.objects.filter(is_active=True).order_by("name"))
+    channel = forms.ChoiceField(label=_("How"), choices=[("", "—"), *TransferChannel.choices])
+    agreement = forms.CharField(label=_("Data-sharing agreement"), required=False,
+                                max_length=200, help_text=_("Its reference."))
+    legal_basis = forms.CharField(label=_("Legal basis or consent reference"), required=False,
+                                  max_length=200,
+                                  help_text=_("Needed for an organisation without an agreement."))
+    categories = forms.CharField(label=_("Which data"), max_length=texts.SHORT,
+                                 help_text=_("For example: names, contact details, case files."))
+    case_reference = forms.CharField(label=_("Case reference"), required=False, max_length=40)
+    people_count = forms.IntegerField(label=_("Number of people"), min_value=1, initial=1)
+    purpose = forms.CharField(label=_("Purpose"), max_length=texts.NOTE,
+                              widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text=_("Sealed with the office's key."))
+
+    def __init__(self, *args: Any, offices: QuerySet[Office], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast("forms.ModelChoiceField[Office]", self.fields["office"])
+        field.queryset = offices
+        if len(offices) == 1:
+            field.initial = offices[0].pk
+
+
+class TransferFilterForm(Styled, forms.Form):
+    to_office = forms.ModelChoiceField(label=_("To the office"), required=False,
+                                       queryset=Office.objects.order_by("code"))
+    to_organisation = forms.ModelChoiceField(label=_("To the organisation"), required=False,
+                                             queryset=Organisation.objects.order_by("name"))
+    agreement = forms.CharField(label=_("Agreement"), required=False, max_length=200)
+    since = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("Until"), required=False, widget=DateInput())

@@ -22,6 +22,7 @@ from cases import (
     restriction,
     selectors,
     texts,
+    transfers,
     two_factor,
     updates,
     uploads,
@@ -591,8 +592,10 @@ def grant_case_access(*, by: User, case: Case, user: User, reason: str) -> None:
     grant = CaseUserObjectPermission(content_object=case, user=user, permission=perm)
     updates.stamp(grant, by=by, reason=reason)
     grant.save()
+    entry = transfers.record_share(by=by, case=case, user=user, reason=reason)
     access.forget(user)
-    events.emit("case.share", actor=by, obj=case, user=user.pk)
+    events.emit("case.share", actor=by, obj=case, user=user.pk,
+                transfer=str(entry.pk) if entry else "")
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cases import access, events, listing, selectors, services, subject_requests, uploads
+from cases import access, breaches, events, listing, selectors, services, subject_requests, uploads
 from cases import dashboard as dashboard_parts
 from cases.crypto import datakeys
 from cases.forms import (
@@ -108,6 +108,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         ctx["workload"] = selectors.supervised_workload(user)
         ctx["duplicate_count"] = selectors.bounded_count(selectors.duplicate_queue(user))
         ctx["requests_open"], ctx["requests_overdue"] = subject_requests.open_counts(user)
+        ctx["breaches_open"], ctx["breaches_overdue"] = breaches.open_counts(user)
     if held.get(Role.OFFICE_ADMIN):
         ctx["staff"] = selectors.administered_memberships(user)
     if held.get(Role.SYSTEM_ADMIN):

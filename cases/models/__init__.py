@@ -41,11 +41,24 @@ from cases.models.people import (
     Sex,
     SpecificNeed,
 )
+from cases.models.registers import (
+    Breach,
+    BreachNature,
+    BreachRisk,
+    BreachStatus,
+    Transfer,
+    TransferChannel,
+    TransferIsFinal,
+)
 from cases.models.requests import RequestChannel, RequestKind, RequestStatus, SubjectRequest
 from cases.models.staff import Membership, Office, Role, User
 
 __all__ = [
     "NEEDS_PAD",
+    "Breach",
+    "BreachNature",
+    "BreachRisk",
+    "BreachStatus",
     "Case",
     "CaseDeadline",
     "CaseGroupObjectPermission",
@@ -89,5 +102,8 @@ __all__ = [
     "Sex",
     "SpecificNeed",
     "SubjectRequest",
+    "Transfer",
+    "TransferChannel",
+    "TransferIsFinal",
     "User",
 ]

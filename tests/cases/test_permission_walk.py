@@ -17,8 +17,8 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from cases import importing, services, subject_requests
-from cases.models import Case, Notification, NotificationKind, PossibleDuplicate
+from cases import breaches, importing, services, subject_requests
+from cases.models import Case, Notification, NotificationKind, Organisation, PossibleDuplicate
 from rsd import services as rsd_services
 from tests.conftest import PNG_BYTES, pdf_bytes
 
@@ -103,6 +103,31 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("subject_request_export", "POST"): row(405, anon=405),
     ("subject_request_answer", "GET"): row(405, anon=405),
     ("subject_request_answer", "POST"): row(403, supervisor=302, colleague=404, foreign=404),
+    # The breach log: anyone of an office reports (the other office's staff post to an office
+    # not theirs and get the form back); its supervisors manage and its auditors read.
+    ("breach_new", "GET"): row(200, non_case={"auditor": 200, "office_admin": 200,
+                                              "system_admin": 403}),
+    ("breach_new", "POST"): row(302, foreign=400, non_case={"auditor": 302, "office_admin": 302,
+                                                            "system_admin": 403}),
+    ("breach_list", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(200),
+                                non_case=AUDITOR(200)),
+    ("breach_list", "POST"): row(405, anon=405),
+    ("breach_detail", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(404),
+                                  non_case=AUDITOR(200)),
+    ("breach_detail", "POST"): row(403, supervisor=302, foreign=FOREIGN_SUPERVISOR(404)),
+    # The register of transfers: the office's supervisors record, supervisors and auditors read
+    # and export (after a recent code where two-factor authentication is on).
+    ("transfer_list", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(200),
+                                  non_case=AUDITOR(200)),
+    ("transfer_list", "POST"): row(405, anon=405),
+    ("transfer_new", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(200),
+                                 non_case=AUDITOR(403)),
+    # The other office's supervisor posts for an office not theirs: the form comes back.
+    ("transfer_new", "POST"): row(403, supervisor=302, foreign=FOREIGN_SUPERVISOR(400),
+                                  non_case=AUDITOR(403)),
+    ("transfer_export", "GET"): row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(200),
+                                    non_case=AUDITOR(200)),
+    ("transfer_export", "POST"): row(405, anon=405),
     ("case_open", "GET"): POST_ONLY,
     ("case_open", "POST"): row(302, colleague=404, foreign=404, non_case=404),
     ("case_list", "GET"): CASE_STAFF_PAGE,
@@ -300,13 +325,21 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, perso
         params={"reference": case.reference})
     asked = subject_requests.record_request(by=caseworker, person=person, kind="access",
                                             channel="writing", received_on=timezone.localdate())
-    return scenario, {"source_id": source.pk, "notification_id": notification.pk,
+    breach = breaches.report_breach(by=caseworker, office=office, nature="confidentiality",
+                                    discovered_at=timezone.now() - datetime.timedelta(hours=1),
+                                    description="Walked breach")
+    return scenario, {"source_id": source.pk, "breach_id": breach.pk, "notification_id": notification.pk,
                       "request_id": asked.pk,
                       "person_id": person.pk, "case_id": case.pk, "reference": case.reference,
                       "document_id": document.pk,
                       "job_id": job.pk, "pair_id": pair.pk, "membership_id": membership.pk,
                       "name": "register",
                       "user_id": caseworker2.pk}
+
+
+def _partner() -> Organisation:
+    return Organisation.objects.get_or_create(name="Casa del Migrante", kind="shelter",
+                                              country="GT")[0]
 
 
 def _post_data(name: str, office, caseworker2, caseworker) -> dict:
@@ -329,6 +362,17 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "subject_request_detail": {},
         "subject_request_export": {},
         "subject_request_answer": {"action": "refuse", "answer": "Walked refusal"},
+        "breach_new": {"office": office.pk, "nature": "availability",
+                       "discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+                       "description": "Walked report"},
+        "breach_list": {},
+        "breach_detail": {"risk": "low", "status": "contained", "actions": "Walked action"},
+        "transfer_list": {},
+        "transfer_new": {"office": office.pk, "transferred_on": timezone.localdate().isoformat(),
+                         "to_organisation": _partner().pk, "channel": "email",
+                         "agreement": "MoU-2026-01", "categories": "case files",
+                         "people_count": 1, "purpose": "Walked referral"},
+        "transfer_export": {},
         "case_open": {"kind": "asylum", "assign_to_me": "on"},
         "case_assign": {"assignee": caseworker2.pk, "reason": "Workload"},
         "case_take": {},
