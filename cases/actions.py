@@ -56,4 +56,9 @@ ACTIONS = {
     "import.resume": _("Import resumed"),
     "key.rotate": _("Encryption keys rotated"),
     "config.change": _("Configuration changed"),
+    "retention.run": _("Retention schedule applied"),
+    "retention.view": _("Retention runs viewed"),
+    "retention.rule_change": _("Retention rule changed"),
+    "person.legal_hold": _("Legal hold placed on a person's record"),
+    "person.legal_hold_lift": _("Legal hold lifted"),
 }

@@ -41,6 +41,7 @@ from cases.models.people import (
     SpecificNeed,
 )
 from cases.models.requests import RequestChannel, RequestKind, RequestStatus, SubjectRequest
+from cases.models.retention import RetentionAction, RetentionRule, RetentionRun
 from cases.models.staff import Membership, Office, Role, User
 
 __all__ = [
@@ -83,6 +84,9 @@ __all__ = [
     "RequestChannel",
     "RequestKind",
     "RequestStatus",
+    "RetentionAction",
+    "RetentionRule",
+    "RetentionRun",
     "Role",
     "Sex",
     "SpecificNeed",
