@@ -19,13 +19,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from cases import events, services
+from cases import events, services, texts, updates
+from cases.access import offices_where
 from cases.models import (
     Case,
     ErasureCode,
@@ -37,6 +40,7 @@ from cases.models import (
     RetentionAction,
     RetentionRule,
     RetentionRun,
+    Role,
     SubjectRequest,
     User,
 )
@@ -272,6 +276,84 @@ def as_json(record: RetentionRun) -> dict[str, Any]:
     return {"run": str(record.pk), "today": record.today.isoformat(), "dry_run": record.dry_run,
             "limit": record.limit, "done": record.done, "failed": record.failed,
             "rules": record.report.get("rules", []), "errors": record.report.get("errors", [])}
+
+
+# --- Who may do what, and the changes they make --------------------------------------------------
+
+VIEWERS = (Role.SUPERVISOR, Role.AUDITOR, Role.SYSTEM_ADMIN)
+
+
+def may_view(user: User) -> bool:
+    """The runs and rules: supervisors, auditors and system administrators."""
+    return user.is_superuser or bool(offices_where(user, *VIEWERS))
+
+
+def may_change_rules(user: User) -> bool:
+    return user.is_superuser or bool(offices_where(user, Role.SYSTEM_ADMIN))
+
+
+@transaction.atomic
+def change_rule(*, by: User, rule: RetentionRule, years: int, months: int, days: int,
+                enabled: bool, destructive: bool, confirmed: bool = False) -> RetentionRule:
+    """A system administrator changes a rule. Turning on a rule that erases or deletes needs
+    `confirmed` (the page asks, and asks for a recent second factor)."""
+    if not may_change_rules(by):
+        raise PermissionDenied(gettext("Only a system administrator changes retention rules."))
+    rule = RetentionRule.objects.select_for_update().get(pk=rule.pk)
+    if years + months + days == 0:
+        raise ValidationError({"years": gettext("Give a period longer than nothing.")})
+    if destructive and not rule.destructive and not confirmed:
+        raise ValidationError({"confirm": gettext(
+            "Confirm that this rule may erase, anonymise or delete records for good.")})
+    before = {"years": rule.years, "months": rule.months, "days": rule.days,
+              "enabled": rule.enabled, "destructive": rule.destructive}
+    changed = updates.model_update(rule, by=by, years=years, months=months, days=days,
+                                   enabled=enabled, destructive=destructive, updated_by=by)
+    if changed:
+        events.emit("retention.rule_change", actor=by, obj=rule, record_type=rule.record_type,
+                    office=rule.office_id, before=before,
+                    after={k: getattr(rule, k) for k in before})
+    return rule
+
+
+def may_hold(user: User, person: Person) -> bool:
+    return not person.erased_at and person.office_id in offices_where(user, Role.SUPERVISOR)
+
+
+@transaction.atomic
+def set_legal_hold(*, by: User, person: Person, reason: str) -> Person:
+    """A supervisor of the person's office holds the record: no erasure while held. The
+    reason is sealed with the person's key."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": gettext("Give the reasons.")})
+    texts.ensure(reason, texts.SHORT, field="reason")
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if not may_hold(by, person):
+        raise PermissionDenied(gettext("Only a supervisor of the person's office places a "
+                                       "legal hold."))
+    if person.legal_hold:
+        raise ValidationError(gettext("This record is already under a legal hold."))
+    updates.model_update(person, by=by, legal_hold=True, legal_hold_reason=reason)
+    events.emit("person.legal_hold", actor=by, obj=person)
+    return person
+
+
+@transaction.atomic
+def lift_legal_hold(*, by: User, person: Person, reason: str) -> Person:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": gettext("Give the reasons.")})
+    texts.ensure(reason, texts.SHORT, field="reason")
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if not may_hold(by, person):
+        raise PermissionDenied(gettext("Only a supervisor of the person's office lifts a "
+                                       "legal hold."))
+    if not person.legal_hold:
+        raise ValidationError(gettext("This record is not under a legal hold."))
+    updates.model_update(person, by=by, reason=reason, legal_hold=False, legal_hold_reason=None)
+    events.emit("person.legal_hold_lift", actor=by, obj=person)
+    return person
 
 
 # --- The record types of `cases` ---------------------------------------------------------------
