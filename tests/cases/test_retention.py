@@ -9,6 +9,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -339,3 +340,88 @@ def test_the_daily_task_runs_the_schedule(settings, register):
     schedule = settings.CELERY_BEAT_SCHEDULE["retention"]
     assert schedule["task"] == "cases.apply_retention"
     assert schedule["schedule"].hour == {2} and schedule["schedule"].minute == {30}
+
+
+# --- The pages ------------------------------------------------------------------------------------
+
+EN = {"accept-language": "en"}
+
+
+def test_supervisors_and_auditors_see_the_runs_caseworkers_do_not(client, supervisor, auditor,
+                                                                  caseworker, office_admin):
+    run = retention.run(today=TODAY, dry_run=True)
+    for user in (supervisor, auditor):
+        client.force_login(user)
+        listed = client.get(reverse("retention_runs"), headers=EN)
+        assert listed.status_code == 200 and reverse("retention_run", args=[run.pk]) in \
+            listed.content.decode()
+        page = client.get(reverse("retention_run", args=[run.pk]), headers=EN)
+        assert page.status_code == 200 and "Person without any case" in page.content.decode()
+    for user in (caseworker, office_admin):
+        client.force_login(user)
+        assert client.get(reverse("retention_runs")).status_code == 403
+        assert client.get(reverse("retention_rules")).status_code == 403
+    assert AuditEvent.objects.filter(action="retention.view", actor_id=auditor.pk).exists()
+
+
+def test_turning_erasure_on_needs_a_system_administrator_and_a_confirmation(client, supervisor,
+                                                                           system_admin):
+    target = RetentionRule.objects.get(record_type="person.no_case", office=None)
+    url = reverse("retention_rule", args=[target.pk])
+    wanted = {"years": 2, "months": 0, "days": 0, "enabled": "on", "destructive": "on"}
+
+    client.force_login(supervisor)
+    assert client.post(url, wanted).status_code == 403
+
+    client.force_login(system_admin)
+    refused = client.post(url, wanted, headers=EN)
+    assert refused.status_code == 400 and "Confirm that this rule" in refused.content.decode()
+    target.refresh_from_db()
+    assert not target.destructive
+
+    assert client.post(url, {**wanted, "confirm": "on"}).status_code == 302
+    target.refresh_from_db()
+    assert target.destructive and target.updated_by == system_admin
+    event = AuditEvent.objects.get(action="retention.rule_change")
+    assert event.actor_id == system_admin.pk
+
+
+def test_a_rule_needs_a_period(client, system_admin):
+    target = RetentionRule.objects.get(record_type="notification", office=None)
+    client.force_login(system_admin)
+    response = client.post(reverse("retention_rule", args=[target.pk]),
+                           {"years": 0, "months": 0, "days": 0, "enabled": "on"}, headers=EN)
+    assert response.status_code == 400
+    target.refresh_from_db()
+    assert target.months == 6
+
+
+def test_a_supervisor_holds_and_releases_a_person_and_the_reason_is_sealed(
+        client, supervisor, caseworker, other_supervisor, person):
+    url = reverse("person_legal_hold", args=[person.pk])
+    client.force_login(caseworker)
+    assert client.post(url, {"reason": "Orden judicial"}).status_code == 403
+    client.force_login(other_supervisor)
+    assert client.post(url, {"reason": "Orden judicial"}).status_code == 404
+    client.force_login(supervisor)
+    assert client.post(url, {"reason": "  "}).status_code == 400
+
+    assert client.post(url, {"reason": "Orden judicial 45/2026"}).status_code == 302
+    held = reread(person)
+    assert held.legal_hold and held.legal_hold_reason == "Orden judicial 45/2026"
+    raw = Person.objects.filter(pk=person.pk).values_list("legal_hold_reason", flat=True).get()
+    assert b"45/2026" not in bytes(raw)
+    assert AuditEvent.objects.filter(action="person.legal_hold", object_id=str(person.pk)).exists()
+
+    only("person.no_case")
+    rule("person.no_case", years=1)
+    idle(person, datetime.date(2020, 1, 1))
+    retention.run(today=TODAY)
+    assert reread(person).erased_at is None
+
+    assert client.post(url, {"reason": "Se levantó la orden"}).status_code == 302
+    assert not reread(person).legal_hold
+    assert AuditEvent.objects.filter(action="person.legal_hold_lift").exists()
+    idle(person, datetime.date(2020, 1, 1))
+    retention.run(today=TODAY)
+    assert reread(person).erased_at is not None
