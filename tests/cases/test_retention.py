@@ -425,3 +425,20 @@ def test_a_supervisor_holds_and_releases_a_person_and_the_reason_is_sealed(
     idle(person, datetime.date(2020, 1, 1))
     retention.run(today=TODAY)
     assert reread(person).erased_at is not None
+
+
+def test_a_superuser_adds_an_office_rule_report_only_in_the_admin(client, make_user, office):
+    admin_user = make_user(is_superuser=True, is_staff=True)
+    client.force_login(admin_user)
+    url = reverse("admin:cases_retentionrule_add")
+    refused = client.post(url, {"record_type": "login.counter", "office": office.pk, "years": 1,
+                                "months": 0, "days": 0, "action": "delete"})
+    assert refused.status_code == 200  # login counters have one rule for all offices
+    assert not RetentionRule.objects.filter(office=office).exists()
+
+    added = client.post(url, {"record_type": "person.no_case", "office": office.pk, "years": 3,
+                              "months": 0, "days": 0, "action": "erase"})
+    assert added.status_code == 302
+    made = RetentionRule.objects.get(record_type="person.no_case", office=office)
+    assert not made.destructive and made.years == 3
+    assert AuditEvent.objects.filter(action="retention.rule_change", object_id=str(made.pk)).exists()
