@@ -442,3 +442,10 @@ def test_a_superuser_adds_an_office_rule_report_only_in_the_admin(client, make_u
     made = RetentionRule.objects.get(record_type="person.no_case", office=office)
     assert not made.destructive and made.years == 3
     assert AuditEvent.objects.filter(action="retention.rule_change", object_id=str(made.pk)).exists()
+
+
+def test_the_menu_leads_viewers_to_the_runs(client, auditor, system_admin, caseworker):
+    for user, shown in ((auditor, True), (system_admin, True), (caseworker, False)):
+        client.force_login(user)
+        page = client.get(reverse("dashboard"), headers=EN).content.decode()
+        assert ('id="nav-retention"' in page) is shown
