@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases import events, services, texts, updates
 from cases.access import offices_where
+from cases.crypto import datakeys, files
 from cases.models import (
     Case,
     ErasureCode,
@@ -77,6 +78,7 @@ class RecordType:
     people: bool = False         # yields Person rows (erased with shred_person)
     per_office: bool = True
     anonymise: Act | None = None
+    before_delete: Act | None = None  # e.g. destroy the row's own key and files
 
 
 _types: dict[str, RecordType] = {}
@@ -202,6 +204,8 @@ def _act(rt: RecordType, rule: RetentionRule, obj: Any, report: RuleReport) -> N
             rt.anonymise(locked)
             report.anonymised += 1
         else:
+            if rt.before_delete is not None:
+                rt.before_delete(locked)
             locked.delete()
             report.deleted += 1
 
@@ -365,6 +369,14 @@ def _people_without_cases(cut: datetime.date, scope: OfficeScope) -> QuerySet[Pe
             .exclude(pk__in=Case.people.through.objects.values("person_id")))
 
 
+def _shred_import(job: ImportJob) -> None:
+    """An import job's report and upload are sealed with its own key: destroyed with it."""
+    datakeys.destroy(subject_id=job.pk)
+    if job.storage_name:
+        name = job.storage_name
+        transaction.on_commit(lambda: files.delete(name))
+
+
 def _anonymise_request(request: SubjectRequest) -> None:
     SubjectRequest.objects.filter(pk=request.pk).update(details=None, answer=None)
 
@@ -375,7 +387,7 @@ register(RecordType(
 register(RecordType(
     "import.job", _("Import jobs and their reports"), _("end of the import"),
     lambda cut, s: ImportJob.objects.filter(s.q("office_id"), finished_at__date__lte=cut),
-    (RetentionAction.DELETE,)))
+    (RetentionAction.DELETE,), before_delete=_shred_import))
 register(RecordType(
     "notification", _("Notifications"), _("notification sent"),
     lambda cut, s: Notification.objects.filter(s.q("office_id"), created_at__date__lte=cut),

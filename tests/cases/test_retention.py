@@ -449,3 +449,25 @@ def test_the_menu_leads_viewers_to_the_runs(client, auditor, system_admin, casew
         client.force_login(user)
         page = client.get(reverse("dashboard"), headers=EN).content.decode()
         assert ('id="nav-retention"' in page) is shown
+
+
+def test_an_old_import_job_goes_with_its_key(supervisor, office):
+    from cases import importing
+    from cases.models import ImportJob
+
+    only("import.job")
+    rule("import.job", months=3)
+    job = importing.queue_import(by=supervisor, office=office, data=b"given_names\n",
+                                 filename="empty.csv")
+    ImportJob.objects.filter(pk=job.pk).update(finished_at=at(datetime.date(2026, 3, 15)))
+    recent = importing.queue_import(by=supervisor, office=office, data=b"given_names\n",
+                                    filename="empty2.csv")
+    ImportJob.objects.filter(pk=recent.pk).update(finished_at=at(datetime.date(2026, 3, 16)))
+
+    run = retention.run(today=TODAY)
+
+    assert not ImportJob.objects.filter(pk=job.pk).exists()
+    assert ImportJob.objects.filter(pk=recent.pk).exists()
+    assert DataKey.objects.get(subject_id=job.pk).destroyed_at is not None
+    assert DataKey.objects.get(subject_id=recent.pk).destroyed_at is None  # its report is read
+    assert report_of(run, "import.job")["deleted"] == 1 and run.failed == 0
