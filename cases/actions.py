@@ -67,4 +67,9 @@ ACTIONS = {
     "index.reindex": _("People re-indexed with a batch"),
     "index.reindex_finish": _("Re-index finished"),
     "config.change": _("Configuration changed"),
+    "retention.run": _("Retention schedule applied"),
+    "retention.view": _("Retention runs viewed"),
+    "retention.rule_change": _("Retention rule changed"),
+    "person.legal_hold": _("Legal hold placed on a person's record"),
+    "person.legal_hold_lift": _("Legal hold lifted"),
 }

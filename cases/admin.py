@@ -24,7 +24,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
-from cases import configuration, events, workflow
+from cases import configuration, events, retention, workflow
 from cases.models import (
     DeadlinePeriod,
     Holiday,
@@ -32,6 +32,7 @@ from cases.models import (
     Office,
     Organisation,
     OrganisationService,
+    RetentionRule,
     User,
 )
 from cases.vocab import country_choices
@@ -47,9 +48,11 @@ if TYPE_CHECKING:
     # Django's admin classes take no type parameters at run time.
     _MembershipInlineBase = admin.TabularInline[Membership, User]
     _UserAdminBase = UserAdmin[User]
+    _RetentionRuleAdminBase = admin.ModelAdmin[RetentionRule]
 else:
     _MembershipInlineBase = admin.TabularInline
     _UserAdminBase = UserAdmin
+    _RetentionRuleAdminBase = admin.ModelAdmin
 
 
 class MembershipInline(_MembershipInlineBase):
@@ -298,3 +301,65 @@ class OrganisationAdmin(ConfigurationAdmin):
     def services_offered(self, obj: Organisation) -> str:
         return ", ".join(obj.service_labels()) or "—"
 
+
+
+# --- Retention rules ----------------------------------------------------------------------------
+
+class RetentionRuleForm(forms.ModelForm):  # type: ignore[type-arg]
+    record_type = forms.ChoiceField(label=capfirst(_("record type")), choices=[])
+
+    class Meta:
+        model = RetentionRule
+        fields = ("record_type", "office", "years", "months", "days", "action")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["record_type"]
+        if isinstance(field, forms.ChoiceField):
+            field.choices = [(code, str(t.label))
+                             for code, t in sorted(retention.record_types().items())]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = retention.record_types().get(data.get("record_type", ""))
+        if kind is not None and data.get("action") not in kind.actions:
+            self.add_error("action", _("This record type does not allow this action."))
+        if kind is not None and data.get("office") and not kind.per_office:
+            self.add_error("office", _("This record type has one rule for all offices."))
+        if sum(data.get(k) or 0 for k in ("years", "months", "days")) == 0:
+            self.add_error("years", _("Give a period longer than nothing."))
+        return data
+
+
+@admin.register(RetentionRule)
+class RetentionRuleAdmin(_RetentionRuleAdminBase):
+    """Adds the rules of an office, report-only; periods change and rules are turned on at
+    /retention/rules/ (a confirmation and a recent code)."""
+
+    form = RetentionRuleForm
+    list_display = ("record_type", "office", "years", "months", "days", "action", "enabled",
+                    "destructive")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def save_model(self, request: HttpRequest, obj: RetentionRule, form: Any, change: bool) -> None:
+        obj.destructive = False
+        obj.updated_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+        events.emit("retention.rule_change", actor=request.user, obj=obj, created=True,
+                    record_type=obj.record_type, office=obj.office_id)
+
+    def delete_model(self, request: HttpRequest, obj: RetentionRule) -> None:
+        events.emit("retention.rule_change", actor=request.user, obj=obj, deleted=True,
+                    record_type=obj.record_type, office=obj.office_id)
+        super().delete_model(request, obj)

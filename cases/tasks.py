@@ -6,7 +6,7 @@ import uuid
 
 from celery import shared_task
 
-from cases import events, importing, notifications
+from cases import events, importing, notifications, retention
 from cases.crypto import datakeys, keyring
 from cases.crypto.datakeys import key_scope
 
@@ -44,3 +44,11 @@ def notify_deadlines_task() -> int:
     """Periodic (hourly): tell who works on a case that a deadline is 3 days away or less,
     once per deadline and person (cases.notifications.notify_due_deadlines)."""
     return notifications.notify_due_deadlines()
+
+
+@shared_task(name="cases.apply_retention")  # type: ignore[untyped-decorator]  # celery has no type hints
+def apply_retention_task() -> str:
+    """Periodic (daily, AMPARO_RETENTION_AT): apply the retention rules (cases.retention.run);
+    returns the run's id."""
+    with key_scope():
+        return str(retention.run(via="task").pk)

@@ -17,7 +17,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cases import access, breaches, events, listing, selectors, services, subject_requests, uploads
+from cases import (
+    access,
+    breaches,
+    events,
+    listing,
+    retention,
+    selectors,
+    services,
+    subject_requests,
+    uploads,
+)
 from cases import dashboard as dashboard_parts
 from cases.crypto import datakeys
 from cases.forms import (
@@ -194,6 +204,7 @@ def person_detail(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
         "open_form": OpenCaseForm(),
         "requests": subject_requests.person_requests(person)[:10],
         "handles_requests": not person.erased_at and subject_requests.handles(request.user, person),
+        "may_hold": retention.may_hold(request.user, person),
         # Sealed with the office's key: for the office's supervisors and auditors.
         "erasure_note": (person.erasure_note
                          if selectors.can_read_erasure_note(request.user, person) else None),

@@ -13,6 +13,7 @@ class RsdConfig(AppConfig):
         from rsd import dashboard as rsd_dashboard
         from rsd import erasure as rsd_erasure
         from rsd import history as rsd_history
+        from rsd import retention as rsd_retention
         from rsd import selectors as rsd_selectors
         from rsd import subject_export as rsd_subject_export
         from rsd.steps import PAGES
@@ -25,3 +26,4 @@ class RsdConfig(AppConfig):
         listing.register_flag(rsd_selectors.PRIORITY)
         rsd_erasure.register()
         rsd_subject_export.register()
+        rsd_retention.register()

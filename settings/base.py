@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
@@ -240,12 +241,17 @@ AMPARO_CHECKPOINT_SECONDS = int(os.environ.get("AMPARO_CHECKPOINT_SECONDS", 300)
 AMPARO_AUDIT_CHECKPOINT_MAX_AGE = int(os.environ.get(
     "AMPARO_AUDIT_CHECKPOINT_MAX_AGE", AMPARO_CHECKPOINT_SECONDS + 300))
 AMPARO_AUDIT_WITNESS_GRACE = int(os.environ.get("AMPARO_AUDIT_WITNESS_GRACE", 60))
+# When the retention rules are applied each day, "HH:MM" server time (docs/architecture.md#retention).
+AMPARO_RETENTION_AT = os.environ.get("AMPARO_RETENTION_AT", "02:30")
 CELERY_BEAT_SCHEDULE = {
     "audit-link": {"task": "audit.link", "schedule": AMPARO_AUDIT_LINK_SECONDS},
     "audit-checkpoint": {"task": "audit.sign_checkpoint", "schedule": AMPARO_CHECKPOINT_SECONDS},
     "stale-imports": {"task": "cases.shred_stale_imports", "schedule": 600},
     "rsd-sweep": {"task": "rsd.sweep", "schedule": 6 * 3600},
     "deadline-notifications": {"task": "cases.notify_deadlines", "schedule": 3600},
+    "retention": {"task": "cases.apply_retention",
+                  "schedule": crontab(hour=AMPARO_RETENTION_AT.split(":")[0],
+                                      minute=AMPARO_RETENTION_AT.split(":")[1])},
 }
 
 # Periods a country's law sets differently from the shipped procedures, e.g.

@@ -51,6 +51,7 @@ from cases.models.registers import (
     TransferIsFinal,
 )
 from cases.models.requests import RequestChannel, RequestKind, RequestStatus, SubjectRequest
+from cases.models.retention import RetentionAction, RetentionRule, RetentionRun
 from cases.models.staff import Membership, Office, Role, User
 
 __all__ = [
@@ -98,6 +99,9 @@ __all__ = [
     "RequestChannel",
     "RequestKind",
     "RequestStatus",
+    "RetentionAction",
+    "RetentionRule",
+    "RetentionRun",
     "Role",
     "Sex",
     "SpecificNeed",

@@ -86,6 +86,9 @@ class Person(models.Model):
     # Processing restricted at the person's request: the record is kept and read, not changed
     # and not moved along a procedure, until a supervisor lifts it (cases/subject_requests.py).
     restricted_at = models.DateTimeField(_("processing restricted since"), null=True, blank=True)
+    # Legal hold (a court, a breach inquiry): never erased while held (cases/retention.py).
+    legal_hold = models.BooleanField(_("legal hold"), default=False)
+    legal_hold_reason = EncryptedTextField(_("reason for the legal hold"))
     # A reason may name the person: sealed like the rest of their data.
     history = HistoricalRecords(history_change_reason_field=EncryptedTextField())
 

@@ -17,8 +17,15 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from cases import breaches, importing, services, subject_requests
-from cases.models import Case, Notification, NotificationKind, Organisation, PossibleDuplicate
+from cases import breaches, importing, retention, services, subject_requests
+from cases.models import (
+    Case,
+    Notification,
+    NotificationKind,
+    Organisation,
+    PossibleDuplicate,
+    RetentionRule,
+)
 from rsd import services as rsd_services
 from tests.conftest import PNG_BYTES, pdf_bytes
 
@@ -64,6 +71,10 @@ def OFFICE_ADMIN(status: int) -> dict:
 def AUDITOR(status: int) -> dict:
     """The office's auditor gets `status`; its administrator and system administrator 403."""
     return {"auditor": status, "office_admin": 403, "system_admin": 403}
+
+
+RETENTION_VIEWERS = row(403, supervisor=200, foreign=FOREIGN_SUPERVISOR(200),
+                        non_case={"auditor": 200, "system_admin": 200, "office_admin": 403})
 
 
 EXPECTED: dict[tuple[str, str], dict] = {
@@ -156,6 +167,22 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("import_resume", "GET"): row(405, anon=405),
     ("import_resume", "POST"): row(403, supervisor=302, foreign=FOREIGN_SUPERVISOR(404)),
     # Staff pages are for office administrators of the office.
+    # Retention: runs and rules for supervisors, auditors and system administrators; the
+    # rules changed by a system administrator; a legal hold by the person's supervisor.
+    ("retention_runs", "GET"): RETENTION_VIEWERS,
+    ("retention_runs", "POST"): row(405, anon=405),
+    ("retention_run", "GET"): RETENTION_VIEWERS,
+    ("retention_run", "POST"): row(405, anon=405),
+    ("retention_rules", "GET"): RETENTION_VIEWERS,
+    ("retention_rules", "POST"): row(405, anon=405),
+    ("retention_rule", "GET"): row(403, non_case={"system_admin": 200, "auditor": 403,
+                                                  "office_admin": 403}),
+    ("retention_rule", "POST"): row(403, non_case={"system_admin": 302, "auditor": 403,
+                                                   "office_admin": 403}),
+    ("person_legal_hold", "GET"): row(403, supervisor=200, colleague=404, foreign=404,
+                                      non_case=404),
+    ("person_legal_hold", "POST"): row(403, supervisor=302, colleague=404, foreign=404,
+                                       non_case=404),
     ("staff", "GET"): row(403, non_case=OFFICE_ADMIN(200)),
     ("staff", "POST"): row(403, non_case=OFFICE_ADMIN(302)),
     ("membership_revoke", "GET"): row(403, non_case=OFFICE_ADMIN(200)),
@@ -328,7 +355,10 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, perso
     breach = breaches.report_breach(by=caseworker, office=office, nature="confidentiality",
                                     discovered_at=timezone.now() - datetime.timedelta(hours=1),
                                     description="Walked breach")
-    return scenario, {"source_id": source.pk, "breach_id": breach.pk, "notification_id": notification.pk,
+    run = retention.run(dry_run=True)
+    rule = RetentionRule.objects.get(record_type="login.counter", office=None)
+    return scenario, {"source_id": source.pk, "breach_id": breach.pk, "run_id": run.pk,
+                      "rule_id": rule.pk, "notification_id": notification.pk,
                       "request_id": asked.pk,
                       "person_id": person.pk, "case_id": case.pk, "reference": case.reference,
                       "document_id": document.pk,
@@ -381,6 +411,11 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "import_resume": {},
         "duplicate_queue": {},
         "duplicate_review": {"decision": "dismiss"},
+        "retention_runs": {},
+        "retention_run": {},
+        "retention_rules": {},
+        "retention_rule": {"years": 0, "months": 0, "days": 60, "enabled": "on"},
+        "person_legal_hold": {"reason": "Orden judicial de conservación"},
         "staff": {"office": office.pk, "role": "caseworker", "username": "nuevo.gestor",
                   "first_name": "Nuevo", "last_name": "Gestor",
                   "password": "a-long-enough-first-password"},
