@@ -1,0 +1,165 @@
+"""sqlmap against every query parameter and form field of a running server, with real sessions.
+
+Each page is attacked as the first role that reaches it (the permission walk's table), logged
+in through the login form; its parameters come from tests/test_fuzz.py's discovery (the
+view's source and its forms) plus the walk's POST data. A test-only page open to injection
+(tests/attack/urls.py) proves that the same options find an injection when there is one.
+Options and why: docs/architecture.md#an-attackers-view.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from tests.cases.test_permission_walk import (
+    EXPECTED,
+    _pattern_kwargs,
+    _post_data,
+    scenario_objects,  # noqa: F401  (a fixture)
+)
+from tests.test_fuzz import EXTRA_FIELDS, URLS, _reaching, parameters
+
+pytestmark = [pytest.mark.attack, pytest.mark.usefixtures("file_root")]
+
+SQLMAP = Path(sys.executable).with_name("sqlmap")
+# Boolean-blind, error-based and UNION; time-based (T) and stacked queries (S, detected by
+# delays too) would wait seconds per payload per parameter. Level and risk 1: the payloads
+# that cannot change data. The DBMS is the test database's, so no other engine's payloads.
+OPTIONS = ["--batch", "--level=1", "--risk=1", "--technique=BEU", "--threads=2",
+           "--drop-set-cookie", "--flush-session", "--disable-coloring", "--timeout=60",
+           "--retries=1", "--skip-waf"]
+# Pages whose answer to the attack would end the session it uses, or start another.
+OWN_SESSION = {"logout", "login"}
+PARALLEL = 2
+FLAGGED = re.compile(r"(?:parameter '[^']+' (?:is|appears to be|seems to be) '?[^']*'? ?"
+                     r"(?:vulnerable|injectable))|identified the following injection point",
+                     re.IGNORECASE)
+
+
+def _dbms() -> str:
+    return "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
+
+
+def sqlmap(url: str, params: list[str], out: Path, *, cookie: str = "",
+           data: dict | None = None) -> str:
+    """sqlmap's console output for one page; only `params` are attacked."""
+    command = [str(SQLMAP), "-u", url, "-p", ",".join(params), f"--output-dir={out}",
+               f"--dbms={_dbms()}", *OPTIONS]
+    if cookie:
+        command.append(f"--cookie={cookie}")
+    if data is not None:
+        command.append("--data=" + urllib.parse.urlencode(data, doseq=True))
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    return done.stdout + done.stderr
+
+
+def _tested(output: str, place: str, param: str) -> bool:
+    """sqlmap went through its tests for the parameter (and did not skip it)."""
+    return (f"{place} parameter '{param}' does not seem to be injectable" in output
+            or f"{place} parameter '{param}' is" in output)
+
+
+def _skip_unless_sqlmap() -> None:
+    if not SQLMAP.exists():
+        pytest.skip(f"sqlmap is absent ({SQLMAP}): install the test extra (pip install -e .[test])")
+
+
+def _targets() -> list[tuple[str, str, str, list[str], dict]]:
+    """(name, method, actor, parameters, base data) for every page and method with any."""
+    out = []
+    for name in URLS:
+        query, fields = parameters(name)
+        for method in [m for (n, m) in EXPECTED if n == name]:
+            actors = _reaching(name, method)
+            if not actors:
+                continue
+            if method == "GET":
+                names = query
+            else:
+                names = sorted({*fields, *query, *EXTRA_FIELDS.get(name, [])})
+            if names:
+                out.append((name, method, actors[0], names, {}))
+    return out
+
+
+def test_the_attack_covers_many_parameters():
+    targets = _targets()
+    count = sum(len(t[3]) for t in targets)
+    assert len({t[0] for t in targets}) >= 30, targets
+    assert count >= 150, count
+    assert {"caseworker", "supervisor", "auditor", "office_admin"} <= {t[2] for t in targets}
+
+
+@pytest.mark.parametrize("scenario_objects", ["assigned"], indirect=True)
+def test_sqlmap_finds_no_injection(browse, live_server, tmp_path, scenario_objects,  # noqa: F811
+                                   office, caseworker, caseworker2, supervisor, auditor,
+                                   office_admin, system_admin):
+    _skip_unless_sqlmap()
+    _scenario, objects = scenario_objects
+    sessions: dict[str, str] = {}
+
+    def attack(target) -> tuple[str, str]:
+        name, method, actor, names, _base = target
+        url = reverse(name, kwargs={k: objects[k] for k in _pattern_kwargs(name)})
+        if name in OWN_SESSION or actor not in sessions:
+            session = browse(actor)
+            cookie, token = session.cookie_header(), session.cookie("csrftoken")
+            if name not in OWN_SESSION:
+                sessions[actor] = cookie
+        cookie = sessions.get(actor, cookie) if name not in OWN_SESSION else cookie
+        token = dict(p.split("=", 1) for p in cookie.split("; ")).get("csrftoken", "")
+        if method == "GET":
+            output = sqlmap(live_server.url + url + "?" + urllib.parse.urlencode(
+                dict.fromkeys(names, "1")), names, tmp_path / name, cookie=cookie)
+        else:
+            base = {k: v for k, v in _post_data(name, office, caseworker2, caseworker).items()
+                    if isinstance(v, (str, int))}
+            data = {**dict.fromkeys(names, "1"), **base, "csrfmiddlewaretoken": token}
+            output = sqlmap(live_server.url + url, names, tmp_path / f"{name}-post",
+                            cookie=cookie, data=data)
+        return f"{actor} {method} {url}", output
+
+    targets = _targets()
+    started = time.monotonic()
+    for actor in {t[2] for t in targets if t[0] not in OWN_SESSION}:
+        if actor != "anonymous":
+            sessions[actor] = browse(actor).cookie_header()
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        results = list(pool.map(attack, targets))
+    problems = []
+    for (name, method, _actor, names, _base), (where, output) in zip(targets, results, strict=True):
+        if FLAGGED.search(output):
+            problems.append(f"{where}: sqlmap found an injection\n{output[-3000:]}")
+        place = "GET" if method == "GET" else "POST"
+        untested = [p for p in names if not _tested(output, place, p)]
+        if untested:
+            problems.append(f"{where}: not tested {untested}\n{output[-2000:]}")
+    print(f"sqlmap: {len(targets)} pages, {sum(len(t[3]) for t in targets)} parameters, "
+          f"{time.monotonic() - started:.0f} s")
+    assert problems == [], "\n\n".join(problems)
+
+
+def test_sqlmap_finds_the_injection_planted_for_the_test(settings, live_server, tmp_path, office,
+                                                         browse):
+    """The same options find a real injection: else the test above would prove nothing."""
+    _skip_unless_sqlmap()
+    settings.ROOT_URLCONF = "tests.attack.urls"
+    cookie = browse().cookie_header()
+
+    output = sqlmap(f"{live_server.url}/attack-test/injectable/?code=BZ-BMP", ["code"],
+                    tmp_path / "planted", cookie=cookie)
+
+    assert FLAGGED.search(output), output[-3000:]
+    assert "GET parameter 'code' is" in output, output[-3000:]
