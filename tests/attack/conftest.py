@@ -20,7 +20,7 @@ PASSWORD = "pw-for-tests-only"  # tests/conftest.py's make_user
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None
 
 
@@ -51,7 +51,7 @@ class Browser:
             body = urllib.parse.urlencode(
                 {**(data or {}), "csrfmiddlewaretoken": self.cookie("csrftoken")},
                 doseq=True).encode()
-        req = urllib.request.Request(self.base + path, data=body, method=method)
+        req = urllib.request.Request(self.base + path, data=body, method=method)  # noqa: S310
         try:
             with self.opener.open(req, timeout=60) as response:
                 return Answer(response.status, response.headers.get("Location", ""),
@@ -83,7 +83,9 @@ def browse(live_server, no_lockout, request):
 
     def make(actor: str = "anonymous") -> Browser:
         browser = Browser(live_server.url)
-        if actor != "anonymous":
+        if actor == "anonymous":
+            browser.request("GET", "/login/")  # the CSRF cookie
+        else:
             browser.login(request.getfixturevalue(actor).username)
         return browser
 
