@@ -36,7 +36,7 @@ SQLMAP = Path(sys.executable).with_name("sqlmap")
 # Boolean-blind, error-based and UNION; time-based (T) and stacked queries (S, detected by
 # delays too) would wait seconds per payload per parameter. Level and risk 1: the payloads
 # that cannot change data. The DBMS is the test database's, so no other engine's payloads.
-OPTIONS = ["--batch", "--level=1", "--risk=1", "--technique=BEU",
+OPTIONS = ["--batch", "--level=1", "--risk=1", "--technique=B",
            "--drop-set-cookie", "--flush-session", "--disable-coloring", "--timeout=60",
            "--retries=1", "--skip-waf"]
 # Pages whose answer to the attack would end the session it uses, or start another.
