@@ -207,7 +207,9 @@ def test_the_right_key_file_still_reads_after_a_reload(key_file, person):
 
 def test_a_malformed_key_file_is_refused(key_file):
     data = json.loads(key_file.read_text())
-    data["index_keys"]["1"] = base64.b64encode(b"short").decode()
+    data.pop("index_key", None)  # a key file of the older format, too
+    data["active_index"] = "1"
+    data["index_keys"] = {"1": base64.b64encode(b"short").decode()}
     _write_keys(key_file, data)
 
     with pytest.raises(keyring.KeyringError, match="32 bytes"):
