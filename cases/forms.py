@@ -450,7 +450,7 @@ class BreachManageForm(Styled, forms.Form):
         label=_("Categories of data"), required=False, max_length=texts.SHORT,
         help_text=_("For example: names, contact details, case files, specific needs."))
     people_count = forms.IntegerField(label=_("Approximate number of people affected"),
-                                      required=False, min_value=0)
+                                      required=False, min_value=0, max_value=1_000_000_000)
     actions = forms.CharField(
         label=_("Containment and remedial actions"), required=False, max_length=texts.NOTE,
         widget=forms.Textarea(attrs={"rows": 4}), help_text=_("Sealed with the office's key."))
@@ -479,7 +479,8 @@ class TransferForm(Styled, forms.Form):
     categories = forms.CharField(label=_("Which data"), max_length=texts.SHORT,
                                  help_text=_("For example: names, contact details, case files."))
     case_reference = forms.CharField(label=_("Case reference"), required=False, max_length=40)
-    people_count = forms.IntegerField(label=_("Number of people"), min_value=1, initial=1)
+    people_count = forms.IntegerField(label=_("Number of people"), min_value=1, max_value=1_000_000_000,
+                                      initial=1)
     purpose = forms.CharField(label=_("Purpose"), max_length=texts.NOTE,
                               widget=forms.Textarea(attrs={"rows": 3}),
                               help_text=_("Sealed with the office's key."))

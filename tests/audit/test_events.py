@@ -17,7 +17,7 @@ from django.utils import timezone
 from audit import chain, verify
 from audit.models import AuditEvent
 from cases import importing, services
-from cases.models import LoginCounter, Membership, Note, Role, User
+from cases.models import LoginCounter, Membership, Note, Role, Transfer, User
 from tests.cases.importdata import people_rows, to_csv
 from tests.conftest import PNG_BYTES
 
@@ -375,10 +375,12 @@ def test_add_document(caseworker, case, document):
 def test_share_and_unshare(supervisor, other_caseworker, case):
     services.grant_case_access(by=supervisor, case=case, user=other_caseworker, reason="Joint interview")
     services.revoke_case_access(by=supervisor, case=case, user=other_caseworker, reason="Done")
-    for action in ("case.share", "case.unshare"):
+    transfer = Transfer.objects.get(case=case)
+    for action, details in (("case.share", {"user": other_caseworker.pk, "transfer": str(transfer.pk)}),
+                            ("case.unshare", {"user": other_caseworker.pk})):
         event = last(action)
         assert summary(event) == (supervisor.pk, case.office_id, "cases.case", str(case.pk), "ok")
-        assert event.details == {"user": other_caseworker.pk}
+        assert event.details == details
     assert_nothing_personal("Joint interview")
 
 
