@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import importlib
 import itertools
 
 import pytest
 from django.db import connection
 
-from cases import services
+from cases import models, services
 from cases.crypto.datakeys import key_scope
 from cases.models import Office, Role, User
 
@@ -187,3 +188,14 @@ def key_file(settings, tmp_path):
     settings.AMPARO_KEY_FILE = path
     yield path
     keyring.reset()
+
+
+@pytest.fixture
+def default_rules(db):
+    """The rules migration 0024 seeds; a transactional test earlier in the run flushes them."""
+    seeded = importlib.import_module("cases.migrations.0024_retention")
+    for record_type, years, months, days, action in seeded.DEFAULTS:
+        models.RetentionRule.objects.get_or_create(
+            record_type=record_type, office=None,
+            defaults={"years": years, "months": months, "days": days, "action": action,
+                      "enabled": True, "destructive": False})

@@ -25,7 +25,8 @@ from cases.models import (
 )
 from rsd.models import Appeal, Decision
 
-pytestmark = pytest.mark.usefixtures("file_root")
+pytestmark = pytest.mark.usefixtures("file_root", "default_rules")
+
 
 TODAY = datetime.date(2026, 6, 15)
 

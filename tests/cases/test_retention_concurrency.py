@@ -15,7 +15,7 @@ from tests.races import race
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("file_root")]
 
 
-def test_two_runs_at_once_erase_each_person_once(postgres, caseworker, office, person_data):
+def test_two_runs_at_once_erase_each_person_once(postgres, default_rules, caseworker, office, person_data):
     RetentionRule.objects.exclude(record_type="person.no_case").update(enabled=False)
     RetentionRule.objects.filter(record_type="person.no_case").update(years=1, destructive=True)
     people = [services.register_person(by=caseworker, office=office,
