@@ -10,7 +10,7 @@ import uuid
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -183,6 +183,11 @@ def transfer_new(request: AuthedRequest) -> HttpResponse:
         raise PermissionDenied(_("Only a supervisor of the office records its transfers."))
     corrects = None
     if corrects_id := request.GET.get("corrects"):
+        try:
+            corrects_id = str(uuid.UUID(corrects_id))
+        except ValueError:
+            # Not an entry's id: nothing of what was typed reaches the audit log.
+            raise Http404("No such entry.") from None
         corrects = audited_get(transfers.get_transfer, request, corrects_id,
                                action="transfer.record", object_type="cases.transfer")
     posted = request.method == "POST"
