@@ -21,9 +21,12 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
+from cases import transfers
 from tests.cases.test_permission_walk import (
     EXPECTED,
+    _partner,
     _pattern_kwargs,
     _post_data,
     scenario_objects,  # noqa: F401  (a fixture)
@@ -122,8 +125,9 @@ def test_sqlmap_finds_no_injection(browse, live_server, tmp_path, scenario_objec
         cookie = own_sessions[name] if name in OWN_SESSION else sessions[actor]
         token = dict(p.split("=", 1) for p in cookie.split("; ") if p).get("csrftoken", "")
         if method == "GET":
-            output = sqlmap(live_server.url + url + "?" + urllib.parse.urlencode(
-                dict.fromkeys(names, "1")), names, tmp_path / name, cookie=cookie)
+            values = {**dict.fromkeys(names, "1"), **GET_VALUES.get(name, {})}
+            output = sqlmap(live_server.url + url + "?" + urllib.parse.urlencode(values),
+                            names, tmp_path / name, cookie=cookie)
         else:
             base = {k: v for k, v in _post_data(name, office, caseworker2, caseworker).items()
                     if isinstance(v, (str, int))}
@@ -132,6 +136,12 @@ def test_sqlmap_finds_no_injection(browse, live_server, tmp_path, scenario_objec
                             cookie=cookie, data=data)
         return f"{actor} {method} {url}", output
 
+    # A query parameter that must name a real object for the page to answer at all.
+    entry = transfers.record_transfer(by=supervisor, office=office,
+                                      transferred_on=timezone.localdate(), channel="paper",
+                                      categories="case file", purpose="Attacked",
+                                      to_organisation=_partner(), agreement="MoU-1")
+    GET_VALUES = {"transfer_new": {"corrects": str(entry.pk)}}
     targets = _targets()
     started = time.monotonic()
     for actor in {t[2] for t in targets}:
