@@ -1,0 +1,44 @@
+"""The trafficking part of the dashboard: cases awaiting screening (caseworkers and
+supervisors) and identification (supervisors), and overdue support services and plan reviews
+(both), registered from TipConfig.ready."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from cases import access, selectors
+from cases.dashboard import Section
+from cases.models import Case, Role, User
+from tip.names import States
+from tip.selectors import awaiting, overdue_reviews, overdue_services
+
+ROWS = 10
+
+
+def _listed(qs: QuerySet[Any]) -> tuple[list[Any], selectors.Bounded]:
+    # Counted every time (up to a limit): as many queries with few cases as with many.
+    return list(qs[:ROWS]), selectors.bounded_count(qs)
+
+
+def section(user: User) -> Section | None:
+    if not access.has_role(user, *access.CASE_ROLES):
+        return None
+    today = timezone.localdate()
+    screening, screening_total = _listed(awaiting(user, States.OPEN, States.SCREENING))
+    services, services_total = _listed(overdue_services(user, today))
+    reviews, reviews_total = _listed(overdue_reviews(user, today))
+    context = {"screening": screening, "screening_total": screening_total,
+               "identification": None, "identification_total": None,
+               "overdue_services": services, "overdue_services_total": services_total,
+               "overdue_reviews": reviews, "overdue_reviews_total": reviews_total}
+    cases: list[Case] = list(screening)
+    if access.has_role(user, Role.SUPERVISOR):
+        identification, total = _listed(awaiting(user, States.IDENTIFICATION))
+        context.update(identification=identification, identification_total=total)
+        cases += identification
+    cases += [s.case for s in services] + [p.case for p in reviews]
+    unique = list({c.pk: c for c in cases}.values())
+    return Section(template="tip/_dashboard.html", context=context, cases=unique)
