@@ -1,0 +1,88 @@
+"""The filters of the statistics screen and its downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Office, Sex
+from cases.vocab import country_choices
+from stats import suppression
+from stats.consistency import Query
+from stats.indicators import AGE_BANDS, PART_LABELS, Filters, Period
+
+FIRST_YEAR = 2015
+
+
+class FilterForm(forms.Form):
+    year = forms.TypedChoiceField(label=_("Year"), coerce=int)
+    part = forms.ChoiceField(label=_("Period"), required=False,
+                             choices=list(PART_LABELS.items()))
+    office = forms.ModelChoiceField(label=_("Office"), queryset=Office.objects.none(),
+                                    required=False, empty_label=_("All my offices"))
+    nationality = forms.ChoiceField(label=_("Nationality"), required=False)
+    sex = forms.ChoiceField(label=_("Sex"), required=False,
+                            choices=[("", _("All")), *Sex.choices])
+    age_band = forms.ChoiceField(label=_("Age band"), required=False,
+                                 choices=[("", _("All")), *((b, b) for b in AGE_BANDS)])
+    threshold = forms.IntegerField(
+        label=_("Hide counts below"), required=False, min_value=1, max_value=100,
+        help_text=_("Counts above zero and below this number are not shown; it cannot be lower "
+                    "than the installation's threshold."))
+
+    def __init__(self, data: Any, *, offices: QuerySet[Office]) -> None:
+        super().__init__(data)
+        self.offices = offices
+        this_year = timezone.localdate().year
+        year_field: Any = self.fields["year"]
+        year_field.choices = [(y, str(y)) for y in range(this_year, FIRST_YEAR - 1, -1)]
+        office_field: Any = self.fields["office"]
+        office_field.queryset = offices.order_by("code")
+        nationality: Any = self.fields["nationality"]
+        nationality.choices = [("", _("All")), *country_choices()]
+        self.fields["threshold"].initial = suppression.default_threshold()
+
+    def chosen_threshold(self) -> int:
+        chosen = self.cleaned_data.get("threshold") or 0
+        return max(chosen, suppression.default_threshold())
+
+    def filters(self) -> Filters:
+        d = self.cleaned_data
+        office = d.get("office")
+        return Filters(allowed=frozenset(self.offices.values_list("pk", flat=True)),
+                       period=Period(d["year"], d.get("part") or ""),
+                       offices=frozenset([office.pk]) if office else frozenset(),
+                       nationality=d.get("nationality") or "", sex=d.get("sex") or "",
+                       age_band=d.get("age_band") or "")
+
+
+class ConsistencyForm(forms.Form):
+    year = forms.TypedChoiceField(label=_("Year"), coerce=int)
+    part = forms.ChoiceField(label=_("Period"), required=False,
+                             choices=list(PART_LABELS.items()))
+    office = forms.ModelChoiceField(label=_("Office"), queryset=Office.objects.none(),
+                                    empty_label=None)
+    role = forms.ChoiceField(label=_("Compare"), choices=[
+        ("officer", _("eligibility officers")), ("reviewer", _("reviewers"))])
+    nationality = forms.ChoiceField(label=_("Nationality"), required=False)
+    split = forms.BooleanField(label=_("One row per nationality"), required=False)
+
+    def __init__(self, data: Any, *, offices: QuerySet[Office]) -> None:
+        super().__init__(data)
+        this_year = timezone.localdate().year
+        year_field: Any = self.fields["year"]
+        year_field.choices = [(y, str(y)) for y in range(this_year, FIRST_YEAR - 1, -1)]
+        office_field: Any = self.fields["office"]
+        office_field.queryset = offices.order_by("code")
+        nationality: Any = self.fields["nationality"]
+        nationality.choices = [("", _("All")), *country_choices()]
+
+    def query(self) -> Query:
+        d = self.cleaned_data
+        return Query(office_id=d["office"].pk, period=Period(d["year"], d.get("part") or ""),
+                     role=d["role"], nationality=d.get("nationality") or "",
+                     split=bool(d.get("split")))

@@ -1,0 +1,464 @@
+"""The indicators, each defined once with the formula shown beside it
+(docs/architecture.md#statistics).
+
+An indicator counts over the cases of the offices a user may read numbers of
+(`stats.selectors.stats_offices`), narrowed by the filters: office, the applicant's
+nationality (first recorded), sex and age band (at the end of the period), and the period
+(a year, a half or a quarter: fixed periods, so that two periods never differ by a few days).
+Every count goes through small-cell protection before it is shown or exported: below the
+threshold, the counts a total would reveal, and the counts that differ little from the same
+indicator with one filter fewer (`stats.suppression`). A rate or a time is shown only where
+the counts it rests on are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import operator
+import statistics
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from cases import consent, workflow
+from cases.models import CaseKind, ConsentPurpose
+from cases.workflow import Label
+from rsd.models import ClaimChannel, Modality, Outcome, Stage
+from stats import suppression
+from stats.models import Fact
+from stats.suppression import Protected, Sum
+from tip.vocab import TraffickingStatus
+
+TOTAL = "total"
+COUNT, PERCENT, DAYS = "count", "percent", "days"
+
+PARTS: dict[str, tuple[tuple[int, int], ...]] = {
+    "": ((1, 12),),
+    "H1": ((1, 6),), "H2": ((7, 12),),
+    "Q1": ((1, 3),), "Q2": ((4, 6),), "Q3": ((7, 9),), "Q4": ((10, 12),),
+}
+CONTAINING = {"H1": ("",), "H2": ("",), "Q1": ("H1", ""), "Q2": ("H1", ""), "Q3": ("H2", ""),
+              "Q4": ("H2", "")}
+PART_LABELS: dict[str, Label] = {
+    "": _("whole year"), "H1": _("first half"), "H2": _("second half"),
+    "Q1": _("first quarter"), "Q2": _("second quarter"), "Q3": _("third quarter"),
+    "Q4": _("fourth quarter")}
+
+# UNHCR's age bands (lowest, highest age; None: no upper limit).
+AGE_BANDS: dict[str, tuple[int, int | None]] = {
+    "0-4": (0, 4), "5-11": (5, 11), "12-17": (12, 17), "18-59": (18, 59), "60+": (60, None)}
+
+BACKLOG_AGES: tuple[tuple[str, Label, int, int | None], ...] = (
+    ("under_3", _("under 3 months"), 0, 91),
+    ("3_to_6", _("3 to 6 months"), 91, 183),
+    ("6_to_12", _("6 to 12 months"), 183, 366),
+    ("over_12", _("over 12 months"), 366, None),
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    year: int
+    part: str = ""
+
+    @property
+    def start(self) -> datetime.date:
+        return datetime.date(self.year, PARTS[self.part][0][0], 1)
+
+    @property
+    def end(self) -> datetime.date:
+        last = PARTS[self.part][0][1]
+        following = datetime.date(self.year + (last == 12), last % 12 + 1, 1)
+        return following - datetime.timedelta(days=1)
+
+    def containing(self) -> list[Period]:
+        return [Period(self.year, p) for p in CONTAINING.get(self.part, ())]
+
+    @property
+    def key(self) -> str:
+        return f"{self.year}-{self.part}" if self.part else str(self.year)
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        year, _sep, part = text.partition("-")
+        if not year.isdigit() or part not in PARTS or not 1990 <= int(year) <= 2100:
+            raise ValueError(text)
+        return cls(int(year), part)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What an indicator counts over. `allowed`: the offices the user may read numbers of;
+    `offices`: those chosen (empty: all of them)."""
+
+    allowed: frozenset[int]
+    period: Period
+    offices: frozenset[int] = frozenset()
+    nationality: str = ""
+    sex: str = ""
+    age_band: str = ""
+
+    @property
+    def office_ids(self) -> frozenset[int]:
+        return (self.offices & self.allowed) if self.offices else self.allowed
+
+    def wider(self) -> list[Filters]:
+        """The same filters with one fewer: what a second export could be subtracted from."""
+        out = [dataclasses.replace(self, period=p) for p in self.period.containing()]
+        if self.offices and self.offices != self.allowed:
+            out.append(dataclasses.replace(self, offices=frozenset()))
+        if self.nationality:
+            out.append(dataclasses.replace(self, nationality=""))
+        if self.sex:
+            out.append(dataclasses.replace(self, sex=""))
+        if self.age_band:
+            out.append(dataclasses.replace(self, age_band=""))
+        return out
+
+    def describe(self) -> dict[str, str]:
+        return {"period": self.period.key, "offices": ",".join(map(str, sorted(self.offices))),
+                "nationality": self.nationality, "sex": self.sex, "age_band": self.age_band}
+
+    def cases(self, prefix: str = "") -> Q:
+        """The filters on the cases, for a query over a model reaching them by `prefix`."""
+        q = Q(**{f"{prefix}office__in": sorted(self.office_ids)})
+        if self.nationality:
+            q &= Q(**{f"{prefix}principal__nationalities__0": self.nationality})
+        if self.sex:
+            q &= Q(**{f"{prefix}principal__sex": self.sex})
+        if self.age_band:
+            low, high = AGE_BANDS[self.age_band]
+            year = self.period.end.year
+            q &= Q(**{f"{prefix}principal__birth_year__lte": year - low})
+            if high is not None:
+                q &= Q(**{f"{prefix}principal__birth_year__gte": year - high})
+        return q
+
+    def facts(self, *kinds: str, dated: bool = True) -> Q:
+        """The filters on the summary table (`stats.models.Fact`), for rows of these kinds,
+        dated in the period unless told otherwise."""
+        q = Q(kind__in=kinds, office_id__in=sorted(self.office_ids))
+        if dated:
+            q &= Q(on__range=(self.period.start, self.period.end))
+        if self.nationality:
+            q &= Q(nationality=self.nationality)
+        if self.sex:
+            q &= Q(sex=self.sex)
+        if self.age_band:
+            low, high = AGE_BANDS[self.age_band]
+            year = self.period.end.year
+            q &= Q(birth_year__lte=year - low)
+            if high is not None:
+                q &= Q(birth_year__gte=year - high)
+        return q
+
+    def dates(self, path: str) -> Q:
+        return Q(**{f"{path}__range": (self.period.start, self.period.end)})
+
+
+@dataclass
+class Row:
+    key: str
+    label: str
+    value: float | None  # None: suppressed
+    shown: str
+    reason: str = ""  # why it is not shown
+
+
+@dataclass
+class Result:
+    indicator: Indicator
+    rows: list[Row]
+    total: Row | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def bars(self) -> list[Row]:
+        return [r for r in self.rows if r.value is not None]
+
+
+Counts = dict[str, int]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    key: str
+    title: Label
+    formula: Label
+    unit: str
+    count: Callable[[Filters], Counts] | None = None  # COUNT indicators
+    labels: Callable[[], Mapping[str, Any]] | None = None
+    derive: Callable[[Filters, int], list[Row]] | None = None  # rates and times
+    totalled: bool = True  # the counts are parts of one whole (a total row)
+
+    def compute(self, filters: Filters, threshold: int) -> Result:
+        if self.derive is not None:
+            return Result(self, self.derive(filters, threshold))
+        if self.count is None or self.labels is None:
+            raise TypeError(f"indicator {self.key} has neither counts nor a derivation")
+        table = protected(self.count, filters, threshold, totalled=self.totalled)
+        labels = self.labels()
+        rows = [_row(k, str(labels.get(k, k)), table) for k in labels if k != TOTAL]
+        total = _row(TOTAL, str(_("Total")), table) if self.totalled else None
+        return Result(self, rows, total=total)
+
+
+def _row(key: str, label: str, table: Protected[str]) -> Row:
+    if key in table.hidden:
+        return Row(key, label, None, suppression.MASK, table.hidden[key])
+    v = table.values.get(key, 0)
+    return Row(key, label, v, str(v))
+
+
+def protected(count: Callable[[Filters], Counts], filters: Filters, threshold: int, *,
+              totalled: bool = True) -> Protected[str]:
+    """The counts (with their total), small cells and what would reveal them hidden."""
+    def with_total(f: Filters) -> Counts:
+        counts = count(f)
+        if totalled:
+            counts[TOTAL] = sum(counts.values())
+        return counts
+
+    wider = filters.wider() if threshold > 1 else []
+    many = MANY.get(count)
+    if many is not None and wider:  # the table and the wider ones in one scan
+        tables = many([filters, *wider])
+        if totalled:
+            for t in tables:
+                t[TOTAL] = sum(t.values())
+        values, others = tables[0], tables[1:]
+    else:
+        values, others = with_total(filters), [with_total(w) for w in wider]
+    extra = suppression.hide_differences(values, others, threshold=threshold) if wider else {}
+    parts = [k for k in values if k != TOTAL]
+    sums = [Sum(parts, total=TOTAL)] if totalled else []
+    return suppression.protect(values, sums, threshold=threshold, extra=extra)
+
+
+def _grouped(qs: QuerySet[Any], field_name: str) -> Counts:
+    return {str(k): n for k, n in qs.order_by().values_list(field_name).annotate(n=Count("pk"))}
+
+
+def _grouped_many(filters: list[Filters], field_name: str, *kinds: str) -> list[Counts]:
+    """The counts of `_grouped` over the summary table for several filters, in one query:
+    over the rows any of them takes, one conditional count per filter."""
+    conditions = [f.facts(*kinds) for f in filters]
+    union = functools.reduce(operator.or_, conditions)
+    counts = {f"n{i}": Count("pk", filter=q) for i, q in enumerate(conditions)}
+    out: list[Counts] = [{} for _ in filters]
+    for row in Fact.objects.filter(union).order_by().values(field_name).annotate(**counts):
+        for i, table in enumerate(out):
+            if row[f"n{i}"]:
+                table[str(row[field_name])] = row[f"n{i}"]
+    return out
+
+
+# --- Asylum ------------------------------------------------------------------------------
+# Counted over the summary table (stats.models.Fact, kept by stats.facts on every step):
+# one scan of one table per indicator.
+
+def _facts(f: Filters, *kinds: str, dated: bool = True) -> QuerySet[Fact]:
+    return Fact.objects.filter(f.facts(*kinds, dated=dated))
+
+
+def applications_by_procedure(f: Filters) -> Counts:
+    return _grouped(_facts(f, Fact.APPLICATION), "procedure")
+
+
+def _procedure_labels() -> dict[str, Any]:
+    return {wf.name: wf.label for wf in workflow.registered() if wf.kind == CaseKind.ASYLUM}
+
+
+def applications_by_modality(f: Filters) -> Counts:
+    return _grouped(_facts(f, Fact.APPLICATION), "b")
+
+
+def applications_by_channel(f: Filters) -> Counts:
+    return _grouped(_facts(f, Fact.APPLICATION), "a")
+
+
+def backlog(f: Filters) -> Counts:
+    """Applications made by the period's end whose case was still open at its end, by age."""
+    end = f.period.end
+    pending = _facts(f, Fact.APPLICATION, dated=False).filter(on__lte=end).filter(
+        Q(until__isnull=True) | Q(until__gt=end))
+    buckets = {}
+    for key, _label, low, high in BACKLOG_AGES:
+        q = Q(on__lte=end - datetime.timedelta(days=low))
+        if high is not None:
+            q &= Q(on__gt=end - datetime.timedelta(days=high))
+        buckets[key] = Count("pk", filter=q)
+    return dict(pending.aggregate(**buckets))
+
+
+LEVELS = {Stage.FIRST_INSTANCE: "fi", Stage.APPEAL: "ar"}
+SUBSTANTIVE = (Outcome.RECOGNIZED, Outcome.COMPLEMENTARY, Outcome.REJECTED)
+
+
+def decisions_by_outcome(f: Filters) -> Counts:
+    """Decisions by level and outcome (`fi_recognized` ..), closures by level (`fi_closed`)."""
+    return _grouped(_facts(f, Fact.DECISION, Fact.CLOSURE), "a")
+
+
+# The counts that `protected` can make for a table and its wider ones in one query.
+MANY: dict[Callable[[Filters], Counts], Callable[[list[Filters]], list[Counts]]] = {
+    applications_by_procedure: lambda fs: _grouped_many(fs, "procedure", Fact.APPLICATION),
+    applications_by_modality: lambda fs: _grouped_many(fs, "b", Fact.APPLICATION),
+    applications_by_channel: lambda fs: _grouped_many(fs, "a", Fact.APPLICATION),
+    decisions_by_outcome: lambda fs: _grouped_many(fs, "a", Fact.DECISION, Fact.CLOSURE),
+}
+
+
+def _decision_labels() -> dict[str, Any]:
+    return {
+        "fi_recognized": _("First instance: recognized"),
+        "fi_complementary": _("First instance: complementary protection"),
+        "fi_rejected": _("First instance: rejected"),
+        "fi_closed": _("First instance: otherwise closed"),
+        "ar_recognized": _("Appeal: recognized"),
+        "ar_complementary": _("Appeal: complementary protection"),
+        "ar_rejected": _("Appeal: rejected"),
+        "ar_closed": _("Appeal: otherwise closed"),
+    }
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %"
+
+
+def recognition_rates(f: Filters, threshold: int) -> list[Row]:
+    """From the protected table of decisions: a rate is shown only where every count it is
+    made of is shown, so that it cannot be multiplied back into a hidden count."""
+    table = protected(decisions_by_outcome, f, threshold)
+    rows = []
+    for level, name in (("fi", _("First instance")), ("ar", _("Appeal"))):
+        keys = [f"{level}_{o}" for o in SUBSTANTIVE]
+        values = [table.value(k) if k in table.values else 0 for k in keys]
+        recognized, complementary, _rejected = values
+        whole = sum(v or 0 for v in values)
+        for key, label, part in (
+            (f"{level}_rate", _("%(level)s: recognition rate") % {"level": name}, recognized),
+            (f"{level}_total_rate", _("%(level)s: total recognition rate") % {"level": name},
+             None if recognized is None or complementary is None else recognized + complementary),
+        ):
+            if any(v is None for v in values) or part is None:
+                rows.append(Row(key, str(label), None, suppression.MASK, suppression.PRIMARY))
+            elif whole == 0:
+                rows.append(Row(key, str(label), None, "—", ""))
+            else:
+                rows.append(Row(key, str(label), round(100 * part / whole, 1), _percent(part, whole)))
+    return rows
+
+
+def _first_instance_days(f: Filters) -> list[int]:
+    return sorted(d for d in _facts(f, Fact.DECISION).filter(a__startswith="fi_",
+                                                             days__isnull=False)
+                  .values_list("days", flat=True) if d is not None)
+
+
+def hides_count(n: int, wider: list[int], threshold: int) -> bool:
+    """A count of a time (how many cases it is over) is hidden below the threshold, and where
+    it differs from the same count with one filter fewer by less than the threshold."""
+    if threshold <= 1:
+        return False
+    return 0 < n < threshold or any(0 < w - n < threshold for w in wider)
+
+
+def processing_times(f: Filters, threshold: int) -> list[Row]:
+    """Days from the application to the first-instance decision, for the decisions of the
+    period: median and 90th percentile, shown where at least `threshold` decisions count
+    (and where their number is not a small difference from a wider filter's)."""
+    days = _first_instance_days(f)
+    n = len(days)
+    hidden = hides_count(n, [len(_first_instance_days(w)) for w in f.wider()] if n else [],
+                         threshold)
+    reason = suppression.PRIMARY if n < threshold else suppression.DIFFERENCE
+    rows = [Row("n", str(_("decisions counted")), None, suppression.MASK, reason)
+            if hidden else Row("n", str(_("decisions counted")), n, str(n))]
+    for key, label, value in (
+        ("median", _("median (days)"), statistics.median(days) if days else None),
+        ("p90", _("90th percentile (days)"), _p90(days) if days else None),
+    ):
+        if value is None:
+            rows.append(Row(key, str(label), None, "—"))
+        elif n < threshold or hidden:
+            rows.append(Row(key, str(label), None, suppression.MASK, reason))
+        else:
+            rows.append(Row(key, str(label), value, f"{value:g}"))
+    return rows
+
+
+def _p90(days: list[int]) -> float:
+    """The nearest-rank 90th percentile: the smallest value with at least 90 % at or below."""
+    rank = -(-9 * len(days) // 10)  # ceil(0.9 n)
+    return float(days[rank - 1])
+
+
+# --- Trafficking -------------------------------------------------------------------------
+
+def victims(f: Filters) -> Counts:
+    # Only people whose current consent allows anonymised statistics: a withdrawal takes
+    # them out of the next figures (docs/architecture.md#consent).
+    allowed = Q(case__principal__in=consent.allowing(ConsentPurpose.STATISTICS).values("pk"))
+    screened = _facts(f, Fact.SCREENING).filter(allowed).values("case").distinct().count()
+    out = {"screened": screened}
+    out.update(_grouped(_facts(f, Fact.IDENTIFICATION).filter(allowed), "a"))
+    return out
+
+
+def _victim_labels() -> dict[str, Any]:
+    return {"screened": _("screened"), **{s.value: s.label for s in TraffickingStatus}}
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("applications_by_procedure", _("Asylum applications received, by procedure"),
+              _("Applications whose date of application falls in the period, counted per case "
+                "(the applicant), by the procedure their office follows."),
+              COUNT, count=applications_by_procedure, labels=_procedure_labels),
+    Indicator("applications_by_modality", _("Asylum applications received, by processing modality"),
+              _("Applications whose date of application falls in the period, by modality "
+                "(regular, accelerated, simplified, merged)."),
+              COUNT, count=applications_by_modality, labels=lambda: dict(Modality.choices)),
+    Indicator("applications_by_channel", _("Asylum applications received, by channel"),
+              _("Applications whose date of application falls in the period, by how the claim "
+                "was made."),
+              COUNT, count=applications_by_channel, labels=lambda: dict(ClaimChannel.choices)),
+    Indicator("backlog", _("Pending applications at the end of the period (backlog), by age"),
+              _("Applications made on or before the last day of the period whose case was not "
+                "closed by then; age = last day of the period minus date of application."),
+              COUNT, count=backlog, labels=lambda: {k: label for k, label, *_r in BACKLOG_AGES}),
+    Indicator("decisions_by_outcome", _("Decisions by outcome"),
+              _("First-instance and appeal decisions dated in the period, by outcome; otherwise "
+                "closed = withdrawn or closed as abandoned in the period (before a first-instance "
+                "decision, or while an appeal was pending)."),
+              COUNT, count=decisions_by_outcome, labels=_decision_labels),
+    Indicator("recognition_rates", _("Recognition rates"),
+              _("Recognition rate = recognized ÷ (recognized + complementary protection + "
+                "rejected); total recognition rate = (recognized + complementary protection) ÷ "
+                "the same; decisions dated in the period, per level; withdrawn and abandoned "
+                "claims are not substantive decisions."),
+              PERCENT, derive=recognition_rates),
+    Indicator("processing_times", _("Processing time to the first-instance decision"),
+              _("Days from the date of application to the date of the first-instance decision, "
+                "for the decisions dated in the period: median, and the 90th percentile "
+                "(nearest rank)."),
+              DAYS, derive=processing_times),
+    Indicator("victims", _("Trafficking: people screened and identified"),
+              _("Screened = trafficking cases with a screening dated in the period; then the "
+                "identification decisions dated in the period, by decision; only people whose "
+                "consent allows anonymised statistics."),
+              COUNT, count=victims, labels=_victim_labels,
+              totalled=False),
+)
+BY_KEY = {i.key: i for i in INDICATORS}
+
+
+def compute_all(filters: Filters, threshold: int,
+                which: tuple[Indicator, ...] | None = None) -> list[Result]:
+    return [i.compute(filters, threshold) for i in (INDICATORS if which is None else which)]
+

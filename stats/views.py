@@ -1,0 +1,227 @@
+"""The statistics screen and its downloads (docs/architecture.md#statistics): for the
+supervisors and analysts of an office, numbers only, every count protected."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from cases import events, two_factor
+from cases.http import AuthedRequest, protect_file
+from cases.steps import role_required
+from stats import (
+    charts,
+    consistency,
+    exports,
+    indicators,
+    report_pdf,
+    rsd_report,
+    suppression,
+)
+from stats.forms import ConsistencyForm, FilterForm
+from stats.indicators import Result
+from stats.selectors import (
+    CONSISTENCY_ROLES,
+    STATS_ROLES,
+    consistency_offices,
+    consistency_view,
+    stats_offices,
+)
+
+stats_required = role_required(
+    *STATS_ROLES, message=gettext_lazy("Only the supervisors and analysts of an office see its "
+                                       "statistics."))
+
+consistency_required = role_required(
+    *CONSISTENCY_ROLES, message=gettext_lazy("Only the caseworkers, supervisors and analysts of "
+                                             "an office see its decision consistency."))
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _form(request: AuthedRequest) -> FilterForm:
+    data = request.GET.copy()
+    data.setdefault("year", str(timezone.localdate().year))
+    return FilterForm(data, offices=stats_offices(request.user))
+
+
+def _notes(results: list[Result], threshold: int) -> list[str]:
+    hidden = {r.reason for res in results for r in [*res.rows, *([res.total] if res.total else [])]
+              if r.reason}
+    out = [_("Counts from 1 to %(n)s are not shown (%(mask)s).") % {
+        "n": threshold - 1, "mask": suppression.MASK}] if threshold > 1 else []
+    if suppression.SECONDARY in hidden:
+        out.append(_("Some larger counts are hidden as well, because a total would reveal a "
+                     "hidden one."))
+    if suppression.DIFFERENCE in hidden:
+        out.append(_("Some counts are hidden because they differ from the same count with one "
+                     "filter fewer by less than the threshold."))
+    return out
+
+
+# The screens of indicators: the MIRPS and UNHCR indicators, and the tables of UNHCR's RSD
+# statistical report (mandate RSD only); each with its downloads.
+REPORTS: dict[str, tuple[tuple[indicators.Indicator, ...], Any, str, str]] = {
+    "indicators": (indicators.INDICATORS, gettext_lazy("Statistics"), "stats:export", "statistics"),
+    "rsd": (rsd_report.INDICATORS, gettext_lazy("Mandate RSD statistical report"),
+            "stats:rsd_export", "rsd-report"),
+}
+
+
+def _screen(request: AuthedRequest, report: str) -> HttpResponse:
+    which, title, export_url, _stem = REPORTS[report]
+    form = _form(request)
+    context: dict[str, Any] = {"form": form, "results": [], "title": title, "report": report,
+                               "export_url": export_url}
+    if not form.is_valid():
+        return render(request, "stats/dashboard.html", context, status=400)
+    threshold = form.chosen_threshold()
+    results = indicators.compute_all(form.filters(), threshold, which)
+    context.update(threshold=threshold, notes=_notes(results, threshold),
+                   query=request.GET.urlencode(),
+                   results=[(r, charts.bar_chart(r)) for r in results])
+    return render(request, "stats/dashboard.html", context)
+
+
+@require_GET
+@stats_required
+def dashboard(request: AuthedRequest) -> HttpResponse:
+    return _screen(request, "indicators")
+
+
+@require_GET
+@stats_required
+def rsd(request: AuthedRequest) -> HttpResponse:
+    return _screen(request, "rsd")
+
+
+def _rows(results: list[Result]) -> list[list[Any]]:
+    return [[str(res.indicator.title), row.label, row.shown, row.reason]
+            for res in results for row in [*res.rows, *([res.total] if res.total else [])]]
+
+
+def _number(shown: str) -> int | float | str:
+    """A shown count as a number for the spreadsheet; a hidden one stays "*"."""
+    try:
+        return int(shown)
+    except ValueError:
+        return shown
+
+
+@require_GET
+@stats_required
+def export(request: AuthedRequest) -> HttpResponseBase:
+    return _export(request, "indicators")
+
+
+@require_GET
+@stats_required
+def rsd_export(request: AuthedRequest) -> HttpResponseBase:
+    return _export(request, "rsd")
+
+
+def _export(request: AuthedRequest, report: str) -> HttpResponseBase:
+    which, _title, _url, stem = REPORTS[report]
+    if (step_up := two_factor.step_up(request)) is not None:
+        return step_up  # a code entered within AMPARO_STEP_UP_MINUTES, as for every export
+    form = _form(request)
+    kind = request.GET.get("format", "csv")
+    if kind not in ("csv", "xlsx") or not form.is_valid():
+        return HttpResponse(_("Choose the filters again."), status=400, content_type="text/plain")
+    filters, threshold = form.filters(), form.chosen_threshold()
+    results = indicators.compute_all(filters, threshold, which)
+    rows = _rows(results)
+    # Recorded before a byte is sent: an export that cannot be logged does not happen.
+    events.emit("stats.export", actor=request.user, object_type=f"stats.{report}",
+                format=kind, threshold=threshold, filters=filters.describe(),
+                suppressed=sum(1 for r in rows if r[3]))
+    columns = [_("indicator"), _("category"), _("value"), _("suppressed")]
+    notes = [[_("note"), n, "", ""] for n in _notes(results, threshold)]
+    formulas = [[str(res.indicator.title), _("formula"), str(res.indicator.formula), ""]
+                for res in results]
+    stamp = f"{stem}-{filters.period.key}-{timezone.localtime():%Y%m%d-%H%M}"
+    if kind == "csv":
+        out = io.StringIO()
+        exports.write_csv(out, columns, [*rows, *formulas, *notes])
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    else:
+        binary = io.BytesIO()
+        exports.write_xlsx(binary, [(_("indicators"), columns, [[*r[:2], _number(r[2]), r[3]]
+                                                                 for r in rows]),
+                                    (_("formulas"), columns, formulas),
+                                    (_("notes"), columns, notes)])
+        response = HttpResponse(binary.getvalue(), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{stamp}.{kind}"'
+    protect_file(response)
+    return response
+
+
+
+
+@require_GET
+@stats_required
+def report(request: AuthedRequest) -> HttpResponseBase:
+    """The printable report of the indicators (PDF) in English or Spanish; the first half
+    of the year unless another period is chosen."""
+    if (step_up := two_factor.step_up(request)) is not None:
+        return step_up
+    data = request.GET.copy()
+    if not data.get("part"):
+        data["part"] = "H1"
+    data.setdefault("year", str(timezone.localdate().year))
+    form = FilterForm(data, offices=stats_offices(request.user))
+    language = request.GET.get("language", "en")
+    if language not in ("en", "es") or not form.is_valid():
+        return HttpResponse(_("Choose the filters again."), status=400, content_type="text/plain")
+    filters, threshold = form.filters(), form.chosen_threshold()
+    with translation.override(language):
+        results = indicators.compute_all(filters, threshold)
+        notes = _notes(results, threshold)
+        offices = ", ".join(o.name for o in form.offices.filter(pk__in=filters.office_ids)
+                            .order_by("code"))
+    events.emit("stats.export", actor=request.user, object_type="stats.report", format="pdf",
+                language=language, threshold=threshold, filters=filters.describe(),
+                suppressed=sum(1 for row in _rows(results) if row[3]))
+    body = report_pdf.render(results, filters=filters, threshold=threshold, offices=offices,
+                             notes=notes, language=language)
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = (f'attachment; filename="statistics-report-'
+                                       f'{filters.period.key}-{language}.pdf"')
+    protect_file(response)
+    return response
+
+
+@require_GET
+@consistency_required
+def consistency_screen(request: AuthedRequest) -> HttpResponse:
+    """Recognition rates per eligibility officer or reviewer against the office's."""
+    offices = consistency_offices(request.user)
+    data = request.GET.copy()
+    data.setdefault("year", str(timezone.localdate().year))
+    data.setdefault("role", consistency.OFFICER)
+    first = offices.order_by("code").first()
+    if first is not None:
+        data.setdefault("office", str(first.pk))
+    form = ConsistencyForm(data, offices=offices)
+    context: dict[str, Any] = {"form": form, "table": None, "alpha": consistency.ALPHA,
+                               "min_expected": consistency.MIN_EXPECTED}
+    if not form.is_valid():
+        return render(request, "stats/consistency.html", context, status=400)
+    query = form.query()
+    view = consistency_view(request.user, query.office_id)
+    if view is None:  # cannot happen: the form offers only these offices
+        return render(request, "stats/consistency.html", context, status=400)
+    threshold = suppression.default_threshold()
+    context.update(view=view, threshold=threshold, split=query.split,
+                   role_label=consistency.ROLES[query.role][1],
+                   table=consistency.for_viewer(consistency.compute(query), view,
+                                                viewer=request.user, threshold=threshold))
+    return render(request, "stats/consistency.html", context)

@@ -1,0 +1,195 @@
+"""Each indicator on a hand-built set of cases, with the expected numbers worked out here."""
+
+from __future__ import annotations
+
+import pytest
+
+from cases import consent
+from cases.models import Case, ConsentPurpose, Office
+from stats import indicators
+from stats.indicators import Filters, Period
+from stats.suppression import DIFFERENCE, MASK
+from tests.stats.build import D, asylum, trafficking
+
+OFF = 0  # no suppression: the exact numbers
+
+
+@pytest.fixture
+def gt_office(db):
+    return Office.objects.create(code="GT-GUA", name="Oficina de Guatemala", country="GT")
+
+
+@pytest.fixture
+def built(caseworker, office, gt_office, make_user):
+    cw = caseworker
+    # A1: Honduras, woman, regular, at an office; recognized after 90 days, closed.
+    a1 = asylum(cw, office, nationality="HN", applied=D(2026, 2, 1))
+    a1.decide("first_instance", "recognized", D(2026, 5, 2))
+    a1.close("recognized", D(2026, 5, 20))
+    # A2: Honduras, boy of 16, accelerated, at the border; rejected after 60 days, appealed,
+    # complementary protection on appeal, closed.
+    a2 = asylum(cw, office, nationality="HN", applied=D(2026, 3, 1), sex="male",
+                born=D(2010, 6, 1), modality="accelerated", channel="border")
+    a2.decide("first_instance", "rejected", D(2026, 4, 30))
+    a2.appeal(D(2026, 5, 10))
+    a2.decide("appeal", "complementary", D(2026, 8, 1))
+    a2.close("complementary", D(2026, 8, 20))
+    # A3: El Salvador, woman; withdrawn before the interview.
+    a3 = asylum(cw, office, nationality="SV", applied=D(2026, 4, 1), born=D(1985, 1, 1))
+    a3.close("withdrawn", D(2026, 6, 1))
+    # A4: Nicaragua, woman, simplified, referred; pending (169 days at the end of 2026).
+    asylum(cw, office, nationality="NI", applied=D(2026, 7, 15), modality="simplified",
+           channel="referral", born=D(2000, 1, 1))
+    # A5: applied in 2025, pending (456 days).
+    asylum(cw, office, nationality="HN", applied=D(2025, 10, 1), born=D(1970, 1, 1))
+    # A7: pending, 41 days.
+    asylum(cw, office, nationality="HN", applied=D(2026, 11, 20))
+    # Another office's case: never in this office's numbers.
+    gt = make_user("caseworker", gt_office)
+    asylum(gt, gt_office, nationality="HN", applied=D(2026, 2, 1), procedure="rsd.unhcr")
+    # Trafficking: two screened in 2026, one identified, one possible; one screened in 2025.
+    trafficking(cw, office, screened=D(2026, 3, 1),
+                identified=("ActualVictimOfTrafficking", D(2026, 4, 1)))
+    trafficking(cw, office, screened=D(2026, 5, 1),
+                identified=("PossibleVictimOfTrafficking", D(2026, 6, 1)))
+    trafficking(cw, office, screened=D(2025, 5, 1))
+    return office
+
+
+def _filters(office, **kw) -> Filters:
+    period = kw.pop("period", Period(2026))
+    return Filters(allowed=frozenset([office.pk]), period=period, **kw)
+
+
+def _values(result) -> dict:
+    out = {r.key: r.shown for r in result.rows if r.shown != "0"}
+    if result.total is not None:
+        out["total"] = result.total.shown
+    return out
+
+
+def _compute(key, filters, threshold=OFF):
+    return indicators.BY_KEY[key].compute(filters, threshold)
+
+
+def test_applications_by_procedure_modality_and_channel(built):
+    f = _filters(built)
+    assert _values(_compute("applications_by_procedure", f)) == {"rsd.bz": "5", "total": "5"}
+    assert _values(_compute("applications_by_modality", f)) == {
+        "regular": "3", "accelerated": "1", "simplified": "1", "total": "5"}
+    assert _values(_compute("applications_by_channel", f)) == {
+        "office": "3", "border": "1", "referral": "1", "total": "5"}
+
+
+def test_disaggregation_filters(built):
+    def total(**kw):
+        return _compute("applications_by_modality", _filters(built, **kw)).total.shown
+
+    assert total(sex="female") == "4"  # A1, A3, A4, A7
+    assert total(nationality="HN") == "3"  # A1, A2, A7
+    assert total(age_band="12-17") == "1"  # A2, 16 at the end of 2026
+    assert total(period=Period(2026, "Q1")) == "2"  # A1, A2
+    assert total(period=Period(2026, "H2")) == "2"  # A4, A7
+    assert total(offices=frozenset([built.pk])) == "5"
+
+
+def test_backlog_and_its_age(built):
+    assert _values(_compute("backlog", _filters(built))) == {
+        "under_3": "1", "3_to_6": "1", "over_12": "1", "total": "3"}
+    # At the end of the first half: A2 open (121 days; closed in August), A5 (272 days); A3
+    # withdrawn on 1 June, A4 and A7 not applied yet.
+    assert _values(_compute("backlog", _filters(built, period=Period(2026, "H1")))) == {
+        "3_to_6": "1", "6_to_12": "1", "total": "2"}
+
+
+def test_decisions_by_outcome(built):
+    assert _values(_compute("decisions_by_outcome", _filters(built))) == {
+        "fi_recognized": "1", "fi_rejected": "1", "fi_closed": "1", "ar_complementary": "1",
+        "total": "4"}
+
+
+def test_recognition_rates(built):
+    rows = {r.key: r.shown for r in _compute("recognition_rates", _filters(built)).rows}
+    assert rows == {"fi_rate": "50.0 %", "fi_total_rate": "50.0 %",
+                    "ar_rate": "0.0 %", "ar_total_rate": "100.0 %"}
+
+
+def test_processing_times(built):
+    rows = {r.key: r.shown for r in _compute("processing_times", _filters(built)).rows}
+    assert rows == {"n": "2", "median": "75", "p90": "90"}
+
+
+def test_victims_screened_and_identified(built):
+    assert _values(_compute("victims", _filters(built))) == {
+        "screened": "2", "ActualVictimOfTrafficking": "1", "PossibleVictimOfTrafficking": "1"}
+
+
+def test_the_trafficking_figures_leave_out_who_does_not_allow_statistics(built, caseworker):
+    cw = caseworker
+    # Never asked: not counted.
+    trafficking(cw, built, screened=D(2026, 2, 1), identified=("ActualVictimOfTrafficking",
+                                                                D(2026, 2, 2)), statistics=False)
+    assert _values(_compute("victims", _filters(built)))["screened"] == "2"
+    # A withdrawal takes effect at once.
+    victim = Case.objects.filter(office=built, kind="trafficking").order_by("opened_at").first()
+    consent.record(by=cw, person=victim.principal, purpose=ConsentPurpose.STATISTICS, given=False,
+                   language="es")
+    assert _values(_compute("victims", _filters(built))) == {
+        "screened": "1", "PossibleVictimOfTrafficking": "1"}
+
+
+def test_with_the_threshold_every_small_number_is_hidden(built):
+    f = _filters(built)
+    for result in indicators.compute_all(f, 6):  # the largest count here is 5
+        for row in [*result.rows, *([result.total] if result.total else [])]:
+            assert row.shown in (MASK, "0", "—"), (result.indicator.key, row)
+
+
+def test_an_empty_scope_counts_nothing(db, office):
+    f = Filters(allowed=frozenset(), period=Period(2026))
+    assert _values(_compute("applications_by_modality", f)) == {"total": "0"}
+
+
+@pytest.fixture
+def many(caseworker, office):
+    """Twelve applications from Honduras: ten women, two men; twenty from El Salvador."""
+    for i in range(12):
+        asylum(caseworker, office, nationality="HN", applied=D(2026, 2, 1 + i),
+               sex="female" if i < 10 else "male")
+    for i in range(20):
+        asylum(caseworker, office, nationality="SV", applied=D(2026, 3, 1 + i), sex="female")
+    return office
+
+
+@pytest.mark.usefixtures("many")
+def test_differencing_attack_on_two_exports_that_differ_by_the_sex_filter(office):
+    everyone = _compute("applications_by_modality",
+                        _filters(office, nationality="HN"), threshold=5)
+    women = _compute("applications_by_modality",
+                     _filters(office, nationality="HN", sex="female"), threshold=5)
+    men = _compute("applications_by_modality",
+                   _filters(office, nationality="HN", sex="male"), threshold=5)
+
+    assert everyone.total.shown == "12"
+    assert men.total.shown == MASK
+    # 12 - 10 would be the two men: the women's count is hidden, and so is every count that
+    # would give it back.
+    assert women.total.shown == MASK
+    assert women.total.reason == DIFFERENCE
+    assert {r.shown for r in women.rows} <= {MASK, "0"}
+
+
+@pytest.mark.usefixtures("many")
+def test_a_filter_whose_difference_is_large_enough_is_shown(office):
+    # All applications 32; from El Salvador 20: the difference (12 from Honduras) is no small cell.
+    salvadorans = _compute("applications_by_modality", _filters(office, nationality="SV"),
+                           threshold=5)
+    assert salvadorans.total.shown == "20"
+
+
+@pytest.mark.usefixtures("many")
+def test_differencing_by_period_a_quarter_against_its_half_and_year(office):
+    # Q1: 32 (all of them, February and March); H1 and the year: 32 as well: no difference.
+    q1 = _compute("applications_by_modality", _filters(office, period=Period(2026, "Q1")),
+                  threshold=5)
+    assert q1.total.shown == "32"
