@@ -1,0 +1,17 @@
+"""Celery tasks: thin wrappers that load ids and call a service. They go to the
+`biometrics` queue (CELERY_TASK_ROUTES): the worker that takes it holds the gallery."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from biometrics import services
+from cases.crypto.datakeys import key_scope
+
+
+@shared_task(name="biometrics.dedupe")  # type: ignore[untyped-decorator]  # celery has no type hints
+def dedupe_task(capture_id: str) -> list[str]:
+    """The 1:N search after an enrolment (services.dedupe); returns the pairs raised."""
+    with key_scope():
+        found = services.dedupe(capture_id)
+    return [str(f.pair.pk) for f in found if f.pair is not None]

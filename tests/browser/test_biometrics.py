@@ -1,0 +1,66 @@
+"""A finger enrolled by upload raises a fingerprint alert; the supervisor compares the prints
+side by side and links the two records."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from biometrics import services as bio_services
+from biometrics import worker
+from cases import services
+from cases.models import DuplicateSource, DuplicateStatus, PossibleDuplicate
+from tests.biometrics.prints import face, impression
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+A = 11
+
+
+@pytest.mark.parametrize("lang", ["en"])  # the new texts reach the Spanish catalogue at merge
+def test_enrolment_raises_an_alert_that_a_supervisor_adjudicates(new_page, staff, login, lang,
+                                                                  person_data, office, upload_root,
+                                                                  tmp_path):
+    worker.forget()
+    first = services.register_person(by=staff["caseworker"], office=office, data=person_data(
+        given_names="Lucía", family_names="Ramírez", documents=[]))
+    services.open_case(by=staff["caseworker"], person=first, kind="asylum", assign_to_me=True)
+    bio_services.enrol_finger(by=staff["caseworker"], person=first, finger=2, data=impression(A, 1))
+    bio_services.set_photo(by=staff["caseworker"], person=first, data=face(1))
+    again = services.register_person(by=staff["caseworker"], office=office, data=person_data(
+        given_names="Rosa", family_names="Caal", documents=[]))
+    services.open_case(by=staff["caseworker"], person=again, kind="asylum", assign_to_me=True)
+    scan = tmp_path / "dedo.png"
+    scan.write_bytes(impression(A, 2))
+
+    page = new_page()
+    login(page, staff["caseworker"])
+    page.goto(f"/people/{again.pk}/")
+    expect(page.locator("#no-fingerprints")).to_be_visible()
+    page.locator("#enrol-finger").click()
+    page.select_option("#id_finger", "2")
+    page.set_input_files("#id_capture", str(scan))
+    page.fill("#id_device", "Scanner 1")
+    page.check("#id_consent")
+    page.locator("#enrol-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"/people/{again.pk}/$"))
+    expect(page.locator("#finger-2")).to_contain_text("Scanner 1")
+    expect(page.locator("body")).not_to_contain_text("Lucía")  # nothing of the other record
+
+    pair = PossibleDuplicate.objects.get(person=again)
+    assert (pair.other_id, pair.source) == (first.pk, DuplicateSource.BIOMETRIC)
+
+    boss = new_page()
+    login(boss, staff["supervisor"])
+    boss.goto("/people/duplicates/")
+    card = boss.locator(f"#pair-{pair.pk}")
+    expect(card.locator(".biometric-evidence")).to_be_visible()
+    expect(card.locator("img.fingerprint")).to_have_count(2)
+    expect(card.locator("img.face-photo")).to_have_count(1)
+    widths = card.locator("img.fingerprint").evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
+    assert all(w > 0 for w in widths), "the prints did not load"
+    boss.get_by_role("button", name="Same person: link the records").click()
+    expect(boss.locator("#no-duplicates")).to_be_visible()
+    pair.refresh_from_db()
+    assert (pair.status, pair.decided_by) == (DuplicateStatus.LINKED, staff["supervisor"])
+    worker.forget()
