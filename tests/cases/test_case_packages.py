@@ -1,0 +1,298 @@
+"""Case packages: who may register keys, send and receive; what a package creates; a round
+trip between two installations (the second one a separate database and key file, driven
+through its commands as an operator would)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import CommandError, call_command
+
+from audit.models import AuditEvent
+from cases import case_packages, consent, office_keys
+from cases.crypto import packages
+from cases.crypto.packages import OfficeKeys, PackageRefused
+from cases.models import Case, Note, Person, ReceivedPackage, Transfer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def guatemala():
+    """An office of another installation, whose private keys the test holds."""
+    return OfficeKeys.generate("GT-GUA")
+
+
+@pytest.fixture
+def registered(key_file, office_admin, guatemala):
+    key, _new = case_packages.register_partner_key(
+        by=office_admin, bundle=guatemala.bundle(name="Comisión Nacional", country="GT"))
+    return key
+
+
+def _from_guatemala(guatemala, office, **content) -> bytes:
+    body = {"version": 1, "parts": ["history", "identity"], "reason": "Traslado solicitado",
+            "case": {"reference": "GT-GUA-2026-000042", "kind": "asylum", "state": "registered",
+                     "procedure": "", "opened_on": "2026-03-02", "closed_on": None},
+            "person": {"given_names": "Ana Lucía", "family_names": "Pérez Gómez", "sex": "female",
+                       "date_of_birth": "1991-04-12", "nationalities": ["GT"], "languages": ["es"],
+                       "documents": [{"type": "passport", "number": "G1234567", "country": "GT"}]},
+            "history": [{"number": 1, "transition": "register", "from": "open",
+                         "to": "registered", "effective_on": "2026-03-02"}]}
+    body.update(content)
+    return packages.seal(json.dumps(body).encode(), sender=guatemala,
+                         recipient=office_keys.bundle(office, create=True))
+
+
+def test_only_an_administrator_registers_keys_and_never_for_an_office_of_here(
+        key_file, supervisor, office_admin, office, guatemala):
+    with pytest.raises(PermissionDenied):
+        case_packages.register_partner_key(by=supervisor, bundle=guatemala.bundle(country="GT"))
+    with pytest.raises(ValidationError):
+        case_packages.register_partner_key(
+            by=office_admin, bundle=OfficeKeys.generate(office.code).bundle(country="BZ"))
+
+    first, new = case_packages.register_partner_key(by=office_admin,
+                                                    bundle=guatemala.bundle(country="GT"))
+    again, again_new = case_packages.register_partner_key(by=office_admin,
+                                                          bundle=guatemala.bundle(country="GT"))
+
+    assert new and not again_new and first == again
+    assert AuditEvent.objects.filter(action="package.key_register").count() == 1
+
+
+def test_a_received_package_creates_the_person_and_the_case_once(registered, guatemala, office,
+                                                                 caseworker):
+    data = _from_guatemala(guatemala, office)
+
+    received, new = case_packages.import_package(by=caseworker, data=data)
+    again, again_new = case_packages.import_package(by=caseworker, data=data)
+
+    assert new and not again_new and again.pk == received.pk
+    case = received.case
+    assert case.office == office and case.kind == "asylum"
+    assert case.principal.given_names == "Ana Lucía"
+    assert case.principal.documents.get().number == "G1234567"
+    note = Note.objects.get(case=case)
+    assert "GT-GUA-2026-000042" in note.text and "register: open → registered" in note.text
+    assert Case.objects.count() == 1 and Person.objects.count() == 1
+    event = AuditEvent.objects.get(action="package.import", outcome="ok")
+    assert "Ana" not in json.dumps(event.details)
+
+
+def test_a_second_package_about_a_person_already_here_finds_them(registered, guatemala, office,
+                                                                 caseworker):
+    case_packages.import_package(by=caseworker, data=_from_guatemala(guatemala, office))
+    later = _from_guatemala(guatemala, office, case={
+        "reference": "GT-GUA-2026-000099", "kind": "trafficking", "state": "open",
+        "procedure": "", "opened_on": "2026-05-01", "closed_on": None})
+
+    received, new = case_packages.import_package(by=caseworker, data=later)
+
+    assert new and Person.objects.count() == 1 and Case.objects.count() == 2
+    assert received.case.kind == "trafficking"
+
+
+def test_refusals_write_nothing_but_their_event(registered, guatemala, office, other_office,
+                                               caseworker, other_caseworker):
+    good = _from_guatemala(guatemala, office)
+    tampered = json.loads(good)
+    tampered["header"]["to_office"] = other_office.code
+    stranger = packages.seal(b"{}", sender=OfficeKeys.generate("SV-SAL"),
+                             recipient=office_keys.bundle(office))
+
+    for data, reason in [(json.dumps(tampered).encode(), "not_for_us"),
+                         (stranger, "unknown_sender"), (b"PK\x03\x04 zip", "unreadable")]:
+        with pytest.raises(PackageRefused) as refused:
+            case_packages.import_package(by=caseworker, data=data)
+        assert refused.value.reason == reason
+    with pytest.raises(PermissionDenied):
+        case_packages.import_package(by=other_caseworker, data=good)
+    bad_person = _from_guatemala(guatemala, office, person={"given_names": "", "family_names": ""})
+    with pytest.raises(ValidationError):
+        case_packages.import_package(by=caseworker, data=bad_person)
+
+    assert not Case.objects.exists() and not Person.objects.exists()
+    assert not ReceivedPackage.objects.exists()
+    assert AuditEvent.objects.filter(action="package.import").exclude(outcome="ok").count() == 4
+
+
+def test_a_revoked_key_no_longer_speaks_for_its_office(registered, guatemala, office, caseworker):
+    from django.utils import timezone
+
+    registered.revoked_at = timezone.now()
+    registered.save()
+
+    with pytest.raises(PackageRefused) as refused:
+        case_packages.import_package(by=caseworker, data=_from_guatemala(guatemala, office))
+
+    assert refused.value.reason == "unknown_sender"
+
+
+def test_only_a_supervisor_of_the_office_sends_a_case(registered, case, caseworker, supervisor,
+                                                      other_supervisor, guatemala):
+    with pytest.raises(PermissionDenied):
+        case_packages.export_case(by=caseworker, case=case, to=registered, parts=set(), reason="x")
+    with pytest.raises(PermissionDenied):
+        case_packages.export_case(by=other_supervisor, case=case, to=registered, parts=set(),
+                                  reason="x")
+    with pytest.raises(ValidationError):
+        case_packages.export_case(by=supervisor, case=case, to=registered, parts={"narrative"},
+                                  reason="x")
+
+    with pytest.raises(ValidationError, match="not consented"):
+        case_packages.export_case(by=supervisor, case=case, to=registered, parts=set(),
+                                  reason="x")
+    consent.record(by=caseworker, person=case.principal, purpose="sharing", given=True,
+                   language="es")
+    with pytest.raises(office_keys.NoOfficeKeys):  # the web never makes them
+        case_packages.export_case(by=supervisor, case=case, to=registered, parts=set(),
+                                  reason="x")
+    data = case_packages.export_case(by=supervisor, case=case, to=registered,
+                                     parts={"identity"}, reason="Reunificación familiar",
+                                     create_keys=True)
+
+    opened = packages.open_package(
+        data, own_keys=lambda code: guatemala if code == "GT-GUA" else None,
+        sender_bundle=lambda fp: office_keys.bundle(case.office)
+        if fp == office_keys.bundle(case.office).fingerprint else None)
+    content = json.loads(opened.content)
+    assert content["case"]["reference"] == case.reference
+    assert content["person"]["given_names"] == case.principal.given_names
+    assert "phone" not in content["person"] and "history" not in content  # not asked for
+    entry = Transfer.objects.get(case=case)
+    assert entry.to_organisation == registered.organisation
+    assert str(opened.package_id) in entry.agreement
+
+
+def test_the_commands_refuse_with_a_message_and_a_status(registered, case, supervisor, tmp_path):
+    with pytest.raises(CommandError, match="No key is registered"):
+        call_command("export_case_package", case.reference, "--to", "HN-TEG", "--user",
+                     supervisor.username, "--out", str(tmp_path / "p.json"))
+    with pytest.raises(CommandError, match="No case"):
+        call_command("export_case_package", "BZ-BMP-1999-999999", "--to", "GT-GUA", "--user",
+                     supervisor.username, "--out", str(tmp_path / "p.json"))
+    (tmp_path / "junk").write_bytes(b"junk")
+    with pytest.raises(CommandError, match="Refused"):
+        call_command("import_case_package", str(tmp_path / "junk"), "--user", supervisor.username)
+    with pytest.raises(CommandError, match="not an office key bundle"):
+        call_command("register_office_key", str(tmp_path / "junk"), "--user", supervisor.username)
+
+
+# Two installations.
+
+
+def _peer(tmp: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """manage.py of a second installation: its own database and key files."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.peer_settings",
+           "DATABASE_URL": f"sqlite:///{tmp / 'peer.sqlite3'}",
+           "AMPARO_KEY_FILE": str(tmp / "peer-keys.json"),
+           "AMPARO_AUDIT_KEY_FILE": str(tmp / "peer-audit.pem"),
+           "AMPARO_AUDIT_SINK": str(tmp / "peer-sink")}
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    if check and done.returncode != 0:
+        raise AssertionError(f"peer {args[0]} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+PEER_SETUP = """
+from cases.models import Office, Role, User
+from cases import services
+mx = Office.objects.create(code="MX-CDMX", name="COMAR Ciudad de México", country="MX", city="CDMX")
+for name, role in [("mx_admin", Role.OFFICE_ADMIN), ("mx_sup", Role.SUPERVISOR)]:
+    user = User.objects.create_user(name, password="x")
+    services.grant_membership(by=None, user=user, office=mx, role=role)
+"""
+
+PEER_REPORT = """
+import json
+from cases.models import Case
+print(json.dumps([[c.reference, c.principal.given_names, c.principal.family_names, c.kind,
+                   c.notes.count()] for c in Case.objects.all()]))
+"""
+
+PEER_REFUSALS = """
+import json
+from audit.models import AuditEvent
+print(json.dumps([e.details.get("reason") for e in AuditEvent.objects.filter(
+    action="package.import", outcome="refused")]))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_case_goes_to_another_installation_and_arrives_once(tmp_path, key_file, case, supervisor,
+                                                              office_admin):
+    _peer(tmp_path, "migrate", "--noinput")
+    _peer(tmp_path, "shell", "-c", PEER_SETUP)
+    peer_bundle = tmp_path / "mx.json"
+    peer_bundle.write_text(_peer(tmp_path, "office_key", "MX-CDMX").stdout)
+    call_command("register_office_key", str(peer_bundle), "--user", office_admin.username,
+                 stdout=io.StringIO())
+    ours = tmp_path / "bz.json"
+    out = io.StringIO()
+    call_command("office_key", case.office.code, stdout=out, stderr=io.StringIO())
+    ours.write_text(out.getvalue())
+    package = tmp_path / "case.pkg"
+    with pytest.raises(CommandError, match="not consented"):
+        call_command("export_case_package", case.reference, "--to", "MX-CDMX", "--user",
+                     supervisor.username, "--out", str(package))
+    call_command("export_case_package", case.reference, "--to", "MX-CDMX", "--user",
+                 supervisor.username, "--out", str(package), "--parts", "identity,history",
+                 "--reason", "Solicitud de traslado",
+                 "--override-consent", "Riesgo inminente; la persona no puede ser contactada",
+                 stdout=io.StringIO())
+    assert AuditEvent.objects.filter(action="consent.override").count() == 1
+    # The written reason is kept, sealed, with the register's entry.
+    assert Transfer.objects.get(case=case).purpose == (
+        "Solicitud de traslado\nShared without the person's consent: Riesgo inminente; la "
+        "persona no puede ser contactada")
+    assert case.principal.given_names.encode() not in package.read_bytes()
+
+    # Not registered yet on the other side: refused, nothing written.
+    unknown = _peer(tmp_path, "import_case_package", str(package), "--user", "mx_sup", check=False)
+    assert unknown.returncode == 1 and "not registered here" in unknown.stderr
+    registered = _peer(tmp_path, "register_office_key", str(ours), "--user", "mx_admin")
+    assert "Registered: BZ-BMP" in registered.stdout
+    tampered = tmp_path / "tampered.pkg"
+    data = json.loads(package.read_bytes())
+    data["header"]["created_at"] = "2020-01-01T00:00:00+00:00"
+    tampered.write_text(json.dumps(data))
+    refused = _peer(tmp_path, "import_case_package", str(tampered), "--user", "mx_sup", check=False)
+    assert refused.returncode == 1 and "changed after it was signed" in refused.stderr
+    # A package sealed to another installation's office is refused there too.
+    elsewhere = OfficeKeys.generate("GT-GUA")
+    case_packages.register_partner_key(by=office_admin,
+                                       bundle=elsewhere.bundle(name="Guatemala", country="GT"))
+    misdirected = tmp_path / "for-guatemala.pkg"
+    call_command("export_case_package", case.reference, "--to", "GT-GUA", "--user",
+                 supervisor.username, "--out", str(misdirected), "--reason", "Traslado",
+                 "--override-consent", "Riesgo inminente", stdout=io.StringIO())
+    other = _peer(tmp_path, "import_case_package", str(misdirected), "--user", "mx_sup",
+                  check=False)
+    assert other.returncode == 1 and "addressed to another office" in other.stderr
+
+    first = _peer(tmp_path, "import_case_package", str(package), "--user", "mx_sup")
+    second = _peer(tmp_path, "import_case_package", str(package), "--user", "mx_sup")
+
+    assert "Imported as case MX-CDMX-" in first.stdout
+    assert "Already imported" in second.stdout
+    # Nothing of the refused packages was written: one case, from the good one.
+    cases = json.loads(_peer(tmp_path, "shell", "-c", PEER_REPORT).stdout.strip().splitlines()[-1])
+    assert len(cases) == 1
+    reference, given, family, kind, notes = cases[0]
+    assert reference.startswith("MX-CDMX-") and kind == case.kind and notes == 1
+    assert (given, family) == (case.principal.given_names, case.principal.family_names)
+    assert Transfer.objects.filter(case=case, to_organisation__name__contains="MX-CDMX").exists()
+    refusals = json.loads(_peer(tmp_path, "shell", "-c", PEER_REFUSALS).stdout.strip()
+                          .splitlines()[-1])
+    assert sorted(refusals) == ["bad_signature", "not_for_us", "unknown_sender"]
+    # Each installation holds its own offices' private keys only.
+    assert set(json.loads(key_file.read_text())["office_keys"]) == {case.office.code}
