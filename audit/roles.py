@@ -19,6 +19,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 OWNER_ALIAS = "owner"  # DATABASES["owner"], from AMPARO_MIGRATE_DATABASE_URL
 READ_ONLY_TABLES = ("django_migrations",)  # written by migrate, as the owner
 FORBIDDEN = ("DELETE", "TRUNCATE", "UPDATE", "TRIGGER", "REFERENCES")
+# The registers (cases 0032): transfer entries are only added; a breach is added and its
+# assessment updated, never deleted. Their triggers refuse the rest whoever asks; the
+# application's role is not even granted it.
+REGISTER_TABLES = {"cases_transfer": "SELECT, INSERT", "cases_breach": "SELECT, INSERT, UPDATE"}
 
 
 class RoleError(Exception):
@@ -61,6 +65,8 @@ def statements(connection: BaseDatabaseWrapper, app_role: str) -> list[str]:
             out.append(f"GRANT SELECT, INSERT ON TABLE {qn(name)} TO {role}")
         elif name in READ_ONLY_TABLES:
             out.append(f"GRANT SELECT ON TABLE {qn(name)} TO {role}")
+        elif name in REGISTER_TABLES:
+            out.append(f"GRANT {REGISTER_TABLES[name]} ON TABLE {qn(name)} TO {role}")
         else:
             out.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {qn(name)} TO {role}")
     return out

@@ -24,7 +24,7 @@ from audit.forms import EventSearchForm
 from audit.models import AuditEvent
 from cases import events, two_factor
 from cases import selectors as cases_selectors
-from cases.http import AuthedRequest
+from cases.http import AuthedRequest, protect_file
 from cases.models import Office, User
 from cases.paging import BoundedPaginator
 
@@ -163,7 +163,7 @@ def event_export(request: AuthedRequest) -> HttpResponse | StreamingHttpResponse
         content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime(timezone=selectors.time_zone()).strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="audit-events-{stamp}.csv"'
-    response["Cache-Control"] = "no-store"
+    protect_file(response)
     return response
 
 

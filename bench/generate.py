@@ -401,12 +401,14 @@ class Generator:
     def shares(self) -> int:
         """Explicit view grants of single cases to caseworkers of other offices."""
         perm = Permission.objects.get(content_type__app_label="cases", codename="view_case")
-        case_ids = list(Case.objects.order_by("?").values_list("pk", "office_id")[:SHARES])
+        case_ids = list(Case.objects.order_by("?").values_list("pk", "office_id",
+                                                                "principal_id")[:SHARES])
         rows = []
-        for case_id, office_id in case_ids:
+        for case_id, office_id, principal_id in case_ids:
             others = [u for o, us in self.caseworkers.items() if o != office_id for u in us]
             rows.append(CaseUserObjectPermission(permission=perm, user=self.rng.choice(others),
-                                                 content_object_id=case_id))
+                                                 content_object_id=case_id,
+                                                 principal_key=principal_id))
         CaseUserObjectPermission.objects.bulk_create(rows, ignore_conflicts=True)
         return len(rows)
 

@@ -13,7 +13,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from cases.models import CaseGroupObjectPermission, CaseUserObjectPermission, Membership, Role, User
 
@@ -21,6 +22,12 @@ from cases.models import CaseGroupObjectPermission, CaseUserObjectPermission, Me
 CASE_ROLES: tuple[str, ...] = (Role.CASEWORKER, Role.SUPERVISOR)
 
 _assigned_only: set[str] = {Role.CASEWORKER}
+
+# The parts of a case a share may open, beyond who the person is and where the case stands,
+# and the object permission that opens each (docs/architecture.md#shares-and-referrals).
+PARTS: dict[str, str] = {"procedure": "view_case_procedure", "records": "view_case_records",
+                         "notes": "view_case_notes", "documents": "view_case_documents"}
+ALL_PARTS: frozenset[str] = frozenset(PARTS)
 
 
 class CaseLike(Protocol):
@@ -73,12 +80,61 @@ def granted_case_queries(user: User) -> tuple[QuerySet[Any, uuid.UUID], QuerySet
     """The ids of the cases granted to this user directly and through their groups, as
     queries not yet run (for a subquery: `granted_case_ids` reads them once instead)."""
     direct = CaseUserObjectPermission.objects.filter(
-        user=user, permission__codename="view_case"
+        unexpired(), user=user, permission__codename="view_case"
     ).values_list("content_object_id", flat=True)
     via_group = CaseGroupObjectPermission.objects.filter(
         group__user=user, permission__codename="view_case"
     ).exclude(group__name__in=Role.values).values_list("content_object_id", flat=True)
     return direct, via_group
+
+
+def unexpired() -> Q:
+    """Grants that have not ended: a share's end takes effect at once, before the periodic
+    task removes it."""
+    return Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+
+
+class CaseWithId(CaseLike, Protocol):
+    pk: Any
+
+
+def case_parts(user: User, case: CaseWithId) -> frozenset[str]:
+    """The parts of `case` that `user` sees: all of them for who works on it in its office
+    (as `selectors.visible_cases` scopes them), the parts a share opened for anyone else."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    if case.office_id in offices_where(user, Role.SUPERVISOR) or (
+        case.office_id in offices_where(user, Role.CASEWORKER)
+        and case.assigned_to_id in (None, user.pk)
+    ):
+        return ALL_PARTS
+    return shared_parts(user, case)
+
+
+def shared_parts(user: User, case: CaseWithId) -> frozenset[str]:
+    """The parts of `case` shared with `user` and not ended; read once per request and case."""
+    cache: dict[Any, frozenset[str]] = user.__dict__.setdefault("_amparo_parts", {})
+    if case.pk not in cache:
+        codenames = set(CaseUserObjectPermission.objects.filter(
+            unexpired(), user=user, content_object_id=case.pk,
+            permission__codename__in=PARTS.values()).values_list("permission__codename", flat=True))
+        codenames |= set(CaseGroupObjectPermission.objects.filter(
+            group__user=user, content_object_id=case.pk, permission__codename__in=PARTS.values()
+        ).exclude(group__name__in=Role.values).values_list("permission__codename", flat=True))
+        cache[case.pk] = frozenset(part for part, codename in PARTS.items() if codename in codenames)
+    return cache[case.pk]
+
+
+def sees_part(user: User, case: CaseWithId, part: str) -> bool:
+    return part in case_parts(user, case)
+
+
+def reads_records(user: User, case: CaseWithId) -> bool:
+    """Whether the procedure's records (claim narrative, interview records, assessments)
+    are shown: to who works on the case, and to a share that opened them; not to a colleague
+    who sees the case waiting in the office's queue."""
+    return can_edit_case(user, case) or (
+        not roles_in(user, case.office_id) and "records" in shared_parts(user, case))
 
 
 def grants_known(user: User) -> bool:
@@ -90,6 +146,7 @@ def forget(user: User) -> None:
     """Drop what was read for this user (after their memberships or grants changed)."""
     user.__dict__.pop("_amparo_roles", None)
     user.__dict__.pop("_amparo_grants", None)
+    user.__dict__.pop("_amparo_parts", None)
 
 
 def offices_where(user: User, *roles: str) -> set[int]:

@@ -33,6 +33,7 @@ from cases.models import (
     Organisation,
     OrganisationService,
     RetentionRule,
+    SharingAgreement,
     User,
 )
 from cases.vocab import country_choices
@@ -301,6 +302,20 @@ class OrganisationAdmin(ConfigurationAdmin):
     def services_offered(self, obj: Organisation) -> str:
         return ", ".join(obj.service_labels()) or "—"
 
+
+
+@admin.register(SharingAgreement)
+class SharingAgreementAdmin(ConfigurationAdmin):
+    """An office's data-sharing agreements with partners, which transfers name
+    (docs/architecture.md#registers)."""
+
+    list_display = ("reference", "office", "partner", "starts_on", "ends_on")
+    list_filter = ("office", "partner")
+    search_fields = ("reference", "partner__name")
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # An agreement ends (its end date); one that transfers name is never deleted.
+        return bool(request.user.is_superuser)
 
 
 # --- Retention rules ----------------------------------------------------------------------------

@@ -20,8 +20,18 @@ from django.utils.translation import gettext as _
 
 from cases import events, keystore, texts, updates
 from cases.access import offices_where
-from cases.models import Breach, BreachNature, BreachRisk, BreachStatus, Office, Role, User
-from cases.selectors import Bounded, bounded_count
+from cases.models import (
+    Breach,
+    BreachNature,
+    BreachPerson,
+    BreachRisk,
+    BreachStatus,
+    Case,
+    Office,
+    Role,
+    User,
+)
+from cases.selectors import Bounded, bounded_count, visible_people
 
 DEFAULT_NOTIFY_HOURS = 72
 
@@ -132,6 +142,10 @@ def manage_breach(*, by: User, breach: Breach, risk: str, status: str, categorie
             errors[name] = _("This date is in the future.")
         elif when and when < breach.discovered_at:
             errors[name] = _("This is before the breach was discovered.")
+    named = BreachPerson.objects.filter(breach=breach).count()
+    if people_count is not None and people_count < named:
+        errors["people_count"] = _("%(count)d people are named as affected: the number "
+                                   "cannot be lower.") % {"count": named}
     if status == BreachStatus.CLOSED and not actions and "actions" not in errors:
         errors["actions"] = _("Say what was done before closing the breach.")
     texts.check(errors, {"actions": (actions, texts.NOTE), "categories": (categories, texts.SHORT),
@@ -149,3 +163,85 @@ def manage_breach(*, by: User, breach: Breach, risk: str, status: str, categorie
     events.emit("breach.update", actor=by, obj=breach, status=status, previous=before,
                 risk=risk, notified=focal_point_notified_at is not None)
     return breach
+
+
+# --- The people affected ----------------------------------------------------------------------
+
+# How many case references one form may name at once.
+MAX_REFERENCES = 200
+
+
+def named_people(user: User, breach: Breach) -> list[BreachPerson]:
+    """The people named on the breach, each with `shown`: whether this user may see the
+    person (their name, linked); the others are shown by their case's reference only."""
+    links = list(BreachPerson.objects.filter(breach=breach)
+                 .select_related("person", "case").order_by("added_at", "pk"))
+    seen = set(visible_people(user).filter(pk__in=[link.person_id for link in links])
+               .values_list("pk", flat=True))
+    for link in links:
+        link.shown = link.person_id in seen and not link.person.erased_at  # type: ignore[attr-defined]
+    return links
+
+
+def _references(text: str) -> list[str]:
+    return list(dict.fromkeys(r for r in text.replace(",", " ").split() if r))
+
+
+@transaction.atomic
+def name_people(*, by: User, breach: Breach, references: str) -> list[BreachPerson]:
+    """A supervisor names the people affected, by the references of their cases: the
+    principal of each case. Only cases and people of the offices the supervisor supervises;
+    a reference outside them is refused as if it did not exist. The approximate count is
+    raised to the number named when it was lower (or not given)."""
+    breach = Breach.objects.select_for_update().get(pk=breach.pk)
+    if not supervises(by, breach):
+        raise PermissionDenied(_("Only a supervisor of the office manages its breaches."))
+    if breach.status == BreachStatus.CLOSED:
+        raise ValidationError(_("This breach is closed."))
+    refs = _references(references)
+    if not refs:
+        raise ValidationError({"references": _("Give the reference of at least one case.")})
+    if len(refs) > MAX_REFERENCES:
+        raise ValidationError({"references": _("At most %(max)d references at once.")
+                               % {"max": MAX_REFERENCES}})
+    offices = offices_where(by, Role.SUPERVISOR)
+    cases = {c.reference: c for c in Case.objects.filter(
+        reference__in=refs, office__in=offices, principal__office__in=offices)}
+    unknown = [r for r in refs if r not in cases]
+    if unknown:
+        raise ValidationError({"references": _("No case of your offices has the reference "
+                                               "%(refs)s.") % {"refs": ", ".join(unknown[:10])}})
+    already = set(BreachPerson.objects.filter(breach=breach).values_list("person_id", flat=True))
+    added = []
+    for ref in refs:
+        case = cases[ref]
+        if case.principal_id in already:
+            continue
+        already.add(case.principal_id)
+        added.append(BreachPerson.objects.create(breach=breach, person_id=case.principal_id,
+                                                 case=case, added_by=by))
+    if added and (breach.people_count or 0) < len(already):
+        breach.people_count = len(already)
+        updates.stamp(breach, by=by, reason="")
+        breach.save(update_fields=["people_count"])
+    events.emit("breach.people", actor=by, obj=breach, added=[str(a.person_id) for a in added],
+                removed=[], named=len(already))
+    return added
+
+
+@transaction.atomic
+def unname_person(*, by: User, breach: Breach, link_id: uuid.UUID | str) -> None:
+    """A person named by mistake is taken off (the audit log keeps that they were named).
+    The approximate count stays as it was: the supervisor corrects it if it was wrong."""
+    breach = Breach.objects.select_for_update().get(pk=breach.pk)
+    if not supervises(by, breach):
+        raise PermissionDenied(_("Only a supervisor of the office manages its breaches."))
+    if breach.status == BreachStatus.CLOSED:
+        raise ValidationError(_("This breach is closed."))
+    try:
+        link = BreachPerson.objects.get(pk=link_id, breach=breach)
+    except (BreachPerson.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise Http404("No such person on this breach.") from None
+    link.delete()
+    events.emit("breach.people", actor=by, obj=breach, added=[], removed=[str(link.person_id)],
+                named=BreachPerson.objects.filter(breach=breach).count())

@@ -192,3 +192,36 @@ def check_reindex(app_configs: object, **kwargs: object) -> list[CheckMessage]:
             "walk every generation until it is done.",
             hint="Run 'manage.py reindex_people' (it goes on where it stopped).", id="amparo.W041")]
     return []
+
+
+@register(Tags.security)
+def check_webauthn(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """Security keys' relying party and origins (docs/architecture.md#security-keys-and-passkeys)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    rp_id = settings.AMPARO_WEBAUTHN_RP_ID
+    errors: list[CheckMessage] = []
+    try:
+        ipaddress.ip_address(rp_id)
+        errors.append(Error(f"AMPARO_WEBAUTHN_RP_ID is an IP address ({rp_id}): browsers refuse "
+                            "security keys there.", hint="Set it to the site's domain name.",
+                            id="amparo.E050"))
+    except ValueError:
+        pass
+    for origin in settings.AMPARO_WEBAUTHN_ORIGINS:
+        parts = urlsplit(origin)
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("https", "http") or not host or parts.path or parts.query:
+            problem = "is not an origin (scheme://host[:port], nothing after)"
+        elif rp_id and host != rp_id and not host.endswith("." + rp_id):
+            problem = f"is not on AMPARO_WEBAUTHN_RP_ID ({rp_id}) or one of its subdomains"
+        elif parts.scheme == "http" and host != "localhost":
+            problem = "uses http: browsers allow security keys without TLS only on localhost"
+        else:
+            continue
+        errors.append(Error(f"AMPARO_WEBAUTHN_ORIGINS: {origin!r} {problem}.",
+                            hint="For example https://amparo.example.org", id="amparo.E051"))
+    return errors

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from cases import access, selectors
+from cases import access, secure_messages, selectors
 from cases.models import Role, User
 
 
@@ -31,6 +31,19 @@ class Bell:
     @cached_property
     def unread(self) -> selectors.Bounded:
         return selectors.unread_notifications(self.user)
+
+    @cached_property
+    def messages(self) -> selectors.Bounded:
+        """Unread secure messages (a second statement, for case staff only)."""
+        return secure_messages.unread_count(self.user)
+
+    @cached_property
+    def total(self) -> selectors.Bounded:
+        """What the bell shows: unread notifications and messages, "9+" past nine."""
+        n = int(self.unread) + int(self.messages)
+        return selectors.bounded(n, selectors.BELL_LIMIT) if not (
+            self.unread.more or self.messages.more) else selectors.Bounded(
+            selectors.BELL_LIMIT, True)
 
 
 def notifications(request: HttpRequest) -> dict[str, Any]:

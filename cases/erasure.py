@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cases.models import IdentityDocument, Person, Sex
+from cases.models import IdentityDocument, ImportedRow, Person, Sex
 
 Clear = Callable[[Person], None]
 
@@ -34,5 +34,6 @@ def clear_person(person: Person) -> None:
     Person.history.filter(id=person.pk).update(**PERSON_CLEARED)
     IdentityDocument.objects.filter(person=person).update(issuing_country="")
     IdentityDocument.history.filter(person_id=person.pk).update(issuing_country="")
+    ImportedRow.objects.filter(person=person).delete()  # a digest of what the file said
     for clear in _clearers.values():
         clear(person)

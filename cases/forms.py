@@ -28,6 +28,7 @@ from cases.models import (
     RequestChannel,
     RequestKind,
     Sex,
+    SharingAgreement,
     SpecificNeed,
     TransferChannel,
     User,
@@ -462,6 +463,14 @@ class BreachManageForm(Styled, forms.Form):
                              max_length=texts.SHORT)
 
 
+class BreachPeopleForm(Styled, forms.Form):
+    references = forms.CharField(
+        label=_("References of their cases"), max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One or more case references of your offices, separated by spaces or "
+                    "commas: the principal of each case is named."))
+
+
 class TransferForm(Styled, forms.Form):
     office = forms.ModelChoiceField(label=_("From the office"), queryset=Office.objects.none())
     transferred_on = forms.DateField(label=_("Transferred on"), widget=DateInput())
@@ -471,8 +480,10 @@ class TransferForm(Styled, forms.Form):
         label=_("To the organisation"), required=False,
         queryset=Organisation.objects.filter(is_active=True).order_by("name"))
     channel = forms.ChoiceField(label=_("How"), choices=[("", "—"), *TransferChannel.choices])
-    agreement = forms.CharField(label=_("Data-sharing agreement"), required=False,
-                                max_length=200, help_text=_("Its reference."))
+    sharing_agreement = forms.ModelChoiceField(
+        label=_("Data-sharing agreement"), required=False,
+        queryset=SharingAgreement.objects.none(),
+        help_text=_("The office's agreements with partners, kept by the system administrators."))
     legal_basis = forms.CharField(label=_("Legal basis or consent reference"), required=False,
                                   max_length=200,
                                   help_text=_("Needed for an organisation without an agreement."))
@@ -491,6 +502,10 @@ class TransferForm(Styled, forms.Form):
         field.queryset = offices
         if len(offices) == 1:
             field.initial = offices[0].pk
+        agreements = cast("forms.ModelChoiceField[SharingAgreement]",
+                          self.fields["sharing_agreement"])
+        agreements.queryset = SharingAgreement.objects.filter(office__in=offices).select_related(
+            "partner").order_by("reference")
 
 
 class TransferFilterForm(Styled, forms.Form):

@@ -26,7 +26,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import openpyxl
 from django.conf import settings
@@ -409,6 +409,18 @@ def _source(*, data: bytes, filename: str) -> _Source:
     if "," not in first_line:  # spreadsheets in Spanish locales write ';' or tabs
         delimiter = ";" if ";" in first_line else ("\t" if "\t" in first_line else ",")
     return _Source(data, delimiter)
+
+
+def read_rows(*, data: bytes, filename: str = "") -> Iterator[tuple[int, list[str]]]:
+    """Every row of a CSV or XLSX file (its first sheet), blank ones too, with its number,
+    under the same limits as a file of people; for files with a header of their own."""
+    return _source(data=data, filename=filename).rows()
+
+
+def as_csv(*, data: bytes, filename: str = "") -> bytes:
+    """The file as CSV text: a workbook's first sheet converted once (then read as often as
+    needed with read_rows(filename="upload.csv")), CSV as it is; ImportFileError as read_rows."""
+    return _source(data=data, filename=filename).text
 
 
 def read_table(*, data: bytes, filename: str = "") -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
@@ -846,14 +858,82 @@ def import_people(
     return result
 
 
+# Kinds of file: people (above), and those apps register (a file of trafficking cases from
+# tip). `cases` imports no app: an app registers its importer from AppConfig.ready().
+
+
+class Importer(Protocol):
+    def __call__(self, *, by: User, data: bytes, filename: str = "", skip_invalid: bool = False,
+                 office: Office | None = None, on_progress: ProgressCallback | None = None,
+                 ledger: Ledger | None = None) -> ImportResult: ...
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    code: str
+    label: str | Promise
+    run: Importer
+    help_template: str = ""  # what the import page says of the file's columns
+    accept: str = ""  # the file types the upload field offers, beyond CSV and XLSX
+
+
+PEOPLE = "people"
+KINDS: dict[str, ImportKind] = {
+    PEOPLE: ImportKind(PEOPLE, _("People (one person and one case per row)"), import_people,
+                       "cases/_import_people_help.html"),
+}
+
+
+def register_kind(kind: ImportKind) -> None:
+    """Add (or replace: ready() may run twice in tests) a kind of file."""
+    KINDS[kind.code] = kind
+
+
+# Helpers for importers of other kinds: a chunk draws its case numbers in a transaction of
+# its own, before the chunk's, and gives back those it did not use.
+
+
+def draw_numbers(ledger: Ledger, need: dict[int, tuple[Office, int]]) -> None:
+    _draw_numbers(ledger, need)
+
+
+def take_number(ledger: Ledger, office: Office) -> str:
+    return _take_number(ledger, office)
+
+
+def return_unused(ledger: Ledger, offices: dict[int, Office]) -> None:
+    for office_id, (year, first, last) in ledger.blocks.items():
+        if first <= last:
+            services.return_references(office=offices[office_id], year=year, first=first,
+                                       last=last)
+    ledger.blocks = {}
+
+
+def lock_keys(space: int, keys: Iterable[str]) -> None:
+    """Transaction-level advisory locks on these strings (PostgreSQL; SQLite writes one
+    transaction at a time), all at once in one order, so two imports never wait on each
+    other."""
+    if connection.vendor != "postgresql":
+        return
+    ints = sorted({int.from_bytes(hashlib.blake2b(k.encode(), digest_size=4).digest(), "big",
+                                  signed=True) for k in keys})
+    if not ints:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(pg_advisory_xact_lock(%s::int, k)) "
+                       "FROM unnest(%s::int[]) AS k", [space, ints])
+
+
 # Import jobs from the web: the upload is sealed until the task has run
 
 
 def queue_import(*, by: User, office: Office, data: bytes, filename: str = "",
-                 skip_invalid: bool = False) -> ImportJob:
+                 skip_invalid: bool = False, kind: str = PEOPLE) -> ImportJob:
     """Store an uploaded file sealed under a new job's key and queue the import task."""
     if office.pk not in access.offices_where(by, Role.SUPERVISOR):
         raise PermissionDenied(_("Only a supervisor of this office can import people into it."))
+    if kind not in KINDS:
+        raise ValidationError({"kind": _("Choose the kind of file.")})
     if not data.strip():
         raise ValidationError({"file": _("The file is empty.")})
     job_id = uuid.uuid4()
@@ -865,12 +945,12 @@ def queue_import(*, by: User, office: Office, data: bytes, filename: str = "",
                                data=data)
             job = ImportJob.objects.create(
                 id=job_id, office=office, created_by=by, skip_invalid=skip_invalid,
-                storage_name=name,
+                storage_name=name, kind=kind,
                 # The file name may name a person: keep only its extension.
                 file_extension=_extension(filename),
             )
             events.emit("import.queue", actor=by, obj=job, size=len(data),
-                        file_type=job.file_extension)
+                        file_type=job.file_extension, kind=kind)
             transaction.on_commit(lambda: _dispatch(job_id))
     except Exception:
         if name:  # no sealed file without its job
@@ -934,7 +1014,8 @@ def run_import_job(*, job_id: uuid.UUID | str) -> ImportJob | None:
         try:
             data = files.load(subject_id=job.pk, table=ImportJob._meta.db_table, row_id=job.pk,
                               name=job.storage_name)
-            result = import_people(
+            run = import_people if job.kind == PEOPLE else KINDS[job.kind].run
+            result = run(
                 by=job.created_by, data=data, filename=f"upload.{job.file_extension}",
                 skip_invalid=job.skip_invalid, office=job.office, ledger=ledger,
             )

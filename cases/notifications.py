@@ -10,7 +10,8 @@ shown, in the reader's language, so no name or decrypted value is ever stored.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
@@ -61,6 +62,9 @@ def text(notification: Notification) -> str:
     if kind == NotificationKind.WAITING:
         return _("Case %(reference)s is waiting for you: %(state)s.") % {
             "reference": reference, "state": state}
+    if kind == NotificationKind.DEADLINE and params.get("reminder"):
+        registered = _reminders.get(str(params["reminder"]))
+        clock = str(registered[0]) if registered else str(params["reminder"])
     if kind == NotificationKind.DEADLINE:
         return _("Case %(reference)s: %(clock)s, due on %(due)s.") % {
             "reference": reference, "clock": clock, "due": str(params.get("due", ""))}
@@ -168,11 +172,40 @@ def notify(sender: object, *, event: events.Event, **kwargs: Any) -> None:
 BATCH = 500
 
 
+@dataclass(frozen=True)
+class Reminder:
+    """Something an app dates on a case outside the engine's clocks (a support service's
+    planned end, say), due on `due`. `key` names it (an id): one notification per key, due
+    date and person."""
+
+    case: Case
+    key: str
+    due: datetime.date
+
+
+# The apps' reminders: code -> (label, source of the reminders due between two days).
+ReminderSource = Callable[[datetime.date, datetime.date], Iterable[Reminder]]
+_reminders: dict[str, tuple[workflow.Label, ReminderSource]] = {}
+
+
+def register_reminders(code: str, label: workflow.Label, source: ReminderSource) -> None:
+    """An app's dated items, told like deadlines by the same sweep (from AppConfig.ready())."""
+    _reminders[code] = (label, source)
+
+
 def notify_due_deadlines(*, today: datetime.date | None = None, days: int = DEADLINE_DAYS) -> int:
     """Tell whoever works on each open case that a running deadline falls within `days` days
     (its assignee; the office's supervisors while nobody holds the case). Once per period and
-    person: running it again writes nothing new. Returns how many were written."""
+    person: running it again writes nothing new. The apps' reminders go the same way. Returns
+    how many were written."""
     today = today or timezone.localdate()
+    written = 0
+    for code, (_label, source) in _reminders.items():
+        written += _remind(code, list(source(today, today + datetime.timedelta(days=days))))
+    return written + _notify_deadlines(today, days)
+
+
+def _notify_deadlines(today: datetime.date, days: int) -> int:
     due = (CaseDeadline.objects.filter(met_at__isnull=True, due_on__gte=today,
                                        due_on__lte=today + datetime.timedelta(days=days),
                                        case__closed_at__isnull=True)
@@ -210,6 +243,38 @@ def _notify_batch(deadlines: list[CaseDeadline]) -> int:
         # Two sweeps at once: the unique constraint keeps one of each.
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def _recipients(cases: list[Case]) -> dict[Any, list[int]]:
+    """Per case id: its assignee, or its office's active supervisors while nobody holds it."""
+    offices = {c.office_id for c in cases if c.assigned_to_id is None}
+    supervisors: dict[int, list[int]] = {}
+    for user_id, office_id in (Membership.objects.filter(
+            office__in=offices, role=Role.SUPERVISOR, user__is_active=True)
+            .values_list("user_id", "office_id")):
+        supervisors.setdefault(office_id, []).append(user_id)
+    return {c.pk: ([c.assigned_to_id] if c.assigned_to_id is not None
+                   else supervisors.get(c.office_id, [])) for c in cases}
+
+
+def _remind(code: str, reminders: list[Reminder]) -> int:
+    """Notifications for an app's reminders, once per (person, key, due date)."""
+    written = 0
+    for at in range(0, len(reminders), BATCH):
+        batch = [r for r in reminders[at:at + BATCH] if r.case.closed_at is None]
+        recipients = _recipients([r.case for r in batch])
+        told = set(Notification.objects.filter(
+            kind=NotificationKind.DEADLINE, case__in=[r.case.pk for r in batch],
+            params__reminder=code).values_list("recipient_id", "params__key", "params__due"))
+        rows = [Notification(recipient_id=who, office_id=r.case.office_id, case=r.case,
+                             kind=NotificationKind.DEADLINE,
+                             params={"reference": r.case.reference, "reminder": code,
+                                     "key": r.key, "due": r.due.isoformat()})
+                for r in batch for who in recipients[r.case.pk]
+                if (who, r.key, r.due.isoformat()) not in told]
+        Notification.objects.bulk_create(rows)
+        written += len(rows)
+    return written
 
 
 # --- Reading them ------------------------------------------------------------------------------

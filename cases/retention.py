@@ -161,6 +161,23 @@ class RuleReport:
     deleted: int = 0
     failed: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    # The same counts per office of the objects ("" for objects of no office: staff login
+    # counters), so that each office's staff read only theirs (`scoped_rules`).
+    offices: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    COUNTS = ("due", "erased", "anonymised", "deleted", "failed")
+
+    def mark(self) -> tuple[tuple[int, ...], Counter[str]]:
+        return tuple(getattr(self, n) for n in self.COUNTS), Counter(self.skipped)
+
+    def settle(self, office: str, mark: tuple[tuple[int, ...], Counter[str]]) -> None:
+        """Add what changed since `mark` to the office's counts."""
+        counts, skipped = mark
+        mine = self.offices.setdefault(office, {**dict.fromkeys(self.COUNTS, 0), "skipped": {}})
+        for name, before in zip(self.COUNTS, counts, strict=True):
+            mine[name] += getattr(self, name) - before
+        for reason, n in (self.skipped - skipped).items():
+            mine["skipped"][reason] = mine["skipped"].get(reason, 0) + n
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule.pk, "record_type": self.rule.record_type,
@@ -249,25 +266,29 @@ def run(*, today: datetime.date | None = None, dry_run: bool = False, limit: int
                 break
             last = batch[-1].pk
             for obj in batch:
+                office = str(getattr(obj, "office_id", None) or "")
+                mark = report.mark()
                 report.due += 1
                 if not acting:
                     if rt.people:
                         _peek_person(obj.pk, report)
-                    continue
-                if limit is not None and done >= limit:
-                    continue  # counted as due, left for the next run
-                try:
-                    before = report.erased + report.anonymised + report.deleted
-                    _act(rt, rule, obj, report)
-                    done += report.erased + report.anonymised + report.deleted - before
-                except Exception as exc:  # one failure does not stop the run
-                    log.exception("retention: %s %s failed", rule.record_type, obj.pk)
-                    report.failed += 1
-                    failed += 1
-                    errors.append({"rule": rule.pk, "object": str(obj.pk),
-                                   "error": type(exc).__name__})
+                elif limit is not None and done >= limit:
+                    pass  # counted as due, left for the next run
+                else:
+                    try:
+                        before = report.erased + report.anonymised + report.deleted
+                        _act(rt, rule, obj, report)
+                        done += report.erased + report.anonymised + report.deleted - before
+                    except Exception as exc:  # one failure does not stop the run
+                        log.exception("retention: %s %s failed", rule.record_type, obj.pk)
+                        report.failed += 1
+                        failed += 1
+                        errors.append({"rule": rule.pk, "object": str(obj.pk),
+                                       "error": type(exc).__name__, "office": office})
+                report.settle(office, mark)
     record.done, record.failed = done, failed
-    record.report = {"rules": [r.as_dict() for r in reports], "errors": errors}
+    record.report = {"rules": [r.as_dict() for r in reports], "errors": errors,
+                     "offices": {str(r.rule.pk): r.offices for r in reports}}
     record.finished_at = timezone.now()
     record.save(update_fields=["done", "failed", "report", "finished_at"])
     events.emit("retention.run", actor=by, obj=record, via=via, dry_run=dry_run, done=done,
@@ -279,7 +300,9 @@ def as_json(record: RetentionRun) -> dict[str, Any]:
     """The contract of `apply_retention --json`."""
     return {"run": str(record.pk), "today": record.today.isoformat(), "dry_run": record.dry_run,
             "limit": record.limit, "done": record.done, "failed": record.failed,
-            "rules": record.report.get("rules", []), "errors": record.report.get("errors", [])}
+            "rules": record.report.get("rules", []),
+            "errors": [{k: v for k, v in e.items() if k != "office"}
+                       for e in record.report.get("errors", [])]}
 
 
 # --- Who may do what, and the changes they make --------------------------------------------------
@@ -294,6 +317,50 @@ def may_view(user: User) -> bool:
 
 def may_change_rules(user: User) -> bool:
     return user.is_superuser or bool(offices_where(user, Role.SYSTEM_ADMIN))
+
+
+def sees_every_office(user: User) -> bool:
+    """System administrators (and superusers) read whole runs; supervisors and auditors only
+    what concerns the offices where they hold those roles."""
+    return may_change_rules(user)
+
+
+def scoped_report(user: User, record: RetentionRun) -> dict[str, Any]:
+    """The run's report as `user` may read it: {"rules", "errors", "done", "failed"}.
+
+    A supervisor or an auditor gets the rules of their offices and, of each global rule, the
+    counts of their offices' objects only; failures of their offices' objects; done and
+    failed summed from those. Runs recorded before counts were kept per office show them
+    the rules of their offices only."""
+    rules = record.report.get("rules", [])
+    errors = record.report.get("errors", [])
+    if sees_every_office(user):
+        return {"rules": rules, "errors": errors, "done": record.done, "failed": record.failed}
+    mine = {str(pk) for pk in offices_where(user, *VIEWERS)}
+    per_office = record.report.get("offices")
+    out = []
+    for r in rules:
+        if r["office"] is not None and str(r["office"]) not in mine:
+            continue
+        if per_office is None:
+            if r["office"] is not None:
+                out.append(r)
+            continue
+        parts = [c for office, c in per_office.get(str(r["rule"]), {}).items() if office in mine]
+        rt = _types.get(r["record_type"])
+        if r["office"] is None and not parts and (rt is None or not rt.per_office):
+            continue  # a rule on records of no office (staff login counters)
+        row = {**r, **dict.fromkeys(RuleReport.COUNTS, 0), "skipped": {}}
+        for part in parts:
+            for name in RuleReport.COUNTS:
+                row[name] += part[name]
+            for reason, n in part["skipped"].items():
+                row["skipped"][reason] = row["skipped"].get(reason, 0) + n
+        row["skipped"] = dict(sorted(row["skipped"].items()))
+        out.append(row)
+    return {"rules": out, "errors": [e for e in errors if e.get("office") in mine],
+            "done": sum(r["erased"] + r["anonymised"] + r["deleted"] for r in out),
+            "failed": sum(r["failed"] for r in out)}
 
 
 @transaction.atomic

@@ -46,6 +46,7 @@ from cases.access import (
     grants_known,
     has_role,
     offices_where,
+    sees_part,
 )
 from cases.crypto import blind, datakeys, keyring
 from cases.models import (
@@ -591,16 +592,23 @@ def case_people(case: Case) -> list[CaseParticipant]:
     return parts
 
 
-def case_notes(case: Case) -> QuerySet[Note]:
+def case_notes(user: User, case: Case) -> QuerySet[Note]:
+    """The case's notes, if `user` sees that part of the case (a share may not open it)."""
+    if not sees_part(user, case, "notes"):
+        return Note.objects.none()
     return case.notes.select_related("author")
 
 
-def case_documents(case: Case) -> QuerySet[Document]:
+def case_documents(user: User, case: Case) -> QuerySet[Document]:
+    if not sees_part(user, case, "documents"):
+        return Document.objects.none()
     return case.documents.select_related("uploaded_by")
 
 
 def get_document(user: User, case_id: uuid.UUID | str, document_id: uuid.UUID | str) -> Document:
     case = get_case(user, case_id)
+    if not sees_part(user, case, "documents"):
+        raise Http404("No such document.")
     try:
         return case.documents.get(pk=document_id)
     except (Document.DoesNotExist, ValidationError, ValueError):
@@ -828,11 +836,19 @@ def office_matches(office: Office, data: _Identity, *, exclude: uuid.UUID | None
     return found
 
 
+def _pairs_supervised(user: User) -> Q:
+    """Pairs of an office this user supervises: the pair's own (the newer record's), or the
+    office of its older record (a fingerprint match across offices is both offices' to
+    review; each sees the other's record only through a grant)."""
+    supervised = offices_where(user, Role.SUPERVISOR)
+    return Q(office__in=supervised) | Q(other__office__in=supervised)
+
+
 def duplicate_queue(user: User) -> QuerySet[PossibleDuplicate]:
     """Pairs to review in the offices this user supervises, oldest first."""
     return (PossibleDuplicate.objects
-            .filter(office__in=offices_where(user, Role.SUPERVISOR), status=DuplicateStatus.OPEN)
-            .select_related("office", "person", "other", "flagged_by")
+            .filter(_pairs_supervised(user), status=DuplicateStatus.OPEN)
+            .select_related("office", "person__office", "other__office", "flagged_by")
             .order_by("created_at", "pk"))
 
 
@@ -840,7 +856,7 @@ def get_duplicate(user: User, pk: uuid.UUID | str) -> PossibleDuplicate:
     """A pair of an office this user supervises, reviewed or not."""
     try:
         return (PossibleDuplicate.objects
-                .filter(office__in=offices_where(user, Role.SUPERVISOR))
+                .filter(_pairs_supervised(user))
                 .select_related("office", "person", "other").get(pk=pk))
     except (PossibleDuplicate.DoesNotExist, ValidationError, ValueError):
         raise Http404("No such pair.") from None

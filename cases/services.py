@@ -19,6 +19,7 @@ from cases import (
     intake,
     keystore,
     lockout,
+    regional,
     restriction,
     selectors,
     texts,
@@ -49,6 +50,7 @@ from cases.models import (
     PersonIndex,
     PossibleDuplicate,
     ReferenceCounter,
+    RegionalToken,
     Role,
     User,
 )
@@ -74,6 +76,7 @@ def _index_person(person: Person) -> None:
             for k, v in sorted(entries)
         ]
     )
+    regional.index_person(person)
 
 
 _CHANGEABLE = ("given_names", "family_names", "aliases", "date_of_birth", "sex",
@@ -131,9 +134,11 @@ def _flag_duplicates(*, by: User, person: Person, data: PersonData, seen: set[uu
 
 @transaction.atomic
 def review_duplicate(*, by: User, pair: PossibleDuplicate, same_person: bool) -> PossibleDuplicate:
-    """A supervisor of the pair's office says whether its two records are one person."""
-    pair = PossibleDuplicate.objects.select_for_update().get(pk=pair.pk)
-    if pair.office_id not in access.offices_where(by, Role.SUPERVISOR):
+    """A supervisor of the pair's office (or of its older record's) says whether its two
+    records are one person."""
+    pair = PossibleDuplicate.objects.select_for_update(of=("self",)).select_related("other").get(pk=pair.pk)
+    supervised = access.offices_where(by, Role.SUPERVISOR)
+    if pair.office_id not in supervised and pair.other.office_id not in supervised:
         raise PermissionDenied(_("Only a supervisor of the office reviews possible duplicates."))
     if pair.status != DuplicateStatus.OPEN:
         raise ValidationError(_("This pair has already been reviewed."))
@@ -405,6 +410,7 @@ def shred_person(*, by: User | None, person: Person, code: str, note: str = "") 
     locked (select_for_update) and not yet erased."""
     datakeys.destroy(subject_id=person.pk)
     PersonIndex.objects.filter(person=person).delete()
+    RegionalToken.objects.filter(person=person).delete()
     names = list(Document.objects.filter(person=person).values_list("storage_name", flat=True))
 
     def delete_files() -> None:
@@ -434,7 +440,8 @@ def role_group(role: str) -> Group:
 
 # Roles that an office administrator may hand out; system administration is granted only
 # by a superuser (manage.py grant_role).
-OFFICE_GRANTABLE_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.AUDITOR, Role.OFFICE_ADMIN)
+OFFICE_GRANTABLE_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.AUDITOR, Role.ANALYST,
+                          Role.OFFICE_ADMIN)
 
 
 def _check_staff_admin(by: User | None, office: Office, role: str) -> None:
@@ -585,13 +592,18 @@ def grant_case_access(*, by: User, case: Case, user: User, reason: str) -> None:
     if not reason.strip():
         raise ValidationError({"reason": _("Say why this case is shared.")})
     texts.ensure(reason, texts.SHORT, field="reason")
-    perm = Permission.objects.get(content_type__app_label="cases", codename="view_case")
-    if CaseUserObjectPermission.objects.filter(content_object=case, user=user,
-                                               permission=perm).exists():
+    perms = Permission.objects.filter(content_type__app_label="cases",
+                                      codename__in=["view_case", *access.PARTS.values()])
+    if CaseUserObjectPermission.objects.filter(access.unexpired(), content_object=case, user=user,
+                                               permission__codename="view_case").exists():
         return
-    grant = CaseUserObjectPermission(content_object=case, user=user, permission=perm)
-    updates.stamp(grant, by=by, reason=reason)
-    grant.save()
+    # The whole case, without an end (cases.shares opens parts until a date).
+    CaseUserObjectPermission.objects.filter(content_object=case, user=user,
+                                            permission__in=perms).delete()
+    for perm in perms:
+        grant = CaseUserObjectPermission(content_object=case, user=user, permission=perm)
+        updates.stamp(grant, by=by, reason=reason)
+        grant.save()
     entry = transfers.record_share(by=by, case=case, user=user, reason=reason)
     access.forget(user)
     events.emit("case.share", actor=by, obj=case, user=user.pk,
@@ -604,11 +616,12 @@ def revoke_case_access(*, by: User, case: Case, user: User, reason: str = "") ->
     if not access.can_assign(by, case):
         raise PermissionDenied(_("Only a supervisor of this office can share its cases."))
     for grant in CaseUserObjectPermission.objects.filter(
-        content_object=case, user=user, permission__codename="view_case"
-    ):
+        content_object=case, user=user, permission__codename__in=["view_case", *access.PARTS.values()]
+    ).select_related("permission"):
         updates.stamp(grant, by=by, reason=reason)
         grant.delete()
-        events.emit("case.unshare", actor=by, obj=case, user=user.pk)
+        if grant.permission.codename == "view_case":
+            events.emit("case.unshare", actor=by, obj=case, user=user.pk)
     access.forget(user)
 
 
@@ -618,6 +631,7 @@ ROLE_PERMISSIONS: dict[str, Sequence[str]] = {
     Role.SUPERVISOR: ["view_person", "add_person", "change_person", "view_case", "add_case",
                       "change_case", "add_note", "view_note", "add_document", "view_document"],
     Role.AUDITOR: [],
+    Role.ANALYST: [],
     Role.OFFICE_ADMIN: ["view_user", "add_user", "change_user", "view_membership",
                         "add_membership", "change_membership", "delete_membership"],
     Role.SYSTEM_ADMIN: ["view_office", "add_office", "change_office",

@@ -18,6 +18,7 @@ from html import escape
 from io import BytesIO
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -30,10 +31,12 @@ from cases.models import (
     CaseDeadline,
     CaseParticipant,
     CaseStep,
+    Consent,
     Document,
     Note,
     Person,
     SubjectRequest,
+    Transfer,
 )
 from cases.vocab import country_name, language_name, specific_need_label
 from cases.workflow import definitions
@@ -95,6 +98,17 @@ def _step_label(case: Case, step: CaseStep) -> str:
     if wf is not None and step.transition in wf.transitions:
         return str(wf.transition(step.transition).label)
     return step.transition
+
+
+def _given_purpose(text: str) -> str:
+    """A transfer's purpose without a supervisor's reason for sharing without consent (an
+    internal working paper, kept in the register), in whichever language it was written."""
+    prefixes = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            prefixes.add(_("Shared without the person's consent: %(reason)s").split("%")[0].strip())
+    return "\n".join(line for line in text.splitlines()
+                     if not any(line.startswith(p) for p in prefixes))
 
 
 def _own_sections(person: Person, internal: bool) -> tuple[list[Section], list[str]]:
@@ -166,6 +180,28 @@ def _own_sections(person: Person, internal: bool) -> tuple[list[Section], list[s
                        ["kind", "received_on", "status", "details", "answer"], [
         {"kind": display(r, "kind"), "received_on": r.received_on, "status": display(r, "status"),
          "details": r.details, "answer": r.answer} for r in requests]))
+    consents = list(Consent.objects.filter(person=person, replaced_at__isnull=True)
+                    .order_by("purpose"))
+    if consents:
+        out.append(section("consents", _("Your consent"), Consent,
+                           ["purpose", "given", "recorded_at"], [
+            {"purpose": display(c, "purpose"), "given": _("yes") if c.given else _("no"),
+             "recorded_at": c.recorded_at} for c in consents],
+            extra={"recorded_at": _("recorded on")}))
+    # Who received their data (the register of transfers), as it stands: an entry put right
+    # by a correction is shown as corrected; the copies given to the person are left out.
+    given = list(Transfer.objects.filter(models.Q(person=person) | models.Q(case__in=cases))
+                 .filter(subject_request__isnull=True, corrections__isnull=True)
+                 .select_related("to_office", "to_organisation", "case")
+                 .order_by("transferred_on", "recorded_at"))
+    if given:
+        out.append(section("transfers", _("Who your data was given to"), Transfer,
+                           ["transferred_on", "recipient", "case", "categories", "purpose"], [
+            {"transferred_on": t.transferred_on,
+             "recipient": t.to_office.name if t.to_office else str(t.to_organisation or ""),
+             "case": t.case.reference if t.case else "", "categories": t.categories,
+             "purpose": t.purpose if internal else _given_purpose(t.purpose)} for t in given],
+            extra={"recipient": _("given to")}))
     return out, withheld
 
 

@@ -22,7 +22,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import events, services, texts, updates
+from cases import events, services, texts, transfers, updates
 from cases.access import offices_where
 from cases.models import (
     ErasureCode,
@@ -169,8 +169,12 @@ def mark_exported(*, by: User, request: SubjectRequest, fmt: str, language: str,
         raise PermissionDenied(_("Only a supervisor decides to include the office's internal "
                                  "notes and assessments."))
     updates.model_update(request, by=by, exported_at=timezone.now())
+    # The copy leaves the office: the register of transfers has it (once per request).
+    entry = transfers.record_access_copy(by=by, request=request, fmt=fmt, language=language,
+                                         internal=internal)
     events.emit("subject_request.export", actor=by, obj=request, format=fmt, language=language,
-                internal=internal, person=str(request.person_id))
+                internal=internal, person=str(request.person_id),
+                transfer=str(entry.pk) if entry else "")
 
 
 @transaction.atomic

@@ -6,7 +6,7 @@ import uuid
 
 from celery import shared_task
 
-from cases import events, importing, notifications, retention
+from cases import events, importing, notifications, retention, secure_messages, shares
 from cases.crypto import datakeys, keyring
 from cases.crypto.datakeys import key_scope
 
@@ -52,3 +52,17 @@ def apply_retention_task() -> str:
     returns the run's id."""
     with key_scope():
         return str(retention.run(via="task").pk)
+
+
+@shared_task(name="cases.expire_shares")  # type: ignore[untyped-decorator]  # celery has no type hints
+def expire_shares_task() -> int:
+    """Periodic (every 15 minutes): remove the shares of cases that have ended
+    (cases.shares.expire); reads stopped at the end already."""
+    return shares.expire()
+
+
+@shared_task(name="cases.message_emails")  # type: ignore[untyped-decorator]  # celery has no type hints
+def message_emails_task(message_id: str) -> int:
+    """Tell the recipients of a secure message by email that it waits for them
+    (cases.secure_messages.send_emails: a link, nothing of the message)."""
+    return secure_messages.send_emails(message_id)

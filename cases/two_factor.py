@@ -30,13 +30,14 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cases import access, events
-from cases.models import Office, Role, User
+from cases.models import Office, Role, User, WebAuthnDevice
 
 VERIFIED_AT = "_amparo_2fa_at"  # when a code was last entered in this session (Unix seconds)
 HAS_DEVICE = "_amparo_2fa_device"  # read at login: whoever set up an app is asked for a code
 BACKUP_CODES = 10
 # The roles that always need a second factor where it is required.
-ROLES: tuple[str, ...] = (Role.SUPERVISOR, Role.AUDITOR, Role.OFFICE_ADMIN, Role.SYSTEM_ADMIN)
+ROLES: tuple[str, ...] = (Role.SUPERVISOR, Role.AUDITOR, Role.ANALYST, Role.OFFICE_ADMIN,
+                          Role.SYSTEM_ADMIN)
 APP, BACKUP = "app", "backup_code"
 
 
@@ -60,6 +61,12 @@ def is_verified(user: Any) -> bool:
 def app_device(user: User) -> TOTPDevice | None:
     """The user's confirmed authenticator app, if any."""
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+
+
+def has_factor(user: User) -> bool:
+    """An authenticator app or a security key (cases/security_keys.py) is set up."""
+    return app_device(user) is not None or bool(
+        WebAuthnDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 def backup_device(user: User) -> StaticDevice | None:
@@ -98,11 +105,11 @@ def qr_svg(device: TOTPDevice, title: str) -> str:
 
 def device_known_at_login(sender: object, request: HttpRequest, user: User, **kwargs: object) -> None:
     """user_logged_in: a login asks for a new code (even when the same user logs in again in
-    the same session); whether the user set up an app is read here, once."""
+    the same session); whether the user set up an app or a key is read here, once."""
     request.session.pop(VERIFIED_AT, None)
     if getattr(user, "otp_device", None) is None:
         request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
-    request.session[HAS_DEVICE] = app_device(user) is not None
+    request.session[HAS_DEVICE] = has_factor(user)
 
 
 def pending(request: HttpRequest) -> bool:
@@ -132,11 +139,11 @@ def recently_verified(request: HttpRequest, seconds: int | None = None) -> bool:
 
 def needs_step_up(request: HttpRequest) -> bool:
     """Erasure, the audit export and staff account changes need a code entered within
-    AMPARO_STEP_UP_MINUTES; without an app and while two-factor authentication is not
-    required (the demo), they do not."""
+    AMPARO_STEP_UP_MINUTES; without an app or a key and while two-factor authentication is
+    not required (the demo), they do not."""
     if recently_verified(request):
         return False
-    return settings.AMPARO_REQUIRE_2FA or app_device(request.user) is not None  # type: ignore[arg-type]
+    return settings.AMPARO_REQUIRE_2FA or has_factor(request.user)  # type: ignore[arg-type]
 
 
 def to_verify(request: HttpRequest, next_url: str = "") -> HttpResponse:
@@ -275,10 +282,10 @@ def regenerate_backup_codes(request: HttpRequest, code: str) -> tuple[Checked, l
 
 
 def remove_devices(user: User) -> int:
-    """Every device of the user (app and backup codes): they set up an app again at their
-    next login. The caller records who did it and why."""
+    """Every device of the user (app, backup codes, security keys): they set up an app again
+    at their next login. The caller records who did it and why."""
     removed = 0
-    for model in (TOTPDevice, StaticDevice):
+    for model in (TOTPDevice, StaticDevice, WebAuthnDevice):
         devices = model.objects.filter(user=user)
         removed += devices.count()
         devices.delete()

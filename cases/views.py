@@ -20,15 +20,22 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cases import (
     access,
     breaches,
+    consent,
     events,
+    handovers,
     listing,
+    office_queue,
+    regional,
     retention,
+    secure_messages,
     selectors,
     services,
+    shares,
     subject_requests,
     uploads,
 )
 from cases import dashboard as dashboard_parts
+from cases import sections as page_sections
 from cases.crypto import datakeys
 from cases.forms import (
     AssignForm,
@@ -45,8 +52,9 @@ from cases.forms import (
 from cases.http import AuthedRequest, HtmxRequest, protect_file
 from cases.intake import IdentityDocumentData
 from cases.models import Case, Office, Person, Role
-from cases.procedure_card import procedure_card
+from cases.procedure_card import procedure_card_html
 from cases.steps import add_service_errors, audited_get, case_staff_required
+from cases.views_consent import ConsentForm
 
 
 class LoginView(auth_views.LoginView):
@@ -103,9 +111,12 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         queue = list(selectors.as_listed(selectors.unassigned_queue(user)).order_by("-opened_at")[:15])
         deadlines = dashboard_parts.deadlines(user)
         sections = dashboard_parts.sections(user)
-        ctx.update(my_cases=my_cases, queue=queue, deadlines=deadlines, sections=sections)
+        between = office_queue.summary(user)
+        ctx.update(my_cases=my_cases, queue=queue, deadlines=deadlines, sections=sections,
+                   office_queue=between, office_queue_any=any(p.total for p in between))
         shown = [*my_cases, *queue, *deadlines.cases, *(c for s in sections for c in s.cases)]
-        datakeys.preload(list({c.principal_id for c in shown}))
+        datakeys.preload(list({c.principal_id for c in shown}))  # the queue shows no names
+        shown += [r.case for p in between for r in p.rows]
         events.emit("case.list", actor=user, show="dashboard",
                     cases=list(dict.fromkeys(str(c.pk) for c in shown)))
         ctx["queue_count"] = selectors.bounded_count(selectors.unassigned_queue(user))
@@ -119,6 +130,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         ctx["duplicate_count"] = selectors.bounded_count(selectors.duplicate_queue(user))
         ctx["requests_open"], ctx["requests_overdue"] = subject_requests.open_counts(user)
         ctx["breaches_open"], ctx["breaches_overdue"] = breaches.open_counts(user)
+        ctx["handovers_waiting"] = handovers.waiting_count(user)
     if held.get(Role.OFFICE_ADMIN):
         ctx["staff"] = selectors.administered_memberships(user)
     if held.get(Role.SYSTEM_ADMIN):
@@ -203,14 +215,19 @@ def person_detail(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
                           and not person.restricted_at),
         "open_form": OpenCaseForm(),
         "requests": subject_requests.person_requests(person)[:10],
+        "consent_rows": consent.rows(person),
+        "consent_form": ConsentForm() if selectors.can_edit_person(request.user, person)
+        and not person.erased_at else None,
         "handles_requests": not person.erased_at and subject_requests.handles(request.user, person),
         "may_hold": retention.may_hold(request.user, person),
+        "may_ask_region": regional.may_ask(request.user, person),
         # Sealed with the office's key: for the office's supervisors and auditors.
         "erasure_note": (person.erasure_note
                          if selectors.can_read_erasure_note(request.user, person) else None),
         "linked": selectors.linked_people(request.user, person),
         "pairs_to_review": selectors.duplicate_queue(request.user)
                           .filter(Q(person=person) | Q(other=person)).exists(),
+        "sections": page_sections.render(request, "person", person),
     })
 
 
@@ -343,15 +360,21 @@ def _case_page(request: AuthedRequest, case: Case, **forms: BaseForm) -> HttpRes
     ctx = {
         "case": case,
         "participants": selectors.case_people(case),
-        "notes": selectors.case_notes(case),
-        "documents": selectors.case_documents(case),
+        "notes": selectors.case_notes(user, case),
+        "documents": selectors.case_documents(user, case),
+        "parts": access.case_parts(user, case),
+        "shares": shares.current(case) if access.can_assign(user, case) else [],
+        "my_share": (None if access.case_parts(user, case) == access.ALL_PARTS
+                     else shares.mine(user, case)),
         "can_edit": (access.can_edit_case(user, case) and not case.principal.erased_at
                      and not case.principal.restricted_at),
         "can_assign": access.can_assign(user, case),
         "can_take": access.can_take(user, case),
         "note_form": forms.get("note_form") or NoteForm(),
         "document_form": forms.get("document_form") or DocumentForm(),
-        "procedure": procedure_card(case, user),
+        "procedure": procedure_card_html(case, user),
+        "message_card": secure_messages.case_card(user, case),
+        "sections": page_sections.render(request, "case", case),
     }
     if ctx["can_assign"]:
         ctx["assign_form"] = forms.get("assign_form") or AssignForm(

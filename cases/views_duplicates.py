@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from cases import events, selectors, services
+from cases import events, sections, selectors, services
 from cases.crypto import datakeys
 from cases.http import AuthedRequest
 from cases.models import CaseParticipant, Role
@@ -33,6 +33,12 @@ def duplicate_queue(request: AuthedRequest) -> HttpResponse:
     total = selectors.bounded_count(queue)
     pairs = list(queue[:PAGE])
     people = [p for pair in pairs for p in (pair.person, pair.other)]
+    # A pair may join a record of another office (fingerprints): shown only through a grant.
+    seen = set(selectors.visible_people(request.user)
+               .filter(pk__in=[p.pk for p in people]).values_list("pk", flat=True))
+    for p in people:
+        p.may_see = p.pk in seen  # type: ignore[attr-defined]
+    people = [p for p in people if p.pk in seen]
     prefetch_related_objects(people, "documents")
     datakeys.preload([p.pk for p in people])
     cases: dict[uuid.UUID, list[CaseParticipant]] = defaultdict(list)
@@ -42,6 +48,8 @@ def duplicate_queue(request: AuthedRequest) -> HttpResponse:
         cases[part.person_id].append(part)
     for p in people:
         p.listed_cases = [part.case for part in cases[p.pk]]  # type: ignore[attr-defined]
+    for pair in pairs:
+        pair.sections = sections.render(request, "duplicate", pair)  # type: ignore[attr-defined]
     events.emit("duplicate.list", actor=request.user,
                 people=sorted({str(p.pk) for p in people}))
     return render(request, "cases/duplicates.html", {"pairs": pairs, "total": total})

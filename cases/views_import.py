@@ -32,6 +32,8 @@ class ImportForm(Styled, forms.Form):
         help_text=gettext_lazy("CSV (UTF-8) or XLSX, with one person per row and the columns "
                                "listed below."),
     )
+    kind = forms.ChoiceField(label=gettext_lazy("Kind of file"), choices=(), required=False,
+                             initial=importing.PEOPLE)
     skip_invalid = forms.BooleanField(
         label=gettext_lazy("Import the good rows even if some rows have errors"), required=False
     )
@@ -42,7 +44,13 @@ class ImportForm(Styled, forms.Form):
         field.queryset = offices if offices is not None else Office.objects.none()
         if offices is not None and len(offices) == 1:
             field.initial = offices[0]
-        self.fields["file"].widget.attrs["accept"] = ACCEPT
+        kinds = importing.KINDS.values()
+        self.fields["file"].widget.attrs["accept"] = ",".join(
+            [ACCEPT, *(k.accept for k in kinds if k.accept)])
+        if len(importing.KINDS) > 1:
+            cast("forms.ChoiceField", self.fields["kind"]).choices = [(k.code, k.label) for k in kinds]
+        else:
+            del self.fields["kind"]
 
     def clean_file(self) -> UploadedFile[bytes]:
         upload: UploadedFile[bytes] = self.cleaned_data["file"]
@@ -70,14 +78,18 @@ def import_start(request: AuthedRequest) -> HttpResponse:
             job = importing.queue_import(
                 by=request.user, office=form.cleaned_data["office"], data=upload.read(),
                 filename=upload.name, skip_invalid=form.cleaned_data["skip_invalid"],
+                kind=form.cleaned_data.get("kind") or importing.PEOPLE,
             )
         except ValidationError as exc:
             form.add_error("file", exc.messages)
         else:
             return redirect("import_job", job_id=job.pk)
-    jobs = selectors.visible_import_jobs(request.user)[:20]
+    kinds = importing.KINDS
+    jobs = [(job, kinds[job.kind].label if job.kind in kinds else job.kind)
+            for job in selectors.visible_import_jobs(request.user)[:20]]
     return render(request, "cases/import_start.html", {
         "form": form, "jobs": jobs, "columns": importing.COLUMNS, "max_rows": importing.max_rows(),
+        "kinds": list(kinds.values()),
     }, status=400 if form.errors else 200)
 
 

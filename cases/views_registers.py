@@ -5,20 +5,30 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import uuid
+from collections.abc import Iterator
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import access, breaches, events, transfers, two_factor
-from cases.forms import BreachManageForm, BreachReportForm, TransferFilterForm, TransferForm
+from cases.crypto.datakeys import key_scope
+from cases.forms import (
+    BreachManageForm,
+    BreachPeopleForm,
+    BreachReportForm,
+    TransferFilterForm,
+    TransferForm,
+)
 from cases.http import AuthedRequest, protect_file
 from cases.models import Breach, Case, Office, Role, Transfer
 from cases.paging import BoundedPaginator
@@ -79,7 +89,7 @@ def breach_list(request: AuthedRequest) -> HttpResponse:
 
 
 def _page(request: AuthedRequest, item: Breach, form: BreachManageForm | None = None,
-          status: int = 200) -> HttpResponse:
+          status: int = 200, people_form: BreachPeopleForm | None = None) -> HttpResponse:
     supervises = breaches.supervises(request.user, item)
     if form is None and supervises:
         form = BreachManageForm(initial={
@@ -90,10 +100,17 @@ def _page(request: AuthedRequest, item: Breach, form: BreachManageForm | None = 
             and timezone.localtime(item.focal_point_notified_at),
             "people_notified_at": item.people_notified_at
             and timezone.localtime(item.people_notified_at)})
+    people = breaches.named_people(request.user, item)
+    # Every showing is recorded, with the people whose names it showed (ids only).
+    events.emit("breach.view", actor=request.user, obj=item,
+                people=[str(link.person_id) for link in people
+                        if link.shown])  # type: ignore[attr-defined]  # named_people sets it
     return render(request, "cases/breach.html", {
         "item": item, "form": form, "supervises": supervises and item.status != "closed",
         "notify_by": breaches.notify_by(item), "overdue": breaches.notification_overdue(item),
         "history": item.history.select_related("history_user").order_by("-history_date")[:20],
+        "people": people,
+        "people_form": people_form or BreachPeopleForm(),
     }, status=status)
 
 
@@ -105,7 +122,6 @@ def breach_detail(request: AuthedRequest, breach_id: uuid.UUID) -> HttpResponse:
                        action="breach.update" if posted else "breach.view",
                        object_type="cases.breach")
     if not posted:
-        events.emit("breach.view", actor=request.user, obj=item)
         return _page(request, item)
     if not breaches.supervises(request.user, item):
         raise PermissionDenied(_("Only a supervisor of the office manages its breaches."))
@@ -119,8 +135,43 @@ def breach_detail(request: AuthedRequest, breach_id: uuid.UUID) -> HttpResponse:
         else:
             messages.success(request, _("The breach was updated."))
             return redirect("breach_detail", breach_id=item.pk)
-    events.emit("breach.view", actor=request.user, obj=item)
     return _page(request, item, form, status=400)
+
+
+@require_POST
+@register_required
+def breach_people(request: AuthedRequest, breach_id: uuid.UUID) -> HttpResponse:
+    """Name the people affected (by their cases' references), or take one off."""
+    item = audited_get(breaches.get_breach, request, breach_id, action="breach.people",
+                       object_type="cases.breach")
+    if not breaches.supervises(request.user, item):
+        raise PermissionDenied(_("Only a supervisor of the office manages its breaches."))
+    if remove := request.POST.get("remove"):
+        try:
+            breaches.unname_person(by=request.user, breach=item, link_id=uuid.UUID(remove))
+        except (ValueError, Http404):
+            # Not a person named on this breach (a page left open, a typed value): nothing
+            # of what was sent goes further.
+            messages.error(request, _("This person is not named on this breach."))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("The person was taken off the breach."))
+        return redirect("breach_detail", breach_id=item.pk)
+    form = BreachPeopleForm(request.POST)
+    if form.is_valid():
+        try:
+            added = breaches.name_people(by=request.user, breach=item,
+                                         references=form.cleaned_data["references"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, ngettext(
+                "%(count)d person was named as affected.",
+                "%(count)d people were named as affected.", len(added)) % {"count": len(added)})
+            return redirect("breach_detail", breach_id=item.pk)
+    return _page(request, breaches.get_breach(request.user, item.pk), status=400,
+                 people_form=form)
 
 
 # --- The register of transfers (cases/transfers.py) ------------------------------------------
@@ -129,6 +180,8 @@ CSV_COLUMNS = ("id", "office", "transferred_on", "to_office", "to_organisation",
                "channel", "agreement", "legal_basis", "categories", "case", "people_count",
                "purpose", "corrects", "recorded_by", "recorded_at")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Entries read, written and sent at a time by the CSV export.
+EXPORT_CHUNK = 2000
 
 
 def _cell(value: object) -> str:
@@ -208,7 +261,7 @@ def transfer_new(request: AuthedRequest) -> HttpResponse:
                     transfers.record_transfer(
                         by=request.user, office=d["office"], transferred_on=d["transferred_on"],
                         to_office=d["to_office"], to_organisation=d["to_organisation"],
-                        channel=d["channel"], agreement=d["agreement"],
+                        channel=d["channel"], sharing_agreement=d["sharing_agreement"],
                         legal_basis=d["legal_basis"], categories=d["categories"], case=case,
                         people_count=d["people_count"], purpose=d["purpose"], corrects=corrects)
                 except ValidationError as exc:
@@ -220,28 +273,49 @@ def transfer_new(request: AuthedRequest) -> HttpResponse:
                   status=status)
 
 
-@require_GET
-@register_required
-def transfer_export(request: AuthedRequest) -> HttpResponse:
-    if (step_up := two_factor.step_up(request)) is not None:
-        return step_up  # a code entered within AMPARO_STEP_UP_MINUTES, as for every export
-    form, listed = _filtered(request)
-    rows = list(listed)
-    # Recorded before a byte is sent: an export that cannot be logged does not happen.
-    events.emit("transfer.export", actor=request.user, rows=len(rows), filters=_filters(form))
+def _csv_row(t: Transfer) -> list[str]:
+    return [_cell(v) for v in (
+        t.pk, t.office.code, t.transferred_on.isoformat(),
+        t.to_office.code if t.to_office else "",
+        t.to_organisation.name if t.to_organisation else "",
+        t.to_user.username if t.to_user else "", t.channel, t.agreement, t.legal_basis,
+        t.categories, t.case.reference if t.case else "", t.people_count, t.purpose,
+        t.corrects_id or "", t.recorded_by.username if t.recorded_by else "",
+        timezone.localtime(t.recorded_at).isoformat())]
+
+
+def _csv_chunks(listed: QuerySet[Transfer]) -> Iterator[str]:
+    """The CSV, EXPORT_CHUNK entries at a time: read with a cursor (iterator), written and
+    sent chunk by chunk, so that memory does not grow with the register. Each chunk opens
+    the purposes in a key scope of its own: the request's scope has ended when a streamed
+    body is sent."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for t in rows:
-        writer.writerow([_cell(v) for v in (
-            t.pk, t.office.code, t.transferred_on.isoformat(),
-            t.to_office.code if t.to_office else "",
-            t.to_organisation.name if t.to_organisation else "",
-            t.to_user.username if t.to_user else "", t.channel, t.agreement, t.legal_basis,
-            t.categories, t.case.reference if t.case else "", t.people_count, t.purpose,
-            t.corrects_id or "", t.recorded_by.username if t.recorded_by else "",
-            timezone.localtime(t.recorded_at).isoformat())])
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    rows = listed.iterator(chunk_size=EXPORT_CHUNK)
+    while True:
+        with key_scope():
+            batch = list(itertools.islice(rows, EXPORT_CHUNK))
+            for t in batch:
+                writer.writerow(_csv_row(t))
+        if out.tell():
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+        if len(batch) < EXPORT_CHUNK:
+            return
+
+
+@require_GET
+@register_required
+def transfer_export(request: AuthedRequest) -> HttpResponseBase:
+    if (step_up := two_factor.step_up(request)) is not None:
+        return step_up  # a code entered within AMPARO_STEP_UP_MINUTES, as for every export
+    form, listed = _filtered(request)
+    # Recorded before a byte is sent: an export that cannot be logged does not happen.
+    events.emit("transfer.export", actor=request.user, rows=listed.count(),
+                filters=_filters(form))
+    response = StreamingHttpResponse(_csv_chunks(listed), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="transfers-{stamp}.csv"'
     protect_file(response)

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from cases import events, retention, selectors, two_factor
 from cases.http import AuthedRequest
-from cases.models import RetentionRule, RetentionRun
+from cases.models import Office, RetentionRule, RetentionRun
 from cases.paging import BoundedPaginator
 from cases.steps import add_service_errors, audited_get
 
@@ -45,6 +45,10 @@ def run_list(request: AuthedRequest) -> HttpResponse:
     _viewer(request)
     page = BoundedPaginator(RetentionRun.objects.order_by("-started_at", "-pk"),
                             PAGE_SIZE).get_page(request.GET.get("page"))
+    for run in page.object_list:
+        # Done and failed as far as the viewer's offices go (a system administrator: all).
+        scoped = retention.scoped_report(request.user, run)
+        run.done, run.failed = scoped["done"], scoped["failed"]
     events.emit("retention.view", actor=request.user, page="runs")
     return render(request, "cases/retention_runs.html", {"page": page})
 
@@ -58,11 +62,16 @@ def run_detail(request: AuthedRequest, run_id: uuid.UUID) -> HttpResponse:
     except RetentionRun.DoesNotExist:
         raise Http404("No such run.") from None
     labels = {k: str(v) for k, v in retention.skip_labels().items()}
+    scoped = retention.scoped_report(request.user, run)
+    run.done, run.failed = scoped["done"], scoped["failed"]
     rules = []
-    for r in run.report.get("rules", []):
+    for r in scoped["rules"]:
         rules.append({**r, "label": retention.record_type_label(r["record_type"]),
                       "skipped_list": [(labels.get(k, k), n) for k, n in r["skipped"].items()]})
-    errors = Paginator(run.report.get("errors", []), PAGE_SIZE).get_page(request.GET.get("page"))
+    codes = dict(Office.objects.values_list("pk", "code"))
+    for r in rules:
+        r["office_code"] = codes.get(r["office"], "") if r["office"] is not None else ""
+    errors = Paginator(scoped["errors"], PAGE_SIZE).get_page(request.GET.get("page"))
     events.emit("retention.view", actor=request.user, obj=run, page="run")
     return render(request, "cases/retention_run.html", {
         "run": run, "rules": rules, "errors": errors,

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cases import two_factor
+from cases import security_keys, two_factor
 from cases.forms import Styled
 from cases.http import AuthedRequest
 
@@ -47,8 +47,8 @@ def _with_next(request: AuthedRequest, name: str) -> str:
 @login_required
 @require_GET
 def start(request: AuthedRequest) -> HttpResponse:
-    """Enter a code when an app is set up; otherwise set one up."""
-    if two_factor.app_device(request.user) is not None:
+    """Enter a code (or use a key) when an app or a key is set up; otherwise set an app up."""
+    if two_factor.has_factor(request.user):
         return redirect(_with_next(request, "two_factor_verify"))
     # No app (none yet, or an administrator reset it): nothing to ask for until one is set up.
     request.session[two_factor.HAS_DEVICE] = False
@@ -59,8 +59,8 @@ def start(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def enrol(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    # Replacing an app asks for a code from the current one (or a backup code) first.
-    if two_factor.app_device(user) is not None and not two_factor.recently_verified(request):
+    # Replacing an app, or adding one beside a security key, asks for a code (or the key) first.
+    if two_factor.has_factor(user) and not two_factor.recently_verified(request):
         return two_factor.to_verify(request, reverse("two_factor_enrol"))
     form = CodeForm(request.POST or None)
     form.fields["code"].widget.attrs["inputmode"] = "numeric"
@@ -85,7 +85,7 @@ def enrol(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def verify(request: AuthedRequest) -> HttpResponse:
-    if two_factor.app_device(request.user) is None:
+    if not two_factor.has_factor(request.user):
         return redirect(_with_next(request, "two_factor"))
     form = CodeForm(request.POST or None)
     step_up = two_factor.is_verified(request.user)
@@ -103,14 +103,16 @@ def verify(request: AuthedRequest) -> HttpResponse:
             return redirect(two_factor.safe_next(request))
         form.refuse(checked)
     return render(request, "cases/two_factor_verify.html", {
-        "form": form, "step_up": step_up,
+        "form": form, "step_up": step_up, "has_app": two_factor.app_device(request.user) is not None,
+        "key_options": security_keys.authentication_options(request),
+        **security_keys.host_hint(request), "next": request.GET.get("next", ""),
     }, status=400 if form.errors else 200)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def manage(request: AuthedRequest) -> HttpResponse:
-    """The account's security: the app, backup codes left, new backup codes."""
+    """The account's security: the app, backup codes left, new backup codes, security keys."""
     user = request.user
     if two_factor.pending(request):
         return redirect("two_factor")
@@ -128,6 +130,7 @@ def manage(request: AuthedRequest) -> HttpResponse:
     return render(request, "cases/two_factor_manage.html", {
         "device": device, "form": form, "required": two_factor.required(user),
         "backup_codes_left": two_factor.backup_codes_left(user) if device else 0,
+        "keys": security_keys.keys(user), **security_keys.host_hint(request),
     }, status=400 if form.errors else 200)
 
 

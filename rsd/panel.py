@@ -40,7 +40,7 @@ def panel_context(case: Case, user: User) -> dict[str, Any]:
         # The interview record, the assessments' texts, the reasons of decisions and appeals:
         # for who works on the case (its caseworker, the office's supervisors), not for a
         # colleague who sees it waiting in the office's queue.
-        "show_records": access.can_edit_case(user, case),
+        "show_records": access.reads_records(user, case),
         "can_add_family": can_edit and not case.closed_at,
         "can_edit_application": can_edit and not case.closed_at and application is not None,
         # Letters are printed by who may act on the case (the service checks it too).

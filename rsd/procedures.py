@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -256,6 +257,35 @@ def _panel(case: Case, user: User) -> dict[str, Any]:
     return panel_context(case, user)
 
 
+def _panel_sources(case: Case) -> list[QuerySet[Any]]:
+    """Every row the panel shows or its steps' checks read (cases/fragments.py)."""
+    from cases.models import Person
+    from rsd.models import (
+        Appeal,
+        Application,
+        CoiSource,
+        Decision,
+        EligibilityAssessment,
+        FamilyMember,
+        Interview,
+    )
+
+    cited = EligibilityAssessment.coi_sources.through.objects.filter(eligibilityassessment__case=case)
+    interviews = Interview.objects.filter(case=case)
+    assessments = EligibilityAssessment.objects.filter(case=case)
+    decisions = Decision.objects.filter(case=case)
+    family = FamilyMember.objects.filter(case=case)
+    staff = (Q(pk__in=interviews.values("interviewer_id")) | Q(pk__in=assessments.values("author_id"))
+             | Q(pk__in=assessments.values("reviewed_by_id")) | Q(pk__in=decisions.values("recorded_by_id")))
+    return [
+        Application.objects.filter(case=case), family,
+        Person.objects.filter(pk__in=family.values("person_id")),
+        interviews, assessments, cited, CoiSource.objects.filter(pk__in=cited.values("coisource_id")),
+        decisions, Appeal.objects.filter(case=case),
+        User.objects.filter(staff),
+    ]
+
+
 STEP_URL = "rsd:step"
 
 
@@ -282,7 +312,7 @@ def options_of(wf: Workflow | None) -> AsylumOptions:
 
 
 DEFAULT_OPTIONS = AsylumOptions(
-    step_url=STEP_URL, panel_template="rsd/_panel.html", panel=_panel,
+    step_url=STEP_URL, panel_template="rsd/_panel.html", panel=_panel, panel_sources=_panel_sources,
     authorities={Steps.DECIDE: _("Reviewing eligibility officer")},
     appeal_body=_("Appeal eligibility officer"),
 )

@@ -32,7 +32,10 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "cases",
     "rsd",
+    "tip",
     "audit",
+    "stats",
+    "biometrics",
 ]
 
 MIDDLEWARE = [
@@ -141,6 +144,19 @@ SESSION_COOKIE_HTTPONLY = True
 AMPARO_SESSION_IDLE_MINUTES = int(os.environ.get("AMPARO_SESSION_IDLE_MINUTES", 30))
 AMPARO_SESSION_MAX_HOURS = int(os.environ.get("AMPARO_SESSION_MAX_HOURS", 10))
 SESSION_COOKIE_AGE = AMPARO_SESSION_MAX_HOURS * 3600
+# Rendered fragments (the case page's procedure card) kept under the fingerprint of their rows
+# and sealed with the person's data key (cases/fragments.py, docs/architecture.md#speed): in
+# each worker's memory, or in a shared cache (AMPARO_FRAGMENT_CACHE_URL, redis://...).
+AMPARO_FRAGMENT_SECONDS = int(os.environ.get("AMPARO_FRAGMENT_SECONDS", 600))
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "fragments": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+         "LOCATION": os.environ["AMPARO_FRAGMENT_CACHE_URL"], "KEY_PREFIX": "amparo-fragment"}
+        if os.environ.get("AMPARO_FRAGMENT_CACHE_URL") else
+        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments",
+         "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("AMPARO_FRAGMENT_ENTRIES", 2000))}}),
+}
 # Argon2id for new and changed passwords; older hashes are upgraded at the next login.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -212,6 +228,23 @@ AMPARO_REQUIRE_2FA = os.environ.get("AMPARO_REQUIRE_2FA", "") == "1"
 # Erasure, the audit export and staff account changes need a code entered this recently.
 AMPARO_STEP_UP_MINUTES = int(os.environ.get("AMPARO_STEP_UP_MINUTES", 10))
 OTP_TOTP_ISSUER = "Amparo"
+# Security keys and passkeys (docs/architecture.md#security-keys-and-passkeys): the domain the
+# keys are bound to (empty: the host the browser asked for) and the origins their answers may
+# come from (empty: the one the browser is on).
+AMPARO_WEBAUTHN_RP_ID = os.environ.get("AMPARO_WEBAUTHN_RP_ID", "")
+AMPARO_WEBAUTHN_ORIGINS = [o for o in os.environ.get("AMPARO_WEBAUTHN_ORIGINS", "").split(",") if o]
+
+# Email: only "a message waits for you" with a link (docs/architecture.md#secure-messages).
+EMAIL_BACKEND = os.environ.get("AMPARO_EMAIL_BACKEND",
+                               "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("AMPARO_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("AMPARO_EMAIL_PORT", 25))
+EMAIL_HOST_USER = os.environ.get("AMPARO_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("AMPARO_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("AMPARO_EMAIL_TLS", "") == "1"
+DEFAULT_FROM_EMAIL = os.environ.get("AMPARO_EMAIL_FROM", "amparo@localhost")
+# Where the links in emails point: the address staff open Amparo at.
+AMPARO_BASE_URL = os.environ.get("AMPARO_BASE_URL", "http://127.0.0.1:8000")
 
 # Imports (README, "Importing paper files"; docs/architecture.md#imports).
 AMPARO_IMPORT_MAX_ROWS = int(os.environ.get("AMPARO_IMPORT_MAX_ROWS", 100_000))
@@ -230,6 +263,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# The 1:N fingerprint searches go to one worker that holds the gallery in memory
+# (`celery -A settings worker -Q biometrics --concurrency 1`; docs/architecture.md#biometrics).
+CELERY_TASK_ROUTES = {"biometrics.*": {"queue": "biometrics"}}
 # Audit events are linked into the chain right after commit without a broker ("inline"), by
 # the background linker with one ("background"): requests then never take the chain's lock.
 AMPARO_AUDIT_LINKER = os.environ.get("AMPARO_AUDIT_LINKER") or (
@@ -249,6 +285,7 @@ CELERY_BEAT_SCHEDULE = {
     "stale-imports": {"task": "cases.shred_stale_imports", "schedule": 600},
     "rsd-sweep": {"task": "rsd.sweep", "schedule": 6 * 3600},
     "deadline-notifications": {"task": "cases.notify_deadlines", "schedule": 3600},
+    "expire-shares": {"task": "cases.expire_shares", "schedule": 900},
     "retention": {"task": "cases.apply_retention",
                   "schedule": crontab(hour=AMPARO_RETENTION_AT.split(":")[0],
                                       minute=AMPARO_RETENTION_AT.split(":")[1])},
@@ -270,3 +307,12 @@ LOGGING = {
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 # One date format per language for letters and long dates (screens show ISO dates).
 FORMAT_MODULE_PATH = ["settings.formats"]
+
+# Fingerprints (docs/architecture.md#biometrics): Bozorth3 scores from which two prints are
+# the same finger, and from which a pair is raised for the supervisors to review.
+BIOMETRICS_MATCH_SCORE = int(os.environ.get("BIOMETRICS_MATCH_SCORE", 40))
+BIOMETRICS_POSSIBLE_SCORE = int(os.environ.get("BIOMETRICS_POSSIBLE_SCORE", 30))
+
+# Statistics (docs/architecture.md#statistics): counts above zero and below this are
+# suppressed in every screen and export; an export may ask for a higher threshold.
+AMPARO_STATS_THRESHOLD = int(os.environ.get("AMPARO_STATS_THRESHOLD", 5))

@@ -18,6 +18,9 @@ SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY  # noqa: F405
 # The public key above serves this computer only (settings/runserver_guard.py).
 if refusal := public_runserver(sys.argv, SECRET_KEY):
     sys.exit(refusal)
+# Emails are printed on the console unless AMPARO_EMAIL_BACKEND says otherwise.
+EMAIL_BACKEND = os.environ.get("AMPARO_EMAIL_BACKEND",
+                               "django.core.mail.backends.console.EmailBackend")
 ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost"]  # noqa: F405
 (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)  # WhiteNoise wants it to exist
 # Without a broker nothing signs checkpoints between two `audit_checkpoint` runs (no beat), so

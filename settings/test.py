@@ -1,5 +1,8 @@
 """Tests: SQLite unless DATABASE_URL names PostgreSQL; keys made on first use."""
 
+import os
+from pathlib import Path
+
 from settings.base import *  # noqa: F403
 from settings.base import VAR_DIR
 
@@ -16,3 +19,15 @@ AMPARO_AUDIT_ALLOW_TRUNCATE = True
 # Eager unless a broker is configured (the real-broker test starts a worker with one).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL  # noqa: F405
 LANGUAGE_CODE = "en"
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A test database in a file, not in memory: Django shares one in-memory connection
+    # between the test and every request thread of the live server, and two threads using
+    # it at once leave it half in a transaction. A file gives each thread its own
+    # connection, as in a real deployment. tmpfs where there is one; durability does not
+    # matter here.
+    _shm = Path("/dev/shm")  # noqa: S108  (a file per test run, named by its process)
+    _dir = _shm if _shm.is_dir() and os.access(_shm, os.W_OK) else VAR_DIR / "test"
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(_dir / f"amparo-test-{os.getpid()}.sqlite3")}
+    DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA synchronous=OFF"  # noqa: F405

@@ -15,5 +15,8 @@ urlpatterns = [
     path("imports/", include("cases.urls_import")),
     path("audit/", include("audit.urls")),
     path("asylum/", include("rsd.urls")),
+    path("trafficking/", include("tip.urls")),
+    path("statistics/", include("stats.urls")),
+    path("biometrics/", include("biometrics.urls")),
     path("", include("cases.urls")),
 ]

@@ -7,7 +7,9 @@ import importlib
 import itertools
 
 import pytest
+from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from cases import models, services
 from cases.crypto.datakeys import key_scope
@@ -25,6 +27,13 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _keys():
     with key_scope():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _language():
+    """Each test starts in the default language, whatever the test before it switched to."""
+    with translation.override(settings.LANGUAGE_CODE):
         yield
 
 
@@ -99,6 +108,11 @@ def supervisor(make_user, office) -> User:
 @pytest.fixture
 def auditor(make_user, office) -> User:
     return make_user(Role.AUDITOR, office)
+
+
+@pytest.fixture
+def analyst(make_user, office) -> User:
+    return make_user(Role.ANALYST, office)
 
 
 @pytest.fixture

@@ -3,7 +3,12 @@
 The default provider reads a JSON key file (or the AMPARO_KEYS environment variable):
 {"version": 1, "active_kek": "<id>", "keks": {"<id>": "<base64 32 bytes>"},
  "active_index": "<generation>", "index_keys": {"<generation>": "<base64 32 bytes>"},
- "index_bits": {"<generation>": {"name": 12, ...}}}
+ "index_bits": {"<generation>": {"name": 12, ...}},
+ "office_keys": {"<office code>": {"signing": "<base64>", "encryption": "<base64>"}},
+ "regional_key": "<base64 32 bytes>"}
+"office_keys" are the private keys with which an office signs and receives case packages
+(docs/architecture.md#case-packages); "regional_key" is the key the offices of a region share
+for the regional duplicate check (docs/architecture.md#regional-duplicate-check).
 Blind-index root keys have numbered generations (docs/architecture.md#index-key-generations);
 "index_bits" freezes the bits of a generation that is no longer active. An older file's single
 "index_key" is generation 1 with the bits it was written with (LEGACY_INDEX_BITS).
@@ -62,6 +67,14 @@ class KekProvider:
         """The frozen bits of a generation; None: the bits the settings plan."""
         return None
 
+    def office_keys(self, code: str) -> tuple[bytes, bytes] | None:
+        """An office's raw private keys for case packages (signing, encryption), if held."""
+        return None
+
+    def regional_key(self) -> bytes | None:
+        """The key shared by the offices of the region, if this installation takes part."""
+        return None
+
 
 class FileKekProvider(KekProvider):
     def __init__(self, data: dict[str, Any]) -> None:
@@ -76,6 +89,11 @@ class FileKekProvider(KekProvider):
                 self._index = {1: base64.b64decode(data["index_key"])}
                 self.active_index = 1
                 self._bits = {1: dict(LEGACY_INDEX_BITS)}
+            self._regional = (base64.b64decode(data["regional_key"])
+                              if data.get("regional_key") else None)
+            self._offices = {code: (base64.b64decode(pair["signing"]),
+                                    base64.b64decode(pair["encryption"]))
+                             for code, pair in data.get("office_keys", {}).items()}
         except (KeyError, TypeError, ValueError) as exc:
             raise KeyringError(f"The key file is malformed ({exc!r}).") from exc
         if self.active_kek_id not in self._keks:
@@ -83,7 +101,10 @@ class FileKekProvider(KekProvider):
         if self.active_index not in self._index:
             raise KeyringError(
                 f"The active index key generation {self.active_index} is not in the key file.")
-        if any(len(k) != 32 for k in [*self._keks.values(), *self._index.values()]):
+        offices = [k for pair in self._offices.values() for k in pair]
+        if self._regional is not None:
+            offices.append(self._regional)
+        if any(len(k) != 32 for k in [*self._keks.values(), *self._index.values(), *offices]):
             raise KeyringError("Every key in the key file must be 32 bytes (base64).")
 
     def _kek(self, kek_id: str) -> bytes:
@@ -120,6 +141,12 @@ class FileKekProvider(KekProvider):
 
     def index_bits(self, generation: int) -> dict[str, int] | None:
         return self._bits.get(generation)
+
+    def office_keys(self, code: str) -> tuple[bytes, bytes] | None:
+        return self._offices.get(code)
+
+    def regional_key(self) -> bytes | None:
+        return self._regional
 
 
 def key_file_path() -> Path:
@@ -161,6 +188,13 @@ def retire_index_generations(data: dict[str, Any]) -> list[int]:
         del data["index_keys"][g]
         data.get("index_bits", {}).pop(g, None)
     return [int(g) for g in old]
+
+
+def add_office_keys(data: dict[str, Any], code: str, signing: bytes, encryption: bytes) -> None:
+    data.setdefault("office_keys", {})[code] = {
+        "signing": base64.b64encode(signing).decode(),
+        "encryption": base64.b64encode(encryption).decode(),
+    }
 
 
 def add_active_kek(data: dict[str, Any]) -> str:

@@ -332,5 +332,6 @@ def staff_usernames(office: DemoOffice) -> list[tuple[str, str]]:
     prefix = office.code.lower()
     out = [(f"{prefix}-caseworker{n}", Role.CASEWORKER) for n in range(1, office.caseworkers + 1)]
     out += [(f"{prefix}-{role.replace('_', '-')}", role)
-            for role in (Role.SUPERVISOR, Role.AUDITOR, Role.OFFICE_ADMIN, Role.SYSTEM_ADMIN)]
+            for role in (Role.SUPERVISOR, Role.AUDITOR, Role.ANALYST, Role.OFFICE_ADMIN,
+                         Role.SYSTEM_ADMIN)]
     return [(username, str(role)) for username, role in out]

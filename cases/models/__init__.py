@@ -20,16 +20,19 @@ from cases.models.configuration import (
     OrganisationService,
     PeriodUnit,
 )
+from cases.models.consent import Consent, ConsentPurpose
 from cases.models.duplicates import (
     DuplicateReason,
     DuplicateSource,
     DuplicateStatus,
     PossibleDuplicate,
 )
-from cases.models.imports import ImportJob, ImportStatus
+from cases.models.handovers import Handover, HandoverKind, HandoverStatus
+from cases.models.imports import ImportedRow, ImportJob, ImportStatus
 from cases.models.keys import DataKey
 from cases.models.logins import LoginCounter
 from cases.models.notifications import Notification, NotificationKind
+from cases.models.packages import PartnerKey, ReceivedPackage
 from cases.models.people import (
     NEEDS_PAD,
     DocumentType,
@@ -41,23 +44,35 @@ from cases.models.people import (
     Sex,
     SpecificNeed,
 )
+from cases.models.regional import InquiryDirection, RegionalInquiry, RegionalToken
 from cases.models.registers import (
     Breach,
     BreachNature,
+    BreachPerson,
     BreachRisk,
     BreachStatus,
+    SharingAgreement,
     Transfer,
     TransferChannel,
     TransferIsFinal,
 )
 from cases.models.requests import RequestChannel, RequestKind, RequestStatus, SubjectRequest
 from cases.models.retention import RetentionAction, RetentionRule, RetentionRun
+from cases.models.secure_messages import (
+    Message,
+    MessageAttachment,
+    MessageRead,
+    MessageThread,
+    ThreadParty,
+)
+from cases.models.security_keys import WebAuthnDevice
 from cases.models.staff import Membership, Office, Role, User
 
 __all__ = [
     "NEEDS_PAD",
     "Breach",
     "BreachNature",
+    "BreachPerson",
     "BreachRisk",
     "BreachStatus",
     "Case",
@@ -68,6 +83,8 @@ __all__ = [
     "CaseStep",
     "CaseUserObjectPermission",
     "ConfigurationVersion",
+    "Consent",
+    "ConsentPurpose",
     "DataKey",
     "DeadlinePeriod",
     "Document",
@@ -76,13 +93,22 @@ __all__ = [
     "DuplicateSource",
     "DuplicateStatus",
     "ErasureCode",
+    "Handover",
+    "HandoverKind",
+    "HandoverStatus",
     "Holiday",
     "IdentityDocument",
     "ImportJob",
     "ImportStatus",
+    "ImportedRow",
     "IndexRebuild",
+    "InquiryDirection",
     "LoginCounter",
     "Membership",
+    "Message",
+    "MessageAttachment",
+    "MessageRead",
+    "MessageThread",
     "Note",
     "Notification",
     "NotificationKind",
@@ -91,11 +117,15 @@ __all__ = [
     "OrganisationKind",
     "OrganisationService",
     "ParticipantRole",
+    "PartnerKey",
     "PeriodUnit",
     "Person",
     "PersonIndex",
     "PossibleDuplicate",
+    "ReceivedPackage",
     "ReferenceCounter",
+    "RegionalInquiry",
+    "RegionalToken",
     "RequestChannel",
     "RequestKind",
     "RequestStatus",
@@ -104,10 +134,13 @@ __all__ = [
     "RetentionRun",
     "Role",
     "Sex",
+    "SharingAgreement",
     "SpecificNeed",
     "SubjectRequest",
+    "ThreadParty",
     "Transfer",
     "TransferChannel",
     "TransferIsFinal",
     "User",
+    "WebAuthnDevice",
 ]

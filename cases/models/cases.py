@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -56,6 +57,14 @@ class Case(models.Model):
         verbose_name = _("case")
         verbose_name_plural = _("cases")
         ordering = ["-opened_at"]
+        # The parts of a case a share may open besides who the person is
+        # (docs/architecture.md#shares-and-referrals).
+        permissions = [
+            ("view_case_procedure", _("See the procedure, its steps and decisions")),
+            ("view_case_records", _("See the claim narrative and interview records")),
+            ("view_case_notes", _("See the case notes")),
+            ("view_case_documents", _("See the case documents")),
+        ]
         indexes = [
             models.Index(fields=["office", "opened_at"]),
             models.Index(fields=["office", "assigned_to", "opened_at"]),
@@ -212,10 +221,24 @@ class Document(models.Model):
 
 
 class CaseUserObjectPermission(UserObjectPermissionBase):
-    """An explicit grant to one user (a share or referral); its history records who and why."""
+    """An explicit grant to one user (a share or referral); its history records who and why.
+
+    Why may name people: the change reason is sealed with the key of the case's principal
+    (`principal_key`, copied from the case when the grant is saved), so that erasing the
+    principal shreds it too (docs/architecture.md#registers)."""
 
     content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
-    history = HistoricalRecords()
+    principal_key = models.UUIDField(null=True, blank=True, editable=False)
+    # A share ends by itself then: reads ignore it at once, a periodic task removes it.
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    history = HistoricalRecords(
+        history_change_reason_field=EncryptedTextField(subject="principal_key"))
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.principal_key is None and self.content_object_id is not None:
+            self.principal_key = (Case.objects.filter(pk=self.content_object_id)
+                                  .values_list("principal_id", flat=True).first())
+        super().save(*args, **kwargs)
 
 
 class CaseGroupObjectPermission(GroupObjectPermissionBase):

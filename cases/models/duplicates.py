@@ -1,5 +1,5 @@
 """Pairs of records that may be one person, for a supervisor to link or dismiss
-(docs/architecture.md#duplicates). Registration adds them today; biometric matches will too."""
+(docs/architecture.md#duplicates): registration and fingerprint enrolment add them."""
 
 import uuid
 
@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 class DuplicateSource(models.TextChoices):
     REGISTRATION = "registration", _("Registration")
+    BIOMETRIC = "biometric", _("Fingerprints")
 
 
 class DuplicateStatus(models.TextChoices):
@@ -22,10 +23,12 @@ class DuplicateStatus(models.TextChoices):
 class DuplicateReason(models.TextChoices):
     DOCUMENT = "document", _("Same identity document number")
     NAME_AND_BIRTH = "name_and_birth", _("Same names and date of birth")
+    FINGERPRINT = "fingerprint", _("Fingerprints match")
 
 
 class PossibleDuplicate(models.Model):
-    """`person` (the newer record) may be `other`, registered before it in the same office.
+    """`person` (the newer record) may be `other`, registered before it: in the same office
+    (registration), or in any office (fingerprints; `office` is then `person`'s).
 
     Only codes and ids: what the two records hold is read from the records themselves."""
 

@@ -58,6 +58,8 @@ class ImportJob(models.Model):
     status = models.CharField(
         _("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.QUEUED
     )
+    # What the file holds: "people", or a kind an app registered (cases.importing.KINDS).
+    kind = models.CharField(_("kind of file"), max_length=20, default="people")
     skip_invalid = models.BooleanField(_("skip invalid rows"), default=False)
     storage_name = models.CharField(max_length=200, blank=True)
     file_extension = models.CharField(max_length=8, blank=True)
@@ -138,3 +140,24 @@ class ImportJob(models.Model):
     @property
     def notices(self) -> list[dict]:
         return [_for_reader(r) for r in self.report if r.get("level") != "error"]
+
+
+class ImportedRow(models.Model):
+    """A row an import of a kind other than people wrote, by a keyed digest of its content
+    in its office: importing the same row again adds nothing (docs/architecture.md#htcds-import).
+    Deleted with the person's erasure (cases.erasure)."""
+
+    id = models.BigAutoField(primary_key=True)
+    office = models.ForeignKey("cases.Office", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20)
+    digest = models.CharField(max_length=64)
+    person = models.ForeignKey("cases.Person", on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["office", "kind", "digest"],
+                                               name="imported_row_once")]
+
+    def __str__(self) -> str:
+        return f"imported {self.kind} row of {self.case_id}"

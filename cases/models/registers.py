@@ -75,12 +75,72 @@ class Breach(models.Model):
         return f"{self.get_nature_display()} ({self.discovered_at:%Y-%m-%d})"
 
 
+class BreachPerson(models.Model):
+    """A person named as affected by a breach, through one of their cases (its reference is
+    what those who may not see the person are shown). Only links: nothing of the person."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="people")
+    person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+",
+                             null=True, blank=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("person affected by a breach")
+        verbose_name_plural = _("people affected by a breach")
+        constraints = [
+            models.UniqueConstraint(fields=["breach", "person"], name="breach_person_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.breach_id} · {self.person_id}"
+
+
+class SharingAgreement(models.Model):
+    """A data-sharing agreement of an office with a partner organisation: what for, under
+    which legal basis, from when until when. A transfer to the partner names one; a transfer
+    dated outside its period is refused (docs/architecture.md#registers)."""
+
+    office = models.ForeignKey("cases.Office", on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("office"))
+    partner = models.ForeignKey("cases.Organisation", on_delete=models.PROTECT,
+                                related_name="agreements", verbose_name=_("partner"))
+    reference = models.CharField(_("reference"), max_length=100)
+    purpose = models.CharField(_("purpose"), max_length=500)
+    legal_basis = models.CharField(_("legal basis"), max_length=200)
+    starts_on = models.DateField(_("in force from"))
+    ends_on = models.DateField(_("in force until"), null=True, blank=True,
+                               help_text=_("Empty: until it is ended."))
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["office", "reference"]
+        verbose_name = _("data-sharing agreement")
+        verbose_name_plural = _("data-sharing agreements")
+        constraints = [
+            models.UniqueConstraint(fields=["office", "reference"], name="agreement_reference"),
+            models.CheckConstraint(condition=models.Q(ends_on__isnull=True)
+                                   | models.Q(ends_on__gte=models.F("starts_on")),
+                                   name="agreement_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.partner})"
+
+    def in_force_on(self, day: Any) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+
 class TransferChannel(models.TextChoices):
     SHARE = "share", _("Access granted in Amparo")
     EMAIL = "email", _("Email")
     PAPER = "paper", _("Paper or in person")
     MEDIA = "media", _("Storage device")
     PLATFORM = "platform", _("Another system or platform")
+    ACCESS = "access", _("Copy for the person concerned (access request)")
     OTHER = "other", _("Other")
 
 
@@ -104,6 +164,11 @@ class Transfer(models.Model):
     agreement = models.CharField(_("agreement"), max_length=200, blank=True)
     legal_basis = models.CharField(_("legal basis or consent reference"), max_length=200,
                                    blank=True)
+    # The managed agreement the data went under (its reference is copied to `agreement`,
+    # which older entries filled in by hand).
+    sharing_agreement = models.ForeignKey(SharingAgreement, on_delete=models.PROTECT,
+                                          related_name="transfers", null=True, blank=True,
+                                          verbose_name=_("data-sharing agreement"))
     categories = models.CharField(_("categories of data"), max_length=500)
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+",
                              null=True, blank=True, verbose_name=_("case"))
@@ -112,6 +177,11 @@ class Transfer(models.Model):
     people_count = models.PositiveIntegerField(_("number of people"), default=1)
     office_key = models.UUIDField(editable=False)
     purpose = EncryptedTextField(_("purpose"), subject="office_key")
+    # A copy of their data handed to the person themself, answering this access request
+    # (written once per request, when the copy is first produced).
+    subject_request = models.OneToOneField(
+        "cases.SubjectRequest", on_delete=models.PROTECT, related_name="transfer", null=True,
+        blank=True, verbose_name=_("access request"))
     corrects = models.ForeignKey("self", on_delete=models.PROTECT, related_name="corrections",
                                  null=True, blank=True, verbose_name=_("corrects the entry"))
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,

@@ -11,6 +11,8 @@ class Role(models.TextChoices):
     CASEWORKER = "caseworker", _("Caseworker")
     SUPERVISOR = "supervisor", _("Supervisor")
     AUDITOR = "auditor", _("Auditor")
+    # Reads the statistics of their offices: numbers, never people or case pages.
+    ANALYST = "analyst", _("Analyst")
     OFFICE_ADMIN = "office_admin", _("Office administrator")
     SYSTEM_ADMIN = "system_admin", _("System administrator")
 

@@ -23,6 +23,8 @@ from cases.workflow import configured
 from cases.workflow.days import CALENDAR, UNITS, add_days
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from cases.models import Case, User
 
 SYSTEM = "system"  # a transition the periodic tasks may fire (with no user)
@@ -89,6 +91,10 @@ class Transition:
 
 # The panel a procedure adds to the case page: its template and what fills it.
 PanelBuilder = Callable[["Case", "User"], dict[str, Any]]
+# The rows a procedure's panel shows and its steps' checks read beyond the case, its steps
+# and deadlines, as queries: the card is kept under their fingerprint (cases/fragments.py).
+# A procedure that does not say has its card rendered on every view.
+PanelSources = Callable[["Case"], list["QuerySet[Any]"]]
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ class ProcedureOptions:
     step_url: str = ""            # URL name of the step pages, taking case_id and name
     panel_template: str = ""      # the procedure's panel on the case page
     panel: PanelBuilder | None = None
+    panel_sources: PanelSources | None = None
 
 
 OptionsT = TypeVar("OptionsT", bound=ProcedureOptions)

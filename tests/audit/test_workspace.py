@@ -368,7 +368,8 @@ def test_every_post_to_case_and_person_urls_is_refused(client, auditor, reviewed
                                                        person, caseworker2):
     document = services.add_document(by=caseworker2, case=reviewed_case, title="Acta",
                                       filename="acta.pdf", data=pdf_bytes("acta"))
-    ids = {"person_id": person.pk, "case_id": reviewed_case.pk, "document_id": document.pk}
+    ids = {"person_id": person.pk, "case_id": reviewed_case.pk, "document_id": document.pk,
+           "share_user_id": caseworker2.pk}
     names = [n for n in get_resolver().reverse_dict if isinstance(n, str)
              and n.split("_")[0] in ("person", "people", "case", "note", "document", "identity")]
     assert len(names) >= 12

@@ -69,6 +69,7 @@ def test_filtering_by_state_on_a_phone(page, staff, login, two_cases):
 
     # Clearing brings the other case back.
     page.locator("#filters-toggle").click()
+    expect(page.locator("#clear-filters")).to_be_visible()  # the filters unfolded first
     with page.expect_navigation():
         page.locator("#clear-filters").click()
     expect(rows).to_have_count(2)

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from cases import breaches
-from cases.models import Breach, BreachStatus
+from cases import breaches, services
+from cases.models import Breach, BreachPerson, BreachStatus, Role
 from tests.cases.rawsql import read_column
 
 EN = {"accept-language": "en"}
@@ -156,3 +156,136 @@ def test_the_caseworkers_dashboard_has_no_breach_card(client, caseworker, office
     report(caseworker, office, hours_ago=100)
     client.force_login(caseworker)
     assert b'id="card-breaches"' not in client.get(reverse("dashboard")).content
+
+
+# --- The people affected -----------------------------------------------------------------------
+
+@pytest.fixture
+def other_case(other_caseworker, other_office, person_data):
+    theirs = services.register_person(by=other_caseworker, office=other_office,
+                                      data=person_data(given_names="Xiomara Ixchel",
+                                                       family_names="Cojtí Tzul", documents=[]))
+    return services.open_case(by=other_caseworker, person=theirs, kind="asylum")
+
+
+def _name(client, by, breach, references):
+    client.force_login(by)
+    return client.post(reverse("breach_people", args=[breach.pk]), {"references": references},
+                       headers=EN)
+
+
+def test_a_supervisor_names_the_people_and_the_count_follows(client, caseworker, supervisor,
+                                                             office, case, person_data):
+    second = services.open_case(by=caseworker, kind="asylum", person=services.register_person(
+        by=caseworker, office=office, data=person_data(given_names="Ana", documents=[])))
+    breach = report(caseworker, office)
+
+    response = _name(client, supervisor, breach, f"{case.reference}, {second.reference} "
+                                                 f"{case.reference}")
+
+    assert response.status_code == 302
+    assert sorted(BreachPerson.objects.filter(breach=breach).values_list("person_id", flat=True)) \
+        == sorted([case.principal_id, second.principal_id])
+    breach.refresh_from_db()
+    assert breach.people_count == 2
+    event = AuditEvent.objects.get(action="breach.people")
+    assert sorted(event.details["added"]) == sorted([str(case.principal_id),
+                                                     str(second.principal_id)])
+    page = client.get(reverse("breach_detail", args=[breach.pk]), headers=EN).content.decode()
+    assert "María José Núñez Pérez" in page and reverse("person_detail", args=[case.principal_id]) in page
+    # The showing is recorded person by person, as a search is.
+    viewed = AuditEvent.objects.filter(action="breach.view").latest("id")
+    assert sorted(viewed.details["people"]) == sorted([str(case.principal_id),
+                                                       str(second.principal_id)])
+
+    # Named again: nobody twice, the count unchanged; a larger count given by hand stays.
+    assert _name(client, supervisor, breach, case.reference).status_code == 302
+    assert BreachPerson.objects.filter(breach=breach).count() == 2
+    manage(supervisor, Breach.objects.get(pk=breach.pk), people_count=40)
+    with pytest.raises(ValidationError, match="2 people are named"):
+        manage(supervisor, Breach.objects.get(pk=breach.pk), people_count=1)
+
+
+def test_the_auditor_sees_the_people_by_case_reference_only(client, caseworker, supervisor,
+                                                            auditor, office, case):
+    breach = report(caseworker, office)
+    breaches.name_people(by=supervisor, breach=breach, references=case.reference)
+    client.force_login(auditor)
+
+    page = client.get(reverse("breach_detail", args=[breach.pk]), headers=EN).content.decode()
+
+    assert f"Principal of the case {case.reference}" in page
+    assert "Núñez" not in page and "María" not in page
+    # Nobody's name was shown: nobody is recorded as shown.
+    assert AuditEvent.objects.filter(action="breach.view").latest("id").details["people"] == []
+    assert 'id="breach-people-form"' not in page
+    assert client.post(reverse("breach_people", args=[breach.pk]),
+                       {"references": case.reference}).status_code == 403
+
+
+def test_a_case_of_another_office_is_refused_as_unknown(client, caseworker, supervisor, office,
+                                                       other_case):
+    breach = report(caseworker, office)
+
+    response = _name(client, supervisor, breach, other_case.reference)
+
+    assert response.status_code == 400
+    assert f"No case of your offices has the reference {other_case.reference}" in \
+        response.content.decode()
+    assert "Cojtí" not in response.content.decode()
+    assert not BreachPerson.objects.exists()
+    # The same answer for a reference that does not exist at all.
+    assert "No case of your offices" in _name(client, supervisor, breach,
+                                              "XX-XXX-2026-999999").content.decode()
+    with pytest.raises(ValidationError):
+        breaches.name_people(by=supervisor, breach=breach, references=other_case.reference)
+
+
+def test_the_other_offices_supervisor_cannot_touch_the_breach(client, caseworker, office,
+                                                              other_supervisor, other_case, case):
+    breach = report(caseworker, office)
+    assert _name(client, other_supervisor, breach, other_case.reference).status_code == 404
+    assert _name(client, caseworker, breach, case.reference).status_code == 403
+    with pytest.raises(PermissionDenied):
+        breaches.name_people(by=other_supervisor, breach=breach, references=other_case.reference)
+    assert not BreachPerson.objects.exists()
+    assert AuditEvent.objects.filter(action="breach.people", outcome="denied").exists()
+
+
+def test_a_supervisor_of_two_offices_names_people_of_both(make_user, caseworker, office,
+                                                          other_office, case, other_case):
+    both = make_user(Role.SUPERVISOR, office)
+    services.grant_membership(by=None, user=both, office=other_office, role=Role.SUPERVISOR)
+    breach = report(caseworker, office)
+    breaches.name_people(by=both, breach=breach, references=f"{case.reference} {other_case.reference}")
+    assert BreachPerson.objects.filter(breach=breach).count() == 2
+
+
+def test_taking_a_person_off_and_a_closed_breach(client, caseworker, supervisor, other_supervisor,
+                                                 office, case):
+    breach = report(caseworker, office)
+    link = breaches.name_people(by=supervisor, breach=breach, references=case.reference)[0]
+    client.force_login(other_supervisor)
+    assert client.post(reverse("breach_people", args=[breach.pk]),
+                       {"remove": str(link.pk)}).status_code == 404
+    client.force_login(supervisor)
+    for wrong in ("not-an-id", str(breach.pk)):
+        response = client.post(reverse("breach_people", args=[breach.pk]), {"remove": wrong},
+                               headers=EN, follow=True)
+        assert "This person is not named on this breach." in response.content.decode()
+    assert BreachPerson.objects.count() == 1
+
+    assert client.post(reverse("breach_people", args=[breach.pk]),
+                       {"remove": str(link.pk)}).status_code == 302
+    assert not BreachPerson.objects.exists()
+    assert Breach.objects.get(pk=breach.pk).people_count == 1  # the estimate is the supervisor's
+
+    manage(supervisor, Breach.objects.get(pk=breach.pk), status="closed", actions="Borrado remoto")
+    with pytest.raises(ValidationError, match="closed"):
+        breaches.name_people(by=supervisor, breach=breach, references=case.reference)
+
+
+def test_an_empty_form_comes_back(client, caseworker, supervisor, office):
+    breach = report(caseworker, office)
+    response = _name(client, supervisor, breach, "  ")
+    assert response.status_code == 400 and 'id="breach-people-form"' in response.content.decode()

@@ -409,7 +409,8 @@ def test_the_choices_are_the_users(client, world, supervisor, caseworker, casewo
     assert {str(caseworker.pk), str(caseworker2.pk), str(supervisor.pk)} <= staff
     assert str(other_caseworker.pk) not in staff
     assert form.choices.offices == [(office.pk, office.code, str(office))]
-    assert [name for name, _ in form.choices.procedures] == ["rsd.bz"]
+    # Belize: its asylum procedure, and the trafficking procedure every country follows.
+    assert [name for name, _ in form.choices.procedures] == ["rsd.bz", "tip"]
 
     client.force_login(caseworker)
     form = client.get(reverse("case_list")).context["form"]

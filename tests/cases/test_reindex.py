@@ -155,3 +155,38 @@ def test_an_older_key_file_keeps_its_index_until_rotated(key_file, caseworker, o
     assert set(generations()) == {2}
     assert blind.bits("name", 2) == blind.planned_bits()["name"]
     assert [p.given_names for p in selectors.search_people(caseworker, name="Aurora").people] == ["Aurora"]
+
+
+def test_a_person_whose_key_cannot_be_unwrapped_is_passed_over_named_and_retried(
+        registered, caseworker, planned_key_file):
+    """As key rotation: one unreadable data key does not stall the re-index at its batch."""
+    from cases.models import DataKey
+
+    bad = registered[1]
+    key = DataKey.objects.get(subject_id=bad.pk)
+    DataKey.objects.filter(pk=key.pk).update(kek_id="kek-lost-long-ago")
+    call_command("init_keys", "--new-index-key", stdout=io.StringIO())
+    out = io.StringIO()
+
+    with pytest.raises(CommandError) as refused:  # exit status 1
+        call_command("reindex_people", "--batch-size", "2", stdout=out)
+
+    assert str(bad.pk) in str(refused.value) and "Benito" not in str(refused.value)
+    # Everyone else is on the new generation; the bad one keeps the old entries.
+    indexed = set(PersonIndex.objects.filter(generation=2).values_list("person_id", flat=True))
+    assert indexed == {p.pk for p in registered} - {bad.pk}
+    assert set(PersonIndex.objects.filter(person=bad).values_list("generation", flat=True)) == {1}
+    assert IndexRebuild.objects.get(generation=2).finished_at is None
+    assert [w.id for w in checks.check_reindex(None)] == ["amparo.W041"]
+    event = AuditEvent.objects.get(action="index.reindex_skipped")
+    assert event.details["people"] == [str(bad.pk)]
+    # Run again: named again, still unfinished.
+    with pytest.raises(CommandError, match=str(bad.pk)):
+        call_command("reindex_people", stdout=io.StringIO())
+    # The key file put right: the next run takes them and finishes.
+    DataKey.objects.filter(pk=key.pk).update(kek_id=key.kek_id)
+    keyring.reset()
+
+    assert run()[-1]["stage"] == "finished"
+    assert set(generations()) == {2}
+    everyone_is_found(caseworker)

@@ -246,7 +246,12 @@ def test_a_failing_person_is_reported_and_the_run_goes_on(register):
     assert reread(fine).erased_at is not None
     assert run.failed == 1 and run.done == 1
     assert run.report["errors"] == [{"rule": report_of(run, "person.no_case")["rule"],
-                                     "object": str(failing.pk), "error": "RuntimeError"}]
+                                     "object": str(failing.pk), "error": "RuntimeError",
+                                     "office": str(failing.office_id)}]
+    # The command's JSON contract is unchanged: the office is for the pages' scoping.
+    assert retention.as_json(run)["errors"] == [
+        {"rule": report_of(run, "person.no_case")["rule"], "object": str(failing.pk),
+         "error": "RuntimeError"}]
 
     again = retention.run(today=TODAY)  # the next run retries it
     assert reread(failing).erased_at is not None and again.done == 1 and again.failed == 0

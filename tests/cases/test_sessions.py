@@ -96,6 +96,21 @@ def test_deactivating_an_account_ends_its_sessions(office_admin, caseworker2):
     assert theirs.get(reverse("dashboard")).status_code == 302
 
 
+def test_changing_one_s_own_password_ends_one_s_other_sessions(caseworker):
+    here, elsewhere = Client(), Client()
+    for client in (here, elsewhere):
+        client.force_login(caseworker)
+        assert client.get(reverse("dashboard")).status_code == 200
+
+    changed = here.post(reverse("password_change"), {
+        "old_password": "pw-for-tests-only", "new_password1": "otra-clave-larga-2026",
+        "new_password2": "otra-clave-larga-2026"})
+
+    assert changed.status_code == 302
+    assert here.get(reverse("dashboard")).status_code == 200  # the session that changed it
+    assert elsewhere.get(reverse("dashboard")).status_code == 302  # every other one ends
+
+
 @pytest.fixture
 def production_hashers(settings):
     settings.PASSWORD_HASHERS = base.PASSWORD_HASHERS

@@ -14,7 +14,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from audit.models import AuditEvent
-from cases import services, subject_requests, workflow
+from cases import consent, services, subject_requests, transfers, workflow
 from cases.models import DataKey, Person, RequestStatus, Role, SubjectRequest
 
 pytestmark = pytest.mark.usefixtures("file_root")
@@ -138,6 +138,35 @@ def test_the_copy_holds_the_record_and_says_what_was_left_out(client, caseworker
     assert made.exported_at is not None
     event = AuditEvent.objects.get(action="subject_request.export")
     assert event.details["format"] == "json" and event.details["internal"] is False
+
+
+def test_the_copy_says_what_they_consented_to_and_who_was_given_their_data(
+        client, caseworker, supervisor, person, case, office, other_office):
+    consent.record(by=caseworker, person=person, purpose="sharing", given=True, language="es")
+    sent = transfers.record_transfer(by=supervisor, office=office, to_office=other_office,
+                                     transferred_on=datetime.date(2026, 3, 2), channel="paper",
+                                     categories="expediente", purpose="Traslado de domicilio",
+                                     case=case)
+    transfers.record_transfer(by=supervisor, office=office, to_office=other_office,
+                              transferred_on=datetime.date(2026, 3, 2), channel="paper",
+                              categories="expediente completo", purpose="Traslado de domicilio",
+                              case=case, corrects=sent)
+    made = record(caseworker, person, "access")
+    client.force_login(caseworker)
+
+    data = json.loads(_export(client, made).content)
+
+    sections = {s["key"]: s for s in data["sections"]}
+    assert sections["consents"]["records"] == [{
+        "purpose": "Sharing with another office or country", "given": "yes",
+        "recorded_at": sections["consents"]["records"][0]["recorded_at"]}]
+    # The entry as corrected, once; the copy itself is not a transfer to list.
+    assert sections["transfers"]["records"] == [{
+        "transferred_on": "2026-03-02", "recipient": other_office.name, "case": case.reference,
+        "categories": "expediente completo", "purpose": "Traslado de domicilio"}]
+    assert sections["transfers"]["labels"]["recipient"] == "Given to"
+    again = json.loads(_export(client, made).content)
+    assert {s["key"]: s for s in again["sections"]}["transfers"] == sections["transfers"]
 
 
 def test_a_supervisor_may_include_the_internal_papers_a_caseworker_may_not(client, caseworker,

@@ -14,8 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from cases import services, transfers
-from cases.models import CaseUserObjectPermission, Organisation, Transfer, TransferIsFinal
+from cases import services, subject_requests, transfers
+from cases.models import (
+    CaseUserObjectPermission,
+    Organisation,
+    SharingAgreement,
+    Transfer,
+    TransferIsFinal,
+)
 from tests.cases.rawsql import read_column
 
 pytestmark = pytest.mark.usefixtures("file_root")
@@ -68,7 +74,7 @@ def test_the_entry_is_written_in_the_grants_transaction(supervisor, other_casewo
 def test_a_partner_needs_an_agreement_or_a_legal_basis(supervisor, office, partner):
     with pytest.raises(ValidationError) as exc:
         entry(supervisor, office, to_organisation=partner)
-    assert "agreement" in exc.value.error_dict
+    assert "sharing_agreement" in exc.value.error_dict
 
     made = entry(supervisor, office, to_organisation=partner, legal_basis="Consentimiento 12/2026")
     assert made.to_organisation == partner
@@ -102,7 +108,7 @@ def test_entries_are_never_changed_or_deleted_a_correction_is_a_new_entry(
     client.force_login(supervisor)
     response = client.post(f"{reverse('transfer_new')}?corrects={first.pk}", {
         "office": office.pk, "transferred_on": timezone.localdate().isoformat(),
-        "to_organisation": partner.pk, "channel": "email", "agreement": "MoU-2026-01",
+        "to_organisation": partner.pk, "channel": "email", "legal_basis": "Consentimiento 3/2026",
         "categories": "nombres", "people_count": 2, "purpose": "Era a un albergue"}, headers=EN)
 
     assert response.status_code == 302
@@ -154,7 +160,8 @@ def test_the_csv_export_has_its_columns_and_is_audited(client, auditor, supervis
     response = client.get(reverse("transfer_export"))
 
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert response.streaming
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert tuple(rows[0]) == (
         "id", "office", "transferred_on", "to_office", "to_organisation", "to_user", "channel",
         "agreement", "legal_basis", "categories", "case", "people_count", "purpose", "corrects",
@@ -165,9 +172,180 @@ def test_the_csv_export_has_its_columns_and_is_audited(client, auditor, supervis
     assert AuditEvent.objects.get(action="transfer.export").details["rows"] == 1
 
 
+def test_the_export_is_streamed_chunk_by_chunk_with_the_same_columns(
+        client, monkeypatch, auditor, supervisor, other_supervisor, office, other_office, partner,
+        case):
+    from cases import views_registers
+    monkeypatch.setattr(views_registers, "EXPORT_CHUNK", 2)
+    made = [entry(supervisor, office, to_organisation=partner, agreement=f"MoU-{i}",
+                  purpose=f"Referencia {i}") for i in range(4)]
+    made.append(entry(supervisor, office, to_office=other_office, case=case,
+                      purpose="Traslado", corrects=made[0]))
+    entry(other_supervisor, other_office, to_office=office,
+          purpose="Not ours")
+    client.force_login(auditor)
+
+    response = client.get(reverse("transfer_export"))
+
+    chunks = [c.decode() for c in response.streaming_content]
+    assert len(chunks) == 3  # header with two entries, two entries, the last entry
+    rows = list(csv.reader(io.StringIO("".join(chunks))))
+    assert rows[0] == list(views_registers.CSV_COLUMNS)
+    assert len(rows) == 1 + len(made) and all(len(r) == 16 for r in rows)
+    by_id = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+    assert set(by_id) == {str(m.pk) for m in made}
+    last = by_id[str(made[4].pk)]
+    assert (last["office"], last["to_office"], last["case"], last["corrects"]) == (
+        office.code, other_office.code, case.reference, str(made[0].pk))
+    assert last["purpose"] == "Traslado" and last["recorded_by"] == supervisor.username
+    assert [by_id[str(m.pk)]["purpose"] for m in made[:4]] == [f"Referencia {i}" for i in range(4)]
+    assert AuditEvent.objects.get(action="transfer.export").details["rows"] == 5
+
+
 def test_the_export_asks_for_a_recent_code(client, settings, auditor, supervisor, office, partner):
     settings.AMPARO_REQUIRE_2FA = True
     client.force_login(auditor)
     response = client.get(reverse("transfer_export"))
     assert response.status_code == 302 and reverse("two_factor") in response.url
     assert not AuditEvent.objects.filter(action="transfer.export").exists()
+
+
+# --- A copy answering an access request ------------------------------------------------------
+
+def _access_copy(client, by, made, **params):
+    client.force_login(by)
+    query = {"format": "json", "language": "es", **params}
+    return client.get(reverse("subject_request_export", args=[made.pk]), query)
+
+
+def test_the_copy_of_an_access_request_is_recorded_once(client, caseworker, supervisor, auditor,
+                                                        person, case, office):
+    made = subject_requests.record_request(by=caseworker, person=person, kind="access",
+                                           channel="in_person", received_on=timezone.localdate(),
+                                           details="")
+    assert _access_copy(client, caseworker, made).status_code == 200
+
+    entry = Transfer.objects.get()
+    assert (entry.office, entry.person_id, entry.subject_request) == (office, person.pk, made)
+    assert entry.channel == "access" and entry.legal_basis == transfers.ACCESS_BASIS
+    assert entry.categories == transfers.ACCESS_COPY
+    assert (entry.to_office, entry.to_organisation, entry.to_user) == (None, None, None)
+    assert entry.recorded_by == caseworker and entry.transferred_on == timezone.localdate()
+    event = AuditEvent.objects.get(action="subject_request.export")
+    assert event.details["transfer"] == str(entry.pk)
+    assert AuditEvent.objects.filter(action="transfer.record", object_id=str(entry.pk)).exists()
+
+    # Produced again (the other format, by a supervisor, with the working papers): no new entry.
+    assert _access_copy(client, supervisor, made, format="pdf", internal="1").status_code == 200
+    assert Transfer.objects.count() == 1
+    assert AuditEvent.objects.filter(action="subject_request.export").count() == 2
+    assert AuditEvent.objects.filter(action="subject_request.export").order_by(
+        "-pk").first().details["transfer"] == ""
+
+    client.force_login(auditor)
+    page = client.get(reverse("transfer_list"), headers=EN).content.decode()
+    assert f'id="transfer-{entry.pk}"' in page and "The person concerned" in page
+
+
+def test_a_refused_copy_records_no_transfer(client, caseworker, other_caseworker, person, case):
+    access = subject_requests.record_request(by=caseworker, person=person, kind="access",
+                                             channel="in_person",
+                                             received_on=timezone.localdate(), details="")
+    correction = subject_requests.record_request(by=caseworker, person=person,
+                                                 kind="correction", channel="in_person",
+                                                 received_on=timezone.localdate(),
+                                                 details="Dirección")
+    assert _access_copy(client, caseworker, correction).status_code == 302
+    assert _access_copy(client, caseworker, access, format="xml").status_code == 302
+    assert _access_copy(client, other_caseworker, access).status_code == 404
+    with pytest.raises(PermissionDenied):
+        subject_requests.mark_exported(by=other_caseworker, request=access, fmt="json",
+                                       language="es", internal=False)
+    assert not Transfer.objects.exists()
+
+
+def test_the_first_copy_with_working_papers_says_so(supervisor, person, case):
+    made = subject_requests.record_request(by=supervisor, person=person, kind="access",
+                                           channel="in_person", received_on=timezone.localdate(),
+                                           details="")
+    subject_requests.mark_exported(by=supervisor, request=made, fmt="pdf", language="en",
+                                   internal=True)
+    entry = Transfer.objects.get(subject_request=made)
+    assert entry.categories == transfers.ACCESS_COPY_INTERNAL
+    assert b"PDF" not in read_column(Transfer, entry.pk, "purpose")
+    assert entry.purpose.endswith("PDF, en")
+
+
+# --- Managed data-sharing agreements ------------------------------------------------------------
+
+def agreement(office, partner, *, reference="MoU-2026-07", days_left: int | None = 30,
+              started_days_ago: int = 365):
+    today = timezone.localdate()
+    return SharingAgreement.objects.create(
+        office=office, partner=partner, reference=reference, purpose="Albergue y atención médica",
+        legal_basis="Convenio interinstitucional", starts_on=today - datetime.timedelta(
+            days=started_days_ago),
+        ends_on=None if days_left is None else today + datetime.timedelta(days=days_left))
+
+
+def test_a_transfer_under_an_agreement_names_it(client, supervisor, office, partner):
+    mou = agreement(office, partner)
+    client.force_login(supervisor)
+
+    response = client.post(reverse("transfer_new"), {
+        "office": office.pk, "transferred_on": timezone.localdate().isoformat(),
+        "sharing_agreement": mou.pk, "channel": "email", "categories": "nombres",
+        "people_count": 1, "purpose": "Referencia a albergue"}, headers=EN)
+
+    assert response.status_code == 302
+    made = Transfer.objects.get()
+    assert made.sharing_agreement == mou and made.to_organisation == partner
+    assert made.agreement == "MoU-2026-07"  # the list filter and the CSV read the reference
+
+
+def test_an_expired_agreement_is_refused_with_a_clear_message(client, supervisor, office, partner):
+    ended = agreement(office, partner, days_left=-1)
+    client.force_login(supervisor)
+
+    response = client.post(reverse("transfer_new"), {
+        "office": office.pk, "transferred_on": timezone.localdate().isoformat(),
+        "to_organisation": partner.pk, "sharing_agreement": ended.pk, "channel": "email",
+        "categories": "nombres", "people_count": 1, "purpose": "Referencia"}, headers=EN)
+
+    assert response.status_code == 400
+    yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    assert (f"The agreement MoU-2026-07 ended on {yesterday}: no data may go under it after "
+            "that day.") in response.content.decode()
+    assert not Transfer.objects.exists()
+    # A transfer made while it was in force, recorded late, is accepted.
+    made = entry(supervisor, office, to_organisation=partner, sharing_agreement=ended,
+                 transferred_on=timezone.localdate() - datetime.timedelta(days=5))
+    assert made.sharing_agreement == ended
+    with pytest.raises(ValidationError, match="in force only from"):
+        entry(supervisor, office, to_organisation=partner,
+              sharing_agreement=agreement(office, partner, reference="MoU-future",
+                                          started_days_ago=-3, days_left=None))
+
+
+def test_an_agreement_binds_its_office_and_its_partner(supervisor, office, other_office,
+                                                       other_supervisor, partner):
+    theirs = agreement(other_office, partner, reference="MoU-SJ")
+    mine = agreement(office, partner)
+    other_partner = Organisation.objects.create(name="Pastoral de Movilidad", kind="shelter",
+                                                country="MX")
+    with pytest.raises(ValidationError, match="not the office's"):
+        entry(supervisor, office, to_organisation=partner, sharing_agreement=theirs)
+    with pytest.raises(ValidationError, match="with Casa del Migrante"):
+        entry(supervisor, office, to_organisation=other_partner, sharing_agreement=mine)
+    with pytest.raises(ValidationError, match="with Casa del Migrante"):
+        entry(supervisor, office, to_office=other_office, sharing_agreement=mine)
+    assert not Transfer.objects.exists()
+
+
+def test_the_form_offers_only_the_offices_agreements(client, supervisor, office, other_office,
+                                                     partner):
+    agreement(other_office, partner, reference="MoU-OTHER-OFFICE")
+    mine = agreement(office, partner)
+    client.force_login(supervisor)
+    page = client.get(reverse("transfer_new"), headers=EN).content.decode()
+    assert f'value="{mine.pk}"' in page and "MoU-OTHER-OFFICE" not in page

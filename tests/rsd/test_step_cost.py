@@ -38,19 +38,22 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # key; docs/architecture.md#configuration): record_application, notify_negative.
 # A step that leaves the case waiting for someone other than its actor tells them: + one
 # INSERT ... SELECT of the notifications (cases/notifications.py), whoever they are.
+# Every step keeps the statistics' summary rows of its case (stats/facts.py): one UPDATE of
+# them when the case is saved; a new application or decision one read and one INSERT more, a
+# closing step one read and one INSERT.
 CEILING = {
-    "record_application": 12,
-    "schedule_interview": 12,
-    "reschedule_interview": 14,
-    "record_interview": 12,  # + the interview's day checked under the lock (a guard)
-    "submit_assessment": 13,  # + the office's supervisors told (under review)
-    "return_assessment": 14,  # + the assigned caseworker told
-    "decide": 16,  # + the assigned caseworker told (to notify)
-    "notify_negative": 15,
-    "lodge_appeal": 12,  # + the office's supervisors told (appeal lodged)
-    "dismiss_appeal": 15,  # + the assigned caseworker told (to notify)
-    "notify_appeal": 15,
-    "withdraw": 9,
+    "record_application": 15,
+    "schedule_interview": 13,
+    "reschedule_interview": 15,
+    "record_interview": 13,  # + the interview's day checked under the lock (a guard)
+    "submit_assessment": 14,  # + the office's supervisors told (under review)
+    "return_assessment": 15,  # + the assigned caseworker told
+    "decide": 19,  # + the assigned caseworker told (to notify)
+    "notify_negative": 17,
+    "lodge_appeal": 13,  # + the office's supervisors told (appeal lodged)
+    "dismiss_appeal": 18,  # + the assigned caseworker told (to notify)
+    "notify_appeal": 17,
+    "withdraw": 12,
 }
 
 
@@ -195,9 +198,15 @@ def _page_queries(client, case: Case) -> list[str]:
     return [q["sql"] for q in captured.captured_queries]
 
 
-# Session, user, roles, the case, the audit event and the navbar's unread count included;
-# the supervisor's page also lists the staff the case can be assigned to.
-PAGE_CEILING = {"caseworker": 21, "supervisor": 22}
+# Session, user, roles, the case, the audit event, the navbar's unread counts (notifications
+# and secure messages), the "Messages" card's one statement, the trafficking risk screen
+# card's one (tip) and the identity checks' two (biometrics: a finger enrolled, the latest
+# checks), sections of the page (cases/sections.py), included; the supervisor's page also
+# lists the staff the case can be assigned to and whom it is shared with. On PostgreSQL the procedure card's
+# fingerprint is one more on a first view; a second view reads the card from the cache
+# instead of the card's and the panel's nine reads (cases/fragments.py).
+PAGE_CEILING = {"caseworker": 26, "supervisor": 28}
+KEPT_CARD_SAVES = 9
 
 
 def _grown(mx, mx_staff, file_root) -> Case:
@@ -243,7 +252,12 @@ def test_the_case_page_costs_the_same_for_a_short_and_a_long_history(client, mx,
     small, big = _page_queries(client, short), _page_queries(client, long)
 
     assert len(big) == len(small), "\n".join(big)
-    assert len(big) <= PAGE_CEILING[role], "\n".join(big)
+    fingerprint = int(connection.vendor == "postgresql")
+    assert len(big) <= PAGE_CEILING[role] + fingerprint, "\n".join(big)
+    if connection.vendor == "postgresql":
+        kept = _page_queries(client, long)
+        assert len(kept) == len(big) - KEPT_CARD_SAVES, "\n".join(kept)
+        assert len(_page_queries(client, short)) == len(kept)
     page = client.get(reverse("case_detail", args=[long.pk])).content.decode()
     timeline = page[page.index('id="timeline"'):]
     assert timeline[:timeline.index("</table>")].count("<tr>") == 1 + 13  # header, every step
