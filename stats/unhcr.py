@@ -24,21 +24,39 @@ import datetime
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext, gettext_lazy
 from django_countries import countries
 
 from cases.models import Case, CaseKind, CaseStep, Office
 from rsd.models import Appeal, Application, Decision, Outcome, Stage
 from rsd.names import States, Steps
-from stats import suppression
+from stats import exports, suppression
 from stats.suppression import Protected, Sum
 
 APPLICATION_COLUMNS = ["year", "coo_iso", "coa_iso", "procedure_type", "app_type", "dec_level",
                        "app_pc", "applied"]
 DECISION_COLUMNS = ["year", "coo_iso", "coa_iso", "procedure_type", "dec_level", "dec_pc",
                     "dec_recognized", "dec_other", "dec_rejected", "dec_closed", "dec_total"]
+# The columns in words, for the screen (the files keep UNHCR's names).
+HEADINGS = {
+    "year": gettext_lazy("Year"),
+    "coo_iso": gettext_lazy("Country of origin"),
+    "coa_iso": gettext_lazy("Country of asylum"),
+    "procedure_type": gettext_lazy("Procedure type"),
+    "app_type": gettext_lazy("Application type"),
+    "dec_level": gettext_lazy("Instance"),
+    "app_pc": gettext_lazy("Cases or persons"),
+    "applied": gettext_lazy("Applications"),
+    "dec_pc": gettext_lazy("Cases or persons"),
+    "dec_recognized": gettext_lazy("Recognitions"),
+    "dec_other": gettext_lazy("Complementary protection"),
+    "dec_rejected": gettext_lazy("Rejections"),
+    "dec_closed": gettext_lazy("Otherwise closed"),
+    "dec_total": gettext_lazy("Total decisions"),
+}
 COUNTS = ["dec_recognized", "dec_other", "dec_rejected", "dec_closed"]
 UNKNOWN = "UKN"
 MANDATE = "rsd.unhcr"
@@ -85,17 +103,46 @@ class Tables:
                 for key in self.decision_keys]
 
     def notes(self) -> list[str]:
-        """What was hidden, in words (the exports carry it)."""
+        """What was hidden, in words, in the active language (the exports carry it)."""
         hidden = {name: (t.count(suppression.PRIMARY), t.count(suppression.SECONDARY),
                          t.count(suppression.DIFFERENCE))
-                  for name, t in (("applications", self.applications),
-                                  ("decisions", self.decisions))}
+                  for name, t in ((gettext("applications"), self.applications),
+                                  (gettext("decisions"), self.decisions))}
         if self.threshold <= 1:
-            return ["No counts were suppressed (threshold off)."]
-        return [f"Counts from 1 to {self.threshold - 1} are shown as {suppression.MASK}."] + [
-            f"{name}: {p} counts below the threshold, {d} counts that differ from the whole "
-            f"installation's by less than the threshold and {s} further counts that would "
-            f"reveal them through a total were suppressed." for name, (p, s, d) in hidden.items()]
+            return [gettext("No counts were suppressed (threshold off).")]
+        return [gettext("Counts from 1 to %(n)s are shown as %(mask)s.") % {
+            "n": self.threshold - 1, "mask": suppression.MASK}] + [
+            gettext("%(table)s: %(primary)s counts below the threshold, %(difference)s counts "
+                    "that differ from the whole installation's by less than the threshold and "
+                    "%(secondary)s further counts that would reveal them through a total were "
+                    "suppressed.") % {"table": name, "primary": p, "difference": d,
+                                      "secondary": s}
+            for name, (p, s, d) in hidden.items()]
+
+    def suppressed(self) -> int:
+        return len(self.applications.hidden) + len(self.decisions.hidden)
+
+    def files(self) -> dict[str, tuple[list[str], list[list[Any]]]]:
+        """The two CSV files by name: their columns and rows."""
+        return {APPLICATIONS_FILE: (APPLICATION_COLUMNS, self.application_rows()),
+                DECISIONS_FILE: (DECISION_COLUMNS, self.decision_rows())}
+
+
+APPLICATIONS_FILE, DECISIONS_FILE = "asylum_applications.csv", "asylum_decisions.csv"
+XLSX_FILE = "unhcr_tables.xlsx"
+
+
+def write_csv(out: IO[str], tables: Tables, name: str) -> None:
+    """One of the CSV files (`name`: APPLICATIONS_FILE or DECISIONS_FILE), as the command
+    writes it and the screen downloads it."""
+    columns, rows = tables.files()[name]
+    exports.write_csv(out, columns, rows)
+
+
+def write_xlsx(out: IO[bytes], tables: Tables) -> None:
+    """Both tables as the sheets of one workbook, named like the CSV files."""
+    exports.write_xlsx(out, [(name.removesuffix(".csv"), columns, rows)
+                             for name, (columns, rows) in tables.files().items()])
 
 
 def _cases(offices: QuerySet[Office] | None) -> QuerySet[Case]:

@@ -2,10 +2,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 
 from cases import events
 from cases.models import Office
-from stats import exports, unhcr
+from stats import unhcr
 
 
 class Command(BaseCommand):
@@ -40,27 +41,25 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot create {out}: {exc.strerror}.") from None
         tables = unhcr.compute(year, offices=offices, threshold=threshold)
-        apps, decs = tables.application_rows(), tables.decision_rows()
-        files = {"asylum_applications.csv": (unhcr.APPLICATION_COLUMNS, apps),
-                 "asylum_decisions.csv": (unhcr.DECISION_COLUMNS, decs)}
+        with translation.override("en"):  # the files go to UNHCR: in English
+            notes = tables.notes()
         try:
-            for name, (columns, rows) in files.items():
+            for name in tables.files():
                 part = folder / (name + ".part")
                 with open(part, "w", newline="", encoding="utf-8") as f:
-                    exports.write_csv(f, columns, rows)
+                    unhcr.write_csv(f, tables, name)
                 part.replace(folder / name)
-            part = folder / "unhcr_tables.xlsx.part"
+            part = folder / (unhcr.XLSX_FILE + ".part")
             with open(part, "wb") as fb:
-                exports.write_xlsx(fb, [("asylum_applications", unhcr.APPLICATION_COLUMNS, apps),
-                                        ("asylum_decisions", unhcr.DECISION_COLUMNS, decs)])
-            part.replace(folder / "unhcr_tables.xlsx")
-            (folder / "notes.txt").write_text("\n".join(tables.notes()) + "\n", encoding="utf-8")
+                unhcr.write_xlsx(fb, tables)
+            part.replace(folder / unhcr.XLSX_FILE)
+            (folder / "notes.txt").write_text("\n".join(notes) + "\n", encoding="utf-8")
         except OSError as exc:
             raise CommandError(f"Cannot write into {out}: {exc.strerror}.") from None
         events.emit("stats.unhcr_tables", object_type="stats.unhcr", object_id=str(year),
                     year=year, offices=sorted(office), threshold=tables.threshold,
-                    suppressed=len(tables.applications.hidden) + len(tables.decisions.hidden))
-        self.stdout.write(f"Wrote {len(apps)} application rows and {len(decs)} decision rows "
-                          f"for {year} into {out}.")
-        for line in tables.notes():
+                    suppressed=tables.suppressed())
+        self.stdout.write(f"Wrote {len(tables.application_keys)} application rows and "
+                          f"{len(tables.decision_keys)} decision rows for {year} into {out}.")
+        for line in notes:
             self.stdout.write(line)
