@@ -86,3 +86,34 @@ class ConsistencyForm(forms.Form):
         return Query(office_id=d["office"].pk, period=Period(d["year"], d.get("part") or ""),
                      role=d["role"], nationality=d.get("nationality") or "",
                      split=bool(d.get("split")))
+
+
+class UnhcrForm(forms.Form):
+    """The year and offices of UNHCR's annual tables (whole years only, like UNHCR's)."""
+
+    year = forms.TypedChoiceField(label=_("Year"), coerce=int)
+    office = forms.ModelChoiceField(label=_("Office"), queryset=Office.objects.none(),
+                                    required=False, empty_label=_("All my offices"))
+    threshold = forms.IntegerField(
+        label=_("Hide counts below"), required=False, min_value=1, max_value=100,
+        help_text=_("Counts above zero and below this number are not shown; it cannot be lower "
+                    "than the installation's threshold."))
+
+    def __init__(self, data: Any, *, offices: QuerySet[Office]) -> None:
+        super().__init__(data)
+        self.offices = offices
+        this_year = timezone.localdate().year
+        year_field: Any = self.fields["year"]
+        year_field.choices = [(y, str(y)) for y in range(this_year, FIRST_YEAR - 1, -1)]
+        office_field: Any = self.fields["office"]
+        office_field.queryset = offices.order_by("code")
+        self.fields["threshold"].initial = suppression.default_threshold()
+
+    def chosen_threshold(self) -> int:
+        chosen = self.cleaned_data.get("threshold") or 0
+        return max(chosen, suppression.default_threshold())
+
+    def chosen_offices(self) -> QuerySet[Office]:
+        """The office chosen, or every office of the form's."""
+        office = self.cleaned_data.get("office")
+        return self.offices.filter(pk=office.pk) if office else self.offices

@@ -25,8 +25,9 @@ from stats import (
     report_pdf,
     rsd_report,
     suppression,
+    unhcr,
 )
-from stats.forms import ConsistencyForm, FilterForm
+from stats.forms import ConsistencyForm, FilterForm, UnhcrForm
 from stats.indicators import Result
 from stats.selectors import (
     CONSISTENCY_ROLES,
@@ -164,6 +165,82 @@ def _export(request: AuthedRequest, report: str) -> HttpResponseBase:
     return response
 
 
+# --- UNHCR's annual tables ---------------------------------------------------------------
+# The tables `manage.py unhcr_tables` writes, over the offices where the user supervises or
+# analyses (or one of them): computed and written by the same functions, so a download is
+# the command's file for the same year, offices and threshold.
+
+UNHCR_DOWNLOADS = {unhcr.APPLICATIONS_FILE: "text/csv; charset=utf-8",
+                   unhcr.DECISIONS_FILE: "text/csv; charset=utf-8", unhcr.XLSX_FILE: XLSX}
+
+
+def _unhcr_form(request: AuthedRequest) -> UnhcrForm:
+    data = request.GET.copy()
+    if not data.get("year"):
+        data["year"] = str(timezone.localdate().year)
+    return UnhcrForm(data, offices=stats_offices(request.user))
+
+
+def _unhcr_columns(columns: list[str]) -> list[tuple[str, Any]]:
+    return [(c, unhcr.HEADINGS[c]) for c in columns]
+
+
+@require_GET
+@stats_required
+def unhcr_tables(request: AuthedRequest) -> HttpResponse:
+    form = _unhcr_form(request)
+    context: dict[str, Any] = {"form": form, "tables": None}
+    if not form.is_valid():
+        return render(request, "stats/unhcr.html", context, status=400)
+    offices = form.chosen_offices()
+    tables = unhcr.compute(form.cleaned_data["year"], offices=offices,
+                           threshold=form.chosen_threshold())
+    params = request.GET.copy()
+    params.pop("file", None)
+    params["year"] = str(tables.year)
+    context.update(
+        tables=tables, notes=tables.notes(), query=params.urlencode(),
+        offices=[o.name for o in offices.order_by("code")],
+        files=[unhcr.APPLICATIONS_FILE, unhcr.DECISIONS_FILE, unhcr.XLSX_FILE],
+        tables_shown=[
+            ("applications", _("Asylum applications"), unhcr.APPLICATIONS_FILE,
+             (_unhcr_columns(unhcr.APPLICATION_COLUMNS), tables.application_rows())),
+            ("decisions", _("Asylum decisions"), unhcr.DECISIONS_FILE,
+             (_unhcr_columns(unhcr.DECISION_COLUMNS), tables.decision_rows()))])
+    return render(request, "stats/unhcr.html", context)
+
+
+@require_GET
+@stats_required
+def unhcr_export(request: AuthedRequest) -> HttpResponseBase:
+    """One of the command's files: `file` is its name (the applications' CSV if none)."""
+    if (step_up := two_factor.step_up(request)) is not None:
+        return step_up
+    form = _unhcr_form(request)
+    name = request.GET.get("file") or unhcr.APPLICATIONS_FILE
+    if name not in UNHCR_DOWNLOADS or not form.is_valid():
+        return HttpResponse(_("Choose the filters again."), status=400, content_type="text/plain")
+    year, offices, threshold = (form.cleaned_data["year"], form.chosen_offices(),
+                                form.chosen_threshold())
+    codes = sorted(offices.values_list("code", flat=True))
+    tables = unhcr.compute(year, offices=offices, threshold=threshold)
+    stem, kind = name.rsplit(".", 1)
+    events.emit("stats.export", actor=request.user, object_type="stats.unhcr",
+                object_id=str(year), format=kind, file=name, year=year, offices=codes,
+                threshold=threshold, suppressed=tables.suppressed())
+    if kind == "csv":
+        text = io.StringIO()
+        unhcr.write_csv(text, tables, name)
+        body = text.getvalue().encode("utf-8")
+    else:
+        binary = io.BytesIO()
+        unhcr.write_xlsx(binary, tables)
+        body = binary.getvalue()
+    response = HttpResponse(body, content_type=UNHCR_DOWNLOADS[name])
+    office = f"-{codes[0]}" if form.cleaned_data.get("office") else ""
+    response["Content-Disposition"] = f'attachment; filename="{stem}-{year}{office}.{kind}"'
+    protect_file(response)
+    return response
 
 
 @require_GET

@@ -421,6 +421,11 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("stats:rsd_export", "POST"): row(405, anon=405),
     ("stats:report", "GET"): STATS_READERS,
     ("stats:report", "POST"): row(405, anon=405),
+    # UNHCR's annual tables and their files (the applications' CSV when no file is named).
+    ("stats:unhcr", "GET"): STATS_READERS,
+    ("stats:unhcr", "POST"): row(405, anon=405),
+    ("stats:unhcr_export", "GET"): STATS_READERS,
+    ("stats:unhcr_export", "POST"): row(405, anon=405),
     # Decision consistency: caseworkers too (their own rows and the office's).
     ("stats:consistency", "GET"): row(200, non_case=ANALYST(200)),
     ("stats:consistency", "POST"): row(405, anon=405),
@@ -815,6 +820,8 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "stats:rsd": {},
         "stats:rsd_export": {},
         "stats:report": {},
+        "stats:unhcr": {},
+        "stats:unhcr_export": {},
         "biometrics:enrol": {"finger": 1, "device": "Walked scanner", "consent": "on",
                              "capture": SimpleUploadedFile("dedo.png", prints.impression(21, 2))},
         "biometrics:photo": {"consent": "on", "photo": SimpleUploadedFile("cara.jpg", prints.face(1))},
