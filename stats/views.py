@@ -182,6 +182,7 @@ def _unhcr_form(request: AuthedRequest) -> UnhcrForm:
 
 
 def _unhcr_columns(columns: list[str]) -> list[tuple[str, Any]]:
+    """(UNHCR's name, the heading in words) of each column."""
     return [(c, unhcr.HEADINGS[c]) for c in columns]
 
 
@@ -204,9 +205,11 @@ def unhcr_tables(request: AuthedRequest) -> HttpResponse:
         files=[unhcr.APPLICATIONS_FILE, unhcr.DECISIONS_FILE, unhcr.XLSX_FILE],
         tables_shown=[
             ("applications", _("Asylum applications"), unhcr.APPLICATIONS_FILE,
-             (_unhcr_columns(unhcr.APPLICATION_COLUMNS), tables.application_rows())),
+             (_unhcr_columns(unhcr.APPLICATION_COLUMNS), tables.application_rows(),
+              unhcr.APPLICATION_COLUMNS.index("applied"))),
             ("decisions", _("Asylum decisions"), unhcr.DECISIONS_FILE,
-             (_unhcr_columns(unhcr.DECISION_COLUMNS), tables.decision_rows()))])
+             (_unhcr_columns(unhcr.DECISION_COLUMNS), tables.decision_rows(),
+              unhcr.DECISION_COLUMNS.index(unhcr.COUNTS[0])))])
     return render(request, "stats/unhcr.html", context)
 
 

@@ -18,6 +18,7 @@ from audit.models import AuditEvent
 from cases import services
 from cases.models import Case, Role
 from stats import unhcr
+from tests.cases.test_two_factor import age_verification, code, enrol, login, verify
 from tests.stats.test_unhcr_tables import (  # noqa: F401  (fixtures)
     APPLICATIONS,
     DECISIONS,
@@ -42,8 +43,8 @@ def _rows(page: str, table: str) -> list[list[str]]:
 
 def _command(tmp_path, *offices: str, threshold: str | None = None):
     args = ["unhcr_tables", "--year", str(YEAR), "--out", str(tmp_path)]
-    for code in offices:
-        args += ["--office", code]
+    for office_code in offices:
+        args += ["--office", office_code]
     if threshold is not None:
         args += ["--threshold", threshold]
     call_command(*args)
@@ -221,6 +222,20 @@ def test_without_a_file_the_applications_csv(client, supervisor):
     response = client.get(EXPORT)
     assert response.status_code == 200
     assert response.content.startswith(b"year,coo_iso,coa_iso,procedure_type,app_type,")
+
+
+def test_a_download_needs_a_recent_code_the_page_does_not(client, supervisor):
+    device = enrol(supervisor)
+    login(client, supervisor)
+    verify(client, code(device))
+    age_verification(client, minutes=11)
+
+    assert client.get(PAGE, {"year": YEAR}).status_code == 200
+    response = client.get(EXPORT, {"year": YEAR, "file": unhcr.DECISIONS_FILE})
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("two_factor") + "?next=")
+    assert not AuditEvent.objects.filter(action="stats.export").exists()
 
 
 def test_a_lower_threshold_than_the_installations_is_not_taken(client, supervisor, settings):
