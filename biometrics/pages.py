@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from biometrics import services
-from biometrics.models import Finger, FingerprintCapture, MatchEvidence, Verification
+from biometrics.models import FacePhoto, Finger, FingerprintCapture, MatchEvidence, Verification
 from cases import access, selectors
 from cases.models import Case, DuplicateSource, Person, PossibleDuplicate, User
 
@@ -23,6 +26,7 @@ def person_section(user: User, person: Person) -> tuple[str, dict[str, Any]] | N
         "captures": services.current_captures(person),
         "photo": services.current_photo(person),
         "may_capture": services.may_capture(user, person),
+        "may_search": services.may_search(user),
     }
 
 
@@ -62,3 +66,28 @@ def duplicate_section(user: User, pair: PossibleDuplicate) -> tuple[str, dict[st
         "pair": pair, "evidence": evidence, "sides": sides,
         "finger_labels": [Finger(f).label for f in fingers if f in Finger.values],
     }
+
+
+# The decisions of a 1:N search (services.decision), as the search page shows them.
+DECISIONS = {"match": _("Match"), "possible": _("Possible match"), "no match": _("No match")}
+
+
+def search_rows(user: User, found: services.Search | None) -> list[dict[str, Any]]:
+    """The search page's candidates, best first: the person (a link where `user` may open
+    the person page), the decision's words, and whether a face photo is there to show (its
+    image page checks again)."""
+    if found is None:
+        return []
+    ids = [r.person_id for r in found.candidates]
+    people = selectors.visible_people(user).in_bulk(ids)
+    with_photo = set(FacePhoto.objects.filter(person_id__in=list(people), replaced_at__isnull=True)
+                     .exclude(storage_name="").values_list("person_id", flat=True))
+    return [{"row": r, "person": people.get(r.person_id), "photo": r.person_id in with_photo,
+             "decision": DECISIONS[r.decision]} for r in found.candidates]
+
+
+def summary(found: services.Search) -> str:
+    """How large the gallery was, how many were compared exactly, and how long it took."""
+    return gettext("%(people)d people enrolled; %(rescored)d compared exactly in "
+                   "%(seconds).2f s.") % {"people": found.gallery_people,
+                                          "rescored": found.rescored, "seconds": found.seconds}

@@ -87,6 +87,11 @@ def may_verify(user: User, case: Case) -> bool:
             and not principal.restricted_at)
 
 
+def may_search(user: User) -> bool:
+    """The caseworkers and supervisors (of any office) run a 1:N search."""
+    return access.has_role(user, *access.CASE_ROLES)
+
+
 def _check_capture(by: User, person: Person) -> None:
     if person.erased_at or not selectors.can_edit_person(by, person):
         raise PermissionDenied(_("You cannot take fingerprints or photos for this person."))
@@ -366,11 +371,14 @@ class Search:
     seconds: float
 
 
-def search(*, by: User, images: dict[int, bytes]) -> Search:
-    """A 1:N search as `by` runs it (the operator's command): every enrolled person of every
-    office is searched; of each candidate's cases, only those `by` may see are named.
-    Raises engine.Refused for a probe that cannot be used (`Refused.finger` says which)."""
-    if not access.has_role(by, *access.CASE_ROLES):
+def search(*, by: User, images: dict[int, bytes], only_visible: bool = False) -> Search:
+    """A 1:N search as `by` runs it (the operator's command, the search page): every enrolled
+    person of every office is searched; of each candidate's cases, only those `by` may see
+    are named. `only_visible` (the page) keeps only the candidates `by` may see
+    (`selectors.visible_people`): the others are not listed at all. The probe images are
+    only read, never stored. Raises engine.Refused for a probe that cannot be used
+    (`Refused.finger` says which)."""
+    if not may_search(by):
         raise PermissionDenied(_("Only caseworkers and supervisors search fingerprints."))
     if not images:
         raise ValidationError(_("Give at least one finger to search with."))
@@ -387,14 +395,23 @@ def search(*, by: User, images: dict[int, bytes]) -> Search:
     with worker.searching() as gallery:
         result = gallery.search(probe, e.comparator)
     visible = selectors.visible_cases(by)
-    rows = []
+    seen = set(selectors.visible_people(by).filter(pk__in=[c.person for c in result.candidates])
+               .values_list("pk", flat=True)) if only_visible else set()
+    rows, found = [], []
     for c in result.candidates:
+        if decision(c.score) != "no match":
+            found.append(str(c.person))
+        if only_visible and c.person not in seen:
+            continue
         refs = list(visible.filter(participants__person_id=c.person)
                     .order_by("opened_at").values_list("reference", flat=True))
         rows.append(SearchRow(c.person, refs, c.score, decision(c.score)))
+    details: dict[str, Any] = {}
+    if only_visible:  # what the user was shown, beside what the search found
+        details["shown"] = [str(r.person_id) for r in rows]
     events.emit("biometrics.search", actor=by, fingers=sorted(probe),
                 gallery_people=result.gallery_people, rescored=result.rescored,
-                candidates=[str(r.person_id) for r in rows if r.decision != "no match"])
+                candidates=found, **details)
     return Search(rows, result.gallery_people, result.rescored, result.seconds)
 
 

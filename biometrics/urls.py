@@ -10,4 +10,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("people/<uuid:person_id>/photo/image/", views.photo_image, name="photo_image"),
     path("fingerprints/<uuid:capture_id>/image/", views.print_image, name="print_image"),
     path("cases/<uuid:case_id>/verify/", views.verify, name="verify"),
+    path("search/", views.search, name="search"),
 ]

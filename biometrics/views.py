@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from PIL import Image
 
-from biometrics import engine, services
-from biometrics.forms import CaptureForm, PhotoForm, VerifyForm
+from biometrics import engine, pages, services
+from biometrics.forms import BaseSearchFormSet, CaptureForm, PhotoForm, SearchFormSet, VerifyForm
 from biometrics.models import Consent, FingerprintCapture
 from cases import events, selectors, uploads
 from cases.crypto import datakeys
@@ -184,3 +184,44 @@ def verify(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
     return render(request, "biometrics/verify.html", {
         "case": case, "person": person, "form": form, "fingers": fingers,
         "photo": services.current_photo(person)}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@case_staff_required
+def search(request: AuthedRequest) -> HttpResponse:
+    """A 1:N search with fresh prints (services.search, as the command runs it): only the
+    candidates the user may see are listed. The uploaded images are read, never stored."""
+    bound = request.method == "POST"
+    formset = SearchFormSet(request.POST if bound else None, request.FILES if bound else None,
+                            prefix="fingers")
+    problems: list[str] = []
+    found = None
+    status = 200
+    if bound:
+        status = 400
+        if uploads.request_too_large(request.META):
+            problems.append(uploads.too_large_message())
+        elif formset.is_valid():
+            images = {finger: upload.read() for finger, upload in formset.images().items()}
+            try:
+                found = services.search(by=request.user, images=images, only_visible=True)
+            except engine.Refused as refused:
+                _refused_row(formset, refused, problems)
+            except ValidationError as exc:
+                problems.extend(exc.messages)
+            else:
+                status = 200
+    return render(request, "biometrics/search.html", {
+        "formset": formset, "problems": problems, "found": found,
+        "summary": pages.summary(found) if found else "",
+        "rows": pages.search_rows(request.user, found)}, status=status)
+
+
+def _refused_row(formset: BaseSearchFormSet, refused: engine.Refused, problems: list[str]) -> None:
+    """The engine's refusal beside the image it is about."""
+    finger = getattr(refused, "finger", None)
+    for form in formset.forms:
+        if form.cleaned_data and form.cleaned_data["finger"] == finger:
+            form.add_error("image", refused.reason)
+            return
+    problems.append(refused.reason)

@@ -64,3 +64,37 @@ def test_enrolment_raises_an_alert_that_a_supervisor_adjudicates(new_page, staff
     pair.refresh_from_db()
     assert (pair.status, pair.decided_by) == (DuplicateStatus.LINKED, staff["supervisor"])
     worker.forget()
+
+
+@pytest.mark.parametrize("lang", ["en"])  # the new texts reach the Spanish catalogue at merge
+def test_a_caseworker_searches_by_fingerprint(new_page, staff, login, lang, person_data, office,
+                                              upload_root, tmp_path):
+    worker.forget()
+    person = services.register_person(by=staff["caseworker"], office=office, data=person_data(
+        given_names="Lucía", family_names="Ramírez", documents=[]))
+    case = services.open_case(by=staff["caseworker"], person=person, kind="asylum",
+                              assign_to_me=True)
+    bio_services.enrol_finger(by=staff["caseworker"], person=person, finger=2,
+                              data=impression(A, 1), dedupe=False)
+    bio_services.set_photo(by=staff["caseworker"], person=person, data=face(1))
+    scan = tmp_path / "dedo.png"
+    scan.write_bytes(impression(A, 2))
+
+    page = new_page()
+    login(page, staff["caseworker"])
+    page.locator("#nav-fingerprint-search").click()
+    page.locator("#search-form button[type=submit]").click()
+    expect(page.locator("#search-errors")).to_contain_text("Give at least one finger")
+    page.select_option("#id_fingers-0-finger", "2")
+    page.set_input_files("#id_fingers-0-image", str(scan))
+    page.locator("#search-form button[type=submit]").click()
+    best = page.locator("#candidates tr.candidate").first
+    expect(best).to_have_attribute("data-decision", "match")
+    expect(best).to_contain_text(case.reference)
+    expect(best.locator("img.face-photo")).to_be_visible()
+    width = best.locator("img.face-photo").evaluate("i => i.decode().then(() => i.naturalWidth)")
+    assert width > 0, "the photo did not load"
+    expect(page.locator("#search-summary")).to_contain_text("1 people enrolled")
+    best.locator("a.candidate-person").click()
+    expect(page).to_have_url(re.compile(rf"/people/{person.pk}/$"))
+    worker.forget()

@@ -18,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from biometrics import services as bio_services
+from biometrics import worker as bio_worker
 from cases import (
     breaches,
     consent,
@@ -442,6 +443,10 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("biometrics:print_image", "POST"): row(405, anon=405),
     ("biometrics:verify", "GET"): row(200, colleague=404, queue_worker=403, foreign=404, non_case=403),
     ("biometrics:verify", "POST"): row(302, colleague=404, queue_worker=403, foreign=404, non_case=403),
+    # The 1:N search: any caseworker or supervisor, who is shown only the candidates they may
+    # see (the walked POST searches with a fresh print of the walked person's finger).
+    ("biometrics:search", "GET"): CASE_STAFF_PAGE,
+    ("biometrics:search", "POST"): CASE_STAFF_PAGE,
 }
 
 ACTORS = ["anonymous", "caseworker", "caseworker2", "supervisor", "auditor", "analyst",
@@ -596,6 +601,9 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, other
                      person_data):
     """The case under test: assigned to `caseworker`, or waiting in the office queue."""
     scenario = request.param
+    # The search page builds this process's gallery: each walk starts and ends without one.
+    bio_worker.forget()
+    request.addfinalizer(bio_worker.forget)
     person = services.register_person(by=caseworker, office=office, data=person_data())
     victim = services.register_person(by=caseworker, office=office, data=person_data())
     assigned = scenario == "assigned"
@@ -829,6 +837,9 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "biometrics:print_image": {},
         "biometrics:verify": {"kind": "interview", "finger": 1,
                               "capture": SimpleUploadedFile("dedo.png", prints.impression(21, 2))},
+        "biometrics:search": {"fingers-TOTAL_FORMS": 2, "fingers-INITIAL_FORMS": 0,
+                              "fingers-0-finger": 1,
+                              "fingers-0-image": SimpleUploadedFile("dedo.png", prints.impression(21, 2))},
         "document_upload": {"title": "Foto",
                             "file": SimpleUploadedFile("foto.png", PNG_BYTES, "image/png")},
     }[name]

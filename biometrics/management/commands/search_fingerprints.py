@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from biometrics import engine, services
+from biometrics import engine, pages, services
 from cases.crypto.datakeys import key_scope
 from cases.models import User
 
@@ -65,9 +65,6 @@ class Command(BaseCommand):
         if as_json:
             self.stdout.write(json.dumps(out, ensure_ascii=False))
             return
-        self.stdout.write(_("%(people)d people enrolled; %(rescored)d compared exactly in "
-                            "%(seconds).2f s.") % {"people": found.gallery_people,
-                                                   "rescored": found.rescored,
-                                                   "seconds": found.seconds})
+        self.stdout.write(pages.summary(found))
         for c in found.candidates:
             self.stdout.write(f"{c.decision:9}  {c.score:4d}  {c.person_id}  {', '.join(c.cases) or '—'}")
