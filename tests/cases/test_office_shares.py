@@ -257,3 +257,15 @@ def test_the_recipients_take_the_same_queries_however_many_staff(full_case, othe
     assert len(shares.office_recipients(full_case, other_office)) == 8
     assert count(lambda: shares.office_recipients(full_case, other_office)) == few_office
     assert count(lambda: shares.recipients(full_case)) == few_all
+
+
+def test_the_case_timeline_shows_the_office_share_made_and_ended(client, full_case, shared,
+                                                                supervisor, auditor):
+    shares.revoke_office(by=supervisor, case=full_case, office_share_id=shared.pk, reason="Fin")
+    client.force_login(auditor)
+    answer = client.get(reverse("audit_case_timeline", kwargs={"reference": full_case.reference}),
+                        headers={"Accept-Language": "en"})
+    assert answer.status_code == 200
+    whats = [e.what for e in answer.context["entries"] if e.kind == "change"]
+    assert "share with an office · created" in whats
+    assert "share with an office · deleted" in whats
