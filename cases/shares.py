@@ -320,9 +320,11 @@ def _apply(office_share: OfficeShare, users: Iterable[User], *, by: User | None,
     users = list(users)
     ids = {u.pk for u in users}
     wanted = {"view_case", *(access.PARTS[p] for p in office_share.parts)}
-    rows = (CaseUserObjectPermission.objects.select_for_update()
-            .filter(content_object=case, permission__codename__in=SHARE_CODENAMES)
-            .filter(Q(user_id__in=ids) | Q(office_share=office_share))
+    who = Q(user_id__in=ids)
+    if everyone:
+        who |= Q(office_share=office_share)
+    rows = (CaseUserObjectPermission.objects.select_for_update(of=("self",))
+            .filter(content_object=case, permission__codename__in=SHARE_CODENAMES).filter(who)
             .select_related("permission", "user"))
     ours: dict[int, dict[str, CaseUserObjectPermission]] = defaultdict(dict)
     others: set[int] = set()
@@ -398,7 +400,7 @@ def follow_offices(user: User, *, by: User | None) -> None:
         ).distinct().select_related("case", "office").order_by("created_at"))
     keep = {s.pk for s in due}
     gone: dict[Any, list[CaseUserObjectPermission]] = defaultdict(list)
-    for grant in (CaseUserObjectPermission.objects.select_for_update()
+    for grant in (CaseUserObjectPermission.objects.select_for_update(of=("self",))
                   .filter(user=user, office_share__isnull=False)
                   .select_related("office_share", "user", "content_object")):
         if grant.office_share_id not in keep:
@@ -419,7 +421,8 @@ def revoke_office(*, by: User, case: Case, office_share_id: Any, reason: str = "
     if not access.can_assign(by, case):
         raise PermissionDenied(_("Only a supervisor of this office can share its cases."))
     texts.ensure(reason, texts.SHORT, field="reason")
-    office_share = (OfficeShare.objects.select_for_update().filter(pk=office_share_id, case=case)
+    office_share = (OfficeShare.objects.select_for_update(of=("self",))
+                    .filter(pk=office_share_id, case=case)
                     .select_related("office").first())
     if office_share is None:
         return None
@@ -478,7 +481,7 @@ def expire(*, now: datetime.datetime | None = None, batch: int = 500) -> int:
     done = 0
     while True:
         with transaction.atomic():
-            ended_offices = list(OfficeShare.objects.select_for_update(skip_locked=True)
+            ended_offices = list(OfficeShare.objects.select_for_update(skip_locked=True, of=("self",))
                                  .filter(expires_at__lte=now).select_related("case", "office")
                                  .order_by("expires_at", "pk")[:batch])
             if not ended_offices:

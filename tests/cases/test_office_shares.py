@@ -269,3 +269,15 @@ def test_the_case_timeline_shows_the_office_share_made_and_ended(client, full_ca
     whats = [e.what for e in answer.context["entries"] if e.kind == "change"]
     assert "share with an office · created" in whats
     assert "share with an office · deleted" in whats
+
+
+def test_messages_may_go_to_an_office_the_case_is_shared_with(full_case, supervisor):
+    from cases import secure_messages
+    empty = Office.objects.create(code="PA-PTY", name="Oficina de Panamá", country="PA")
+    assert empty not in secure_messages.recipient_offices(full_case)
+    made = shares.share_with_office(by=supervisor, case=full_case, office=empty, parts=[],
+                                    until=SOON, reason="Remisión")
+    assert not made.grants.exists()  # nobody works there yet
+    assert empty in secure_messages.recipient_offices(full_case)
+    shares.revoke_office(by=supervisor, case=full_case, office_share_id=made.pk)
+    assert empty not in secure_messages.recipient_offices(full_case)
