@@ -25,6 +25,7 @@ from cases.models import (
     Document,
     IdentityDocument,
     Note,
+    OfficeShare,
     Person,
 )
 
@@ -99,3 +100,4 @@ def register_cases() -> None:
     register(CaseUserObjectPermission,
              rows=lambda case: CaseUserObjectPermission.history.filter(content_object_id=case.pk),
              label=_("access grant"))
+    register(OfficeShare, rows=of_case(OfficeShare), label=_("share with an office"))

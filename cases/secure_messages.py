@@ -39,6 +39,7 @@ from cases.models import (
     MessageRead,
     MessageThread,
     Office,
+    OfficeShare,
     Person,
     Role,
     ThreadParty,
@@ -63,7 +64,9 @@ def recipient_offices(case: Case) -> QuerySet[Office]:
         user__in=granted_users, role__in=access.CASE_ROLES).values("office_id")
     return Office.objects.filter(
         Q(pk=case.office_id) | Q(pk__in=handed.values("from_office_id"))
-        | Q(pk__in=handed.values("to_office_id")) | Q(pk__in=granted_offices),
+        | Q(pk__in=handed.values("to_office_id")) | Q(pk__in=granted_offices)
+        | Q(pk__in=OfficeShare.objects.filter(case=case, expires_at__gt=timezone.now())
+            .values("office_id")),
         is_active=True).order_by("code")
 
 

@@ -466,6 +466,9 @@ def grant_membership(*, by: User | None, user: User, office: Office, role: str) 
         membership.save()
         events.emit("membership.grant", actor=by, obj=membership, office_id=office.pk,
                     user=user.pk, role=role)
+        if role in access.CASE_ROLES:
+            from cases import shares  # shares reads the roles this module grants
+            shares.follow_offices(user, by=by)  # the office's shares in force reach them
     user.groups.add(role_group(role))
     if role == Role.SYSTEM_ADMIN and not user.is_staff:
         # The configuration (offices) is kept in the administration site.
@@ -510,6 +513,9 @@ def revoke_membership(*, by: User, membership: Membership) -> None:
             user.is_staff = False
             user.save(update_fields=["is_staff"])
     access.forget(user)
+    if role in access.CASE_ROLES:
+        from cases import shares
+        shares.follow_offices(user, by=by)  # what the office's shares gave them goes
 
 
 def _check_whole_account(by: User, user: User) -> None:
@@ -553,6 +559,8 @@ def set_staff_active(*, by: User, user: User, active: bool, reason: str = "") ->
     # Open sessions end at their next request: the authentication backends refuse inactive
     # accounts (docs/architecture.md#sessions).
     events.emit("staff.deactivate" if not active else "staff.reactivate", actor=by, obj=user)
+    from cases import shares
+    shares.follow_offices(user, by=by)  # shares with their offices go, or come back
 
 
 @transaction.atomic

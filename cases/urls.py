@@ -64,6 +64,8 @@ urlpatterns = [
     path("cases/<uuid:case_id>/shares/", views_shares.case_share, name="case_share"),
     path("cases/<uuid:case_id>/shares/<int:share_user_id>/end/", views_shares.case_unshare,
          name="case_unshare"),
+    path("cases/<uuid:case_id>/shares/office/<uuid:office_share_id>/end/",
+         views_shares.case_office_unshare, name="case_office_unshare"),
     path("messages/", views_messages.message_inbox, name="message_inbox"),
     path("messages/office/<int:inbox_office_id>/", views_messages.message_office_inbox,
          name="message_office_inbox"),

@@ -32,7 +32,8 @@ class ShareForm(Styled, forms.Form):
                                        required=False)
     office = forms.ModelChoiceField(
         label=gettext_lazy("Or with an office"), queryset=Office.objects.none(), required=False,
-        help_text=gettext_lazy("Each of its caseworkers and supervisors, as they are today."))
+        help_text=gettext_lazy("Each of its caseworkers and supervisors, including those who join "
+                               "it while the share lasts; who leaves the office loses it."))
     parts = forms.MultipleChoiceField(
         label=gettext_lazy("What they see besides who the person is"), required=False,
         choices=list(shares.PART_LABELS.items()), widget=forms.CheckboxSelectMultiple)
@@ -85,8 +86,9 @@ def case_share(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
         try:
             if d["office"]:
                 made = shares.share_with_office(office=d["office"], **terms)
-                name = _("%(office)s (%(n)d staff members)") % {"office": d["office"].name,
-                                                                 "n": len(made)}
+                name = _("%(office)s (%(n)d staff members)") % {
+                    "office": d["office"].name, "n": made.grants.filter(
+                        permission__codename="view_case").count()}
             else:
                 shares.share(user=d["recipient"].user, **terms)
                 name = d["recipient"].user.get_full_name() or d["recipient"].user.username
@@ -100,6 +102,7 @@ def case_share(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
         events.emit("case.share_list", actor=request.user, obj=case)
     return render(request, "cases/case_share.html", {
         "case": case, "form": form, "shares": shares.current(case),
+        "office_shares": shares.office_shares(case),
         "consented": consent.allows(case.principal, ConsentPurpose.SHARING),
         "max_days": shares.max_days()}, status=400 if posted else 200)
 
@@ -113,4 +116,16 @@ def case_unshare(request: AuthedRequest, case_id: uuid.UUID, share_user_id: int)
         raise Http404("No such share.")
     messages.success(request, _("The share with %(name)s has ended.") % {
         "name": user.get_full_name() or user.username})
+    return redirect("case_share", case_id=case.pk)
+
+
+@require_POST
+@supervisor_required
+def case_office_unshare(request: AuthedRequest, case_id: uuid.UUID,
+                        office_share_id: uuid.UUID) -> HttpResponse:
+    case = _case(request, case_id, "case.office_unshare")
+    ended = shares.revoke_office(by=request.user, case=case, office_share_id=office_share_id)
+    if ended is None:
+        raise Http404("No such share.")
+    messages.success(request, _("The share with %(name)s has ended.") % {"name": ended.office.name})
     return redirect("case_share", case_id=case.pk)

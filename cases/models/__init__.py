@@ -66,6 +66,7 @@ from cases.models.secure_messages import (
     ThreadParty,
 )
 from cases.models.security_keys import WebAuthnDevice
+from cases.models.shares import OfficeShare
 from cases.models.staff import Membership, Office, Role, User
 
 __all__ = [
@@ -113,6 +114,7 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "Office",
+    "OfficeShare",
     "Organisation",
     "OrganisationKind",
     "OrganisationService",

@@ -231,6 +231,10 @@ class CaseUserObjectPermission(UserObjectPermissionBase):
     principal_key = models.UUIDField(null=True, blank=True, editable=False)
     # A share ends by itself then: reads ignore it at once, a periodic task removes it.
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set when the grant comes from a share with the user's office (cases.shares): it goes
+    # when they leave the office or the role, or the office's share ends.
+    office_share = models.ForeignKey("cases.OfficeShare", on_delete=models.CASCADE, null=True,
+                                     blank=True, related_name="grants")
     history = HistoricalRecords(
         history_change_reason_field=EncryptedTextField(subject="principal_key"))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -369,7 +370,7 @@ def test_every_post_to_case_and_person_urls_is_refused(client, auditor, reviewed
     document = services.add_document(by=caseworker2, case=reviewed_case, title="Acta",
                                       filename="acta.pdf", data=pdf_bytes("acta"))
     ids = {"person_id": person.pk, "case_id": reviewed_case.pk, "document_id": document.pk,
-           "share_user_id": caseworker2.pk}
+           "share_user_id": caseworker2.pk, "office_share_id": uuid.uuid4()}
     names = [n for n in get_resolver().reverse_dict if isinstance(n, str)
              and n.split("_")[0] in ("person", "people", "case", "note", "document", "identity")]
     assert len(names) >= 12

@@ -34,6 +34,7 @@ from cases.models import (
     Case,
     Notification,
     NotificationKind,
+    Office,
     Organisation,
     PartnerKey,
     PossibleDuplicate,
@@ -204,6 +205,9 @@ EXPECTED: dict[tuple[str, str], dict] = {
                                 foreign=FOREIGN_SUPERVISOR(404)),
     ("case_unshare", "GET"): row(405, anon=405),
     ("case_unshare", "POST"): row(403, supervisor=302, foreign=FOREIGN_SUPERVISOR(404)),
+    # The walked share with an office outside the walk, ended as one entry.
+    ("case_office_unshare", "GET"): row(405, anon=405),
+    ("case_office_unshare", "POST"): row(403, supervisor=302, foreign=FOREIGN_SUPERVISOR(404)),
     # The walk's handover is offered by the case's office to the other office.
     ("handover_answer", "GET"): row(405, anon=405),
     ("handover_answer", "POST"): row(403, foreign=FOREIGN_SUPERVISOR(302)),
@@ -650,6 +654,11 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, other
     shares.share(by=supervisor, case=case, user=reader, parts=["procedure"],
                  until=timezone.localdate() + datetime.timedelta(days=7), reason="Walked",
                  override="Walked without consent")
+    # A share with an office outside the walk (nobody works there yet).
+    far = Office.objects.create(code="PA-PTY", name="Walked far office", country="PA")
+    office_share = shares.share_with_office(
+        by=supervisor, case=case, office=far, parts=["notes"],
+        until=timezone.localdate() + datetime.timedelta(days=7), reason="Walked")
     # A security key of an account outside the walk (its owner would be asked for it).
     tip_support = _tip_support(supervisor, office, trafficking)
     # A finger and a photo of the walked person, taken by the supervisor (who may in both
@@ -660,7 +669,8 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, other
     key = WebAuthnDevice.objects.create(
         user=User.objects.create_user(username="key.owner", password="pw-for-tests-only"),
         name="Walked key", credential_id=b"walked-credential", public_key=b"walked-public-key")
-    return scenario, {"key_id": key.pk, "share_user_id": reader.pk, "partner_key_id": partner_key.pk,
+    return scenario, {"key_id": key.pk, "share_user_id": reader.pk,
+                      "office_share_id": office_share.pk, "partner_key_id": partner_key.pk,
                       "source_id": source.pk, "capture_id": capture.pk,
                       "handover_id": handover.pk, "thread_id": thread.pk,
                       "attachment_id": thread.messages.get().attachments.get().pk,
@@ -735,6 +745,7 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
                        "until": (timezone.localdate() + datetime.timedelta(days=7)).isoformat(),
                        "reason": "Walked share"},
         "case_unshare": {},
+        "case_office_unshare": {},
         "handover_answer": {"action": "reject", "answer": "Walked answer"},
         "handover_withdraw": {},
         "message_inbox": {},

@@ -279,7 +279,8 @@ def test_a_share_with_an_office_reaches_each_of_its_case_staff_or_nobody(
     made = shares.share_with_office(by=supervisor, case=full_case, office=other_office,
                                     parts=["procedure"], until=SOON, reason="Remisión regional")
 
-    assert {s.user for s in made} == {other_caseworker, other_supervisor}
+    assert {g.user for g in made.grants.filter(permission__codename="view_case")} == {
+        other_caseworker, other_supervisor}
     for user in (other_caseworker, other_supervisor):
         assert access.case_parts(fresh(user), full_case) == {"procedure"}
     for user in (auditor, left):
