@@ -27,6 +27,7 @@ demo: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py seed_asylum_demo
 	$(BIN)/python manage.py seed_tip_demo
+	$(BIN)/python manage.py seed_biometrics_demo
 	$(BIN)/python manage.py audit_checkpoint
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
