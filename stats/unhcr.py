@@ -21,7 +21,7 @@ procedure, `G` where the state's.
 from __future__ import annotations
 
 import datetime
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -30,10 +30,11 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext, gettext_lazy
 from django_countries import countries
 
-from cases.models import Case, CaseKind, CaseStep, Office
-from rsd.models import Appeal, Application, Decision, Outcome, Stage
+from cases.models import CaseKind, CaseStep, Office
+from rsd.models import Appeal, Outcome, Stage
 from rsd.names import States, Steps
 from stats import exports, suppression
+from stats.models import Fact
 from stats.suppression import Protected, Sum
 
 APPLICATION_COLUMNS = ["year", "coo_iso", "coa_iso", "procedure_type", "app_type", "dec_level",
@@ -145,64 +146,71 @@ def write_xlsx(out: IO[bytes], tables: Tables) -> None:
                              for name, (columns, rows) in tables.files().items()])
 
 
-def _cases(offices: QuerySet[Office] | None) -> QuerySet[Case]:
-    qs = Case.objects.filter(kind=CaseKind.ASYLUM)
-    return qs if offices is None else qs.filter(office__in=offices)
+# What a row is counted by: its office, the applicant's first nationality and the procedure.
+LIVE = ("case__office", "case__principal__nationalities__0", "case__procedure")
+SUMMARY = ("office", "nationality", "procedure")  # stats_fact has them beside each row
 
 
-def _people(case_ids: Iterable[Any]) -> dict[Any, tuple[str, str, str, int]]:
-    """case id -> (coo, coa, procedure type, persons) for these cases."""
-    rows = (Case.objects.filter(pk__in=list(set(case_ids)))
-            .annotate(derivatives=Count("family_members", filter=Q(family_members__derivative=True)))
-            .values_list("pk", "principal__nationalities", "office__country", "procedure",
-                         "derivatives"))
-    return {pk: (iso3(nat[0] if nat else None), iso3(country), procedure_type(proc), 1 + n)
-            for pk, nat, country, proc, n in rows}
+def _grouped(rows: QuerySet[Any], keys: tuple[str, str, str], *extra: str) -> list[tuple[Any, ...]]:
+    """`rows` (each with a `case`) counted in the database by `keys` and `extra`: (office id,
+    coo, coa, procedure type, *extra, cases, persons), persons being each case's applicant and
+    derivative family members."""
+    rows = rows.order_by()
+    cases = {tuple(r[:-1]): r[-1] for r in rows.values_list(*keys, *extra).annotate(n=Count("pk"))}
+    derivatives = {tuple(r[:-1]): r[-1] for r in rows.filter(case__family_members__derivative=True)
+                   .values_list(*keys, *extra).annotate(n=Count("case__family_members"))}
+    country = dict(Office.objects.values_list("pk", "country"))
+    return [(office, iso3(coo or None), iso3(country[office]), procedure_type(procedure or ""),
+             *rest, n, n + derivatives.get((office, coo, procedure, *rest), 0))
+            for (office, coo, procedure, *rest), n in cases.items()]
 
 
-def _counts(year: int, offices: QuerySet[Office] | None
-            ) -> tuple[Counter[tuple[AppKey, str]], Counter[tuple[DecKey, str]]]:
-    """The raw counts of both tables for `year` over `offices` (None: every office)."""
-    cases = _cases(offices)
+Counts = tuple[Counter[tuple[AppKey, str]], Counter[tuple[DecKey, str]]]
+
+
+def _counts(year: int, offices: QuerySet[Office] | None) -> dict[Any, Counts]:
+    """The raw counts of both tables for `year` of each of `offices` (None: every office),
+    grouped in the database: a handful of rows per office and country, however many cases.
+    New applications, decisions and closures are read from the summary table (`stats_fact`,
+    kept by each step); reopenings and appeals, far fewer, from the records."""
+    live = Q(case__kind=CaseKind.ASYLUM)
+    summary = Q(on__range=(datetime.date(year, 1, 1), datetime.date(year, 12, 31)))
+    if offices is not None:
+        live &= Q(case__office__in=offices)
+        summary &= Q(office__in=offices)
     start, end = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    out: dict[Any, Counts] = defaultdict(lambda: (Counter(), Counter()))
 
-    # (case id, app_type, dec_level) per application event of the year.
-    events: list[tuple[Any, str, str]] = []
-    events += [(c, "N", "FI") for c in Application.objects.filter(
-        case__in=cases, application_date__range=(start, end)).values_list("case_id", flat=True)]
-    events += [(c, "R", "FI") for c in CaseStep.objects.filter(
-        case__in=cases, transition=Steps.REOPEN, effective_on__range=(start, end)
-    ).values_list("case_id", flat=True)]
-    events += [(c, "A", "AR") for c in Appeal.objects.filter(
-        case__in=cases, lodged_on__range=(start, end)).values_list("case_id", flat=True)]
+    events = (
+        ("N", "FI", Fact.objects.filter(summary, kind=Fact.APPLICATION), SUMMARY),
+        ("R", "FI", CaseStep.objects.filter(live, transition=Steps.REOPEN,
+                                            effective_on__range=(start, end)), LIVE),
+        ("A", "AR", Appeal.objects.filter(live, lodged_on__range=(start, end)), LIVE),
+    )
+    for app_type, level, rows, keys in events:
+        for office, coo, coa, ptype, n_cases, n_people in _grouped(rows, keys):
+            for pc, n in (("C", n_cases), ("P", n_people)):
+                out[office][0][((year, coo, coa, ptype, app_type, level, pc), "applied")] += n
 
-    # (case id, level, column) per decision or closure of the year.
-    outcomes: list[tuple[Any, str, str]] = [
-        (c, LEVEL[Stage(stage)], OUTCOME_COLUMN[Outcome(outcome)])
-        for c, stage, outcome in Decision.objects.filter(
-            case__in=cases, stage__in=list(LEVEL), decided_on__range=(start, end)
-        ).values_list("case_id", "stage", "outcome")]
-    for c, source in CaseStep.objects.filter(
-        case__in=cases, target__in=CLOSED_STATES, effective_on__range=(start, end)
-    ).values_list("case_id", "source"):
-        level = "FI" if source in FIRST_INSTANCE_STATES else "AR" if source in APPEAL_STATES else None
-        if level:
-            outcomes.append((c, level, "dec_closed"))
+    # Decisions (`fi_recognized` ..) and closures (`fi_closed`, `ar_closed`) by level.
+    for office, coo, coa, ptype, a, n_cases, n_people in _grouped(
+            Fact.objects.filter(summary, kind__in=(Fact.DECISION, Fact.CLOSURE)), SUMMARY, "a"):
+        level, outcome = a.split("_", 1)
+        column = "dec_closed" if outcome == "closed" else OUTCOME_COLUMN[Outcome(outcome)]
+        for pc, n in (("C", n_cases), ("P", n_people)):
+            key = (year, coo, coa, ptype, level.upper(), pc)
+            out[office][1][(key, column)] += n
+            out[office][1][(key, "dec_total")] += n
+    return out
 
-    people = _people([e[0] for e in events] + [o[0] for o in outcomes])
 
+def _total(by_office: dict[Any, Counts], offices: Iterable[Any]) -> Counts:
     applied: Counter[tuple[AppKey, str]] = Counter()
-    for case_id, app_type, level in events:
-        coo, coa, ptype, persons = people[case_id]
-        applied[((year, coo, coa, ptype, app_type, level, "C"), "applied")] += 1
-        applied[((year, coo, coa, ptype, app_type, level, "P"), "applied")] += persons
     decided: Counter[tuple[DecKey, str]] = Counter()
-    for case_id, level, column in outcomes:
-        coo, coa, ptype, persons = people[case_id]
-        for pc, n in (("C", 1), ("P", persons)):
-            key = (year, coo, coa, ptype, level, pc)
-            decided[(key, column)] += n
-            decided[(key, "dec_total")] += n
+    for office in offices:
+        if office in by_office:
+            applied.update(by_office[office][0])
+            decided.update(by_office[office][1])
     return applied, decided
 
 
@@ -212,9 +220,13 @@ def compute(year: int, *, offices: QuerySet[Office] | None = None,
 
     For some offices only, a count that differs from the whole installation's by less than
     the threshold is hidden as well: two offices in one country share its rows, and the
-    whole installation's file minus one office's would give the other's small counts."""
+    whole installation's file minus one office's would give the other's small counts. Both
+    come from one pass, counted by office."""
     threshold = suppression.default_threshold() if threshold is None else threshold
-    applied, decided = _counts(year, offices)
+    wide = offices is not None and threshold > 1
+    by_office = _counts(year, None if wide else offices)
+    chosen = by_office.keys() if offices is None else set(offices.values_list("pk", flat=True))
+    applied, decided = _total(by_office, chosen)
     app_keys = sorted({k for k, _ in applied})
     dec_keys = sorted({k for k, _ in decided})
     for key in dec_keys:  # every column of a row present, zeros included
@@ -222,8 +234,8 @@ def compute(year: int, *, offices: QuerySet[Office] | None = None,
             decided.setdefault((key, column), 0)
     app_extra: dict[tuple[AppKey, str], str] = {}
     dec_extra: dict[tuple[DecKey, str], str] = {}
-    if offices is not None and threshold > 1:
-        wide_applied, wide_decided = _counts(year, None)
+    if wide:
+        wide_applied, wide_decided = _total(by_office, by_office.keys())
         app_extra = suppression.hide_differences(applied, [wide_applied], threshold=threshold)
         dec_extra = suppression.hide_differences(decided, [wide_decided], threshold=threshold)
     return Tables(year=year, threshold=threshold, application_keys=app_keys, decision_keys=dec_keys,
