@@ -107,12 +107,26 @@ def test_the_index_puts_the_genuine_person_first_and_the_matcher_confirms(extrac
     hits = 0
     for f in range(FINGERS):
         probe = {1: (extracted[f][1].minutiae, extracted[f][1].template)}
-        result = g.search(probe, engine.engine().comparator, rerank_share=0.5, rerank_most=3)
+        result = g.search(probe, engine.engine().comparator, rerank=3)
         assert result.rescored <= 3
         assert result.gallery_people == FINGERS
         hits += bool(result.candidates) and result.candidates[0].person == f"person-{f}"
 
     assert hits >= FINGERS - 1
+
+
+def test_a_small_gallery_is_compared_whole_and_one_person_enrolled_twice_comes_out_twice(extracted):
+    g = gallery.Gallery()
+    for f in range(FINGERS):
+        g.add(f"person-{f}", 1, extracted[f][0].minutiae, extracted[f][0].template)
+    g.add("alias-of-0", 1, extracted[0][0].minutiae, extracted[0][0].template)
+    probe = {1: (extracted[0][1].minutiae, extracted[0][1].template)}
+
+    result = g.search(probe, engine.engine().comparator)
+
+    assert result.rescored == FINGERS + 1
+    best = [c for c in result.candidates if c.score == result.candidates[0].score]
+    assert {c.person for c in best} == {"person-0", "alias-of-0"}
 
 
 def test_an_erased_person_leaves_the_gallery(extracted):
