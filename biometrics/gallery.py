@@ -15,9 +15,11 @@ import numpy as np
 
 from biometrics import index
 
-# People the index puts first whose fingers the exact matcher compares: Bozorth3 costs about
-# 10 ms a comparison, so a short list this long keeps a search near a quarter of a second.
+# People the index puts first whose fingers the exact matcher compares. Bozorth3 costs 1.5 ms
+# a comparison on a quiet core (10-20 ms under heavy load), so 20 people of two fingers each
+# keep a search of 100,000 people near 130 ms (bench/README.md, "Fingerprints").
 RERANK = 20
+
 
 @dataclass(frozen=True)
 class Candidate:

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cases.crypto.fields import EncryptedBytesField
+from cases.crypto.fields import EncryptedBytesField, EncryptedJSONField
 
 
 class Finger(models.IntegerChoices):
@@ -151,3 +151,40 @@ class MatchEvidence(models.Model):
 
     def __str__(self) -> str:
         return f"evidence of {self.pair_id}"
+
+
+class SearchStatus(models.TextChoices):
+    QUEUED = "queued", _("Searching")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class FingerprintSearch(models.Model):
+    """A 1:N search asked from the search page, run by the worker that holds the gallery
+    (docs/architecture.md#biometrics). The probe's templates are sealed under the search's
+    own data key, which is destroyed once the search has run; what stays is who searched,
+    when, with which fingers, and what was found (person ids and scores)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                           verbose_name=_("by"))
+    status = models.CharField(_("status"), max_length=10, choices=SearchStatus.choices,
+                              default=SearchStatus.QUEUED)
+    fingers = models.JSONField(default=list)
+    # {finger: template as base64} while queued; None once run.
+    probe = EncryptedJSONField()
+    # [{"person": id, "score": int}], best first
+    candidates = models.JSONField(default=list)
+    gallery_people = models.PositiveIntegerField(null=True)
+    rescored = models.PositiveIntegerField(null=True)
+    seconds = models.FloatField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = _("fingerprint search")
+        verbose_name_plural = _("fingerprint searches")
+        indexes = [models.Index(fields=["by", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"fingerprint search {self.id} ({self.status})"

@@ -8,7 +8,10 @@ compares a fresh capture with the enrolled finger of a case's principal, 1:1.
 
 from __future__ import annotations
 
+import base64
+import datetime
 import io
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -28,13 +31,15 @@ from biometrics.models import (
     FacePhoto,
     Finger,
     FingerprintCapture,
+    FingerprintSearch,
     MatchEvidence,
+    SearchStatus,
     Verification,
     VerificationKind,
     VerificationResult,
 )
 from cases import access, events, restriction, selectors
-from cases.crypto import files
+from cases.crypto import datakeys, files
 from cases.models import (
     Case,
     DuplicateReason,
@@ -51,6 +56,7 @@ TEMPLATE_MAGIC = b"FMR\x00"
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
 PHOTO_MIN_SIDE, PHOTO_MAX_SIDE = 100, 4000
+logger = logging.getLogger(__name__)
 # How many of a person's fingers a duplicate search uses (the best quality first).
 PROBE_FINGERS = 2
 
@@ -371,13 +377,9 @@ class Search:
     seconds: float
 
 
-def search(*, by: User, images: dict[int, bytes], only_visible: bool = False) -> Search:
-    """A 1:N search as `by` runs it (the operator's command, the search page): every enrolled
-    person of every office is searched; of each candidate's cases, only those `by` may see
-    are named. `only_visible` (the page) keeps only the candidates `by` may see
-    (`selectors.visible_people`): the others are not listed at all. The probe images are
-    only read, never stored. Raises engine.Refused for a probe that cannot be used
-    (`Refused.finger` says which)."""
+def _probe_from_images(by: User, images: dict[int, bytes]) -> dict[int, tuple[Any, bytes]]:
+    """The fingers' minutiae and templates; raises engine.Refused for a probe that cannot be
+    used (`Refused.finger` says which)."""
     if not may_search(by):
         raise PermissionDenied(_("Only caseworkers and supervisors search fingerprints."))
     if not images:
@@ -392,27 +394,151 @@ def search(*, by: User, images: dict[int, bytes], only_visible: bool = False) ->
             refused.finger = finger  # type: ignore[attr-defined]
             raise
         probe[finger] = (x.minutiae, x.template)
-    with worker.searching() as gallery:
-        result = gallery.search(probe, e.comparator)
+    return probe
+
+
+def _rows_for(by: User, candidates: list[tuple[uuid.UUID, int]], *,
+              only_visible: bool) -> list[SearchRow]:
+    """The candidates as `by` is shown them: of each, the cases `by` may see; with
+    `only_visible`, only the people `by` may see (`selectors.visible_people`)."""
     visible = selectors.visible_cases(by)
-    seen = set(selectors.visible_people(by).filter(pk__in=[c.person for c in result.candidates])
+    seen = set(selectors.visible_people(by).filter(pk__in=[p for p, _s in candidates])
                .values_list("pk", flat=True)) if only_visible else set()
-    rows, found = [], []
-    for c in result.candidates:
-        if decision(c.score) != "no match":
-            found.append(str(c.person))
-        if only_visible and c.person not in seen:
+    rows = []
+    for person, score in candidates:
+        if only_visible and person not in seen:
             continue
-        refs = list(visible.filter(participants__person_id=c.person)
+        refs = list(visible.filter(participants__person_id=person)
                     .order_by("opened_at").values_list("reference", flat=True))
-        rows.append(SearchRow(c.person, refs, c.score, decision(c.score)))
-    details: dict[str, Any] = {}
-    if only_visible:  # what the user was shown, beside what the search found
-        details["shown"] = [str(r.person_id) for r in rows]
-    events.emit("biometrics.search", actor=by, fingers=sorted(probe),
-                gallery_people=result.gallery_people, rescored=result.rescored,
-                candidates=found, **details)
+        rows.append(SearchRow(person, refs, score, decision(score)))
+    return rows
+
+
+def _audit_search(by: User, fingers: list[int], candidates: list[tuple[uuid.UUID, int]],
+                  gallery_people: int, rescored: int, shown: list[SearchRow] | None,
+                  **extra: Any) -> None:
+    details: dict[str, Any] = dict(extra)
+    if shown is not None:  # what the user was shown, beside what the search found
+        details["shown"] = [str(r.person_id) for r in shown]
+    events.emit("biometrics.search", actor=by, fingers=sorted(fingers),
+                gallery_people=gallery_people, rescored=rescored,
+                candidates=[str(p) for p, score in candidates if decision(score) != "no match"],
+                **details)
+
+
+def search(*, by: User, images: dict[int, bytes], only_visible: bool = False) -> Search:
+    """A 1:N search as `by` runs it, here and now (the operator's command): every enrolled
+    person of every office is searched; of each candidate's cases, only those `by` may see
+    are named. `only_visible` keeps only the candidates `by` may see. The probe images are
+    only read, never stored. Raises engine.Refused for a probe that cannot be used."""
+    probe = _probe_from_images(by, images)
+    with worker.searching() as gallery:
+        result = gallery.search(probe, engine.engine().comparator)
+    candidates = [(c.person, c.score) for c in result.candidates]
+    rows = _rows_for(by, candidates, only_visible=only_visible)
+    _audit_search(by, list(probe), candidates, result.gallery_people, result.rescored,
+                  rows if only_visible else None)
     return Search(rows, result.gallery_people, result.rescored, result.seconds)
+
+
+def queue_search(*, by: User, images: dict[int, bytes]) -> FingerprintSearch:
+    """The search page's 1:N search: the probe is extracted here (a refusal stores nothing),
+    sealed under the search's own data key and searched by the worker that holds the gallery
+    (`tasks.search_task`; at once, in this process, without a broker). The images are only
+    read, never stored."""
+    probe = _probe_from_images(by, images)
+    search_id = uuid.uuid4()
+    with transaction.atomic():
+        datakeys.create_data_key(subject_id=search_id)
+        queued = FingerprintSearch.objects.create(
+            id=search_id, by=by, fingers=sorted(probe),
+            probe={str(f): base64.b64encode(t).decode() for f, (_m, t) in probe.items()})
+        from biometrics import tasks
+
+        transaction.on_commit(lambda: tasks.search_task.delay(str(search_id)))
+    queued.refresh_from_db()
+    return queued
+
+
+def _finish(queued: FingerprintSearch, status: str) -> None:
+    """The probe's key destroyed and its sealed copy dropped: what stays is the result."""
+    datakeys.destroy(subject_id=queued.pk)
+    queued.probe = None
+    queued.status = status
+    queued.finished_at = timezone.now()
+
+
+def run_search(search_id: uuid.UUID | str) -> FingerprintSearch | None:
+    """Run a queued search (the worker's task): the candidates are stored as person ids and
+    scores, best first, and the probe's key destroyed. A search already run is left alone."""
+    queued = (FingerprintSearch.objects.select_related("by")
+              .filter(pk=search_id, status=SearchStatus.QUEUED).first())
+    if queued is None:
+        return None
+    try:
+        e = engine.engine()
+        probe = {}
+        for finger, template in (queued.probe or {}).items():
+            data = base64.b64decode(template)
+            probe[int(finger)] = (e.load_template(data).minutiae, data)
+        if not probe:
+            raise ValueError("the search has no probe")
+        with worker.searching() as gallery:
+            result = gallery.search(probe, e.comparator)
+    except Exception:
+        logger.exception("fingerprint search %s failed", queued.pk)
+        result = None
+    # Written under the row's lock, and only if no other run wrote it meanwhile (a message
+    # delivered twice runs twice; one result is kept).
+    with transaction.atomic():
+        locked = (FingerprintSearch.objects.select_for_update()
+                  .filter(pk=queued.pk, status=SearchStatus.QUEUED).first())
+        if locked is None:
+            return None
+        if result is None:
+            _finish(locked, SearchStatus.FAILED)
+            locked.save()
+            return locked
+        candidates = [(c.person, c.score) for c in result.candidates]
+        locked.candidates = [{"person": str(p), "score": s} for p, s in candidates]
+        locked.gallery_people, locked.rescored = result.gallery_people, result.rescored
+        locked.seconds = round(result.seconds, 3)
+        _finish(locked, SearchStatus.DONE)
+        locked.save()
+        _audit_search(queued.by, locked.fingers, candidates, result.gallery_people,
+                      result.rescored, _rows_for(queued.by, candidates, only_visible=True),
+                      search=str(locked.pk))
+    return locked
+
+
+def search_result(by: User, queued: FingerprintSearch) -> Search:
+    """A search's candidates as `by` may see them now: only people whose records `by` may
+    see, and of each only the cases `by` may see."""
+    candidates = [(uuid.UUID(c["person"]), int(c["score"])) for c in queued.candidates]
+    return Search(_rows_for(by, candidates, only_visible=True), queued.gallery_people or 0,
+                  queued.rescored or 0, queued.seconds or 0.0)
+
+
+def stale_searches_after() -> datetime.timedelta:
+    """How long a queued search waits for the worker before it is given up (setting, s)."""
+    return datetime.timedelta(seconds=int(getattr(settings, "BIOMETRICS_SEARCH_TIMEOUT", 3600)))
+
+
+def shred_stale_searches() -> int:
+    """Give up searches the worker never ran (a lost message, a worker down): their probe's
+    key is destroyed. Returns how many."""
+    given_up = 0
+    old = timezone.now() - stale_searches_after()
+    for pk in FingerprintSearch.objects.filter(status=SearchStatus.QUEUED,
+                                               created_at__lt=old).values_list("pk", flat=True):
+        with transaction.atomic():
+            queued = (FingerprintSearch.objects.select_for_update()
+                      .filter(pk=pk, status=SearchStatus.QUEUED).first())
+            if queued is not None:
+                _finish(queued, SearchStatus.FAILED)
+                queued.save()
+                given_up += 1
+    return given_up
 
 
 # --- 1:1 ----------------------------------------------------------------------------------

@@ -15,3 +15,17 @@ def dedupe_task(capture_id: str) -> list[str]:
     with key_scope():
         found = services.dedupe(capture_id)
     return [str(f.pair.pk) for f in found if f.pair is not None]
+
+
+@shared_task(name="biometrics.search")  # type: ignore[untyped-decorator]
+def search_task(search_id: str) -> str | None:
+    """A search asked from the search page (services.run_search); returns its status."""
+    with key_scope():
+        done = services.run_search(search_id)
+    return done.status if done is not None else None
+
+
+@shared_task(name="biometrics.shred_stale_searches")  # type: ignore[untyped-decorator]
+def shred_stale_searches_task() -> int:
+    """Searches the worker never ran given up, their probes' keys destroyed."""
+    return services.shred_stale_searches()

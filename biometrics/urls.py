@@ -11,4 +11,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("fingerprints/<uuid:capture_id>/image/", views.print_image, name="print_image"),
     path("cases/<uuid:case_id>/verify/", views.verify, name="verify"),
     path("search/", views.search, name="search"),
+    path("search/<uuid:search_id>/", views.search_result, name="search_result"),
 ]

@@ -10,14 +10,14 @@ import uuid
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from PIL import Image
 
 from biometrics import engine, pages, services
 from biometrics.forms import BaseSearchFormSet, CaptureForm, PhotoForm, SearchFormSet, VerifyForm
-from biometrics.models import Consent, FingerprintCapture
+from biometrics.models import Consent, FingerprintCapture, FingerprintSearch, SearchStatus
 from cases import events, selectors, uploads
 from cases.crypto import datakeys
 from cases.http import AuthedRequest, protect_file
@@ -189,13 +189,13 @@ def verify(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @case_staff_required
 def search(request: AuthedRequest) -> HttpResponse:
-    """A 1:N search with fresh prints (services.search, as the command runs it): only the
-    candidates the user may see are listed. The uploaded images are read, never stored."""
+    """A 1:N search with fresh prints: checked here, searched by the worker that holds the
+    gallery (services.queue_search), shown on the search's own page. The uploaded images are
+    read, never stored."""
     bound = request.method == "POST"
     formset = SearchFormSet(request.POST if bound else None, request.FILES if bound else None,
                             prefix="fingers")
     problems: list[str] = []
-    found = None
     status = 200
     if bound:
         status = 400
@@ -204,17 +204,28 @@ def search(request: AuthedRequest) -> HttpResponse:
         elif formset.is_valid():
             images = {finger: upload.read() for finger, upload in formset.images().items()}
             try:
-                found = services.search(by=request.user, images=images, only_visible=True)
+                queued = services.queue_search(by=request.user, images=images)
             except engine.Refused as refused:
                 _refused_row(formset, refused, problems)
             except ValidationError as exc:
                 problems.extend(exc.messages)
             else:
-                status = 200
+                return redirect("biometrics:search_result", search_id=queued.pk)
     return render(request, "biometrics/search.html", {
-        "formset": formset, "problems": problems, "found": found,
-        "summary": pages.summary(found) if found else "",
-        "rows": pages.search_rows(request.user, found)}, status=status)
+        "formset": formset, "problems": problems, "found": None}, status=status)
+
+
+@require_GET
+@case_staff_required
+def search_result(request: AuthedRequest, search_id: uuid.UUID) -> HttpResponse:
+    """One's own search: waiting for the worker (the page reloads itself), or its candidates
+    as the user may see them now."""
+    queued = get_object_or_404(FingerprintSearch, pk=search_id, by=request.user)
+    found = services.search_result(request.user, queued) if queued.status == SearchStatus.DONE else None
+    return render(request, "biometrics/search.html", {
+        "formset": SearchFormSet(prefix="fingers"), "problems": [], "search": queued,
+        "found": found, "summary": pages.summary(found) if found else "",
+        "rows": pages.search_rows(request.user, found)})
 
 
 def _refused_row(formset: BaseSearchFormSet, refused: engine.Refused, problems: list[str]) -> None:

@@ -286,6 +286,7 @@ CELERY_BEAT_SCHEDULE = {
     "rsd-sweep": {"task": "rsd.sweep", "schedule": 6 * 3600},
     "deadline-notifications": {"task": "cases.notify_deadlines", "schedule": 3600},
     "expire-shares": {"task": "cases.expire_shares", "schedule": 900},
+    "stale-fingerprint-searches": {"task": "biometrics.shred_stale_searches", "schedule": 600},
     "retention": {"task": "cases.apply_retention",
                   "schedule": crontab(hour=AMPARO_RETENTION_AT.split(":")[0],
                                       minute=AMPARO_RETENTION_AT.split(":")[1])},
@@ -312,6 +313,8 @@ FORMAT_MODULE_PATH = ["settings.formats"]
 # the same finger, and from which a pair is raised for the supervisors to review.
 BIOMETRICS_MATCH_SCORE = int(os.environ.get("BIOMETRICS_MATCH_SCORE", 40))
 BIOMETRICS_POSSIBLE_SCORE = int(os.environ.get("BIOMETRICS_POSSIBLE_SCORE", 30))
+# A search from the search page the worker has not run after this many seconds is given up.
+BIOMETRICS_SEARCH_TIMEOUT = int(os.environ.get("BIOMETRICS_SEARCH_TIMEOUT", 3600))
 
 # Statistics (docs/architecture.md#statistics): counts above zero and below this are
 # suppressed in every screen and export; an export may ask for a higher threshold.

@@ -1,8 +1,11 @@
-"""The 1:N search page: fresh prints searched as the user (services.search, as the command
-runs it); only the candidates the user may see are listed; bad input said beside its row;
-nothing of the probe kept; the search audited."""
+"""The 1:N search page: fresh prints checked by the page and searched by the worker that
+holds the gallery (services.queue_search, run at commit here, with no broker); only the
+candidates the user may see are listed, on the search's own page, to who searched; bad input
+said beside its row; nothing of the probe kept once searched; the search audited."""
 
 from __future__ import annotations
+
+import base64
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,8 +14,9 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from biometrics import services
 from biometrics.forms import SEARCH_ROWS
-from biometrics.models import FingerprintCapture
+from biometrics.models import FingerprintCapture, FingerprintSearch, SearchStatus
 from cases import services as case_services
+from cases.crypto import datakeys
 from tests.biometrics.prints import face, impression
 from tests.conftest import pdf_bytes
 
@@ -29,6 +33,20 @@ def open_case(person_data):
             given_names=given, family_names=family, documents=[]))
         return case_services.open_case(by=by, person=person, kind="asylum", assign_to_me=assign)
     return make
+
+
+@pytest.fixture
+def search(client, django_capture_on_commit_callbacks):
+    """POST the form as the page does; once the search has run (at commit, as without a
+    broker), the page the POST sends the user to."""
+    def post(data: dict):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(URL, data)
+        if response.status_code != 302:
+            return response
+        assert response["Location"].startswith(URL)
+        return client.get(response["Location"])
+    return post
 
 
 def _form(*rows: tuple[object, bytes | None]) -> dict:
@@ -51,7 +69,7 @@ def _stored_files(root) -> list:
 
 
 def test_an_enrolled_person_is_found_as_a_match(client, caseworker, office, open_case,
-                                                file_root):
+                                                file_root, search):
     case = open_case(caseworker, office, "Ana", "Quispe")
     person = case.principal
     services.enrol_finger(by=caseworker, person=person, finger=2, data=impression(A, 1),
@@ -64,7 +82,7 @@ def test_an_enrolled_person_is_found_as_a_match(client, caseworker, office, open
     client.force_login(caseworker)
 
     assert 'id="nav-fingerprint-search"' in client.get(URL).content.decode()
-    response = client.post(URL, _form((2, impression(A, 2))))
+    response = search(_form((2, impression(A, 2))))
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -82,14 +100,21 @@ def test_an_enrolled_person_is_found_as_a_match(client, caseworker, office, open
     # The probe is not kept: no capture, no file.
     assert FingerprintCapture.objects.count() == 2
     assert _stored_files(file_root) == files_before
+    done = FingerprintSearch.objects.get()
+    assert (done.status, done.by, done.fingers) == (SearchStatus.DONE, caseworker, [2])
+    assert done.probe is None and done.candidates[0] == {"person": str(person.pk),
+                                                         "score": best.score}
+    with pytest.raises(datakeys.KeyDestroyed):
+        datakeys.key_for_subject(done.pk)
     (event,) = _searches()
     assert event.actor_id == caseworker.pk and event.outcome == "ok"
+    assert event.details["search"] == str(done.pk)
     assert event.details["fingers"] == [2] and event.details["gallery_people"] == 2
     assert event.details["candidates"] == [str(person.pk)]
     assert event.details["shown"][0] == str(person.pk)
 
 
-def test_two_fingers_search_together(client, supervisor, caseworker, office, open_case):
+def test_two_fingers_search_together(client, supervisor, caseworker, office, open_case, search):
     case = open_case(caseworker, office, "Ana")
     services.enrol_finger(by=caseworker, person=case.principal, finger=1, data=impression(A, 1),
                           dedupe=False)
@@ -97,7 +122,7 @@ def test_two_fingers_search_together(client, supervisor, caseworker, office, ope
                           dedupe=False)
     client.force_login(supervisor)
 
-    response = client.post(URL, _form((1, impression(A, 2)), (7, impression(B, 2))))
+    response = search(_form((1, impression(A, 2)), (7, impression(B, 2))))
 
     assert response.status_code == 200
     assert response.context["found"].candidates[0].person_id == case.principal.pk
@@ -106,7 +131,8 @@ def test_two_fingers_search_together(client, supervisor, caseworker, office, ope
 
 
 def test_who_may_not_see_the_person_is_not_shown_them(client, caseworker, caseworker2,
-                                                      other_supervisor, office, open_case):
+                                                      other_supervisor, office, open_case,
+                                                      search):
     case = open_case(caseworker, office, "Ana", "Quispe")
     services.enrol_finger(by=caseworker, person=case.principal, finger=1, data=impression(A, 1),
                           dedupe=False)
@@ -114,7 +140,7 @@ def test_who_may_not_see_the_person_is_not_shown_them(client, caseworker, casewo
 
     for user in (other_supervisor, caseworker2):  # another office; a case assigned to another
         client.force_login(user)
-        response = client.post(URL, _form((1, impression(A, 2))))
+        response = search(_form((1, impression(A, 2))))
         page = response.content.decode()
         assert response.status_code == 200
         assert response.context["found"].candidates == []
@@ -166,7 +192,7 @@ def test_bad_input_is_said_beside_its_row_and_nothing_is_searched(client, casewo
     words = (words,) if isinstance(words, str) else words
     assert any(w in said for w in words), said
     assert response.context["found"] is None
-    assert not _searches().exists()
+    assert not _searches().exists() and not FingerprintSearch.objects.exists()
 
 
 def test_a_refusal_names_the_row_it_is_about(client, caseworker):
@@ -195,3 +221,79 @@ def test_the_person_page_links_the_search(client, caseworker, auditor, office, o
     page = client.get(reverse("person_detail", args=[case.principal.pk])).content.decode()
 
     assert 'id="search-fingerprints"' in page and URL in page
+
+
+def test_a_search_is_shown_only_to_who_searched(client, caseworker, caseworker2, supervisor,
+                                                other_supervisor, office, open_case, search):
+    case = open_case(caseworker, office, "Ana")
+    services.enrol_finger(by=caseworker, person=case.principal, finger=1, data=impression(A, 1),
+                          dedupe=False)
+    client.force_login(caseworker)
+    assert search(_form((1, impression(A, 2)))).status_code == 200
+    url = reverse("biometrics:search_result", args=[FingerprintSearch.objects.get().pk])
+
+    for user in (caseworker2, supervisor, other_supervisor):  # even one who sees the person
+        client.force_login(user)
+        assert client.get(url).status_code == 404
+    client.force_login(caseworker)
+    assert client.get(url).context["found"].candidates[0].person_id == case.principal.pk
+    missing = reverse("biometrics:search_result", args=["0" * 8 + "-0000-4000-8000-" + "0" * 12])
+    assert client.get(missing).status_code == 404
+
+
+def test_a_search_waits_for_the_worker_with_its_probe_sealed(
+        client, caseworker, office, open_case, django_capture_on_commit_callbacks):
+    case = open_case(caseworker, office, "Ana")
+    services.enrol_finger(by=caseworker, person=case.principal, finger=1, data=impression(A, 1),
+                          dedupe=False)
+    client.force_login(caseworker)
+    with django_capture_on_commit_callbacks(execute=False) as queued_tasks:  # a broker's queue
+        response = client.post(URL, _form((1, impression(A, 2))))
+    assert response.status_code == 302 and len(queued_tasks) == 1
+    queued = FingerprintSearch.objects.get()
+    template = base64.b64decode(queued.probe["1"])
+    raw = bytes(FingerprintSearch.objects.filter(pk=queued.pk).values_list("probe", flat=True)[0])
+    assert template.startswith(b"FMR\x00") and template not in raw and queued.probe["1"].encode() not in raw
+
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="search-waiting"' in page and 'http-equiv="refresh"' in page
+    assert 'id="candidates"' not in page and not _searches().exists()
+
+    assert services.run_search(queued.pk).status == SearchStatus.DONE
+    assert services.run_search(queued.pk) is None  # the message delivered twice
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="search-waiting"' not in page and 'http-equiv="refresh"' not in page
+    assert 'data-decision="match"' in page and _searches().count() == 1
+    queued.refresh_from_db()
+    assert queued.probe is None and queued.finished_at is not None
+
+
+def test_a_search_the_worker_never_runs_is_given_up_and_its_probe_shredded(
+        client, caseworker, settings, django_capture_on_commit_callbacks):
+    client.force_login(caseworker)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(URL, _form((1, impression(A, 2))))
+    queued = FingerprintSearch.objects.get()
+    assert services.shred_stale_searches() == 0
+    settings.BIOMETRICS_SEARCH_TIMEOUT = 0
+
+    assert services.shred_stale_searches() == 1
+
+    queued.refresh_from_db()
+    assert (queued.status, queued.probe, queued.candidates) == (SearchStatus.FAILED, None, [])
+    with pytest.raises(datakeys.KeyDestroyed):
+        datakeys.key_for_subject(queued.pk)
+    assert services.run_search(queued.pk) is None
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="search-failed"' in page and 'http-equiv="refresh"' not in page
+
+
+def test_a_probe_the_worker_cannot_read_fails_the_search_and_keeps_nothing(caseworker):
+    queued = services.queue_search(by=caseworker, images={1: impression(A, 2)})  # not run yet
+    queued.probe = {"1": base64.b64encode(b"FMR\x00 broken").decode()}
+    queued.save()
+
+    done = services.run_search(queued.pk)
+
+    assert done.status == SearchStatus.FAILED and done.probe is None
+    assert not _searches().exists()

@@ -88,6 +88,8 @@ def test_a_caseworker_searches_by_fingerprint(new_page, staff, login, lang, pers
     page.select_option("#id_fingers-0-finger", "2")
     page.set_input_files("#id_fingers-0-image", str(scan))
     page.locator("#search-form button[type=submit]").click()
+    # The search's own page, once the worker (here, the request's commit) has run it.
+    expect(page).to_have_url(re.compile(r"/biometrics/search/[0-9a-f-]{36}/$"))
     best = page.locator("#candidates tr.candidate").first
     expect(best).to_have_attribute("data-decision", "match")
     expect(best).to_contain_text(case.reference)

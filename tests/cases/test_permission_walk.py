@@ -450,7 +450,11 @@ EXPECTED: dict[tuple[str, str], dict] = {
     # The 1:N search: any caseworker or supervisor, who is shown only the candidates they may
     # see (the walked POST searches with a fresh print of the walked person's finger).
     ("biometrics:search", "GET"): CASE_STAFF_PAGE,
-    ("biometrics:search", "POST"): CASE_STAFF_PAGE,
+    ("biometrics:search", "POST"): row(302, non_case=403),
+    # A search's page (the walked one was asked by the caseworker): only who searched.
+    ("biometrics:search_result", "GET"): row(404, assignee=200, non_case=403,
+                                             queue_worker={"caseworker": 200, "caseworker2": 404}),
+    ("biometrics:search_result", "POST"): row(405, anon=405),
 }
 
 ACTORS = ["anonymous", "caseworker", "caseworker2", "supervisor", "auditor", "analyst",
@@ -666,12 +670,14 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, other
     capture = bio_services.enrol_finger(by=supervisor, person=person, finger=1,
                                         data=prints.impression(21, 1), dedupe=False)
     bio_services.set_photo(by=supervisor, person=person, data=prints.face())
+    # A search from the search page by the caseworker, waiting for the worker.
+    search = bio_services.queue_search(by=caseworker, images={1: prints.impression(21, 2)})
     key = WebAuthnDevice.objects.create(
         user=User.objects.create_user(username="key.owner", password="pw-for-tests-only"),
         name="Walked key", credential_id=b"walked-credential", public_key=b"walked-public-key")
     return scenario, {"key_id": key.pk, "share_user_id": reader.pk,
                       "office_share_id": office_share.pk, "partner_key_id": partner_key.pk,
-                      "source_id": source.pk, "capture_id": capture.pk,
+                      "source_id": source.pk, "capture_id": capture.pk, "search_id": search.pk,
                       "handover_id": handover.pk, "thread_id": thread.pk,
                       "attachment_id": thread.messages.get().attachments.get().pk,
                       "inbox_office_id": office.pk, "breach_id": breach.pk, "run_id": run.pk,
@@ -846,6 +852,7 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "biometrics:photo": {"consent": "on", "photo": SimpleUploadedFile("cara.jpg", prints.face(1))},
         "biometrics:photo_image": {},
         "biometrics:print_image": {},
+        "biometrics:search_result": {},
         "biometrics:verify": {"kind": "interview", "finger": 1,
                               "capture": SimpleUploadedFile("dedo.png", prints.impression(21, 2))},
         "biometrics:search": {"fingers-TOTAL_FORMS": 2, "fingers-INITIAL_FORMS": 0,
