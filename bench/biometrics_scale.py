@@ -5,9 +5,10 @@ generated fingers. It is made of `--real` generated people (two fingers each, pr
 second impression) and filler people derived from generated fingers: each filler finger is
 a mirrored generated finger (a mirror image is a different ridge pattern for Bozorth3 and for
 the cylinders), turned, shifted, with a random 80 % of its minutiae, encoded as an ISO/IEC
-19794-2 template. A filler's index keys are its base's cylinder keys for the minutiae kept
-(cylinders do not change with rotation and translation), so fillers of one base collide
-with each other: a harder crowd for the index than real people, whose fingers all differ.
+19794-2 template. A filler's cylinders are a random 80 % of its base's (cylinders do not
+change with rotation and translation; their minutiae's directions turn with the finger), so
+fillers of one base collide with each other: a harder crowd for the index than real people,
+whose fingers all differ.
 
     .venv/bin/python -m bench.biometrics_scale --people 100000 --real 20 --bases 40
 """
@@ -57,7 +58,7 @@ def main() -> None:
     started = time.perf_counter()
     real, probes, bases = [], {}, []
     cache = Path(args.cache)
-    key = (args.real, args.bases)
+    key = (args.real, args.bases, "described")
     if cache.exists():
         kept = pickle.loads(cache.read_bytes())  # noqa: S301  # our own file
         if kept["key"] == key:
@@ -74,7 +75,7 @@ def main() -> None:
                 mirrored = a.minutiae.copy()
                 mirrored[:, 0] = 352 - mirrored[:, 0]
                 mirrored[:, 2] = np.pi - mirrored[:, 2]
-                bases.append((finger, mirrored, index.keys(index.cylinders(mirrored)), a.template))
+                bases.append((finger, mirrored, index.describe(mirrored), a.template))
         if per:
             real.append(per)
     if not cache.exists() or pickle.loads(cache.read_bytes())["key"] != key:  # noqa: S301
@@ -89,7 +90,7 @@ def main() -> None:
     by_finger = {f: [b for b in bases if b[0] == f] for f in (1, 2)}
     for n in range(fillers):
         for finger in (1, 2):
-            _f, mins, keys, like = by_finger[finger][rng.integers(len(by_finger[finger]))]
+            _f, mins, described, like = by_finger[finger][rng.integers(len(by_finger[finger]))]
             keep = rng.random(len(mins)) < 0.8
             turn = rng.uniform(-0.2, 0.2)
             c, s = np.cos(turn), np.sin(turn)
@@ -99,7 +100,8 @@ def main() -> None:
             pts[:, 1] = np.clip(208 + s * x + c * y + rng.uniform(-15, 15), 0, 415)
             pts[:, 2] = pts[:, 2] + turn
             rows[finger].append((f"filler-{n}", pts, iso_template(pts, like)))
-            keys_of[finger].append(keys[keep[: len(keys)]] if len(keys) == len(mins) else keys)
+            kept = described.subset(rng.random(len(described.keys)) < 0.8)
+            keys_of[finger].append(index.Described(kept.keys, kept.bits, kept.angles + turn))
     for finger in (1, 2):
         fi = g.fingers.setdefault(finger, index.FingerIndex())
         numbers = []
@@ -116,7 +118,7 @@ def main() -> None:
     times, rescored, correct, indexed = [], [], 0, []
     for person, probe in probes.items():
         t0 = time.perf_counter()
-        g.index_scores({f: m for f, (m, _t) in probe.items()})
+        g.index_scores({f: index.describe(m) for f, (m, _t) in probe.items()})
         indexed.append(time.perf_counter() - t0)
         result = g.search(probe, e.comparator)
         times.append(result.seconds)

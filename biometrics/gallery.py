@@ -15,10 +15,13 @@ import numpy as np
 
 from biometrics import index
 
-# People the index puts first whose fingers the exact matcher compares. Bozorth3 costs 1.5 ms
-# a comparison on a quiet core (10-20 ms under heavy load), so 20 people of two fingers each
-# keep a search of 100,000 people near 130 ms (bench/README.md, "Fingerprints").
-RERANK = 20
+# People the index puts first, then put in order by their cylinders (index.similarities,
+# about 50 ms a finger for 200 people on a quiet core).
+SHORTLIST = 200
+# Of those, the first whose fingers the exact matcher compares: Bozorth3 costs 1.5 ms a
+# comparison on a quiet core (10-20 ms under heavy load). The cylinders' order already
+# agrees with exhaustive matching (bench/README.md, "Fingerprints").
+RERANK = 10
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class Gallery:
         fi = self.fingers.setdefault(finger, index.FingerIndex())
         if (n, finger) in self.templates:
             fi.remove(self.templates[(n, finger)][0])
-        number = fi.add(n, index.keys(index.cylinders(minutiae)))
+        number = fi.add(n, index.describe(minutiae))
         self.templates[(n, finger)] = (number, template)
         if at is not None:
             self.taken[(n, finger)] = at
@@ -84,15 +87,15 @@ class Gallery:
     def add_many(self, finger: int, rows: list[tuple[Any, np.ndarray, bytes]]) -> None:
         """Bulk load of one finger position (a worker's start)."""
         fi = self.fingers.setdefault(finger, index.FingerIndex())
-        numbers, all_keys = [], []
+        numbers, described = [], []
         for person, minutiae, template in rows:
             n = self.number(person)
             if (n, finger) in self.templates:
                 fi.remove(self.templates[(n, finger)][0])
             numbers.append(n)
-            all_keys.append(index.keys(index.cylinders(minutiae)))
+            described.append(index.describe(minutiae))
             self.templates[(n, finger)] = (len(fi.owners) + len(numbers) - 1, template)
-        fi.add_many(numbers, all_keys)
+        fi.add_many(numbers, described)
 
     def remove_person(self, person: Any) -> None:
         n = self._numbers.get(person)
@@ -110,21 +113,34 @@ class Gallery:
     def nbytes(self) -> int:
         return sum(fi.nbytes() for fi in self.fingers.values())
 
-    def index_scores(self, probe: dict[int, np.ndarray]) -> np.ndarray:
+    def index_scores(self, probe: dict[int, index.Described]) -> np.ndarray:
         """Fused index scores per person number: the sum over the probe's fingers."""
         total = np.zeros(len(self.people), dtype=np.float64)
-        for finger, minutiae in probe.items():
+        for finger, described in probe.items():
             fi = self.fingers.get(finger)
             if fi is not None:
-                total += fi.scores(index.keys(index.cylinders(minutiae)), len(self.people))
+                total += fi.scores(described.keys, len(self.people))
+        return total
+
+    def local_scores(self, probe: dict[int, index.Described], people: list[int]) -> np.ndarray:
+        """Each person's cylinder similarity to the probe, summed over the probe's fingers."""
+        total = np.zeros(len(people), dtype=np.float64)
+        for finger, described in probe.items():
+            fi = self.fingers.get(finger)
+            held = [(i, self.templates[(n, finger)][0]) for i, n in enumerate(people)
+                    if (n, finger) in self.templates]
+            if fi is not None and held:
+                total[[i for i, _t in held]] += fi.similarities(described, [t for _i, t in held])
         return total
 
     def search(self, probe: dict[int, tuple[np.ndarray, bytes]],
                comparator: Callable[[bytes], Callable[[bytes], int]], *,
-               rerank: int = RERANK, exclude: Any = None, exhaustive: bool = False) -> Result:
-        """Candidates best first: the index's `rerank` best people confirmed with the exact
-        matcher (everyone, in a gallery that small); `exhaustive` compares every enrolled
-        person instead (for the benchmark's agreement measure)."""
+               rerank: int = RERANK, shortlist: int = SHORTLIST, exclude: Any = None,
+               exhaustive: bool = False) -> Result:
+        """Candidates best first: the index's `shortlist` best people, put in order by their
+        cylinders, of which the first `rerank` are confirmed with the exact matcher
+        (everyone, in a gallery that small); `exhaustive` compares every enrolled person
+        instead (for the benchmark's agreement measure)."""
         started = time.perf_counter()
         enrolled = {n for n, _ in self.templates}
         skip = self._numbers.get(exclude) if exclude is not None else None
@@ -132,14 +148,17 @@ class Gallery:
             short = sorted(enrolled - {skip})
             fused = np.zeros(len(self.people))
         else:
-            fused = self.index_scores({f: m for f, (m, _) in probe.items()})
+            described = {f: index.describe(m) for f, (m, _) in probe.items()}
+            fused = self.index_scores(described)
             if skip is not None:
                 fused[skip] = -1
             alive = np.zeros(len(self.people), dtype=bool)
             alive[list(enrolled)] = True
             fused[~alive] = -1
-            top = np.argsort(-fused, kind="stable")[:max(1, rerank)]
-            short = [int(n) for n in top if fused[n] >= 0]
+            top = [int(n) for n in np.argsort(-fused, kind="stable")[:max(1, rerank, shortlist)]
+                   if fused[n] >= 0]
+            local = self.local_scores(described, top)
+            short = [top[i] for i in np.argsort(-local, kind="stable")[:max(1, rerank)]]
         scorers = {f: comparator(t) for f, (_, t) in probe.items()}
         candidates = []
         for n in short:

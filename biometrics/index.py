@@ -8,6 +8,10 @@ keeps, per hash table, the keys sorted with the template each came from, so that
 keys find their collisions with `searchsorted` and `bincount`, with no Python loop per
 gallery template. A template's score is the number of collisions over the geometric mean
 of the two cylinder counts; scores fuse per person by summing over the probe's fingers.
+
+The index's best people are then put in order by the cylinders themselves (`similarities`:
+MCC's local similarity sort on the bit cylinders, vectorised over every shortlisted
+template), which the exact matcher confirms for the first few.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ TABLES = 32
 BITS_PER_KEY = 24
 MIN_KEY_BITS = 4  # keys with fewer 1-bits say little and collide with everything
 MIN_NEIGHBOURS = 3
+# Local similarity sort: the mean of a template pair's this many most similar cylinder pairs.
+LSS_PAIRS = 12
+# Cylinder pairs whose minutiae turn more than this apart are not compared (MCC's limit).
+MAX_TURN = np.pi / 2
 
 _step = 2 * RADIUS / CELLS
 _centres = np.array([((i + 0.5) * _step - RADIUS, (j + 0.5) * _step - RADIUS)
@@ -44,9 +52,14 @@ def _wrap(a: np.ndarray) -> np.ndarray:
 
 def cylinders(minutiae: np.ndarray) -> np.ndarray:
     """The valid cylinders of a template's minutiae ((n, 3): x, y, angle) as (m, 312) bools."""
+    return _cylinders(minutiae)[0]
+
+
+def _cylinders(minutiae: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The valid cylinders, and the direction of the minutia each belongs to."""
     pts = np.asarray(minutiae, dtype=np.float64).reshape(-1, 3)
     if len(pts) == 0:
-        return np.zeros((0, BITS), dtype=bool)
+        return np.zeros((0, BITS), dtype=bool), np.zeros(0, dtype=np.float32)
     xy, theta = pts[:, :2], pts[:, 2]
     cos, sin = np.cos(theta), np.sin(theta)
     # cell centres of every minutia's cylinder, rotated to its direction: (n, 52, 2)
@@ -65,7 +78,73 @@ def cylinders(minutiae: np.ndarray) -> np.ndarray:
     directional = np.exp(-diff ** 2 / (2 * SIGMA_D ** 2)) / (SIGMA_D * np.sqrt(2 * np.pi)) * width
     values = np.einsum("mct,mtk->mck", spatial, directional)  # (n, 52, 6)
     valid = (near & (dist_mt <= RADIUS)).sum(axis=1) >= MIN_NEIGHBOURS
-    return np.asarray((values > MU).reshape(len(pts), BITS)[valid])
+    return (np.asarray((values > MU).reshape(len(pts), BITS)[valid]),
+            theta[valid].astype(np.float32))
+
+
+@dataclass(frozen=True)
+class Described:
+    """What the index keeps of one template: its cylinders' hash keys ((m, 32) uint32), the
+    cylinders packed into five 64-bit words each ((m, 5) uint64) and their minutiae's
+    directions ((m,) float32)."""
+
+    keys: np.ndarray
+    bits: np.ndarray
+    angles: np.ndarray
+
+    def subset(self, keep: np.ndarray) -> Described:
+        return Described(self.keys[keep], self.bits[keep], self.angles[keep])
+
+    def without_keys(self) -> Described:
+        """What the index keeps beside its tables (the keys are in the tables already)."""
+        return Described(_NO_KEYS, self.bits, self.angles)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.keys.nbytes + self.bits.nbytes + self.angles.nbytes)
+
+
+_NO_KEYS = np.zeros((0, TABLES), dtype=np.uint32)
+_EMPTY = Described(_NO_KEYS, np.zeros((0, 5), dtype=np.uint64), np.zeros(0, dtype=np.float32))
+
+
+def describe(minutiae: np.ndarray) -> Described:
+    cyls, angles = _cylinders(minutiae)
+    packed = np.zeros((len(cyls), 40), dtype=np.uint8)
+    packed[:, :39] = np.packbits(cyls, axis=1)
+    return Described(keys(cyls), packed.view(np.uint64), angles)
+
+
+def similarities(probe: Described, templates: list[Described]) -> np.ndarray:
+    """MCC's local similarity sort of the probe against each template: every pair of
+    cylinders compares as 1 - sqrt(|a xor b|) / (sqrt(|a|) + sqrt(|b|)) (0 when their
+    minutiae turn more than MAX_TURN apart), and a template scores the mean of its
+    LSS_PAIRS best pairs."""
+    out = np.zeros(len(templates), dtype=np.float64)
+    counts = np.array([len(t.bits) for t in templates], dtype=np.int64)
+    if len(probe.bits) == 0 or not counts.sum():
+        return out
+    bits = np.concatenate([t.bits for t in templates])
+    angles = np.concatenate([t.angles for t in templates])
+    # |a xor b| = |a| + |b| - 2 |a and b|, the last for every pair in one matrix product.
+    mine = np.unpackbits(probe.bits.view(np.uint8), axis=1).astype(np.float32)
+    theirs = np.unpackbits(bits.view(np.uint8), axis=1).astype(np.float32)
+    mine_n, theirs_n = mine.sum(axis=1), theirs.sum(axis=1)
+    differ = np.maximum(mine_n[:, None] + theirs_n[None, :] - 2 * (mine @ theirs.T), 0)
+    pair = 1 - np.sqrt(differ) / np.maximum(np.sqrt(mine_n)[:, None] + np.sqrt(theirs_n)[None, :],
+                                            1e-6)
+    turn = np.abs(_wrap(probe.angles[:, None] - angles[None, :]))
+    pair[turn > MAX_TURN] = 0
+    # Each template's pairs side by side (padded with -1), then its best LSS_PAIRS at once.
+    n, a, width = len(templates), len(probe.bits), int(counts.max())
+    padded = np.full((a, n, width), -1.0, dtype=np.float32)
+    padded[:, np.repeat(np.arange(n), counts),
+           np.arange(len(bits)) - np.repeat(np.cumsum(counts) - counts, counts)] = pair
+    flat = padded.transpose(1, 0, 2).reshape(n, a * width)
+    k = min(LSS_PAIRS, a * width)
+    best = np.partition(flat, a * width - k, axis=1)[:, a * width - k:]
+    out[:] = np.maximum(best, 0).sum(axis=1) / np.maximum(np.minimum(k, counts * a), 1)
+    return out
 
 
 def keys(cyls: np.ndarray) -> np.ndarray:
@@ -131,17 +210,19 @@ class FingerIndex:
     owners: list[int] = field(default_factory=list)  # template -> person number
     sizes: list[int] = field(default_factory=list)  # template -> cylinder count
     alive: list[bool] = field(default_factory=list)
+    described: list[Described | None] = field(default_factory=list)  # None once removed
     _main: _Tables | None = None
     _main_count: int = 0
     _recent_keys: list[np.ndarray] = field(default_factory=list)
     _recent: _Tables | None = None
 
-    def add(self, person: int, template_keys: np.ndarray) -> int:
+    def add(self, person: int, template: Described) -> int:
         number = len(self.owners)
         self.owners.append(person)
-        self.sizes.append(len(template_keys))
+        self.sizes.append(len(template.keys))
         self.alive.append(True)
-        self._recent_keys.append(template_keys)
+        self.described.append(template.without_keys())
+        self._recent_keys.append(template.keys)
         self._recent = None
         if len(self._recent_keys) > max(64, len(self.owners) // 20):
             self.merge()
@@ -149,14 +230,20 @@ class FingerIndex:
 
     def remove(self, template: int) -> None:
         self.alive[template] = False
+        self.described[template] = None
 
-    def add_many(self, people: list[int], many_keys: list[np.ndarray]) -> None:
-        for person, k in zip(people, many_keys, strict=True):
+    def add_many(self, people: list[int], templates: list[Described]) -> None:
+        for person, t in zip(people, templates, strict=True):
             self.owners.append(person)
-            self.sizes.append(len(k))
+            self.sizes.append(len(t.keys))
             self.alive.append(True)
-            self._recent_keys.append(k)
+            self.described.append(t.without_keys())
+            self._recent_keys.append(t.keys)
         self.merge()
+
+    def similarities(self, probe: Described, templates: list[int]) -> np.ndarray:
+        """`similarities` of the probe against these templates of the index (0 if removed)."""
+        return similarities(probe, [self.described[t] or _EMPTY for t in templates])
 
     def merge(self) -> None:
         parts_k, parts_o = [], []
@@ -199,6 +286,7 @@ class FingerIndex:
         for t in (self._main, self._recent):
             if t is not None:
                 size += t.keys.nbytes + t.owners.nbytes
+        size += sum(d.bits.nbytes + d.angles.nbytes for d in self.described if d is not None)
         return size + sum(k.nbytes for k in self._recent_keys)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from biometrics import engine, gallery, synthetic
+from biometrics import engine, gallery, index, synthetic
 
 FINGERS = 6
 
@@ -113,6 +113,42 @@ def test_the_index_puts_the_genuine_person_first_and_the_matcher_confirms(extrac
         hits += bool(result.candidates) and result.candidates[0].person == f"person-{f}"
 
     assert hits >= FINGERS - 1
+
+
+def test_cylinder_similarity_puts_each_genuine_template_first(extracted):
+    enrolled = [index.describe(extracted[f][0].minutiae) for f in range(FINGERS)]
+    for f in range(FINGERS):
+        probe = index.describe(extracted[f][1].minutiae)
+
+        local = index.similarities(probe, enrolled)
+
+        assert local.shape == (FINGERS,) and ((local >= 0) & (local <= 1)).all()
+        assert int(np.argmax(local)) == f, local
+    # The same cylinders with their minutiae turned half a circle: the corresponding pairs no
+    # longer count, so the template is no longer the probe's best.
+    turned = index.Described(enrolled[0].keys, enrolled[0].bits, enrolled[0].angles + np.pi)
+    probe = index.describe(extracted[0][1].minutiae)
+    as_turned = index.similarities(probe, [turned, *enrolled[1:]])
+    assert int(np.argmax(as_turned)) != 0
+    assert as_turned[0] < index.similarities(probe, enrolled[:1])[0]
+
+
+def test_the_index_only_shortlists_then_cylinders_and_the_matcher_order(extracted):
+    g = gallery.Gallery()
+    for f in range(FINGERS):
+        g.add(f"person-{f}", 1, extracted[f][0].minutiae, extracted[f][0].template)
+    for f in range(FINGERS):
+        probe = {1: (extracted[f][1].minutiae, extracted[f][1].template)}
+
+        # Bozorth3 confirms one person only: the cylinders chose them among the shortlist.
+        result = g.search(probe, engine.engine().comparator, rerank=1, shortlist=FINGERS)
+
+        assert result.rescored == 1
+        assert result.candidates[0].person == f"person-{f}"
+    g.remove_person("person-0")
+    result = g.search({1: (extracted[0][1].minutiae, extracted[0][1].template)},
+                      engine.engine().comparator, rerank=1, shortlist=FINGERS)
+    assert all(c.person != "person-0" for c in result.candidates)
 
 
 def test_a_small_gallery_is_compared_whole_and_one_person_enrolled_twice_comes_out_twice(extracted):
