@@ -99,10 +99,6 @@ class Described:
         """What the index keeps beside its tables (the keys are in the tables already)."""
         return Described(_NO_KEYS, self.bits, self.angles)
 
-    @property
-    def nbytes(self) -> int:
-        return int(self.keys.nbytes + self.bits.nbytes + self.angles.nbytes)
-
 
 _NO_KEYS = np.zeros((0, TABLES), dtype=np.uint32)
 _EMPTY = Described(_NO_KEYS, np.zeros((0, 5), dtype=np.uint64), np.zeros(0, dtype=np.float32))
