@@ -297,3 +297,19 @@ def test_a_probe_the_worker_cannot_read_fails_the_search_and_keeps_nothing(casew
 
     assert done.status == SearchStatus.FAILED and done.probe is None
     assert not _searches().exists()
+
+
+def test_the_search_page_searches_again_from_a_result(client, caseworker, office, open_case,
+                                                      search):
+    case = open_case(caseworker, office, "Ana")
+    services.enrol_finger(by=caseworker, person=case.principal, finger=1, data=impression(A, 1),
+                          dedupe=False)
+    client.force_login(caseworker)
+    first = search(_form((1, impression(A, 2))))
+
+    # The form on a result's page posts to the search, not to the result.
+    assert f'action="{URL}"' in first.content.decode()
+    again = search(_form((1, impression(A, 3))))
+
+    assert again.context["found"].candidates[0].person_id == case.principal.pk
+    assert FingerprintSearch.objects.filter(status=SearchStatus.DONE).count() == 2
