@@ -10,5 +10,6 @@ ACTIONS = {
     "biometrics.view_photo": _("Face photo viewed"),
     "biometrics.dedupe": _("Fingerprints searched for duplicates after an enrolment"),
     "biometrics.search": _("Fingerprint search among every enrolled person"),
+    "biometrics.search_view": _("Fingerprint search results viewed"),
     "biometrics.verify": _("Identity verified by fingerprint"),
 }

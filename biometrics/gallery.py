@@ -127,9 +127,11 @@ class Gallery:
         total = np.zeros(len(people), dtype=np.float64)
         for finger, described in probe.items():
             fi = self.fingers.get(finger)
+            if fi is None:
+                continue
             held = [(i, self.templates[(n, finger)][0]) for i, n in enumerate(people)
                     if (n, finger) in self.templates]
-            if fi is not None and held:
+            if held:
                 total[[i for i, _t in held]] += fi.similarities(described, [t for _i, t in held])
         return total
 

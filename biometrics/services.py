@@ -401,17 +401,17 @@ def _rows_for(by: User, candidates: list[tuple[uuid.UUID, int]], *,
               only_visible: bool) -> list[SearchRow]:
     """The candidates as `by` is shown them: of each, the cases `by` may see; with
     `only_visible`, only the people `by` may see (`selectors.visible_people`)."""
-    visible = selectors.visible_cases(by)
-    seen = set(selectors.visible_people(by).filter(pk__in=[p for p, _s in candidates])
+    people = [p for p, _s in candidates]
+    seen = set(selectors.visible_people(by).filter(pk__in=people)
                .values_list("pk", flat=True)) if only_visible else set()
-    rows = []
-    for person, score in candidates:
-        if only_visible and person not in seen:
-            continue
-        refs = list(visible.filter(participants__person_id=person)
-                    .order_by("opened_at").values_list("reference", flat=True))
-        rows.append(SearchRow(person, refs, score, decision(score)))
-    return rows
+    refs: dict[uuid.UUID, list[str]] = {}
+    for person, reference in (selectors.visible_cases(by).filter(participants__person_id__in=people)
+                              .order_by("opened_at")
+                              .values_list("participants__person_id", "reference")):
+        if reference not in refs.setdefault(person, []):
+            refs[person].append(reference)
+    return [SearchRow(person, refs.get(person, []), score, decision(score))
+            for person, score in candidates if not only_visible or person in seen]
 
 
 def _audit_search(by: User, fingers: list[int], candidates: list[tuple[uuid.UUID, int]],
@@ -513,10 +513,13 @@ def run_search(search_id: uuid.UUID | str) -> FingerprintSearch | None:
 
 def search_result(by: User, queued: FingerprintSearch) -> Search:
     """A search's candidates as `by` may see them now: only people whose records `by` may
-    see, and of each only the cases `by` may see."""
+    see, and of each only the cases `by` may see. Each showing is audited with who was
+    shown."""
     candidates = [(uuid.UUID(c["person"]), int(c["score"])) for c in queued.candidates]
-    return Search(_rows_for(by, candidates, only_visible=True), queued.gallery_people or 0,
-                  queued.rescored or 0, queued.seconds or 0.0)
+    rows = _rows_for(by, candidates, only_visible=True)
+    events.emit("biometrics.search_view", actor=by, obj=queued,
+                shown=[str(r.person_id) for r in rows])
+    return Search(rows, queued.gallery_people or 0, queued.rescored or 0, queued.seconds or 0.0)
 
 
 def stale_searches_after() -> datetime.timedelta:

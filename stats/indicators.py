@@ -365,9 +365,12 @@ def recognition_rates(f: Filters, threshold: int) -> list[Row]:
     return rows
 
 
+# First-instance decisions that have a processing time.
+_TIMED_FIRST_INSTANCE = Q(a__startswith="fi_", days__isnull=False)
+
+
 def _first_instance_days(f: Filters) -> list[int]:
-    return sorted(d for d in _facts(f, Fact.DECISION).filter(a__startswith="fi_",
-                                                             days__isnull=False)
+    return sorted(d for d in _facts(f, Fact.DECISION).filter(_TIMED_FIRST_INSTANCE)
                   .values_list("days", flat=True) if d is not None)
 
 
@@ -376,8 +379,7 @@ def _first_instance_counts(filters: list[Filters]) -> list[int]:
     if not filters:
         return []
     conditions = [f.facts(Fact.DECISION) for f in filters]
-    row = (Fact.objects.filter(functools.reduce(operator.or_, conditions),
-                               a__startswith="fi_", days__isnull=False)
+    row = (Fact.objects.filter(functools.reduce(operator.or_, conditions), _TIMED_FIRST_INSTANCE)
            .aggregate(**{f"n{i}": Count("pk", filter=q) for i, q in enumerate(conditions)}))
     return [row[f"n{i}"] for i in range(len(filters))]
 

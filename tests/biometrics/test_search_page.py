@@ -237,6 +237,10 @@ def test_a_search_is_shown_only_to_who_searched(client, caseworker, caseworker2,
         assert client.get(url).status_code == 404
     client.force_login(caseworker)
     assert client.get(url).context["found"].candidates[0].person_id == case.principal.pk
+    # Each showing of the results is audited with who was shown, the refused ones are not.
+    views = AuditEvent.objects.filter(action="biometrics.search_view")
+    assert [(e.actor_id, e.details["shown"]) for e in views] == [
+        (caseworker.pk, [str(case.principal.pk)])] * 2
     missing = reverse("biometrics:search_result", args=["0" * 8 + "-0000-4000-8000-" + "0" * 12])
     assert client.get(missing).status_code == 404
 
