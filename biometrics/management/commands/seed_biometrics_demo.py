@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from biometrics import engine, services, synthetic
 from biometrics.models import FingerprintCapture
 from cases.crypto.datakeys import key_scope
-from cases.management.demo import OFFICES, demo_people
+from cases.management.demo import OFFICES, demo_person
 from cases.models import CaseKind, CaseParticipant, Membership, Office, ParticipantRole, Person, Role
 
 FINGERS = (2, 7)  # right and left index, the fingers offices take first
@@ -31,8 +31,8 @@ TWICE = ("BZ-BMP", 0, "BZ-BQV")
 DEVICE = "Demo scanner"
 
 
-def _seed(fingerprint: str, finger: int) -> int:
-    digest = hashlib.sha256(f"{fingerprint}:{finger}".encode()).digest()
+def _seed(source: str, finger: int) -> int:
+    digest = hashlib.sha256(f"{source}:{finger}".encode()).digest()
     return int.from_bytes(digest[:4], "big")
 
 
@@ -50,7 +50,7 @@ class Command(BaseCommand):
         added: Counter[str] = Counter()
         samples = Path(settings.VAR_DIR) / "demo" / "fingerprints"
         samples.mkdir(parents=True, exist_ok=True)
-        chosen: dict[str, list[tuple[Person, str]]] = {}
+        chosen: dict[str, list[tuple[Person, str, int]]] = {}
         with key_scope():
             for spec in OFFICES:
                 office = Office.objects.filter(code=spec.code, is_active=True).first()
@@ -61,8 +61,8 @@ class Command(BaseCommand):
                     continue
                 people = self._applicants(office, spec, per_office)
                 chosen[spec.code] = people
-                for n, (person, reference) in enumerate(people):
-                    source = self._source(spec.code, n, len(people), person, chosen)
+                for n, (person, reference, _index) in enumerate(people):
+                    source = self._source(spec.code, n, len(people), chosen)
                     for finger in FINGERS:
                         seed = _seed(source, finger)
                         sample = samples / f"{reference}-finger{finger}.png"
@@ -86,32 +86,35 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Fingerprint demo: nothing added; sample images in {samples}")
 
-    def _applicants(self, office: Office, spec: Any, upto: int) -> list[tuple[Person, str]]:
-        """The first `upto` of seed_demo's own people in `office` (a stable order) who are the
-        principal applicant of an asylum case, with that case's reference."""
-        ours = demo_people(spec, Person.objects.filter(office=office).count())
-        rows = (CaseParticipant.objects.filter(person__office=office, person__fingerprint__in=ours,
+    def _applicants(self, office: Office, spec: Any, upto: int) -> list[tuple[Person, str, int]]:
+        """The first `upto` of seed_demo's own people in `office` (in seed_demo's order) who
+        are the principal applicant of an asylum case, with that case's reference and the
+        person's demo index."""
+        count = Person.objects.filter(office=office).count()
+        index = {demo_person(spec, n).data.fingerprint(): n for n in reversed(range(count))}
+        rows = (CaseParticipant.objects.filter(person__office=office, person__fingerprint__in=index,
                                                person__erased_at__isnull=True,
                                                person__restricted_at__isnull=True,
                                                role=ParticipantRole.PRINCIPAL,
                                                case__kind=CaseKind.ASYLUM)
-                .select_related("person", "case").order_by("person__fingerprint", "case__opened_at"))
-        out: dict[Person, str] = {}
+                .select_related("person", "case").order_by("case__opened_at", "case__pk"))
+        out: dict[Person, tuple[str, int]] = {}
         for row in rows:
-            out.setdefault(row.person, row.case.reference)
-            if len(out) == upto:
-                break
-        return list(out.items())
+            out.setdefault(row.person, (row.case.reference, index[row.person.fingerprint]))
+        first = sorted(out.items(), key=lambda item: item[1][1])[:upto]
+        return [(person, reference, n) for person, (reference, n) in first]
 
     @staticmethod
     def _by_hand(person: Person) -> bool:
         """Someone enrolled this person's fingers on a real device: leave them alone."""
         return FingerprintCapture.objects.filter(person=person).exclude(device=DEVICE).exists()
 
-    def _source(self, code: str, n: int, count: int, person: Person,
-                chosen: dict[str, list[tuple[Person, str]]]) -> str:
-        """Whose fingers `person` has: their own, or (TWICE) another demo person's."""
+    def _source(self, code: str, n: int, count: int,
+                chosen: dict[str, list[tuple[Person, str, int]]]) -> str:
+        """Whose fingers the n-th chosen person of office `code` has: their own, or (TWICE)
+        another demo person's. Named by office and demo index, not by anything keyed, so
+        that every installation has the same demo fingers."""
         first_office, index, second_office = TWICE
         if code == second_office and n == count - 1 and len(chosen.get(first_office, [])) > index:
-            return chosen[first_office][index][0].fingerprint
-        return person.fingerprint
+            return f"{first_office}:{chosen[first_office][index][2]}"
+        return f"{code}:{chosen[code][n][2]}"
