@@ -76,6 +76,17 @@ def granted_case_ids(user: User) -> frozenset[uuid.UUID]:
     return cached
 
 
+def sees_case(user: User, case_id: Any, office_id: int, assigned_to_id: int | None) -> bool:
+    """Whether `selectors.visible_cases(user)` holds this case, for a row read already with
+    its office and assignee: the same rule, decided here (the grants are read only when the
+    office roles do not decide)."""
+    if office_id in offices_where(user, Role.SUPERVISOR):
+        return True
+    if office_id in offices_where(user, Role.CASEWORKER) and assigned_to_id in (None, user.pk):
+        return True
+    return case_id in granted_case_ids(user)
+
+
 def granted_case_queries(user: User) -> tuple[QuerySet[Any, uuid.UUID], QuerySet[Any, uuid.UUID]]:
     """The ids of the cases granted to this user directly and through their groups, as
     queries not yet run (for a subquery: `granted_case_ids` reads them once instead)."""

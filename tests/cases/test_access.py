@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from audit.models import AuditEvent
-from cases import access, workflow
+from cases import access, selectors, services, workflow
 from cases.checks import check_procedures
 from cases.models import Case, CaseStep, Membership, Role
 from cases.workflow import State, Transition, Workflow
@@ -157,3 +157,32 @@ def test_a_grant_is_seen_at_once_by_the_user_object_it_was_given_to(case, superv
 
     services.revoke_case_access(by=supervisor, case=case, user=caseworker2, reason="Done")
     assert not selectors.visible_cases(caseworker2).filter(pk=case.pk).exists()
+
+
+def test_sees_case_says_what_visible_cases_holds_for_every_user_and_case(
+        make_user, office, other_office, supervisor, caseworker, caseworker2, other_supervisor,
+        person_data):
+    """The bell judges rows by `sees_case`; the lists by `visible_cases`: one rule."""
+    other_caseworker = make_user(CW, other_office)
+    services.open_case(by=caseworker, person=services.register_person(
+        by=caseworker, office=office, data=person_data(given_names="Ana")), kind="asylum")
+    queued = services.open_case(by=caseworker, person=services.register_person(
+        by=caseworker, office=office, data=person_data(given_names="Berta")), kind="asylum")
+    Case.objects.filter(pk=queued.pk).update(assigned_to=None)
+    theirs = services.open_case(by=caseworker2, person=services.register_person(
+        by=caseworker2, office=office, data=person_data(given_names="Carla")), kind="asylum")
+    abroad = services.open_case(by=other_caseworker, person=services.register_person(
+        by=other_caseworker, office=other_office, data=person_data(given_names="Dora")),
+        kind="asylum")
+    services.grant_case_access(by=supervisor, case=theirs, user=other_supervisor, reason="Review")
+    services.grant_case_access(by=other_supervisor, case=abroad, user=caseworker, reason="Joint")
+    cases = list(Case.objects.all())
+
+    users = (supervisor, caseworker, caseworker2, other_supervisor, other_caseworker)
+    for user in users:
+        access.forget(user)
+        held = set(selectors.visible_cases(user).values_list("pk", flat=True))
+        judged = {c.pk for c in cases if access.sees_case(user, c.pk, c.office_id, c.assigned_to_id)}
+        assert judged == held, user.username
+    assert abroad.pk in set(selectors.visible_cases(caseworker).values_list("pk", flat=True))
+    assert theirs.pk not in set(selectors.visible_cases(caseworker).values_list("pk", flat=True))

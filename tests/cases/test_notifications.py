@@ -479,11 +479,19 @@ def test_the_bell_costs_one_indexed_statement_and_nothing_for_anonymous_users(
         for _ in range(12):
             _notify(user, case)
 
-    for user in (caseworker, supervisor, other_supervisor):
+    for user in (caseworker, supervisor):  # their office roles decide
         count, statements = _bell_queries(user)
         assert str(count) == "9+"
         assert len(statements) == 1, statements
         assert '"cases_notification"' in statements[0]
+        assert "cases_caseuserobjectpermission" not in statements[0]
+    # A shared case: the user's grants are read too (once; the page keeps them).
+    count, statements = _bell_queries(other_supervisor)
+    assert str(count) == "9+"
+    assert len(statements) == 2, statements
+    assert '"cases_notification"' in statements[0]
+    assert "cases_caseuserobjectpermission" in statements[1]
+    assert access.grants_known(other_supervisor)
     assert _bell_queries(AnonymousUser(), roles_read=False) == (None, [])
 
 
@@ -522,3 +530,23 @@ def test_the_text_is_written_in_the_reader_s_language(client, asylum, supervisor
     client.force_login(supervisor)
     page = client.get(reverse("notification_list"), headers={"accept-language": "es"})
     assert "Evaluación de elegibilidad en revisión" in page.content.decode()
+
+
+def test_the_bell_counts_a_visible_notification_behind_a_crowd_of_hidden_ones(
+        monkeypatch, caseworker, caseworker2, case, person):
+    """Past the rows the bell reads at first, the database is asked with the whole scope."""
+    monkeypatch.setattr(selectors, "BELL_SCAN", 3)
+    theirs = services.open_case(by=caseworker2, person=person, kind="asylum")
+    Notification.objects.filter(recipient=caseworker2).delete()
+    seen = _notify(caseworker2, theirs)
+    seen.created_at -= DAY
+    seen.save(update_fields=["created_at"])
+    for _ in range(4):  # newer, about a case assigned to someone else
+        _notify(caseworker2, case)
+
+    assert selectors.unread_notifications(caseworker2) == 1
+    monkeypatch.setattr(selectors, "BELL_SCAN", 100)
+    assert selectors.unread_notifications(caseworker2) == 1
+    theirs.assigned_to = caseworker
+    theirs.save(update_fields=["assigned_to"])
+    assert selectors.unread_notifications(caseworker2) == 0
