@@ -170,7 +170,10 @@ class CaseCard:
 
 def case_card(user: User, case: Case) -> CaseCard:
     """The case page's "Messages" card: threads the user may read and their unread
-    messages, each counted no further than a page shows, in one statement."""
+    messages, each counted no further than a page shows, in one statement (after a plain
+    look for any thread of the case: most cases have none, and that look is cheap)."""
+    if not MessageThread.objects.filter(case=case).exists():
+        return CaseCard(selectors.Bounded(0), selectors.Bounded(0))
     limit = selectors.COUNT_LIMIT
     threads = readable_threads(user).filter(case=OuterRef("pk")).order_by().values("pk")
     unread = (unread_messages(user).filter(thread__case=OuterRef("pk")).order_by()

@@ -11,11 +11,12 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from cases import consent, context_processors, handovers, secure_messages, services
+from cases import consent, context_processors, handovers, secure_messages, selectors, services
 from cases.models import (
     ConsentPurpose,
     Message,
@@ -582,3 +583,20 @@ def test_the_pages_ask_a_supervisor_for_the_reason_and_show_it(
     refused = client.post(reverse("message_reply", kwargs={"thread_id": thread.pk}),
                           {"body": "Más"}, headers=EN)
     assert refused.status_code == 400 and thread.messages.count() == 1
+
+
+def test_the_case_card_counts_threads_and_unread_and_asks_once_when_there_are_none(
+        handed, caseworker, other_office, other_caseworker, caseworker2):
+    with CaptureQueriesContext(connection) as none:
+        assert secure_messages.case_card(other_caseworker, handed) == secure_messages.CaseCard(
+            selectors.Bounded(0), selectors.Bounded(0))
+    assert len(none.captured_queries) <= 2  # the roles, the look for any thread
+
+    _send(caseworker, handed, offices=[other_office])
+    _send(caseworker, handed, offices=[other_office], subject="Otra")
+    card = secure_messages.case_card(other_caseworker, handed)
+    assert (int(card.threads), int(card.unread)) == (2, 2)
+    card = secure_messages.case_card(caseworker, handed)
+    assert (int(card.threads), int(card.unread)) == (2, 0)  # their own messages
+    card = secure_messages.case_card(caseworker2, handed)  # not a party, not the other office
+    assert (int(card.threads), int(card.unread)) == (0, 0)
