@@ -600,3 +600,21 @@ def test_the_case_card_counts_threads_and_unread_and_asks_once_when_there_are_no
     assert (int(card.threads), int(card.unread)) == (2, 0)  # their own messages
     card = secure_messages.case_card(caseworker2, handed)  # not a party, not the other office
     assert (int(card.threads), int(card.unread)) == (0, 0)
+
+
+def test_the_bell_s_message_count_and_the_unread_list_agree_for_everyone(
+        handed, caseworker, caseworker2, supervisor, other_office, other_caseworker,
+        other_supervisor, third_caseworker):
+    first = _send(caseworker, handed, offices=[other_office])
+    _send(caseworker, handed, users=[other_caseworker], subject="Solo a usted")
+    secure_messages.reply(by=other_caseworker, thread=first, body="Recibido.")
+    secure_messages.open_thread(by=other_supervisor, thread=first)
+    people = (caseworker, caseworker2, supervisor, other_caseworker, other_supervisor,
+              third_caseworker)
+    counts = {}
+    for user in people:
+        counts[user.username] = int(secure_messages.unread_count(user, limit=50))
+        assert counts[user.username] == secure_messages.unread_messages(user).count(), user.username
+    assert counts[caseworker.username] == 1  # the reply
+    assert counts[third_caseworker.username] == 0
+    assert secure_messages.unread_count(other_caseworker, limit=0).more
