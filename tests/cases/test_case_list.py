@@ -165,3 +165,32 @@ def test_what_is_not_a_reference_is_refused_and_never_recorded(client, caseworke
     assert "That is not a case reference" in page
     assert not AuditEvent.objects.filter(action="case.view", outcome="denied").exists()
     assert "Hernández" not in str(list(AuditEvent.objects.values_list("details", flat=True)))
+
+
+def test_the_table_rows_show_each_cell_escaped_in_the_page_language(client, supervisor, caseworker,
+                                                                     office, person_data):
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    person = services.register_person(by=caseworker, office=office, data=person_data(
+        given_names="Siobhán", family_names="O'Brien & Ríos"))
+    mine = services.open_case(by=caseworker, person=person, kind="asylum")
+    queued = services.open_case(by=caseworker, person=person, kind="trafficking")
+    Case.objects.filter(pk=queued.pk).update(assigned_to=None)
+    cases = list(selectors.visible_cases(supervisor).order_by("reference"))
+    for case in cases:
+        case.next_due = datetime.date(2027, 1, 31) if case.pk == mine.pk else None
+
+    with translation.override("es"):
+        html = render_to_string("cases/_case_table.html", {"cases": cases, "due_column": True})
+    rows = html.split("<tr>")[2:]
+    assert len(rows) == 2
+    first, second = rows if cases[0].pk == mine.pk else rows[::-1]
+    assert f'<a href="/cases/{mine.pk}/">{mine.reference}</a>' in first
+    assert "O&#x27;Brien &amp; Ríos" in first and "O'Brien" not in html
+    assert "Asilo" in first and str(caseworker) in first
+    assert '<td class="text-nowrap">2027-01-31</td>' in first
+    assert timezone.localtime(mine.opened_at).strftime("%Y-%m-%d") in first
+    assert "— en cola —" in second and '<td class="text-nowrap">—</td>' in second
+    without = render_to_string("cases/_case_table.html", {"cases": cases})
+    assert "text-nowrap" not in without and without.count("<tr>") == 3
