@@ -69,7 +69,19 @@ def _rows(deadlines: list[CaseDeadline]) -> list[DeadlineRow]:
 
 def _total(rows: list[DeadlineRow], qs: QuerySet[CaseDeadline]) -> selectors.Bounded:
     """How many deadlines there are: counted (up to a limit) only when the panel is full."""
-    return selectors.Bounded(len(rows)) if len(rows) < ROWS else selectors.bounded_count(qs)
+    return total(rows, ROWS, qs)
+
+
+def total(rows: list[Any], page: int, qs: QuerySet[Any]) -> selectors.Bounded:
+    """How many a panel showing `rows` (its first `page` of `qs`) stands for: counted (up to a
+    limit) only when the panel is full, so at most one statement more however many there are."""
+    return selectors.Bounded(len(rows)) if len(rows) < page else selectors.bounded_count(qs)
+
+
+def first_rows(qs: QuerySet[Any], page: int) -> tuple[list[Any], selectors.Bounded]:
+    """A panel's first `page` rows of `qs` and how many there are (`total`)."""
+    rows = list(qs[:page])
+    return rows, total(rows, page, qs)
 
 
 def deadlines(user: User, *, within_days: int = selectors.DUE_SOON_DAYS) -> Deadlines:

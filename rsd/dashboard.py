@@ -4,7 +4,7 @@ their interview (registered with cases.dashboard from RsdConfig.ready)."""
 from __future__ import annotations
 
 from cases import access, selectors
-from cases.dashboard import Section
+from cases.dashboard import Section, first_rows
 from cases.models import CaseKind, Role, User
 from rsd.selectors import priority_not_interviewed
 
@@ -14,10 +14,7 @@ PRIORITY_ROWS = 10
 def section(user: User) -> Section | None:
     if not access.has_role(user, *access.CASE_ROLES):
         return None
-    priority_qs = priority_not_interviewed(user)
-    priority = list(priority_qs[:PRIORITY_ROWS])
-    total = (selectors.Bounded(len(priority)) if len(priority) < PRIORITY_ROWS
-             else selectors.bounded_count(priority_qs))
+    priority, total = first_rows(priority_not_interviewed(user), PRIORITY_ROWS)
     context = {"priority": priority, "priority_total": total, "review_count": None}
     if access.has_role(user, Role.SUPERVISOR):
         # The queue's own filter, without its ordering annotations: only the number is shown,

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from cases import access, selectors
-from cases.dashboard import Section
+from cases.dashboard import Section, first_rows
 from cases.models import Case, Role, User
 from tip.names import States
 from tip.selectors import awaiting, overdue_reviews, overdue_services
@@ -19,8 +19,7 @@ ROWS = 10
 
 
 def _listed(qs: QuerySet[Any]) -> tuple[list[Any], selectors.Bounded]:
-    # Counted every time (up to a limit): as many queries with few cases as with many.
-    return list(qs[:ROWS]), selectors.bounded_count(qs)
+    return first_rows(qs, ROWS)
 
 
 def section(user: User) -> Section | None:

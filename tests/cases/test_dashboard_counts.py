@@ -14,6 +14,7 @@ from django.utils import timezone
 from cases import dashboard, selectors, services
 from cases.models import Case, CaseDeadline, CaseStep
 from rsd import dashboard as rsd_dashboard
+from tip import dashboard as tip_dashboard
 
 LIMIT = 3
 
@@ -24,6 +25,7 @@ def small_panels(monkeypatch):
     monkeypatch.setattr(selectors, "COUNT_LIMIT", LIMIT)
     monkeypatch.setattr(dashboard, "ROWS", 2)
     monkeypatch.setattr(rsd_dashboard, "PRIORITY_ROWS", 2)
+    monkeypatch.setattr(tip_dashboard, "ROWS", 2)
 
 
 @pytest.fixture
