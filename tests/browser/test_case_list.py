@@ -38,6 +38,13 @@ def two_cases(staff, office, person_data):
     return made
 
 
+def unfold(page, filters):
+    """Opens the folded filters and waits for the end of the slide: clicked while it
+    slides, a link inside is still clipped and the click can land on the table."""
+    page.locator("#filters-toggle").click()
+    expect(filters).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
+
+
 @pytest.mark.parametrize("lang", ["es"])
 def test_filtering_by_state_on_a_phone(page, staff, login, two_cases):
     scheduled, registered = two_cases
@@ -50,7 +57,7 @@ def test_filtering_by_state_on_a_phone(page, staff, login, two_cases):
     expect(filters).to_be_hidden()  # folded on a phone
     assert page.evaluate(OVERFLOW) <= 1, "the list runs off the side"
 
-    page.locator("#filters-toggle").click()
+    unfold(page, filters)
     expect(page.locator("#id_state")).to_be_visible()
     assert page.evaluate(OVERFLOW) <= 1, "the open filters run off the side"
     # Picked by its label, as people read it, not by its code.
@@ -68,8 +75,8 @@ def test_filtering_by_state_on_a_phone(page, staff, login, two_cases):
     assert page.evaluate(OVERFLOW) <= 1, "the filtered list runs off the side"
 
     # Clearing brings the other case back.
-    page.locator("#filters-toggle").click()
-    expect(page.locator("#clear-filters")).to_be_visible()  # the filters unfolded first
+    unfold(page, filters)
+    expect(page.locator("#clear-filters")).to_be_visible()
     with page.expect_navigation():
         page.locator("#clear-filters").click()
     expect(rows).to_have_count(2)

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,11 @@ class Command(BaseCommand):
                     catalogue = polib.pofile(str(po_path))
                 except (OSError, ValueError) as exc:
                     raise CommandError(f"{po_path}: {exc}") from exc
-                catalogue.save_as_mofile(str(po_path.with_suffix(".mo")))
+                # Written beside, then renamed: a process reading the catalogue (a server,
+                # a test run started at the same time) never sees half a file.
+                mo_path = po_path.with_suffix(".mo")
+                partial = mo_path.with_name(f".{mo_path.name}.{os.getpid()}")
+                catalogue.save_as_mofile(str(partial))
+                os.replace(partial, mo_path)
                 count += 1
         self.stdout.write(f"Compiled {count} catalogue(s).")
