@@ -218,11 +218,12 @@ def search(request: AuthedRequest) -> HttpResponse:
 @require_GET
 @case_staff_required
 def search_result(request: AuthedRequest, search_id: uuid.UUID) -> HttpResponse:
-    """One's own search: waiting for the worker (the page reloads itself), or its candidates
-    as the user may see them now."""
+    """One's own search: waiting for the worker (the result column asks again by itself), or
+    its candidates as the user may see them now."""
     queued = get_object_or_404(FingerprintSearch, pk=search_id, by=request.user)
     found = services.search_result(request.user, queued) if queued.status == SearchStatus.DONE else None
-    return render(request, "biometrics/search.html", {
+    template = "biometrics/_search_result.html" if request.htmx else "biometrics/search.html"
+    return render(request, template, {
         "formset": SearchFormSet(prefix="fingers"), "problems": [], "search": queued,
         "found": found, "summary": pages.summary(found) if found else "",
         "rows": pages.search_rows(request.user, found)})

@@ -262,9 +262,16 @@ def test_a_search_waits_for_the_worker_with_its_probe_sealed(
     page = client.get(response["Location"]).content.decode()
     assert 'id="search-waiting"' in page and 'http-equiv="refresh"' in page
     assert 'id="candidates"' not in page and not _searches().exists()
+    # With script, only the result column asks again: the form beside it is left as it is.
+    polled = client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="search-waiting"' in polled and 'hx-trigger="every 2s"' in polled
+    assert 'id="search-form"' not in polled and "<html" not in polled
 
     assert services.run_search(queued.pk).status == SearchStatus.DONE
     assert services.run_search(queued.pk) is None  # the message delivered twice
+    polled = client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-decision="match"' in polled and "hx-trigger" not in polled  # asks no more
+    assert 'id="search-form"' not in polled and _searches().count() == 1
     page = client.get(response["Location"]).content.decode()
     assert 'id="search-waiting"' not in page and 'http-equiv="refresh"' not in page
     assert 'data-decision="match"' in page and _searches().count() == 1

@@ -100,3 +100,36 @@ def test_a_caseworker_searches_by_fingerprint(new_page, staff, login, lang, pers
     best.locator("a.candidate-person").click()
     expect(page).to_have_url(re.compile(rf"/people/{person.pk}/$"))
     worker.forget()
+
+
+@pytest.mark.parametrize("lang", ["es"])
+def test_a_waiting_search_shows_its_candidates_without_clearing_the_form(
+        new_page, staff, login, lang, person_data, office, upload_root, tmp_path, monkeypatch):
+    from biometrics import tasks
+
+    worker.forget()
+    person = services.register_person(by=staff["caseworker"], office=office, data=person_data(
+        given_names="Lucía", family_names="Ramírez", documents=[]))
+    case = services.open_case(by=staff["caseworker"], person=person, kind="asylum",
+                              assign_to_me=True)
+    bio_services.enrol_finger(by=staff["caseworker"], person=person, finger=2,
+                              data=impression(A, 1), dedupe=False)
+    sent = []  # a broker's queue that nobody reads yet
+    monkeypatch.setattr(tasks.search_task, "delay", sent.append)
+    queued = bio_services.queue_search(by=staff["caseworker"], images={2: impression(A, 2)})
+    assert sent == [str(queued.pk)]
+
+    page = new_page()
+    login(page, staff["caseworker"])
+    page.goto(f"/biometrics/search/{queued.pk}/")
+    expect(page.locator("#search-waiting")).to_be_visible()
+    # Meanwhile the caseworker starts the next search.
+    page.select_option("#id_fingers-0-finger", "7")
+    bio_services.run_search(queued.pk)  # the worker's turn
+    best = page.locator("#candidates tr.candidate").first
+    expect(best).to_have_attribute("data-decision", "match", timeout=10_000)
+    expect(best).to_contain_text(case.reference)
+    expect(page.locator("#search-waiting")).to_have_count(0)
+    expect(page.locator("#id_fingers-0-finger")).to_have_value("7")  # the form as it was left
+    assert page.url.endswith(f"/biometrics/search/{queued.pk}/")
+    worker.forget()
