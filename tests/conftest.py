@@ -206,9 +206,10 @@ def key_file(settings, tmp_path):
 
 @pytest.fixture
 def default_rules(db):
-    """The rules migration 0024 seeds; a transactional test earlier in the run flushes them."""
-    seeded = importlib.import_module("cases.migrations.0024_retention")
-    for record_type, years, months, days, action in seeded.DEFAULTS:
+    """The rules the migrations seed; a transactional test earlier in the run flushes them."""
+    seeded = [*importlib.import_module("cases.migrations.0024_retention").DEFAULTS,
+              *importlib.import_module("biometrics.migrations.0003_search_retention").DEFAULTS]
+    for record_type, years, months, days, action in seeded:
         models.RetentionRule.objects.get_or_create(
             record_type=record_type, office=None,
             defaults={"years": years, "months": months, "days": days, "action": action,
