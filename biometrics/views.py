@@ -20,7 +20,7 @@ from biometrics.forms import BaseSearchFormSet, CaptureForm, PhotoForm, SearchFo
 from biometrics.models import Consent, FingerprintCapture, FingerprintSearch, SearchStatus
 from cases import events, selectors, uploads
 from cases.crypto import datakeys
-from cases.http import AuthedRequest, protect_file
+from cases.http import AuthedRequest, HtmxRequest, protect_file
 from cases.models import Person
 from cases.steps import add_service_errors, audited_get, case_staff_required
 
@@ -217,7 +217,7 @@ def search(request: AuthedRequest) -> HttpResponse:
 
 @require_GET
 @case_staff_required
-def search_result(request: AuthedRequest, search_id: uuid.UUID) -> HttpResponse:
+def search_result(request: HtmxRequest, search_id: uuid.UUID) -> HttpResponse:
     """One's own search: waiting for the worker (the result column asks again by itself), or
     its candidates as the user may see them now."""
     queued = get_object_or_404(FingerprintSearch, pk=search_id, by=request.user)

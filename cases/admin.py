@@ -24,7 +24,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
-from cases import configuration, events, retention, workflow
+from cases import configuration, events, retention, shares, workflow
 from cases.models import (
     DeadlinePeriod,
     Holiday,
@@ -148,6 +148,13 @@ class OfficeAdmin(ConfigurationAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         # Offices are closed (not active), not deleted: their cases and staff stay.
         return bool(request.user.is_superuser)
+
+    def save_model(self, request: HttpRequest, obj: Office, form: ModelForm[Any], change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # Closed: what shares with the office gave its staff goes (the admin's atomic
+            # request keeps the closing and the withdrawal together).
+            shares.office_closed(obj, by=request.user)  # type: ignore[arg-type]
 
     @admin.display(description=_("procedures"))
     def procedures(self, obj: Office) -> str:

@@ -431,6 +431,23 @@ def revoke_office(*, by: User, case: Case, office_share_id: Any, reason: str = "
     return office_share
 
 
+@transaction.atomic
+def office_closed(office: Office, *, by: User | None) -> int:
+    """`office` was closed: the shares of cases with it end now, as `revoke_office` ends one
+    (each member's grants withdrawn and recorded); returns how many ended. Reopening the
+    office brings none back: a supervisor shares again."""
+    ended = 0
+    reason = str(_("The office was closed."))
+    for office_share in (OfficeShare.objects.select_for_update(of=("self",))
+                         .filter(office=office).select_related("case", "office")
+                         .order_by("created_at")):
+        case = office_share.case
+        _end(office_share, by=by, reason=reason, action="case.unshare")
+        events.emit("case.office_unshare", actor=by, obj=case, office=office.pk, closed=True)
+        ended += 1
+    return ended
+
+
 def _end(office_share: OfficeShare, *, by: User | None, reason: str, action: str) -> None:
     """Remove the grants of `office_share` and the share; those who held it may hold another
     office's share of the case now."""

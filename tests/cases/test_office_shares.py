@@ -281,3 +281,41 @@ def test_messages_may_go_to_an_office_the_case_is_shared_with(full_case, supervi
     assert empty in secure_messages.recipient_offices(full_case)
     shares.revoke_office(by=supervisor, case=full_case, office_share_id=made.pk)
     assert empty not in secure_messages.recipient_offices(full_case)
+
+
+def test_closing_the_office_ends_its_shares_and_reopening_brings_none_back(
+        client, full_case, shared, other_office, other_caseworker, system_admin, make_user):
+    from tests.cases.test_configuration import office_form
+
+    kept = make_user(Role.CASEWORKER, other_office)  # a member of the day
+    assert sees(other_caseworker, full_case) and sees(kept, full_case)
+    client.force_login(system_admin)
+    url = reverse("admin:cases_office_change", args=[other_office.pk])
+    form = office_form(other_office)
+    del form["is_active"]  # the box unticked
+
+    assert client.post(url, form).status_code == 302
+
+    assert not Office.objects.get(pk=other_office.pk).is_active
+    assert not OfficeShare.objects.filter(office=other_office).exists()
+    assert not CaseUserObjectPermission.objects.filter(content_object=full_case).exists()
+    assert not sees(other_caseworker, full_case) and not sees(kept, full_case)
+    ended = AuditEvent.objects.get(action="case.office_unshare")
+    assert (ended.actor_id, ended.details["office"], ended.details["closed"]) == (
+        system_admin.pk, other_office.pk, True)
+    assert AuditEvent.objects.filter(action="case.unshare").count() == 2  # one per member
+
+    assert client.post(url, office_form(other_office)).status_code == 302  # reopened
+    assert Office.objects.get(pk=other_office.pk).is_active
+    assert not sees(other_caseworker, full_case) and not sees(kept, full_case)
+
+
+def test_a_change_that_leaves_the_office_open_keeps_its_shares(client, full_case, shared,
+                                                                other_office, other_caseworker,
+                                                                system_admin):
+    from tests.cases.test_configuration import office_form
+
+    client.force_login(system_admin)
+    url = reverse("admin:cases_office_change", args=[other_office.pk])
+    assert client.post(url, office_form(other_office, city="Orange Walk")).status_code == 302
+    assert OfficeShare.objects.filter(pk=shared.pk).exists() and sees(other_caseworker, full_case)
