@@ -251,3 +251,15 @@ def test_a_retention_rule_erases_people_whose_trafficking_case_closed_long_ago(t
     [report] = [r for r in run.report["rules"] if r["record_type"] == "trafficking.closed"]
     assert report["erased"] == 1
     assert VictimProfile.objects.get(case=old).narrative is None
+
+
+def test_the_case_page_shows_the_websites_and_apps_of_the_profile(tip, client):
+    case = tip.open()
+    services.record_profile(by=tip.caseworker, case=case, data=profile_data(
+        recruitment_websites=["Facebook", "WhatsApp"], exploitation_websites=["FacebookMessenger"]))
+
+    client.force_login(tip.caseworker)
+    page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+
+    assert 'id="recruitment-websites">Facebook, WhatsApp<' in page
+    assert 'id="exploitation-websites">Facebook Messenger<' in page
