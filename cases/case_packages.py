@@ -257,10 +257,10 @@ def _read(data: bytes) -> tuple[packages.Opened, dict[str, Any]]:
 
 
 def import_package(*, by: User, data: bytes) -> tuple[ReceivedPackage, bool]:
-    """(what the package created, whether it is new). A package already imported creates
-    nothing; a person already registered in the office (same keyed fingerprint) gets the
-    case. PackageRefused, PermissionDenied or ValidationError: nothing is written but the
-    refusal's audit event."""
+    """(what the package created, whether it is new). A package already imported, or the
+    same case of the same office in a new package, creates nothing; a person already
+    registered in the office (same keyed fingerprint) gets the case. PackageRefused,
+    PermissionDenied or ValidationError: nothing is written but the refusal's audit event."""
     try:
         opened, content = _read(data)
     except PackageRefused as refused:
@@ -274,8 +274,26 @@ def import_package(*, by: User, data: bytes) -> tuple[ReceivedPackage, bool]:
     done = ReceivedPackage.objects.filter(package_id=opened.package_id).first()
     if done is not None:
         return done, False
+    reference = str(content["case"].get("reference", ""))[:40]
     try:
         with transaction.atomic():
+            sender = PartnerKey.objects.get(fingerprint=opened.header["from_key"])
+            # The same case sent again in a new package (an export run twice, a resend): its
+            # sending office and reference find the case it became, and nothing new is made.
+            earlier = (ReceivedPackage.objects
+                       .filter(office=office, sender__office_code=sender.office_code,
+                               sender_reference=reference, person__erased_at__isnull=True)
+                       .exclude(sender_reference="").order_by("received_at").first())
+            if earlier is not None:
+                again = ReceivedPackage.objects.create(
+                    package_id=opened.package_id, sender=sender, office=office,
+                    case_id=earlier.case_id, person_id=earlier.person_id,
+                    sender_reference=reference, received_by=by)
+                events.emit("package.import", actor=by, obj=earlier.case,
+                            package=str(opened.package_id), from_office=opened.sender.office,
+                            fingerprint=sender.fingerprint, person=str(earlier.person_id),
+                            parts=content.get("parts", []), again=str(earlier.package_id))
+                return again, False
             person_data = intake.clean_person(_person_data(content["person"]),
                                               country=office.country.code)
             person = (Person.objects.filter(office=office, erased_at__isnull=True,
@@ -285,11 +303,9 @@ def import_package(*, by: User, data: bytes) -> tuple[ReceivedPackage, bool]:
                                       reason=_("Received from %(office)s") % {
                                           "office": opened.sender.office})
             services.add_note(by=by, case=case, text=_summary(opened, content))
-            sender = PartnerKey.objects.get(fingerprint=opened.header["from_key"])
             received = ReceivedPackage.objects.create(
                 package_id=opened.package_id, sender=sender, office=office, case=case,
-                person=person, sender_reference=str(content["case"].get("reference", ""))[:40],
-                received_by=by)
+                person=person, sender_reference=reference, received_by=by)
             events.emit("package.import", actor=by, obj=case, package=str(opened.package_id),
                         from_office=opened.sender.office, fingerprint=sender.fingerprint,
                         person=str(person.pk), parts=content.get("parts", []))

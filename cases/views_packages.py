@@ -180,7 +180,7 @@ def receive(request: AuthedRequest) -> HttpResponse:
                 messages.success(request, _("The case was received as %(ref)s.")
                                  % {"ref": received.case.reference})
             else:
-                messages.info(request, _("This package was received before, as %(ref)s: nothing "
+                messages.info(request, _("This case was received before, as %(ref)s: nothing "
                                          "new was created.") % {"ref": received.case.reference})
             return redirect("case_detail", case_id=received.case_id)
     return _page(request, receive_form=form, status=400)

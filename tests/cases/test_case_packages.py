@@ -87,6 +87,26 @@ def test_a_received_package_creates_the_person_and_the_case_once(registered, gua
     assert "Ana" not in json.dumps(event.details)
 
 
+def test_the_same_case_sent_again_in_a_new_package_finds_the_case_it_became(
+        registered, guatemala, office, other_office, caseworker, other_caseworker):
+    first, new = case_packages.import_package(by=caseworker, data=_from_guatemala(guatemala, office))
+    resent = _from_guatemala(guatemala, office, reason="Reenvío")  # a new package id
+
+    again, again_new = case_packages.import_package(by=caseworker, data=resent)
+
+    assert new and not again_new and again.pk != first.pk
+    assert (again.case_id, again.person_id) == (first.case_id, first.person_id)
+    assert Case.objects.count() == 1 and Note.objects.count() == 1
+    event = AuditEvent.objects.filter(action="package.import").latest("pk")
+    assert event.details["again"] == str(first.pk) and event.object_id == str(first.case_id)
+    assert case_packages.import_package(by=caseworker, data=resent) == (again, False)
+
+    # Another office of here receiving the same case is a case of its own.
+    elsewhere, elsewhere_new = case_packages.import_package(
+        by=other_caseworker, data=_from_guatemala(guatemala, other_office))
+    assert elsewhere_new and elsewhere.case_id != first.case_id and Case.objects.count() == 2
+
+
 def test_a_second_package_about_a_person_already_here_finds_them(registered, guatemala, office,
                                                                  caseworker):
     case_packages.import_package(by=caseworker, data=_from_guatemala(guatemala, office))
