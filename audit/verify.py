@@ -143,6 +143,18 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
                 f"head is #{newest}: {witness.FILE_NAME} was cut, or the linker cannot write it")
             return report
     elif report.links:
+        # No witness line and no checkpoint naming one: fine while the chain is young (the
+        # linker writes the witness at each link); past the grace, the sink was emptied.
+        grace = datetime.timedelta(seconds=settings.AMPARO_AUDIT_WITNESS_GRACE)
+        oldest = ChainLink.objects.order_by("position").values_list("position", "linked_at").first()
+        if oldest is not None and oldest[1] < now - grace and not heads:
+            report.failure = chain.Failure(
+                oldest[0], None,
+                f"events linked since {oldest[1].isoformat()} but neither a witnessed head nor "
+                f"a signed checkpoint exists: {witness.FILE_NAME} and the checkpoints were "
+                "removed, or the linker cannot write them (an installation from before the "
+                "witness: run audit_checkpoint once, then verify again)")
+            return report
         report.notes.append(f"no witnessed head yet ({witness.FILE_NAME} is written when "
                             "events are next linked)")
     cutoff = now - chain.LINK_GRACE
