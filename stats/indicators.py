@@ -26,13 +26,14 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from cases import consent, workflow
-from cases.models import CaseKind, ConsentPurpose
+from cases.models import CaseKind, ConsentPurpose, Handover, HandoverStatus
 from cases.workflow import Label
 from rsd.models import ClaimChannel, Modality, Outcome, Stage
 from stats import suppression
 from stats.models import Fact
 from stats.suppression import Protected, Sum
-from tip.vocab import TraffickingStatus
+from tip.models import Referral, SupportService
+from tip.vocab import ServiceKind, ServiceStatus, TraffickingStatus
 
 TOTAL = "total"
 COUNT, PERCENT, DAYS = "count", "percent", "days"
@@ -126,7 +127,11 @@ class Filters:
 
     def cases(self, prefix: str = "") -> Q:
         """The filters on the cases, for a query over a model reaching them by `prefix`."""
-        q = Q(**{f"{prefix}office__in": sorted(self.office_ids)})
+        return Q(**{f"{prefix}office__in": sorted(self.office_ids)}) & self.people(prefix)
+
+    def people(self, prefix: str = "") -> Q:
+        """The filters on the case's applicant alone (nationality, sex, age band)."""
+        q = Q()
         if self.nationality:
             q &= Q(**{f"{prefix}principal__nationalities__0": self.nationality})
         if self.sex:
@@ -397,12 +402,18 @@ def processing_times(f: Filters, threshold: int) -> list[Row]:
     period: median and 90th percentile, shown where at least `threshold` decisions count
     (and where their number is not a small difference from a wider filter's)."""
     days = _first_instance_days(f)
+    wider = _first_instance_counts(f.wider()) if days else []
+    return _times(days, wider, threshold, _("decisions counted"))
+
+
+def _times(days: list[int], wider: list[int], threshold: int, counted: Label) -> list[Row]:
+    """How many, the median and the 90th percentile of `days`, protected like a count
+    (`wider`: how many the same filters with one fewer count)."""
     n = len(days)
-    hidden = hides_count(n, _first_instance_counts(f.wider()) if n else [],
-                         threshold)
+    hidden = hides_count(n, wider, threshold)
     reason = suppression.PRIMARY if n < threshold else suppression.DIFFERENCE
-    rows = [Row("n", str(_("decisions counted")), None, suppression.MASK, reason)
-            if hidden else Row("n", str(_("decisions counted")), n, str(n))]
+    rows = [Row("n", str(counted), None, suppression.MASK, reason)
+            if hidden else Row("n", str(counted), n, str(n))]
     for key, label, value in (
         ("median", _("median (days)"), statistics.median(days) if days else None),
         ("p90", _("90th percentile (days)"), _p90(days) if days else None),
@@ -436,6 +447,65 @@ def victims(f: Filters) -> Counts:
 
 def _victim_labels() -> dict[str, Any]:
     return {"screened": _("screened"), **{s.value: s.label for s in TraffickingStatus}}
+
+
+def _statistics_allowed(path: str) -> Q:
+    return Q(**{f"{path}__in": consent.allowing(ConsentPurpose.STATISTICS).values("pk")})
+
+
+def _services(f: Filters) -> QuerySet[SupportService]:
+    # The person a service is for, and their consent, as for `victims`.
+    return SupportService.objects.filter(f.cases("case__"), _statistics_allowed("person"))
+
+
+def services_delivered(f: Filters) -> Counts:
+    return _grouped(_services(f).filter(f.dates("actual_end"), status=ServiceStatus.DELIVERED),
+                    "kind")
+
+
+def services_overdue(f: Filters) -> Counts:
+    """Owed at the period's end: planned to end before it and not delivered by then (nor
+    cancelled or recorded as not delivered)."""
+    end = f.period.end
+    owed = (_services(f).filter(planned_end__lt=end)
+            .exclude(status__in=(ServiceStatus.CANCELLED, ServiceStatus.NOT_DELIVERED))
+            .exclude(status=ServiceStatus.DELIVERED, actual_end__lte=end))
+    return _grouped(owed, "kind")
+
+
+def trafficking_referrals(f: Filters) -> Counts:
+    referrals = Referral.objects.filter(f.cases("case__"), f.dates("referred_on"),
+                                        _statistics_allowed("person"))
+    return _grouped(referrals, "service_kind")
+
+
+# --- Between offices -----------------------------------------------------------------------
+
+def _handovers(f: Filters) -> QuerySet[Handover]:
+    """Transfers and requests sent or received by the chosen offices (the case moves with an
+    accepted one: its office is not the filter)."""
+    offices = sorted(f.office_ids)
+    return Handover.objects.filter(Q(from_office__in=offices) | Q(to_office__in=offices),
+                                   f.people("case__"))
+
+
+def transfers(f: Filters) -> Counts:
+    return _grouped(_handovers(f).filter(started_at__date__range=(f.period.start, f.period.end)),
+                    "status")
+
+
+def _turnaround_days(f: Filters) -> list[int]:
+    answered = (_handovers(f).filter(answered_at__date__range=(f.period.start, f.period.end),
+                                     status__in=(HandoverStatus.ACCEPTED, HandoverStatus.REJECTED))
+                .values_list("started_at", "answered_at"))
+    return sorted((answered_at - started_at).days for started_at, answered_at in answered
+                  if answered_at is not None)
+
+
+def transfer_turnaround(f: Filters, threshold: int) -> list[Row]:
+    days = _turnaround_days(f)
+    wider = [len(_turnaround_days(w)) for w in f.wider()] if days else []
+    return _times(days, wider, threshold, _("answers counted"))
 
 
 INDICATORS: tuple[Indicator, ...] = (
@@ -477,6 +547,29 @@ INDICATORS: tuple[Indicator, ...] = (
                 "consent allows anonymised statistics."),
               COUNT, count=victims, labels=_victim_labels,
               totalled=False),
+    Indicator("services_delivered", _("Trafficking: support services delivered, by service"),
+              _("Services of the support plans recorded as delivered, whose actual end falls in "
+                "the period; only people whose consent allows anonymised statistics."),
+              COUNT, count=services_delivered, labels=lambda: dict(ServiceKind.choices)),
+    Indicator("services_overdue", _("Trafficking: support services overdue at the end of the "
+                                    "period, by service"),
+              _("Services planned to end before the last day of the period and not delivered by "
+                "then (cancelled services and services recorded as not delivered left out); only "
+                "people whose consent allows anonymised statistics."),
+              COUNT, count=services_overdue, labels=lambda: dict(ServiceKind.choices)),
+    Indicator("trafficking_referrals", _("Trafficking: referrals to organisations, by service"),
+              _("Referrals of victims to the organisations of the directory dated in the period, "
+                "by the service asked for; only people whose consent allows anonymised "
+                "statistics."),
+              COUNT, count=trafficking_referrals, labels=lambda: dict(ServiceKind.choices)),
+    Indicator("transfers", _("Between offices: transfers and requests for a case, by outcome"),
+              _("Transfers offered and cases asked for that the chosen offices sent or received, "
+                "started in the period, by where they stand today."),
+              COUNT, count=transfers, labels=lambda: dict(HandoverStatus.choices)),
+    Indicator("transfer_turnaround", _("Between offices: days to answer a transfer or a request"),
+              _("Days from the offer or the request to its acceptance or rejection, for the answers "
+                "given in the period: median, and the 90th percentile (nearest rank)."),
+              DAYS, derive=transfer_turnaround),
 )
 BY_KEY = {i.key: i for i in INDICATORS}
 

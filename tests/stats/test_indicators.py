@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
-from cases import consent
-from cases.models import Case, ConsentPurpose, Office
+from cases import consent, handovers
+from cases.models import Case, ConsentPurpose, Handover, Office
 from stats import indicators
 from stats.indicators import Filters, Period
 from stats.suppression import DIFFERENCE, MASK
 from tests.stats.build import D, asylum, trafficking
+from tip.models import Referral, SupportOrganisation, SupportPlan, SupportService
 
 OFF = 0  # no suppression: the exact numbers
 
@@ -193,3 +196,93 @@ def test_differencing_by_period_a_quarter_against_its_half_and_year(office):
     q1 = _compute("applications_by_modality", _filters(office, period=Period(2026, "Q1")),
                   threshold=5)
     assert q1.total.shown == "32"
+
+
+# --- Trafficking support and between offices -----------------------------------------------
+
+def _noon(day) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(12), datetime.UTC)
+
+
+@pytest.fixture
+def supported(built, caseworker):
+    """The first 2026 victim: a shelter given, psychosocial support given late, medical care
+    owed, legal aid cancelled; a referral for legal aid. A victim who never allowed statistics:
+    a shelter given and a referral."""
+    first = (Case.objects.filter(office=built, kind="trafficking").order_by("opened_at").first())
+    refused = trafficking(caseworker, built, screened=D(2026, 2, 1), statistics=False).case
+    org = SupportOrganisation.objects.create(office=built, name="Casa Refugio", org_type="NGO",
+                                             country="BZ")
+    for case, services in (
+        (first, [("shelter", "delivered", D(2026, 3, 1), D(2026, 4, 10)),
+                 ("psychosocial", "delivered", D(2026, 3, 1), D(2026, 8, 1)),
+                 ("medical", "planned", D(2026, 5, 1), None),
+                 ("legal", "cancelled", D(2026, 2, 1), None)]),
+        (refused, [("shelter", "delivered", D(2026, 3, 1), D(2026, 4, 10))]),
+    ):
+        plan = SupportPlan.objects.create(case=case, person=case.principal,
+                                          recorded_by=caseworker)
+        for kind, status, planned_end, actual_end in services:
+            SupportService.objects.create(plan=plan, case=case, person=case.principal, kind=kind,
+                                          status=status, planned_end=planned_end,
+                                          actual_end=actual_end, recorded_by=caseworker)
+        Referral.objects.create(case=case, person=case.principal, organisation=org,
+                                service_kind="legal", referred_on=D(2026, 4, 1),
+                                referred_by=caseworker)
+    return built
+
+
+def test_support_services_delivered_and_overdue_and_referrals(supported):
+    year, first_half = _filters(supported), _filters(supported, period=Period(2026, "H1"))
+    assert _values(_compute("services_delivered", year)) == {
+        "shelter": "1", "psychosocial": "1", "total": "2"}
+    assert _values(_compute("services_delivered", first_half)) == {"shelter": "1", "total": "1"}
+    # At the end of June the psychosocial support was still owed; at the end of the year only
+    # the medical care. A cancelled service is never overdue.
+    assert _values(_compute("services_overdue", first_half)) == {
+        "psychosocial": "1", "medical": "1", "total": "2"}
+    assert _values(_compute("services_overdue", year)) == {"medical": "1", "total": "1"}
+    assert _values(_compute("trafficking_referrals", year)) == {"legal": "1", "total": "1"}
+    assert _values(_compute("trafficking_referrals", _filters(supported, period=Period(2025)))) == {
+        "total": "0"}
+
+
+@pytest.fixture
+def handed(built, supervisor, make_user):
+    """The three open asylum cases (A4 Nicaragua, A5 and A7 Honduras) offered to another
+    office of Belize: accepted in 3 days, rejected in 10, pending; the first one offered back
+    in December 2025 and accepted on 2 January 2026 (13 days)."""
+    orange_walk = Office.objects.create(code="BZ-OWK", name="Orange Walk", country="BZ")
+    boss = make_user("supervisor", orange_walk)
+    a4, a5, a7 = Case.objects.filter(office=built, kind="asylum",
+                                     closed_at__isnull=True).order_by("opened_at")
+    dated = []
+    h = handovers.offer(by=supervisor, case=a4, to_office=orange_walk, reason="Cercanía")
+    dated.append((handovers.accept(by=boss, handover=h), D(2026, 3, 1), D(2026, 3, 4)))
+    h = handovers.offer(by=supervisor, case=a5, to_office=orange_walk, reason="Cercanía")
+    dated.append((handovers.reject(by=boss, handover=h, answer="Sin cupo"), D(2026, 6, 1),
+                  D(2026, 6, 11)))
+    dated.append((handovers.offer(by=supervisor, case=a7, to_office=orange_walk, reason="Otra"),
+                  D(2026, 9, 1), None))
+    back = handovers.offer(by=boss, case=Case.objects.get(pk=a4.pk), to_office=built,
+                           reason="Regresa")
+    dated.append((handovers.accept(by=supervisor, handover=back), D(2025, 12, 20), D(2026, 1, 2)))
+    for handover, started, answered in dated:
+        Handover.objects.filter(pk=handover.pk).update(
+            started_at=_noon(started), answered_at=answered and _noon(answered))
+    return orange_walk
+
+
+def test_transfers_by_outcome_and_their_turnaround(built, handed):
+    year = _filters(built)
+    assert _values(_compute("transfers", year)) == {
+        "pending": "1", "accepted": "1", "rejected": "1", "total": "3"}
+    assert _values(_compute("transfers", _filters(built, nationality="HN"))) == {
+        "pending": "1", "rejected": "1", "total": "2"}
+    assert _values(_compute("transfer_turnaround", year)) == {
+        "n": "3", "median": "10", "p90": "13"}
+    # The office that received them counts the same transfers.
+    assert _values(_compute("transfers", _filters(handed))) == _values(_compute("transfers", year))
+    # Three answers are too few to show a time at a threshold of 5.
+    hidden = _compute("transfer_turnaround", year, threshold=5)
+    assert [r.shown for r in hidden.rows] == [MASK, MASK, MASK]
