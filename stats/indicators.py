@@ -22,13 +22,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases import consent, workflow
 from cases.models import CaseKind, ConsentPurpose, Handover, HandoverStatus
 from cases.workflow import Label
-from rsd.models import ClaimChannel, Modality, Outcome, Stage
+from rsd.models import ClaimChannel, Interview, InterviewStatus, Modality, Outcome, Stage
 from stats import suppression
 from stats.models import Fact
 from stats.suppression import Protected, Sum
@@ -433,6 +434,26 @@ def _p90(days: list[int]) -> float:
     return float(days[rank - 1])
 
 
+# The MIRPS aim: the applicant heard within six months of the application.
+INTERVIEW_WITHIN_DAYS = 183
+
+
+def interviews_within_6_months(f: Filters) -> Counts:
+    """Cases whose first attended interview falls in the period, by whether it came within
+    INTERVIEW_WITHIN_DAYS of the application (one row per such case is read)."""
+    first = (Interview.objects.filter(f.cases("case__"), status=InterviewStatus.ATTENDED)
+             .values("case_id")
+             .annotate(first=Min("scheduled_for"), applied=Min("case__application__application_date"))
+             .filter(first__date__range=(f.period.start, f.period.end))
+             .values_list("first", "applied"))
+    out = {"within": 0, "later": 0}
+    for heard, applied in first:
+        if applied is not None:
+            late = (timezone.localtime(heard).date() - applied).days > INTERVIEW_WITHIN_DAYS
+            out["later" if late else "within"] += 1
+    return out
+
+
 # --- Trafficking -------------------------------------------------------------------------
 
 def victims(f: Filters) -> Counts:
@@ -541,6 +562,12 @@ INDICATORS: tuple[Indicator, ...] = (
                 "for the decisions dated in the period: median, and the 90th percentile "
                 "(nearest rank)."),
               DAYS, derive=processing_times),
+    Indicator("interviews_within_6_months",
+              _("First interviews within six months of the application"),
+              _("Cases whose first attended interview falls in the period: within six months "
+                "(183 days) of the date of application, or later."),
+              COUNT, count=interviews_within_6_months,
+              labels=lambda: {"within": _("within six months"), "later": _("later")}),
     Indicator("victims", _("Trafficking: people screened and identified"),
               _("Screened = trafficking cases with a screening dated in the period; then the "
                 "identification decisions dated in the period, by decision; only people whose "

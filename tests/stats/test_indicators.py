@@ -286,3 +286,23 @@ def test_transfers_by_outcome_and_their_turnaround(built, handed):
     # Three answers are too few to show a time at a threshold of 5.
     hidden = _compute("transfer_turnaround", year, threshold=5)
     assert [r.shown for r in hidden.rows] == [MASK, MASK, MASK]
+
+
+def test_first_interviews_within_six_months(caseworker, office):
+    soon = asylum(caseworker, office, nationality="HN", applied=D(2026, 1, 10))
+    soon.interview(D(2026, 3, 1), status="no_show")  # not heard: the next one counts
+    soon.interview(D(2026, 7, 12))  # 183 days: within
+    late = asylum(caseworker, office, nationality="SV", applied=D(2025, 11, 1))
+    late.interview(D(2026, 5, 4))  # 184 days
+    late.interview(D(2026, 6, 1))  # a second interview: not the first
+    earlier = asylum(caseworker, office, nationality="HN", applied=D(2025, 6, 1))
+    earlier.interview(D(2025, 9, 1))  # first heard in 2025
+    earlier.interview(D(2026, 2, 1))
+    asylum(caseworker, office, nationality="HN", applied=D(2026, 2, 1))  # not heard yet
+
+    assert _values(_compute("interviews_within_6_months", _filters(office))) == {
+        "within": "1", "later": "1", "total": "2"}
+    assert _values(_compute("interviews_within_6_months", _filters(office, nationality="SV"))) == {
+        "later": "1", "total": "1"}
+    assert _values(_compute("interviews_within_6_months",
+                            _filters(office, period=Period(2025)))) == {"within": "1", "total": "1"}
