@@ -29,6 +29,12 @@ MAX_BYTES = 8 * 1024 * 1024
 MIN_SIDE = 150
 MAX_SIDE = 2000
 MAX_PIXELS = MAX_SIDE * MAX_SIDE
+# The engine reads 500 ppi. A scan that says it is finer (a card at 1000 ppi) is scaled to
+# 500; one coarser than MIN_PPI loses ridge detail and is refused. A resolution at or below
+# UNSTATED_PPI is a file's default (72 or 96 dpi), not a scanner's: taken as 500.
+PPI = 500
+MIN_PPI = 400
+UNSTATED_PPI = 100
 
 # Refusal codes and the words an operator reads at the scanner.
 REASONS: dict[str, Any] = {
@@ -37,6 +43,7 @@ REASONS: dict[str, Any] = {
     "format": _("Upload the fingerprint as a PNG, JPEG, BMP or TIFF image."),
     "corrupt": _("The image cannot be read: scan it again."),
     "too_small": _("The image is too small for a fingerprint at 500 ppi: scan it again at 500 ppi."),
+    "low_resolution": _("The scan's resolution is too low for fingerprints: scan it again at 500 ppi."),
     "too_big": _("The image is too big for one fingerprint: crop it to the finger."),
     "not_fingerprint": _("This does not look like a fingerprint: wrong finger? Check what was scanned."),
     "low_contrast": _("The print is faint or smudged: clean the sensor and the finger, then capture again."),
@@ -105,9 +112,17 @@ def check_image(data: bytes) -> np.ndarray:
                 width, height = img.size
                 if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
                     raise Refused("too_big")
-                if min(width, height) < MIN_SIDE:
+                ppi = _stated_ppi(img)
+                if ppi is not None and ppi < MIN_PPI:
+                    raise Refused("low_resolution")
+                grey = img.convert("L")
+                if ppi is not None and ppi > PPI * 1.1:
+                    scale = PPI / ppi
+                    grey = grey.resize((round(width * scale), round(height * scale)),
+                                       Image.Resampling.LANCZOS)
+                if min(grey.size) < MIN_SIDE:
                     raise Refused("too_small")
-                pixels = np.asarray(img.convert("L"), dtype=np.uint8)
+                pixels = np.asarray(grey, dtype=np.uint8)
     except Refused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -119,6 +134,17 @@ def check_image(data: bytes) -> np.ndarray:
     if not looks_like_ridges(pixels):
         raise Refused("not_fingerprint")
     return pixels
+
+
+def _stated_ppi(img: Image.Image) -> float | None:
+    """The horizontal resolution the file states, in pixels per inch; None when it states
+    none, or only a file's default."""
+    dpi = img.info.get("dpi")
+    try:
+        ppi = float(dpi[0]) if dpi else 0.0
+    except (TypeError, ValueError, IndexError):
+        return None
+    return ppi if ppi > UNSTATED_PPI else None
 
 
 def looks_like_ridges(pixels: np.ndarray) -> bool:

@@ -176,3 +176,45 @@ def test_an_erased_person_leaves_the_gallery(extracted):
 
     assert "person-0" not in [c.person for c in result.candidates]
     assert result.gallery_people == FINGERS - 1
+
+
+def _scan(pixels, ppi, scale=1.0, fmt="PNG"):
+    """A scan stating `ppi`, its pixels resampled by `scale` (a finer or coarser scanner)."""
+    img = Image.fromarray(pixels)
+    if scale != 1.0:
+        img = img.resize((round(img.width * scale), round(img.height * scale)),
+                         Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    img.save(buffer, format=fmt, dpi=(ppi, ppi))
+    return buffer.getvalue()
+
+
+def test_a_card_scanned_at_1000_ppi_is_read_at_500_and_still_matches():
+    finger = synthetic.finger(5)
+    enrolled = engine.engine().extract(synthetic.png(synthetic.impression(finger, 1)))
+    fine = _scan(synthetic.impression(finger, 2), 1000, scale=2.0)
+
+    assert engine.check_image(fine).shape == synthetic.impression(finger, 2).shape
+    again = engine.engine().extract(fine)
+    assert engine.engine().compare(enrolled.template, again.template) >= 40
+    # The same pixels said to be 500 ppi: ridges twice as far apart as a finger's.
+    with pytest.raises(engine.Refused) as refused:
+        engine.check_image(_scan(synthetic.impression(finger, 2), 500, scale=2.0))
+    assert refused.value.code == "not_fingerprint"
+
+
+@pytest.mark.parametrize(("ppi", "fmt"), [(300, "PNG"), (250, "TIFF"), (399, "JPEG")])
+def test_a_scan_coarser_than_400_ppi_is_refused(ppi, fmt):
+    with pytest.raises(engine.Refused) as refused:
+        engine.engine().extract(_scan(synthetic.impression(synthetic.finger(5), 2), ppi,
+                                      scale=ppi / 500, fmt=fmt))
+
+    assert refused.value.code == "low_resolution"
+    assert "500 ppi" in refused.value.reason
+
+
+@pytest.mark.parametrize("ppi", [72, 96])
+def test_a_file_s_default_resolution_is_taken_for_500_ppi(ppi):
+    pixels = synthetic.impression(synthetic.finger(5), 2)
+
+    assert engine.check_image(_scan(pixels, ppi, fmt="JPEG")).shape == pixels.shape
