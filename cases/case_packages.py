@@ -278,11 +278,16 @@ def import_package(*, by: User, data: bytes) -> tuple[ReceivedPackage, bool]:
     try:
         with transaction.atomic():
             sender = PartnerKey.objects.get(fingerprint=opened.header["from_key"])
+            person_data = intake.clean_person(_person_data(content["person"]),
+                                              country=office.country.code)
+            fingerprint = person_data.fingerprint()
             # The same case sent again in a new package (an export run twice, a resend): its
-            # sending office and reference find the case it became, and nothing new is made.
+            # sending office and reference, about the same person, find the case it became,
+            # and nothing new is made. Another person under that reference is a case of its own.
             earlier = (ReceivedPackage.objects
                        .filter(office=office, sender__office_code=sender.office_code,
-                               sender_reference=reference, person__erased_at__isnull=True)
+                               sender_reference=reference, person__erased_at__isnull=True,
+                               person__fingerprint=fingerprint)
                        .exclude(sender_reference="").order_by("received_at").first())
             if earlier is not None:
                 again = ReceivedPackage.objects.create(
@@ -294,10 +299,8 @@ def import_package(*, by: User, data: bytes) -> tuple[ReceivedPackage, bool]:
                             fingerprint=sender.fingerprint, person=str(earlier.person_id),
                             parts=content.get("parts", []), again=str(earlier.package_id))
                 return again, False
-            person_data = intake.clean_person(_person_data(content["person"]),
-                                              country=office.country.code)
             person = (Person.objects.filter(office=office, erased_at__isnull=True,
-                                            fingerprint=person_data.fingerprint()).first()
+                                            fingerprint=fingerprint).first()
                       or services.register_person(by=by, office=office, data=person_data))
             case = services.open_case(by=by, person=person, kind=content["case"]["kind"],
                                       reason=_("Received from %(office)s") % {

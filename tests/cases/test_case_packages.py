@@ -101,10 +101,19 @@ def test_the_same_case_sent_again_in_a_new_package_finds_the_case_it_became(
     assert event.details["again"] == str(first.pk) and event.object_id == str(first.case_id)
     assert case_packages.import_package(by=caseworker, data=resent) == (again, False)
 
+    # Another person under the same reference (a sender's mistake) is not folded into it.
+    other_person = _from_guatemala(guatemala, office, person={
+        "given_names": "Marta", "family_names": "Choc", "sex": "female",
+        "date_of_birth": "1988-09-30", "nationalities": ["GT"], "languages": ["es"],
+        "documents": []})
+    apart, apart_new = case_packages.import_package(by=caseworker, data=other_person)
+    assert apart_new and apart.case_id != first.case_id
+    assert apart.case.principal.given_names == "Marta" and Case.objects.count() == 2
+
     # Another office of here receiving the same case is a case of its own.
     elsewhere, elsewhere_new = case_packages.import_package(
         by=other_caseworker, data=_from_guatemala(guatemala, other_office))
-    assert elsewhere_new and elsewhere.case_id != first.case_id and Case.objects.count() == 2
+    assert elsewhere_new and elsewhere.case_id != first.case_id and Case.objects.count() == 3
 
 
 def test_a_second_package_about_a_person_already_here_finds_them(registered, guatemala, office,
