@@ -485,9 +485,9 @@ def services_delivered(f: Filters) -> Counts:
 
 
 def services_overdue(f: Filters) -> Counts:
-    """Owed at the period's end: planned to end before it and not delivered by then (nor
-    cancelled or recorded as not delivered)."""
-    end = f.period.end
+    """Owed at the period's end (today, for a period not over yet): planned to end before it
+    and not delivered by then (nor cancelled or recorded as not delivered)."""
+    end = min(f.period.end, timezone.localdate())
     owed = (_services(f).filter(planned_end__lt=end)
             .exclude(status__in=(ServiceStatus.CANCELLED, ServiceStatus.NOT_DELIVERED))
             .exclude(status=ServiceStatus.DELIVERED, actual_end__lte=end))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from cases import consent, handovers
 from cases.models import Case, ConsentPurpose, Handover, Office
@@ -245,6 +246,19 @@ def test_support_services_delivered_and_overdue_and_referrals(supported):
     assert _values(_compute("trafficking_referrals", year)) == {"legal": "1", "total": "1"}
     assert _values(_compute("trafficking_referrals", _filters(supported, period=Period(2025)))) == {
         "total": "0"}
+
+
+def test_services_are_overdue_as_of_today_in_a_period_not_over_yet(caseworker, office):
+    today = timezone.localdate()
+    case = trafficking(caseworker, office, screened=None).case
+    plan = SupportPlan.objects.create(case=case, person=case.principal, recorded_by=caseworker)
+    for kind, planned_end in (("shelter", today - datetime.timedelta(days=1)),
+                              ("medical", today + datetime.timedelta(days=1))):
+        SupportService.objects.create(plan=plan, case=case, person=case.principal, kind=kind,
+                                      status="planned", planned_end=planned_end,
+                                      recorded_by=caseworker)
+    this_year = _filters(office, period=Period(today.year))
+    assert _values(_compute("services_overdue", this_year)) == {"shelter": "1", "total": "1"}
 
 
 @pytest.fixture
