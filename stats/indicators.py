@@ -580,9 +580,10 @@ INDICATORS: tuple[Indicator, ...] = (
               COUNT, count=services_delivered, labels=lambda: dict(ServiceKind.choices)),
     Indicator("services_overdue", _("Trafficking: support services overdue at the end of the "
                                     "period, by service"),
-              _("Services planned to end before the last day of the period and not delivered by "
-                "then (cancelled services and services recorded as not delivered left out); only "
-                "people whose consent allows anonymised statistics."),
+              _("Services planned to end before the last day of the period (today, for a period "
+                "not over yet) and not delivered by then (cancelled services and services "
+                "recorded as not delivered left out); only people whose consent allows "
+                "anonymised statistics."),
               COUNT, count=services_overdue, labels=lambda: dict(ServiceKind.choices)),
     Indicator("trafficking_referrals", _("Trafficking: referrals to organisations, by service"),
               _("Referrals of victims to the organisations of the directory dated in the period, "
