@@ -515,17 +515,16 @@ def transfers(f: Filters) -> Counts:
                     "status")
 
 
-def _turnaround_days(f: Filters) -> list[int]:
-    answered = (_handovers(f).filter(answered_at__date__range=(f.period.start, f.period.end),
-                                     status__in=(HandoverStatus.ACCEPTED, HandoverStatus.REJECTED))
-                .values_list("started_at", "answered_at"))
-    return sorted((answered_at - started_at).days for started_at, answered_at in answered
-                  if answered_at is not None)
+def _answered(f: Filters) -> QuerySet[Handover]:
+    return _handovers(f).filter(answered_at__date__range=(f.period.start, f.period.end),
+                                status__in=(HandoverStatus.ACCEPTED, HandoverStatus.REJECTED))
 
 
 def transfer_turnaround(f: Filters, threshold: int) -> list[Row]:
-    days = _turnaround_days(f)
-    wider = [len(_turnaround_days(w)) for w in f.wider()] if days else []
+    days = sorted((answered_at - started_at).days for started_at, answered_at
+                  in _answered(f).values_list("started_at", "answered_at")
+                  if answered_at is not None)
+    wider = [_answered(w).count() for w in f.wider()] if days else []
     return _times(days, wider, threshold, _("answers counted"))
 
 

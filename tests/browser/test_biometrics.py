@@ -66,16 +66,21 @@ def test_enrolment_raises_an_alert_that_a_supervisor_adjudicates(new_page, staff
     worker.forget()
 
 
+def _enrolled(caseworker, office, person_data):
+    """Lucía's asylum case, assigned to `caseworker`, and her finger 2 enrolled."""
+    person = services.register_person(by=caseworker, office=office, data=person_data(
+        given_names="Lucía", family_names="Ramírez", documents=[]))
+    case = services.open_case(by=caseworker, person=person, kind="asylum", assign_to_me=True)
+    bio_services.enrol_finger(by=caseworker, person=person, finger=2, data=impression(A, 1),
+                              dedupe=False)
+    return person, case
+
+
 @pytest.mark.parametrize("lang", ["en"])  # the new texts reach the Spanish catalogue at merge
 def test_a_caseworker_searches_by_fingerprint(new_page, staff, login, lang, person_data, office,
                                               upload_root, tmp_path):
     worker.forget()
-    person = services.register_person(by=staff["caseworker"], office=office, data=person_data(
-        given_names="Lucía", family_names="Ramírez", documents=[]))
-    case = services.open_case(by=staff["caseworker"], person=person, kind="asylum",
-                              assign_to_me=True)
-    bio_services.enrol_finger(by=staff["caseworker"], person=person, finger=2,
-                              data=impression(A, 1), dedupe=False)
+    person, case = _enrolled(staff["caseworker"], office, person_data)
     bio_services.set_photo(by=staff["caseworker"], person=person, data=face(1))
     scan = tmp_path / "dedo.png"
     scan.write_bytes(impression(A, 2))
@@ -108,12 +113,7 @@ def test_a_waiting_search_shows_its_candidates_without_clearing_the_form(
     from biometrics import tasks
 
     worker.forget()
-    person = services.register_person(by=staff["caseworker"], office=office, data=person_data(
-        given_names="Lucía", family_names="Ramírez", documents=[]))
-    case = services.open_case(by=staff["caseworker"], person=person, kind="asylum",
-                              assign_to_me=True)
-    bio_services.enrol_finger(by=staff["caseworker"], person=person, finger=2,
-                              data=impression(A, 1), dedupe=False)
+    _person, case = _enrolled(staff["caseworker"], office, person_data)
     sent = []  # a broker's queue that nobody reads yet
     monkeypatch.setattr(tasks.search_task, "delay", sent.append)
     queued = bio_services.queue_search(by=staff["caseworker"], images={2: impression(A, 2)})
