@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Office, Sex
-from cases.vocab import country_choices
-from stats import suppression
+from cases.vocab import country_choices, country_name
+from stats import breakdown, suppression
 from stats.consistency import Query
-from stats.indicators import AGE_BANDS, PART_LABELS, Filters, Period
+from stats.indicators import AGE_BANDS, BY_KEY, PART_LABELS, Filters, Indicator, Period
 
 FIRST_YEAR = 2015
 
@@ -24,6 +24,7 @@ class FilterForm(forms.Form):
                              choices=list(PART_LABELS.items()))
     office = forms.ModelChoiceField(label=_("Office"), queryset=Office.objects.none(),
                                     required=False, empty_label=_("All my offices"))
+    country = forms.ChoiceField(label=_("Country of the office"), required=False)
     nationality = forms.ChoiceField(label=_("Nationality"), required=False)
     sex = forms.ChoiceField(label=_("Sex"), required=False,
                             choices=[("", _("All")), *Sex.choices])
@@ -42,9 +43,29 @@ class FilterForm(forms.Form):
         year_field.choices = [(y, str(y)) for y in range(this_year, FIRST_YEAR - 1, -1)]
         office_field: Any = self.fields["office"]
         office_field.queryset = offices.order_by("code")
+        country: Any = self.fields["country"]
+        codes = {o.country.code for o in offices}
+        country.choices = [("", _("All")), *((c, country_name(c)) for c in
+                                             sorted(codes, key=country_name))]
         nationality: Any = self.fields["nationality"]
         nationality.choices = [("", _("All")), *country_choices()]
         self.fields["threshold"].initial = suppression.default_threshold()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        office, country = data.get("office"), data.get("country")
+        if office is not None and country and office.country.code != country:
+            self.add_error("country", _("The office chosen is not in this country."))
+        return data
+
+    def chosen_offices(self) -> frozenset[int]:
+        """The offices chosen by the office or the country filter (empty: all of them)."""
+        d = self.cleaned_data
+        if d.get("office"):
+            return frozenset([d["office"].pk])
+        if d.get("country"):
+            return frozenset(o.pk for o in self.offices if o.country.code == d["country"])
+        return frozenset()
 
     def chosen_threshold(self) -> int:
         chosen = self.cleaned_data.get("threshold") or 0
@@ -52,12 +73,28 @@ class FilterForm(forms.Form):
 
     def filters(self) -> Filters:
         d = self.cleaned_data
-        office = d.get("office")
         return Filters(allowed=frozenset(self.offices.values_list("pk", flat=True)),
                        period=Period(d["year"], d.get("part") or ""),
-                       offices=frozenset([office.pk]) if office else frozenset(),
+                       offices=self.chosen_offices(),
                        nationality=d.get("nationality") or "", sex=d.get("sex") or "",
                        age_band=d.get("age_band") or "")
+
+
+class BreakdownForm(FilterForm):
+    """The filters, the indicator and what to break it down by."""
+
+    indicator = forms.ChoiceField(label=_("Indicator"))
+    by = forms.ChoiceField(label=_("Break down by"), choices=list(breakdown.BY.items()))
+
+    field_order = ["indicator", "by"]
+
+    def __init__(self, data: Any, *, offices: QuerySet[Office]) -> None:
+        super().__init__(data, offices=offices)
+        indicator: Any = self.fields["indicator"]
+        indicator.choices = [(i.key, i.title) for i in breakdown.breakable()]
+
+    def chosen_indicator(self) -> Indicator:
+        return BY_KEY[self.cleaned_data["indicator"]]
 
 
 class ConsistencyForm(forms.Form):

@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
+from django.utils.dates import MONTHS as MONTH_NAMES
 from django.utils.translation import gettext_lazy as _
 
 from cases import consent, workflow
@@ -39,17 +40,22 @@ from tip.vocab import ServiceKind, ServiceStatus, TraffickingStatus
 TOTAL = "total"
 COUNT, PERCENT, DAYS = "count", "percent", "days"
 
+MONTHS = tuple(f"M{m:02d}" for m in range(1, 13))
 PARTS: dict[str, tuple[tuple[int, int], ...]] = {
     "": ((1, 12),),
     "H1": ((1, 6),), "H2": ((7, 12),),
     "Q1": ((1, 3),), "Q2": ((4, 6),), "Q3": ((7, 9),), "Q4": ((10, 12),),
+    **{m: ((i, i),) for i, m in enumerate(MONTHS, 1)},
 }
+# The periods that hold each one: what a narrower period's counts could be subtracted from.
 CONTAINING = {"H1": ("",), "H2": ("",), "Q1": ("H1", ""), "Q2": ("H1", ""), "Q3": ("H2", ""),
-              "Q4": ("H2", "")}
+              "Q4": ("H2", ""),
+              **{m: (f"Q{(i - 1) // 3 + 1}", "H1" if i <= 6 else "H2", "")
+                 for i, m in enumerate(MONTHS, 1)}}
 PART_LABELS: dict[str, Label] = {
     "": _("whole year"), "H1": _("first half"), "H2": _("second half"),
     "Q1": _("first quarter"), "Q2": _("second quarter"), "Q3": _("third quarter"),
-    "Q4": _("fourth quarter")}
+    "Q4": _("fourth quarter"), **{m: MONTH_NAMES[i] for i, m in enumerate(MONTHS, 1)}}
 
 # UNHCR's age bands (lowest, highest age; None: no upper limit).
 AGE_BANDS: dict[str, tuple[int, int | None]] = {
@@ -80,6 +86,11 @@ class Period:
 
     def containing(self) -> list[Period]:
         return [Period(self.year, p) for p in CONTAINING.get(self.part, ())]
+
+    def months(self) -> list[Period]:
+        """The months of the period, in order."""
+        first, last = PARTS[self.part][0]
+        return [Period(self.year, MONTHS[m - 1]) for m in range(first, last + 1)]
 
     @property
     def key(self) -> str:

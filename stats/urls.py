@@ -7,6 +7,7 @@ app_name = "stats"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("export/", views.export, name="export"),
+    path("breakdown/", views.breakdown_screen, name="breakdown"),
     path("report/", views.report, name="report"),
     path("rsd/", views.rsd, name="rsd"),
     path("rsd/export/", views.rsd_export, name="rsd_export"),

@@ -18,6 +18,7 @@ from cases import events, two_factor
 from cases.http import AuthedRequest, protect_file
 from cases.steps import role_required
 from stats import (
+    breakdown,
     charts,
     consistency,
     exports,
@@ -27,7 +28,7 @@ from stats import (
     suppression,
     unhcr,
 )
-from stats.forms import ConsistencyForm, FilterForm, UnhcrForm
+from stats.forms import BreakdownForm, ConsistencyForm, FilterForm, UnhcrForm
 from stats.indicators import Result
 from stats.selectors import (
     CONSISTENCY_ROLES,
@@ -55,8 +56,12 @@ def _form(request: AuthedRequest) -> FilterForm:
 
 
 def _notes(results: list[Result], threshold: int) -> list[str]:
-    hidden = {r.reason for res in results for r in [*res.rows, *([res.total] if res.total else [])]
-              if r.reason}
+    return _hidden_notes({r.reason for res in results
+                          for r in [*res.rows, *([res.total] if res.total else [])] if r.reason},
+                         threshold)
+
+
+def _hidden_notes(hidden: set[str], threshold: int) -> list[str]:
     out = [_("Counts from 1 to %(n)s are not shown (%(mask)s).") % {
         "n": threshold - 1, "mask": suppression.MASK}] if threshold > 1 else []
     if suppression.SECONDARY in hidden:
@@ -86,8 +91,12 @@ def _screen(request: AuthedRequest, report: str) -> HttpResponse:
         return render(request, "stats/dashboard.html", context, status=400)
     threshold = form.chosen_threshold()
     results = indicators.compute_all(form.filters(), threshold, which)
+    params = request.GET.copy()
+    for name in ("indicator", "by", "format"):
+        params.pop(name, None)
     context.update(threshold=threshold, notes=_notes(results, threshold),
-                   query=request.GET.urlencode(),
+                   query=request.GET.urlencode(), filters_query=params.urlencode(),
+                   breakable={i.key for i in breakdown.breakable()}, by_choices=breakdown.BY,
                    results=[(r, charts.bar_chart(r)) for r in results])
     return render(request, "stats/dashboard.html", context)
 
@@ -96,6 +105,70 @@ def _screen(request: AuthedRequest, report: str) -> HttpResponse:
 @stats_required
 def dashboard(request: AuthedRequest) -> HttpResponse:
     return _screen(request, "indicators")
+
+
+@require_GET
+@stats_required
+def breakdown_screen(request: AuthedRequest) -> HttpResponseBase:
+    """One indicator broken down by a dimension: a chart, the table, and its downloads
+    (`format=csv` or `xlsx`)."""
+    data = request.GET.copy()
+    data.setdefault("year", str(timezone.localdate().year))
+    offices = stats_offices(request.user)
+    form = BreakdownForm(data, offices=offices)
+    kind = request.GET.get("format", "")
+    if kind:
+        if (step_up := two_factor.step_up(request)) is not None:
+            return step_up
+        if kind not in ("csv", "xlsx") or not form.is_valid():
+            return HttpResponse(_("Choose the filters again."), status=400,
+                                content_type="text/plain")
+    context: dict[str, Any] = {"form": form, "table": None}
+    if not form.is_valid():
+        return render(request, "stats/breakdown.html", context, status=400)
+    filters, threshold = form.filters(), form.chosen_threshold()
+    table = breakdown.compute(form.chosen_indicator(), filters, form.cleaned_data["by"], threshold,
+                              offices={o.pk: o for o in offices})
+    notes = _hidden_notes(table.hidden, threshold)
+    if kind:
+        return _breakdown_file(request, table, filters, threshold, kind, notes)
+    params = request.GET.copy()
+    params.pop("format", None)
+    back = params.copy()
+    for name in ("indicator", "by"):
+        back.pop(name, None)
+    context.update(table=table, chart=charts.breakdown_chart(table), threshold=threshold,
+                   notes=notes, query=params.urlencode(), back=back.urlencode())
+    return render(request, "stats/breakdown.html", context)
+
+
+def _breakdown_file(request: AuthedRequest, table: breakdown.Breakdown, filters: indicators.Filters,
+                    threshold: int, kind: str, notes: list[str]) -> HttpResponse:
+    title = str(table.indicator.title)
+    rows = [[title, line.group.label, cell.label, cell.shown, cell.reason]
+            for line in table.lines for cell in line.cells]
+    # Recorded before a byte is sent: an export that cannot be logged does not happen.
+    events.emit("stats.export", actor=request.user, object_type="stats.breakdown",
+                object_id=table.indicator.key, format=kind, by=table.by, threshold=threshold,
+                filters=filters.describe(), suppressed=sum(1 for r in rows if r[4]))
+    columns = [_("indicator"), table.by_label, _("category"), _("value"), _("suppressed")]
+    formula = [[title, "", _("formula"), str(table.indicator.formula), ""]]
+    note_rows = [[_("note"), "", n, "", ""] for n in notes]
+    stamp = (f"statistics-{table.indicator.key}-by-{table.by}-{filters.period.key}-"
+             f"{timezone.localtime():%Y%m%d-%H%M}")
+    if kind == "csv":
+        out = io.StringIO()
+        exports.write_csv(out, columns, [*rows, *formula, *note_rows])
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    else:
+        binary = io.BytesIO()
+        exports.write_xlsx(binary, [
+            (_("breakdown"), columns, [[*r[:3], _number(r[3]), r[4]] for r in rows]),
+            (_("formulas"), columns, formula), (_("notes"), columns, note_rows)])
+        response = HttpResponse(binary.getvalue(), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{stamp}.{kind}"'
+    protect_file(response)
+    return response
 
 
 @require_GET

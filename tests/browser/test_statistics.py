@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from audit.models import AuditEvent
-from cases.models import Role
+from cases.models import Membership, Office, Role
 from tests.browser.conftest import csp_violations
 from tests.stats.build import D, asylum
 
@@ -65,4 +65,51 @@ def test_an_analyst_reads_the_dashboard_with_a_chart_in_spanish(new_page, login,
         # The whole name: a surname alone can be a country's ("Rico", "Marino").
         person = b.case.principal
         assert f"{person.given_names} {person.family_names}" not in html
+    assert violations == []
+
+
+def test_a_supervisor_breaks_an_indicator_down_by_office_and_by_month(new_page, login, make_user,
+                                                                      office, caseworker,
+                                                                      settings):
+    settings.AMPARO_REQUIRE_2FA = False
+    settings.AMPARO_STATS_THRESHOLD = 0
+    year = timezone.localdate().year
+    gt = Office.objects.create(code="GT-GUA", name="Oficina de Guatemala", country="GT")
+    for i in range(4):
+        asylum(caseworker, office, nationality="HN", applied=D(year, 1, 10 + i))
+    asylum(caseworker, office, nationality="SV", applied=D(year, 2, 3), modality="accelerated")
+    for i in range(3):
+        asylum(make_user(Role.CASEWORKER, gt), gt, nationality="HN", applied=D(year, 2, 10 + i))
+    supervisor = make_user(Role.SUPERVISOR, office, preferred_language="es")
+    Membership.objects.create(user=supervisor, office=gt, role=Role.SUPERVISOR)
+    page = new_page()
+    violations = csp_violations(page)
+    login(page, supervisor)
+
+    page.locator("#nav-statistics").click()
+    page.locator("#breakdown-applications_by_modality-office").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Solicitudes de asilo recibidas, por modalidad de tramitación")
+    chart = page.locator("svg#breakdown-chart")
+    expect(chart).to_have_attribute("data-kind", "stacked")
+    expect(chart.locator("g.bar")).to_have_count(2)  # one bar per office
+    expect(chart.locator("rect.segment")).to_have_count(3)  # BZ: two modalities; GT: one
+    expect(page.locator("#breakdown-legend")).to_contain_text("Acelerada")
+    rows = page.locator("#breakdown-table tbody tr")
+    expect(rows.filter(has_text="Oficina de Guatemala")).to_contain_text("3")
+    expect(rows.filter(has_text=office.name).locator("td").last).to_have_text("5")
+
+    page.select_option("#id_by", "month")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Mostrar").click()
+    expect(page.locator("svg#breakdown-chart")).to_have_attribute("data-kind", "line")
+    expect(page.locator("#breakdown-table tbody tr")).to_have_count(12)
+    expect(page.locator("#breakdown-table tbody tr").first).to_contain_text("enero")
+
+    with page.expect_download() as download:
+        page.locator("#breakdown-export-csv").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0] == "indicador,mes,categoría,valor,suprimido"
+    page.locator("#breakdown-back").click()
+    expect(page.get_by_role("heading", name="Estadísticas", exact=True)).to_be_visible()
     assert violations == []
