@@ -22,15 +22,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.dates import MONTHS as MONTH_NAMES
 from django.utils.translation import gettext_lazy as _
 
 from cases import consent, workflow
-from cases.models import CaseKind, ConsentPurpose, Handover, HandoverStatus
+from cases.models import CaseDeadline, CaseKind, ConsentPurpose, Handover, HandoverStatus
 from cases.workflow import Label
-from rsd.models import ClaimChannel, Interview, InterviewStatus, Modality, Outcome, Stage
+from rsd.models import (
+    ClaimChannel,
+    Decision,
+    Interview,
+    InterviewStatus,
+    Modality,
+    Outcome,
+    Stage,
+)
+from rsd.names import Clocks
 from stats import suppression
 from stats.models import Fact
 from stats.suppression import Protected, Sum
@@ -449,20 +458,85 @@ def _p90(days: list[int]) -> float:
 INTERVIEW_WITHIN_DAYS = 183
 
 
-def interviews_within_6_months(f: Filters) -> Counts:
-    """Cases whose first attended interview falls in the period, by whether it came within
-    INTERVIEW_WITHIN_DAYS of the application (one row per such case is read)."""
+def _first_interviews(f: Filters) -> list[tuple[datetime.date, datetime.date]]:
+    """(day heard, date of application) of the cases whose first attended interview falls in
+    the period (one row per such case is read)."""
     first = (Interview.objects.filter(f.cases("case__"), status=InterviewStatus.ATTENDED)
              .values("case_id")
              .annotate(first=Min("scheduled_for"), applied=Min("case__application__application_date"))
              .filter(first__date__range=(f.period.start, f.period.end))
              .values_list("first", "applied"))
+    return [(timezone.localtime(heard).date(), applied) for heard, applied in first
+            if applied is not None]
+
+
+def interviews_within_6_months(f: Filters) -> Counts:
+    """Cases whose first attended interview falls in the period, by whether it came within
+    INTERVIEW_WITHIN_DAYS of the application."""
     out = {"within": 0, "later": 0}
-    for heard, applied in first:
-        if applied is not None:
-            late = (timezone.localtime(heard).date() - applied).days > INTERVIEW_WITHIN_DAYS
-            out["later" if late else "within"] += 1
+    for heard, applied in _first_interviews(f):
+        out["later" if (heard - applied).days > INTERVIEW_WITHIN_DAYS else "within"] += 1
     return out
+
+
+def time_to_interview(f: Filters, threshold: int) -> list[Row]:
+    """Days from the application to the first attended interview, for the first interviews
+    of the period."""
+    days = sorted((heard - applied).days for heard, applied in _first_interviews(f))
+    wider = [len(_first_interviews(w)) for w in f.wider()] if days else []
+    return _times(days, wider, threshold, _("interviews counted"))
+
+
+def _notified(f: Filters) -> QuerySet[Decision]:
+    return Decision.objects.filter(f.cases("case__"), f.dates("delivered_on"),
+                                   stage=Stage.FIRST_INSTANCE,
+                                   case__application__isnull=False)
+
+
+def time_to_notification(f: Filters, threshold: int) -> list[Row]:
+    """Days from the application to the delivery of the first-instance decision, for the
+    decisions delivered in the period."""
+    days = sorted((delivered - applied).days for delivered, applied in _notified(f).values_list(
+        "delivered_on", "case__application__application_date") if delivered is not None)
+    wider = [_notified(w).count() for w in f.wider()] if days else []
+    return _times(days, wider, threshold, _("notifications counted"))
+
+
+# The periods the office must keep (the appeal period is the applicant's).
+OFFICE_CLOCKS = (Clocks.DECISION, Clocks.INTERVIEW, Clocks.CONTACT)
+DEADLINE_STATUSES = ("on_time", "late", "overdue")
+
+
+def legal_deadlines(f: Filters) -> Counts:
+    """The asylum procedure's periods the office keeps, each as its country's procedure counts
+    it: met in the period on time or late, and running past their end on the period's last
+    day (today, for a period not over yet)."""
+    end = min(f.period.end, timezone.localdate())
+    met = Q(met_at__date__range=(f.period.start, f.period.end))
+    rows = (CaseDeadline.objects.filter(f.cases("case__"), case__kind=CaseKind.ASYLUM,
+                                        clock__in=OFFICE_CLOCKS)
+            .order_by().values("clock").annotate(
+                on_time=Count("pk", filter=met & Q(met_at__date__lte=F("due_on"))),
+                late=Count("pk", filter=met & Q(met_at__date__gt=F("due_on"))),
+                overdue=Count("pk", filter=Q(due_on__lt=end, starts_on__lte=end)
+                              & (Q(met_at__isnull=True) | Q(met_at__date__gt=end)))))
+    out: Counts = {}
+    for r in rows:
+        row: dict[str, Any] = dict(r)
+        out.update({f"{row['clock']}_{status}": row[status] for status in DEADLINE_STATUSES})
+    return out
+
+
+def _deadline_labels() -> dict[str, Any]:
+    clocks: dict[str, Any] = {}
+    for wf in workflow.registered():
+        if wf.kind == CaseKind.ASYLUM:
+            for c in wf.clocks:
+                clocks.setdefault(c.name, c.label)
+    statuses = {"on_time": _("%(clock)s: met on time"), "late": _("%(clock)s: met late"),
+                "overdue": _("%(clock)s: overdue, not met yet")}
+    return {f"{name}_{status}": statuses[status] % {"clock": clocks[name]}
+            for name in OFFICE_CLOCKS if name in clocks for status in DEADLINE_STATUSES}
 
 
 # --- Trafficking -------------------------------------------------------------------------
@@ -572,6 +646,24 @@ INDICATORS: tuple[Indicator, ...] = (
                 "for the decisions dated in the period: median, and the 90th percentile "
                 "(nearest rank)."),
               DAYS, derive=processing_times),
+    Indicator("time_to_interview", _("Processing time to the first interview"),
+              _("Days from the date of application to the first attended interview, for the "
+                "first interviews held in the period: median, and the 90th percentile (nearest "
+                "rank)."),
+              DAYS, derive=time_to_interview),
+    Indicator("time_to_notification", _("Processing time to the notification of the "
+                                        "first-instance decision"),
+              _("Days from the date of application to the day the first-instance decision was "
+                "delivered to the applicant, for the decisions delivered in the period: median, "
+                "and the 90th percentile (nearest rank)."),
+              DAYS, derive=time_to_notification),
+    Indicator("legal_deadlines", _("Legal deadlines of the asylum procedure"),
+              _("The periods the office keeps, as the procedure of its country counts them "
+                "(the decision where the law sets one, the interview target, contact after a "
+                "missed interview): met in the period on or before their last day, met after "
+                "it, and still running after their last day on the last day of the period "
+                "(today, for a period not over yet)."),
+              COUNT, count=legal_deadlines, totalled=False, labels=_deadline_labels),
     Indicator("interviews_within_6_months",
               _("First interviews within six months of the application"),
               _("Cases whose first attended interview falls in the period: within six months "

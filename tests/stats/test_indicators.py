@@ -320,3 +320,67 @@ def test_first_interviews_within_six_months(caseworker, office):
         "later": "1", "total": "1"}
     assert _values(_compute("interviews_within_6_months",
                             _filters(office, period=Period(2025)))) == {"within": "1", "total": "1"}
+
+
+def _times_shown(result) -> dict[str, str]:
+    return {r.key: r.shown for r in result.rows}
+
+
+def test_time_to_interview_and_to_notification(caseworker, office):
+    # Heard after 30, 60 and 200 days; the first interview only (a no-show does not count).
+    for applied, heard in ((D(2026, 1, 1), D(2026, 1, 31)), (D(2026, 2, 1), D(2026, 4, 2)),
+                           (D(2025, 12, 1), D(2026, 6, 19))):
+        built = asylum(caseworker, office, nationality="HN", applied=applied)
+        built.interview(applied + datetime.timedelta(days=5), status="no_show")
+        built.interview(heard)
+        built.interview(heard + datetime.timedelta(days=40))  # a second hearing: not counted
+    assert _times_shown(_compute("time_to_interview", _filters(office))) == {
+        "n": "3", "median": "60", "p90": "200"}
+    # Delivered 10 and 100 days after the application; one decided and not delivered yet; one
+    # delivered in 2025 is another year's.
+    for applied, decided, delivered in ((D(2026, 1, 1), D(2026, 1, 5), D(2026, 1, 11)),
+                                        (D(2026, 1, 1), D(2026, 3, 1), D(2026, 4, 11)),
+                                        (D(2026, 2, 1), D(2026, 3, 1), None),
+                                        (D(2025, 1, 1), D(2025, 3, 1), D(2025, 3, 2))):
+        built = asylum(caseworker, office, nationality="SV", applied=applied)
+        built.decide("first_instance", "rejected", decided, delivered=delivered)
+    assert _times_shown(_compute("time_to_notification", _filters(office))) == {
+        "n": "2", "median": "55", "p90": "100"}
+    # Two notifications are below a threshold of 5: the count and the times are hidden.
+    assert {r.shown for r in _compute("time_to_notification", _filters(office), 5).rows} == {MASK}
+
+
+def _deadline(built, clock: str, starts, due, met=None) -> None:
+    from cases.models import CaseDeadline, CaseStep
+
+    step = CaseStep.objects.filter(case=built.case).first()
+    CaseDeadline.objects.create(
+        case=built.case, clock=clock, starts_on=starts, due_on=due, started_by_step=step,
+        office=built.case.office,
+        met_at=timezone.make_aware(datetime.datetime.combine(met, datetime.time(12)))
+        if met else None)
+
+
+def test_legal_deadlines_met_on_time_late_and_overdue(caseworker, office):
+    a = asylum(caseworker, office, nationality="HN", applied=D(2026, 1, 5))
+    _deadline(a, "interview", D(2026, 1, 5), D(2026, 7, 7), met=D(2026, 7, 7))  # last day: on time
+    _deadline(a, "decision", D(2026, 1, 5), D(2026, 3, 9), met=D(2026, 3, 10))  # a day late
+    b = asylum(caseworker, office, nationality="SV", applied=D(2026, 2, 1))
+    _deadline(b, "interview", D(2026, 2, 1), D(2026, 8, 3))  # running past its end
+    _deadline(b, "appeal", D(2026, 2, 1), D(2026, 3, 3))  # the applicant's period: not counted
+    c = asylum(caseworker, office, nationality="SV", applied=D(2025, 1, 5))
+    _deadline(c, "decision", D(2025, 1, 5), D(2025, 3, 9), met=D(2025, 3, 1))  # 2025
+    # Met in 2027 after running past its end in 2026: overdue at the end of 2026.
+    _deadline(c, "contact", D(2026, 9, 1), D(2026, 10, 13), met=D(2027, 1, 4))
+    # Due at the end of 2026 but not past it on its last day.
+    _deadline(c, "interview", D(2026, 6, 30), D(2026, 12, 31))
+
+    year = _compute("legal_deadlines", _filters(office))
+    assert _values(year) == {"interview_on_time": "1", "decision_late": "1",
+                             "interview_overdue": "1", "contact_overdue": "1"}
+    assert "Decision due: met late" in {r.label for r in year.rows}
+    assert _values(_compute("legal_deadlines", _filters(office, period=Period(2025)))) == {
+        "decision_on_time": "1"}
+    # The first quarter: the decision met late; nothing had run past its end by March 31.
+    assert _values(_compute("legal_deadlines", _filters(office, period=Period(2026, "Q1")))) == {
+        "decision_late": "1"}
