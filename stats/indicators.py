@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from django.utils.dates import MONTHS as MONTH_NAMES
 from django.utils.translation import gettext_lazy as _
@@ -306,6 +307,14 @@ def applications_by_modality(f: Filters) -> Counts:
 
 def applications_by_channel(f: Filters) -> Counts:
     return _grouped(_facts(f, Fact.APPLICATION), "a")
+
+
+def applications_children_priority(f: Filters) -> Counts:
+    """Applications of the period made by a child (by year of birth), and those in the
+    priority queue (the clear flag: which specific need stays sealed)."""
+    return _facts(f, Fact.APPLICATION).aggregate(
+        children=Count("pk", filter=Q(birth_year__gt=ExtractYear("on") - 18)),
+        priority=Count("pk", filter=Q(case__application__priority=True)))
 
 
 def backlog(f: Filters) -> Counts:
@@ -626,6 +635,15 @@ INDICATORS: tuple[Indicator, ...] = (
               _("Applications whose date of application falls in the period, by how the claim "
                 "was made."),
               COUNT, count=applications_by_channel, labels=lambda: dict(ClaimChannel.choices)),
+    Indicator("applications_children_priority",
+              _("Asylum applications received from children, and in the priority queue"),
+              _("Applications whose date of application falls in the period: made by a child "
+                "(under 18 in the year of the application, by year of birth), and in the "
+                "priority queue (the applicant or a family member is a child, or specific needs "
+                "were noted; which need stays sealed and is not counted). The two overlap."),
+              COUNT, count=applications_children_priority, totalled=False,
+              labels=lambda: {"children": _("made by a child"),
+                              "priority": _("in the priority queue")}),
     Indicator("backlog", _("Pending applications at the end of the period (backlog), by age"),
               _("Applications made on or before the last day of the period whose case was not "
                 "closed by then; age = last day of the period minus date of application."),

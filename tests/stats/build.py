@@ -90,7 +90,7 @@ class Built:
 
 def asylum(by: User, office: Office, *, nationality: str | None, applied: D,
            procedure: str = "rsd.bz", modality: str = "regular", sex: str = "female",
-           born: D = BORN, channel: str = "office") -> Built:
+           born: D = BORN, channel: str = "office", priority: bool = False) -> Built:
     principal = person(by, office, nationality=nationality, sex=sex, born=born)
     case = services.open_case(by=by, person=principal, kind="asylum")
     case.procedure = procedure
@@ -98,7 +98,8 @@ def asylum(by: User, office: Office, *, nationality: str | None, applied: D,
     built = Built(case=case, by=by)
     built.step("register", "open", "registered", applied)
     Application.objects.create(case=case, person=principal, application_date=applied,
-                               channel=channel, modality=modality, recorded_by=by)
+                               channel=channel, modality=modality, recorded_by=by,
+                               priority=priority)
     return built
 
 

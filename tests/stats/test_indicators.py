@@ -384,3 +384,23 @@ def test_legal_deadlines_met_on_time_late_and_overdue(caseworker, office):
     # The first quarter: the decision met late; nothing had run past its end by March 31.
     assert _values(_compute("legal_deadlines", _filters(office, period=Period(2026, "Q1")))) == {
         "decision_late": "1"}
+
+
+def test_applications_from_children_and_in_the_priority_queue(caseworker, office):
+    # 17 in the year of the application (born 2009, applied 2026): a child, priority.
+    asylum(caseworker, office, nationality="HN", applied=D(2026, 3, 1), born=D(2009, 12, 31),
+           priority=True)
+    # 18 in that year: not a child; a specific need noted: priority.
+    asylum(caseworker, office, nationality="HN", applied=D(2026, 3, 1), born=D(2008, 1, 1),
+           priority=True)
+    asylum(caseworker, office, nationality="SV", applied=D(2026, 4, 1))  # an adult, no need
+    # A child who applied in 2025: another year's.
+    asylum(caseworker, office, nationality="SV", applied=D(2025, 4, 1), born=D(2015, 1, 1),
+           priority=True)
+
+    result = _compute("applications_children_priority", _filters(office))
+    assert _values(result) == {"children": "1", "priority": "2"}
+    assert result.total is None  # the two overlap: no total
+    assert _values(_compute("applications_children_priority",
+                            _filters(office, period=Period(2025)))) == {"children": "1",
+                                                                       "priority": "1"}
