@@ -36,6 +36,7 @@ from rsd.models import (
     Decision,
     Interview,
     InterviewStatus,
+    LegalBasis,
     Modality,
     Outcome,
     Stage,
@@ -349,6 +350,27 @@ def decisions_by_outcome(f: Filters) -> Counts:
     return _grouped(_facts(f, Fact.DECISION, Fact.CLOSURE), "a")
 
 
+def recognitions_by_basis(f: Filters) -> Counts:
+    """Recognitions by level and the definition they rest on (`fi_convention` ..)."""
+    out: Counts = {}
+    for a, basis, n in (_facts(f, Fact.DECISION).filter(a__in=("fi_recognized", "ar_recognized"),
+                                                        b__in=RECOGNITION_BASES)
+                        .order_by().values_list("a", "b").annotate(n=Count("pk"))):
+        out[f"{a[:2]}_{basis}"] = n
+    return out
+
+
+RECOGNITION_BASES = (LegalBasis.CONVENTION, LegalBasis.CARTAGENA)
+
+
+def _recognition_labels() -> dict[str, Any]:
+    names = {LegalBasis.CONVENTION: _("1951 Convention"),
+             LegalBasis.CARTAGENA: _("Cartagena Declaration")}
+    return {f"{level}_{basis}": _("%(level)s: %(basis)s") % {"level": title, "basis": names[basis]}
+            for level, title in (("fi", _("First instance")), ("ar", _("Appeal")))
+            for basis in RECOGNITION_BASES}
+
+
 # The counts that `protected` can make for a table and its wider ones in one query.
 MANY: dict[Callable[[Filters], Counts], Callable[[list[Filters]], list[Counts]]] = {
     applications_by_procedure: lambda fs: _grouped_many(fs, "procedure", Fact.APPLICATION),
@@ -653,6 +675,11 @@ INDICATORS: tuple[Indicator, ...] = (
                 "closed = withdrawn or closed as abandoned in the period (before a first-instance "
                 "decision, or while an appeal was pending)."),
               COUNT, count=decisions_by_outcome, labels=_decision_labels),
+    Indicator("recognitions_by_basis", _("Recognitions by definition"),
+              _("First-instance and appeal decisions dated in the period that recognized "
+                "refugee status, by the definition recorded with the decision: the 1951 "
+                "Convention's, or the wider one of the Cartagena Declaration."),
+              COUNT, count=recognitions_by_basis, labels=_recognition_labels),
     Indicator("recognition_rates", _("Recognition rates"),
               _("Recognition rate = recognized ÷ (recognized + complementary protection + "
                 "rejected); total recognition rate = (recognized + complementary protection) ÷ "

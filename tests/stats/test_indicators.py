@@ -404,3 +404,21 @@ def test_applications_from_children_and_in_the_priority_queue(caseworker, office
     assert _values(_compute("applications_children_priority",
                             _filters(office, period=Period(2025)))) == {"children": "1",
                                                                        "priority": "1"}
+
+
+def test_recognitions_by_definition(caseworker, office):
+    a = asylum(caseworker, office, nationality="HN", applied=D(2026, 1, 5))
+    a.decide("first_instance", "recognized", D(2026, 3, 1), basis="convention")
+    b = asylum(caseworker, office, nationality="HN", applied=D(2026, 1, 5))
+    b.decide("first_instance", "recognized", D(2026, 3, 1), basis="cartagena")
+    c = asylum(caseworker, office, nationality="SV", applied=D(2026, 1, 5))
+    c.decide("first_instance", "rejected", D(2026, 3, 1))
+    c.appeal(D(2026, 3, 20))
+    c.decide("appeal", "recognized", D(2026, 6, 1), basis="cartagena")
+    d = asylum(caseworker, office, nationality="SV", applied=D(2026, 1, 5))
+    d.decide("first_instance", "complementary", D(2026, 3, 1))  # not a recognition
+
+    assert _values(_compute("recognitions_by_basis", _filters(office))) == {
+        "fi_convention": "1", "fi_cartagena": "1", "ar_cartagena": "1", "total": "3"}
+    labels = {r.key: r.label for r in _compute("recognitions_by_basis", _filters(office)).rows}
+    assert labels["ar_cartagena"] == "Appeal: Cartagena Declaration"
