@@ -222,11 +222,12 @@ def _next_reference(office: Office, year: int) -> str:
     return case_reference(office, year, counter.last)
 
 
-def draw_references(*, office: Office, count: int) -> tuple[int, int, int]:
-    """Draw `count` consecutive case numbers of this year for the office, for cases opened
-    later with `open_case(reference=...)`: (year, first, last). The counter stays locked
-    until the caller's transaction ends, so call this in a short one of its own."""
-    year = timezone.localdate().year
+def draw_references(*, office: Office, count: int, year: int | None = None) -> tuple[int, int, int]:
+    """Draw `count` consecutive case numbers of this year (or of `year`, for cases an import
+    opens on their own earlier date) for the office, for cases opened later with
+    `open_case(reference=...)`: (year, first, last). The counter stays locked until the
+    caller's transaction ends, so call this in a short one of its own."""
+    year = year or timezone.localdate().year
     counter = _locked_counter(office, year)
     first = counter.last + 1
     counter.last += count

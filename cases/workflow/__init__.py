@@ -40,10 +40,12 @@ from cases.workflow.definitions import (
 )
 from cases.workflow.engine import (
     OutsideTransactionRequired,
+    PastStep,
     available,
     ensure_fresh,
     fire,
     open_deadline,
+    record_past_steps,
     refusal,
     refusal_error,
 )
@@ -57,6 +59,7 @@ __all__ = [
     "Guard",
     "Label",
     "OutsideTransactionRequired",
+    "PastStep",
     "ProcedureOptions",
     "State",
     "Transition",
@@ -78,6 +81,7 @@ __all__ = [
     "once",
     "open_deadline",
     "public_holidays",
+    "record_past_steps",
     "refusal",
     "refusal_error",
     "register",

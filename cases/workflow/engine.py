@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -223,6 +224,74 @@ def _fire(*, case: Case, name: str, by: User | None, reason: str, on: datetime.d
     events.emit("case.transition", actor=by, obj=case, transition=name, source=source,
                 target=case.state, step=step.number, **details)
     return step
+
+
+@dataclass(frozen=True)
+class PastStep:
+    """A step a case took elsewhere, before a file of records brought it here: the
+    transition, the day it took effect, its reasons and the codes it recorded."""
+
+    name: str
+    on: datetime.date
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def record_past_steps(*, case: Case, steps: list[PastStep], by: User, source: str) -> list[CaseStep]:
+    """Bring a case just opened by an import to where its file says it is, along the
+    procedure's own transitions (docs/architecture.md#htcds-import).
+
+    Not `fire`: the steps were taken elsewhere, so who may take them here, the four-eyes
+    rules and the effects' records do not apply; and it runs in the import's transaction,
+    so a row is written whole or not at all. What it writes is what `fire` writes: each
+    step a transition out of the state the case is in (never a state the procedure could
+    not reach), the `CaseStep` with `imported` (the kind of file) among its details, the
+    case's history row, the clocks, and the `case.transition` event. A step the case
+    cannot take is a ValueError: the importer checked its rows before writing."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record_past_steps runs in the import's transaction")
+    case = (Case.objects.select_for_update(of=("self",)).select_related("office", "principal")
+            .get(pk=case.pk))
+    wf = for_case(case)
+    if wf is None:
+        raise ValueError("this case follows no procedure")
+    today = timezone.localdate()
+    made: list[CaseStep] = []
+    with configured.pinned():
+        for past in steps:
+            transition = wf.transition(past.name)
+            if case.state not in transition.sources:
+                raise ValueError(f"{past.name!r} does not leave the state {case.state!r}")
+            if transition.needs_reason and not past.reason.strip():
+                raise ValueError(f"{past.name!r} needs its reasons")
+            if past.on > today:
+                raise ValueError("a past step in the future")
+            for guard in transition.guards:
+                why = guard(case)
+                if why:
+                    raise ValueError(f"{past.name!r} is refused: {why}")
+            texts.ensure(past.reason, texts.NOTE, field="reason")
+            details = {**past.details, "imported": source}
+            clash = RESERVED_DETAILS & set(details)
+            if clash:
+                raise ValueError(f"step details may not be named {sorted(clash)}")
+            previous = case.state
+            case.state = transition.target
+            case.step_no += 1
+            case.procedure = wf.name
+            case.closed_at = timezone.now() if wf.state(transition.target).closed else None
+            step = CaseStep(case=case, number=case.step_no, transition=past.name, source=previous,
+                            target=case.state, actor=by, effective_on=past.on,
+                            person_id=case.principal_id, reason=past.reason.strip(),
+                            details=details)
+            step.save(force_insert=True)
+            stamp(case, by=by, reason=past.reason)
+            case.save(update_fields=["state", "step_no", "procedure", "closed_at", "updated_at"])
+            _run_clocks(case, wf, transition, step)
+            events.emit("case.transition", actor=by, obj=case, transition=past.name,
+                        source=previous, target=case.state, step=step.number, **details)
+            made.append(step)
+    return made
 
 
 def _run_clocks(case: Case, wf: Workflow, transition: Transition, step: CaseStep) -> None:
