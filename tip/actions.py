@@ -16,5 +16,6 @@ ACTIONS = {
     "tip.organisation.update": _("Organisation of the directory changed"),
     "tip.referral.add": _("Case referred to an organisation"),
     "tip.referral.update": _("Referral status changed"),
+    "tip.referral.import": _("Referral made before the case came here, imported from an HTCDS file"),
     "tip.registration_screen": _("Trafficking risk screen at asylum registration"),
 }

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from cases import history
 from tip.models import (
     Identification,
+    ImportedReferral,
     Perpetrator,
     Referral,
     RegistrationScreen,
@@ -24,5 +25,6 @@ def register() -> None:
                          (Identification, _("identification decision")),
                          (RiskAssessment, _("risk assessment")), (SupportPlan, _("support plan")),
                          (SupportService, _("support service")), (Referral, _("referral")),
-                         (RegistrationScreen, _("trafficking risk screen"))):
+                         (RegistrationScreen, _("trafficking risk screen")),
+                         (ImportedReferral, _("referral before the case came here"))):
         history.register(model, label=label, rows=history.of_case(model))

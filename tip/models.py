@@ -22,6 +22,8 @@ from tip.vocab import (
     OrganisationType,
     PerpetratorRole,
     Recommendation,
+    ReferralDirection,
+    ReferralReason,
     ReferralStatus,
     RelationToRecruiter,
     RiskLevel,
@@ -300,6 +302,36 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"referral on {self.case_id}"
+
+
+class ImportedReferral(models.Model):
+    """A referral an HTCDS file records for the case (`cas_` referral fields), made before
+    the case came here: the one that brought the case to the file's organisation
+    (`incoming`) or one to another organisation (`outgoing`). Not a `Referral`: the office
+    made none of them, and no consent was asked here. Direction, reason and date are clear;
+    the organisation, its caseworker and the details are sealed with the person's key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="imported_referrals")
+    person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+")
+    direction = models.CharField(_("direction"), max_length=8, choices=ReferralDirection.choices)
+    referred_on = models.DateField(_("date of the referral"), null=True, blank=True)
+    reason = models.CharField(_("reason for the referral"), max_length=32,
+                              choices=ReferralReason.choices, blank=True)
+    organisation = EncryptedTextField(_("organisation"), subject="person_id")
+    caseworker = EncryptedTextField(_("primary caseworker"), subject="person_id")
+    details = EncryptedTextField(_("details"), subject="person_id")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    history = _history()
+
+    class Meta:
+        ordering = ["direction", "referred_on"]
+        constraints = [models.UniqueConstraint(fields=["case", "direction"],
+                                               name="tip_imported_referral_direction")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} referral of {self.case_id}"
 
 
 # --- The trafficking risk screen at asylum registration (docs/domain/trafficking.md#at-asylum-registration)

@@ -13,6 +13,7 @@ from cases.subject_export import Section, display, section
 from tip import indicators
 from tip.models import (
     Identification,
+    ImportedReferral,
     Perpetrator,
     Referral,
     RegistrationScreen,
@@ -142,6 +143,15 @@ def _support_sections(person: Person, internal: bool, out: list[Section], withhe
              "status": display(r, "status"), "details": r.details, "without_consent": r.without_consent,
              **({"override_reason": r.override_reason} if internal else {})}
             for r in referrals], extra=_case()))
+    imported = list(ImportedReferral.objects.filter(person=person).select_related("case"))
+    if imported:
+        out.append(section("tip.imported_referrals", _("Referrals before your case came here"),
+                           ImportedReferral, ["case", "direction", "organisation", "caseworker",
+                                              "reason", "referred_on", "details"], [
+            {"case": r.case.reference, "direction": display(r, "direction"),
+             "organisation": r.organisation, "caseworker": r.caseworker,
+             "reason": display(r, "reason"), "referred_on": r.referred_on, "details": r.details}
+            for r in imported], extra=_case()))
     risks = list(RiskAssessment.objects.filter(person=person).select_related("case"))
     if internal and risks:
         out.append(section("tip.risks", _("Risk assessments"), RiskAssessment, [

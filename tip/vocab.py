@@ -168,6 +168,20 @@ class CaseStatus(models.TextChoices):  # cas_Status
     CLOSED_REFERRED = "ClosedReferred", _("Closed and referred")
 
 
+
+class ReferralReason(models.TextChoices):  # cas_ReasonForIncomingReferral, …OutgoingReferral
+    ADDITIONAL_SERVICES = "AdditionalServicesRequired", _("Additional services required")
+    MIGRATION = "MigrationOrChangeOfLocation", _("Migration or change of location")
+    OTHER = "Other", _("Other reason for referral")
+
+
+class ReferralDirection(models.TextChoices):
+    """Which of the HTCDS case's referrals: the one that brought it, or one it went on to."""
+
+    INCOMING = "incoming", _("Referred to the organisation")
+    OUTGOING = "outgoing", _("Referred on by the organisation")
+
+
 # --- Lists HTCDS does not define --------------------------------------------------------------
 
 class MigrationStatus(models.TextChoices):
@@ -296,11 +310,14 @@ VOCABULARIES: dict[str, type[models.TextChoices]] = {
     "hte_Type": EventType,
     "per_RoleInProcess": PerpetratorRole,
     "cas_Status": CaseStatus,
+    "cas_ReasonForIncomingReferral": ReferralReason,
+    "cas_ReasonForOutgoingReferral": ReferralReason,
     "org_Type": OrganisationType,
 }
 EXTENSIONS: dict[str, set[str]] = {"vic_TypeOfExploitation": {Exploitation.FORCED_CRIMINALITY}}
 LOCAL: tuple[type[models.TextChoices], ...] = (MigrationStatus, AgeBand, ClosureReason, Recommendation,
-                                                RiskLevel, ServiceKind, ServiceStatus, ReferralStatus)
+                                                RiskLevel, ServiceKind, ServiceStatus, ReferralStatus,
+                                                ReferralDirection)
 
 
 def label(vocabulary: type[models.TextChoices], code: str) -> str:
