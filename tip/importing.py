@@ -12,15 +12,17 @@ HTCDS field, never a cell's value.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import TextChoices
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -33,6 +35,7 @@ from cases.models import CaseKind, ConsentPurpose, ImportedRow, Office, Role, Se
 from tip import htcds_file
 from tip import services as tip_services
 from tip.vocab import (
+    CaseStatus,
     DecidingBodyType,
     EventType,
     Exploitation,
@@ -40,6 +43,8 @@ from tip.vocab import (
     MeansOfControl,
     PerpetratorRole,
     RecruitmentMethod,
+    ReferralDirection,
+    ReferralReason,
     RelationToRecruiter,
     SexualExploitation,
     TraffickingStatus,
@@ -85,10 +90,26 @@ EVENTS = {"vic_LocationOfRecruitment": EventType.RECRUITMENT,
 # A perpetrator of the victim's case (HTCDS per_, not in the templates; files made by hand may
 # carry it): one record per role in the process, each with the details, sealed.
 PERPETRATOR = ("per_RoleInProcess", "per_RoleDetails")
-# Every field the import reads; the others (cas_, prs_Salutation, prs_Title …) are left aside.
+# The case itself (docs/architecture.md#htcds-import): its status and reason for closure, and
+# its two referrals, each (organisation, primary caseworker, reason, date, details). HTCDS has
+# no date of opening: the incoming referral's date is the day the case came to the file's
+# organisation, and the case's opening date here.
+STATUS, CLOSURE = "cas_Status", "cas_ReasonForCaseClosure"
+REFERRALS = {
+    ReferralDirection.INCOMING: ("cas_ReferringOrganisation", "cas_ReferringPrimaryCaseWorker",
+                                 "cas_ReasonForIncomingReferral", "cas_IncomingReferralDate",
+                                 "cas_IncomingReferralDetails"),
+    ReferralDirection.OUTGOING: ("cas_ReferredOrganisation", "cas_ReferredPrimaryCaseWorker",
+                                 "cas_ReasonForOutgoingReferral", "cas_OutgoingReferralDate",
+                                 "cas_OutgoingReferralDetails"),
+}
+# Every field the import reads; the others (cas_CaseOwner, prs_Salutation, prs_Title …) are
+# left aside: an imported case waits in the office's queue.
 READ = ("prs_FirstName", "prs_SecondName", "prs_Birthdate", "prs_Gender", "prs_Citizenship",
         "prs_Email", "prs_MobilePhone", "prs_HomePhone", *ADDRESS, "con_Consent",
-        *SINGLE, *DECIDING_BODY, "vic_AgeWhenTrafficked", *MULTI, *EVENTS, *PERPETRATOR)
+        *SINGLE, *DECIDING_BODY, "vic_AgeWhenTrafficked", *MULTI, *EVENTS, *PERPETRATOR,
+        STATUS, CLOSURE, *REFERRALS[ReferralDirection.INCOMING],
+        *REFERRALS[ReferralDirection.OUTGOING])
 # cases.intake's names for the person's fields, and the HTCDS field a problem is told of.
 _FIELD_OF = {"given_names": "prs_FirstName", "family_names": "prs_SecondName",
              "date_of_birth": "prs_Birthdate", "sex": "prs_Gender",
@@ -103,6 +124,13 @@ _PROFILE_FIELD = {"relation_to_recruiter": "vic_RelationshipToTrafficker",
                   "recruitment_websites": "vic_RecruitmentWebsitesAndApps",
                   "exploitation_websites": "vic_ExploitationWebsitesAndApps",
                   "age_when_trafficked": "vic_AgeWhenTrafficked"}
+_REFERRAL_PARTS = ("organisation", "caseworker", "reason", "referred_on", "details")
+_CASE_FIELD = {"status": STATUS, "closure_reason": CLOSURE,
+               "opened_on": REFERRALS[ReferralDirection.INCOMING][3],
+               "closed_on": REFERRALS[ReferralDirection.OUTGOING][3],
+               "trafficking_status": "vic_TraffickingStatus",
+               **{f"{direction}.{part}": column for direction, columns in REFERRALS.items()
+                  for part, column in zip(_REFERRAL_PARTS, columns, strict=True)}}
 
 
 @dataclass
@@ -117,6 +145,12 @@ class _Row:
     consent: bool | None = None
     perpetrator_roles: list[str] = field(default_factory=list)
     perpetrator_details: str = ""
+    case: tip_services.ImportedCaseData = field(default_factory=tip_services.ImportedCaseData)
+
+    @property
+    def year(self) -> int | None:
+        """The year of the case's own opening date, if the file gives it."""
+        return self.case.opened_on.year if self.case.opened_on else None
 
 
 def _options(vocabulary: type[TextChoices] | list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -141,6 +175,8 @@ class _Checker:
                         for name, vocab in {**SINGLE, **MULTI}.items()}
         self.options["prs_Gender"] = GENDERS
         self.options["per_RoleInProcess"] = _options(PerpetratorRole)
+        self.options[STATUS] = _options(CaseStatus)
+        self.options["cas_ReasonFor"] = _options(ReferralReason)
         self.bodies = _options(DecidingBodyType)
 
     def check(self, number: int, record: dict[str, str]) -> tuple[_Row | None, list[RowProblem]]:
@@ -242,6 +278,7 @@ class _Checker:
                                      "per_RoleDetails."))
         elif len(details) > texts.NOTE:
             bad("per_RoleDetails", _("Longer than %(n)d characters."), {"n": texts.NOTE})
+        case = self._case(get, single, bad, problems, status)
         given = None
         if get("con_Consent"):
             given = htcds_file.boolean(get("con_Consent"))
@@ -252,7 +289,49 @@ class _Checker:
             problems.sort(key=lambda p: order.get(p.column, len(order)))
             return None, problems
         return _Row(number, _digest(record), person, profile, status, decided_by, events, given,
-                    roles, details if roles else ""), []
+                    roles, details if roles else "", case), []
+
+    def _case(self, get: Callable[[str], str], single: Callable[[str, list[tuple[str, str]]], str],
+              bad: Callable[[str, str | Promise], None], problems: list[RowProblem],
+              trafficking_status: str) -> tip_services.ImportedCaseData:
+        """The cas_ fields: the status, the reason for closure, the referrals."""
+
+        def day(name: str) -> datetime.date | None:
+            if not get(name):
+                return None
+            value = htcds_file.date(get(name))
+            if value is None:
+                bad(name, _("Enter the date as YYYY-MM-DD or DD/MM/YYYY."))
+            return value
+
+        status = single(STATUS, self.options[STATUS])
+        referrals = []
+        for direction, (org, worker, why, on, details) in REFERRALS.items():
+            if not any(get(name).strip() for name in REFERRALS[direction]):
+                continue
+            referrals.append(tip_services.ImportedReferralData(
+                direction=direction, referred_on=day(on),
+                reason=single(why, self.options["cas_ReasonFor"]),
+                organisation=get(org).strip(), caseworker=get(worker).strip(),
+                details=get(details).strip()))
+        incoming = next((r for r in referrals if r.direction == ReferralDirection.INCOMING), None)
+        outgoing = next((r for r in referrals if r.direction == ReferralDirection.OUTGOING), None)
+        data = tip_services.ImportedCaseData(
+            status=status, opened_on=incoming.referred_on if incoming else None,
+            closure_reason=get(CLOSURE).strip(),
+            closed_on=(outgoing.referred_on if outgoing and status == CaseStatus.CLOSED_REFERRED
+                       else None),
+            trafficking_status=trafficking_status, referrals=referrals)
+        try:
+            tip_services.check_imported_case(data)
+        except ValidationError as exc:
+            for name, errors in exc.error_dict.items():
+                column = _CASE_FIELD.get(name, "")
+                if get(STATUS) and not status and name in ("closure_reason", "closed_on"):
+                    continue  # the status is wrong: what it says of closure is not known
+                if not any(p.column == column for p in problems):
+                    bad(column, errors[0].message)
+        return data
 
 
 def _table(data: bytes, filename: str) -> htcds_file.HtcdsTable:
@@ -263,10 +342,10 @@ def _table(data: bytes, filename: str) -> htcds_file.HtcdsTable:
     return table
 
 
-def _write_row(*, by: User, office: Office, row: _Row, ledger: Ledger, reason: str) -> None:
+def _write_row(*, by: User, office: Office, row: _Row, reference: str, reason: str) -> None:
     person = services.register_person(by=by, office=office, data=row.person)
     case = services.open_case(by=by, person=person, kind=CaseKind.TRAFFICKING, assign_to_me=False,
-                              reason=reason, reference=importing.take_number(ledger, office))
+                              reason=reason, reference=reference)
     tip_services.import_profile(by=by, case=case, data=row.profile, status=row.status,
                                 decided_by=row.decided_by)
     for kind, country in row.events:
@@ -275,6 +354,8 @@ def _write_row(*, by: User, office: Office, row: _Row, ledger: Ledger, reason: s
     for role in row.perpetrator_roles:
         tip_services.add_perpetrator(by=by, case=case, data=tip_services.PerpetratorData(
             role=role, description=row.perpetrator_details))
+    # Last, once the case's records are there: its opening date, referrals and status.
+    tip_services.import_case(by=by, case=case, data=row.case)
     if row.consent is not None:
         # HTCDS's one consent: to recording the data and to anonymised statistics, not to
         # referrals (docs/domain/trafficking.md).
@@ -285,12 +366,28 @@ def _write_row(*, by: User, office: Office, row: _Row, ledger: Ledger, reason: s
                                case=case)
 
 
+def _earlier_numbers(office: Office, rows: list[_Row], this_year: int) -> dict[int, Iterator[str]]:
+    """Case numbers of the years before this one, for the rows of a chunk whose case opened
+    then: drawn from that year's counter in the chunk's transaction, as many as it writes, the
+    years in order (two imports lock them in the same order). Nobody else draws from an earlier
+    year's counter, so holding it until the chunk commits keeps no one waiting but another
+    import of that year's cases, and a chunk rolled back gives its numbers back with it."""
+    need = Counter(r.year for r in rows if r.year is not None and r.year != this_year)
+    numbers: dict[int, Iterator[str]] = {}
+    for year in sorted(need):
+        _year, first, last = services.draw_references(office=office, count=need[year], year=year)
+        numbers[year] = iter([services.case_reference(office, year, n)
+                              for n in range(first, last + 1)])
+    return numbers
+
+
 def _write_chunk(*, by: User, office: Office, rows: list[_Row], through: int, passed: int,
                  ledger: Ledger, report: Report) -> None:
     digests = [r.digest for r in rows]
     imported = set(ImportedRow.objects.filter(office=office, kind=KIND, digest__in=digests)
                    .values_list("digest", flat=True))
-    need = sum(1 for r in rows if r.digest not in imported)
+    this_year = timezone.localdate().year
+    need = sum(1 for r in rows if r.digest not in imported and r.year in (None, this_year))
     if need:
         importing.draw_numbers(ledger, {office.pk: (office, need)})
     created, skipped = 0, passed
@@ -300,13 +397,19 @@ def _write_chunk(*, by: User, office: Office, rows: list[_Row], through: int, pa
         importing.lock_keys(_LOCK_SPACE, [f"{office.pk}|{d}" for d in digests])
         imported = set(ImportedRow.objects.filter(office=office, kind=KIND, digest__in=digests)
                        .values_list("digest", flat=True))
+        earlier = _earlier_numbers(office, [r for r in rows if r.digest not in imported],
+                                   this_year)
         for row in rows:
             if row.digest in imported:
                 report.add(RowProblem(row.number, "", _("Already imported; skipped."),
                                       level="skipped"))
                 skipped += 1
                 continue
-            _write_row(by=by, office=office, row=row, ledger=ledger, reason=reason)
+            if row.year in (None, this_year):
+                reference = importing.take_number(ledger, office)
+            else:
+                reference = next(earlier[row.year])
+            _write_row(by=by, office=office, row=row, reference=reference, reason=reason)
             imported.add(row.digest)
             created += 1
         importing.return_unused(ledger, {office.pk: office})

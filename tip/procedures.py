@@ -32,6 +32,17 @@ CASE_STATUS = {States.OPEN: "Active", States.SCREENING: "Active", States.IDENTIF
                States.ACTIVE: "Active", States.FOLLOW_UP: "FollowUp", States.CLOSED: "Closed",
                States.CLOSED_REFERRED: "ClosedReferred"}
 
+# How an imported case reaches the state of its file's cas_Status (docs/architecture.md
+# #htcds-import): the shortest way along the procedure's transitions. Active stays at the
+# first state (the office records the profile, screens and identifies); FollowUp and
+# ClosedReferred lie past an identification decision taken elsewhere; Closed closes at once.
+IMPORT_PATHS: dict[str, tuple[Steps, ...]] = {
+    "Active": (),
+    "FollowUp": (Steps.RECORD_PROFILE, Steps.SCREEN, Steps.IDENTIFY, Steps.START_FOLLOW_UP),
+    "Closed": (Steps.CLOSE,),
+    "ClosedReferred": (Steps.RECORD_PROFILE, Steps.SCREEN, Steps.IDENTIFY, Steps.CLOSE_REFERRED),
+}
+
 
 @dataclass(frozen=True)
 class IdentifyingBody:

@@ -10,16 +10,24 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cases import access, events, restriction, texts, updates, workflow
 from cases.models import Case, CaseKind, CaseStep, Person, User
 from tip import indicators
-from tip.models import Identification, Perpetrator, Screening, TraffickingEvent, VictimProfile
+from tip.models import (
+    Identification,
+    ImportedReferral,
+    Perpetrator,
+    Screening,
+    TraffickingEvent,
+    VictimProfile,
+)
 from tip.names import Steps
-from tip.procedures import identifying_body
+from tip.procedures import IMPORT_PATHS, identifying_body
 from tip.vocab import (
+    CaseStatus,
     ClosureReason,
     DecidingBodyType,
     EventType,
@@ -29,10 +37,13 @@ from tip.vocab import (
     MigrationStatus,
     PerpetratorRole,
     RecruitmentMethod,
+    ReferralDirection,
+    ReferralReason,
     RelationToRecruiter,
     SexualExploitation,
     TraffickingStatus,
     WebsiteOrApp,
+    code_for,
 )
 
 EARLIEST = datetime.date(1950, 1, 1)
@@ -147,6 +158,131 @@ def import_profile(*, by: User, case: Case, data: ProfileData, status: str = "",
     profile.save()
     events.emit("tip.profile.import", actor=by, obj=case, profile=str(profile.pk))
     return profile
+
+
+# --- What an HTCDS file says of the case itself (cas_ fields) -------------------------------
+
+@dataclass
+class ImportedReferralData:
+    """One of the case's referrals as the file records it (cas_…Referral…)."""
+
+    direction: str
+    referred_on: datetime.date | None = None
+    reason: str = ""
+    organisation: str = ""
+    caseworker: str = ""
+    details: str = ""
+
+
+@dataclass
+class ImportedCaseData:
+    """The case's HTCDS status (a CaseStatus code; "" is Active), the day it was opened at
+    the file's organisation, why and when it closed, and its referrals."""
+
+    status: str = ""
+    opened_on: datetime.date | None = None
+    closure_reason: str = ""
+    closed_on: datetime.date | None = None
+    trafficking_status: str = ""
+    referrals: list[ImportedReferralData] = field(default_factory=list)
+
+
+CLOSED_STATUSES = (CaseStatus.CLOSED, CaseStatus.CLOSED_REFERRED)
+
+
+def closure_ground(status: str, reason: str) -> str:
+    """The reason for closure as a code: the one the file's text names (by code or English
+    label), or else "referred" for a case closed and referred, "other" for one closed."""
+    with translation.override("en"):
+        named = code_for(ClosureReason, reason) if reason.strip() else None
+    if named:
+        return named
+    return ClosureReason.REFERRED if status == CaseStatus.CLOSED_REFERRED else ClosureReason.OTHER
+
+
+def check_imported_case(data: ImportedCaseData) -> None:
+    """ValidationError keyed by field ("status", "opened_on", "closure_reason", "closed_on",
+    and "<direction>.<field>" for a referral's) if the case cannot be brought where its file
+    says: an import checks its rows with it before writing any."""
+    errors: dict[str, str] = {}
+    if data.status and data.status not in CaseStatus.values:
+        errors["status"] = _("Choose from the list.")
+    closed = data.status in CLOSED_STATUSES
+    if closed and not data.closure_reason.strip():
+        errors["closure_reason"] = _("A closed case needs its reason for closure.")
+    elif data.closure_reason.strip() and not closed:
+        errors["closure_reason"] = _("Only for a closed case: its status says it is not closed.")
+    texts.check(errors, {"closure_reason": (data.closure_reason.strip(), texts.NOTE)})
+    if data.closed_on and not closed:
+        errors["closed_on"] = _("Only for a closed case: its status says it is not closed.")
+    _check_date(errors, "opened_on", data.opened_on)
+    _check_date(errors, "closed_on", data.closed_on)
+    if data.opened_on and data.closed_on and data.closed_on < data.opened_on:
+        errors.setdefault("closed_on", _("The case closes before it was opened."))
+    if data.trafficking_status and data.trafficking_status not in TraffickingStatus.values:
+        errors["trafficking_status"] = _("Choose from the list.")
+    seen: set[str] = set()
+    for ref in data.referrals:
+        at = f"{ref.direction}."
+        if ref.direction not in ReferralDirection.values or ref.direction in seen:
+            errors[at + "direction"] = _("Choose from the list.")
+        seen.add(ref.direction)
+        if ref.reason and ref.reason not in ReferralReason.values:
+            errors[at + "reason"] = _("Choose from the list.")
+        _check_date(errors, at + "referred_on", ref.referred_on)
+        if (ref.direction == ReferralDirection.OUTGOING and ref.referred_on and data.opened_on
+                and ref.referred_on < data.opened_on):
+            errors.setdefault(at + "referred_on", _("The case is referred on before it was opened."))
+        texts.check(errors, {at + "organisation": (ref.organisation.strip(), texts.SHORT),
+                             at + "caseworker": (ref.caseworker.strip(), texts.SHORT),
+                             at + "details": (ref.details.strip(), texts.NOTE)})
+    _raise(errors)
+
+
+def _import_path(status: str, data: ImportedCaseData) -> list[workflow.PastStep]:
+    """The steps that bring a new case to the state of `status` (tip.procedures.IMPORT_PATHS):
+    each takes effect on the day the case opened (today when the file does not say), the
+    closure on the day it closed, with the file's reason for closure."""
+    start = data.opened_on or timezone.localdate()
+    steps = []
+    for name in IMPORT_PATHS[status or CaseStatus.ACTIVE]:
+        if name in STEP_GROUNDS:
+            steps.append(workflow.PastStep(
+                name, data.closed_on or timezone.localdate(), data.closure_reason.strip(),
+                {"ground": closure_ground(status, data.closure_reason)}))
+        elif name == Steps.IDENTIFY and data.trafficking_status:
+            steps.append(workflow.PastStep(name, start, details={"status": data.trafficking_status}))
+        else:
+            steps.append(workflow.PastStep(name, start))
+    return steps
+
+
+def import_case(*, by: User, case: Case, data: ImportedCaseData) -> None:
+    """What the file says of a case an import has just opened, in the import's transaction:
+    the day it was opened (the case's `opened_at`, at noon of that day, so that statistics
+    count it in its year), its referrals, sealed but for their codes and dates, and its status,
+    reached along the procedure's transitions as steps taken before the case came here
+    (cases.workflow.record_past_steps; docs/architecture.md#htcds-import)."""
+    check_tip_case(case)
+    check_imported_case(data)
+    if not access.can_edit_case(by, case) or case.step_no:
+        raise PermissionDenied(_("You cannot change this case."))
+    reason = str(_("Imported from an HTCDS file."))
+    if data.opened_on:
+        opened = timezone.make_aware(datetime.datetime.combine(data.opened_on, datetime.time(12)))
+        updates.model_update(case, by=by, reason=reason, opened_at=opened)
+    for ref in data.referrals:
+        record = ImportedReferral(case=case, person_id=case.principal_id, direction=ref.direction,
+                                  referred_on=ref.referred_on, reason=ref.reason,
+                                  organisation=ref.organisation.strip(),
+                                  caseworker=ref.caseworker.strip(), details=ref.details.strip(),
+                                  recorded_by=by)
+        updates.stamp(record, by=by, reason=reason)
+        record.save()
+        events.emit("tip.referral.import", actor=by, obj=case, referral=str(record.pk),
+                    direction=ref.direction, reason=ref.reason)
+    workflow.record_past_steps(case=case, steps=_import_path(data.status, data), by=by,
+                               source="htcds")
 
 
 def _profile_values(data: ProfileData) -> dict[str, Any]:
