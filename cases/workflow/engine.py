@@ -279,7 +279,9 @@ def record_past_steps(*, case: Case, steps: list[PastStep], by: User, source: st
             case.state = transition.target
             case.step_no += 1
             case.procedure = wf.name
-            case.closed_at = timezone.now() if wf.state(transition.target).closed else None
+            # Closed on the day the file says, at noon: statistics count it in that period.
+            case.closed_at = (timezone.make_aware(datetime.datetime.combine(past.on, datetime.time(12)))
+                              if wf.state(transition.target).closed else None)
             step = CaseStep(case=case, number=case.step_no, transition=past.name, source=previous,
                             target=case.state, actor=by, effective_on=past.on,
                             person_id=case.principal_id, reason=past.reason.strip(),

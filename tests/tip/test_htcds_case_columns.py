@@ -200,6 +200,8 @@ def test_the_referrals_are_kept_sealed_but_for_their_codes_and_dates(supervisor,
     closing = _steps(case)[-1]
     assert (closing.transition, closing.effective_on) == (Steps.CLOSE_REFERRED,
                                                           datetime.date(2023, 2, 3))
+    case.refresh_from_db()
+    assert timezone.localdate(case.closed_at) == datetime.date(2023, 2, 3)  # not the import's day
     assert AuditEvent.objects.filter(action="tip.referral.import").count() == 2
 
 
