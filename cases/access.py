@@ -87,6 +87,13 @@ def sees_case(user: User, case_id: Any, office_id: int, assigned_to_id: int | No
     return case_id in granted_case_ids(user)
 
 
+def sees_handover(user: User, from_office_id: int, to_office_id: int) -> bool:
+    """Whether `user` sees a transfer between these offices (`handovers.visible`): they
+    supervise one of them."""
+    supervised = offices_where(user, Role.SUPERVISOR)
+    return from_office_id in supervised or to_office_id in supervised
+
+
 def granted_case_queries(user: User) -> tuple[QuerySet[Any, uuid.UUID], QuerySet[Any, uuid.UUID]]:
     """The ids of the cases granted to this user directly and through their groups, as
     queries not yet run (for a subquery: `granted_case_ids` reads them once instead)."""

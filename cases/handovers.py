@@ -10,7 +10,17 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import access, events, keystore, restriction, selectors, services, texts, updates
+from cases import (
+    access,
+    events,
+    keystore,
+    notifications,
+    restriction,
+    selectors,
+    services,
+    texts,
+    updates,
+)
 from cases.models import (
     Case,
     CaseDeadline,
@@ -79,6 +89,7 @@ def _start(*, by: User, case: Case, kind: str, to_office: Office, reason: str) -
         raise ValidationError(_("This case already has a transfer waiting for an answer.")) from None
     events.emit("case.handover_start", actor=by, obj=case, handover=str(handover.pk), kind=kind,
                 to_office=to_office.pk, from_office=case.office_id)
+    notifications.handover_started(handover, by=by)
     return handover
 
 
@@ -162,6 +173,7 @@ def accept(*, by: User, handover: Handover, sender_keeps_access: bool = False,
     events.emit("case.handover_accept", actor=by, obj=case, handover=str(handover.pk),
                 from_office=old_office.pk, to_office=handover.to_office_id,
                 sender_keeps_access=sender_keeps_access)
+    notifications.handover_answered(handover, by=by)
     return handover
 
 
@@ -175,6 +187,7 @@ def reject(*, by: User, handover: Handover, answer: str) -> Handover:
     handover.answered_by, handover.answered_at = by, timezone.now()
     handover.save(update_fields=["status", "answer", "answered_by", "answered_at"])
     events.emit("case.handover_reject", actor=by, obj=handover.case, handover=str(handover.pk))
+    notifications.handover_answered(handover, by=by)
     return handover
 
 
@@ -187,4 +200,5 @@ def withdraw(*, by: User, handover: Handover) -> Handover:
     handover.answered_by, handover.answered_at = by, timezone.now()
     handover.save(update_fields=["status", "answered_by", "answered_at"])
     events.emit("case.handover_withdraw", actor=by, obj=handover.case, handover=str(handover.pk))
+    notifications.handover_answered(handover, by=by)
     return handover

@@ -24,9 +24,13 @@ from cases import access, events, selectors, workflow
 from cases.models import (
     Case,
     CaseDeadline,
+    Handover,
+    HandoverKind,
+    HandoverStatus,
     Membership,
     Notification,
     NotificationKind,
+    Office,
     Role,
     User,
 )
@@ -58,6 +62,8 @@ def text(notification: Notification) -> str:
         return _("Case %(reference)s was assigned to you.") % {"reference": reference}
     if kind == NotificationKind.DOCUMENT:
         return _("A document was added to case %(reference)s.") % {"reference": reference}
+    if kind in _BETWEEN_OFFICES:
+        return _between_offices(kind, reference, params)
     state, clock = _labels(params)
     if kind == NotificationKind.WAITING:
         return _("Case %(reference)s is waiting for you: %(state)s.") % {
@@ -69,6 +75,33 @@ def text(notification: Notification) -> str:
         return _("Case %(reference)s: %(clock)s, due on %(due)s.") % {
             "reference": reference, "clock": clock, "due": str(params.get("due", ""))}
     return reference
+
+
+_BETWEEN_OFFICES = {NotificationKind.TRANSFER_OFFERED, NotificationKind.CASE_REQUESTED,
+                    NotificationKind.TRANSFER_ACCEPTED, NotificationKind.TRANSFER_REJECTED,
+                    NotificationKind.TRANSFER_WITHDRAWN, NotificationKind.SHARED}
+
+
+def _between_offices(kind: str, reference: str, params: dict[str, Any]) -> str:
+    values = {"reference": reference, "from": str(params.get("from", "")),
+              "to": str(params.get("to", "")), "by": str(params.get("by", "")),
+              "until": str(params.get("until", ""))}
+    if kind == NotificationKind.TRANSFER_OFFERED:
+        return _("%(from)s offers case %(reference)s to %(to)s: it waits for your answer.") % values
+    if kind == NotificationKind.CASE_REQUESTED:
+        return _("%(to)s asks %(from)s for case %(reference)s: it waits for your answer.") % values
+    if kind == NotificationKind.TRANSFER_ACCEPTED:
+        return _("%(by)s accepted the transfer of case %(reference)s (%(from)s → %(to)s).") % values
+    if kind == NotificationKind.TRANSFER_REJECTED:
+        return _("%(by)s rejected the transfer of case %(reference)s (%(from)s → %(to)s); "
+                 "its answer is on the transfers page.") % values
+    if kind == NotificationKind.TRANSFER_WITHDRAWN:
+        return _("%(by)s withdrew the transfer of case %(reference)s (%(from)s → %(to)s): "
+                 "it no longer waits for your answer.") % values
+    if params.get("office"):
+        return _("Case %(reference)s was shared with your office %(office)s until %(until)s.") % {
+            **values, "office": str(params["office"])}
+    return _("Case %(reference)s was shared with you until %(until)s.") % values
 
 
 # --- Written from the events of the services ------------------------------------------------
@@ -165,6 +198,123 @@ def notify(sender: object, *, event: events.Event, **kwargs: Any) -> None:
     if handler is None or event.outcome != "ok" or not isinstance(event.subject, Case):
         return
     handler(event, event.subject)
+
+
+# --- Between offices: transfers and shares, written by their services -------------------------
+
+
+def _tell(rows: list[Notification]) -> list[Notification]:
+    """Write `rows` (one INSERT) in the caller's transaction; once it commits, their
+    recipients are told by email that something waits (a link, nothing else)."""
+    if not rows:
+        return rows
+    written = Notification.objects.bulk_create(rows)
+    from cases import tasks  # tasks import this module
+
+    ids = [n.pk for n in written]
+    transaction.on_commit(lambda: tasks.notification_emails_task.delay(ids))
+    return written
+
+
+def _supervisors(office_id: int, actor: User | None) -> list[int]:
+    rows = Membership.objects.filter(office_id=office_id, role=Role.SUPERVISOR,
+                                     user__is_active=True)
+    if actor is not None:
+        rows = rows.exclude(user=actor)
+    return sorted(set(rows.values_list("user_id", flat=True)))
+
+
+def handover_started(handover: Handover, *, by: User) -> list[Notification]:
+    """An office offered a case, or asked for one: tell the supervisors of the office that
+    answers (they may not see the case yet: the notification goes through the transfer)."""
+    kind = (NotificationKind.TRANSFER_OFFERED if handover.kind == HandoverKind.OFFER
+            else NotificationKind.CASE_REQUESTED)
+    return _about_handover(handover, kind, office_id=handover.answering_office_id, by=by)
+
+
+def handover_answered(handover: Handover, *, by: User) -> list[Notification]:
+    """Accepted, rejected or withdrawn. An answer is told to the supervisors of the office that
+    started the transfer; a withdrawal to those of the office that was to answer it (the
+    starting office withdrew it itself)."""
+    kind = {HandoverStatus.ACCEPTED: NotificationKind.TRANSFER_ACCEPTED,
+            HandoverStatus.REJECTED: NotificationKind.TRANSFER_REJECTED,
+            HandoverStatus.WITHDRAWN: NotificationKind.TRANSFER_WITHDRAWN}[
+        HandoverStatus(handover.status)]
+    office_id = (handover.answering_office_id if handover.status == HandoverStatus.WITHDRAWN
+                 else handover.starting_office_id)
+    by_office = (handover.starting_office_id if handover.status == HandoverStatus.WITHDRAWN
+                 else handover.answering_office_id)
+    return _about_handover(handover, kind, office_id=office_id, by=by, by_office=by_office)
+
+
+def _about_handover(handover: Handover, kind: str, *, office_id: int, by: User,
+                    by_office: int | None = None) -> list[Notification]:
+    codes = dict(Office.objects.filter(pk__in={handover.from_office_id, handover.to_office_id})
+                 .values_list("pk", "code"))
+    params = {"reference": handover.case.reference, "from": codes[handover.from_office_id],
+              "to": codes[handover.to_office_id]}
+    if by_office is not None:
+        params["by"] = codes[by_office]
+    return _tell([Notification(recipient_id=user_id, office_id=office_id,
+                               case_id=handover.case_id, handover=handover, kind=kind,
+                               params=params)
+                  for user_id in _supervisors(office_id, by)])
+
+
+def shared(case: Case, users: Iterable[User], *, by: User | None,
+           until: datetime.date, office: Office | None = None) -> list[Notification]:
+    """A case was shared with `users` (by name, or as staff of `office`): tell them, not who
+    shared it. They see the case through the share, so the notification opens it."""
+    params = {"reference": case.reference, "until": until.isoformat()}
+    if office is not None:
+        params["office"] = office.code
+    return _tell([Notification(recipient_id=user.pk, office_id=case.office_id, case=case,
+                               kind=NotificationKind.SHARED, params=params)
+                  for user in users if user.pk != getattr(by, "pk", None)])
+
+
+# --- Told by email ---------------------------------------------------------------------------
+
+
+def _email_subject(kind: str) -> str:
+    if kind in (NotificationKind.TRANSFER_OFFERED, NotificationKind.CASE_REQUESTED):
+        return _("Amparo: a case transfer waits for your answer")
+    if kind == NotificationKind.SHARED:
+        return _("Amparo: a case was shared with you")
+    return _("Amparo: news of a case transfer")
+
+
+def send_emails(notification_ids: Iterable[int]) -> int:
+    """Tell each recipient of these notifications by email that something waits for them, in
+    their language, with a link to the notification (which checks, when opened, that they
+    may still see it): no reference, no office, no name. Only notifications still unread
+    and still visible to their recipient are told. Returns how many emails went."""
+    from django.conf import settings
+    from django.core.mail import get_connection
+    from django.core.mail.message import EmailMessage
+    from django.urls import reverse
+    from django.utils import translation
+
+    rows = list(Notification.objects.filter(pk__in=list(notification_ids), read_at__isnull=True,
+                                            recipient__is_active=True)
+                .exclude(recipient__email="").select_related("recipient").order_by("pk"))
+    base = settings.AMPARO_BASE_URL.rstrip("/")
+    mails = []
+    for notification in rows:
+        user = notification.recipient
+        if not selectors.visible_notifications(user).filter(pk=notification.pk).exists():
+            continue
+        link = base + reverse("notification_open", kwargs={"notification_id": notification.pk})
+        with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+            mails.append(EmailMessage(
+                subject=_email_subject(notification.kind),
+                body=_("There is something new for you in Amparo.\n\nOpen it after logging "
+                       "in: %(link)s\n\nFor the safety of the people concerned, this email "
+                       "says nothing more.") % {"link": link},
+                from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email]))
+    if mails:
+        get_connection().send_messages(mails)
+    return len(mails)
 
 
 # --- Deadlines (a periodic task) -------------------------------------------------------------

@@ -47,6 +47,7 @@ from cases.access import (
     has_role,
     offices_where,
     sees_case,
+    sees_handover,
     sees_part,
 )
 from cases.crypto import blind, datakeys, keyring
@@ -951,11 +952,18 @@ BELL_LIMIT = 9
 
 def visible_notifications(user: User) -> QuerySet[Notification]:
     """The user's own notifications about cases they may still see: a case reassigned, or a
-    role or grant withdrawn, hides its notifications, reference and all."""
+    role or grant withdrawn, hides its notifications, reference and all. One about a transfer
+    between offices shows while the user supervises one of its offices (what the transfers
+    page shows them), whether or not they see the case."""
     if not user.is_authenticated or not user.is_active:
         return Notification.objects.none()
-    return Notification.objects.filter(
-        recipient=user, case__in=visible_cases(user, grants_in_query=True).values("pk"))
+    supervised = sorted(offices_where(user, Role.SUPERVISOR))
+    about_case = Q(handover__isnull=True,
+                   case__in=visible_cases(user, grants_in_query=True).values("pk"))
+    if not supervised:
+        return Notification.objects.filter(about_case, recipient=user)
+    about_transfer = Q(handover__from_office__in=supervised) | Q(handover__to_office__in=supervised)
+    return Notification.objects.filter(about_case | about_transfer, recipient=user)
 
 
 # The bell reads this many of the newest unread notifications and counts those about cases the
@@ -963,17 +971,27 @@ def visible_notifications(user: User) -> QuerySet[Notification]:
 BELL_SCAN = 100
 
 
+def _bell_sees(user: User, case_id: Any, office_id: int, assigned_to_id: int | None,
+               handover_id: Any, from_office_id: int | None, to_office_id: int | None) -> bool:
+    if handover_id is not None:
+        return sees_handover(user, from_office_id or 0, to_office_id or 0)
+    return sees_case(user, case_id, office_id, assigned_to_id)
+
+
 def unread_notifications(user: User) -> Bounded:
     """How many of the user's visible notifications are unread, up to BELL_LIMIT. The navbar
     asks on every page, so the usual answer is one plain statement on the (recipient,
     read_at, created_at) index, with each row's case office and assignee, judged by
-    `sees_case` (the rule of `visible_cases`), instead of the scope's subqueries."""
+    `sees_case` (the rule of `visible_cases`), or its transfer's offices, judged by
+    `sees_handover`, instead of the scope's subqueries."""
     if not user.is_authenticated or not user.is_active:
         return Bounded(0)
     rows = list(Notification.objects.filter(recipient=user, read_at__isnull=True)
                 .order_by("-created_at")
-                .values_list("case_id", "case__office_id", "case__assigned_to_id")[:BELL_SCAN])
-    seen = sum(1 for row in rows if sees_case(user, *row))
+                .values_list("case_id", "case__office_id", "case__assigned_to_id",
+                             "handover_id", "handover__from_office_id",
+                             "handover__to_office_id")[:BELL_SCAN])
+    seen = sum(1 for row in rows if _bell_sees(user, *row))
     if len(rows) == BELL_SCAN and seen <= BELL_LIMIT:  # hidden ones crowd the newest: ask SQL
         unread = (visible_notifications(user).filter(read_at__isnull=True).order_by()
                   .values_list("pk", flat=True)[:BELL_LIMIT + 1])

@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases import access, consent, events, texts, transfers, updates
+from cases import access, consent, events, notifications, texts, transfers, updates
 from cases.models import (
     Case,
     CaseGroupObjectPermission,
@@ -235,6 +235,8 @@ def share(*, by: User, case: Case, user: User, parts: Collection[str], until: da
     events.emit("case.share", actor=by, obj=case, user=user.pk, parts=sorted(parts),
                 until=until.isoformat(), consent=consented,
                 transfer=str(entry.pk) if entry else "")
+    if new:  # told once, not each time the parts or the end change
+        notifications.shared(case, [user], by=by, until=until)
     return Share(user=user, parts=set(parts), expires_at=expires_at)
 
 
@@ -302,8 +304,10 @@ def share_with_office(*, by: User, case: Case, office: Office, parts: Collection
     office_share.shared_by = by
     updates.stamp(office_share, by=by, reason=why)
     office_share.save()
+    newly: list[User] = []
     reached = _apply(office_share, office_recipients(case, office), by=by, reason=why,
-                     everyone=True)
+                     everyone=True, newly=newly)
+    notifications.shared(case, newly, by=by, until=until, office=office)
     events.emit("case.office_share", actor=by, obj=case, office=office.pk,
                 parts=office_share.parts, until=until.isoformat(), consent=consented,
                 members=reached)
@@ -311,10 +315,11 @@ def share_with_office(*, by: User, case: Case, office: Office, parts: Collection
 
 
 def _apply(office_share: OfficeShare, users: Iterable[User], *, by: User | None, reason: str,
-           everyone: bool) -> int:
+           everyone: bool, newly: list[User] | None = None) -> int:
     """Give `users` the grants of `office_share`, or bring theirs to its parts and end;
-    returns how many hold it afterwards. Who holds other grants on the case (a named share,
-    another office's) or sees all of it is left out. With `everyone`, `users` are all who
+    returns how many hold it afterwards (who did not hold it before is added to `newly`).
+    Who holds other grants on the case (a named share, another office's) or sees all of it
+    is left out. With `everyone`, `users` are all who
     should hold it: the others' grants from it go."""
     case = office_share.case
     users = list(users)
@@ -357,6 +362,8 @@ def _apply(office_share: OfficeShare, users: Iterable[User], *, by: User | None,
             updates.stamp(grant, by=by, reason=reason)
             grant.save()
         if "view_case" not in held:
+            if newly is not None:
+                newly.append(user)
             # The register names who decided that the data leaves: who shared with the office.
             recorder = office_share.shared_by or by
             entry = (transfers.record_share(by=recorder, case=case, user=user, reason=reason)

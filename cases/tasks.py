@@ -66,3 +66,10 @@ def message_emails_task(message_id: str) -> int:
     """Tell the recipients of a secure message by email that it waits for them
     (cases.secure_messages.send_emails: a link, nothing of the message)."""
     return secure_messages.send_emails(message_id)
+
+
+@shared_task(name="cases.notification_emails")  # type: ignore[untyped-decorator]  # celery has no type hints
+def notification_emails_task(notification_ids: list[int]) -> int:
+    """Tell the recipients of notifications between offices by email that something waits
+    for them (cases.notifications.send_emails: a link, nothing of the case)."""
+    return notifications.send_emails(notification_ids)

@@ -1,7 +1,8 @@
 """The user's notifications (docs/architecture.md#notifications).
 
 The list shows codes turned into text, never case content, so reading it is not an audited
-view; opening one goes to the case page, which records its view as always.
+view; opening one goes to the case page, which records its view as always, or, for a
+transfer between offices, to the transfers page (the office asked may not see the case yet).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,7 +26,7 @@ PAGE_SIZE = 25
 @require_GET
 def notification_list(request: AuthedRequest) -> HttpResponse:
     rows = (selectors.visible_notifications(request.user)
-            .only("id", "kind", "params", "created_at", "read_at", "case_id")
+            .only("id", "kind", "params", "created_at", "read_at", "case_id", "handover_id")
             .order_by("-created_at", "-pk"))
     page = BoundedPaginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "cases/notifications.html", {"page": page})
@@ -33,9 +35,11 @@ def notification_list(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_GET
 def notification_open(request: AuthedRequest, notification_id: int) -> HttpResponse:
-    """Mark it read and go to its case (which records its view)."""
+    """Mark it read and go to its case (which records its view) or its transfer."""
     notification = selectors.get_notification(request.user, notification_id)
     notifications.mark_read(by=request.user, notification=notification)
+    if notification.handover_id is not None:
+        return redirect(f"{reverse('handover_list')}#handover-{notification.handover_id}")
     return redirect("case_detail", case_id=notification.case_id)
 
 

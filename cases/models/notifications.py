@@ -16,6 +16,14 @@ class NotificationKind(models.TextChoices):
     WAITING = "waiting", _("Step waiting for you")
     DEADLINE = "deadline", _("Deadline soon")
     DOCUMENT = "document", _("Document added")
+    # Between offices (docs/architecture.md#notifications): shown and opened through the
+    # transfer (`handover`) while the reader supervises one of its offices.
+    TRANSFER_OFFERED = "transfer_offered", _("Transfer offered to your office")
+    CASE_REQUESTED = "case_requested", _("Case asked for by another office")
+    TRANSFER_ACCEPTED = "transfer_accepted", _("Transfer accepted")
+    TRANSFER_REJECTED = "transfer_rejected", _("Transfer rejected")
+    TRANSFER_WITHDRAWN = "transfer_withdrawn", _("Transfer withdrawn")
+    SHARED = "shared", _("Case shared with you")
 
 
 class Notification(models.Model):
@@ -26,6 +34,10 @@ class Notification(models.Model):
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
     # The running period a deadline notification is about: one per period and recipient.
     deadline = models.ForeignKey("cases.CaseDeadline", on_delete=models.CASCADE, null=True,
+                                 blank=True, related_name="+")
+    # A transfer between offices it is about: read through the transfer, not the case (the
+    # office asked to take a case does not see it yet).
+    handover = models.ForeignKey("cases.Handover", on_delete=models.CASCADE, null=True,
                                  blank=True, related_name="+")
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     params = models.JSONField(default=dict, blank=True)  # codes, a reference, a date: no values
