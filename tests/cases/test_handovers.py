@@ -122,6 +122,87 @@ def test_another_office_asks_for_a_case_and_the_owner_answers(case, supervisor, 
     assert case.office_id != second_office.pk
 
 
+def test_an_accepted_request_moves_the_case_to_the_asking_office(
+        case, caseworker, supervisor, second_office, second_supervisor, second_caseworker):
+    deadline = _deadline(case)
+    asked = handovers.ask(by=second_supervisor, reference=case.reference, office=second_office,
+                          reason="La persona se presentó aquí")
+
+    handovers.accept(by=supervisor, handover=asked, answer="De acuerdo")
+
+    asked.refresh_from_db()
+    case.refresh_from_db()
+    deadline.refresh_from_db()
+    assert (asked.status, asked.answered_by, asked.answer) == ("accepted", supervisor, "De acuerdo")
+    assert (case.office, case.assigned_to) == (second_office, None)
+    assert (deadline.office, deadline.assigned_to) == (second_office, None)
+    assert Person.objects.get(pk=case.principal_id).office == second_office
+    assert selectors.get_case(second_caseworker, case.pk) == case  # in the asker's queue
+    for gone in (caseworker, supervisor):  # a request leaves the old office nothing
+        with pytest.raises(Http404):
+            selectors.get_case(gone, case.pk)
+    assert AuditEvent.objects.filter(action="case.handover_accept", object_id=str(case.pk),
+                                     outcome="ok").exists()
+    with pytest.raises(ValidationError, match="already answered or withdrawn"):
+        handovers.reject(by=supervisor, handover=asked, answer="Demasiado tarde")
+
+
+def test_the_asking_office_withdraws_its_request_and_nobody_may_answer_it(
+        case, caseworker, supervisor, second_office, second_supervisor, second_caseworker):
+    asked = handovers.ask(by=second_supervisor, reference=case.reference, office=second_office,
+                          reason="La persona se presentó aquí")
+    for wrong in (supervisor, second_caseworker, caseworker):  # the owner answers, not withdraws
+        with pytest.raises(PermissionDenied):
+            handovers.withdraw(by=wrong, handover=asked)
+
+    handovers.withdraw(by=second_supervisor, handover=asked)
+
+    asked.refresh_from_db()
+    case.refresh_from_db()
+    assert (asked.status, asked.answered_by) == ("withdrawn", second_supervisor)
+    assert case.office_id != second_office.pk
+    assert AuditEvent.objects.filter(action="case.handover_withdraw", object_id=str(case.pk),
+                                     outcome="ok").exists()
+    with pytest.raises(ValidationError, match="already answered or withdrawn"):
+        handovers.accept(by=supervisor, handover=asked)
+    with pytest.raises(ValidationError, match="already answered or withdrawn"):
+        handovers.withdraw(by=second_supervisor, handover=asked)
+    # Withdrawn, it waits no more: the office may be asked again.
+    again = handovers.ask(by=second_supervisor, reference=case.reference, office=second_office,
+                          reason="Otra vez")
+    assert again.status == "pending"
+
+
+def test_the_pages_take_a_request_from_asking_to_withdrawal_and_acceptance(
+        client, case, supervisor, second_office, second_supervisor):
+    client.force_login(second_supervisor)
+    asked = client.post(reverse("handover_ask"), {"office": second_office.pk,
+                                                  "reference": case.reference,
+                                                  "reason": "Cambio de domicilio"})
+    assert asked.status_code == 302
+    first = Handover.objects.get()
+    withdrawn = client.post(reverse("handover_withdraw", args=[first.pk]))
+    assert withdrawn.status_code == 302
+    first.refresh_from_db()
+    assert first.status == "withdrawn"
+    client.post(reverse("handover_ask"), {"office": second_office.pk, "reference": case.reference,
+                                          "reason": "Otra vez"})
+    second = Handover.objects.get(status="pending")
+
+    client.force_login(supervisor)
+    listed = client.get(reverse("handover_list")).content.decode()
+    assert f'id="handover-{second.pk}"' in listed and "Otra vez" in listed
+    answered = client.post(reverse("handover_answer", args=[second.pk]),
+                           {"action": "accept", "answer": ""})
+
+    assert answered.status_code == 302
+    case.refresh_from_db()
+    assert case.office == second_office
+    assert client.get(reverse("case_detail", args=[case.pk])).status_code == 404
+    client.force_login(second_supervisor)
+    assert client.get(reverse("case_detail", args=[case.pk])).status_code == 200
+
+
 def test_a_case_in_a_procedure_stays_in_its_country(case, supervisor, other_office):
     Case.objects.filter(pk=case.pk).update(procedure="bz")
     case.refresh_from_db()
