@@ -203,6 +203,19 @@ def test_a_withdrawal_tells_the_office_that_was_to_answer(
     assert told(second_supervisor) == told(second_supervisor2) == []
 
 
+def test_a_supervisor_of_both_offices_is_not_told_of_their_own_offer_or_answer(
+        case, supervisor, office, second_office, second_supervisor, make_user):
+    both = make_user(Role.SUPERVISOR, office)
+    services.grant_membership(by=None, user=both, office=second_office, role=Role.SUPERVISOR)
+
+    offer = handovers.offer(by=both, case=case, to_office=second_office, reason=REASON)
+    handovers.reject(by=both, handover=offer, answer=ANSWER)
+
+    assert told(both) == []
+    assert [n.kind for n in told(second_supervisor)] == [NotificationKind.TRANSFER_OFFERED]
+    assert [n.kind for n in told(supervisor)] == [NotificationKind.TRANSFER_REJECTED]
+
+
 def test_a_rolled_back_transfer_tells_nobody_and_sends_nothing(
         case, supervisor, second_office, second_supervisor, emails,
         django_capture_on_commit_callbacks):
