@@ -1,5 +1,6 @@
-"""Notifications: written from the events the services emit, and by the deadline sweep
-(docs/architecture.md#notifications).
+"""Notifications: written from the events the services emit, by the deadline sweep, and by
+the services of transfers and shares between offices, which call this module and have the
+recipients emailed once they commit (docs/architecture.md#notifications).
 
 The receiver of `cases.events.recorded` runs in the action's transaction: a rolled-back
 action leaves no notification. Nobody is told of their own action. What is stored are codes
