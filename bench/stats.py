@@ -47,7 +47,7 @@ from psycopg.types.json import Jsonb  # noqa: E402
 
 from cases import services  # noqa: E402
 from cases.crypto.fields import EncryptedField  # noqa: E402
-from cases.models import Case, CaseStep, Office, Person, User  # noqa: E402
+from cases.models import Case, CaseDeadline, CaseStep, Office, Person, User  # noqa: E402
 from rsd.models import (  # noqa: E402
     Appeal,
     Application,
@@ -55,7 +55,15 @@ from rsd.models import (  # noqa: E402
     EligibilityAssessment,
     Interview,
 )
-from stats import consistency, facts, indicators, report_pdf, rsd_report, unhcr  # noqa: E402
+from stats import (  # noqa: E402
+    breakdown,
+    consistency,
+    facts,
+    indicators,
+    report_pdf,
+    rsd_report,
+    unhcr,
+)
 from stats.indicators import Filters, Period  # noqa: E402
 from tip.models import Identification, Screening  # noqa: E402
 
@@ -161,7 +169,9 @@ def generate(n_cases: int, batch: int = 20_000) -> dict:
                             "principal_id", "opened_by_id", "opened_at", "closed_at",
                             "assigned_to_id", "step_no"]),
         "application": Rows(Application, ["case_id", "person_id", "application_date", "channel",
-                                          "modality", "recorded_by_id"]),
+                                          "modality", "recorded_by_id", "priority"]),
+        "deadline": Rows(CaseDeadline, ["case_id", "clock", "starts_on", "due_on",
+                                        "started_by_step_id", "met_at", "office_id"]),
         "step": Rows(CaseStep, ["id", "case_id", "number", "transition", "source", "target",
                                 "actor_id", "effective_on", "person_id"]),
         "interview": Rows(Interview, ["id", "case_id", "person_id", "scheduled_for",
@@ -199,11 +209,13 @@ def generate(n_cases: int, batch: int = 20_000) -> dict:
             continue
         procedure = PROCEDURES[office.country]
         steps: list[tuple] = [("register", "open", "registered", applied, cw)]
+        heard: datetime.date | None = None
         state, closed = "registered", None
         decided = applied + datetime.timedelta(days=rng.randint(20, 420))
         r = rng.random()
         if r < 0.65 and decided < today:
             interview = applied + datetime.timedelta(days=rng.randint(10, (decided - applied).days))
+            heard = interview
             tables["interview"].add(uuid.uuid4(), cid, pid, datetime.datetime.combine(
                 interview, datetime.time(10), datetime.UTC), cw.pk, "attended", sup.pk)
             author = rng.choice(crew["caseworker"])
@@ -262,10 +274,18 @@ def generate(n_cases: int, batch: int = 20_000) -> dict:
                            state, pid, cw.pk, opened,
                            datetime.datetime.combine(closed, datetime.time(12), datetime.UTC)
                            if closed else None, cw.pk, len(steps))
+        born = tables["person"].rows[-1][tables["person"].slots[
+            tables["person"].given.index("birth_year")]]
         tables["application"].add(cid, pid, applied, rng.choice(["office", "office", "border",
                                                                  "referral"]),
                                   rng.choice(["regular", "regular", "accelerated", "simplified"]),
-                                  cw.pk)
+                                  cw.pk, applied.year - born < 18 or rng.random() < 0.15)
+        # The interview target from the registration, met at the interview (or the closure);
+        # Mexico's decision period (45 working days, about 63 calendar days), met at the decision.
+        _deadline(tables, cid, office, step_ids, "interview", applied, 183, heard or closed)
+        if procedure == "rsd.mx":
+            _deadline(tables, cid, office, step_ids, "decision", applied, 63,
+                      decided if state != "registered" and decided < today else closed)
         if (made + 1) % batch == 0:
             _flush(tables, counts, step_ids)
             rate = (made + 1) / (time.perf_counter() - t0)
@@ -287,6 +307,14 @@ class _StepIds(dict):
 
 def _step_ids() -> _StepIds:
     return _StepIds()
+
+
+def _deadline(tables: dict, cid: uuid.UUID, office: Office, step_ids: _StepIds, clock: str,
+              starts: datetime.date, days: int, met: datetime.date | None) -> None:
+    tables["deadline"].add(cid, clock, starts, starts + datetime.timedelta(days=days),
+                           step_ids[(cid, 1)],
+                           datetime.datetime.combine(met, datetime.time(12), datetime.UTC)
+                           if met else None, office.pk)
 
 
 def _trafficking(tables: dict, rng: random.Random, office: Office, cw: User, pid: uuid.UUID,
@@ -315,8 +343,8 @@ def _flush(tables: dict, counts: dict, step_ids: _StepIds) -> None:
             row[slot] = step_ids[row[slot]]
             tables["decision"].rows[i] = tuple(row)
     with transaction.atomic():
-        for name in ("person", "case", "application", "step", "interview", "assessment",
-                     "decision", "appeal", "screening", "identification"):
+        for name in ("person", "case", "application", "step", "deadline", "interview",
+                     "assessment", "decision", "appeal", "screening", "identification"):
             counts[name] += tables[name].flush()
     step_ids.clear()
 
@@ -359,6 +387,15 @@ def measure(reps: int, threshold: int) -> list[dict]:
                          sex="female")
         add("indicators", "whole screen, Q2 + Honduras + women", scope,
             lambda f=narrow: indicators.compute_all(f, threshold))
+    # Breakdowns: a row per group, each the indicator with one more filter.
+    every = {o.pk: o for o in Office.objects.all()}
+    f = Filters(allowed=everyone, period=Period(YEAR))
+    for key, by in [*(("applications_by_modality", by) for by in breakdown.BY),
+                    ("decisions_by_outcome", "nationality"), ("backlog", "month"),
+                    ("legal_deadlines", "country"), ("victims", "sex")]:
+        add("breakdown", f"{key} by {by}", "every office",
+            lambda key=key, by=by: breakdown.compute(indicators.BY_KEY[key], f, by, threshold,
+                                                      offices=every))
     for scope, allowed in {"one office (GT-GUA)": frozenset([mandate.pk]),
                            "every office": everyone}.items():
         f = Filters(allowed=allowed, period=Period(YEAR))
@@ -385,14 +422,17 @@ def measure(reps: int, threshold: int) -> list[dict]:
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     supervisor = User.objects.get(username=f"{common.BIG_OFFICE.lower()}-supervisor-0")
-    for path, name in (("/statistics/", "indicators screen"),
-                       ("/statistics/rsd/", "mandate RSD screen"),
-                       ("/statistics/consistency/", "consistency screen")):
+    breakdown_params = {"indicator": "decisions_by_outcome", "by": "month"}
+    for path, params, name in (("/statistics/", {}, "indicators screen"),
+                               ("/statistics/breakdown/", breakdown_params,
+                                "breakdown screen (decisions by month)"),
+                               ("/statistics/rsd/", {}, "mandate RSD screen"),
+                               ("/statistics/consistency/", {}, "consistency screen")):
         client = Client()
         client.force_login(supervisor)
 
-        def get(path: str = path, client: Client = client) -> None:
-            response = client.get(path, {"year": YEAR})
+        def get(path: str = path, client: Client = client, params: dict = params) -> None:
+            response = client.get(path, {"year": YEAR, **params})
             if response.status_code != 200:
                 raise RuntimeError(f"{path} answered {response.status_code}")
 
