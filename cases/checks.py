@@ -166,6 +166,40 @@ def check_index_buckets(app_configs: object, **kwargs: object) -> list[CheckMess
     return warnings
 
 
+@register(Tags.security, deploy=True)
+def check_index_buckets_held(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """The same at the population the database holds (`check --deploy`): planned for far
+    more people than are registered, each bucket holds fewer values than planned, and a dump
+    tells them apart until the register grows (docs/architecture.md#blind-index-buckets)."""
+    from django.conf import settings
+
+    from cases.crypto import blind
+    from cases.models import Person
+
+    try:
+        people = Person.objects.count()
+        generation = blind.active_generation()
+    except (DatabaseError, keyring.KeyringError):
+        return []  # no database or no key file: other checks say so
+    if not people:
+        return []
+    thin = {kind: blind.values_per_bucket(kind, people, blind.bits(kind, generation))
+            for kind in blind.KINDS}
+    thin = {kind: v for kind, v in thin.items() if v < MIN_VALUES_PER_BUCKET}
+    if not thin:
+        return []
+    shown = ", ".join(f"{kind!r} about {v:.1f}" for kind, v in thin.items())
+    return [Warning(
+        f"The blind indexes are planned for {settings.AMPARO_PLANNED_PEOPLE} people and "
+        f"{people} are registered: distinct values per bucket today: {shown}, fewer than "
+        f"{MIN_VALUES_PER_BUCKET}; a database dump tells those values apart.",
+        hint="Set AMPARO_PLANNED_PEOPLE to the people you expect within a year or two, add "
+        "an index key generation ('manage.py init_keys --new-index-key') and run "
+        "'manage.py reindex_people'; plan again as the register grows.",
+        id="amparo.W042",
+    )]
+
+
 @register(Tags.security)
 def check_reindex(app_configs: object, **kwargs: object) -> list[CheckMessage]:
     """A re-index left unfinished, or index entries of a generation the key file lacks."""

@@ -138,3 +138,22 @@ def test_the_system_check_warns_about_thin_buckets(settings):
     warnings = checks.check_index_buckets(None)
     assert {w.id for w in warnings} == {"amparo.W040"}
     assert any("'dob'" in w.msg for w in warnings)
+
+
+def test_the_deploy_check_warns_when_far_fewer_people_are_held_than_planned(settings,
+                                                                             caseworker, office):
+    fake = Faker(["es_MX", "es", "en"])
+    fake.seed_instance(7)
+    assert checks.check_index_buckets_held(None) == []  # nobody registered: nothing to tell
+    for _ in range(30):
+        services.register_person(by=caseworker, office=office, data=services.PersonData(
+            given_names=fake.first_name(), family_names=fake.last_name(), sex="female",
+            date_of_birth=fake.date_of_birth(minimum_age=1, maximum_age=90)))
+
+    settings.AMPARO_PLANNED_PEOPLE = 1_000_000  # the national default, for 30 people
+    warnings = checks.check_index_buckets_held(None)
+    assert [w.id for w in warnings] == ["amparo.W042"]
+    assert "'name'" in warnings[0].msg and "30 are registered" in warnings[0].msg
+
+    settings.AMPARO_PLANNED_PEOPLE = 30  # planned for the register as it is
+    assert checks.check_index_buckets_held(None) == []
