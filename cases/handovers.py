@@ -4,6 +4,9 @@ withdraw while it waits (docs/architecture.md#transfers-between-offices)."""
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Collection
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -17,7 +20,7 @@ from cases import (
     notifications,
     restriction,
     selectors,
-    services,
+    shares,
     texts,
     updates,
 )
@@ -130,11 +133,24 @@ def _locked(handover: Handover) -> Handover:
     return locked
 
 
+# What the sending office keeps by default when the receiver lets it: where the case stands,
+# for three months.
+KEEP_PARTS = ("procedure",)
+KEEP_DAYS = 90
+
+
 @transaction.atomic
 def accept(*, by: User, handover: Handover, sender_keeps_access: bool = False,
-           answer: str = "") -> Handover:
+           answer: str = "", keep_parts: Collection[str] = KEEP_PARTS,
+           keep_until: datetime.date | None = None, keep_override: str = "") -> Handover:
     """The answering office accepts: the case, its running deadlines and (when it has no case
-    left in the old office) its person move; the case waits in the new office's queue."""
+    left in the old office) its person move; the case waits in the new office's queue.
+
+    With `sender_keeps_access`, who offered it and its old assignee keep `keep_parts` of it
+    until `keep_until` (KEEP_DAYS from today if not given), as a share: the person's consent
+    to sharing, or the accepting supervisor's reason to go without it (`keep_override`), as
+    for any share outside the case's office. A share that cannot be made refuses the whole
+    acceptance."""
     handover = _locked(handover)
     if not supervises(by, handover.answering_office_id):
         raise PermissionDenied(_("Only a supervisor of the office that answers accepts it."))
@@ -164,12 +180,19 @@ def accept(*, by: User, handover: Handover, sender_keeps_access: bool = False,
     handover.save(update_fields=["status", "answer", "sender_keeps_access", "answered_by",
                                  "answered_at"])
     if sender_keeps_access:
-        # The people of the old office who worked on it keep seeing it, as an explicit grant.
-        for user in {u for u in (handover.started_by if handover.kind == HandoverKind.OFFER
-                                 else None, old_assignee) if u is not None}:
-            services.grant_case_access(by=by, case=case, user=user,
-                                       reason=_("Transferred from %(office)s") % {
-                                           "office": old_office.code})
+        # The people of the old office who worked on it keep what the receiver chose of it,
+        # for a while: a share, never the whole case for good
+        # (docs/architecture.md#shares-and-referrals).
+        keepers = {u for u in (handover.started_by if handover.kind == HandoverKind.OFFER
+                               else None, old_assignee)
+                   if u is not None and u.is_active and access.roles_in(u, old_office.pk)
+                   and not access.roles_in(u, case.office_id)}
+        until = keep_until or timezone.localdate() + datetime.timedelta(
+            days=min(KEEP_DAYS, shares.max_days()))
+        for user in sorted(keepers, key=lambda u: u.pk):
+            shares.share(by=by, case=case, user=user, parts=keep_parts, until=until,
+                         reason=_("Transferred from %(office)s") % {"office": old_office.code},
+                         override=keep_override)
     events.emit("case.handover_accept", actor=by, obj=case, handover=str(handover.pk),
                 from_office=old_office.pk, to_office=handover.to_office_id,
                 sender_keeps_access=sender_keeps_access)

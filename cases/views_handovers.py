@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cases import access, events, handovers, selectors
+from cases import access, events, handovers, selectors, shares
 from cases.forms import Styled
 from cases.http import AuthedRequest
 from cases.models import Handover, HandoverStatus, Office, Role
@@ -55,6 +55,14 @@ class AnswerForm(Styled, forms.Form):
                                widget=forms.HiddenInput)
     sender_keeps_access = forms.BooleanField(
         label=gettext_lazy("The sending office keeps access"), required=False)
+    keep_parts = forms.MultipleChoiceField(
+        label=gettext_lazy("What it keeps"), required=False,
+        choices=list(shares.PART_LABELS.items()), widget=forms.CheckboxSelectMultiple)
+    keep_until = forms.DateField(label=gettext_lazy("Until"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    keep_override = forms.CharField(
+        label=gettext_lazy("Without the person's consent to sharing, because"), max_length=500,
+        required=False)
     answer = forms.CharField(label=gettext_lazy("Answer"), max_length=2000, required=False,
                              widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -74,7 +82,8 @@ def _page(request: AuthedRequest, ask_form: AskForm | None = None, status: int =
     return render(request, "cases/handovers.html", {
         "waiting": waiting, "started": started, "done": done[:50],
         "ask_form": ask_form or AskForm(offices=_supervised(request.user)),
-        "answer_form": AnswerForm()}, status=status)
+        "answer_form": AnswerForm(), "keep_choices": list(shares.PART_LABELS.items()),
+        "keep_default": handovers.KEEP_PARTS, "keep_days": handovers.KEEP_DAYS}, status=status)
 
 
 @require_GET
@@ -140,13 +149,17 @@ def handover_answer(request: AuthedRequest, handover_id: uuid.UUID) -> HttpRespo
     handover = _handover(request, handover_id)
     form = AnswerForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Choose to accept or reject the transfer."))
+        problems = [str(e) for name, errors in form.errors.items() if name != "action"
+                    for e in errors]
+        messages.error(request, " ".join(problems) or _("Choose to accept or reject the transfer."))
         return redirect("handover_list")
     d = form.cleaned_data
     try:
         if d["action"] == "accept":
             handovers.accept(by=request.user, handover=handover,
-                             sender_keeps_access=d["sender_keeps_access"], answer=d["answer"])
+                             sender_keeps_access=d["sender_keeps_access"], answer=d["answer"],
+                             keep_parts=d["keep_parts"] or handovers.KEEP_PARTS,
+                             keep_until=d["keep_until"], keep_override=d["keep_override"])
             messages.success(request, _("The case %(ref)s is now in %(office)s, in its queue.") % {
                 "ref": handover.case.reference, "office": handover.to_office.code})
         else:

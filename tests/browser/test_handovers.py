@@ -79,3 +79,45 @@ def test_a_supervisor_offers_a_case_and_the_other_office_accepts_it(
     assert response is not None and response.status == 404
     assert Case.objects.filter(office=office).count() == 0
     assert violations == []
+
+
+def test_the_receiver_lets_the_sender_keep_where_the_case_stands_for_a_while(
+        new_page, staff, login, office, orange_walk, make_user, person_data):
+    from cases import handovers
+
+    person = services.register_person(by=staff["caseworker"], office=office, data=person_data())
+    case = services.open_case(by=staff["caseworker"], person=person, kind="asylum")
+    handovers.offer(by=staff["supervisor"], case=case, to_office=orange_walk, reason="Traslado")
+    receiver = make_user(Role.SUPERVISOR, orange_walk, preferred_language="es")
+    page = new_page()
+    violations = csp_violations(page)
+    login(page, receiver)
+    page.goto("/handovers/")
+    waiting = page.locator("#handovers-waiting")
+
+    # Kept without the person's consent and without a reason: refused, nothing moves.
+    waiting.get_by_label("La oficina que envía conserva el acceso").check()
+    with page.expect_navigation():
+        waiting.get_by_role("button", name="Aceptar").click()
+    expect(page.locator(".alert-danger")).to_contain_text("no ha dado su consentimiento")
+    case.refresh_from_db()
+    assert case.office == office
+
+    waiting = page.locator("#handovers-waiting")
+    waiting.get_by_label("La oficina que envía conserva el acceso").check()
+    waiting.locator("summary").click()
+    expect(waiting.get_by_label("Procedimiento", exact=False).first).to_be_checked()
+    waiting.get_by_label("Sin el consentimiento de la persona para compartir, porque").fill(
+        "Seguimiento del traslado con la oficina anterior")
+    with page.expect_navigation():
+        waiting.get_by_role("button", name="Aceptar").click()
+    expect(page.get_by_text(f"El caso {case.reference} está ahora en BZ-ORW, en su cola.")
+           ).to_be_visible()
+    case.refresh_from_db()
+    assert case.office == orange_walk
+
+    sender = new_page()
+    login(sender, staff["supervisor"])
+    response = sender.goto(f"/cases/{case.pk}/")
+    assert response is not None and response.status == 200  # kept, by the share
+    assert violations == []

@@ -9,10 +9,21 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent
-from cases import handovers, selectors
-from cases.models import Case, CaseDeadline, CaseStep, Handover, Office, Person
+from cases import access, consent, handovers, selectors
+from cases.models import (
+    Case,
+    CaseDeadline,
+    CaseStep,
+    CaseUserObjectPermission,
+    ConsentPurpose,
+    Handover,
+    HandoverStatus,
+    Office,
+    Person,
+)
 from tests.races import race
 
 
@@ -60,15 +71,54 @@ def test_an_accepted_offer_moves_the_case_its_deadlines_and_its_person(
     assert AuditEvent.objects.filter(action="case.handover_accept", object_id=str(case.pk)).exists()
 
 
-def test_the_receiving_office_may_let_the_sender_keep_access(case, caseworker, supervisor,
-                                                             second_office, second_supervisor):
+def test_the_sender_keeps_access_only_with_consent_or_a_reason(case, caseworker, supervisor,
+                                                                second_office, second_supervisor):
     offer = handovers.offer(by=supervisor, case=case, to_office=second_office, reason="Traslado")
 
-    handovers.accept(by=second_supervisor, handover=offer, sender_keeps_access=True,
-                     answer="De acuerdo")
+    # The person never consented to sharing and no reason was given: nothing happens at all.
+    with pytest.raises(ValidationError) as refused:
+        handovers.accept(by=second_supervisor, handover=offer, sender_keeps_access=True)
+    assert "consented" in " ".join(refused.value.messages)
+    case.refresh_from_db()
+    offer.refresh_from_db()
+    assert case.office_id == offer.from_office_id and offer.status == HandoverStatus.PENDING
 
-    assert selectors.get_case(caseworker, case.pk) == case  # the old assignee, by a grant
+    handovers.accept(by=second_supervisor, handover=offer, sender_keeps_access=True,
+                     answer="De acuerdo", keep_override="Seguimiento del traslado")
+
+    case.refresh_from_db()
+    assert selectors.get_case(caseworker, case.pk) == case  # the old assignee, by a share
     assert selectors.get_case(supervisor, case.pk) == case  # who offered it
+    # Where the case stands, not the narrative; for three months, not for good.
+    assert access.case_parts(caseworker, case) == {"procedure"}
+    grants = CaseUserObjectPermission.objects.filter(content_object=case, user=caseworker)
+    ends = {timezone.localdate(g.expires_at) for g in grants}
+    assert ends == {timezone.localdate() + datetime.timedelta(days=handovers.KEEP_DAYS + 1)}
+    share = AuditEvent.objects.get(action="case.share", details__user=caseworker.pk)
+    assert share.details["consent"] == "overridden"
+
+
+def test_the_receiver_chooses_what_the_sender_keeps_and_until_when(
+        case, office, caseworker, supervisor, second_office, second_supervisor):
+    consent.record(by=caseworker, person=case.principal, purpose=ConsentPurpose.SHARING,
+                   given=True, language="es")
+    offer = handovers.offer(by=supervisor, case=case, to_office=second_office, reason="Traslado")
+    until = timezone.localdate() + datetime.timedelta(days=10)
+
+    handovers.accept(by=second_supervisor, handover=offer, sender_keeps_access=True,
+                     keep_parts=("procedure", "records"), keep_until=until)
+
+    case.refresh_from_db()
+    assert access.case_parts(caseworker, case) == {"procedure", "records"}
+    assert AuditEvent.objects.get(action="case.share",
+                                  details__user=caseworker.pk).details["until"] == until.isoformat()
+    # Beyond what a share may last: refused whole, the case stays where it is.
+    again = handovers.offer(by=second_supervisor, case=case, to_office=office,
+                            reason="De vuelta")
+    with pytest.raises(ValidationError):
+        handovers.accept(by=supervisor, handover=again, sender_keeps_access=True,
+                         keep_until=timezone.localdate() + datetime.timedelta(days=4000))
+    assert Case.objects.get(pk=case.pk).office == second_office
 
 
 def test_who_may_offer_answer_and_withdraw(case, caseworker, supervisor, other_supervisor,
