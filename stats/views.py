@@ -114,6 +114,8 @@ def breakdown_screen(request: AuthedRequest) -> HttpResponseBase:
     (`format=csv` or `xlsx`)."""
     data = request.GET.copy()
     data.setdefault("year", str(timezone.localdate().year))
+    data.setdefault("indicator", breakdown.breakable()[0].key)
+    data.setdefault("by", "office")
     offices = stats_offices(request.user)
     form = BreakdownForm(data, offices=offices)
     kind = request.GET.get("format", "")

