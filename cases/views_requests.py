@@ -117,18 +117,21 @@ def _page(request: AuthedRequest, item: SubjectRequest, *, status: int = 200, fa
     }, status=status)
 
 
-@require_GET
+@require_POST
 @request_staff_required
 def request_export(request: AuthedRequest, request_id: uuid.UUID) -> HttpResponse:
+    # A POST: the copy is recorded for good (the request, the register of transfers), so a
+    # link from another site must not make one.
     item = _request(request, request_id, "subject_request.export")
-    fmt = request.GET.get("format", "pdf")
-    language = request.GET.get("language", "es")
-    internal = request.GET.get("internal") == "1"
+    fmt = request.POST.get("format", "pdf")
+    language = request.POST.get("language", "es")
+    internal = request.POST.get("internal") == "1"
     if fmt not in ("pdf", "json") or language not in EXPORT_LANGUAGES:
         messages.error(request, _("Choose PDF or JSON, in Spanish or English."))
         return redirect("subject_request_detail", request_id=item.pk)
-    if (step_up := two_factor.step_up(request)) is not None:
-        return step_up  # an export of a whole record: a code entered within minutes
+    if two_factor.needs_step_up(request):
+        # An export of a whole record: a code entered within minutes, then back to the form.
+        return two_factor.to_verify(request, reverse("subject_request_detail", args=[item.pk]))
     try:
         requests_.mark_exported(by=request.user, request=item, fmt=fmt, language=language,
                                 internal=internal)

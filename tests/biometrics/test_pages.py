@@ -254,7 +254,7 @@ def test_the_persons_copy_of_their_data_lists_fingers_photo_and_checks(client, c
                                             channel="writing", received_on=timezone.localdate())
     client.force_login(caseworker)
 
-    response = client.get(reverse("subject_request_export", args=[asked.pk]),
+    response = client.post(reverse("subject_request_export", args=[asked.pk]),
                           {"format": "json", "language": "en"})
 
     data = json.loads(response.content)

@@ -110,7 +110,7 @@ def test_who_may_not_record(client, auditor, other_caseworker, office_admin, per
 
 def _export(client, made, **params):
     query = {"format": "json", "language": "en", **params}
-    return client.get(reverse("subject_request_export", args=[made.pk]), query)
+    return client.post(reverse("subject_request_export", args=[made.pk]), query)
 
 
 def test_the_copy_holds_the_record_and_says_what_was_left_out(client, caseworker, person, case):

@@ -215,7 +215,7 @@ def test_the_export_asks_for_a_recent_code(client, settings, auditor, supervisor
 def _access_copy(client, by, made, **params):
     client.force_login(by)
     query = {"format": "json", "language": "es", **params}
-    return client.get(reverse("subject_request_export", args=[made.pk]), query)
+    return client.post(reverse("subject_request_export", args=[made.pk]), query)
 
 
 def test_the_copy_of_an_access_request_is_recorded_once(client, caseworker, supervisor, auditor,

@@ -19,7 +19,7 @@ def _copy(client, user, case, **params) -> dict:
         by=case.assigned_to, person=case.principal, kind="access", channel="writing",
         received_on=timezone.localdate())
     client.force_login(user)
-    response = client.get(reverse("subject_request_export", args=[asked.pk]),
+    response = client.post(reverse("subject_request_export", args=[asked.pk]),
                           {"format": "json", "language": "es", **params})
     assert response.status_code == 200
     return json.loads(response.content)

@@ -191,7 +191,7 @@ def test_erasure_shreds_the_records_and_clears_what_could_point_at_the_person(ti
 
 def _copy(client, user, asked, **params) -> dict:
     client.force_login(user)
-    response = client.get(reverse("subject_request_export", args=[asked.pk]),
+    response = client.post(reverse("subject_request_export", args=[asked.pk]),
                           {"format": "json", "language": "en", **params})
     assert response.status_code == 200
     return json.loads(response.content)

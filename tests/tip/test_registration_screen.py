@@ -189,7 +189,7 @@ def test_the_person_s_copy_holds_what_they_said_and_where_it_led_only_internally
 
     def copy(user, **params):
         client.force_login(user)
-        response = client.get(reverse("subject_request_export", args=[asked.pk]),
+        response = client.post(reverse("subject_request_export", args=[asked.pk]),
                               {"format": "json", "language": "en", **params})
         assert response.status_code == 200
         return {s["key"]: s for s in json.loads(response.content)["sections"]}
