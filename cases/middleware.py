@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import auth, messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -18,6 +18,22 @@ from cases.http import client_address
 
 log = logging.getLogger(__name__)
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
+
+
+ALLOWED_METHODS = ("GET", "HEAD", "POST")
+
+
+class MethodMiddleware:
+    """Only the methods the pages use: a TRACE, PUT or DELETE would otherwise reach a view
+    written for GET and be answered as one."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in ALLOWED_METHODS:
+            return HttpResponseNotAllowed(ALLOWED_METHODS)
+        return self.get_response(request)
 
 
 class KeyScopeMiddleware:

@@ -11,7 +11,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.forms import BaseForm
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -55,6 +55,16 @@ from cases.models import Case, Office, Person, Role
 from cases.procedure_card import procedure_card_html
 from cases.steps import add_service_errors, audited_get, case_staff_required
 from cases.views_consent import ConsentForm
+
+
+class LogoutView(auth_views.LogoutView):
+    """Logging out also tells the browser to drop what it kept of the pages (cache and
+    storage): a page left open or in the back history shows nothing of a case afterwards."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"cache", "storage"'
+        return response
 
 
 class LoginView(auth_views.LoginView):

@@ -1,15 +1,14 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from cases import views_health
-from cases.views import LoginView
+from cases.views import LoginView, LogoutView
 
 urlpatterns = [
     path("health/", views_health.ready, name="health"),
     path("health/live/", views_health.live, name="health_live"),
     path("login/", LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("imports/", include("cases.urls_import")),
