@@ -27,6 +27,7 @@ from cases import selectors as cases_selectors
 from cases.http import AuthedRequest, protect_file
 from cases.models import Office, User
 from cases.paging import BoundedPaginator
+from cases.spreadsheets import safe_text
 
 PAGE_SIZE = 50
 # The first nine are the columns of the first exports: they keep their names and places.
@@ -34,7 +35,6 @@ CSV_COLUMNS = ("time", "actor", "office", "action", "object_type", "object_id", 
                "request_id", "ip", "time_zone", "action_label", "object")
 CSV_CHUNK = 2000
 # A spreadsheet reads a cell that begins with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _auditor_required(request: AuthedRequest) -> None:
@@ -107,12 +107,6 @@ def event_search(request: AuthedRequest) -> HttpResponse:
     })
 
 
-def safe_cell(value: object) -> str:
-    """The cell as text, quoted so that a spreadsheet never runs it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -139,7 +133,7 @@ def _csv_rows(user: User, results: QuerySet[AuditEvent], language: str) -> Itera
         for chunk in _chunks(results):
             for row in _rows(user, chunk):
                 e = row.event
-                yield writer.writerow([safe_cell(v) for v in (
+                yield writer.writerow([safe_text(v) for v in (
                     e.at.astimezone(zone).isoformat(), e.actor_username,
                     e.office.code if e.office else "", e.action, e.object_type, e.object_id,
                     e.outcome, e.request_id, e.ip, zone.key, row.action, row.object)])

@@ -32,6 +32,7 @@ from cases.forms import (
 from cases.http import AuthedRequest, protect_file
 from cases.models import Breach, Case, Office, Role, Transfer
 from cases.paging import BoundedPaginator
+from cases.spreadsheets import safe_text
 from cases.steps import add_service_errors, audited_get, role_required
 
 PAGE = 50
@@ -179,15 +180,8 @@ def breach_people(request: AuthedRequest, breach_id: uuid.UUID) -> HttpResponse:
 CSV_COLUMNS = ("id", "office", "transferred_on", "to_office", "to_organisation", "to_user",
                "channel", "agreement", "legal_basis", "categories", "case", "people_count",
                "purpose", "corrects", "recorded_by", "recorded_at")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Entries read, written and sent at a time by the CSV export.
 EXPORT_CHUNK = 2000
-
-
-def _cell(value: object) -> str:
-    """The cell as text, quoted so that a spreadsheet never runs it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _filtered(request: AuthedRequest) -> tuple[TransferFilterForm, QuerySet[Transfer]]:
@@ -274,7 +268,7 @@ def transfer_new(request: AuthedRequest) -> HttpResponse:
 
 
 def _csv_row(t: Transfer) -> list[str]:
-    return [_cell(v) for v in (
+    return [safe_text(v) for v in (
         t.pk, t.office.code, t.transferred_on.isoformat(),
         t.to_office.code if t.to_office else "",
         t.to_organisation.name if t.to_organisation else "",

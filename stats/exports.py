@@ -1,4 +1,5 @@
-"""Writing tables as CSV and XLSX (openpyxl in write-only mode: rows stream out)."""
+"""Writing tables as CSV and XLSX (openpyxl in write-only mode: rows stream out); text cells
+are made safe to open in a spreadsheet (`cases.spreadsheets`)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 
+from cases.spreadsheets import safe_cell
+
 
 def write_csv(out: IO[str], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
+    writer.writerow([safe_cell(c) for c in columns])
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
 
 
 def write_xlsx(out: IO[bytes], sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]
@@ -21,7 +24,7 @@ def write_xlsx(out: IO[bytes], sheets: Iterable[tuple[str, Sequence[str], Iterab
     book = Workbook(write_only=True)
     for title, columns, rows in sheets:
         sheet = book.create_sheet(title=title[:31])
-        sheet.append(list(columns))
+        sheet.append([safe_cell(c) for c in columns])
         for row in rows:
-            sheet.append(list(row))
+            sheet.append([safe_cell(v) for v in row])
     book.save(out)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from cases.spreadsheets import safe_cell
 from tip.vocab import age_band
 
 Row = dict[str, Any]
@@ -258,7 +259,7 @@ def write_csv(rows: Iterable[Row], out: IO[str]) -> int:
     writer.writeheader()
     written = 0
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({k: safe_cell(v) for k, v in row.items()})
         written += 1
     return written
 

@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from audit import services as audit_services
 from audit.models import AuditEvent
-from audit.views import safe_cell
 from cases import events, services
 from cases.models import Case, Document, Note, Person, Role
+from cases.spreadsheets import safe_text as safe_cell
 from tests.conftest import pdf_bytes
 
 pytestmark = pytest.mark.usefixtures("file_root")
@@ -405,3 +405,11 @@ def test_the_panel_shows_the_chain_and_the_latest_checkpoint(client, auditor, re
     assert 'id="verify-panel"' in html
     assert signed.key_id in html
     assert "verify_audit" in html
+
+
+def test_safe_cells_drop_nul_and_leave_numbers_alone():
+    from cases.spreadsheets import safe_cell as cell
+
+    assert cell("a\x00b") == "ab"
+    assert cell("\x00=1+1") == "'=1+1"
+    assert cell(7) == 7 and cell(None) is None
