@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from cases import services as case_services
 from cases.crypto.datakeys import key_scope
-from cases.models import Case, CaseKind, CaseStep, Office, User
+from cases.models import Case, CaseKind, CaseStep, Consent, ConsentPurpose, Office, User
 from tip.models import (
     Perpetrator,
     Referral,
@@ -56,6 +56,12 @@ def test_the_demo_has_a_case_in_every_state_and_a_second_run_adds_nothing():
                                             status__in=("planned", "in_progress"))
     assert set(overdue.values_list("case_id", flat=True)) == set(in_support.values_list("pk", flat=True))
     assert not Referral.objects.filter(without_consent=True).exists()
+    # Victims allow anonymised statistics, but those waiting for their screening declined;
+    # a second run asks nobody again.
+    answers = {c.person_id: c.given for c in Consent.objects.filter(
+        purpose=ConsentPurpose.STATISTICS, person__participations__case__in=in_procedure)}
+    assert answers == {c.principal_id: c.state != States.SCREENING for c in in_procedure}
+    assert Consent.objects.filter(purpose=ConsentPurpose.STATISTICS).count() == len(answers)
     # An asylum case per office screened at registration and referred, with consent.
     screens = RegistrationScreen.objects.select_related("case", "referred_case")
     assert screens.exists() and screens.count() == second_screens

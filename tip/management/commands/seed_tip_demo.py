@@ -154,6 +154,11 @@ class Command(BaseCommand):
         sexual = _bucket(case.reference[::-1], 2) == 0
         started = self.today - datetime.timedelta(days=30 + 20 * goal + _bucket(case.reference, 10))
         services.record_profile(by=worker, case=case, data=self._profile(fake, sexual))
+        # Victims allow anonymised statistics, but those still waiting for their screening
+        # declined: the statistics and the CTDC export count only the first
+        # (docs/architecture.md#consent).
+        consent.record(by=worker, person=case.principal, purpose=ConsentPurpose.STATISTICS,
+                       given=target != States.SCREENING, language="es")
         country = case.office.country.code
         for kind, where in ((EventType.RECRUITMENT, fake.random_element(NEIGHBOURS.get(country, ["GT"]))),
                             (EventType.EXPLOITATION, country)):
