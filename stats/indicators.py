@@ -32,6 +32,7 @@ from cases import consent, workflow
 from cases.models import CaseDeadline, CaseKind, ConsentPurpose, Handover, HandoverStatus
 from cases.workflow import Label
 from rsd.models import (
+    Appeal,
     ClaimChannel,
     Decision,
     Interview,
@@ -45,8 +46,8 @@ from rsd.names import Clocks
 from stats import suppression
 from stats.models import Fact
 from stats.suppression import Protected, Sum
-from tip.models import Referral, SupportService
-from tip.vocab import ServiceKind, ServiceStatus, TraffickingStatus
+from tip.models import Referral, SupportService, VictimProfile
+from tip.vocab import Exploitation, ServiceKind, ServiceStatus, TraffickingStatus
 
 TOTAL = "total"
 COUNT, PERCENT, DAYS = "count", "percent", "days"
@@ -381,6 +382,12 @@ MANY: dict[Callable[[Filters], Counts], Callable[[list[Filters]], list[Counts]]]
 }
 
 
+def appeals_lodged(f: Filters) -> Counts:
+    """Appeals lodged in the period, by the outcome of the first-instance decision appealed."""
+    return _grouped(Appeal.objects.filter(f.cases("case__"), f.dates("lodged_on")),
+                    "decision__outcome")
+
+
 def _decision_labels() -> dict[str, Any]:
     return {
         "fi_recognized": _("First instance: recognized"),
@@ -582,6 +589,20 @@ def victims(f: Filters) -> Counts:
     return out
 
 
+def victims_by_exploitation(f: Filters) -> Counts:
+    """The people identified as victims in the period, by each type of exploitation their
+    profile records (one person may count under several)."""
+    allowed = Q(case__principal__in=consent.allowing(ConsentPurpose.STATISTICS).values("pk"))
+    identified = (_facts(f, Fact.IDENTIFICATION).filter(allowed, a=TraffickingStatus.ACTUAL)
+                  .values("case_id"))
+    out: Counts = {}
+    for kinds in VictimProfile.objects.filter(case_id__in=identified).values_list(
+            "exploitation_types", flat=True).iterator(chunk_size=5000):
+        for kind in set(kinds or []):
+            out[kind] = out.get(kind, 0) + 1
+    return out
+
+
 def _victim_labels() -> dict[str, Any]:
     return {"screened": _("screened"), **{s.value: s.label for s in TraffickingStatus}}
 
@@ -675,6 +696,14 @@ INDICATORS: tuple[Indicator, ...] = (
                 "closed = withdrawn or closed as abandoned in the period (before a first-instance "
                 "decision, or while an appeal was pending)."),
               COUNT, count=decisions_by_outcome, labels=_decision_labels),
+    Indicator("appeals_lodged", _("Appeals lodged, by the first-instance outcome appealed"),
+              _("Appeals whose date of lodging falls in the period, by the outcome of the "
+                "first-instance decision they appeal (their outcomes are among the decisions "
+                "by outcome, at the appeal level)."),
+              COUNT, count=appeals_lodged,
+              labels=lambda: {Outcome.REJECTED: _("against a rejection"),
+                              Outcome.COMPLEMENTARY: _("against complementary protection "
+                                                       "(for refugee status)")}),
     Indicator("recognitions_by_basis", _("Recognitions by definition"),
               _("First-instance and appeal decisions dated in the period that recognized "
                 "refugee status, by the definition recorded with the decision: the 1951 "
@@ -721,6 +750,14 @@ INDICATORS: tuple[Indicator, ...] = (
                 "consent allows anonymised statistics."),
               COUNT, count=victims, labels=_victim_labels,
               totalled=False),
+    Indicator("victims_by_exploitation",
+              _("Trafficking: people identified as victims, by type of exploitation"),
+              _("Identification decisions dated in the period that found the person a victim of "
+                "trafficking, by each type of exploitation their profile records (a person may "
+                "count under several, so there is no total); only people whose consent allows "
+                "anonymised statistics."),
+              COUNT, count=victims_by_exploitation, totalled=False,
+              labels=lambda: dict(Exploitation.choices)),
     Indicator("services_delivered", _("Trafficking: support services delivered, by service"),
               _("Services of the support plans recorded as delivered, whose actual end falls in "
                 "the period; only people whose consent allows anonymised statistics."),

@@ -422,3 +422,35 @@ def test_recognitions_by_definition(caseworker, office):
         "fi_convention": "1", "fi_cartagena": "1", "ar_cartagena": "1", "total": "3"}
     labels = {r.key: r.label for r in _compute("recognitions_by_basis", _filters(office)).rows}
     assert labels["ar_cartagena"] == "Appeal: Cartagena Declaration"
+
+
+def test_appeals_lodged_by_the_outcome_appealed(caseworker, office):
+    for outcome, lodged in (("rejected", D(2026, 3, 1)), ("rejected", D(2026, 4, 1)),
+                            ("complementary", D(2026, 5, 1)), ("rejected", D(2025, 12, 1))):
+        built = asylum(caseworker, office, nationality="HN", applied=D(2025, 6, 1))
+        built.decide("first_instance", outcome, lodged - datetime.timedelta(days=10))
+        built.appeal(lodged)
+    assert _values(_compute("appeals_lodged", _filters(office))) == {
+        "rejected": "2", "complementary": "1", "total": "3"}
+
+
+def test_victims_identified_by_type_of_exploitation(caseworker, office):
+    from tip.models import VictimProfile
+
+    def victim(kinds, status="ActualVictimOfTrafficking", on=None, statistics=True):
+        built = trafficking(caseworker, office, screened=D(2026, 3, 1),
+                            identified=(status, on or D(2026, 4, 1)), statistics=statistics)
+        VictimProfile.objects.create(case=built.case, person=built.case.principal,
+                                     exploitation_types=kinds, recorded_by=caseworker)
+
+    victim(["ForcedLabour", "ForcedBegging"])
+    victim(["SexualExploitation"])
+    victim(["SexualExploitation", "SexualExploitation"])  # counted once
+    victim(["ForcedLabour"], status="PossibleVictimOfTrafficking")  # not identified
+    victim(["ForcedLabour"], on=D(2025, 4, 1))  # another year
+    victim(["ForcedLabour"], statistics=False)  # does not allow statistics
+
+    result = _compute("victims_by_exploitation", _filters(office))
+    assert _values(result) == {"ForcedLabour": "1", "ForcedBegging": "1",
+                               "SexualExploitation": "2"}
+    assert result.total is None
