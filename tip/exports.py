@@ -14,7 +14,7 @@ from cases import access, consent, events
 from cases.models import Case, CaseKind, ConsentPurpose, Role, User
 from tip import ctdc
 from tip.models import TraffickingEvent, VictimProfile
-from tip.vocab import EventType
+from tip.vocab import EventType, TraffickingStatus
 
 GENDERS = {"female": "Feminine", "male": "Masculine", "intersex": "NonConforming"}
 
@@ -50,7 +50,9 @@ def export(*, by: User, out: IO[str], k: int = ctdc.DEFAULT_K, via: str = "comma
     allowed = consent.allowing(ConsentPurpose.STATISTICS).values("pk")
     cases = Case.objects.filter(office__in=offices, kind=CaseKind.TRAFFICKING,
                                 principal__in=allowed)
+    # CTDC counts victims, identified or possible: never whom a decision found not a victim.
     profiles = (VictimProfile.objects.filter(case__in=cases)
+                .exclude(trafficking_status=TraffickingStatus.NOT_A_VICTIM)
                 .select_related("case", "case__principal").order_by("pk")
                 .prefetch_related(Prefetch("case__trafficking_events",
                                            queryset=TraffickingEvent.objects.only(

@@ -93,6 +93,18 @@ def test_the_export_holds_the_consenting_victims_and_their_flags(victims, superv
     assert "Víctima" not in text
 
 
+def test_who_was_found_not_a_victim_is_not_in_the_file(victims, supervisor):
+    before = len(_rows(supervisor))
+    found = victims[0]  # allows statistics
+    found.trafficking_status = "NotAVictimOfTrafficking"
+    found.save()
+    possible = victims[2]
+    possible.trafficking_status = "PossibleVictimOfTrafficking"
+    possible.save()
+
+    assert len(_rows(supervisor)) == before - 1  # a possible victim stays
+
+
 def test_a_withdrawal_takes_the_person_out_of_the_next_export(victims, supervisor, caseworker):
     before = len(_rows(supervisor))
     consent.record(by=caseworker, person=victims[0].person, purpose="statistics", given=False,
