@@ -58,13 +58,14 @@ def refresh(case_ids: Iterable[Any], kinds: tuple[str, ...] = ALL_KINDS, *,
         cases = {pk: rest for pk, *rest in Case.objects.filter(pk__in=ids).values_list(
             "pk", "office_id", "kind", "procedure", "closed_at", "principal__nationalities",
             "principal__sex", "principal__birth_year")}
-    applied: dict[Any, tuple[datetime.date, str, str]] = {}
+    applied: dict[Any, tuple[datetime.date, str, str, bool]] = {}
     if application is not None:
         applied = {application.case_id: (application.application_date, application.channel,
-                                         application.modality)}
+                                         application.modality, application.priority)}
     elif Fact.APPLICATION in kinds or Fact.DECISION in kinds:
-        applied = {c: (d, ch, m) for c, d, ch, m in Application.objects.filter(
-            case_id__in=ids).values_list("case_id", "application_date", "channel", "modality")}
+        applied = {c: (d, ch, m, pr) for c, d, ch, m, pr in Application.objects.filter(
+            case_id__in=ids).values_list("case_id", "application_date", "channel", "modality",
+                                         "priority")}
     rows: list[Fact] = []
 
     def fact(case_id: Any, kind: str, on: datetime.date | None, **kw: Any) -> None:
@@ -73,10 +74,10 @@ def refresh(case_ids: Iterable[Any], kinds: tuple[str, ...] = ALL_KINDS, *,
                          procedure=procedure or "", nationality=(nats or [""])[0] or "",
                          sex=sex or "", birth_year=born, **kw))
 
-    for case_id, (d, channel, modality) in applied.items():
+    for case_id, (d, channel, modality, priority) in applied.items():
         closed = cases[case_id][3] if case_id in cases else None
         if case_id in cases and Fact.APPLICATION in kinds:
-            fact(case_id, Fact.APPLICATION, d, a=channel, b=modality,
+            fact(case_id, Fact.APPLICATION, d, a=channel, b=modality, priority=priority,
                  until=timezone.localdate(closed) if closed else None)
     for case_id, stage, outcome, basis, on in Decision.objects.filter(
             case_id__in=ids, stage__in=list(LEVELS) if Fact.DECISION in kinds else []).values_list(
@@ -109,7 +110,7 @@ def refresh(case_ids: Iterable[Any], kinds: tuple[str, ...] = ALL_KINDS, *,
 
 
 COLUMNS = ('case_id, office_id, kind, "on", until, procedure, nationality, sex, birth_year, '
-           'a, b, days')
+           'a, b, days, priority')
 PERSON = ("c.procedure, coalesce(p.nationalities->>0, ''), p.sex, p.birth_year")
 FROM_CASE = ("JOIN cases_case c ON c.id = x.case_id "
              "JOIN cases_person p ON p.id = c.principal_id")
@@ -128,23 +129,25 @@ def _refresh_all_postgresql() -> int:
               "levels": list(LEVELS)}
     statements = [
         f"""SELECT x.case_id, c.office_id, 'application', x.application_date,
-                   (c.closed_at AT TIME ZONE %(tz)s)::date, {PERSON}, x.channel, x.modality, NULL
+                   (c.closed_at AT TIME ZONE %(tz)s)::date, {PERSON}, x.channel, x.modality, NULL,
+                   x.priority
               FROM rsd_application x {FROM_CASE}""",  # noqa: S608 (constants only)
         f"""SELECT x.case_id, c.office_id, 'decision', x.decided_on, NULL, {PERSON},
                    CASE x.stage WHEN 'first_instance' THEN 'fi_' ELSE 'ar_' END || x.outcome,
                    x.legal_basis,
-                   CASE WHEN x.stage = 'first_instance' THEN x.decided_on - ap.application_date END
+                   CASE WHEN x.stage = 'first_instance' THEN x.decided_on - ap.application_date END,
+                   false
               FROM rsd_decision x {FROM_CASE}
               LEFT JOIN rsd_application ap ON ap.case_id = x.case_id
              WHERE x.stage = ANY(%(levels)s)""",  # noqa: S608 (constants only)
         f"""SELECT x.case_id, c.office_id, 'closure', x.effective_on, NULL, {PERSON},
-                   {level("x.source")} || '_closed', '', NULL
+                   {level("x.source")} || '_closed', '', NULL, false
               FROM cases_casestep x {FROM_CASE}
              WHERE x.target = ANY(%(closed)s) AND {level("x.source")} IS NOT NULL""",  # noqa: S608 (constants only)
         f"""SELECT x.case_id, c.office_id, 'screening', x.screened_on, NULL, {PERSON}, '', '',
-                   NULL FROM tip_screening x {FROM_CASE}""",  # noqa: S608 (constants only)
+                   NULL, false FROM tip_screening x {FROM_CASE}""",  # noqa: S608 (constants only)
         f"""SELECT x.case_id, c.office_id, 'identification', x.decided_on, NULL, {PERSON},
-                   x.status, '', NULL FROM tip_identification x {FROM_CASE}""",  # noqa: S608 (constants only)
+                   x.status, '', NULL, false FROM tip_identification x {FROM_CASE}""",  # noqa: S608 (constants only)
     ]
     written = 0
     with transaction.atomic(), connection.cursor() as cur:

@@ -13,12 +13,14 @@ the counts it rests on are.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import datetime
 import functools
 import operator
 import statistics
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -316,7 +318,7 @@ def applications_children_priority(f: Filters) -> Counts:
     priority queue (the clear flag: which specific need stays sealed)."""
     return _facts(f, Fact.APPLICATION).aggregate(
         children=Count("pk", filter=Q(birth_year__gt=ExtractYear("on") - 18)),
-        priority=Count("pk", filter=Q(case__application__priority=True)))
+        priority=Count("pk", filter=Q(priority=True)))
 
 
 def backlog(f: Filters) -> Counts:
@@ -496,7 +498,33 @@ def _p90(days: list[int]) -> float:
 INTERVIEW_WITHIN_DAYS = 183
 
 
+# Results read once per screen: two indicators (and a breakdown's rows) ask for the same.
+_MEMO: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar("stats_memo",
+                                                                              default=None)
+
+
+@contextlib.contextmanager
+def one_screen() -> Iterator[None]:
+    """Within it, what several indicators read with the same filters is read once."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
 def _first_interviews(f: Filters) -> list[tuple[datetime.date, datetime.date]]:
+    memo = _MEMO.get()
+    if memo is None:
+        return _read_first_interviews(f)
+    key = ("first_interviews", f)
+    if key not in memo:
+        memo[key] = _read_first_interviews(f)
+    found: list[tuple[datetime.date, datetime.date]] = memo[key]
+    return found
+
+
+def _read_first_interviews(f: Filters) -> list[tuple[datetime.date, datetime.date]]:
     """(day heard, date of application) of the cases whose first attended interview falls in
     the period (one row per such case is read)."""
     first = (Interview.objects.filter(f.cases("case__"), status=InterviewStatus.ATTENDED)
@@ -551,7 +579,10 @@ def legal_deadlines(f: Filters) -> Counts:
     day (today, for a period not over yet)."""
     end = min(f.period.end, timezone.localdate())
     met = Q(met_at__date__range=(f.period.start, f.period.end))
-    rows = (CaseDeadline.objects.filter(f.cases("case__"), case__kind=CaseKind.ASYLUM,
+    # The deadline's own copy of the office (a period met stays with the office that met
+    # it); the clocks counted are the asylum procedure's: no join unless a filter is on the
+    # applicant.
+    rows = (CaseDeadline.objects.filter(f.people("case__"), office__in=sorted(f.office_ids),
                                         clock__in=OFFICE_CLOCKS)
             .order_by().values("clock").annotate(
                 on_time=Count("pk", filter=met & Q(met_at__date__lte=F("due_on"))),
@@ -788,5 +819,6 @@ BY_KEY = {i.key: i for i in INDICATORS}
 
 def compute_all(filters: Filters, threshold: int,
                 which: tuple[Indicator, ...] | None = None) -> list[Result]:
-    return [i.compute(filters, threshold) for i in (INDICATORS if which is None else which)]
+    with one_screen():
+        return [i.compute(filters, threshold) for i in (INDICATORS if which is None else which)]
 

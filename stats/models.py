@@ -25,6 +25,7 @@ class Fact(models.Model):
     a = models.CharField(max_length=48, blank=True)  # the category (channel, level_outcome..)
     b = models.CharField(max_length=48, blank=True)  # a second one (modality, legal basis)
     days = models.IntegerField(null=True)  # decisions: days since the application
+    priority = models.BooleanField(default=False)  # applications: in the priority queue
 
     class Meta:
         indexes = [models.Index(fields=["kind", "office", "on"], name="stats_fact_kind_office_on"),

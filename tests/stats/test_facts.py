@@ -35,6 +35,19 @@ def test_the_rows_of_a_case_follow_its_records(caseworker, office):
     assert {r[4] for r in _rows(built.case)} == {"SV"}
 
 
+def test_the_priority_flag_follows_the_application(caseworker, office):
+    from rsd.models import Application
+
+    built = asylum(caseworker, office, nationality="HN", applied=D(2026, 2, 1))
+    assert not Fact.objects.get(case=built.case, kind="application").priority
+    application = Application.objects.get(case=built.case)
+    application.priority = True  # specific needs found at the interview
+    application.save()
+    assert Fact.objects.get(case=built.case, kind="application").priority
+    assert not Fact.objects.filter(case=built.case, priority=True).exclude(
+        kind="application").exists()
+
+
 def test_a_workflow_step_updates_the_numbers_in_its_own_transaction(caseworker, office):
     built = asylum(caseworker, office, nationality="HN", applied=D(2026, 2, 1))
     f = Filters(allowed=frozenset([office.pk]), period=Period(2026))
@@ -73,7 +86,8 @@ def test_deleting_a_decision_takes_its_row_after_the_commit(caseworker, office,
 
 
 def _everything(caseworker, office):
-    a = asylum(caseworker, office, nationality="HN", applied=D(2026, 2, 1)).family(1)
+    a = asylum(caseworker, office, nationality="HN", applied=D(2026, 2, 1),
+               priority=True).family(1)
     a.decide("first_instance", "rejected", D(2026, 4, 2))
     a.appeal(D(2026, 4, 20))
     a.decide("appeal", "recognized", D(2026, 7, 1))
@@ -87,7 +101,7 @@ def _everything(caseworker, office):
 def _all_rows() -> list[tuple]:
     return sorted(Fact.objects.values_list(
         "case_id", "office_id", "kind", "on", "until", "procedure", "nationality", "sex",
-        "birth_year", "a", "b", "days"), key=repr)
+        "birth_year", "a", "b", "days", "priority"), key=repr)
 
 
 def test_the_rebuild_gives_the_rows_the_signals_wrote(caseworker, office):
