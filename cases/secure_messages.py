@@ -26,7 +26,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import access, consent, events, restriction, selectors, texts, uploads
+from cases import access, consent, events, metadata, restriction, selectors, texts, uploads
 from cases.crypto import files
 from cases.models import (
     Case,
@@ -220,11 +220,14 @@ def _check_text(subject: str | None, body: str) -> None:
         raise ValidationError(errors)
 
 
-def _check_upload(upload: Upload | None) -> str:
+def _check_upload(upload: Upload | None) -> tuple[Upload | None, str]:
+    """The attachment without its metadata (a photo's GPS position, a PDF's author), and its
+    content type."""
     if upload is None:
-        return ""
+        return None, ""
     texts.ensure(upload.name, texts.SHORT, field="file")
-    return uploads.check_upload(upload.data, accepted=ATTACHMENT)
+    content_type = uploads.check_upload(upload.data, accepted=ATTACHMENT)
+    return Upload(upload.name, metadata.strip(upload.data, content_type)), content_type
 
 
 def _check_person(person: Person) -> None:
@@ -317,7 +320,7 @@ def start_thread(*, by: User, case: Case, subject: str, body: str,
     """Write a new message about `case` to offices and/or staff members; `override`: a
     supervisor's reason to write to another office without the person's consent."""
     _check_text(subject, body)
-    content_type = _check_upload(upload)
+    upload, content_type = _check_upload(upload)
     if not offices and not users:
         raise ValidationError({"offices": _("Choose at least one office or person to write to.")})
     with transaction.atomic():
@@ -387,7 +390,7 @@ def reply(*, by: User, thread: MessageThread, body: str,
     """Answer in a thread; everyone who may read it may answer (to another office without the
     person's consent: a supervisor, with `override`)."""
     _check_text(None, body)
-    content_type = _check_upload(upload)
+    upload, content_type = _check_upload(upload)
     with transaction.atomic():
         thread = get_thread(by, thread.pk)
         office_id = reader_office(by, thread)

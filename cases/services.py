@@ -19,6 +19,7 @@ from cases import (
     intake,
     keystore,
     lockout,
+    metadata,
     regional,
     restriction,
     selectors,
@@ -344,6 +345,7 @@ def add_document(*, by: User, case: Case, title: str, filename: str, data: bytes
     texts.ensure(title.strip(), texts.SHORT, field="title")
     texts.ensure(filename, texts.SHORT, field="file")
     content_type = uploads.check_upload(data, accepted=uploads.CASE_DOCUMENT)
+    data = metadata.strip(data, content_type)  # a photo's GPS position, a PDF's author
     doc_id = uuid.uuid4()
     name = ""
     try:

@@ -164,10 +164,12 @@ def case(caseworker, person):
 
 # Files, keys and uploads for the core suite (tests/cases/).
 
-# A 1x1 PNG and a small PDF: the smallest uploads the type check accepts.
+# A 1x1 PNG (whole: its chunks are walked when its metadata is removed) and a small PDF:
+# the smallest uploads the type check accepts.
 PNG_BYTES = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+    "1f15c4890000000d49444154789c6360606060000000050001a5f64540"
+    "0000000049454e44ae426082"
 )
 
 
