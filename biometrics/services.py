@@ -38,7 +38,7 @@ from biometrics.models import (
     VerificationKind,
     VerificationResult,
 )
-from cases import access, events, restriction, selectors
+from cases import access, events, metadata, restriction, selectors
 from cases.crypto import datakeys, files
 from cases.models import (
     Case,
@@ -136,6 +136,14 @@ def read_capture(data: bytes) -> tuple[engine.Extraction, str]:
     return e.extract(data), CaptureSource.IMAGE
 
 
+def stored_image(data: bytes) -> bytes:
+    """A fingerprint image as it is sealed: its metadata removed, not turned (its template
+    was read from these pixels), its stated resolution kept."""
+    with Image.open(io.BytesIO(data)) as img:
+        content_type = Image.MIME.get(img.format or "", "")
+    return metadata.strip(data, content_type, field="capture", transpose=False)
+
+
 def current_captures(person: Person | uuid.UUID) -> list[FingerprintCapture]:
     pk = person.pk if isinstance(person, Person) else person
     return list(FingerprintCapture.objects.filter(person_id=pk, replaced_at__isnull=True)
@@ -161,6 +169,9 @@ def enrol_finger(*, by: User, person: Person, finger: Any, data: bytes, device: 
     except engine.Refused as refused:
         _refuse(by, person, finger, refused)
         raise
+    # The image kept is the one read, pixel for pixel and at its resolution, without its EXIF
+    # or text (where, which device); the engine has checked its size and that it opens.
+    image = stored_image(data) if source == CaptureSource.IMAGE else b""
     with transaction.atomic():
         person = Person.objects.select_for_update().get(pk=person.pk)
         _check_capture(by, person)
@@ -174,7 +185,7 @@ def enrol_finger(*, by: User, person: Person, finger: Any, data: bytes, device: 
                                      consent=consent, operator=by)
         if source == CaptureSource.IMAGE:
             capture.image_name = files.store(subject_id=person.pk, table=CAPTURE_TABLE,
-                                             row_id=capture.id, data=data)
+                                             row_id=capture.id, data=image)
         stored = capture.image_name
         try:
             capture.save()
@@ -245,6 +256,7 @@ def set_photo(*, by: User, person: Person, data: bytes, device: str = "",
     device = _check_device(device)
     _check_capture(by, person)
     content_type = check_photo(data)
+    data = metadata.strip(data, content_type, field="photo")  # EXIF: where, which camera
     with transaction.atomic():
         person = Person.objects.select_for_update().get(pk=person.pk)
         _check_capture(by, person)
