@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Mapping
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
@@ -37,10 +38,11 @@ from PIL import Image, ImageOps
 PNG_KEEP = {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND", b"pHYs", b"gAMA", b"cHRM", b"sRGB",
             b"sBIT", b"bKGD", b"acTL", b"fcTL", b"fdAT"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# JPEG markers kept before the scan: JFIF (APP0, resolution), Adobe (APP14, colour
-# transform), tables, frames, restart interval. APP1 (EXIF, XMP), APP2 (ICC, MPF), APP13
-# (IPTC) and every other application segment and comment are dropped.
-JPEG_KEEP_APP = {0xE0, 0xEE}
+# JPEG markers kept before the scan: Adobe (APP14, colour transform), tables, frames,
+# restart interval. APP1 (EXIF, XMP), APP2 (ICC, MPF), APP13 (IPTC) and every other
+# application segment and comment are dropped; JFIF (APP0) is written again with the
+# resolution alone (no thumbnail).
+JPEG_KEEP_APP = {0xEE}
 # The TIFF compressions Pillow writes without losing pixels.
 TIFF_LOSSLESS = {"raw", "tiff_lzw", "tiff_deflate", "tiff_adobe_deflate", "packbits",
                  "group3", "group4"}
@@ -87,7 +89,8 @@ def strip_image(data: bytes, *, field: str = "file", transpose: bool = True) -> 
             # A PNG's EXIF may follow its pixels: read (decoding them) only when there is one.
             has_exif = kind != "PNG" or b"eXIf" in data
             orientation = img.getexif().get(0x0112, 1) if transpose and has_exif else 1
-            dpi = img.info.get("dpi")
+            # JFIF's resolution, else the EXIF's (Pillow reads both)
+            jfif = _jfif(img.info)
             turn = orientation not in (None, 1) and getattr(img, "n_frames", 1) == 1
             if kind == "TIFF" or turn:
                 return _resave(img, kind, limit=limit, field=field, transpose=transpose)
@@ -99,7 +102,7 @@ def strip_image(data: bytes, *, field: str = "file", transpose: bool = True) -> 
         raise refuse_unreadable(field) from None
     try:
         if kind == "JPEG":
-            return _strip_jpeg(data, dpi)
+            return _strip_jpeg(data, jfif)
         if kind == "PNG":
             return _strip_png(data)
         if kind == "WEBP":
@@ -156,13 +159,26 @@ def _jpeg_subsampling(img: Image.Image) -> int:
     return value if value in (0, 1, 2) else 0
 
 
-def _strip_jpeg(data: bytes, dpi: Any) -> bytes:
+def _jfif(info: Mapping[Any, Any]) -> bytes:
+    """A JFIF segment with the image's resolution (dots per inch), or its aspect ratio only;
+    empty when the file stated neither."""
+    unit, density = 1, info.get("dpi") or ()
+    if not density and "jfif_density" in info:
+        unit, density = int(info.get("jfif_unit", 0)), info["jfif_density"]
+    try:
+        x, y = (max(1, min(65535, round(float(v)))) for v in density[:2])
+    except (TypeError, ValueError, IndexError):
+        return b""
+    return b"\xff\xe0" + struct.pack(">H5sBBBHHBB", 16, b"JFIF\x00", 1, 1, unit, x, y, 0, 0)
+
+
+def _strip_jpeg(data: bytes, jfif: bytes) -> bytes:
     """Keep the tables, frames and scans; drop the other segments and what follows the
-    image's end. The resolution moves to a JFIF segment when only the EXIF stated it."""
+    image's end. `jfif` takes the place of the JFIF segment (the resolution stays, also one
+    only the EXIF stated)."""
     if data[:2] != b"\xff\xd8":
         raise _Unreadable
-    out = [b"\xff\xd8"]
-    has_jfif = False
+    out = [b"\xff\xd8", jfif]
     pos, size = 2, len(data)
     while pos < size:
         if data[pos] != 0xFF:
@@ -187,22 +203,13 @@ def _strip_jpeg(data: bytes, dpi: Any) -> bytes:
             pos = scan_end
             continue
         if 0xE0 <= marker <= 0xEF or marker == 0xFE:
-            if marker in JPEG_KEEP_APP and (marker != 0xE0 or segment[4:9] == b"JFIF\x00"):
+            if marker in JPEG_KEEP_APP:
                 out.append(segment)
-                has_jfif = has_jfif or marker == 0xE0
         else:
             out.append(segment)
         pos = end
     else:
         raise _Unreadable  # no end of image
-    if not has_jfif and dpi:
-        try:
-            x, y = (max(1, min(65535, round(float(v)))) for v in dpi[:2])
-        except (TypeError, ValueError):
-            x = y = 0
-        if x and y:
-            jfif = b"\xff\xe0" + struct.pack(">H5sBBBHHBB", 16, b"JFIF\x00", 1, 1, 1, x, y, 0, 0)
-            out.insert(1, jfif)
     return b"".join(out)
 
 
