@@ -14,7 +14,10 @@ from cases.models import User
 
 @receiver(events.recorded)
 def write_event(sender: object, *, event: events.Event, **kwargs: Any) -> None:
-    chain.record(event)
+    row = chain.record(event)
+    info = events.current_request()
+    if info is not None and event.outcome == "denied":
+        info.refused.append(row.pk)  # audit.refusals: one refusal is enough per request
 
 
 @receiver(user_logged_in)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
 from django.dispatch import Signal
 from django.utils.functional import Promise
 
@@ -63,6 +64,12 @@ class AuditUnavailable(Exception):
 class RequestInfo:
     request_id: str
     ip: str | None
+    # Who is asking (request.user, lazy), for refusals recorded where no user is at hand.
+    user: Any = field(default=None, compare=False)
+    # Ids of the refusals ("denied") written in this request (audit/receivers.py).
+    refused: list[int] = field(default_factory=list, compare=False)
+    # Refusals waiting for the request's transactions to end (record_refusal).
+    deferred: list[tuple[str, dict[str, Any]]] = field(default_factory=list, compare=False)
 
 
 _request: contextvars.ContextVar[RequestInfo | None] = contextvars.ContextVar(
@@ -120,6 +127,32 @@ def emit(
     event = Event(action=action, actor=actor, office_id=office_id, object_type=object_type,
                   object_id=str(object_id), outcome=outcome, details=details, subject=obj)
     recorded.send(sender=Event, event=event)
+
+
+def current_actor() -> Any:
+    """The logged-in user of the request being served, or None."""
+    info = _request.get()
+    user = info.user if info is not None else None
+    return user if user is not None and user.is_authenticated else None
+
+
+def record_refusal(action: str, **kwargs: Any) -> None:
+    """Record a refusal (outcome "denied") so that the refused transaction's rollback does not
+    take the record with it: at once outside any transaction, otherwise when the request
+    ends (`flush_refusals`, from cases.middleware). Outside a request, at once."""
+    info = _request.get()
+    if info is None or not transaction.get_connection().in_atomic_block:
+        emit(action, outcome="denied", **kwargs)
+    else:
+        info.deferred.append((action, kwargs))
+
+
+def flush_refusals() -> None:
+    """Write the refusals `record_refusal` kept back during this request."""
+    info = _request.get()
+    while info is not None and info.deferred:
+        action, kwargs = info.deferred.pop(0)
+        emit(action, outcome="denied", **kwargs)
 
 
 def new_request_id() -> str:

@@ -46,10 +46,17 @@ class KeyScopeMiddleware:
         # A proxy's request id is kept for correlation, but only as plain letters and digits.
         request_id = _SAFE_ID.sub("", request.headers.get("X-Request-ID", ""))[:64]
         request_id = request_id or events.new_request_id()
-        token = events.set_request(events.RequestInfo(request_id, client_address(request)))
+        token = events.set_request(events.RequestInfo(
+            request_id, client_address(request), user=getattr(request, "user", None)))
         try:
             with key_scope():
                 response = self.get_response(request)
+            try:
+                # Refusals kept back while a transaction was open, now outside it.
+                events.flush_refusals()
+            except events.AuditUnavailable as exc:
+                log.error("audit log unavailable on %s: %s", request.path, exc)
+                response = render(request, "audit_unavailable.html", status=503)
         finally:
             events.reset_request(token)
         response["X-Request-ID"] = request_id
