@@ -103,4 +103,7 @@ ACTIONS = {
     "retention.rule_change": _("Retention rule changed"),
     "person.legal_hold": _("Legal hold placed on a person's record"),
     "person.legal_hold_lift": _("Legal hold lifted"),
+    "access.denied": _("Page refused: the role or office does not allow it"),
+    "csrf.refuse": _("Form refused: its security token was missing or wrong"),
+    "upload.refuse": _("Uploaded file refused"),
 }

@@ -58,6 +58,10 @@ def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
+class RoleRequired(PermissionDenied):
+    """The user holds none of the roles a page needs (recorded as such: audit/refusals.py)."""
+
+
 def role_required(*roles: str, message: str | Promise) -> Callable[[View], View]:
     """Log in first; then only users holding one of `roles` in some office (403 with
     `message` for others). What they may do in which office stays the view's question.
@@ -66,7 +70,7 @@ def role_required(*roles: str, message: str | Promise) -> Callable[[View], View]
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not access.has_role(request.user, *roles):  # type: ignore[arg-type]
-                raise PermissionDenied(str(message))
+                raise RoleRequired(str(message))
             return view(request, *args, **kwargs)
         return login_required(wrapped)
     return decorate

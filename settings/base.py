@@ -140,6 +140,8 @@ STORAGES = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
+# A refused CSRF token is an audit event (`csrf.refuse`) and shows the usual 403 page.
+CSRF_FAILURE_VIEW = "audit.refusals.csrf_failure"
 # A session ends after this much inactivity, and this long after the login whatever the
 # activity (cases.middleware.SessionLifetimeMiddleware); the cookie never outlives it.
 AMPARO_SESSION_IDLE_MINUTES = int(os.environ.get("AMPARO_SESSION_IDLE_MINUTES", 30))

@@ -4,6 +4,9 @@ from django.urls import include, path
 from cases import views_health
 from cases.views import LoginView, LogoutView
 
+# A refused page is an audit event (audit/refusals.py); CSRF_FAILURE_VIEW likewise.
+handler403 = "audit.refusals.permission_denied"
+
 urlpatterns = [
     path("health/", views_health.ready, name="health"),
     path("health/live/", views_health.live, name="health_live"),
