@@ -13,6 +13,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cases import events
+
 
 @dataclass(frozen=True)
 class Accepted:
@@ -47,6 +49,7 @@ def check_size(size: int, *, field: str | None = "file", limit: int | None = Non
     """Refuse a file over the limit (by default the setting), before its bytes are read.
     The error is keyed by `field`; None leaves it unkeyed, as a form's clean_<field> needs."""
     if size > (max_bytes() if limit is None else limit):
+        _refused("too_large", size=size)
         error = ValidationError(too_large_message(limit), code="too_large")
         raise error if field is None else ValidationError({field: error})
 
@@ -56,12 +59,20 @@ def check_upload(data: bytes, *, accepted: Accepted, field: str = "file",
     """Return the content type detected in `data`, or raise a ValidationError keyed by
     `field`: the file is empty, over the limit, or of a type `accepted` does not list."""
     if not data:
+        _refused("empty", size=0)
         raise ValidationError({field: ValidationError(_("The file is empty."), code="empty")})
     check_size(len(data), field=field, limit=limit)
     kind = filetype.guess(data)
     if kind is None or kind.mime not in accepted.types:
+        _refused("type", size=len(data), type=kind.mime if kind is not None else "")
         raise ValidationError({field: ValidationError(str(accepted.refusal), code="type")})
     return str(kind.mime)
+
+
+def _refused(reason: str, **details: object) -> None:
+    """Put the refusal on the record: the reason's code, the size and the type read from
+    the content; never the file's name (it may be a person's)."""
+    events.record_refusal("upload.refuse", actor=events.current_actor(), reason=reason, **details)
 
 
 def request_too_large(meta: Mapping[str, object]) -> bool:
