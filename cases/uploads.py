@@ -77,9 +77,12 @@ def _refused(reason: str, **details: object) -> None:
 
 def request_too_large(meta: Mapping[str, object]) -> bool:
     """True when a request's body (its META) is over what the server keeps in memory: its
-    file was dropped before any form could see it."""
+    file was dropped before any form could see it (and the refusal is recorded)."""
     try:
         length = int(str(meta.get("CONTENT_LENGTH") or 0))
     except ValueError:
         return False
-    return length > int(settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
+    if length <= int(settings.FILE_UPLOAD_MAX_MEMORY_SIZE):
+        return False
+    _refused("too_large", size=length)
+    return True

@@ -18,6 +18,7 @@ from audit.refusals import csrf_reason
 from cases import events, services, uploads
 from cases.models import Note
 from tests.audit.test_events import assert_nothing_personal
+from tests.conftest import pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -150,6 +151,20 @@ def test_a_refused_upload_is_recorded_with_its_reason_not_its_name(
     assert "pasaporte" not in json.dumps(event.details).lower()
     assert not AuditEvent.objects.filter(action="document.add").exists()
     assert_nothing_personal()
+
+
+def test_a_request_too_large_for_its_file_is_recorded(client, caseworker, case, settings,
+                                                       file_root):
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 100
+    client.force_login(caseworker)
+
+    response = client.post(reverse("document_upload", args=[case.pk]),
+                           {"title": "Pasaporte", "file": _file("María.pdf", pdf_bytes("x" * 200))})
+
+    assert response.status_code == 400
+    [event] = refusals("upload.refuse")
+    assert event.details["reason"] == "too_large" and event.details["size"] > 200
+    assert not AuditEvent.objects.filter(action="document.add").exists()
 
 
 def test_a_refused_upload_inside_a_rolled_back_transaction_stays_recorded(
