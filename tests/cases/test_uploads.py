@@ -12,7 +12,8 @@ from rsd import services as rsd_services
 from rsd.models import CoiSource
 from tests.conftest import PNG_BYTES, pdf_bytes
 
-pytestmark = pytest.mark.usefixtures("file_root")
+# The checks record what they refuse (upload.refuse): every test needs the database.
+pytestmark = [pytest.mark.usefixtures("file_root"), pytest.mark.django_db]
 
 EXECUTABLE = b"MZ\x90\x00\x03" + b"\x00" * 200
 HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
