@@ -32,7 +32,6 @@ from stats.indicators import (
     Filters,
     Indicator,
     Row,
-    one_screen,
     protected,
 )
 from stats.models import Fact
@@ -135,10 +134,8 @@ def compute(indicator: Indicator, filters: Filters, by: str, threshold: int, *,
     found = groups(filters, by, offices)
     values: dict[tuple[str, str], int] = {}
     extra: dict[tuple[str, str], str] = {}
-    with one_screen():  # the wider tables the rows share are read once
-        owns = [protected(indicator.count, g.filters, threshold, totalled=indicator.totalled)
-                for g in found]
-    for g, own in zip(found, owns, strict=True):
+    for g in found:
+        own = protected(indicator.count, g.filters, threshold, totalled=indicator.totalled)
         for k in keys:
             values[(g.key, k)] = own.values.get(k, 0)
             if k in own.hidden:

@@ -15,12 +15,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models import Min
 from django.db.models.functions import Cast
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from cases.models import Case, CaseStep, Person
-from rsd.models import Application, Decision, Stage
+from rsd.models import Application, Decision, Interview, InterviewStatus, Stage
 from stats.models import Fact
 from stats.unhcr import APPEAL_STATES, CLOSED_STATES, FIRST_INSTANCE_STATES
 from tip.models import Identification, Screening
@@ -39,7 +40,10 @@ def _loaded_case(application: Application | None) -> Case | None:
     return case if Case.principal.is_cached(case) and case.principal is not None else None
 
 
-ALL_KINDS = (Fact.APPLICATION, Fact.DECISION, Fact.CLOSURE, Fact.SCREENING, Fact.IDENTIFICATION)
+ALL_KINDS = (Fact.APPLICATION, Fact.DECISION, Fact.CLOSURE, Fact.SCREENING, Fact.IDENTIFICATION,
+             Fact.INTERVIEW, Fact.NOTIFICATION)
+# The kinds that count days from the application.
+_FROM_APPLICATION = (Fact.APPLICATION, Fact.DECISION, Fact.INTERVIEW, Fact.NOTIFICATION)
 
 
 def refresh(case_ids: Iterable[Any], kinds: tuple[str, ...] = ALL_KINDS, *,
@@ -62,7 +66,7 @@ def refresh(case_ids: Iterable[Any], kinds: tuple[str, ...] = ALL_KINDS, *,
     if application is not None:
         applied = {application.case_id: (application.application_date, application.channel,
                                          application.modality, application.priority)}
-    elif Fact.APPLICATION in kinds or Fact.DECISION in kinds:
+    elif set(kinds) & set(_FROM_APPLICATION):
         applied = {c: (d, ch, m, pr) for c, d, ch, m, pr in Application.objects.filter(
             case_id__in=ids).values_list("case_id", "application_date", "channel", "modality",
                                          "priority")}
@@ -79,6 +83,19 @@ def refresh(case_ids: Iterable[Any], kinds: tuple[str, ...] = ALL_KINDS, *,
         if case_id in cases and Fact.APPLICATION in kinds:
             fact(case_id, Fact.APPLICATION, d, a=channel, b=modality, priority=priority,
                  until=timezone.localdate(closed) if closed else None)
+    for case_id, heard in (Interview.objects.filter(
+            case_id__in=ids if Fact.INTERVIEW in kinds else [], status=InterviewStatus.ATTENDED)
+            .values("case_id").annotate(first=Min("scheduled_for")).values_list("case_id", "first")):
+        first = applied.get(case_id)
+        if first is not None:
+            day = timezone.localtime(heard).date()
+            fact(case_id, Fact.INTERVIEW, day, days=(day - first[0]).days)
+    for case_id, delivered in Decision.objects.filter(
+            case_id__in=ids if Fact.NOTIFICATION in kinds else [], stage=Stage.FIRST_INSTANCE,
+            delivered_on__isnull=False).values_list("case_id", "delivered_on"):
+        first = applied.get(case_id)
+        if first is not None and delivered is not None:
+            fact(case_id, Fact.NOTIFICATION, delivered, days=(delivered - first[0]).days)
     for case_id, stage, outcome, basis, on in Decision.objects.filter(
             case_id__in=ids, stage__in=list(LEVELS) if Fact.DECISION in kinds else []).values_list(
             "case_id", "stage", "outcome", "legal_basis", "decided_on"):
@@ -125,6 +142,7 @@ def _refresh_all_postgresql() -> int:
                 f"WHEN {column} = ANY(%(ar)s) THEN 'ar' END")
 
     params: dict[str, Any] = {"tz": timezone.get_current_timezone_name(), "closed": list(CLOSED_STATES),
+              "attended": InterviewStatus.ATTENDED,
               "fi": sorted(FIRST_INSTANCE_STATES), "ar": sorted(APPEAL_STATES),
               "levels": list(LEVELS)}
     statements = [
@@ -148,6 +166,15 @@ def _refresh_all_postgresql() -> int:
                    NULL, false FROM tip_screening x {FROM_CASE}""",  # noqa: S608 (constants only)
         f"""SELECT x.case_id, c.office_id, 'identification', x.decided_on, NULL, {PERSON},
                    x.status, '', NULL, false FROM tip_identification x {FROM_CASE}""",  # noqa: S608 (constants only)
+        f"""SELECT x.case_id, c.office_id, 'interview', x.heard, NULL, {PERSON}, '', '',
+                   x.heard - ap.application_date, false
+              FROM (SELECT case_id, (min(scheduled_for) AT TIME ZONE %(tz)s)::date AS heard
+                      FROM rsd_interview WHERE status = %(attended)s GROUP BY case_id) x
+              {FROM_CASE} JOIN rsd_application ap ON ap.case_id = x.case_id""",  # noqa: S608 (constants only)
+        f"""SELECT x.case_id, c.office_id, 'notification', x.delivered_on, NULL, {PERSON}, '', '',
+                   x.delivered_on - ap.application_date, false
+              FROM rsd_decision x {FROM_CASE} JOIN rsd_application ap ON ap.case_id = x.case_id
+             WHERE x.stage = 'first_instance' AND x.delivered_on IS NOT NULL""",  # noqa: S608 (constants only)
     ]
     written = 0
     with transaction.atomic(), connection.cursor() as cur:
@@ -201,9 +228,11 @@ def _person_saved(sender: Any, instance: Person, created: bool = False, **kwargs
         birth_year=instance.birth_year)
 
 
-# What each record feeds: an application its row and the decisions' days since it.
+# What each record feeds: an application its row and the days since it of the decisions, the
+# first interview and the notification.
 FEEDS: dict[type, tuple[str, ...]] = {
-    Application: (Fact.APPLICATION, Fact.DECISION), Decision: (Fact.DECISION,),
+    Application: _FROM_APPLICATION, Decision: (Fact.DECISION, Fact.NOTIFICATION),
+    Interview: (Fact.INTERVIEW,),
     CaseStep: (Fact.CLOSURE,), Screening: (Fact.SCREENING,),
     Identification: (Fact.IDENTIFICATION,)}
 
@@ -251,6 +280,29 @@ def _closure_added(step: CaseStep) -> bool:
     return True
 
 
+def _dated_row(case_id: Any, kind: str, on: datetime.date | None, *,
+               earliest: bool = False) -> None:
+    """The case's one row of `kind` (the first hearing, the delivery) dated `on`, with the
+    days since the application, from the case's application row (one read, then at most
+    one write); no row where `on` is None or the case has no application. `earliest`: an
+    earlier row stays."""
+    rows = list(Fact.objects.filter(case_id=case_id, kind__in=(Fact.APPLICATION, kind)))
+    base = next((r for r in rows if r.kind == Fact.APPLICATION), None)
+    mine = next((r for r in rows if r.kind == kind), None)
+    if on is None or base is None or base.on is None:
+        if mine is not None:
+            mine.delete()
+        return
+    if mine is not None:
+        if mine.on == on or (earliest and mine.on is not None and mine.on <= on):
+            return
+        Fact.objects.filter(pk=mine.pk).update(on=on, days=(on - base.on).days)
+        return
+    Fact.objects.create(case_id=case_id, office_id=base.office_id, kind=kind, on=on,
+                        procedure=base.procedure, nationality=base.nationality, sex=base.sex,
+                        birth_year=base.birth_year, days=(on - base.on).days)
+
+
 def _record_changed(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
     if sender is CaseStep:
         if instance.target not in CLOSED_STATES:
@@ -260,7 +312,19 @@ def _record_changed(sender: Any, instance: Any, created: bool = False, **kwargs:
     if sender is Application and created:  # no decision counts days from it yet
         refresh([instance.case_id], (Fact.APPLICATION,), application=instance)
         return
-    if sender is Decision and _decision_saved(instance, created):
+    if sender is Interview:
+        if instance.status == InterviewStatus.ATTENDED:  # else no first hearing changes
+            _dated_row(instance.case_id, Fact.INTERVIEW,
+                       timezone.localtime(instance.scheduled_for).date(), earliest=True)
+        return
+    if sender is Decision:
+        # Its delivery (the notification's row) may change without the decision's row; a
+        # decision just recorded is not delivered yet.
+        if instance.stage == Stage.FIRST_INSTANCE and (not created or instance.delivered_on):
+            _dated_row(instance.case_id, Fact.NOTIFICATION, instance.delivered_on)
+        if _decision_saved(instance, created):
+            return
+        refresh([instance.case_id], (Fact.DECISION,))
         return
     refresh([instance.case_id], FEEDS[sender])
 

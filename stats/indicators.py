@@ -13,18 +13,16 @@ the counts it rests on are.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
 import datetime
 import functools
 import operator
 import statistics
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from django.utils.dates import MONTHS as MONTH_NAMES
@@ -36,9 +34,6 @@ from cases.workflow import Label
 from rsd.models import (
     Appeal,
     ClaimChannel,
-    Decision,
-    Interview,
-    InterviewStatus,
     LegalBasis,
     Modality,
     Outcome,
@@ -498,73 +493,37 @@ def _p90(days: list[int]) -> float:
 INTERVIEW_WITHIN_DAYS = 183
 
 
-# Results read once per screen: two indicators (and a breakdown's rows) ask for the same.
-_MEMO: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar("stats_memo",
-                                                                              default=None)
-
-
-@contextlib.contextmanager
-def one_screen() -> Iterator[None]:
-    """Within it, what several indicators read with the same filters is read once."""
-    token = _MEMO.set({})
-    try:
-        yield
-    finally:
-        _MEMO.reset(token)
-
-
-def _first_interviews(f: Filters) -> list[tuple[datetime.date, datetime.date]]:
-    memo = _MEMO.get()
-    if memo is None:
-        return _read_first_interviews(f)
-    key = ("first_interviews", f)
-    if key not in memo:
-        memo[key] = _read_first_interviews(f)
-    found: list[tuple[datetime.date, datetime.date]] = memo[key]
-    return found
-
-
-def _read_first_interviews(f: Filters) -> list[tuple[datetime.date, datetime.date]]:
-    """(day heard, date of application) of the cases whose first attended interview falls in
-    the period (one row per such case is read)."""
-    first = (Interview.objects.filter(f.cases("case__"), status=InterviewStatus.ATTENDED)
-             .values("case_id")
-             .annotate(first=Min("scheduled_for"), applied=Min("case__application__application_date"))
-             .filter(first__date__range=(f.period.start, f.period.end))
-             .values_list("first", "applied"))
-    return [(timezone.localtime(heard).date(), applied) for heard, applied in first
-            if applied is not None]
+def _first_interviews(f: Filters) -> QuerySet[Fact]:
+    """The first attended interview of each case, when it falls in the period (from the
+    summary table: one row per case heard)."""
+    return _facts(f, Fact.INTERVIEW)
 
 
 def interviews_within_6_months(f: Filters) -> Counts:
     """Cases whose first attended interview falls in the period, by whether it came within
     INTERVIEW_WITHIN_DAYS of the application."""
-    out = {"within": 0, "later": 0}
-    for heard, applied in _first_interviews(f):
-        out["later" if (heard - applied).days > INTERVIEW_WITHIN_DAYS else "within"] += 1
-    return out
+    return _first_interviews(f).aggregate(
+        within=Count("pk", filter=Q(days__lte=INTERVIEW_WITHIN_DAYS)),
+        later=Count("pk", filter=Q(days__gt=INTERVIEW_WITHIN_DAYS)))
+
+
+def _days(qs: QuerySet[Fact]) -> list[int]:
+    return sorted(d for d in qs.values_list("days", flat=True) if d is not None)
 
 
 def time_to_interview(f: Filters, threshold: int) -> list[Row]:
     """Days from the application to the first attended interview, for the first interviews
     of the period."""
-    days = sorted((heard - applied).days for heard, applied in _first_interviews(f))
-    wider = [len(_first_interviews(w)) for w in f.wider()] if days else []
+    days = _days(_first_interviews(f))
+    wider = [_first_interviews(w).count() for w in f.wider()] if days else []
     return _times(days, wider, threshold, _("interviews counted"))
-
-
-def _notified(f: Filters) -> QuerySet[Decision]:
-    return Decision.objects.filter(f.cases("case__"), f.dates("delivered_on"),
-                                   stage=Stage.FIRST_INSTANCE,
-                                   case__application__isnull=False)
 
 
 def time_to_notification(f: Filters, threshold: int) -> list[Row]:
     """Days from the application to the delivery of the first-instance decision, for the
-    decisions delivered in the period."""
-    days = sorted((delivered - applied).days for delivered, applied in _notified(f).values_list(
-        "delivered_on", "case__application__application_date") if delivered is not None)
-    wider = [_notified(w).count() for w in f.wider()] if days else []
+    decisions delivered in the period (from the summary table)."""
+    days = _days(_facts(f, Fact.NOTIFICATION))
+    wider = [_facts(w, Fact.NOTIFICATION).count() for w in f.wider()] if days else []
     return _times(days, wider, threshold, _("notifications counted"))
 
 
@@ -819,6 +778,5 @@ BY_KEY = {i.key: i for i in INDICATORS}
 
 def compute_all(filters: Filters, threshold: int,
                 which: tuple[Indicator, ...] | None = None) -> list[Result]:
-    with one_screen():
-        return [i.compute(filters, threshold) for i in (INDICATORS if which is None else which)]
+    return [i.compute(filters, threshold) for i in (INDICATORS if which is None else which)]
 

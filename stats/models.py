@@ -12,6 +12,7 @@ from django.db import models
 class Fact(models.Model):
     APPLICATION, DECISION, CLOSURE = "application", "decision", "closure"
     SCREENING, IDENTIFICATION = "screening", "identification"
+    INTERVIEW, NOTIFICATION = "interview", "notification"  # the first heard; a decision delivered
 
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
     office = models.ForeignKey("cases.Office", on_delete=models.CASCADE, related_name="+")
@@ -24,7 +25,7 @@ class Fact(models.Model):
     birth_year = models.PositiveSmallIntegerField(null=True)
     a = models.CharField(max_length=48, blank=True)  # the category (channel, level_outcome..)
     b = models.CharField(max_length=48, blank=True)  # a second one (modality, legal basis)
-    days = models.IntegerField(null=True)  # decisions: days since the application
+    days = models.IntegerField(null=True)  # decisions, interviews, notifications: days since the application
     priority = models.BooleanField(default=False)  # applications: in the priority queue
 
     class Meta:

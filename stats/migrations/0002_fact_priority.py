@@ -1,18 +1,12 @@
 """The application rows of the summary table carry the priority flag (children, specific
-needs) so that the indicator of children and priority applications reads one table; the
-table is rebuilt here."""
+needs) so that the indicator of children and priority applications reads one table."""
 
 from django.db import migrations, models
 
 
 def fill(apps, schema_editor):
-    """Every case's rows again, with the live code (the table was new in 0001, or lacks the
-    flag): a later migration that changes the table moves this rebuild to itself."""
-    if schema_editor.connection.alias != "default":
-        return
-    from stats import facts
-
-    facts.refresh_all()
+    """Nothing: the rows are rebuilt by the latest migration of the table
+    (0003_interviews_and_notifications), with the live code, once every column exists."""
 
 
 class Migration(migrations.Migration):

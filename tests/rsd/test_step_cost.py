@@ -40,16 +40,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # INSERT ... SELECT of the notifications (cases/notifications.py), whoever they are.
 # Every step keeps the statistics' summary rows of its case (stats/facts.py): one UPDATE of
 # them when the case is saved; a new application or decision one read and one INSERT more, a
-# closing step one read and one INSERT.
+# closing step, the first hearing and the delivery of a first-instance decision one read and
+# one INSERT.
 CEILING = {
     "record_application": 15,
     "schedule_interview": 13,
     "reschedule_interview": 15,
-    "record_interview": 13,  # + the interview's day checked under the lock (a guard)
+    # + the interview's day checked under the lock (a guard); + the first hearing's summary
+    # row (one read and one INSERT, like a decision's).
+    "record_interview": 15,
     "submit_assessment": 14,  # + the office's supervisors told (under review)
     "return_assessment": 15,  # + the assigned caseworker told
     "decide": 19,  # + the assigned caseworker told (to notify)
-    "notify_negative": 17,
+    "notify_negative": 19,  # + the delivery's summary row (one read and one INSERT)
     "lodge_appeal": 13,  # + the office's supervisors told (appeal lodged)
     "dismiss_appeal": 18,  # + the assigned caseworker told (to notify)
     "notify_appeal": 17,

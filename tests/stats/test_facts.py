@@ -48,6 +48,28 @@ def test_the_priority_flag_follows_the_application(caseworker, office):
         kind="application").exists()
 
 
+def test_the_first_interview_and_the_delivery_follow_their_records(caseworker, office):
+    from rsd.models import Decision, Interview
+
+    built = asylum(caseworker, office, nationality="HN", applied=D(2026, 2, 1))
+    built.interview(D(2026, 3, 1), status="scheduled")
+    assert not Fact.objects.filter(case=built.case, kind="interview").exists()
+    heard = Interview.objects.get(case=built.case)
+    heard.status = "attended"
+    heard.save()
+    assert _rows(built.case) >= {("interview", D(2026, 3, 1), None, "rsd.bz", "HN", "female",
+                                  1990, "", "", 28)}
+    decision = built.decide("first_instance", "rejected", D(2026, 4, 2))
+    assert not Fact.objects.filter(case=built.case, kind="notification").exists()
+    decision.delivered_on = D(2026, 4, 12)
+    decision.save()
+    assert Fact.objects.get(case=built.case, kind="notification").days == 70
+    Decision.objects.filter(pk=decision.pk).update(delivered_on=None)  # as a correction would
+    decision.refresh_from_db()
+    decision.save()
+    assert not Fact.objects.filter(case=built.case, kind="notification").exists()
+
+
 def test_a_workflow_step_updates_the_numbers_in_its_own_transaction(caseworker, office):
     built = asylum(caseworker, office, nationality="HN", applied=D(2026, 2, 1))
     f = Filters(allowed=frozenset([office.pk]), period=Period(2026))
@@ -88,7 +110,10 @@ def test_deleting_a_decision_takes_its_row_after_the_commit(caseworker, office,
 def _everything(caseworker, office):
     a = asylum(caseworker, office, nationality="HN", applied=D(2026, 2, 1),
                priority=True).family(1)
-    a.decide("first_instance", "rejected", D(2026, 4, 2))
+    a.interview(D(2026, 3, 1), status="no_show")
+    a.interview(D(2026, 3, 20))
+    a.interview(D(2026, 3, 27))
+    a.decide("first_instance", "rejected", D(2026, 4, 2), delivered=D(2026, 4, 9))
     a.appeal(D(2026, 4, 20))
     a.decide("appeal", "recognized", D(2026, 7, 1))
     a.close("recognized", D(2026, 7, 10))
@@ -108,8 +133,11 @@ def test_the_rebuild_gives_the_rows_the_signals_wrote(caseworker, office):
     _everything(caseworker, office)
     kept = _all_rows()
     # 2 applications, 2 decisions, the abandonment (a closure with protection is no
-    # "otherwise closed"), a screening, an identification.
-    assert len(kept) == 7
+    # "otherwise closed"), a screening, an identification, the first interview heard and
+    # the first-instance decision delivered.
+    assert len(kept) == 9
+    assert ("interview", D(2026, 3, 20), 47) in {(r[2], r[3], r[11]) for r in kept}
+    assert ("notification", D(2026, 4, 9), 67) in {(r[2], r[3], r[11]) for r in kept}
     Fact.objects.all().delete()
 
     call_command("refresh_stats_figures", verbosity=0)
@@ -126,5 +154,5 @@ def test_the_postgresql_rebuild_matches_the_row_by_row_one(postgres, caseworker,
     Fact.objects.all().delete()
     facts.refresh(Case.objects.values_list("pk", flat=True))
     assert by_sql == _all_rows()
-    assert len(by_sql) == 7
+    assert len(by_sql) == 9
 
