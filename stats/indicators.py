@@ -183,6 +183,19 @@ class Filters:
                 q &= Q(birth_year__gte=year - high)
         return q
 
+    @property
+    def on_people(self) -> bool:
+        return bool(self.nationality or self.sex or self.age_band)
+
+    def applicants(self, path: str = "case_id") -> Q:
+        """The filters on the applicant, for a model reaching an asylum case by `path`: the
+        cases whose application row in the summary table matches them (no join to people,
+        no JSON read); no condition without such a filter."""
+        if not self.on_people:
+            return Q()
+        rows = Fact.objects.filter(self.facts(Fact.APPLICATION, dated=False)).values("case_id")
+        return Q(**{f"{path}__in": rows})
+
     def dates(self, path: str) -> Q:
         return Q(**{f"{path}__range": (self.period.start, self.period.end)})
 
@@ -381,7 +394,8 @@ MANY: dict[Callable[[Filters], Counts], Callable[[list[Filters]], list[Counts]]]
 
 def appeals_lodged(f: Filters) -> Counts:
     """Appeals lodged in the period, by the outcome of the first-instance decision appealed."""
-    return _grouped(Appeal.objects.filter(f.cases("case__"), f.dates("lodged_on")),
+    return _grouped(Appeal.objects.filter(f.dates("lodged_on"), f.applicants(),
+                                          case__office__in=sorted(f.office_ids)),
                     "decision__outcome")
 
 
@@ -539,9 +553,9 @@ def legal_deadlines(f: Filters) -> Counts:
     end = min(f.period.end, timezone.localdate())
     met = Q(met_at__date__range=(f.period.start, f.period.end))
     # The deadline's own copy of the office (a period met stays with the office that met
-    # it); the clocks counted are the asylum procedure's: no join unless a filter is on the
-    # applicant.
-    rows = (CaseDeadline.objects.filter(f.people("case__"), office__in=sorted(f.office_ids),
+    # it); the clocks counted are the asylum procedure's: no join, and the applicant's
+    # filters through the summary table.
+    rows = (CaseDeadline.objects.filter(f.applicants(), office__in=sorted(f.office_ids),
                                         clock__in=OFFICE_CLOCKS)
             .order_by().values("clock").annotate(
                 on_time=Count("pk", filter=met & Q(met_at__date__lte=F("due_on"))),

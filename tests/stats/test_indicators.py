@@ -381,6 +381,9 @@ def test_legal_deadlines_met_on_time_late_and_overdue(caseworker, office):
     assert "Decision due: met late" in {r.label for r in year.rows}
     assert _values(_compute("legal_deadlines", _filters(office, period=Period(2025)))) == {
         "decision_on_time": "1"}
+    # Only applicants from El Salvador (through the summary table): b's, and c's.
+    assert _values(_compute("legal_deadlines", _filters(office, nationality="SV"))) == {
+        "interview_overdue": "1", "contact_overdue": "1"}
     # The first quarter: the decision met late; nothing had run past its end by March 31.
     assert _values(_compute("legal_deadlines", _filters(office, period=Period(2026, "Q1")))) == {
         "decision_late": "1"}
@@ -432,6 +435,7 @@ def test_appeals_lodged_by_the_outcome_appealed(caseworker, office):
         built.appeal(lodged)
     assert _values(_compute("appeals_lodged", _filters(office))) == {
         "rejected": "2", "complementary": "1", "total": "3"}
+    assert _values(_compute("appeals_lodged", _filters(office, sex="male"))) == {"total": "0"}
 
 
 def test_victims_identified_by_type_of_exploitation(caseworker, office):
