@@ -32,7 +32,8 @@ from stats.indicators import (
     Filters,
     Indicator,
     Row,
-    protected,
+    counted,
+    protect_counts,
 )
 from stats.models import Fact
 from stats.suppression import Sum
@@ -132,10 +133,15 @@ def compute(indicator: Indicator, filters: Filters, by: str, threshold: int, *,
         keys.append(TOTAL)
         columns.append((TOTAL, str(_("Total"))))
     found = groups(filters, by, offices)
+    # Every group's counts and the wider ones they are compared with, in one scan where
+    # the indicator can.
+    wider = {g.key: g.filters.wider() if threshold > 1 else [] for g in found}
+    tables = counted(indicator.count, [f for g in found for f in (g.filters, *wider[g.key])])
     values: dict[tuple[str, str], int] = {}
     extra: dict[tuple[str, str], str] = {}
     for g in found:
-        own = protected(indicator.count, g.filters, threshold, totalled=indicator.totalled)
+        own = protect_counts(tables[g.filters], [tables[w] for w in wider[g.key]], threshold,
+                             totalled=indicator.totalled)
         for k in keys:
             values[(g.key, k)] = own.values.get(k, 0)
             if k in own.hidden:

@@ -1,8 +1,9 @@
 """Keeping the summary table (`stats.models.Fact`) in step with the records it summarises.
 
 `refresh(case_ids, kinds)` rebuilds rows of those cases from their records; the signals below
-keep them in step whenever a case, its applicant, its application, a decision, a step, a
-screening or an identification is saved or deleted, so the workflow updates them on each
+keep them in step whenever a case, its applicant, its application, a decision, an appeal,
+a step, a screening or an identification is saved or deleted, and whenever a step meets or
+starts a period of a clock (`cases.workflow.clocks_ran`), so the workflow updates them on each
 step, in the step's own transaction: the numbers are never a day old. Each signal touches
 only what its record feeds: a saved case or applicant is one UPDATE of the case's rows, a
 step that does not close the case nothing at all. Writes that bypass signals
@@ -20,8 +21,9 @@ from django.db.models.functions import Cast
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from cases.models import Case, CaseStep, Person
-from rsd.models import Application, Decision, Interview, InterviewStatus, Stage
+from cases.models import Case, CaseDeadline, CaseStep, Person
+from cases.workflow import clocks_ran
+from rsd.models import Appeal, Application, Decision, Interview, InterviewStatus, Stage
 from stats.models import Fact
 from stats.unhcr import APPEAL_STATES, CLOSED_STATES, FIRST_INSTANCE_STATES
 from tip.models import Identification, Screening
@@ -41,7 +43,7 @@ def _loaded_case(application: Application | None) -> Case | None:
 
 
 ALL_KINDS = (Fact.APPLICATION, Fact.DECISION, Fact.CLOSURE, Fact.SCREENING, Fact.IDENTIFICATION,
-             Fact.INTERVIEW, Fact.NOTIFICATION)
+             Fact.INTERVIEW, Fact.NOTIFICATION, Fact.APPEAL, Fact.DEADLINE)
 # The kinds that count days from the application.
 _FROM_APPLICATION = (Fact.APPLICATION, Fact.DECISION, Fact.INTERVIEW, Fact.NOTIFICATION)
 
@@ -74,6 +76,7 @@ def refresh(case_ids: Iterable[Any], kinds: tuple[str, ...] = ALL_KINDS, *,
 
     def fact(case_id: Any, kind: str, on: datetime.date | None, **kw: Any) -> None:
         office, _kind, procedure, _closed, nats, sex, born = cases[case_id]
+        office = kw.pop("office_id", office)
         rows.append(Fact(case_id=case_id, office_id=office, kind=kind, on=on,
                          procedure=procedure or "", nationality=(nats or [""])[0] or "",
                          sex=sex or "", birth_year=born, **kw))
@@ -109,6 +112,15 @@ def refresh(case_ids: Iterable[Any], kinds: tuple[str, ...] = ALL_KINDS, *,
         level = _level_of_closure(source)
         if level:
             fact(case_id, Fact.CLOSURE, on, a=f"{level}_closed")
+    for case_id, on, outcome in Appeal.objects.filter(
+            case_id__in=ids if Fact.APPEAL in kinds else []).values_list(
+            "case_id", "lodged_on", "decision__outcome"):
+        fact(case_id, Fact.APPEAL, on, a=outcome)
+    for case_id, clock, due, met, office in CaseDeadline.objects.filter(
+            case_id__in=ids if Fact.DEADLINE in kinds else []).values_list(
+            "case_id", "clock", "due_on", "met_at", "office_id"):
+        fact(case_id, Fact.DEADLINE, timezone.localdate(met) if met else None, until=due, a=clock,
+             office_id=office)
     for case_id, on in Screening.objects.filter(
             case_id__in=ids if Fact.SCREENING in kinds else []).values_list("case_id",
                                                                             "screened_on"):
@@ -134,7 +146,7 @@ FROM_CASE = ("JOIN cases_case c ON c.id = x.case_id "
 
 
 def _refresh_all_postgresql() -> int:
-    """The same rows as `refresh`, for every case, in five INSERT ... SELECT."""
+    """The same rows as `refresh`, for every case, one INSERT ... SELECT per kind."""
     from django.db import connection
 
     def level(column: str) -> str:
@@ -175,6 +187,12 @@ def _refresh_all_postgresql() -> int:
                    x.delivered_on - ap.application_date, false
               FROM rsd_decision x {FROM_CASE} JOIN rsd_application ap ON ap.case_id = x.case_id
              WHERE x.stage = 'first_instance' AND x.delivered_on IS NOT NULL""",  # noqa: S608 (constants only)
+        f"""SELECT x.case_id, c.office_id, 'appeal', x.lodged_on, NULL, {PERSON}, d.outcome, '',
+                   NULL, false
+              FROM rsd_appeal x {FROM_CASE} JOIN rsd_decision d ON d.id = x.decision_id""",  # noqa: S608 (constants only)
+        f"""SELECT x.case_id, x.office_id, 'deadline', (x.met_at AT TIME ZONE %(tz)s)::date,
+                   x.due_on, {PERSON}, x.clock, '', NULL, false
+              FROM cases_casedeadline x {FROM_CASE}""",  # noqa: S608 (constants only)
     ]
     written = 0
     with transaction.atomic(), connection.cursor() as cur:
@@ -212,10 +230,16 @@ def _case_saved(sender: Any, instance: Case, created: bool = False, **kwargs: An
     if created:  # nothing counts yet: its records come after it
         return
     closed = timezone.localdate(instance.closed_at) if instance.closed_at else None
+    # A period met stays with the office that met it; a running one moves with the case,
+    # as its deadline does (cases.handovers).
     Fact.objects.filter(case_id=instance.pk).update(
-        office_id=instance.office_id, procedure=instance.procedure or "",
+        office_id=models.Case(models.When(kind=Fact.DEADLINE, on__isnull=False,
+                                          then=models.F("office_id")),
+                              default=models.Value(instance.office_id)),
+        procedure=instance.procedure or "",
         until=models.Case(models.When(kind=Fact.APPLICATION,
                                       then=Cast(models.Value(closed), models.DateField())),
+                          models.When(kind=Fact.DEADLINE, then=models.F("until")),
                           default=Cast(models.Value(None), models.DateField()),
                           output_field=models.DateField()))
 
@@ -232,7 +256,10 @@ def _person_saved(sender: Any, instance: Person, created: bool = False, **kwargs
 # first interview and the notification.
 FEEDS: dict[type, tuple[str, ...]] = {
     Application: _FROM_APPLICATION, Decision: (Fact.DECISION, Fact.NOTIFICATION),
-    Interview: (Fact.INTERVIEW,),
+    Interview: (Fact.INTERVIEW,), Appeal: (Fact.APPEAL,),
+    # The workflow writes deadlines in bulk and tells through `clocks_ran`; a deadline saved
+    # one by one (a correction, a test) rebuilds its case's.
+    CaseDeadline: (Fact.DEADLINE,),
     CaseStep: (Fact.CLOSURE,), Screening: (Fact.SCREENING,),
     Identification: (Fact.IDENTIFICATION,)}
 
@@ -280,6 +307,42 @@ def _closure_added(step: CaseStep) -> bool:
     return True
 
 
+def _appeal_added(appeal: Appeal) -> bool:
+    """A new appeal's row, from the case the step holds locked with its applicant (else
+    read); False where the case has no applicant (its rows are rebuilt)."""
+    case = appeal.case if Appeal.case.is_cached(appeal) else Case.objects.get(pk=appeal.case_id)
+    p = case.principal if Case.principal.is_cached(case) else Person.objects.filter(
+        pk=case.principal_id).first()
+    if p is None:
+        return False
+    Fact.objects.create(case_id=case.pk, office_id=case.office_id, kind=Fact.APPEAL,
+                        on=appeal.lodged_on, procedure=case.procedure or "", a=appeal.decision.outcome,
+                        **_applicant(p))
+    return True
+
+
+def _applicant(p: Person) -> dict[str, Any]:
+    """The applicant's columns of a row."""
+    return {"nationality": (p.nationalities or [""])[0] or "", "sex": p.sex or "",
+            "birth_year": p.birth_year}
+
+
+def _clocks_ran(sender: Any, case: Case, met: list[str], met_at: datetime.datetime,
+                started: list[CaseDeadline], **kwargs: Any) -> None:
+    """The periods a step met and started: one UPDATE and one INSERT at most, from the
+    case the step holds locked with its applicant."""
+    if met:
+        Fact.objects.filter(case_id=case.pk, kind=Fact.DEADLINE, on__isnull=True,
+                            a__in=met).update(on=timezone.localdate(met_at))
+    if started:
+        p = case.principal if Case.principal.is_cached(case) else Person.objects.get(
+            pk=case.principal_id)
+        Fact.objects.bulk_create([
+            Fact(case_id=case.pk, office_id=d.office_id, kind=Fact.DEADLINE, on=None,
+                 until=d.due_on, a=d.clock, procedure=case.procedure or "", **_applicant(p))
+            for d in started])
+
+
 def _dated_row(case_id: Any, kind: str, on: datetime.date | None, *,
                earliest: bool = False) -> None:
     """The case's one row of `kind` (the first hearing, the delivery) dated `on`, with the
@@ -312,6 +375,10 @@ def _record_changed(sender: Any, instance: Any, created: bool = False, **kwargs:
     if sender is Application and created:  # no decision counts days from it yet
         refresh([instance.case_id], (Fact.APPLICATION,), application=instance)
         return
+    # An appeal's lodging and the decision appealed do not change once it is recorded (its
+    # outcome, saved later, is a decision's row).
+    if sender is Appeal and (not created or _appeal_added(instance)):
+        return
     if sender is Interview:
         if instance.status == InterviewStatus.ATTENDED:  # else no first hearing changes
             _dated_row(instance.case_id, Fact.INTERVIEW,
@@ -339,6 +406,7 @@ def _record_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
 def connect() -> None:
     post_save.connect(_case_saved, sender=Case, dispatch_uid="stats-facts-case")
     post_save.connect(_person_saved, sender=Person, dispatch_uid="stats-facts-person")
+    clocks_ran.connect(_clocks_ran, sender=Case, dispatch_uid="stats-facts-clocks")
     for model in FEEDS:
         post_save.connect(_record_changed, sender=model, dispatch_uid=f"stats-facts-{model.__name__}")
         post_delete.connect(_record_deleted, sender=model,

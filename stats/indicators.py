@@ -29,10 +29,9 @@ from django.utils.dates import MONTHS as MONTH_NAMES
 from django.utils.translation import gettext_lazy as _
 
 from cases import consent, workflow
-from cases.models import CaseDeadline, CaseKind, ConsentPurpose, Handover, HandoverStatus
+from cases.models import CaseKind, ConsentPurpose, Handover, HandoverStatus
 from cases.workflow import Label
 from rsd.models import (
-    Appeal,
     ClaimChannel,
     LegalBasis,
     Modality,
@@ -257,23 +256,28 @@ def _row(key: str, label: str, table: Protected[str]) -> Row:
 def protected(count: Callable[[Filters], Counts], filters: Filters, threshold: int, *,
               totalled: bool = True) -> Protected[str]:
     """The counts (with their total), small cells and what would reveal them hidden."""
-    def with_total(f: Filters) -> Counts:
-        counts = count(f)
-        if totalled:
-            counts[TOTAL] = sum(counts.values())
-        return counts
-
     wider = filters.wider() if threshold > 1 else []
+    tables = counted(count, [filters, *wider])
+    return protect_counts(tables[filters], [tables[w] for w in wider], threshold,
+                          totalled=totalled)
+
+
+def counted(count: Callable[[Filters], Counts], filters: list[Filters]) -> dict[Filters, Counts]:
+    """The counts of each of these filters: in one scan where the indicator can (`MANY`)."""
+    distinct = list(dict.fromkeys(filters))
     many = MANY.get(count)
-    if many is not None and wider:  # the table and the wider ones in one scan
-        tables = many([filters, *wider])
-        if totalled:
-            for t in tables:
-                t[TOTAL] = sum(t.values())
-        values, others = tables[0], tables[1:]
-    else:
-        values, others = with_total(filters), [with_total(w) for w in wider]
-    extra = suppression.hide_differences(values, others, threshold=threshold) if wider else {}
+    if many is not None and len(distinct) > 1:
+        return dict(zip(distinct, many(distinct), strict=True))
+    return {f: count(f) for f in distinct}
+
+
+def protect_counts(values: Counts, wider: list[Counts], threshold: int, *,
+                   totalled: bool = True) -> Protected[str]:
+    """Protect a table of counts, given the same counted with one filter fewer (`wider`)."""
+    if totalled:
+        values = {**values, TOTAL: sum(v for k, v in values.items() if k != TOTAL)}
+        wider = [{**w, TOTAL: sum(v for k, v in w.items() if k != TOTAL)} for w in wider]
+    extra = suppression.hide_differences(values, wider, threshold=threshold) if wider else {}
     parts = [k for k in values if k != TOTAL]
     sums = [Sum(parts, total=TOTAL)] if totalled else []
     return suppression.protect(values, sums, threshold=threshold, extra=extra)
@@ -284,16 +288,41 @@ def _grouped(qs: QuerySet[Any], field_name: str) -> Counts:
 
 
 def _grouped_many(filters: list[Filters], field_name: str, *kinds: str) -> list[Counts]:
-    """The counts of `_grouped` over the summary table for several filters, in one query:
-    over the rows any of them takes, one conditional count per filter."""
-    conditions = [f.facts(*kinds) for f in filters]
-    union = functools.reduce(operator.or_, conditions)
-    counts = {f"n{i}": Count("pk", filter=q) for i, q in enumerate(conditions)}
+    """The counts of `_grouped` over the summary table for several filters, in one query."""
+    return _counted_many(filters, kinds, by=field_name)
+
+
+Measures = Callable[[Filters], dict[str, Q]]
+
+
+def _counted_many(filters: list[Filters], kinds: tuple[str, ...], *, by: str | None = None,
+                  measures: Measures | None = None, dated: bool = True,
+                  rows: Callable[[Filters], Q] | None = None) -> list[Counts]:
+    """Counts over the summary table's rows of `kinds` for several filters, in one scan:
+    over the rows any of them takes, one conditional count per filter (and per measure).
+
+    `by`: a column to group by (the keys are its values; with `measures`,
+    `<value>_<measure>`); `measures`: named conditions counted apart (the keys are their
+    names); `rows`: a further condition on the rows a filter takes; `dated`: the rows
+    dated in the period only."""
+    taken = [f.facts(*kinds, dated=dated) & (rows(f) if rows else Q()) for f in filters]
+    counts: dict[str, Count] = {}
+    names: list[list[tuple[str, str]]] = []
+    for i, (f, q) in enumerate(zip(filters, taken, strict=True)):
+        named = measures(f) if measures else {"": Q()}
+        names.append([(f"n{i}_{j}", m) for j, m in enumerate(named)])
+        counts.update({f"n{i}_{j}": Count("pk", filter=q & c)
+                       for j, c in enumerate(named.values())})
+    qs = Fact.objects.filter(functools.reduce(operator.or_, taken)).order_by()
+    found = list(qs.values(by).annotate(**counts)) if by else [qs.aggregate(**counts)]
     out: list[Counts] = [{} for _ in filters]
-    for row in Fact.objects.filter(union).order_by().values(field_name).annotate(**counts):
-        for i, table in enumerate(out):
-            if row[f"n{i}"]:
-                table[str(row[field_name])] = row[f"n{i}"]
+    for row in found:
+        group = str(row[by]) if by else ""
+        for table, pairs in zip(out, names, strict=True):
+            for alias, measure in pairs:
+                key = "_".join(p for p in (group, measure) if p)
+                if by is None or row[alias]:
+                    table[key] = row[alias]
     return out
 
 
@@ -324,9 +353,12 @@ def applications_by_channel(f: Filters) -> Counts:
 def applications_children_priority(f: Filters) -> Counts:
     """Applications of the period made by a child (by year of birth), and those in the
     priority queue (the clear flag: which specific need stays sealed)."""
-    return _facts(f, Fact.APPLICATION).aggregate(
-        children=Count("pk", filter=Q(birth_year__gt=ExtractYear("on") - 18)),
-        priority=Count("pk", filter=Q(priority=True)))
+    return _children_priority_many([f])[0]
+
+
+def _children_priority_many(filters: list[Filters]) -> list[Counts]:
+    return _counted_many(filters, (Fact.APPLICATION,), measures=lambda f: {
+        "children": Q(birth_year__gt=ExtractYear("on") - 18), "priority": Q(priority=True)})
 
 
 def backlog(f: Filters) -> Counts:
@@ -335,7 +367,22 @@ def backlog(f: Filters) -> Counts:
 
 
 def backlog_many(filters: list[Filters]) -> list[Counts]:
-    """`backlog` for several filters (each with its own period's end), in one scan."""
+    """`backlog` for several filters (each with its own period's end), in one scan; filters
+    that count the same (a quarter and its last month end on the same day) once."""
+    same: dict[tuple[Any, ...], int] = {}
+    for f in filters:
+        same.setdefault(_backlog_key(f), len(same))
+    distinct = [next(f for f in filters if _backlog_key(f) == k) for k in same]
+    tables = _backlog_distinct(distinct)
+    return [dict(tables[same[_backlog_key(f)]]) for f in filters]
+
+
+def _backlog_key(f: Filters) -> tuple[Any, ...]:
+    """What the backlog of `f` depends on: the period's end, not its start."""
+    return (f.period.end, f.office_ids, f.nationality, f.sex, f.age_band)
+
+
+def _backlog_distinct(filters: list[Filters]) -> list[Counts]:
     conditions, counts = [], {}
     for i, f in enumerate(filters):
         end = f.period.end
@@ -382,21 +429,9 @@ def _recognition_labels() -> dict[str, Any]:
             for basis in RECOGNITION_BASES}
 
 
-# The counts that `protected` can make for a table and its wider ones in one query.
-MANY: dict[Callable[[Filters], Counts], Callable[[list[Filters]], list[Counts]]] = {
-    applications_by_procedure: lambda fs: _grouped_many(fs, "procedure", Fact.APPLICATION),
-    applications_by_modality: lambda fs: _grouped_many(fs, "b", Fact.APPLICATION),
-    applications_by_channel: lambda fs: _grouped_many(fs, "a", Fact.APPLICATION),
-    decisions_by_outcome: lambda fs: _grouped_many(fs, "a", Fact.DECISION, Fact.CLOSURE),
-    backlog: backlog_many,
-}
-
-
 def appeals_lodged(f: Filters) -> Counts:
     """Appeals lodged in the period, by the outcome of the first-instance decision appealed."""
-    return _grouped(Appeal.objects.filter(f.dates("lodged_on"), f.applicants(),
-                                          case__office__in=sorted(f.office_ids)),
-                    "decision__outcome")
+    return _grouped(_facts(f, Fact.APPEAL), "a")
 
 
 def _decision_labels() -> dict[str, Any]:
@@ -516,9 +551,7 @@ def _first_interviews(f: Filters) -> QuerySet[Fact]:
 def interviews_within_6_months(f: Filters) -> Counts:
     """Cases whose first attended interview falls in the period, by whether it came within
     INTERVIEW_WITHIN_DAYS of the application."""
-    return _first_interviews(f).aggregate(
-        within=Count("pk", filter=Q(days__lte=INTERVIEW_WITHIN_DAYS)),
-        later=Count("pk", filter=Q(days__gt=INTERVIEW_WITHIN_DAYS)))
+    return MANY[interviews_within_6_months]([f])[0]
 
 
 def _days(qs: QuerySet[Fact]) -> list[int]:
@@ -550,23 +583,27 @@ def legal_deadlines(f: Filters) -> Counts:
     """The asylum procedure's periods the office keeps, each as its country's procedure counts
     it: met in the period on time or late, and running past their end on the period's last
     day (today, for a period not over yet)."""
-    end = min(f.period.end, timezone.localdate())
-    met = Q(met_at__date__range=(f.period.start, f.period.end))
-    # The deadline's own copy of the office (a period met stays with the office that met
-    # it); the clocks counted are the asylum procedure's: no join, and the applicant's
-    # filters through the summary table.
-    rows = (CaseDeadline.objects.filter(f.applicants(), office__in=sorted(f.office_ids),
-                                        clock__in=OFFICE_CLOCKS)
-            .order_by().values("clock").annotate(
-                on_time=Count("pk", filter=met & Q(met_at__date__lte=F("due_on"))),
-                late=Count("pk", filter=met & Q(met_at__date__gt=F("due_on"))),
-                overdue=Count("pk", filter=Q(due_on__lt=end, starts_on__lte=end)
-                              & (Q(met_at__isnull=True) | Q(met_at__date__gt=end)))))
-    out: Counts = {}
-    for r in rows:
-        row: dict[str, Any] = dict(r)
-        out.update({f"{row['clock']}_{status}": row[status] for status in DEADLINE_STATUSES})
-    return out
+    return _deadlines_many([f])[0]
+
+
+def _deadlines_many(filters: list[Filters]) -> list[Counts]:
+    # From the summary table: each deadline with its own copy of the office (a period met
+    # stays with the office that met it), `on` the day it was met, `until` its last day.
+    def end(f: Filters) -> datetime.date:
+        return min(f.period.end, timezone.localdate())
+
+    def met(f: Filters) -> Q:
+        return Q(on__range=(f.period.start, f.period.end))
+
+    def running(f: Filters) -> Q:
+        # Past its last day at the end (it started by then: it starts before it ends).
+        return Q(until__lt=end(f)) & (Q(on__isnull=True) | Q(on__gt=end(f)))
+
+    return _counted_many(
+        filters, (Fact.DEADLINE,), by="a", dated=False,
+        rows=lambda f: Q(a__in=OFFICE_CLOCKS) & (met(f) | running(f)),
+        measures=lambda f: {"on_time": met(f) & Q(on__lte=F("until")),
+                            "late": met(f) & Q(on__gt=F("until")), "overdue": running(f)})
 
 
 def _deadline_labels() -> dict[str, Any]:
@@ -667,6 +704,21 @@ def transfer_turnaround(f: Filters, threshold: int) -> list[Row]:
                   if answered_at is not None)
     wider = [_answered(w).count() for w in f.wider()] if days else []
     return _times(days, wider, threshold, _("answers counted"))
+
+
+# The counts that `protected` can make for a table and its wider ones in one query.
+MANY: dict[Callable[[Filters], Counts], Callable[[list[Filters]], list[Counts]]] = {
+    applications_by_procedure: lambda fs: _grouped_many(fs, "procedure", Fact.APPLICATION),
+    applications_by_modality: lambda fs: _grouped_many(fs, "b", Fact.APPLICATION),
+    applications_by_channel: lambda fs: _grouped_many(fs, "a", Fact.APPLICATION),
+    decisions_by_outcome: lambda fs: _grouped_many(fs, "a", Fact.DECISION, Fact.CLOSURE),
+    backlog: backlog_many,
+    applications_children_priority: _children_priority_many,
+    appeals_lodged: lambda fs: _grouped_many(fs, "a", Fact.APPEAL),
+    interviews_within_6_months: lambda fs: _counted_many(fs, (Fact.INTERVIEW,), measures=lambda f: {
+        "within": Q(days__lte=INTERVIEW_WITHIN_DAYS), "later": Q(days__gt=INTERVIEW_WITHIN_DAYS)}),
+    legal_deadlines: _deadlines_many,
+}
 
 
 INDICATORS: tuple[Indicator, ...] = (

@@ -1,6 +1,6 @@
 """The statistics' summary table (docs/architecture.md#statistics-speed): one row per
-countable thing of a case (its application, each decision, each closure, each screening
-and identification) with the case's clear attributes the filters need copied beside it, so
+countable thing of a case (its application, each decision, closure, appeal, screening,
+identification and deadline) with the case's clear attributes the filters need copied beside it, so
 that an indicator is one scan of one table instead of a join of four. It holds nothing
 that is not already clear in `cases`, `rsd` and `tip`: coarse attributes, dates and codes.
 `stats.facts` rebuilds a case's rows whenever one of its records is saved (every workflow
@@ -13,12 +13,17 @@ class Fact(models.Model):
     APPLICATION, DECISION, CLOSURE = "application", "decision", "closure"
     SCREENING, IDENTIFICATION = "screening", "identification"
     INTERVIEW, NOTIFICATION = "interview", "notification"  # the first heard; a decision delivered
+    APPEAL = "appeal"  # lodged: `on` the day, `a` the first-instance outcome appealed
+    # A period of one of the procedure's clocks, with the deadline's own copy of the office
+    # (a period met stays with the office that met it): `a` the clock, `on` the day it was
+    # met (None while it runs), `until` its last day.
+    DEADLINE = "deadline"
 
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
     office = models.ForeignKey("cases.Office", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16)
     on = models.DateField(null=True)  # the date it counts by
-    until = models.DateField(null=True)  # applications: the day the case closed
+    until = models.DateField(null=True)  # applications: the day the case closed; deadlines: due
     procedure = models.CharField(max_length=40, blank=True)
     nationality = models.CharField(max_length=2, blank=True)  # the first recorded
     sex = models.CharField(max_length=10, blank=True)

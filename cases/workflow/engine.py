@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -296,25 +297,39 @@ def record_past_steps(*, case: Case, steps: list[PastStep], by: User, source: st
     return made
 
 
+# Sent by a step that met or started periods, in its transaction: `case`, `met` (the clocks
+# whose running period it met), `met_at`, `started` (the new CaseDeadline rows). The
+# statistics' summary table follows it (stats/facts.py): the UPDATE below sends no
+# post_save.
+clocks_ran = Signal()
+
+
 def _run_clocks(case: Case, wf: Workflow, transition: Transition, step: CaseStep) -> None:
     closed = wf.state(case.state).closed
     # Met on reaching a stop (or closed) state; restarted: a new period replaces the running
     # one. The UPDATE meets only the periods that are running: no read of them first.
     ending = {c.name for c in wf.clocks
               if closed or case.state in c.stops or transition.name in c.starts}
+    now = timezone.now()
+    met = 0
     if ending:
-        CaseDeadline.objects.filter(case=case, met_at__isnull=True, clock__in=sorted(ending)).update(
-            met_at=timezone.now(), met_by_step=step)
+        met = CaseDeadline.objects.filter(case=case, met_at__isnull=True,
+                                          clock__in=sorted(ending)).update(met_at=now,
+                                                                           met_by_step=step)
     # A period a system administrator changed counts for the deadlines opened from now on.
     starting = ([c for c in wf.clocks_in_force() if transition.name in c.starts]
                 if any(transition.name in c.starts for c in wf.clocks) else [])
+    started: list[CaseDeadline] = []
     if starting:
         country = case.office.country.code
-        CaseDeadline.objects.bulk_create([
+        started = CaseDeadline.objects.bulk_create([
             CaseDeadline(case=case, clock=c.name, starts_on=step.effective_on,
                          due_on=c.due(step.effective_on, country), started_by_step=step,
                          office_id=case.office_id, assigned_to_id=case.assigned_to_id)
             for c in starting])
+    if met or started:
+        clocks_ran.send(sender=Case, case=case, met=sorted(ending) if met else [], met_at=now,
+                        started=started)
 
 
 def open_deadline(case: Case, clock: str) -> CaseDeadline | None:

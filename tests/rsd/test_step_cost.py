@@ -41,22 +41,25 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # Every step keeps the statistics' summary rows of its case (stats/facts.py): one UPDATE of
 # them when the case is saved; a new application or decision one read and one INSERT more, a
 # closing step, the first hearing and the delivery of a first-instance decision one read and
-# one INSERT.
+# one INSERT; an appeal one INSERT. A step that meets running periods of a clock marks their
+# summary rows met (one UPDATE), one that starts periods adds theirs (one INSERT).
 CEILING = {
     "record_application": 15,
     "schedule_interview": 13,
     "reschedule_interview": 15,
     # + the interview's day checked under the lock (a guard); + the first hearing's summary
-    # row (one read and one INSERT, like a decision's).
-    "record_interview": 15,
+    # row (one read and one INSERT, like a decision's); + the interview target met.
+    "record_interview": 16,
     "submit_assessment": 14,  # + the office's supervisors told (under review)
     "return_assessment": 15,  # + the assigned caseworker told
-    "decide": 19,  # + the assigned caseworker told (to notify)
-    "notify_negative": 19,  # + the delivery's summary row (one read and one INSERT)
-    "lodge_appeal": 13,  # + the office's supervisors told (appeal lodged)
+    "decide": 20,  # + the assigned caseworker told (to notify); + the decision period met
+    # + the delivery's summary row (one read and one INSERT); + the appeal period started
+    "notify_negative": 20,
+    # + the office's supervisors told (appeal lodged); + the appeal's row, the period met
+    "lodge_appeal": 15,
     "dismiss_appeal": 18,  # + the assigned caseworker told (to notify)
     "notify_appeal": 17,
-    "withdraw": 12,
+    "withdraw": 13,  # + the interview target met (closed)
 }
 
 

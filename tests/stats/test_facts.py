@@ -121,6 +121,26 @@ def _everything(caseworker, office):
         "abandoned", D(2025, 9, 1))
     trafficking(caseworker, office, screened=D(2026, 3, 1),
                 identified=("PossibleVictimOfTrafficking", D(2026, 4, 1)))
+    return a
+
+
+def _deadlines(built) -> None:
+    """A period met late in the evening (its day is the local one in both rebuilds, not
+    the next day in UTC) and one running."""
+    import datetime
+
+    from django.utils import timezone
+
+    from cases.models import CaseDeadline, CaseStep
+
+    step = CaseStep.objects.filter(case=built.case).first()
+    met = datetime.datetime(2026, 7, 31, 23, 30, tzinfo=timezone.get_current_timezone())
+    CaseDeadline.objects.create(case=built.case, clock="interview", starts_on=D(2026, 2, 1),
+                                due_on=D(2026, 8, 3), started_by_step=step,
+                                office=built.case.office, met_at=met)
+    CaseDeadline.objects.create(case=built.case, clock="appeal", starts_on=D(2026, 7, 10),
+                                due_on=D(2026, 8, 9), started_by_step=step,
+                                office=built.case.office)
 
 
 def _all_rows() -> list[tuple]:
@@ -133,9 +153,10 @@ def test_the_rebuild_gives_the_rows_the_signals_wrote(caseworker, office):
     _everything(caseworker, office)
     kept = _all_rows()
     # 2 applications, 2 decisions, the abandonment (a closure with protection is no
-    # "otherwise closed"), a screening, an identification, the first interview heard and
-    # the first-instance decision delivered.
-    assert len(kept) == 9
+    # "otherwise closed"), a screening, an identification, the first interview heard, the
+    # first-instance decision delivered and the appeal lodged.
+    assert len(kept) == 10
+    assert ("appeal", D(2026, 4, 20), "rejected") in {(r[2], r[3], r[9]) for r in kept}
     assert ("interview", D(2026, 3, 20), 47) in {(r[2], r[3], r[11]) for r in kept}
     assert ("notification", D(2026, 4, 9), 67) in {(r[2], r[3], r[11]) for r in kept}
     Fact.objects.all().delete()
@@ -147,12 +168,13 @@ def test_the_rebuild_gives_the_rows_the_signals_wrote(caseworker, office):
 
 def test_the_postgresql_rebuild_matches_the_row_by_row_one(postgres, caseworker, office):
     assert connection.vendor == "postgresql"
-    _everything(caseworker, office)
+    _deadlines(_everything(caseworker, office))
+    assert ("deadline", D(2026, 7, 31), D(2026, 8, 3)) in {(r[2], r[3], r[4]) for r in _all_rows()}
     Fact.objects.all().delete()
     facts._refresh_all_postgresql()
     by_sql = _all_rows()
     Fact.objects.all().delete()
     facts.refresh(Case.objects.values_list("pk", flat=True))
     assert by_sql == _all_rows()
-    assert len(by_sql) == 9
+    assert len(by_sql) == 12  # as above, and the two deadlines
 
