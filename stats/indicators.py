@@ -13,6 +13,7 @@ the counts it rests on are.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime
 import functools
@@ -22,7 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from django.utils.dates import MONTHS as MONTH_NAMES
@@ -167,20 +169,25 @@ class Filters:
     def facts(self, *kinds: str, dated: bool = True) -> Q:
         """The filters on the summary table (`stats.models.Fact`), for rows of these kinds,
         dated in the period unless told otherwise."""
-        q = Q(kind__in=kinds, office_id__in=sorted(self.office_ids))
+        return functools.reduce(operator.and_, self.fact_conditions(*kinds, dated=dated))
+
+    def fact_conditions(self, *kinds: str, dated: bool = True) -> list[Q]:
+        """`facts` as the conditions it is made of."""
+        out = [Q(kind__in=kinds), Q(office_id__in=sorted(self.office_ids))]
         if dated:
-            q &= Q(on__range=(self.period.start, self.period.end))
+            out.append(Q(on__range=(self.period.start, self.period.end)))
         if self.nationality:
-            q &= Q(nationality=self.nationality)
+            out.append(Q(nationality=self.nationality))
         if self.sex:
-            q &= Q(sex=self.sex)
+            out.append(Q(sex=self.sex))
         if self.age_band:
             low, high = AGE_BANDS[self.age_band]
             year = self.period.end.year
-            q &= Q(birth_year__lte=year - low)
+            band = Q(birth_year__lte=year - low)
             if high is not None:
-                q &= Q(birth_year__gte=year - high)
-        return q
+                band &= Q(birth_year__gte=year - high)
+            out.append(band)
+        return out
 
     @property
     def on_people(self) -> bool:
@@ -262,13 +269,25 @@ def protected(count: Callable[[Filters], Counts], filters: Filters, threshold: i
                           totalled=totalled)
 
 
+# The counts a screen already made (`compute_all`), by indicator and filters.
+_made: contextvars.ContextVar[dict[tuple[Any, Filters], Counts] | None] = contextvars.ContextVar(
+    "stats_counts_made", default=None)
+
+
 def counted(count: Callable[[Filters], Counts], filters: list[Filters]) -> dict[Filters, Counts]:
-    """The counts of each of these filters: in one scan where the indicator can (`MANY`)."""
-    distinct = list(dict.fromkeys(filters))
+    """The counts of each of these filters: in one scan where the indicator can (`MANY`),
+    and not again where the screen counted them already."""
+    made = _made.get()
+    out = {f: dict(made[(count, f)]) for f in filters if made and (count, f) in made}
+    distinct = [f for f in dict.fromkeys(filters) if f not in out]
     many = MANY.get(count)
     if many is not None and len(distinct) > 1:
-        return dict(zip(distinct, many(distinct), strict=True))
-    return {f: count(f) for f in distinct}
+        out.update(zip(distinct, many(distinct), strict=True))
+    else:
+        out.update({f: count(f) for f in distinct})
+    if made is not None:
+        made.update({(count, f): dict(out[f]) for f in distinct})
+    return out
 
 
 def protect_counts(values: Counts, wider: list[Counts], threshold: int, *,
@@ -298,31 +317,82 @@ Measures = Callable[[Filters], dict[str, Q]]
 def _counted_many(filters: list[Filters], kinds: tuple[str, ...], *, by: str | None = None,
                   measures: Measures | None = None, dated: bool = True,
                   rows: Callable[[Filters], Q] | None = None) -> list[Counts]:
-    """Counts over the summary table's rows of `kinds` for several filters, in one scan:
-    over the rows any of them takes, one conditional count per filter (and per measure).
+    """Counts over the summary table's rows of `kinds` for several filters, in one scan.
 
     `by`: a column to group by (the keys are its values; with `measures`,
     `<value>_<measure>`); `measures`: named conditions counted apart (the keys are their
     names); `rows`: a further condition on the rows a filter takes; `dated`: the rows
     dated in the period only."""
-    taken = [f.facts(*kinds, dated=dated) & (rows(f) if rows else Q()) for f in filters]
-    counts: dict[str, Count] = {}
-    names: list[list[tuple[str, str]]] = []
-    for i, (f, q) in enumerate(zip(filters, taken, strict=True)):
+    wanted: list[dict[str, list[Q]]] = []
+    for f in filters:
+        taken = f.fact_conditions(*kinds, dated=dated) + ([rows(f)] if rows else [])
         named = measures(f) if measures else {"": Q()}
-        names.append([(f"n{i}_{j}", m) for j, m in enumerate(named)])
-        counts.update({f"n{i}_{j}": Count("pk", filter=q & c)
-                       for j, c in enumerate(named.values())})
-    qs = Fact.objects.filter(functools.reduce(operator.or_, taken)).order_by()
-    found = list(qs.values(by).annotate(**counts)) if by else [qs.aggregate(**counts)]
-    out: list[Counts] = [{} for _ in filters]
+        wanted.append({m: [*taken, c] for m, c in named.items()})
+    columns = (by,) if by else ()
+    out: list[Counts] = []
+    for group, asked in zip(_by_conditions(wanted, columns), wanted, strict=True):
+        table: Counts = dict.fromkeys(asked, 0) if by is None else {}
+        for (*values, measure), n in group.items():
+            if n:
+                table["_".join(str(p) for p in (*values, measure) if p)] = n
+        out.append(table)
+    return out
+
+
+def _by_conditions(wanted: list[dict[str, list[Q]]], columns: tuple[str, ...] = ()
+                   ) -> list[dict[tuple[Any, ...], int]]:
+    """Counts of the summary table for several filters and measures, in one scan:
+    `wanted[i][measure]` is the list of conditions a row must meet to count for it.
+
+    Each distinct condition (a filter and the same with one fewer share all but one) is
+    tested once per row, in a subquery; the counts then only combine its answers, grouped
+    by `columns`. Keys: (*values of `columns`, measure)."""
+    conditions: dict[str, Q] = {}
+    needs: list[dict[str, list[str]]] = []
+    for asked in wanted:
+        needs.append({})
+        for measure, qs in asked.items():
+            keys = []
+            for q in qs:
+                if q:  # an empty Q takes every row
+                    conditions.setdefault(str(q), q)
+                    keys.append(str(q))
+            needs[-1][measure] = keys
+    # The rows: those meeting what all the measures of a filter ask, for any filter. What
+    # every count asks holds for all of them and is not tested again.
+    shared = [set.intersection(*(set(k) for k in m.values())) if m else set() for m in needs]
+    everywhere = set.intersection(*shared) if shared else set()
+    union = functools.reduce(operator.or_, (
+        functools.reduce(operator.and_, (conditions[k] for k in sorted(keys)), Q())
+        for keys in shared))
+    tested = [k for k in conditions if k not in everywhere]
+    alias = {key: f"c{i}" for i, key in enumerate(tested)}
+    inner = (Fact.objects.filter(union).order_by()
+             .annotate(**{alias[k]: ExpressionWrapper(conditions[k], output_field=BooleanField())
+                          for k in tested})
+             .values(*columns, *alias.values()))
+    sql, params = inner.query.sql_with_params()
+    counts = []
+    for i, measures in enumerate(needs):
+        for j, keys in enumerate(measures.values()):
+            met = " AND ".join(alias[k] for k in keys if k in alias) or "TRUE"
+            counts.append(f"count(*) FILTER (WHERE {met}) AS n{i}_{j}")
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    # OFFSET 0 keeps the subquery apart: its conditions are not copied into each count
+    # (SQLite takes an OFFSET only after a LIMIT).
+    apart = "OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1 OFFSET 0"
+    query = (f"SELECT {names + ', ' if names else ''}{', '.join(counts)} "  # noqa: S608 (aliases)
+             f"FROM ({sql} {apart}) t{' GROUP BY ' + names if names else ''}")
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        found = cursor.fetchall()
+    out: list[dict[tuple[Any, ...], int]] = [{} for _ in wanted]
     for row in found:
-        group = str(row[by]) if by else ""
-        for table, pairs in zip(out, names, strict=True):
-            for alias, measure in pairs:
-                key = "_".join(p for p in (group, measure) if p)
-                if by is None or row[alias]:
-                    table[key] = row[alias]
+        values = tuple(row[:len(columns)])
+        n = iter(row[len(columns):])
+        for table, measures in zip(out, needs, strict=True):
+            for measure in measures:
+                table[(*values, measure)] = next(n)
     return out
 
 
@@ -383,20 +453,20 @@ def _backlog_key(f: Filters) -> tuple[Any, ...]:
 
 
 def _backlog_distinct(filters: list[Filters]) -> list[Counts]:
-    conditions, counts = [], {}
-    for i, f in enumerate(filters):
+    def pending(f: Filters) -> Q:
         end = f.period.end
-        pending = (f.facts(Fact.APPLICATION, dated=False) & Q(on__lte=end)
-                   & (Q(until__isnull=True) | Q(until__gt=end)))
-        conditions.append(pending)
-        for j, (_key, _label, low, high) in enumerate(BACKLOG_AGES):
-            q = Q(on__lte=end - datetime.timedelta(days=low))
+        return Q(on__lte=end) & (Q(until__isnull=True) | Q(until__gt=end))
+
+    def ages(f: Filters) -> dict[str, Q]:
+        out = {}
+        for key, _label, low, high in BACKLOG_AGES:
+            q = Q(on__lte=f.period.end - datetime.timedelta(days=low))
             if high is not None:
-                q &= Q(on__gt=end - datetime.timedelta(days=high))
-            counts[f"n{i}_{j}"] = Count("pk", filter=pending & q)
-    row = Fact.objects.filter(functools.reduce(operator.or_, conditions)).aggregate(**counts)
-    return [{key: row[f"n{i}_{j}"] for j, (key, *_rest) in enumerate(BACKLOG_AGES)}
-            for i in range(len(filters))]
+                q &= Q(on__gt=f.period.end - datetime.timedelta(days=high))
+            out[key] = q
+        return out
+
+    return _counted_many(filters, (Fact.APPLICATION,), dated=False, rows=pending, measures=ages)
 
 
 LEVELS = {Stage.FIRST_INSTANCE: "fi", Stage.APPEAL: "ar"}
@@ -562,7 +632,7 @@ def time_to_interview(f: Filters, threshold: int) -> list[Row]:
     """Days from the application to the first attended interview, for the first interviews
     of the period."""
     days = _days(_first_interviews(f))
-    wider = [_first_interviews(w).count() for w in f.wider()] if days else []
+    wider = _how_many(f.wider(), Fact.INTERVIEW) if days else []
     return _times(days, wider, threshold, _("interviews counted"))
 
 
@@ -570,8 +640,15 @@ def time_to_notification(f: Filters, threshold: int) -> list[Row]:
     """Days from the application to the delivery of the first-instance decision, for the
     decisions delivered in the period (from the summary table)."""
     days = _days(_facts(f, Fact.NOTIFICATION))
-    wider = [_facts(w, Fact.NOTIFICATION).count() for w in f.wider()] if days else []
+    wider = _how_many(f.wider(), Fact.NOTIFICATION) if days else []
     return _times(days, wider, threshold, _("notifications counted"))
+
+
+def _how_many(filters: list[Filters], kind: str) -> list[int]:
+    """How many rows of `kind` each filter takes, in one query."""
+    if not filters:
+        return []
+    return [t["n"] for t in _counted_many(filters, (kind,), measures=lambda f: {"n": Q()})]
 
 
 # The periods the office must keep (the appeal period is the applicant's).
@@ -844,5 +921,88 @@ BY_KEY = {i.key: i for i in INDICATORS}
 
 def compute_all(filters: Filters, threshold: int,
                 which: tuple[Indicator, ...] | None = None) -> list[Result]:
-    return [i.compute(filters, threshold) for i in (INDICATORS if which is None else which)]
+    """The indicators of a screen. The counts several of them make from the same rows of
+    the summary table (`SHARED`) are made together first, in one scan per kind, for the
+    filters and the wider ones protection compares them with."""
+    chosen = INDICATORS if which is None else which
+    made: dict[tuple[Any, Filters], Counts] = {}
+    token = _made.set(made)
+    try:
+        every = [filters, *(filters.wider() if threshold > 1 else [])]
+        counts = {i.count for i in chosen if i.count is not None}
+        counts |= {decisions_by_outcome for i in chosen if i.derive is recognition_rates}
+        for scan in SHARED:
+            if len(counts & set(scan.counts)) > 1:
+                for f, table in zip(every, scan.many(every), strict=True):
+                    made.update({(fn, f): fn_counts for fn, fn_counts in table.items()})
+        return [i.compute(filters, threshold) for i in chosen]
+    finally:
+        _made.reset(token)
+
+
+@dataclass(frozen=True)
+class Shared:
+    """Count indicators made from the same rows: `many` gives, for each filter, each one's
+    counts from one scan."""
+
+    counts: tuple[Callable[[Filters], Counts], ...]
+    many: Callable[[list[Filters]], list[PerCount]]
+
+
+PerCount = dict[Callable[[Filters], Counts], Counts]
+
+
+def _applications_shared(filters: list[Filters]) -> list[PerCount]:
+    """The applications of the period by procedure, modality and channel, made by children
+    and in the priority queue: one scan grouped by the three."""
+    rows = _cube(filters, (Fact.APPLICATION,), ("procedure", "a", "b"), {
+        "children": Q(birth_year__gt=ExtractYear("on") - 18), "priority": Q(priority=True)})
+    out: list[PerCount] = []
+    for table in rows:
+        by: dict[str, Counts] = {"procedure": {}, "a": {}, "b": {}}
+        extra = {"children": 0, "priority": 0}
+        for key, n in table.items():
+            *group, measure = key
+            if measure == "":
+                for column, value in zip(("procedure", "a", "b"), group, strict=True):
+                    by[column][value] = by[column].get(value, 0) + n
+            else:
+                extra[measure] += n
+        out.append({applications_by_procedure: by["procedure"], applications_by_channel: by["a"],
+                    applications_by_modality: by["b"], applications_children_priority: extra})
+    return out
+
+
+def _decisions_shared(filters: list[Filters]) -> list[PerCount]:
+    """Decisions and closures by outcome, recognitions by definition: one scan."""
+    out: list[PerCount] = []
+    for table in _cube(filters, (Fact.DECISION, Fact.CLOSURE), ("a", "b")):
+        outcomes: Counts = {}
+        bases: Counts = {}
+        for (a, b, _measure), n in table.items():
+            outcomes[a] = outcomes.get(a, 0) + n
+            if a in ("fi_recognized", "ar_recognized") and b in RECOGNITION_BASES:
+                bases[f"{a[:2]}_{b}"] = bases.get(f"{a[:2]}_{b}", 0) + n
+        out.append({decisions_by_outcome: outcomes, recognitions_by_basis: bases})
+    return out
+
+
+def _cube(filters: list[Filters], kinds: tuple[str, ...], columns: tuple[str, ...],
+          measures: dict[str, Q] | None = None) -> list[dict[tuple[str, ...], int]]:
+    """For each filter, the rows it takes counted by the values of `columns`: keys
+    (*values, "") for all of them and (*values, measure) for those a measure takes too."""
+    wanted = []
+    for f in filters:
+        taken = f.fact_conditions(*kinds)
+        wanted.append({m: [*taken, c] for m, c in {"": Q(), **(measures or {})}.items()})
+    return [{(*(str(v) for v in values), measure): n
+             for (*values, measure), n in table.items() if n}
+            for table in _by_conditions(wanted, columns)]
+
+
+SHARED = (
+    Shared((applications_by_procedure, applications_by_modality, applications_by_channel,
+            applications_children_priority), _applications_shared),
+    Shared((decisions_by_outcome, recognitions_by_basis), _decisions_shared),
+)
 

@@ -458,3 +458,27 @@ def test_victims_identified_by_type_of_exploitation(caseworker, office):
     assert _values(result) == {"ForcedLabour": "1", "ForcedBegging": "1",
                                "SexualExploitation": "2"}
     assert result.total is None
+
+
+@pytest.mark.parametrize("narrow", [False, True])
+def test_the_screen_counts_shared_rows_once_and_gives_each_indicators_numbers(
+        built, gt_office, narrow, django_assert_max_num_queries):
+    """The screen counts the applications' indicators together, and the decisions' (with the
+    wider tables protection compares them with): the same numbers, and what it hides, as each
+    indicator counted on its own."""
+    f = Filters(allowed=frozenset([built.pk, gt_office.pk]), period=Period(2026), sex="female",
+                **({"offices": frozenset([built.pk]), "nationality": "HN"} if narrow else {}))
+    for threshold in (OFF, 2):
+        alone = [i.compute(f, threshold) for i in indicators.INDICATORS]
+        together = indicators.compute_all(f, threshold)
+        assert [(r.indicator.key, [(x.key, x.shown, x.reason) for x in r.rows],
+                 r.total and (r.total.shown, r.total.reason)) for r in together] == [
+            (r.indicator.key, [(x.key, x.shown, x.reason) for x in r.rows],
+             r.total and (r.total.shown, r.total.reason)) for r in alone]
+    # The four applications' indicators and the three decisions' make one query each.
+    applications = {"applications_by_procedure", "applications_by_modality",
+                    "applications_by_channel", "applications_children_priority"}
+    decisions = {"decisions_by_outcome", "recognitions_by_basis", "recognition_rates"}
+    which = tuple(i for i in indicators.INDICATORS if i.key in applications | decisions)
+    with django_assert_max_num_queries(2):
+        indicators.compute_all(f, 2, which)
