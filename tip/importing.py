@@ -13,6 +13,7 @@ HTCDS field, never a cell's value.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
 from collections import Counter
@@ -103,13 +104,15 @@ REFERRALS = {
                                  "cas_ReasonForOutgoingReferral", "cas_OutgoingReferralDate",
                                  "cas_OutgoingReferralDetails"),
 }
-# Every field the import reads; the others (cas_CaseOwner, prs_Salutation, prs_Title …) are
-# left aside: an imported case waits in the office's queue.
+# The case worker who manages the case: a user name or email address of someone who works
+# on cases in the office (else a row error); empty, the case waits in the office's queue.
+OWNER = "cas_CaseOwner"
+# Every field the import reads; the others (prs_Salutation, prs_Title …) are left aside.
 READ = ("prs_FirstName", "prs_SecondName", "prs_Birthdate", "prs_Gender", "prs_Citizenship",
         "prs_Email", "prs_MobilePhone", "prs_HomePhone", *ADDRESS, "con_Consent",
         *SINGLE, *DECIDING_BODY, "vic_AgeWhenTrafficked", *MULTI, *EVENTS, *PERPETRATOR,
         STATUS, CLOSURE, *REFERRALS[ReferralDirection.INCOMING],
-        *REFERRALS[ReferralDirection.OUTGOING])
+        *REFERRALS[ReferralDirection.OUTGOING], OWNER)
 # cases.intake's names for the person's fields, and the HTCDS field a problem is told of.
 _FIELD_OF = {"given_names": "prs_FirstName", "family_names": "prs_SecondName",
              "date_of_birth": "prs_Birthdate", "sex": "prs_Gender",
@@ -146,6 +149,7 @@ class _Row:
     perpetrator_roles: list[str] = field(default_factory=list)
     perpetrator_details: str = ""
     case: tip_services.ImportedCaseData = field(default_factory=tip_services.ImportedCaseData)
+    owner: int | None = None  # the user the case is assigned to
 
     @property
     def year(self) -> int | None:
@@ -178,6 +182,19 @@ class _Checker:
         self.options[STATUS] = _options(CaseStatus)
         self.options["cas_ReasonFor"] = _options(ReferralReason)
         self.bodies = _options(DecidingBodyType)
+
+    @functools.cached_property
+    def staff(self) -> dict[str, int]:
+        """Who works on cases in the office, by user name and by email address."""
+        out: dict[str, int] = {}
+        for pk, username, email in (User.objects.filter(
+                is_active=True, memberships__office=self.office,
+                memberships__role__in=access.CASE_ROLES)
+                .values_list("pk", "username", "email").distinct()):
+            out[username.casefold()] = pk
+            if email:
+                out.setdefault(email.casefold(), pk)
+        return out
 
     def check(self, number: int, record: dict[str, str]) -> tuple[_Row | None, list[RowProblem]]:
         problems: list[RowProblem] = []
@@ -279,6 +296,12 @@ class _Checker:
         elif len(details) > texts.NOTE:
             bad("per_RoleDetails", _("Longer than %(n)d characters."), {"n": texts.NOTE})
         case = self._case(get, single, bad, problems, status)
+        owner = None
+        if get(OWNER).strip():
+            owner = self.staff.get(get(OWNER).strip().casefold())
+            if owner is None:
+                bad(OWNER, _("Nobody who works on cases in this office has this user name or "
+                             "email address; leave it empty to import the case unassigned."))
         given = None
         if get("con_Consent"):
             given = htcds_file.boolean(get("con_Consent"))
@@ -289,7 +312,7 @@ class _Checker:
             problems.sort(key=lambda p: order.get(p.column, len(order)))
             return None, problems
         return _Row(number, _digest(record), person, profile, status, decided_by, events, given,
-                    roles, details if roles else "", case), []
+                    roles, details if roles else "", case, owner), []
 
     def _case(self, get: Callable[[str], str], single: Callable[[str, list[tuple[str, str]]], str],
               bad: Callable[[str, str | Promise], None], problems: list[RowProblem],
@@ -346,6 +369,9 @@ def _write_row(*, by: User, office: Office, row: _Row, reference: str, reason: s
     person = services.register_person(by=by, office=office, data=row.person)
     case = services.open_case(by=by, person=person, kind=CaseKind.TRAFFICKING, assign_to_me=False,
                               reason=reason, reference=reference)
+    if row.owner is not None:  # before its steps: the deadlines they start carry the assignee
+        case = services.assign_case(by=by, case=case, assignee=User.objects.get(pk=row.owner),
+                                    reason=reason)
     tip_services.import_profile(by=by, case=case, data=row.profile, status=row.status,
                                 decided_by=row.decided_by)
     for kind, country in row.events:

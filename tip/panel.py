@@ -86,5 +86,6 @@ def support_context(case: Case) -> dict[str, Any]:
         "plan_review_overdue": bool(plan and plan.review_on and plan.review_on < today),
         "services": services,
         "referrals": referrals,
+        "imported_referrals": selectors.imported_referrals_of(case),
         "referral_consent": consent.allows(case.principal, ConsentPurpose.REFERRAL),
     }

@@ -13,6 +13,7 @@ from cases import access, selectors
 from cases.models import Case, CaseKind, User
 from tip.models import (
     Identification,
+    ImportedReferral,
     Perpetrator,
     Referral,
     RiskAssessment,
@@ -97,6 +98,11 @@ def service_of(case: Case, service_id: uuid.UUID) -> SupportService:
 
 def referrals_of(case: Case) -> list[Referral]:
     return list(Referral.objects.filter(case=case).select_related("organisation", "referred_by"))
+
+
+def imported_referrals_of(case: Case) -> list[ImportedReferral]:
+    """The referrals an HTCDS file recorded for the case before it came here."""
+    return list(ImportedReferral.objects.filter(case=case))
 
 
 def referral_of(case: Case, referral_id: uuid.UUID) -> Referral:

@@ -9,6 +9,7 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -296,3 +297,63 @@ def test_a_template_row_with_its_case_columns(supervisor, office):
     # The identification decided elsewhere is a code of its step, not a decision of the office's.
     identify = CaseStep.objects.get(case=case, transition=Steps.IDENTIFY)
     assert identify.details == {"imported": "htcds", "status": "ActualVictimOfTrafficking"}
+
+
+# cas_CaseOwner
+
+
+def test_the_case_owner_is_the_caseworker_assigned(supervisor, caseworker, office, make_user):
+    caseworker.email = "Marta.Ical@example.org"
+    caseworker.save()
+    colleague = make_user("caseworker", office)
+    data = _file(["cas_Status", "cas_CaseOwner"], ["Active", caseworker.username],
+                 ["Follow Up", "marta.ical@EXAMPLE.org"], ["Active", colleague.username.upper()],
+                 ["Active", ""])
+
+    result = _run(supervisor, office, data)
+
+    assert result.created == 4, [str(p) for p in result.problems]
+    owners = list(Case.objects.order_by("reference").values_list("assigned_to", flat=True))
+    assert owners == [caseworker.pk, caseworker.pk, colleague.pk, None]
+    # Assigned like a supervisor assigns: the event, and the deadlines the steps started
+    # carry the assignee.
+    assert AuditEvent.objects.filter(action="case.assign").count() == 3
+    from cases.models import CaseDeadline
+
+    assert not CaseDeadline.objects.filter(case__assigned_to=caseworker).exclude(
+        assigned_to=caseworker).exists()
+
+
+@pytest.mark.parametrize("who", ["stranger", "other office", "inactive", "auditor"])
+def test_a_case_owner_who_does_not_work_on_cases_here_is_a_row_error(supervisor, office,
+                                                                      make_user, who):
+    from cases.models import Office
+
+    owner = {"stranger": None,
+             "other office": lambda: make_user("caseworker", Office.objects.create(
+                 code="BZ-ORW", name="Orange Walk", country="BZ", city="Orange Walk")),
+             "inactive": lambda: make_user("caseworker", office, is_active=False),
+             "auditor": lambda: make_user("auditor", office)}[who]
+    name = owner().username if owner else "nadie.conocido"
+
+    result = _run(supervisor, office, _file(["cas_CaseOwner"], [name]))
+
+    assert [(p.row, p.column) for p in result.problems] == [(2, "cas_CaseOwner")]
+    assert "unassigned" in str(result.problems[0])
+    assert not Case.objects.exists() and not Person.objects.exists()
+
+
+def test_the_case_page_shows_the_imported_referrals(client, supervisor, caseworker, office):
+    row = ["Active", "", "Refugio Esperanza", "Marta Ical", "Additional Services Required",
+           "2022-05-10", "Llegó con su hija.", "", "", "", "", ""]
+    result = _run(supervisor, office, _file([*REFERRAL_HEADER, "cas_CaseOwner"],
+                                            [*row, caseworker.username]))
+    assert result.created == 1, [str(p) for p in result.problems]
+    case = Case.objects.get()
+
+    client.force_login(caseworker)
+    page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+
+    assert 'id="imported-referrals"' in page
+    assert "Refugio Esperanza" in page and "Llegó con su hija." in page
+    assert "2022-05-10" in page and "Additional services required" in page
