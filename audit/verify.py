@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,6 +40,11 @@ def _when(text: str) -> datetime.datetime:
     except (TypeError, ValueError):
         return _NEVER
     return value if value.tzinfo is not None else _NEVER
+
+
+def _same(expected: str, found: object) -> bool:
+    """A MAC or keyed hash compared in constant time (no timing says how much of it matched)."""
+    return isinstance(found, str) and hmac.compare_digest(expected, found)
 
 
 def verify(*, progress: Callable[[int], None] | None = None) -> Report:
@@ -79,7 +85,7 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
             report.failure = chain.Failure(position, event_id, "event deleted")
             return report
         inner, whole = chain.encodings(row)  # one encoding for the MAC and the link
-        if chain.mac_of(key, inner) != row[-1]:
+        if not _same(chain.mac_of(key, inner), row[-1]):
             report.failure = chain.Failure(position, event_id, "event forged or altered (MAC)")
             return report
         if prev_stored != prev:
@@ -94,18 +100,18 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
             return report
         scheme_before = scheme
         digest = chain.hash_of(prev, position, whole, chain_key if scheme == chain.KEYED else None)
-        if digest != stored:
+        if not _same(digest, stored):
             report.failure = chain.Failure(position, event_id, "event or link altered")
             return report
         signed = by_position.get(position)
         if signed is not None:
-            if signed.hash != digest:
+            if not _same(signed.hash, digest):
                 report.failure = chain.Failure(
                     position, event_id, "chain rewritten: differs from the signed checkpoint")
                 return report
             report.checkpoints += 1
         if next_witnessed is not None and next_witnessed[0] == position:
-            if next_witnessed[1] != digest:
+            if not _same(next_witnessed[1], digest):
                 report.failure = chain.Failure(
                     position, event_id, "chain rewritten: differs from the witnessed head")
                 return report
@@ -160,7 +166,7 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
     cutoff = now - chain.LINK_GRACE
     for row in AuditEvent.objects.filter(link__isnull=True).order_by("id").values_list(
             *chain.FIELDS).iterator():
-        if chain.event_mac(key, row) != row[-1]:
+        if not _same(chain.event_mac(key, row), row[-1]):
             report.failure = chain.Failure(None, row[0], "event forged or altered (MAC)")
             return report
         if row[2] < cutoff:

@@ -1,6 +1,7 @@
 from functools import cached_property
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from cases import access, secure_messages, selectors
@@ -15,6 +16,8 @@ def roles(request: HttpRequest) -> dict[str, Any]:
         return {"two_factor_pending": True}  # no menu before the code (cases.middleware)
     held = access.roles_by_office(user)
     return {
+        # The page clears itself when the session ends (static/amparo.js).
+        "session_idle_seconds": int(settings.AMPARO_SESSION_IDLE_MINUTES * 60),
         "user_roles": sorted(held),
         "is_case_staff": bool(held.get(Role.CASEWORKER) or held.get(Role.SUPERVISOR)),
         "is_supervisor": bool(held.get(Role.SUPERVISOR)),

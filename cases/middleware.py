@@ -148,7 +148,7 @@ class SessionLifetimeMiddleware:
         now = int(time.time())
         opened = session.get(LOGIN_AT, now)
         seen = session.get(SEEN_AT, opened)
-        idle = settings.AMPARO_SESSION_IDLE_MINUTES * 60
+        idle = int(settings.AMPARO_SESSION_IDLE_MINUTES * 60)
         if now - opened > settings.AMPARO_SESSION_MAX_HOURS * 3600:
             return self._end(request, "lifetime", _(
                 "Your session reached its time limit. Please log in again."))
@@ -158,7 +158,8 @@ class SessionLifetimeMiddleware:
                 % {"minutes": settings.AMPARO_SESSION_IDLE_MINUTES})
         if LOGIN_AT not in session:
             session[LOGIN_AT] = opened  # a session opened before these clocks existed
-        if now - seen >= SEEN_EVERY:
+        # The page's own question whether the session still runs is no activity.
+        if now - seen >= SEEN_EVERY and request.path != reverse("session_remaining"):
             session[SEEN_AT] = now  # one session write a minute at most, not one per request
         return self.get_response(request)
 
@@ -173,3 +174,14 @@ class SessionLifetimeMiddleware:
             return response
         query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
         return redirect(f"{reverse('login')}?{query}" if query else reverse("login"))
+
+
+def session_remaining(request: HttpRequest) -> int:
+    """Seconds until the session ends, by idleness or lifetime, as the middleware counts."""
+    session = request.session
+    now = int(time.time())
+    opened = session.get(LOGIN_AT, now)
+    seen = session.get(SEEN_AT, opened)
+    ends = min(seen + int(settings.AMPARO_SESSION_IDLE_MINUTES * 60),
+               opened + settings.AMPARO_SESSION_MAX_HOURS * 3600)
+    return max(0, int(ends) - now)

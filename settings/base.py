@@ -140,6 +140,9 @@ STORAGES = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # no script reads it: the forms carry the token
+# Messages after a redirect ride in the session: no cookie of their own to protect.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # A refused CSRF token is an audit event (`csrf.refuse`) and shows the usual 403 page.
 CSRF_FAILURE_VIEW = "audit.refusals.csrf_failure"
 # A session ends after this much inactivity, and this long after the login whatever the

@@ -24,6 +24,11 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 AMPARO_REQUIRE_2FA = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# `__Host-`: the browser keeps such a cookie only if it is Secure, for the whole site and for
+# this host alone (no Domain), so a neighbouring host or plain HTTP cannot plant or read it.
+SESSION_COOKIE_NAME = "__Host-amparo_session"
+CSRF_COOKIE_NAME = "__Host-amparo_csrf"
+LANGUAGE_COOKIE_NAME = "__Host-amparo_language"
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31536000))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

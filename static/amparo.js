@@ -24,6 +24,44 @@
       el.style.width = el.getAttribute("data-width-percent") + "%";
     });
   }
+  // A page left open: once the session has ended (idle or too old), the page gives way to
+  // the login page, so that what it showed does not stay on an unattended screen. Another
+  // tab may have kept the session open: then it waits for the time the server says is left.
+  function watchSession() {
+    var body = document.body;
+    var url = body.getAttribute("data-session-url");
+    if (!url) {
+      return;
+    }
+    var login = body.getAttribute("data-login-url");
+    function leave() {
+      window.location.replace(login + "?next=" +
+        encodeURIComponent(window.location.pathname + window.location.search));
+    }
+    function check() {
+      fetch(url, {credentials: "same-origin", redirect: "manual",
+                  headers: {"Accept": "application/json"}})
+        .then(function (response) {
+          if (response.type === "opaqueredirect" || !response.ok) {
+            leave();
+            return null;
+          }
+          return response.json();
+        })
+        .then(function (state) {
+          if (state && state.active && state.remaining > 0) {
+            window.setTimeout(check, (state.remaining + 2) * 1000);
+          } else if (state) {
+            leave();
+          }
+        })
+        .catch(function () {
+          window.setTimeout(check, 30000);  // the server did not answer: ask again
+        });
+    }
+    window.setTimeout(check, (parseInt(body.getAttribute("data-idle-seconds"), 10) + 2) * 1000);
+  }
+  document.addEventListener("DOMContentLoaded", watchSession);
   document.addEventListener("DOMContentLoaded", setWidths);
   document.addEventListener("htmx:afterSettle", setWidths);
 })();

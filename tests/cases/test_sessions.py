@@ -128,3 +128,33 @@ def test_passwords_are_hashed_with_argon2_and_older_hashes_upgraded_at_login(
                                           "password": "otra-clave-bastante-larga"}).status_code == 302
     caseworker.refresh_from_db()
     assert caseworker.password.startswith("argon2$argon2id$")
+
+
+# A page left open asks whether its session still runs (static/amparo.js).
+
+
+def test_the_page_learns_how_long_its_session_has_left_without_keeping_it_open(
+        client, caseworker, settings):
+    settings.AMPARO_SESSION_IDLE_MINUTES = 30
+    client.force_login(caseworker)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert 'data-idle-seconds="1800"' in page and reverse("session_remaining") in page
+    _shift(client, seen=20 * 60, login=20 * 60)
+    seen = client.session[SEEN_AT]
+
+    answer = client.get(reverse("session_remaining"))
+
+    assert answer.json()["active"] is True
+    assert 10 * 60 - 2 <= answer.json()["remaining"] <= 10 * 60
+    assert client.session[SEEN_AT] == seen  # asking is no activity
+    assert "no-store" in answer["Cache-Control"]
+    _shift(client, seen=11 * 60)
+    ended = client.get(reverse("session_remaining"))
+    assert ended.status_code == 302 and ended.url.startswith(reverse("login"))
+    assert AuditEvent.objects.get(action="session.expire").details["reason"] == "idle"
+
+
+def test_without_a_session_the_question_is_answered_no(client):
+    answer = client.get(reverse("session_remaining"))
+    assert (answer.status_code, answer.json()) == (401, {"active": False})
+    assert "data-session-url" not in client.get(reverse("login")).content.decode()

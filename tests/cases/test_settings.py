@@ -113,3 +113,37 @@ def test_postgresql_connections_run_without_jit(postgres):
     with postgres.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone() == ("off",)
+
+
+def test_production_cookies_are_host_prefixed_secure_and_out_of_scripts_reach(prod_env):
+    """`__Host-` cookies (Secure, Path=/, no Domain: no other host or plain HTTP sets or reads
+    them), and neither the session nor the CSRF cookie readable by a script."""
+    script = (
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        "settings.STORAGES = {**settings.STORAGES, 'staticfiles': {\n"  # no collectstatic here
+        "    'BACKEND': 'django.contrib.staticfiles.storage.StaticFilesStorage'}}\n"
+        "from django.test import Client\n"
+        "c = Client(HTTP_HOST='amparo.example.org')\n"
+        "r = c.get('/login/', secure=True)\n"
+        "assert r.status_code == 200, r.status_code\n"
+        "r = c.post('/i18n/setlang/', {'language': 'es'}, secure=True,\n"
+        "           HTTP_REFERER='https://amparo.example.org/login/')\n"
+        "print(settings.SESSION_COOKIE_NAME, settings.SESSION_COOKIE_SECURE,\n"
+        "      settings.SESSION_COOKIE_HTTPONLY, settings.SESSION_COOKIE_PATH,\n"
+        "      settings.SESSION_COOKIE_DOMAIN or '-')\n"  # set at login, like the others
+        "for m in c.cookies.values():\n"
+        "    print(m.key, m['secure'] or '-', m['httponly'] or '-', m['path'] or '-',\n"
+        "          m['domain'] or '-')\n"
+    )
+    env = {**prod_env, "DJANGO_SETTINGS_MODULE": "settings.prod"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=300, check=False)
+
+    assert result.returncode == 0, result.stderr
+    cookies = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()}
+    assert set(cookies) == {"__Host-amparo_session", "__Host-amparo_csrf",
+                            "__Host-amparo_language"}, result.stdout
+    for name, (secure, httponly, path, domain) in cookies.items():
+        assert name.startswith("__Host-"), name
+        assert (secure, httponly, path, domain) == ("True", "True", "/", "-"), name
