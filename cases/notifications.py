@@ -252,7 +252,11 @@ def handover_started(handover: Handover, *, by: User) -> list[Notification]:
 def handover_answered(handover: Handover, *, by: User) -> list[Notification]:
     """Accepted, rejected or withdrawn. An answer is told to the supervisors of the office that
     started the transfer; a withdrawal to those of the office that was to answer it (the
-    starting office withdrew it itself)."""
+    starting office withdrew it itself). What asked for an answer no longer waits: read."""
+    Notification.objects.filter(
+        handover=handover, read_at__isnull=True,
+        kind__in=(NotificationKind.TRANSFER_OFFERED, NotificationKind.CASE_REQUESTED),
+    ).update(read_at=timezone.now())
     kind = {HandoverStatus.ACCEPTED: NotificationKind.TRANSFER_ACCEPTED,
             HandoverStatus.REJECTED: NotificationKind.TRANSFER_REJECTED,
             HandoverStatus.WITHDRAWN: NotificationKind.TRANSFER_WITHDRAWN}[

@@ -1,7 +1,7 @@
 """A share that ends tells who loses it (docs/architecture.md#notifications): a named share's
 staff member, an office's supervisors; ended by a supervisor or by the periodic expiry, which
-tells a whole batch in one INSERT. What told of a share no longer counts in the bell once the
-share ends."""
+tells a whole batch in one INSERT. What asked for an answer, or told of a share, no longer
+counts in the bell once the transfer is answered or the share ends."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from faker import Faker
 
-from cases import access, consent, selectors, services, shares
+from cases import access, consent, handovers, selectors, services, shares
 from cases.models import (
     CaseUserObjectPermission,
     Notification,
@@ -300,3 +300,79 @@ def test_the_bell_counts_an_ended_share_in_one_statement(
 
     with django_assert_num_queries(1):
         assert selectors.unread_notifications(reader) == 1
+
+
+# --- Transfers that no longer wait ---------------------------------------------------------------
+
+
+@pytest.fixture
+def second_office(db) -> Office:
+    return Office.objects.create(code="BZ-ORW", name="Orange Walk", country="BZ", city="Orange Walk")
+
+
+@pytest.fixture
+def second_supervisor(make_user, second_office):
+    return make_user(Role.SUPERVISOR, second_office)
+
+
+@pytest.fixture
+def second_supervisor2(make_user, second_office):
+    return make_user(Role.SUPERVISOR, second_office)
+
+
+def waiting(user: User) -> list[Notification]:
+    return list(Notification.objects.filter(
+        recipient=user, read_at__isnull=True,
+        kind__in=(NotificationKind.TRANSFER_OFFERED, NotificationKind.CASE_REQUESTED)))
+
+
+@pytest.mark.parametrize("answer", ["accept", "reject"])
+def test_an_answered_offer_no_longer_waits_in_the_bell(
+        case, supervisor, second_office, second_supervisor, second_supervisor2, answer):
+    offer = handovers.offer(by=supervisor, case=case, to_office=second_office, reason=REASON)
+    for who in (second_supervisor, second_supervisor2):
+        assert selectors.unread_notifications(fresh(who)) == 1
+        assert handovers.waiting_count(fresh(who)) == 1
+
+    if answer == "accept":
+        handovers.accept(by=second_supervisor, handover=offer)
+    else:
+        handovers.reject(by=second_supervisor, handover=offer, answer="Sin cupo")
+
+    # The colleague who did not answer is not asked any more either.
+    for who in (second_supervisor, second_supervisor2):
+        assert waiting(who) == []
+        assert selectors.unread_notifications(fresh(who)) == 0
+        assert handovers.waiting_count(fresh(who)) == 0
+        (n,) = told(who)
+        assert n.kind == NotificationKind.TRANSFER_OFFERED and n.read_at is not None
+    # Who offered is told of the answer, and was asked nothing.
+    answered = (NotificationKind.TRANSFER_ACCEPTED if answer == "accept"
+                else NotificationKind.TRANSFER_REJECTED)
+    assert [n.kind for n in told(supervisor)] == [answered]
+    assert selectors.unread_notifications(fresh(supervisor)) == 1
+
+
+def test_a_withdrawn_request_no_longer_waits_in_the_bell(
+        case, supervisor, second_office, second_supervisor, make_user, person_data):
+    supervisor2 = make_user(Role.SUPERVISOR, case.office)
+    asked = handovers.ask(by=second_supervisor, reference=case.reference, office=second_office,
+                          reason=REASON)
+    other = handovers.offer(by=second_supervisor, case=services.open_case(
+        by=second_supervisor, person=services.register_person(
+            by=second_supervisor, office=second_office, data=person_data(
+                given_names=fake.first_name(), family_names=fake.last_name(),
+                aliases=[], email=fake.email())),
+        kind="asylum"), to_office=case.office, reason=REASON)
+    assert selectors.unread_notifications(fresh(supervisor)) == 2
+
+    handovers.withdraw(by=second_supervisor, handover=asked)
+
+    for who in (supervisor, supervisor2):
+        # Told of the withdrawal; the request it withdrew and nothing else is read.
+        assert [(n.kind, n.read_at is None) for n in told(who)] == [
+            (NotificationKind.CASE_REQUESTED, False), (NotificationKind.TRANSFER_OFFERED, True),
+            (NotificationKind.TRANSFER_WITHDRAWN, True)]
+        assert selectors.unread_notifications(fresh(who)) == 2  # the withdrawal, the other offer
+        assert [n.handover_id for n in waiting(who)] == [other.pk]
+
