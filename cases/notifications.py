@@ -11,6 +11,7 @@ shown, in the reader's language, so no name or decrypted value is ever stored.
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -80,7 +81,8 @@ def text(notification: Notification) -> str:
 
 _BETWEEN_OFFICES = {NotificationKind.TRANSFER_OFFERED, NotificationKind.CASE_REQUESTED,
                     NotificationKind.TRANSFER_ACCEPTED, NotificationKind.TRANSFER_REJECTED,
-                    NotificationKind.TRANSFER_WITHDRAWN, NotificationKind.SHARED}
+                    NotificationKind.TRANSFER_WITHDRAWN, NotificationKind.SHARED,
+                    NotificationKind.SHARE_ENDED}
 
 
 def _between_offices(kind: str, reference: str, params: dict[str, Any]) -> str:
@@ -99,10 +101,24 @@ def _between_offices(kind: str, reference: str, params: dict[str, Any]) -> str:
     if kind == NotificationKind.TRANSFER_WITHDRAWN:
         return _("%(by)s withdrew the transfer of case %(reference)s (%(from)s → %(to)s): "
                  "it no longer waits for your answer.") % values
+    if kind == NotificationKind.SHARE_ENDED:
+        return _share_ended(values, str(params.get("office", "")))
     if params.get("office"):
         return _("Case %(reference)s was shared with your office %(office)s until %(until)s.") % {
             **values, "office": str(params["office"])}
     return _("Case %(reference)s was shared with you until %(until)s.") % values
+
+
+def _share_ended(values: dict[str, str], office: str) -> str:
+    values = {**values, "office": office}
+    if office and values["by"]:
+        return _("%(by)s ended the share of case %(reference)s with your office %(office)s.") % values
+    if office:
+        return _("The share of case %(reference)s with your office %(office)s ended: it lasted "
+                 "until %(until)s.") % values
+    if values["by"]:
+        return _("%(by)s ended the share of case %(reference)s with you.") % values
+    return _("The share of case %(reference)s with you ended: it lasted until %(until)s.") % values
 
 
 # --- Written from the events of the services ------------------------------------------------
@@ -236,7 +252,11 @@ def handover_started(handover: Handover, *, by: User) -> list[Notification]:
 def handover_answered(handover: Handover, *, by: User) -> list[Notification]:
     """Accepted, rejected or withdrawn. An answer is told to the supervisors of the office that
     started the transfer; a withdrawal to those of the office that was to answer it (the
-    starting office withdrew it itself)."""
+    starting office withdrew it itself). What asked for an answer no longer waits: read."""
+    Notification.objects.filter(
+        handover=handover, read_at__isnull=True,
+        kind__in=(NotificationKind.TRANSFER_OFFERED, NotificationKind.CASE_REQUESTED),
+    ).update(read_at=timezone.now())
     kind = {HandoverStatus.ACCEPTED: NotificationKind.TRANSFER_ACCEPTED,
             HandoverStatus.REJECTED: NotificationKind.TRANSFER_REJECTED,
             HandoverStatus.WITHDRAWN: NotificationKind.TRANSFER_WITHDRAWN}[
@@ -274,6 +294,61 @@ def shared(case: Case, users: Iterable[User], *, by: User | None,
                   for user in users if user.pk != getattr(by, "pk", None)])
 
 
+@dataclass(frozen=True)
+class Ended:
+    """A share of a case that ended: with the staff member `user_id` by name, or with the
+    office `office_id` (code `office`), whose supervisors are told. `until` is its last day
+    (None: it had no end)."""
+
+    case_id: Any
+    case_office_id: int
+    reference: str
+    until: datetime.date | None
+    user_id: int | None = None
+    office_id: int | None = None
+    office: str = ""
+
+
+def shares_ended(ended: list[Ended], *, by: User | None = None,
+                 by_office: str = "") -> list[Notification]:
+    """Shares ended, ended by `by` of the case's office `by_office` (a code), or expired (None):
+    tell who lost them, not who ended them, and mark read what told them of the share. Three
+    statements, however many shares: the offices' supervisors, one INSERT, one UPDATE."""
+    if not ended:
+        return []
+    supervisors: dict[int, list[int]] = defaultdict(list)
+    offices = {e.office_id for e in ended if e.office_id is not None}
+    if offices:
+        rows = Membership.objects.filter(office__in=offices, role=Role.SUPERVISOR,
+                                         user__is_active=True)
+        if by is not None:
+            rows = rows.exclude(user=by)
+        for user_id, office_id in rows.values_list("user_id", "office_id").distinct():
+            supervisors[office_id].append(user_id)
+    notices = []
+    stale = models.Q(pk__in=[])
+    for e in ended:
+        params = {"reference": e.reference}
+        if by is not None:
+            params["by"] = by_office
+        elif e.until is not None:
+            params["until"] = e.until.isoformat()
+        if e.office_id is not None:
+            params["office"] = e.office
+            told = sorted(supervisors.get(e.office_id, []))
+            stale |= models.Q(case_id=e.case_id, params__office=e.office)
+        else:
+            told = [e.user_id] if e.user_id not in (None, getattr(by, "pk", None)) else []
+            stale |= (models.Q(case_id=e.case_id, recipient_id=e.user_id)
+                      & ~models.Q(params__has_key="office"))
+        notices += [Notification(recipient_id=user_id, office_id=e.case_office_id,
+                                 case_id=e.case_id, kind=NotificationKind.SHARE_ENDED,
+                                 params=params) for user_id in told]
+    Notification.objects.filter(stale, kind=NotificationKind.SHARED,
+                                read_at__isnull=True).update(read_at=timezone.now())
+    return _tell(notices)
+
+
 # --- Told by email ---------------------------------------------------------------------------
 
 
@@ -282,6 +357,8 @@ def _email_subject(kind: str) -> str:
         return _("Amparo: a case transfer waits for your answer")
     if kind == NotificationKind.SHARED:
         return _("Amparo: a case was shared with you")
+    if kind == NotificationKind.SHARE_ENDED:
+        return _("Amparo: a share of a case ended")
     return _("Amparo: news of a case transfer")
 
 

@@ -63,6 +63,7 @@ from cases.models import (
     Membership,
     Note,
     Notification,
+    NotificationKind,
     Office,
     Person,
     PersonIndex,
@@ -954,12 +955,14 @@ def visible_notifications(user: User) -> QuerySet[Notification]:
     """The user's own notifications about cases they may still see: a case reassigned, or a
     role or grant withdrawn, hides its notifications, reference and all. One about a transfer
     between offices shows while the user supervises one of its offices (what the transfers
-    page shows them), whether or not they see the case."""
+    page shows them), whether or not they see the case. One telling that a share ended shows
+    for good: the case is no longer theirs to see, its reference was."""
     if not user.is_authenticated or not user.is_active:
         return Notification.objects.none()
     supervised = sorted(offices_where(user, Role.SUPERVISOR))
     about_case = Q(handover__isnull=True,
                    case__in=visible_cases(user, grants_in_query=True).values("pk"))
+    about_case |= Q(kind=NotificationKind.SHARE_ENDED)
     if not supervised:
         return Notification.objects.filter(about_case, recipient=user)
     about_transfer = Q(handover__from_office__in=supervised) | Q(handover__to_office__in=supervised)
@@ -971,8 +974,10 @@ def visible_notifications(user: User) -> QuerySet[Notification]:
 BELL_SCAN = 100
 
 
-def _bell_sees(user: User, case_id: Any, office_id: int, assigned_to_id: int | None,
+def _bell_sees(user: User, kind: str, case_id: Any, office_id: int, assigned_to_id: int | None,
                handover_id: Any, from_office_id: int | None, to_office_id: int | None) -> bool:
+    if kind == NotificationKind.SHARE_ENDED:
+        return True
     if handover_id is not None:
         return sees_handover(user, from_office_id or 0, to_office_id or 0)
     return sees_case(user, case_id, office_id, assigned_to_id)
@@ -983,12 +988,12 @@ def unread_notifications(user: User) -> Bounded:
     asks on every page, so the usual answer is one plain statement on the (recipient,
     read_at, created_at) index, with each row's case office and assignee, judged by
     `sees_case` (the rule of `visible_cases`), or its transfer's offices, judged by
-    `sees_handover`, instead of the scope's subqueries."""
+    `sees_handover`, instead of the scope's subqueries (a share's end always counts)."""
     if not user.is_authenticated or not user.is_active:
         return Bounded(0)
     rows = list(Notification.objects.filter(recipient=user, read_at__isnull=True)
                 .order_by("-created_at")
-                .values_list("case_id", "case__office_id", "case__assigned_to_id",
+                .values_list("kind", "case_id", "case__office_id", "case__assigned_to_id",
                              "handover_id", "handover__from_office_id",
                              "handover__to_office_id")[:BELL_SCAN])
     seen = sum(1 for row in rows if _bell_sees(user, *row))

@@ -435,7 +435,18 @@ def revoke_office(*, by: User, case: Case, office_share_id: Any, reason: str = "
         return None
     _end(office_share, by=by, reason=reason, action="case.unshare")
     events.emit("case.office_unshare", actor=by, obj=case, office=office_share.office_id)
+    notifications.shares_ended([_ended(office_share, case)], by=by, by_office=case.office.code)
     return office_share
+
+
+def _ended(office_share: OfficeShare, case: Case) -> notifications.Ended:
+    return notifications.Ended(case_id=case.pk, case_office_id=case.office_id,
+                               reference=case.reference, until=_last_day(office_share.expires_at),
+                               office_id=office_share.office_id, office=office_share.office.code)
+
+
+def _last_day(expires_at: datetime.datetime) -> datetime.date:
+    return timezone.localtime(expires_at).date() - datetime.timedelta(days=1)
 
 
 @transaction.atomic
@@ -483,16 +494,23 @@ def revoke(*, by: User, case: Case, user: User, reason: str = "") -> int:
         raise PermissionDenied(_("Only a supervisor of this office can share its cases."))
     texts.ensure(reason, texts.SHORT, field="reason")
     removed = 0
+    ended: list[notifications.Ended] = []
     for grant in CaseUserObjectPermission.objects.filter(
         content_object=case, user=user, permission__codename__in=SHARE_CODENAMES,
         office_share__isnull=True,
-    ):
+    ).select_related("permission"):
         updates.stamp(grant, by=by, reason=reason)
         grant.delete()
         removed += 1
+        if grant.permission.codename == "view_case":
+            ended.append(notifications.Ended(
+                case_id=case.pk, case_office_id=case.office_id, reference=case.reference,
+                until=_last_day(grant.expires_at) if grant.expires_at else None,
+                user_id=user.pk))
     if removed:
         events.emit("case.unshare", actor=by, obj=case, user=user.pk)
         follow_offices(user, by=by)
+        notifications.shares_ended(ended, by=by, by_office=case.office.code)
     access.forget(user)
     return removed
 
@@ -516,6 +534,8 @@ def expire(*, now: datetime.datetime | None = None, batch: int = 500) -> int:
                 events.emit("case.office_share_expire", obj=office_share.case,
                             office=office_share.office_id,
                             ended=office_share.expires_at.isoformat())
+            # The receiving offices' supervisors are told, the batch at once.
+            notifications.shares_ended([_ended(s, s.case) for s in ended_offices])
     while True:
         with transaction.atomic():
             ended = list(CaseUserObjectPermission.objects.select_for_update(skip_locked=True)
@@ -523,14 +543,23 @@ def expire(*, now: datetime.datetime | None = None, batch: int = 500) -> int:
                          .order_by("expires_at", "pk")[:batch])
             if not ended:
                 return done
+            cases = {pk: (office_id, reference) for pk, office_id, reference in Case.objects.filter(
+                pk__in={g.content_object_id for g in ended}).values_list("pk", "office_id",
+                                                                         "reference")}
+            told: list[notifications.Ended] = []
             for grant in ended:
                 updates.stamp(grant, by=None, reason="")
                 grant.delete()
                 if grant.permission.codename == "view_case":
+                    office_id, reference = cases[grant.content_object_id]
                     events.emit("case.share_expire", object_type="cases.case",
-                                object_id=str(grant.content_object_id),
-                                office_id=Case.objects.filter(pk=grant.content_object_id)
-                                .values_list("office_id", flat=True).first(),
+                                object_id=str(grant.content_object_id), office_id=office_id,
                                 user=grant.user_id, ended=grant.expires_at.isoformat()
                                 if grant.expires_at else "")
                     done += 1
+                    if grant.office_share_id is None and grant.expires_at is not None:
+                        told.append(notifications.Ended(
+                            case_id=grant.content_object_id, case_office_id=office_id,
+                            reference=reference, until=_last_day(grant.expires_at),
+                            user_id=grant.user_id))
+            notifications.shares_ended(told)

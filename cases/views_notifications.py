@@ -2,7 +2,8 @@
 
 The list shows codes turned into text, never case content, so reading it is not an audited
 view; opening one goes to the case page, which records its view as always, or, for a
-transfer between offices, to the transfers page (the office asked may not see the case yet).
+transfer between offices, to the transfers page (the office asked may not see the case yet);
+a share's end, back to the list.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cases import notifications, selectors
 from cases.http import AuthedRequest
+from cases.models import NotificationKind
 from cases.paging import BoundedPaginator
 
 PAGE_SIZE = 25
@@ -35,9 +37,12 @@ def notification_list(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_GET
 def notification_open(request: AuthedRequest, notification_id: int) -> HttpResponse:
-    """Mark it read and go to its case (which records its view) or its transfer."""
+    """Mark it read and go to its case (which records its view) or its transfer; a share's
+    end stays on the list (the case is no longer the reader's to see)."""
     notification = selectors.get_notification(request.user, notification_id)
     notifications.mark_read(by=request.user, notification=notification)
+    if notification.kind == NotificationKind.SHARE_ENDED:
+        return redirect("notification_list")
     if notification.handover_id is not None:
         return redirect(f"{reverse('handover_list')}#handover-{notification.handover_id}")
     return redirect("case_detail", case_id=notification.case_id)

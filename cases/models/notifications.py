@@ -24,6 +24,9 @@ class NotificationKind(models.TextChoices):
     TRANSFER_REJECTED = "transfer_rejected", _("Transfer rejected")
     TRANSFER_WITHDRAWN = "transfer_withdrawn", _("Transfer withdrawn")
     SHARED = "shared", _("Case shared with you")
+    # Told to who lost the share (or, for an office, its supervisors): shown to its recipient
+    # although the case no longer is.
+    SHARE_ENDED = "share_ended", _("Share ended")
 
 
 class Notification(models.Model):

@@ -389,13 +389,16 @@ def test_a_named_share_tells_who_receives_it_once(client, consented, supervisor,
     assert opened["Location"] == reverse("case_detail", args=[case.pk])
     assert client.get(opened["Location"]).status_code == 200
 
-    # Changing the parts or the end is not news; ending the share hides what was told.
+    # Changing the parts or the end is not news; ending the share hides what was told, and
+    # the bell counts only that it ended.
     shares.share(by=supervisor, case=case, user=other_caseworker, parts=["procedure", "notes"],
                  until=SOON, reason=REASON)
     assert len(told(other_caseworker)) == 1
     shares.revoke(by=supervisor, case=case, user=other_caseworker)
     assert client.get(reverse("notification_open", args=[n.pk])).status_code == 404
-    assert selectors.unread_notifications(fresh(other_caseworker)) == 0
+    assert [m.kind for m in told(other_caseworker)] == [NotificationKind.SHARED,
+                                                        NotificationKind.SHARE_ENDED]
+    assert selectors.unread_notifications(fresh(other_caseworker)) == 1
 
 
 def test_a_share_with_an_office_tells_its_caseworkers_and_supervisors(
