@@ -9,11 +9,12 @@ import json
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from cases import (
     consent,
@@ -27,12 +28,13 @@ from cases import (
     transfers,
 )
 from cases.access import has_role, roles_in
-from cases.crypto import packages
+from cases.crypto import files, packages
 from cases.crypto.packages import PackageRefused, PublicBundle
 from cases.models import (
     Case,
     CaseKind,
     ConsentPurpose,
+    Document,
     Office,
     Organisation,
     OrganisationKind,
@@ -44,9 +46,13 @@ from cases.models import (
     User,
 )
 
-PARTS = ("identity", "contact", "history")  # identity always goes
-CONTENT_VERSION = 1
-MAX_PACKAGE_BYTES = 5 * 1024 * 1024
+PARTS = ("identity", "contact", "history", "documents")  # identity always goes
+# Version 1 is the content's JSON alone. With the case's documents it is version 2: the
+# JSON on one line, a newline, then each document's bytes in the order the JSON lists them
+# (with their sizes), so that they are not inflated by base 64 twice.
+CONTENT_VERSION, DOCUMENTS_VERSION = 1, 2
+# Room in a package for its header and signature beside the ciphertext (in base 64).
+ENVELOPE_ROOM = 2048
 
 REFUSALS = {
     "unreadable": gettext_lazy("This file is not a case package, or it is damaged."),
@@ -60,7 +66,38 @@ REFUSALS = {
 
 
 def refusal_message(refused: PackageRefused) -> str:
+    if refused.reason == "too_large":
+        return too_large_message()
     return str(REFUSALS[refused.reason])
+
+
+def max_bytes() -> int:
+    """The largest package sent or received (setting AMPARO_PACKAGE_MAX_BYTES)."""
+    return int(settings.AMPARO_PACKAGE_MAX_BYTES)
+
+
+def refused_for_size(*, by: User, size: int) -> PackageRefused:
+    """A package too large to be read at all, its refusal recorded as any other's."""
+    events.emit("package.import", actor=by, outcome="refused", reason="too_large")
+    return PackageRefused("too_large", f"{size} bytes")
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
+
+
+def max_bytes_text() -> str:
+    """The limit in MB, as the pages say it."""
+    return _mb(max_bytes())
+
+
+def too_large_message(size: int | None = None) -> str:
+    if size is None:
+        return _("A case package may be at most %(limit)s MB; this file is larger.") % {
+            "limit": max_bytes_text()}
+    return _("The package would be %(size)s MB, more than the %(limit)s MB a case package "
+             "may be: send it without the case's documents.") % {"size": _mb(size),
+                                                                  "limit": max_bytes_text()}
 
 
 # Registering another installation's office.
@@ -109,7 +146,8 @@ def partner(code: str) -> PartnerKey | None:
 # Sending.
 
 
-def _content(case: Case, parts: set[str], reason: str) -> dict[str, Any]:
+def _content(case: Case, parts: set[str], reason: str,
+             documents: list[Document]) -> dict[str, Any]:
     person = case.principal
     data: dict[str, Any] = {
         "given_names": person.given_names, "family_names": person.family_names,
@@ -124,7 +162,8 @@ def _content(case: Case, parts: set[str], reason: str) -> dict[str, Any]:
     if "contact" in parts:
         data.update(phone=person.phone or "", email=person.email or "", address=person.address or "")
     content: dict[str, Any] = {
-        "version": CONTENT_VERSION, "parts": sorted(parts), "reason": reason,
+        "version": DOCUMENTS_VERSION if "documents" in parts else CONTENT_VERSION,
+        "parts": sorted(parts), "reason": reason,
         "case": {"reference": case.reference, "kind": case.kind, "state": case.state,
                  "procedure": case.procedure, "opened_on": case.opened_at.date().isoformat(),
                  "closed_on": case.closed_at.date().isoformat() if case.closed_at else None},
@@ -135,7 +174,23 @@ def _content(case: Case, parts: set[str], reason: str) -> dict[str, Any]:
             {"number": s.number, "transition": s.transition, "from": s.source, "to": s.target,
              "effective_on": s.effective_on.isoformat()}
             for s in case.steps.order_by("number")]
+    if "documents" in parts:
+        content["documents"] = [
+            {"title": d.title, "filename": d.filename, "content_type": d.content_type,
+             "size": d.size, "added_on": d.created_at.date().isoformat()} for d in documents]
     return content
+
+
+def _body(by: User, head: bytes, documents: list[Document]) -> bytes:
+    """The content of version 2: the JSON, a newline, the documents' bytes one after the
+    other (read through the same service as a download)."""
+    body = bytearray(head + b"\n")
+    for document in documents:
+        data = services.read_document(by=by, document=document)
+        if len(data) != document.size:
+            raise ValueError(f"document {document.pk} is not the size recorded")
+        body += data
+    return bytes(body)
 
 
 def export_case(*, by: User, case: Case, to: PartnerKey, parts: set[str], reason: str,
@@ -160,6 +215,14 @@ def export_case(*, by: User, case: Case, to: PartnerKey, parts: set[str], reason
         if person.erased_at:
             raise ValidationError(_("This person's record was erased."))
         restriction.ensure_processing_allowed(person)
+        documents = (list(case.documents.order_by("created_at", "pk"))
+                     if "documents" in parts else [])
+        head = json.dumps(_content(case, parts, reason.strip(), documents)).encode()
+        # The stored sizes tell how large the package will be before any file is read.
+        expected = packages.sealed_size(len(head) + 1 + sum(d.size for d in documents),
+                                        room=ENVELOPE_ROOM)
+        if expected > max_bytes():
+            raise ValidationError(too_large_message(expected))
         purpose = reason.strip()
         if not consent.allows(person, ConsentPurpose.SHARING):
             if not override.strip():
@@ -174,9 +237,11 @@ def export_case(*, by: User, case: Case, to: PartnerKey, parts: set[str], reason
             purpose += "\n" + _("Shared without the person's consent: %(reason)s") % {
                 "reason": override.strip()}
         package_id = uuid.uuid4()
-        sealed = packages.seal(json.dumps(_content(case, parts, reason.strip())).encode(),
+        sealed = packages.seal(_body(by, head, documents) if "documents" in parts else head,
                                sender=office_keys.keys(case.office, create=create_keys),
                                recipient=_bundle(to), package_id=package_id)
+        if len(sealed) > max_bytes():
+            raise ValidationError(too_large_message(len(sealed)))
         transfers.record_transfer(
             by=by, office=case.office, transferred_on=timezone.localdate(),
             channel=TransferChannel.PLATFORM, case=case,
@@ -184,12 +249,14 @@ def export_case(*, by: User, case: Case, to: PartnerKey, parts: set[str], reason
             purpose=purpose, to_organisation=to.organisation,
             agreement=_("Case package %(id)s") % {"id": package_id})
         events.emit("package.export", actor=by, obj=case, package=str(package_id),
-                    to_office=to.office_code, fingerprint=to.fingerprint, parts=sorted(parts))
+                    to_office=to.office_code, fingerprint=to.fingerprint, parts=sorted(parts),
+                    documents=[str(d.pk) for d in documents])
     return sealed
 
 
 _PART_LABELS = {"identity": gettext_lazy("identity and documents"),
-                "contact": gettext_lazy("contact details"), "history": gettext_lazy("case history")}
+                "contact": gettext_lazy("contact details"), "history": gettext_lazy("case history"),
+                "documents": gettext_lazy("the case's files (scans and photos)")}
 
 
 # Receiving.
@@ -235,25 +302,73 @@ def _summary(opened: packages.Opened, content: dict[str, Any]) -> str:
             "ref": case.get("reference", ""), "opened": case.get("opened_on", ""),
             "state": case.get("state", "")},
         _("Why it was sent: %(reason)s") % {"reason": content.get("reason", "")}]
+    if "documents" in content:
+        count = len(content["documents"])
+        lines.append(ngettext("%(count)d document came with the package.",
+                              "%(count)d documents came with the package.", count)
+                     % {"count": count})
     for step in content.get("history", [])[:200]:
         lines.append(f"{step.get('number')}. {step.get('effective_on')} {step.get('transition')}: "
                      f"{step.get('from')} → {step.get('to')}")
     return "\n".join(lines)
 
 
-def _read(data: bytes) -> tuple[packages.Opened, dict[str, Any]]:
-    if len(data) > MAX_PACKAGE_BYTES:
-        raise PackageRefused("unreadable", "larger than a case package can be")
+Attached = list[tuple[dict[str, Any], memoryview]]
+
+
+def _parse(content: bytes) -> tuple[dict[str, Any], Attached]:
+    """The content's JSON and, in version 2, each document's entry with its bytes (views
+    into `content`, not copies)."""
+    cut = content.find(b"\n")
+    head = json.loads(content if cut < 0 else content[:cut])
+    if head.get("version") == CONTENT_VERSION and cut < 0:
+        return head, []
+    if head.get("version") != DOCUMENTS_VERSION or cut < 0 or not isinstance(
+            head.get("documents"), list):
+        raise ValueError("content version")
+    tail = memoryview(content)[cut + 1:]
+    attached: Attached = []
+    offset = 0
+    for item in head["documents"]:
+        size = item["size"]
+        if type(size) is not int or size < 0:
+            raise ValueError("document size")
+        attached.append((item, tail[offset:offset + size]))
+        offset += size
+    if offset != len(tail):
+        raise ValueError("the documents' sizes do not add up")
+    return head, attached
+
+
+def _read(data: bytes) -> tuple[packages.Opened, dict[str, Any], Attached]:
+    if len(data) > max_bytes():  # before anything is parsed or decrypted
+        raise PackageRefused("too_large", f"{len(data)} bytes")
     opened = packages.open_package(data, own_keys=_own_keys, sender_bundle=_sender)
     try:
-        content = json.loads(opened.content)
-        if content.get("version") != CONTENT_VERSION or not isinstance(content.get("person"), dict):
-            raise ValueError("content version")
+        content, attached = _parse(opened.content)
+        if not isinstance(content.get("person"), dict):
+            raise ValueError("person")
         if content["case"]["kind"] not in CaseKind.values:
             raise ValueError("case kind")
     except (ValueError, KeyError, TypeError, AttributeError):
         raise PackageRefused("unreadable", "the content is not a case of this version") from None
-    return opened, content
+    return opened, content, attached
+
+
+def _attach(*, by: User, case: Case, attached: Attached, package_id: uuid.UUID,
+            stored: list[str]) -> None:
+    """Each document through the upload's own service: checked, its metadata removed,
+    sealed with the person's key here. `stored` collects the files written."""
+    for number, (item, data) in enumerate(attached, 1):
+        try:
+            document = services.add_document(
+                by=by, case=case, title=str(item.get("title") or ""),
+                filename=str(item.get("filename") or ""), data=bytes(data), package=package_id)
+        except ValidationError as exc:
+            raise ValidationError(
+                _("Document %(number)d of the package cannot be stored here: %(reason)s"),
+                params={"number": number, "reason": " ".join(exc.messages)}) from None
+        stored.append(document.storage_name)
 
 
 def import_package(*, by: User, data: bytes) -> tuple[ReceivedPackage, bool]:
@@ -262,7 +377,7 @@ def import_package(*, by: User, data: bytes) -> tuple[ReceivedPackage, bool]:
     registered in the office (same keyed fingerprint) gets the case. PackageRefused,
     PermissionDenied or ValidationError: nothing is written but the refusal's audit event."""
     try:
-        opened, content = _read(data)
+        opened, content, attached = _read(data)
     except PackageRefused as refused:
         events.emit("package.import", actor=by, outcome="refused", reason=refused.reason)
         raise
@@ -275,6 +390,7 @@ def import_package(*, by: User, data: bytes) -> tuple[ReceivedPackage, bool]:
     if done is not None:
         return done, False
     reference = str(content["case"].get("reference", ""))[:40]
+    stored: list[str] = []  # sealed files written: removed again if the transaction is not kept
     try:
         with transaction.atomic():
             sender = PartnerKey.objects.get(fingerprint=opened.header["from_key"])
@@ -306,17 +422,25 @@ def import_package(*, by: User, data: bytes) -> tuple[ReceivedPackage, bool]:
                                       reason=_("Received from %(office)s") % {
                                           "office": opened.sender.office})
             services.add_note(by=by, case=case, text=_summary(opened, content))
+            # Before the documents: the same package imported at the same moment waits here
+            # (or fails) before it writes any file.
             received = ReceivedPackage.objects.create(
                 package_id=opened.package_id, sender=sender, office=office, case=case,
                 person=person, sender_reference=reference, received_by=by)
+            _attach(by=by, case=case, attached=attached, package_id=opened.package_id,
+                    stored=stored)
             events.emit("package.import", actor=by, obj=case, package=str(opened.package_id),
                         from_office=opened.sender.office, fingerprint=sender.fingerprint,
-                        person=str(person.pk), parts=content.get("parts", []))
-    except IntegrityError:  # the same package imported at the same moment
-        done = ReceivedPackage.objects.filter(package_id=opened.package_id).first()
-        if done is None:
-            raise
-        return done, False
-    except (ValueError, TypeError):
-        raise ValidationError(_("The package's person or case cannot be read.")) from None
+                        person=str(person.pk), parts=content.get("parts", []),
+                        documents=len(attached))
+    except BaseException as exc:
+        for name in stored:  # nothing half-written: no sealed file without its row
+            files.delete(name)
+        if isinstance(exc, IntegrityError):  # the same package imported at the same moment
+            done = ReceivedPackage.objects.filter(package_id=opened.package_id).first()
+            if done is not None:
+                return done, False
+        elif isinstance(exc, ValueError | TypeError):
+            raise ValidationError(_("The package's person or case cannot be read.")) from None
+        raise
     return received, True

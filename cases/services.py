@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Sequence
+from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
@@ -340,8 +341,10 @@ def add_note(*, by: User, case: Case, text: str) -> Note:
     return note
 
 
-def add_document(*, by: User, case: Case, title: str, filename: str, data: bytes) -> Document:
-    """Seal an upload with the principal's data key and attach it to the case."""
+def add_document(*, by: User, case: Case, title: str, filename: str, data: bytes,
+                 package: uuid.UUID | None = None) -> Document:
+    """Seal an upload with the principal's data key and attach it to the case. `package`:
+    the document came in that case package (its history and its event say so)."""
     texts.ensure(title.strip(), texts.SHORT, field="title")
     texts.ensure(filename, texts.SHORT, field="file")
     content_type = uploads.check_upload(data, accepted=uploads.CASE_DOCUMENT)
@@ -366,10 +369,12 @@ def add_document(*, by: User, case: Case, title: str, filename: str, data: bytes
                 title=title.strip() or filename, filename=filename, content_type=content_type,
                 size=len(data), storage_name=name,
             )
-            updates.stamp(doc, by=by)
+            updates.stamp(doc, by=by, reason=_("Received in case package %(id)s") % {
+                "id": package} if package else "")
             doc.save()
+            source: dict[str, Any] = {"package": str(package)} if package else {}
             events.emit("document.add", actor=by, obj=case, document=str(doc.pk),
-                        content_type=content_type, size=len(data))
+                        content_type=content_type, size=len(data), **source)
     except Exception:
         if name:  # nothing half-written: no sealed file without its row
             files.delete(name)

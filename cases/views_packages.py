@@ -9,11 +9,13 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.core.files.uploadhandler import MemoryFileUploadHandler
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import access, case_packages, events, office_keys, selectors, two_factor
@@ -50,11 +52,25 @@ class ReceiveForm(Styled, forms.Form):
     package = forms.FileField(label=gettext_lazy("Case package"))
 
     def clean_package(self) -> bytes:
-        upload = self.cleaned_data["package"]
-        if upload.size > case_packages.MAX_PACKAGE_BYTES:
-            raise ValidationError(_("This file is larger than a case package can be."))
-        data: bytes = upload.read()
+        data: bytes = self.cleaned_data["package"].read()  # its size: import_package
         return data
+
+
+class PackageUploadHandler(MemoryFileUploadHandler):
+    """Keeps a package in memory up to the package limit (larger than an upload's), never
+    in a temporary file."""
+
+    def handle_raw_input(self, input_data: Any, META: Any, content_length: int, boundary: Any,
+                         encoding: str | None = None) -> None:
+        self.activated = content_length <= case_packages.max_bytes() + 1024 * 1024
+
+
+def _package_too_large(request: HttpRequest) -> bool:
+    """The request is larger than a package may be: its file was dropped unread."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > case_packages.max_bytes() + 1024 * 1024
+    except ValueError:
+        return False
 
 
 class PartnerField(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -67,6 +83,8 @@ class SendForm(Styled, forms.Form):
     contact = forms.BooleanField(label=gettext_lazy("Include the contact details"), required=False)
     history = forms.BooleanField(label=gettext_lazy("Include the case's steps"), required=False,
                                  initial=True)
+    documents = forms.BooleanField(label=gettext_lazy("Include the case's documents (scans and "
+                                                      "photos)"), required=False)
     reason = forms.CharField(label=gettext_lazy("Why the case goes"), max_length=500,
                              widget=forms.Textarea(attrs={"rows": 2}))
     override = forms.CharField(
@@ -79,6 +97,9 @@ class SendForm(Styled, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["to"].queryset = (  # type: ignore[attr-defined]
             PartnerKey.objects.filter(revoked_at__isnull=True).order_by("office_code"))
+        self.fields["documents"].help_text = _(
+            "They go sealed inside the package, which may be at most %(limit)s MB.") % {
+            "limit": case_packages.max_bytes_text()}
 
 
 def _own_fingerprints(user: object) -> list[tuple[Office, str]]:
@@ -161,11 +182,26 @@ def key_revoke(request: AuthedRequest, partner_key_id: uuid.UUID) -> HttpRespons
     return redirect("packages")
 
 
+@csrf_exempt  # checked below, once the package's own upload handler is in place
 @require_POST
+def receive(request: AuthedRequest) -> HttpResponseBase:
+    request.upload_handlers = [PackageUploadHandler(request)]
+    return _receive(request)
+
+
+@csrf_protect
 @packages_required
-def receive(request: AuthedRequest) -> HttpResponse:
+def _receive(request: AuthedRequest) -> HttpResponse:
     if not access.has_role(request.user, Role.CASEWORKER, Role.SUPERVISOR):
         raise PermissionDenied(_("Only caseworkers and supervisors receive case packages."))
+    if _package_too_large(request):
+        form = ReceiveForm({})
+        form.is_valid()
+        form.errors.pop("package", None)
+        size = int(request.META.get("CONTENT_LENGTH") or 0)
+        form.add_error("package", case_packages.refusal_message(
+            case_packages.refused_for_size(by=request.user, size=size)))
+        return _page(request, receive_form=form, status=400)
     form = ReceiveForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -176,7 +212,13 @@ def receive(request: AuthedRequest) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            if new:
+            count = received.case.documents.count() if new else 0  # all came with it
+            if count:
+                messages.success(request, ngettext(
+                    "The case was received as %(ref)s, with %(count)d document.",
+                    "The case was received as %(ref)s, with %(count)d documents.", count)
+                    % {"ref": received.case.reference, "count": count})
+            elif new:
                 messages.success(request, _("The case was received as %(ref)s.")
                                  % {"ref": received.case.reference})
             else:
@@ -202,7 +244,7 @@ def send(request: AuthedRequest, case_id: uuid.UUID) -> HttpResponse:
             return step_up  # a code entered within AMPARO_STEP_UP_MINUTES, as for every export
         if form.is_valid():
             d = form.cleaned_data
-            parts = {p for p in ("contact", "history") if d[p]}
+            parts = {p for p in ("contact", "history", "documents") if d[p]}
             try:
                 data = case_packages.export_case(by=request.user, case=case, to=d["to"],
                                                  parts=parts, reason=d["reason"],

@@ -210,6 +210,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = AMPARO_UPLOAD_MAX_BYTES + 1024 * 1024
 # Uploads stay in memory until they are sealed: a temporary file would hold them in clear.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = AMPARO_UPLOAD_MAX_BYTES + 1024 * 1024
+# A case package sent or received (docs/architecture.md#case-packages), documents included.
+AMPARO_PACKAGE_MAX_BYTES = int(os.environ.get("AMPARO_PACKAGE_MAX_BYTES", 50 * 1024 * 1024))
 
 # Audit: the checkpoint signing key (Ed25519, not a data key) and the sink outside the
 # database where signed checkpoints are appended.

@@ -47,7 +47,8 @@ _RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
 class PackageRefused(Exception):
     """A package that is not opened; `reason` is one of REASONS."""
 
-    REASONS = ("unreadable", "not_for_us", "unknown_sender", "bad_signature", "undecryptable")
+    REASONS = ("unreadable", "not_for_us", "unknown_sender", "bad_signature", "undecryptable",
+               "too_large")
 
     def __init__(self, reason: str, detail: str = "") -> None:
         if reason not in self.REASONS:
@@ -174,8 +175,16 @@ def seal(content: bytes, *, sender: OfficeKeys, recipient: PublicBundle,
     nonce = os.urandom(12)
     ciphertext = nonce + AESGCM(_content_key(shared, header)).encrypt(nonce, content, canonical(header))
     signature = sender.signing.sign(_SIGNED + canonical(header) + ciphertext)
-    return json.dumps({"format": FORMAT, "version": VERSION, "header": header,
-                       "ciphertext": _b64(ciphertext), "signature": _b64(signature)}).encode()
+    # The same JSON as json.dumps of the whole, without the ciphertext passing through text.
+    start = json.dumps({"format": FORMAT, "version": VERSION, "header": header})[:-1]
+    return b"".join([start.encode(), b', "ciphertext": "', base64.b64encode(ciphertext),
+                     b'", "signature": "', base64.b64encode(signature), b'"}'])
+
+
+def sealed_size(content_bytes: int, *, room: int) -> int:
+    """The size of the package `seal` makes of that much content: its nonce, ciphertext and
+    tag in base 64, and `room` for the rest (header, signature)."""
+    return 4 * -(-(12 + content_bytes + 16) // 3) + room
 
 
 @dataclass(frozen=True)

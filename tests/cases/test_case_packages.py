@@ -4,6 +4,7 @@ through its commands as an operator would)."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -14,12 +15,15 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
+from faker import Faker
+from PIL import Image
 
 from audit.models import AuditEvent
-from cases import case_packages, consent, office_keys
+from cases import case_packages, consent, office_keys, services
 from cases.crypto import packages
 from cases.crypto.packages import OfficeKeys, PackageRefused
-from cases.models import Case, Note, Person, ReceivedPackage, Transfer
+from cases.models import Case, Document, Note, Person, ReceivedPackage, Transfer
+from tests.conftest import pdf_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +41,8 @@ def registered(key_file, office_admin, guatemala):
     return key
 
 
-def _from_guatemala(guatemala, office, **content) -> bytes:
+def _from_guatemala(guatemala, office, documents=None, **content) -> bytes:
+    """A package from Guatemala; `documents` [(title, file name, bytes)] makes it version 2."""
     body = {"version": 1, "parts": ["history", "identity"], "reason": "Traslado solicitado",
             "case": {"reference": "GT-GUA-2026-000042", "kind": "asylum", "state": "registered",
                      "procedure": "", "opened_on": "2026-03-02", "closed_on": None},
@@ -47,8 +52,26 @@ def _from_guatemala(guatemala, office, **content) -> bytes:
             "history": [{"number": 1, "transition": "register", "from": "open",
                          "to": "registered", "effective_on": "2026-03-02"}]}
     body.update(content)
-    return packages.seal(json.dumps(body).encode(), sender=guatemala,
+    sealed = json.dumps(body).encode()
+    if documents is not None:
+        body.update(version=2, parts=[*body["parts"], "documents"], documents=[
+            {"title": title, "filename": name, "content_type": "", "size": len(data),
+             "added_on": "2026-03-03"} for title, name, data in documents])
+        sealed = json.dumps(body).encode() + b"\n" + b"".join(d for _t, _n, d in documents)
+    return packages.seal(sealed, sender=guatemala,
                          recipient=office_keys.bundle(office, create=True))
+
+
+def png_noise(seed: int, side: int = 48) -> bytes:
+    """A PNG of random pixels (no metadata: stored as it is), different for each seed."""
+    pixels = bytes((seed * 7919 + i * 104729) % 251 for i in range(side * side * 3))
+    out = io.BytesIO()
+    Image.frombytes("RGB", (side, side), pixels).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _files_under(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
 
 
 def test_only_an_administrator_registers_keys_and_never_for_an_office_of_here(
@@ -215,6 +238,167 @@ def test_the_commands_refuse_with_a_message_and_a_status(registered, case, super
         call_command("register_office_key", str(tmp_path / "junk"), "--user", supervisor.username)
 
 
+# Documents.
+
+fake = Faker("es_MX")
+
+
+@pytest.fixture
+def two_documents(case, caseworker, file_root):
+    """Two documents of the case: a photo and a PDF, with titles in Spanish."""
+    Faker.seed(7)
+    made = []
+    for title, name, data in [(fake.sentence(nb_words=4), "foto.png", png_noise(1)),
+                              (fake.sentence(nb_words=5), "acta.pdf",
+                               pdf_bytes(fake.paragraph(nb_sentences=8)))]:
+        services.add_document(by=caseworker, case=case, title=title, filename=name, data=data)
+        made.append((title, name, data))
+    return made
+
+
+def _open_as_guatemala(data: bytes, guatemala, office) -> tuple[dict, bytes]:
+    opened = packages.open_package(
+        data, own_keys=lambda code: guatemala if code == "GT-GUA" else None,
+        sender_bundle=lambda fp: office_keys.bundle(office))
+    cut = opened.content.find(b"\n")
+    if cut < 0:
+        return json.loads(opened.content), b""
+    return json.loads(opened.content[:cut]), opened.content[cut + 1:]
+
+
+def test_documents_go_only_when_chosen(registered, guatemala, case, caseworker, supervisor,
+                                       two_documents):
+    consent.record(by=caseworker, person=case.principal, purpose="sharing", given=True,
+                   language="es")
+    without = case_packages.export_case(by=supervisor, case=case, to=registered,
+                                        parts={"history"}, reason="Traslado", create_keys=True)
+    sent = case_packages.export_case(by=supervisor, case=case, to=registered,
+                                     parts={"documents"}, reason="Traslado")
+
+    head, tail = _open_as_guatemala(without, guatemala, case.office)
+    assert head["version"] == 1 and "documents" not in head and tail == b""
+    assert two_documents[1][2] not in without
+    head, tail = _open_as_guatemala(sent, guatemala, case.office)
+    assert head["version"] == 2 and "documents" in head["parts"]
+    by_title = {d["title"]: d for d in head["documents"]}
+    assert set(by_title) == {title for title, _n, _d in two_documents}
+    assert sorted(tail) == sorted(b"".join(d for _t, _n, d in two_documents))
+    assert {d["filename"] for d in head["documents"]} == {"foto.png", "acta.pdf"}
+    assert sorted(len(e.details["documents"]) for e in AuditEvent.objects.filter(
+        action="package.export")) == [0, 2]
+    assert sorted("files" in t.categories for t in Transfer.objects.filter(case=case)) == [
+        False, True]
+
+
+def test_received_documents_are_stored_sealed_for_the_new_person_once(
+        registered, guatemala, office, caseworker, file_root):
+    Faker.seed(11)
+    title = fake.sentence(nb_words=4)
+    documents = [(title, "pasaporte.png", png_noise(2)),
+                 (fake.sentence(nb_words=3), "constancia.pdf", pdf_bytes(fake.paragraph()))]
+    data = _from_guatemala(guatemala, office, documents=documents)
+
+    received, new = case_packages.import_package(by=caseworker, data=data)
+    again, again_new = case_packages.import_package(by=caseworker, data=data)
+
+    assert new and not again_new and again.pk == received.pk
+    stored = Document.objects.filter(case=received.case).order_by("created_at", "pk")
+    assert stored.count() == 2 and Document.objects.count() == 2
+    assert {d.title for d in stored} == {t for t, _n, _d in documents}
+    for document in stored:
+        assert document.person_id == received.person_id and document.uploaded_by == caseworker
+        original = next(d for t, _n, d in documents if t == document.title)
+        assert services.read_document(by=caseworker, document=document) == original
+        reason = document.history.get().history_change_reason
+        assert str(received.package_id) in reason
+    on_disk = _files_under(file_root)
+    assert len(on_disk) == 2
+    for path in on_disk:
+        blob = path.read_bytes()
+        assert all(d not in blob and t.encode() not in blob for t, _n, d in documents)
+    added = AuditEvent.objects.filter(action="document.add")
+    assert {e.details["package"] for e in added} == {str(received.package_id)}
+    assert AuditEvent.objects.get(action="package.import", outcome="ok").details["documents"] == 2
+    assert "2 documents came with the package." in Note.objects.get(case=received.case).text
+
+
+def test_a_document_that_cannot_be_stored_refuses_the_whole_package(
+        registered, guatemala, office, caseworker, file_root):
+    data = _from_guatemala(guatemala, office, documents=[
+        ("Foto", "foto.png", png_noise(3)), ("Programa", "x.exe", b"MZ\x90\x00 not a scan")])
+
+    with pytest.raises(ValidationError, match="Document 2 of the package"):
+        case_packages.import_package(by=caseworker, data=data)
+
+    assert not Case.objects.exists() and not Document.objects.exists()
+    assert not ReceivedPackage.objects.exists()
+    assert _files_under(file_root) == []  # the first document's file went with the rest
+
+
+def test_a_changed_package_with_documents_is_refused(registered, guatemala, office, caseworker,
+                                                     file_root):
+    data = json.loads(_from_guatemala(guatemala, office, documents=[
+        ("Foto", "foto.png", png_noise(4))]))
+    ciphertext = bytearray(packages._unb64(data["ciphertext"]))
+    ciphertext[-100] ^= 1  # a bit of the document
+    data["ciphertext"] = packages._b64(bytes(ciphertext))
+
+    with pytest.raises(PackageRefused) as refused:
+        case_packages.import_package(by=caseworker, data=json.dumps(data).encode())
+
+    assert refused.value.reason == "bad_signature"
+    assert not Case.objects.exists() and not Document.objects.exists()
+    assert _files_under(file_root) == []
+
+
+def test_a_package_over_the_limit_is_refused_on_export_before_any_file_is_read(
+        settings, registered, case, caseworker, supervisor, file_root, monkeypatch):
+    settings.AMPARO_PACKAGE_MAX_BYTES = 1024 * 1024
+    for number in range(2):  # twice 450 kB: over 1 MB once in base 64
+        services.add_document(by=caseworker, case=case, title=f"Acta {number}", filename="a.pdf",
+                              data=pdf_bytes(f"{number}" * 450_000))
+
+    def no_reading(**kwargs):
+        raise AssertionError("a document was read")
+
+    monkeypatch.setattr(case_packages.services, "read_document", no_reading)
+    with pytest.raises(ValidationError, match="more than the 1 MB a case package may be"):
+        case_packages.export_case(by=supervisor, case=case, to=registered, parts={"documents"},
+                                  reason="Traslado", create_keys=True, override="Urgente")
+
+    assert not Transfer.objects.filter(case=case).exists()
+    assert not AuditEvent.objects.filter(action__in=["package.export", "consent.override"]).exists()
+    # Without the documents it goes.
+    assert case_packages.export_case(by=supervisor, case=case, to=registered, parts=set(),
+                                     reason="Traslado", create_keys=True, override="Urgente")
+
+
+def test_a_package_over_the_limit_is_refused_on_import_before_it_is_opened(
+        settings, registered, guatemala, office, caseworker, file_root, monkeypatch, tmp_path):
+    data = _from_guatemala(guatemala, office, documents=[
+        ("Acta", "acta.pdf", pdf_bytes("7" * 800_000))])
+    settings.AMPARO_PACKAGE_MAX_BYTES = 1024 * 1024
+    assert len(data) > 1024 * 1024
+
+    def no_opening(*args, **kwargs):
+        raise AssertionError("the package was opened")
+
+    monkeypatch.setattr(case_packages.packages, "open_package", no_opening)
+    with pytest.raises(PackageRefused) as refused:
+        case_packages.import_package(by=caseworker, data=data)
+    (tmp_path / "big.amparo").write_bytes(data)
+    with pytest.raises(CommandError, match="at most 1 MB"):
+        call_command("import_case_package", str(tmp_path / "big.amparo"), "--user",
+                     caseworker.username)
+
+    assert refused.value.reason == "too_large"
+    assert "at most 1 MB" in case_packages.refusal_message(refused.value)
+    assert not Case.objects.exists() and not Document.objects.exists()
+    assert _files_under(file_root) == []
+    assert [e.details["reason"] for e in AuditEvent.objects.filter(
+        action="package.import")] == ["too_large", "too_large"]
+
+
 # Two installations.
 
 
@@ -248,6 +432,16 @@ print(json.dumps([[c.reference, c.principal.given_names, c.principal.family_name
                    c.notes.count()] for c in Case.objects.all()]))
 """
 
+PEER_DOCUMENTS = """
+import base64, json
+from cases import services
+from cases.models import Document, User
+by = User.objects.get(username="mx_sup")
+print(json.dumps([[d.title, d.filename, d.uploaded_by.username, d.person_id == d.case.principal_id,
+                   base64.b64encode(services.read_document(by=by, document=d)).decode()]
+                  for d in Document.objects.all()]))
+"""
+
 PEER_REFUSALS = """
 import json
 from audit.models import AuditEvent
@@ -258,7 +452,7 @@ print(json.dumps([e.details.get("reason") for e in AuditEvent.objects.filter(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_case_goes_to_another_installation_and_arrives_once(tmp_path, key_file, case, supervisor,
-                                                              office_admin):
+                                                              office_admin, two_documents):
     _peer(tmp_path, "migrate", "--noinput")
     _peer(tmp_path, "shell", "-c", PEER_SETUP)
     peer_bundle = tmp_path / "mx.json"
@@ -274,7 +468,7 @@ def test_a_case_goes_to_another_installation_and_arrives_once(tmp_path, key_file
         call_command("export_case_package", case.reference, "--to", "MX-CDMX", "--user",
                      supervisor.username, "--out", str(package))
     call_command("export_case_package", case.reference, "--to", "MX-CDMX", "--user",
-                 supervisor.username, "--out", str(package), "--parts", "identity,history",
+                 supervisor.username, "--out", str(package), "--parts", "identity,history,documents",
                  "--reason", "Solicitud de traslado",
                  "--override-consent", "Riesgo inminente; la persona no puede ser contactada",
                  stdout=io.StringIO())
@@ -311,7 +505,7 @@ def test_a_case_goes_to_another_installation_and_arrives_once(tmp_path, key_file
     first = _peer(tmp_path, "import_case_package", str(package), "--user", "mx_sup")
     second = _peer(tmp_path, "import_case_package", str(package), "--user", "mx_sup")
 
-    assert "Imported as case MX-CDMX-" in first.stdout
+    assert "Imported as case MX-CDMX-" in first.stdout and "2 documents" in first.stdout
     assert "Already imported" in second.stdout
     # Nothing of the refused packages was written: one case, from the good one.
     cases = json.loads(_peer(tmp_path, "shell", "-c", PEER_REPORT).stdout.strip().splitlines()[-1])
@@ -320,6 +514,16 @@ def test_a_case_goes_to_another_installation_and_arrives_once(tmp_path, key_file
     assert reference.startswith("MX-CDMX-") and kind == case.kind and notes == 1
     assert (given, family) == (case.principal.given_names, case.principal.family_names)
     assert Transfer.objects.filter(case=case, to_organisation__name__contains="MX-CDMX").exists()
+    # The documents arrived once, readable with the new person's key, sealed on disk.
+    arrived = json.loads(_peer(tmp_path, "shell", "-c", PEER_DOCUMENTS).stdout.strip()
+                         .splitlines()[-1])
+    assert sorted((t, n, u, own, base64.b64decode(d)) for t, n, u, own, d in arrived) == sorted(
+        (t, n, "mx_sup", True, d) for t, n, d in two_documents)
+    peer_files = _files_under(tmp_path / "peer-files")
+    assert len(peer_files) == 2
+    for path in peer_files:
+        blob = path.read_bytes()
+        assert all(d not in blob and t.encode() not in blob for t, _n, d in two_documents)
     refusals = json.loads(_peer(tmp_path, "shell", "-c", PEER_REFUSALS).stdout.strip()
                           .splitlines()[-1])
     assert sorted(refusals) == ["bad_signature", "not_for_us", "unknown_sender"]

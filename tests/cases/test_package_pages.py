@@ -8,11 +8,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from cases import office_keys
+from cases import office_keys, services
 from cases.crypto import packages
 from cases.crypto.packages import OfficeKeys
-from cases.models import Case, PartnerKey, Person, Transfer
-from tests.cases.test_case_packages import _from_guatemala
+from cases.models import Case, Document, PartnerKey, Person, Transfer
+from tests.cases.test_case_packages import _from_guatemala, png_noise
+from tests.conftest import pdf_bytes
 
 
 @pytest.fixture
@@ -152,3 +153,56 @@ def test_a_revoked_key_is_no_longer_offered(client, key_file, office_admin, supe
     client.force_login(supervisor)
     page = client.get(reverse("package_send", args=[case.pk])).content.decode()
     assert f'value="{key.pk}"' not in page and 'id="no-partners"' in page
+
+
+def test_documents_go_when_ticked_and_the_receiver_is_told_how_many(client, key_file, file_root,
+                                                                    office_admin, supervisor,
+                                                                    caseworker, case, guatemala):
+    client.force_login(office_admin)
+    client.post(reverse("package_key_register"), {"bundle": _bundle_file(guatemala)})
+    key = PartnerKey.objects.get()
+    office_keys.keys(case.office, create=True)
+    services.add_document(by=caseworker, case=case, title="Pasaporte", filename="p.png",
+                          data=png_noise(5))
+    client.force_login(supervisor)
+
+    page = client.get(reverse("package_send", args=[case.pk])).content.decode()
+    plain = client.post(reverse("package_send", args=[case.pk]),
+                        {"to": key.pk, "reason": "Traslado", "override": "Urgente"})
+    ticked = client.post(reverse("package_send", args=[case.pk]),
+                         {"to": key.pk, "documents": "on", "reason": "Traslado",
+                          "override": "Urgente"})
+
+    assert 'name="documents"' in page and "at most 50 MB" in page
+    opened = [json.loads(packages.open_package(
+        r.content, own_keys=lambda code: guatemala,
+        sender_bundle=lambda fp: office_keys.bundle(case.office)).content.split(b"\n")[0])
+        for r in (plain, ticked)]
+    assert "documents" not in opened[0]
+    assert [d["title"] for d in opened[1]["documents"]] == ["Pasaporte"]
+
+    client.force_login(caseworker)
+    data = _from_guatemala(guatemala, case.office, documents=[
+        ("Foto", "f.png", png_noise(6)), ("Acta", "a.pdf", pdf_bytes("acta"))])
+    response = client.post(reverse("package_receive"),
+                           {"package": SimpleUploadedFile("case.amparo", data)}, follow=True)
+    assert "with 2 documents" in response.content.decode()
+
+
+@pytest.mark.parametrize("extra", [0, 2 * 1024 * 1024])  # read by the form; dropped unread
+def test_a_package_over_the_limit_is_refused_on_the_form(client, settings, key_file, file_root,
+                                                         office_admin, caseworker, office,
+                                                         guatemala, extra):
+    client.force_login(office_admin)
+    client.post(reverse("package_key_register"), {"bundle": _bundle_file(guatemala)})
+    data = _from_guatemala(guatemala, office, documents=[
+        ("Acta", "a.pdf", pdf_bytes("9" * (800_000 + extra)))])
+    settings.AMPARO_PACKAGE_MAX_BYTES = 1024 * 1024
+    client.force_login(caseworker)
+
+    response = client.post(reverse("package_receive"),
+                           {"package": SimpleUploadedFile("case.amparo", data)})
+
+    assert response.status_code == 400
+    assert "at most 1 MB" in response.content.decode()
+    assert not Case.objects.exists() and not Document.objects.exists()

@@ -20,7 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--user", required=True, help="User name of a supervisor of the case's office.")
         parser.add_argument("--out", required=True, help="The package file to write.")
         parser.add_argument("--parts", default="identity,history",
-                            help="What goes, comma-separated: identity (always), contact, history.")
+                            help="What goes, comma-separated: identity (always), contact, history, "
+                                 "documents (the case's scans and photos).")
         parser.add_argument("--reason", default="", help="Why the case goes (the register of transfers "
                             "and the package say it).")
         parser.add_argument("--override-consent", default="", metavar="REASON",

@@ -25,6 +25,10 @@ class Command(BaseCommand):
         if by is None:
             raise CommandError(f"There is no active user named {user!r}.")
         try:
+            size = Path(file).stat().st_size
+            if size > case_packages.max_bytes():  # not read at all
+                refused = case_packages.refused_for_size(by=by, size=size)
+                raise CommandError(f"Refused: {case_packages.refusal_message(refused)}")
             data = Path(file).read_bytes()
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
@@ -37,5 +41,7 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("Refused: " + " ".join(exc.messages)) from None
         said = "Imported as" if new else "Already imported as"
+        documents = f", {received.case.documents.count()} documents" if new else ""
         self.stdout.write(f"{said} case {received.case.reference} (their reference "
-                          f"{received.sender_reference}), package {received.package_id}")
+                          f"{received.sender_reference}), package {received.package_id}"
+                          f"{documents}")
