@@ -130,6 +130,10 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("login", "POST"): row(302),  # anonymous logs in; others are already logged in
     ("logout", "GET"): row(405, anon=405),
     ("logout", "POST"): row(302),
+    # Whether one's session still runs (a page left open asks): anyone logged in; asking
+    # without a session is answered 401, not sent to the login page.
+    ("session_remaining", "GET"): row(200, anon=401),
+    ("session_remaining", "POST"): row(405, anon=405),
     ("set_language", "GET"): row(302),
     ("set_language", "POST"): row(302),
     ("dashboard", "GET"): row(200),
@@ -720,6 +724,7 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "health_live": {},
         "login": {"username": caseworker.username, "password": "pw-for-tests-only"},
         "logout": {},
+        "session_remaining": {},
         "set_language": {"language": "en", "next": "/"},
         "person_create": person_form,
         "person_edit": person_form,
