@@ -75,9 +75,7 @@ class Share:
     @property
     def last_day(self) -> datetime.date | None:
         """The last day of the share, in the office's time zone."""
-        if self.expires_at is None:
-            return None
-        return timezone.localtime(self.expires_at).date() - datetime.timedelta(days=1)
+        return last_day_of(self.expires_at) if self.expires_at is not None else None
 
 
 def current(case: Case) -> list[Share]:
@@ -272,7 +270,7 @@ class OfficeEntry:
 
     @property
     def last_day(self) -> datetime.date:
-        return timezone.localtime(self.share.expires_at).date() - datetime.timedelta(days=1)
+        return last_day_of(self.share.expires_at)
 
 
 def office_shares(case: Case) -> list[OfficeEntry]:
@@ -441,11 +439,12 @@ def revoke_office(*, by: User, case: Case, office_share_id: Any, reason: str = "
 
 def _ended(office_share: OfficeShare, case: Case) -> notifications.Ended:
     return notifications.Ended(case_id=case.pk, case_office_id=case.office_id,
-                               reference=case.reference, until=_last_day(office_share.expires_at),
+                               reference=case.reference, until=last_day_of(office_share.expires_at),
                                office_id=office_share.office_id, office=office_share.office.code)
 
 
-def _last_day(expires_at: datetime.datetime) -> datetime.date:
+def last_day_of(expires_at: datetime.datetime) -> datetime.date:
+    """The last day a share with this end lasts, in the office's time zone."""
     return timezone.localtime(expires_at).date() - datetime.timedelta(days=1)
 
 
@@ -505,7 +504,7 @@ def revoke(*, by: User, case: Case, user: User, reason: str = "") -> int:
         if grant.permission.codename == "view_case":
             ended.append(notifications.Ended(
                 case_id=case.pk, case_office_id=case.office_id, reference=case.reference,
-                until=_last_day(grant.expires_at) if grant.expires_at else None,
+                until=last_day_of(grant.expires_at) if grant.expires_at else None,
                 user_id=user.pk))
     if removed:
         events.emit("case.unshare", actor=by, obj=case, user=user.pk)
@@ -560,6 +559,6 @@ def expire(*, now: datetime.datetime | None = None, batch: int = 500) -> int:
                     if grant.office_share_id is None and grant.expires_at is not None:
                         told.append(notifications.Ended(
                             case_id=grant.content_object_id, case_office_id=office_id,
-                            reference=reference, until=_last_day(grant.expires_at),
+                            reference=reference, until=last_day_of(grant.expires_at),
                             user_id=grant.user_id))
             notifications.shares_ended(told)

@@ -56,19 +56,24 @@ class ReceiveForm(Styled, forms.Form):
         return data
 
 
+def _request_limit() -> int:
+    """The largest request that carries a package: the package and a form around it."""
+    return case_packages.max_bytes() + 1024 * 1024
+
+
 class PackageUploadHandler(MemoryFileUploadHandler):
     """Keeps a package in memory up to the package limit (larger than an upload's), never
     in a temporary file."""
 
     def handle_raw_input(self, input_data: Any, META: Any, content_length: int, boundary: Any,
                          encoding: str | None = None) -> None:
-        self.activated = content_length <= case_packages.max_bytes() + 1024 * 1024
+        self.activated = content_length <= _request_limit()
 
 
 def _package_too_large(request: HttpRequest) -> bool:
     """The request is larger than a package may be: its file was dropped unread."""
     try:
-        return int(request.META.get("CONTENT_LENGTH") or 0) > case_packages.max_bytes() + 1024 * 1024
+        return int(request.META.get("CONTENT_LENGTH") or 0) > _request_limit()
     except ValueError:
         return False
 

@@ -216,3 +216,14 @@ def default_rules(db):
             record_type=record_type, office=None,
             defaults={"years": years, "months": months, "days": days, "action": action,
                       "enabled": True, "destructive": False})
+
+
+@pytest.fixture
+def emails(settings):
+    """The emails sent (Celery runs its tasks at once; the in-memory backend keeps them)."""
+    from django.core import mail
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    mail.outbox.clear()
+    return mail.outbox

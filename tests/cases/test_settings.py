@@ -44,6 +44,13 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run_under_production(env: dict[str, str], script: str) -> subprocess.CompletedProcess[str]:
+    """A Python script in a process of its own under `settings.prod`."""
+    return subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR,
+                          env={**env, "DJANGO_SETTINGS_MODULE": "settings.prod"},
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
 def test_check_deploy_passes_with_production_variables(prod_env):
     result = manage(prod_env, "check", "--deploy", "--fail-level", "WARNING")
 
@@ -100,9 +107,7 @@ def test_production_answers_health_probes_over_plain_http_and_redirects_the_rest
         "c = Client(HTTP_HOST='amparo.example.org')\n"
         "print(c.get('/health/live/').status_code, c.get('/login/').status_code)\n"
     )
-    env = {**prod_env, "DJANGO_SETTINGS_MODULE": "settings.prod"}
-    result = subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = run_under_production(prod_env, script)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["200", "301"]
@@ -136,9 +141,7 @@ def test_production_cookies_are_host_prefixed_secure_and_out_of_scripts_reach(pr
         "    print(m.key, m['secure'] or '-', m['httponly'] or '-', m['path'] or '-',\n"
         "          m['domain'] or '-')\n"
     )
-    env = {**prod_env, "DJANGO_SETTINGS_MODULE": "settings.prod"}
-    result = subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR, env=env,
-                            capture_output=True, text=True, timeout=300, check=False)
+    result = run_under_production(prod_env, script)
 
     assert result.returncode == 0, result.stderr
     cookies = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()}

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -27,6 +26,7 @@ from cases.models import (
     User,
 )
 from cases.tasks import expire_shares_task
+from tests.cases.notified import fresh, told
 
 SOON = timezone.localdate() + datetime.timedelta(days=10)
 LATER = timezone.now() + datetime.timedelta(days=30)  # every share made here has ended by then
@@ -64,23 +64,6 @@ def third_supervisor(make_user):
 def other_supervisor2(make_user, other_office):
     return make_user(Role.SUPERVISOR, other_office, email="sjo-sup2@example.org",
                      preferred_language="en")
-
-
-@pytest.fixture
-def emails(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    mail.outbox.clear()
-    return mail.outbox
-
-
-def told(user: User, kind: str | None = None) -> list[Notification]:
-    rows = Notification.objects.filter(recipient=user).order_by("pk")
-    return list(rows.filter(kind=kind) if kind else rows)
-
-
-def fresh(user: User) -> User:
-    return User.objects.get(pk=user.pk)
 
 
 def names(case) -> list[str]:

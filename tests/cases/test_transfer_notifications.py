@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -27,6 +26,7 @@ from cases.models import (
     Role,
     User,
 )
+from tests.cases.notified import fresh, told
 from tests.races import race
 
 SOON = timezone.localdate() + datetime.timedelta(days=10)
@@ -60,23 +60,6 @@ def second_caseworker(make_user, second_office):
 @pytest.fixture
 def supervisor2(make_user, office):
     return make_user(Role.SUPERVISOR, office, email="bmp-sup2@example.org")
-
-
-@pytest.fixture
-def emails(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    mail.outbox.clear()
-    return mail.outbox
-
-
-def told(user: User, kind: str | None = None) -> list[Notification]:
-    rows = Notification.objects.filter(recipient=user).order_by("pk")
-    return list(rows.filter(kind=kind) if kind else rows)
-
-
-def fresh(user: User) -> User:
-    return User.objects.get(pk=user.pk)
 
 
 def addressed(outbox) -> list[str]:
