@@ -8,6 +8,7 @@ ACTIONS = {
     "person.add_document": _("Identity document added"),
     "person.erase": _("Person's record erased"),
     "person.view": _("Person's record viewed"),
+    "person.reveal": _("Masked value of a person shown"),
     "person.search": _("People searched"),
     "person.list": _("List of people viewed"),
     "person.restrict": _("Processing of a person's data restricted"),

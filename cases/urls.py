@@ -25,6 +25,7 @@ urlpatterns = [
     path("people/new/", views.person_create, name="person_create"),
     path("people/<uuid:person_id>/", views.person_detail, name="person_detail"),
     path("people/<uuid:person_id>/edit/", views.person_edit, name="person_edit"),
+    path("people/<uuid:person_id>/show/", views.person_reveal, name="person_reveal"),
     path("people/<uuid:person_id>/documents/", views.identity_document_add,
          name="identity_document_add"),
     path("people/<uuid:person_id>/requests/new/", views_requests.request_new,

@@ -24,6 +24,7 @@ from cases import (
     events,
     handovers,
     listing,
+    masking,
     office_queue,
     regional,
     retention,
@@ -212,12 +213,40 @@ def person_create(request: AuthedRequest) -> HttpResponse:
 @login_required
 def person_detail(request: AuthedRequest, person_id: uuid.UUID) -> HttpResponse:
     person = _person(request, person_id, "person.view")
+    return _person_page(request, person)
+
+
+@login_required
+@require_POST
+def person_reveal(request: HtmxRequest, person_id: uuid.UUID) -> HttpResponse:
+    """One masked value in clear, for who may see the person (docs/architecture.md#masked-values):
+    the value alone for htmx, else the person page with that value shown. Audited with the
+    kind of value, never the value."""
+    person = _person(request, person_id, "person.reveal")
+    key = request.POST.get("field", "")
+    item = None if person.erased_at else masking.person_value(person, key, revealed=key)
+    if item is None:
+        events.emit("person.reveal", actor=request.user, obj=person, outcome="denied",
+                    field=masking.kind_of(key))
+        raise Http404("No such value.")
+    if item.kind == "document":  # which document: its id
+        events.emit("person.reveal", actor=request.user, obj=person, field=item.kind,
+                    document=key.removeprefix(masking.DOCUMENT))
+    else:
+        events.emit("person.reveal", actor=request.user, obj=person, field=item.kind)
+    if request.htmx:
+        return render(request, "cases/_masked.html", {"person": person, "item": item})
+    return _person_page(request, person, revealed=key)
+
+
+def _person_page(request: AuthedRequest, person: Person, *, revealed: str = "") -> HttpResponse:
     events.emit("person.view", actor=request.user, obj=person)
     cases = selectors.as_listed(selectors.visible_cases(request.user).filter(participants__person=person))
     # The forms used now and then (an identity document, a data request) are pages of their own, opened
     # from a link: not rendered on every view (docs/architecture.md#speed).
     return render(request, "cases/person_detail.html", {
         "person": person,
+        "revealed": revealed,
         "documents": person.documents.order_by("document_type", "pk"),
         "cases": cases,
         "can_edit": selectors.can_edit_person(request.user, person) and not person.restricted_at,

@@ -143,6 +143,9 @@ EXPECTED: dict[tuple[str, str], dict] = {
     # Staff of the other office get the form back: the office is not one of theirs.
     ("person_create", "POST"): row(302, foreign=200, non_case=403),
     ("person_detail", "GET"): IN_SCOPE,
+    # One masked value in clear (the page with it, without htmx): who sees the person.
+    ("person_reveal", "GET"): POST_ONLY,
+    ("person_reveal", "POST"): IN_SCOPE,
     ("person_edit", "GET"): row(200, colleague=404, queue_worker=403, foreign=404, non_case=404),
     ("person_edit", "POST"): EDIT_CASE,
     # GET: the form, on a page of its own (or alone, for htmx).
@@ -472,6 +475,7 @@ REFERRED = "referred"
 REFERRED_SEES: dict[tuple[str, str], int] = {
     ("case_detail", "GET"): 200,
     ("person_detail", "GET"): 200,
+    ("person_reveal", "POST"): 200,
     # Who sees the person sees their data protection requests (a share opens who they are).
     ("subject_request_detail", "GET"): 200,
     # A referral is what offices write to each other about: who sees the case reads and writes
@@ -728,6 +732,7 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "set_language": {"language": "en", "next": "/"},
         "person_create": person_form,
         "person_edit": person_form,
+        "person_reveal": {"field": "phone"},
         "people_search": {"name": "Núñez"},
         "identity_document_add": {"document_type": "passport", "document_number": "X1"},
         "subject_request_new": {"kind": "correction", "channel": "in_person",
