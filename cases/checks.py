@@ -1,5 +1,8 @@
 """Start-up checks: the key file exists and can unwrap the data keys already stored."""
 
+import ipaddress
+from urllib.parse import urlsplit
+
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError
 
@@ -66,6 +69,47 @@ def check_broker(app_configs: object, **kwargs: object) -> list[CheckMessage]:
             id="amparo.W001",
         )]
     return []
+
+
+def _on_this_host(host: str | None) -> bool:
+    """A Unix socket or a loopback address: the connection never leaves the machine."""
+    if not host or host.startswith("/") or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def unencrypted_connections() -> list[str]:
+    """The connections that would leave this host without TLS and a checked certificate."""
+    from django.conf import settings
+
+    found = []
+    for alias, db in settings.DATABASES.items():
+        if ("postgresql" in db["ENGINE"] and not _on_this_host(db.get("HOST"))
+                and db.get("OPTIONS", {}).get("sslmode") != "verify-full"):
+            found.append(f"the database {alias!r} at {db['HOST']} without sslmode=verify-full")
+    broker = urlsplit(settings.CELERY_BROKER_URL or "")
+    if broker.scheme in ("redis", "amqp", "pyamqp") and not _on_this_host(broker.hostname):
+        found.append(f"the broker at {broker.hostname} over {broker.scheme}:// (amqps:// or rediss://)")
+    for alias, cache in settings.CACHES.items():
+        where = urlsplit(str(cache.get("LOCATION", "")))
+        if where.scheme == "redis" and not _on_this_host(where.hostname):
+            found.append(f"the cache {alias!r} at {where.hostname} over redis:// (rediss://)")
+    if (settings.EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend"
+            and not _on_this_host(settings.EMAIL_HOST)
+            and not (settings.EMAIL_USE_TLS or getattr(settings, "EMAIL_USE_SSL", False))):
+        found.append(f"the mail server {settings.EMAIL_HOST} without AMPARO_EMAIL_TLS=1")
+    return found
+
+
+@register(Tags.security, deploy=True)
+def check_connections(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """Clear columns, sessions and password hashes cross these connections (ASVS V12.3.1)."""
+    return [Warning(f"Unencrypted or unverified connection: {what}.",
+                    hint='See the README, "Production deployment".', id="amparo.W050")
+            for what in unencrypted_connections()]
 
 
 LOCKOUT_SETTINGS = ("AMPARO_LOGIN_LOCKOUT_MINUTES", "AMPARO_LOGIN_MAX_FAILURES",

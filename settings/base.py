@@ -1,7 +1,9 @@
 """Settings shared by every environment; values come from the environment."""
 
 import os
+import ssl
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -265,6 +267,19 @@ AMPARO_IMPORT_LEASE_SECONDS = int(os.environ.get("AMPARO_IMPORT_LEASE_SECONDS", 
 # Celery: eager unless a broker is configured.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# A broker over TLS (amqps://, rediss://) is reached only with its certificate and host name
+# checked; AMPARO_BROKER_CA_FILE names a private CA (README "Production deployment").
+_broker = urlsplit(CELERY_BROKER_URL)
+_broker_ca = os.environ.get("AMPARO_BROKER_CA_FILE", "")
+_broker_tls: dict[str, object] = {}
+if _broker.scheme == "amqps":  # py-amqp checks neither unless told
+    _broker_tls = {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": _broker.hostname,
+                   "ca_certs": _broker_ca or "/etc/ssl/certs/ca-certificates.crt"}
+elif _broker.scheme == "rediss":
+    _broker_tls = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_check_hostname": True,
+                   **({"ssl_ca_certs": _broker_ca} if _broker_ca else {})}
+if _broker_tls:
+    CELERY_BROKER_USE_SSL = _broker_tls
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
