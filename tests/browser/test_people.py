@@ -50,7 +50,7 @@ def test_registration_shows_errors_beside_the_fields_then_saves(page, staff, log
 
     expect(page).to_have_url(re.compile(r"/people/[0-9a-f-]{36}/$"))
     expect(page.locator("#person-name")).to_have_text("Yesenia Marisol Alvarado Núñez")
-    expect(page.locator("#identity-documents")).to_contain_text("F4412098")
+    expect(page.locator("#identity-documents")).to_contain_text("•••• 2098")  # masked until asked
     person = Person.objects.get()
     assert page.url.endswith(f"/people/{person.pk}/")
     assert person.office == staff["caseworker"].memberships.get().office
