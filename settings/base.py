@@ -201,6 +201,10 @@ AMPARO_KEK_PROVIDER = os.environ.get(
     "AMPARO_KEK_PROVIDER", "cases.crypto.keyring.FileKekProvider"
 )
 AMPARO_CREATE_KEY_FILE = False
+# The demo commands (seed_demo and the other seed_*_demo) write accounts whose password is in
+# their source: off unless a settings module for demonstrations or tests turns them on
+# (docs/architecture.md#demo-commands).
+AMPARO_DEMO_COMMANDS = False
 # Blind-index buckets: bits are chosen so that each bucket holds at least this many distinct
 # values at the planned population (docs/architecture.md#blind-index-buckets). Changing
 # either changes the index values: run 'manage.py reindex_people' afterwards.

@@ -21,6 +21,8 @@ if refusal := public_runserver(sys.argv, SECRET_KEY):
 # Emails are printed on the console unless AMPARO_EMAIL_BACKEND says otherwise.
 EMAIL_BACKEND = os.environ.get("AMPARO_EMAIL_BACKEND",
                                "django.core.mail.backends.console.EmailBackend")
+# The quick start's demo data (make demo); settings.prod leaves them off.
+AMPARO_DEMO_COMMANDS = True
 ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost"]  # noqa: F405
 (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)  # WhiteNoise wants it to exist
 # Without a broker nothing signs checkpoints between two `audit_checkpoint` runs (no beat), so

@@ -20,6 +20,8 @@ SECURE_SSL_REDIRECT = os.environ.get("SECURE_SSL_REDIRECT", "1") == "1"
 # Load balancers probe backends over plain HTTP: the health endpoints answer there too.
 SECURE_REDIRECT_EXEMPT = [r"^health/"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Never the demo commands: their accounts' password is in the source (docs/architecture.md#demo-commands).
+AMPARO_DEMO_COMMANDS = False
 # Two-factor authentication is not optional in production (docs/architecture.md).
 AMPARO_REQUIRE_2FA = True
 SESSION_COOKIE_SECURE = True

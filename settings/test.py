@@ -11,6 +11,7 @@ ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AMPARO_KEY_FILE = VAR_DIR / "test" / "keys.json"
 AMPARO_CREATE_KEY_FILE = True
+AMPARO_DEMO_COMMANDS = True
 AMPARO_FILE_ROOT = VAR_DIR / "test" / "files"
 AMPARO_AUDIT_KEY_FILE = VAR_DIR / "test" / "audit-signing.pem"
 AMPARO_AUDIT_SINK = VAR_DIR / "test" / "audit-checkpoints"

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from biometrics import engine, services, synthetic
 from biometrics.models import FingerprintCapture
 from cases.crypto.datakeys import key_scope
 from cases.management.demo import OFFICES, demo_person
+from cases.management.demo_command import DemoCommand
 from cases.models import CaseKind, CaseParticipant, Membership, Office, ParticipantRole, Person, Role
 
 FINGERS = (2, 7)  # right and left index, the fingers offices take first
@@ -36,7 +37,7 @@ def _seed(source: str, finger: int) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):
     help = ("Enrol demo fingerprints for a few of seed_demo's asylum applicants in each office "
             "(demo data only; run after seed_demo) and write sample images to try the "
             "fingerprint search. Safe to re-run: people with any fingerprints are left alone.")

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 from faker import Faker
@@ -15,6 +15,7 @@ from faker import Faker
 from cases import services, subject_requests
 from cases.crypto.datakeys import key_scope
 from cases.management.demo import OFFICES, DemoOffice, DemoPerson, demo_people, split, staff_usernames
+from cases.management.demo_command import DemoCommand
 from cases.models import Membership, Office, Person, RequestChannel, RequestKind, Role, User
 
 # Printed at the end of every run. Demo databases only: never load this data into a server
@@ -25,7 +26,7 @@ DEMO_PASSWORD = "amparo-demo-only"  # noqa: S105
 SYSADMIN = "sysadmin"
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):
     help = ("Load demo offices, staff and synthetic people and cases. Safe to re-run: it adds "
             "only what is missing. For demonstrations only, never on a server with real data.")
 

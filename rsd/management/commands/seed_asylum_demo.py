@@ -8,13 +8,14 @@ import hashlib
 from collections import Counter
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
 from cases.crypto.datakeys import key_scope
 from cases.management.demo import OFFICES, demo_people, staff_usernames
+from cases.management.demo_command import DemoCommand
 from cases.models import (
     Case,
     CaseKind,
@@ -53,7 +54,7 @@ def _bucket(reference: str) -> int:
     return int(hashlib.sha256(reference.encode()).hexdigest(), 16) % 20
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):
     help = ("Move the demo's asylum cases along their procedure (demo data only; run after "
             "seed_demo). Safe to re-run: it acts only on cases seed_demo opened for its own "
             "people that have not entered a procedure; cases people opened are left alone.")
