@@ -71,6 +71,11 @@ def retired_path() -> Path:
     return Path(f"{key_path()}.retired")
 
 
+def not_held() -> str:
+    """How a failure names a key id the keyring lacks."""
+    return f"which is not in the keyring (is {retired_path()} complete?)"
+
+
 def _load(path: Path) -> Ed25519PrivateKey:
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):

@@ -52,8 +52,7 @@ ROTATED = "audit.key_rotated"
 
 
 def _unknown(what: str, kid: str) -> str:
-    return (f"{what} made with signing key {kid}, which the keyring does not hold (is "
-            f"{signing.retired_path()} complete?)")
+    return f"{what} made with signing key {kid}, {signing.not_held()}"
 
 
 class _Keys:
@@ -106,12 +105,10 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
     heads = signing.read_sink()
     by_position: dict[int, signing.SignedHead] = {}
     for head in heads:
-        if ring.public(head.key_id) is None:
-            report.failure = chain.Failure(head.position, None, _unknown("checkpoint", head.key_id))
-            return report
         if not signing.check_signature(head, ring.public(head.key_id)):
+            unheld = "" if ring.public(head.key_id) else f" (key {head.key_id}, {signing.not_held()})"
             report.failure = chain.Failure(head.position, None,
-                                           "checkpoint signature does not verify")
+                                           f"checkpoint signature does not verify{unheld}")
             return report
         by_position[head.position] = head
     # The newest checkpoint that names a witness line: that line must still be there.

@@ -164,15 +164,13 @@ def check(ring: signing.Keyring, *, wanted: str = "") -> State:
             prev = line_hash(line)
             state.found = state.found or prev == wanted
             state.lines, state.newest, state.newest_hash = number, head, prev
-    if state.newest is not None and ring.public(state.newest.key_id) is None:
-        state.problem = (f"witness {FILE_NAME}, line {state.lines}: signed with key "
-                         f"{state.newest.key_id}, which the keyring does not hold (is "
-                         f"{signing.retired_path()} complete?)")
-        state.problem_position = state.newest.position
-    elif state.newest is not None and not check_signature(state.newest,
-                                                          ring.public(state.newest.key_id)):
+    if state.newest is not None and not check_signature(state.newest,
+                                                        ring.public(state.newest.key_id)):
+        why = ("a line added or altered without the signing key"
+               if ring.public(state.newest.key_id) else
+               f"key {state.newest.key_id}, {signing.not_held()}")
         state.problem = (f"witness {FILE_NAME}, line {state.lines}: signature does not verify "
-                         "(a line added or altered without the signing key)")
+                         f"({why})")
         state.problem_position = state.newest.position
     return state
 

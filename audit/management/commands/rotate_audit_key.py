@@ -4,7 +4,6 @@ from django.core.management.base import BaseCommand
 
 from audit import chain, signing
 from audit.services import sign_checkpoint
-from audit.verify import ROTATED
 from cases import events
 
 
@@ -17,7 +16,7 @@ class Command(BaseCommand):
         before = sign_checkpoint()
         old, new = signing.rotate()
         # Its MAC is the new key's: only the holder of the new key can say the old one retired.
-        events.emit(ROTATED, retired=old, current=new, username="operator")
+        events.emit("audit.key_rotated", retired=old, current=new, username="operator")
         chain.link_pending()
         after = sign_checkpoint()
         self.stdout.write(self.style.SUCCESS(
