@@ -10,4 +10,5 @@ ACTIONS = {
     "audit.search": _("Audit log searched"),
     "audit.export": _("Audit log exported"),
     "audit.timeline": _("Case timeline viewed"),
+    "audit.key_rotated": _("Audit signing key rotated"),
 }

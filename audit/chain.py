@@ -155,7 +155,10 @@ def record(event: events.Event) -> AuditEvent:
         # JSON round trip: the details exactly as the database will give them back.
         details=json.loads(json.dumps(event.details, default=str)),
     )
-    row.mac = event_mac(signing.mac_key(), tuple(getattr(row, f) for f in FIELDS))
+    ring = signing.keyring()
+    row.key_id = ring.current_id
+    row.mac = event_mac(cast(bytes, ring.mac_key(ring.current_id)),
+                        tuple(getattr(row, f) for f in FIELDS))
     try:
         # No savepoint (it would double the cost): inside a transaction, a failed insert
         # fails the whole action, which is the point; a page view runs in autocommit.
@@ -231,7 +234,8 @@ def link_pending(*, ids: list[int] | None = None, limit: int = 5000) -> int:
     With `ids`, only those events (a transaction's own, just committed: an index look-up);
     without, every unlinked event (the periodic sweep). Once the links are committed, the
     new head is written to the witness (audit/witness.py)."""
-    key = chain_key()
+    ring = signing.keyring()
+    key = _hmac(cast(bytes, ring.chain_key(ring.current_id)))
     with transaction.atomic():
         _lock()
         head = ChainLink.objects.order_by("-position").values_list("position", "hash").first()
@@ -247,7 +251,7 @@ def link_pending(*, ids: list[int] | None = None, limit: int = 5000) -> int:
             position += 1
             digest = hash_of(prev, position, encodings(row)[1], key)
             links.append(ChainLink(position=position, event_id=row[0], prev_hash=prev,
-                                   hash=digest, linked_at=now, scheme=KEYED))
+                                   hash=digest, linked_at=now, scheme=KEYED, key_id=ring.current_id))
             prev = digest
         ChainLink.objects.bulk_create(links)
     if links:
@@ -300,22 +304,37 @@ def _row_converters() -> list[tuple[int, list[Callable[..., Any]], Col]]:
     return out
 
 
-Step = tuple[int, str, int | None, tuple[Any, ...] | None, str, int]
+@dataclass(frozen=True)
+class Step:
+    """One position of the chain as stored: the link, and its event's row (None if deleted)
+    as values_list(*FIELDS) would give it."""
+
+    position: int
+    hash: str
+    event_id: int | None
+    row: tuple[Any, ...] | None
+    prev_hash: str
+    scheme: int
+    link_key: str  # the key id of the link's chain key ("": the oldest key)
+    event_key: str  # the key id of the event's MAC
+    linked_at: datetime.datetime
 
 
 def walk(*, chunk: int = 20000) -> Iterator[Step]:
-    """(position, stored hash, event id, event row or None, stored prev hash, scheme), in order.
-
-    One query per chunk: the links LEFT JOINed to their events (a deleted event gives None),
-    keyset-paginated on position; the event row is what values_list(*FIELDS) would give."""
+    """Every link in order, with its event. One query per chunk: the links LEFT JOINed to
+    their events (a deleted event gives None), keyset-paginated on position."""
     qn = connection.ops.quote_name
     cols = ", ".join(f"e.{qn(_column(f))}" for f in FIELDS)
     # Only quoted names from the models go into the text; values are parameters.
-    sql = (f"SELECT l.position, l.hash, l.prev_hash, l.event_id, l.scheme, {cols} "  # noqa: S608
+    sql = (f"SELECT l.position, l.hash, l.prev_hash, l.event_id, l.scheme, l.key_id, "  # noqa: S608
+           f"l.linked_at, e.key_id, {cols} "
            f"FROM {qn(ChainLink._meta.db_table)} l "
            f"LEFT JOIN {qn(AuditEvent._meta.db_table)} e ON e.id = l.event_id "
            "WHERE l.position > %s ORDER BY l.position LIMIT %s")
     converters = _row_converters()
+    linked_at = _field_of(ChainLink, "linked_at")
+    linked_at_converters = (connection.ops.get_db_converters(linked_at)
+                            + linked_at.output_field.get_db_converters(connection))
     last = 0
     with connection.cursor() as cursor:
         while True:
@@ -324,7 +343,7 @@ def walk(*, chunk: int = 20000) -> Iterator[Step]:
             if not batch:
                 return
             for link in batch:
-                row = link[5:]
+                row = link[8:]
                 if row[0] is None:
                     row = None
                 elif converters:
@@ -335,5 +354,14 @@ def walk(*, chunk: int = 20000) -> Iterator[Step]:
                             value = func(value, col, connection)
                         values[i] = value
                     row = tuple(values)
-                yield link[0], link[1], link[3], row, link[2], link[4]
+                when = link[6]
+                for func in linked_at_converters:
+                    when = func(when, linked_at, connection)
+                yield Step(position=link[0], hash=link[1], event_id=link[3], row=row,
+                           prev_hash=link[2], scheme=link[4], link_key=link[5],
+                           event_key=link[7] or "", linked_at=when)
             last = batch[-1][0]
+
+
+def _field_of(model: Any, name: str) -> Col:
+    return cast("Field[Any, Any]", model._meta.get_field(name)).get_col(model._meta.db_table)

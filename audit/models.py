@@ -41,6 +41,8 @@ class AuditEvent(models.Model):
     # HMAC of the event with a key kept outside the database: a row inserted by hand, even
     # before it is linked into the chain, does not carry a valid one.
     mac = models.CharField(max_length=64)
+    # Which signing key the MAC is made with ("": the oldest one, before keys were rotated).
+    key_id = models.CharField(max_length=16, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("audit event")
@@ -69,6 +71,8 @@ class ChainLink(models.Model):
     linked_at = models.DateTimeField()
     # 2: keyed (every new link); 1: unkeyed, only before the first keyed link.
     scheme = models.SmallIntegerField(default=2, db_default=2)
+    # Which signing key the chain key of `hash` comes from ("": the oldest one).
+    key_id = models.CharField(max_length=16, blank=True, default="", db_default="")
 
     def __str__(self) -> str:
         return f"{self.position}:{self.hash[:12]}"

@@ -9,12 +9,13 @@ only needs to keep the same lines.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -61,16 +62,90 @@ def create_key(path: Path) -> None:
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
+    _write_new(path, pem)
 
 
-_loaded: tuple[tuple[str, int], Ed25519PrivateKey] | None = None
+def retired_path() -> Path:
+    """Where retired signing keys are kept, `NNNN-<key id>.pem` in the order they were
+    retired: verify_audit needs them for the events and heads they signed."""
+    return Path(f"{key_path()}.retired")
 
 
-def private_key() -> Ed25519PrivateKey:
-    """The signing key, read again only when its file changes (every event needs it)."""
+def not_held() -> str:
+    """How a failure names a key id the keyring lacks."""
+    return f"which is not in the keyring (is {retired_path()} complete?)"
+
+
+def _load(path: Path) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ImproperlyConfigured(f"{path} is not an Ed25519 private key.")
+    return key
+
+
+def _derive(key: Ed25519PrivateKey, info: bytes) -> bytes:
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                            serialization.NoEncryption())
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(raw)
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The current signing key and the retired ones, by key id (docs/architecture.md#audit).
+
+    Events and links record the id of the key that made their MAC and hash; rows from before
+    the first rotation carry "" and belong to the oldest key (`legacy_id`)."""
+
+    current_id: str
+    keys: dict[str, Ed25519PrivateKey]
+    legacy_id: str
+
+    @property
+    def current(self) -> Ed25519PrivateKey:
+        return self.keys[self.current_id]
+
+    def resolve(self, stored: str) -> str:
+        return stored or self.legacy_id
+
+    def key(self, stored: str) -> Ed25519PrivateKey | None:
+        return self.keys.get(self.resolve(stored))
+
+    def public(self, kid: str) -> Ed25519PublicKey | None:
+        key = self.keys.get(kid)
+        return key.public_key() if key is not None else None
+
+    def mac_key(self, stored: str = "") -> bytes | None:
+        """The event MAC key of that signing key (one secret to keep, not two)."""
+        return self._derived(self.resolve(stored), b"amparo-audit-event-mac-v1")
+
+    def chain_key(self, stored: str = "") -> bytes | None:
+        """The key of the chain's link hashes (scheme 2): without it nobody can re-link the
+        chain after removing or reordering events."""
+        return self._derived(self.resolve(stored), b"amparo-audit-chain-v2")
+
+    def _derived(self, kid: str, info: bytes) -> bytes | None:
+        key = self.keys.get(kid)
+        if key is None:
+            return None
+        cached = _derived.get((kid, info))
+        if cached is None:
+            cached = _derived[(kid, info)] = _derive(key, info)
+        return cached
+
+
+_derived: dict[tuple[str, bytes], bytes] = {}
+_loaded: tuple[tuple[object, ...], Keyring] | None = None
+
+
+def _version(path: Path) -> tuple[object, ...]:
+    retired = retired_path()
+    stamp = retired.stat().st_mtime_ns if retired.is_dir() else 0
+    return (str(path), path.stat().st_mtime_ns, stamp)
+
+
+def keyring() -> Keyring:
+    """The keys, read again only when the key file or the retired folder changes (every
+    event needs the current one)."""
     global _loaded
     path = key_path()
     if not path.exists():
@@ -81,49 +156,85 @@ def private_key() -> Ed25519PrivateKey:
                 f"The audit signing key {path} does not exist. Run 'python manage.py "
                 "init_audit_key' (development) or set AMPARO_AUDIT_KEY_FILE to the key from "
                 "your key backup.")
-    version = (str(path), path.stat().st_mtime_ns)
+    version = _version(path)
     if _loaded is None or _loaded[0] != version:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ImproperlyConfigured(f"{path} is not an Ed25519 private key.")
-        _loaded = (version, key)
+        current = _load(path)
+        current_id = key_id(current.public_key())
+        keys = {current_id: current}
+        retired = sorted(retired_path().glob("*.pem")) if retired_path().is_dir() else []
+        for file in retired:
+            key = _load(file)
+            keys.setdefault(key_id(key.public_key()), key)
+        legacy = key_id(_load(retired[0]).public_key()) if retired else current_id
+        _loaded = (version, Keyring(current_id, keys, legacy))
     return _loaded[1]
 
 
-_mac: tuple[Ed25519PrivateKey, bytes] | None = None
+def private_key() -> Ed25519PrivateKey:
+    """The current signing key."""
+    return keyring().current
 
 
 def mac_key() -> bytes:
-    """The event MAC key, derived from the signing key (one secret to keep, not two)."""
-    global _mac
-    key = private_key()
-    if _mac is None or _mac[0] is not key:
-        raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                serialization.NoEncryption())
-        _mac = (key, HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                          info=b"amparo-audit-event-mac-v1").derive(raw))
-    return _mac[1]
-
-
-_chain: tuple[Ed25519PrivateKey, bytes] | None = None
+    """The current key's event MAC key."""
+    ring = keyring()
+    return cast(bytes, ring.mac_key(ring.current_id))
 
 
 def chain_key() -> bytes:
-    """The key of the chain's link hashes (scheme 2), derived from the signing key: without
-    it nobody can re-link the chain after removing or reordering events."""
-    global _chain
-    key = private_key()
-    if _chain is None or _chain[0] is not key:
-        raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                serialization.NoEncryption())
-        _chain = (key, HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                            info=b"amparo-audit-chain-v2").derive(raw))
-    return _chain[1]
+    """The current key's chain key."""
+    ring = keyring()
+    return cast(bytes, ring.chain_key(ring.current_id))
 
 
 def key_id(public: Ed25519PublicKey) -> str:
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def rotate() -> tuple[str, str]:
+    """Retire the current signing key and make a new one current: (retired id, new id).
+
+    The retired key is written (and synced) into retired_path() before the new one replaces
+    the key file, so a crash in between leaves the old key current and nothing lost. One
+    rotation at a time (a lock file beside the key)."""
+    path = key_path()
+    lock = os.open(f"{path}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = _load(path)
+        old_id = key_id(old.public_key())
+        retired = retired_path()
+        retired.mkdir(mode=0o700, exist_ok=True)
+        if not any(f.name.endswith(f"-{old_id}.pem") for f in retired.glob("*.pem")):
+            number = len(list(retired.glob("*.pem"))) + 1
+            _write_new(retired / f"{number:04d}-{old_id}.pem", path.read_bytes())
+            _sync_dir(retired)
+        fresh = Path(f"{path}.new")
+        fresh.unlink(missing_ok=True)
+        create_key(fresh)
+        new_id = key_id(_load(fresh).public_key())
+        os.replace(fresh, path)
+        _sync_dir(path.parent)
+    finally:
+        os.close(lock)
+    return old_id, new_id
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def sign(*, position: int, head_hash: str, signed_at: str, witness: str = "") -> SignedHead:
@@ -188,8 +299,9 @@ def read_sink() -> list[SignedHead]:
     return heads
 
 
-def check_signature(head: SignedHead, public: Ed25519PublicKey) -> bool:
-    if head.key_id != key_id(public):
+def check_signature(head: SignedHead, public: Ed25519PublicKey | None) -> bool:
+    """Whether `head` is signed by `public` (None: a key the keyring does not hold)."""
+    if public is None or head.key_id != key_id(public):
         return False
     try:
         public.verify(base64.b64decode(head.signature), head.message())

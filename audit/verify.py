@@ -7,6 +7,7 @@ import datetime
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from django.conf import settings
 from django.utils import timezone
@@ -47,20 +48,72 @@ def _same(expected: str, found: object) -> bool:
     return isinstance(found, str) and hmac.compare_digest(expected, found)
 
 
+ROTATED = "audit.key_rotated"
+
+
+def _unknown(what: str, kid: str) -> str:
+    return f"{what} made with signing key {kid}, {signing.not_held()}"
+
+
+class _Keys:
+    """The keyring as the walk uses it: keys by stored id, and which keys the chain itself
+    says were retired when (its `audit.key_rotated` events, whose MAC is the new key's)."""
+
+    def __init__(self, ring: signing.Keyring) -> None:
+        self.ring = ring
+        self.retired: dict[str, datetime.datetime] = {}
+        self.rotations = 0
+        self.grace = datetime.timedelta(seconds=settings.AMPARO_AUDIT_ROTATION_GRACE)
+        self._macs: dict[str, chain.Hmac] = {}
+        self._chains: dict[str, chain.Hmac] = {}
+
+    def problem(self, stored: str, when: datetime.datetime, what: str) -> str:
+        """Why a row signed with key `stored` at `when` cannot be right, or ""."""
+        kid = self.ring.resolve(stored)
+        if kid not in self.ring.keys:
+            return _unknown(what, kid)
+        retired = self.retired.get(kid)
+        if retired is not None and when > retired + self.grace:
+            return (f"{what} made at {when.isoformat()} with signing key {kid}, retired at "
+                    f"{retired.isoformat()}: a retired key was used")
+        return ""
+
+    def mac(self, stored: str) -> chain.Hmac:
+        kid = self.ring.resolve(stored)
+        if kid not in self._macs:
+            self._macs[kid] = chain.Hmac(cast(bytes, self.ring.mac_key(kid)))
+        return self._macs[kid]
+
+    def chain(self, stored: str) -> chain.Hmac:
+        kid = self.ring.resolve(stored)
+        if kid not in self._chains:
+            self._chains[kid] = chain.Hmac(cast(bytes, self.ring.chain_key(kid)))
+        return self._chains[kid]
+
+    def saw(self, row: tuple[Any, ...]) -> None:
+        """A verified event: a rotation retires its old key from the event's time on."""
+        if row[6] == ROTATED and isinstance(row[-2], dict):
+            old = row[-2].get("retired")
+            if isinstance(old, str) and old not in self.retired:
+                self.retired[old] = row[2]
+                self.rotations += 1
+
+
 def verify(*, progress: Callable[[int], None] | None = None) -> Report:
     report = Report()
-    public = signing.private_key().public_key()
+    ring = signing.keyring()
     heads = signing.read_sink()
     by_position: dict[int, signing.SignedHead] = {}
     for head in heads:
-        if not signing.check_signature(head, public):
+        if not signing.check_signature(head, ring.public(head.key_id)):
+            unheld = "" if ring.public(head.key_id) else f" (key {head.key_id}, {signing.not_held()})"
             report.failure = chain.Failure(head.position, None,
-                                           "checkpoint signature does not verify")
+                                           f"checkpoint signature does not verify{unheld}")
             return report
         by_position[head.position] = head
     # The newest checkpoint that names a witness line: that line must still be there.
     named = next((h for h in reversed(heads) if h.witness), None)
-    seen = witness.check(public, wanted=named.witness if named else "")
+    seen = witness.check(ring, wanted=named.witness if named else "")
     if seen.problem:
         report.failure = chain.Failure(seen.problem_position, None, seen.problem)
         return report
@@ -74,9 +127,11 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
     witnessed = witness.heads(seen.lines) if seen.lines else iter(())
     next_witnessed = next(witnessed, None)
 
-    key, chain_key = signing.mac_key(), chain.chain_key()
+    keys = _Keys(ring)
     expected_position, prev, scheme_before = 1, chain.GENESIS, chain.UNKEYED
-    for position, stored, event_id, row, prev_stored, scheme in chain.walk():
+    for step in chain.walk():
+        position, stored, event_id, row, scheme = (step.position, step.hash, step.event_id,
+                                                   step.row, step.scheme)
         if position != expected_position:
             report.failure = chain.Failure(expected_position, None,
                                            f"position missing (next stored is {position})")
@@ -85,10 +140,14 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
             report.failure = chain.Failure(position, event_id, "event deleted")
             return report
         inner, whole = chain.encodings(row)  # one encoding for the MAC and the link
-        if not _same(chain.mac_of(key, inner), row[-1]):
+        problem = keys.problem(step.event_key, row[2], "event")
+        if problem:
+            report.failure = chain.Failure(position, event_id, problem)
+            return report
+        if not _same(keys.mac(step.event_key).hexdigest(inner), row[-1]):
             report.failure = chain.Failure(position, event_id, "event forged or altered (MAC)")
             return report
-        if prev_stored != prev:
+        if step.prev_hash != prev:
             report.failure = chain.Failure(position, event_id, "link does not follow the previous one")
             return report
         if scheme not in (chain.UNKEYED, chain.KEYED):
@@ -99,7 +158,13 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
                 position, event_id, "an unkeyed link after a keyed one: the chain was re-linked")
             return report
         scheme_before = scheme
-        digest = chain.hash_of(prev, position, whole, chain_key if scheme == chain.KEYED else None)
+        if scheme == chain.KEYED:
+            problem = keys.problem(step.link_key, step.linked_at, "link")
+            if problem:
+                report.failure = chain.Failure(position, event_id, problem)
+                return report
+        digest = chain.hash_of(prev, position, whole,
+                               keys.chain(step.link_key) if scheme == chain.KEYED else None)
         if not _same(digest, stored):
             report.failure = chain.Failure(position, event_id, "event or link altered")
             return report
@@ -119,6 +184,7 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
             next_witnessed = next(witnessed, None)
         if scheme == chain.UNKEYED:
             report.unkeyed += 1
+        keys.saw(row)
         prev = digest
         expected_position += 1
         report.links += 1
@@ -164,9 +230,14 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
         report.notes.append(f"no witnessed head yet ({witness.FILE_NAME} is written when "
                             "events are next linked)")
     cutoff = now - chain.LINK_GRACE
-    for row in AuditEvent.objects.filter(link__isnull=True).order_by("id").values_list(
-            *chain.FIELDS).iterator():
-        if not _same(chain.event_mac(key, row), row[-1]):
+    for *row_values, stored_key in AuditEvent.objects.filter(link__isnull=True).order_by(
+            "id").values_list(*chain.FIELDS, "key_id").iterator():
+        row = tuple(row_values)
+        problem = keys.problem(stored_key, row[2], "event")
+        if problem:
+            report.failure = chain.Failure(None, row[0], problem)
+            return report
+        if not _same(keys.mac(stored_key).hexdigest(chain.encodings(row)[0]), row[-1]):
             report.failure = chain.Failure(None, row[0], "event forged or altered (MAC)")
             return report
         if row[2] < cutoff:
@@ -184,6 +255,8 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Report:
             return report
     if not heads:
         report.notes.append("no signed checkpoint yet")
+    if keys.rotations:
+        report.notes.append(f"{keys.rotations} signing key rotation(s) in the chain")
     if report.unkeyed:
         report.notes.append(f"{report.unkeyed} links from before the chain was keyed "
                             "(scheme 1, plain SHA-256)")

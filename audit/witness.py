@@ -70,8 +70,9 @@ def parse(line: bytes) -> Head:
     return head
 
 
-def check_signature(head: Head, public: Ed25519PublicKey) -> bool:
-    if head.key_id != signing.key_id(public):
+def check_signature(head: Head, public: Ed25519PublicKey | None) -> bool:
+    """Whether `head` is signed by `public` (None: a key the keyring does not hold)."""
+    if public is None or head.key_id != signing.key_id(public):
         return False
     try:
         public.verify(base64.b64decode(head.signature), head.message())
@@ -134,9 +135,9 @@ class State:
     problem_position: int | None = None
 
 
-def check(public: Ed25519PublicKey, *, wanted: str = "") -> State:
+def check(ring: signing.Keyring, *, wanted: str = "") -> State:
     """Read the whole file: each line parses, names the previous line's hash and a later
-    position than it, and the newest line's signature verifies."""
+    position than it, and the newest line's signature verifies with a key of the ring."""
     state = State()
     target = path()
     if not target.exists():
@@ -163,9 +164,13 @@ def check(public: Ed25519PublicKey, *, wanted: str = "") -> State:
             prev = line_hash(line)
             state.found = state.found or prev == wanted
             state.lines, state.newest, state.newest_hash = number, head, prev
-    if state.newest is not None and not check_signature(state.newest, public):
+    if state.newest is not None and not check_signature(state.newest,
+                                                        ring.public(state.newest.key_id)):
+        why = ("a line added or altered without the signing key"
+               if ring.public(state.newest.key_id) else
+               f"key {state.newest.key_id}, {signing.not_held()}")
         state.problem = (f"witness {FILE_NAME}, line {state.lines}: signature does not verify "
-                         "(a line added or altered without the signing key)")
+                         f"({why})")
         state.problem_position = state.newest.position
     return state
 

@@ -304,6 +304,9 @@ AMPARO_CHECKPOINT_SECONDS = int(os.environ.get("AMPARO_CHECKPOINT_SECONDS", 300)
 AMPARO_AUDIT_CHECKPOINT_MAX_AGE = int(os.environ.get(
     "AMPARO_AUDIT_CHECKPOINT_MAX_AGE", AMPARO_CHECKPOINT_SECONDS + 300))
 AMPARO_AUDIT_WITNESS_GRACE = int(os.environ.get("AMPARO_AUDIT_WITNESS_GRACE", 60))
+# After rotate_audit_key, how long events and links made with the retired key still verify
+# (servers that have not picked up the new key file yet); later ones fail verify_audit.
+AMPARO_AUDIT_ROTATION_GRACE = int(os.environ.get("AMPARO_AUDIT_ROTATION_GRACE", 900))
 # When the retention rules are applied each day, "HH:MM" server time (docs/architecture.md#retention).
 AMPARO_RETENTION_AT = os.environ.get("AMPARO_RETENTION_AT", "02:30")
 CELERY_BEAT_SCHEDULE = {

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
@@ -110,6 +111,21 @@ def test_a_link_inserted_without_a_scheme_is_taken_as_keyed():
     assert failure().reason == "event or link altered"
 
 
+def insert_event_before_key_ids(i: int) -> None:
+    """An event as written before events named their signing key (audit 0004): its columns
+    only, with the MAC of the key in use."""
+    row = AuditEvent(id=i + 1, uid=uuid.uuid4(), at=timezone.now(), actor_username="",
+                     action="test.touch", object_type="test.thing", object_id=str(i),
+                     outcome="ok", details={})
+    row.mac = chain.event_mac(signing.mac_key(), tuple(getattr(row, f) for f in chain.FIELDS))
+    columns = [AuditEvent._meta.get_field(f).column for f in chain.FIELDS]
+    values = [AuditEvent._meta.get_field(f).get_db_prep_save(getattr(row, f), connection)
+              for f in chain.FIELDS]
+    with connection.cursor() as cur:
+        cur.execute(f"INSERT INTO audit_auditevent ({', '.join(columns)}) "  # noqa: S608
+                    f"VALUES ({', '.join(['%s'] * len(columns))})", values)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_keeps_an_existing_chain_verifiable(settings):
     # Given the audit tables as before migration 0003, holding a chain made the old way
@@ -118,8 +134,7 @@ def test_the_migration_keeps_an_existing_chain_verifiable(settings):
     executor.migrate([("audit", "0002_append_only_triggers")])
     try:
         for i in range(3):
-            with transaction.atomic():
-                events.emit("test.touch", object_type="test.thing", object_id=str(i))
+            insert_event_before_key_ids(i)
         rows = AuditEvent.objects.order_by("id").values_list(*chain.FIELDS)
         prev, now = chain.GENESIS, connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cur:
