@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "cases.middleware.SessionLifetimeMiddleware",
     "cases.middleware.PasswordChangeRequiredMiddleware",
     "cases.middleware.TwoFactorRequiredMiddleware",
+    "cases.ratelimits.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "settings.urls"
@@ -162,7 +163,22 @@ CACHES = {
         if os.environ.get("AMPARO_FRAGMENT_CACHE_URL") else
         {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments",
          "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("AMPARO_FRAGMENT_ENTRIES", 2000))}}),
+    # Per-user budgets (cases/ratelimits.py). Each worker's memory counts only its own requests:
+    # with several workers, give them one Redis (AMPARO_RATELIMIT_CACHE_URL), or each worker
+    # allows the whole budget (system check amparo.W060).
+    "ratelimits": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+         "LOCATION": os.environ["AMPARO_RATELIMIT_CACHE_URL"], "KEY_PREFIX": "amparo-ratelimit"}
+        if os.environ.get("AMPARO_RATELIMIT_CACHE_URL") else
+        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimits",
+         "OPTIONS": {"MAX_ENTRIES": 100_000}}),
 }
+# Per-user budgets, "LIMIT/SECONDS": searches and lists of people or cases; pages and files of
+# one person or case; exports of many records. Over budget: 429 until the window ends, one
+# `ratelimit.exceeded` event and the supervisors told (docs/architecture.md#rate-limits).
+AMPARO_RATELIMIT_SEARCHES = os.environ.get("AMPARO_RATELIMIT_SEARCHES", "120/600")
+AMPARO_RATELIMIT_VIEWS = os.environ.get("AMPARO_RATELIMIT_VIEWS", "300/600")
+AMPARO_RATELIMIT_EXPORTS = os.environ.get("AMPARO_RATELIMIT_EXPORTS", "30/3600")
 # Argon2id for new and changed passwords; older hashes are upgraded at the next login.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
