@@ -320,10 +320,13 @@ CELERY_BEAT_SCHEDULE = {
 # {"rsd.mx": {"appeal": (15, "working")}}; clocks: interview, contact, appeal, decision.
 AMPARO_DEADLINES: dict[str, dict[str, tuple[int, str]]] = {}
 
+# JSON lines on standard error: one object per record, control characters escaped, so a
+# crafted URL cannot forge a line (cases/logs.py, docs/architecture.md#application-log).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "cases.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
