@@ -283,7 +283,7 @@ def check_rate_limit_cache(app_configs: object, **kwargs: object) -> list[CheckM
     """Counters in each worker's memory let each worker allow the whole budget."""
     from django.conf import settings
 
-    if settings.CACHES["ratelimits"]["BACKEND"].endswith("LocMemCache"):
+    if str(settings.CACHES["ratelimits"]["BACKEND"]).endswith("LocMemCache"):
         return [Warning(
             "The per-user rate limits count in each worker's memory: with several workers, "
             "each one allows the whole budget.",

@@ -55,13 +55,13 @@ class RecordsInvalid(_FormBase):
 
     def full_clean(self) -> None:
         super().full_clean()
-        if not self.is_bound or not self._errors or events.current_request() is None:
+        if not self.is_bound or not self.errors or events.current_request() is None:
             return
         actor = events.current_actor()
         if actor is None:
             return
         fields = {name: sorted({e.code or "invalid" for e in errors})
-                  for name, errors in self._errors.as_data().items()}
+                  for name, errors in self.errors.as_data().items()}
         offices: set[int] = set().union(*access.roles_by_office(actor).values())
         # Kept back until the request ends when a transaction is open, so its rollback does
         # not take the record with it.

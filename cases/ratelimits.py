@@ -10,6 +10,7 @@ Management commands do not pass through here: only pages are limited.
 
 from __future__ import annotations
 
+import datetime
 import math
 import time
 from collections.abc import Callable
@@ -163,6 +164,6 @@ class RateLimitMiddleware:
         retry = counted.retry_after()
         response = render(request, "429.html", status=429, context={
             "kind": counted.kind, "seconds": retry, "minutes": math.ceil(retry / 60),
-            "at": timezone.localtime(timezone.now() + timezone.timedelta(seconds=retry))})
+            "at": timezone.localtime(timezone.now() + datetime.timedelta(seconds=retry))})
         response["Retry-After"] = str(retry)
         return response

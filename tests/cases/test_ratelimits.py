@@ -186,3 +186,13 @@ def test_the_counters_live_in_the_ratelimits_cache(settings, caseworker):
     caches["ratelimits"].clear()
 
     assert ratelimits.count(caseworker.pk, ratelimits.VIEWS).number == 1
+
+
+def test_counters_in_each_workers_memory_are_a_deployment_warning(settings):
+    assert [w.id for w in checks.check_rate_limit_cache(None)] == ["amparo.W060"]
+
+    settings.CACHES = {**settings.CACHES, "ratelimits": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/2"}}
+
+    assert checks.check_rate_limit_cache(None) == []
