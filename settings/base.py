@@ -176,8 +176,8 @@ CACHES = {
 # Per-user budgets, "LIMIT/SECONDS": searches and lists of people or cases; pages and files of
 # one person or case; exports of many records. Over budget: 429 until the window ends, one
 # `ratelimit.exceeded` event and the supervisors told (docs/architecture.md#rate-limits).
-AMPARO_RATELIMIT_SEARCHES = os.environ.get("AMPARO_RATELIMIT_SEARCHES", "120/600")
-AMPARO_RATELIMIT_VIEWS = os.environ.get("AMPARO_RATELIMIT_VIEWS", "300/600")
+AMPARO_RATELIMIT_SEARCHES = os.environ.get("AMPARO_RATELIMIT_SEARCHES", "60/600")
+AMPARO_RATELIMIT_VIEWS = os.environ.get("AMPARO_RATELIMIT_VIEWS", "200/600")
 AMPARO_RATELIMIT_EXPORTS = os.environ.get("AMPARO_RATELIMIT_EXPORTS", "30/3600")
 # Argon2id for new and changed passwords; older hashes are upgraded at the next login.
 PASSWORD_HASHERS = [
