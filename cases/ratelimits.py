@@ -11,6 +11,7 @@ Management commands do not pass through here: only pages are limited.
 from __future__ import annotations
 
 import datetime
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from cases import access, events, notifications
+
+log = logging.getLogger(__name__)
 
 SEARCHES = "searches"
 VIEWS = "views"
@@ -153,7 +156,12 @@ class RateLimitMiddleware:
         page = PAGES.get(match.view_name)
         if page is None or (page[1] is not None and request.method not in page[1]):
             return None
-        counted = count(user.pk, page[0])
+        try:
+            counted = count(user.pk, page[0])
+        except Exception:  # a shared cache out of reach: the page is served, the view recorded
+            log.error("rate-limit counters unavailable; %s not counted", match.view_name,
+                      exc_info=True)
+            return None
         if counted.allowed:
             return None
         if counted.first_refused:

@@ -196,3 +196,16 @@ def test_counters_in_each_workers_memory_are_a_deployment_warning(settings):
         "LOCATION": "redis://127.0.0.1:6379/2"}}
 
     assert checks.check_rate_limit_cache(None) == []
+
+
+def test_counters_out_of_reach_leave_the_page_served_and_say_so(client, settings, caseworker,
+                                                                case, caplog):
+    settings.AMPARO_RATELIMIT_VIEWS = "1/600"
+    settings.CACHES = {**settings.CACHES, "ratelimits": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:9/0"}}
+    client.force_login(caseworker)
+
+    assert _open_case_page(client, case, 2) == [200, 200]
+    assert "rate-limit counters unavailable; case_detail not counted" in caplog.text
+    assert AuditEvent.objects.filter(action="case.view").count() == 2
