@@ -209,3 +209,14 @@ def test_counters_out_of_reach_leave_the_page_served_and_say_so(client, settings
     assert _open_case_page(client, case, 2) == [200, 200]
     assert "rate-limit counters unavailable; case_detail not counted" in caplog.text
     assert AuditEvent.objects.filter(action="case.view").count() == 2
+
+
+def test_every_counted_page_is_a_page_of_the_application():
+    from django.urls import get_resolver
+
+    resolver = get_resolver()
+    names = {name for name in resolver.reverse_dict if isinstance(name, str)}
+    for namespace, (_prefix, sub) in resolver.namespace_dict.items():
+        names |= {f"{namespace}:{name}" for name in sub.reverse_dict if isinstance(name, str)}
+
+    assert sorted(set(ratelimits.PAGES) - names) == []
