@@ -45,7 +45,9 @@ def _already_recorded() -> bool:
     info = events.current_request()
     if info is None or not info.refused:
         return False
-    return AuditEvent.objects.filter(pk__in=info.refused).exists()
+    # A form's failed checks or a usage limit are refusals of their own, not of the page.
+    return (AuditEvent.objects.filter(pk__in=info.refused)
+            .exclude(action__in=("form.invalid", "ratelimit.exceeded")).exists())
 
 
 def _record(request: HttpRequest, action: str, **details: object) -> HttpResponse | None:

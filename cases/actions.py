@@ -107,4 +107,6 @@ ACTIONS = {
     "access.denied": _("Page refused: the role or office does not allow it"),
     "csrf.refuse": _("Form refused: its security token was missing or wrong"),
     "upload.refuse": _("Uploaded file refused"),
+    "ratelimit.exceeded": _("Usage limit reached: searches, records viewed or exports"),
+    "form.invalid": _("Form refused: values that do not pass its checks"),
 }

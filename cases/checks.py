@@ -303,3 +303,34 @@ def check_webauthn(app_configs: object, **kwargs: object) -> list[CheckMessage]:
         errors.append(Error(f"AMPARO_WEBAUTHN_ORIGINS: {origin!r} {problem}.",
                             hint="For example https://amparo.example.org", id="amparo.E051"))
     return errors
+
+
+@register(Tags.security)
+def check_rate_limits(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """The per-user budgets parse (docs/architecture.md#rate-limits)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from cases import ratelimits
+
+    errors: list[CheckMessage] = []
+    for kind in ratelimits.KINDS:
+        try:
+            ratelimits.budget(kind)
+        except ImproperlyConfigured as exc:
+            errors.append(Error(str(exc), hint="See README, 'Settings and environment'.",
+                                id="amparo.E060"))
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_rate_limit_cache(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """Counters in each worker's memory let each worker allow the whole budget."""
+    from django.conf import settings
+
+    if str(settings.CACHES["ratelimits"]["BACKEND"]).endswith("LocMemCache"):
+        return [Warning(
+            "The per-user rate limits count in each worker's memory: with several workers, "
+            "each one allows the whole budget.",
+            hint="Set AMPARO_RATELIMIT_CACHE_URL to a Redis shared by the workers, e.g. "
+            "redis://localhost:6379/2.", id="amparo.W060")]
+    return []

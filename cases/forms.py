@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from cases import intake, listing, lockout, texts
+from cases import access, events, intake, listing, lockout, texts
 from cases.intake import EARLIEST_BIRTH, MAX_LENGTH, IdentityDocumentData, PersonData
 from cases.models import (
     BreachNature,
@@ -47,7 +47,30 @@ else:
     _FormBase = object
 
 
-class Styled(_FormBase):
+class RecordsInvalid(_FormBase):
+    """A bound form that fails its checks on a page is an audit event (`form.invalid`): the
+    form, and per field the error codes; never a submitted value (docs/architecture.md#audit).
+    Forms used outside a request (commands, the importer) and anonymous visitors (the login
+    page, whose failures have their own events) record nothing."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if not self.is_bound or not self.errors or events.current_request() is None:
+            return
+        actor = events.current_actor()
+        if actor is None:
+            return
+        fields = {name: sorted({e.code or "invalid" for e in errors})
+                  for name, errors in self.errors.as_data().items()}
+        offices: set[int] = set().union(*access.roles_by_office(actor).values())
+        # Kept back until the request ends when a transaction is open, so its rollback does
+        # not take the record with it.
+        events.record_refusal(
+            "form.invalid", actor=actor, office_id=next(iter(offices)) if len(offices) == 1 else None,
+            form=f"{type(self).__module__}.{type(self).__qualname__}", fields=fields)
+
+
+class Styled(RecordsInvalid):
     """Give widgets Bootstrap classes and mark invalid fields for assistive technology."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -324,7 +347,7 @@ _TAB_OF = {ME: "mine", UNASSIGNED: "queue", "": "all"}
 _SMALL_SELECT = {"class": "form-select form-select-sm"}
 
 
-class CaseListForm(forms.Form):
+class CaseListForm(RecordsInvalid, forms.Form):
     """The case list's filters and order, sent by GET (cases/listing.py).
 
     A value that is not among the user's choices is dropped, alone: that filter falls back to

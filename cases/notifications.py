@@ -66,6 +66,8 @@ def text(notification: Notification) -> str:
         return _("A document was added to case %(reference)s.") % {"reference": reference}
     if kind in _BETWEEN_OFFICES:
         return _between_offices(kind, reference, params)
+    if kind == NotificationKind.RATE_LIMITED:
+        return _rate_limited(params)
     state, clock = _labels(params)
     if kind == NotificationKind.WAITING:
         return _("Case %(reference)s is waiting for you: %(state)s.") % {
@@ -119,6 +121,16 @@ def _share_ended(values: dict[str, str], office: str) -> str:
     if values["by"]:
         return _("%(by)s ended the share of case %(reference)s with you.") % values
     return _("The share of case %(reference)s with you ended: it lasted until %(until)s.") % values
+
+
+def _rate_limited(params: dict[str, Any]) -> str:
+    kinds = {"searches": _("searches"), "views": _("records viewed"), "exports": _("exports")}
+    kind = str(params.get("kind", ""))
+    return _("%(user)s reached the limit of %(kind)s (%(limit)s in %(minutes)s minutes) and was "
+             "stopped until the period ends. If this was not their own work by hand, the audit "
+             "log shows what the account read.") % {
+        "user": str(params.get("user", "")), "kind": kinds.get(kind, kind),
+        "limit": params.get("limit", ""), "minutes": params.get("minutes", "")}
 
 
 # --- Written from the events of the services ------------------------------------------------
@@ -349,6 +361,19 @@ def shares_ended(ended: list[Ended], *, by: User | None = None,
     return _tell(notices)
 
 
+def rate_limited(*, user: User, offices: Iterable[int], kind: str, limit: int,
+                 seconds: int) -> list[Notification]:
+    """A staff member reached a usage limit (cases/ratelimits.py): tell the supervisors of
+    each of their offices, not themselves; once per window (the caller sees to it)."""
+    rows = Membership.objects.filter(office__in=list(offices), role=Role.SUPERVISOR,
+                                     user__is_active=True).exclude(user=user)
+    params = {"user": user.get_username(), "kind": kind, "limit": limit,
+              "minutes": max(1, round(seconds / 60))}
+    return _tell([Notification(recipient_id=recipient, office_id=office_id,
+                               kind=NotificationKind.RATE_LIMITED, params=params)
+                  for recipient, office_id in sorted(set(rows.values_list("user_id", "office_id")))])
+
+
 # --- Told by email ---------------------------------------------------------------------------
 
 
@@ -359,6 +384,8 @@ def _email_subject(kind: str) -> str:
         return _("Amparo: a case was shared with you")
     if kind == NotificationKind.SHARE_ENDED:
         return _("Amparo: a share of a case ended")
+    if kind == NotificationKind.RATE_LIMITED:
+        return _("Amparo: a staff account reached a usage limit")
     return _("Amparo: news of a case transfer")
 
 

@@ -966,7 +966,8 @@ def visible_notifications(user: User) -> QuerySet[Notification]:
     if not supervised:
         return Notification.objects.filter(about_case, recipient=user)
     about_transfer = Q(handover__from_office__in=supervised) | Q(handover__to_office__in=supervised)
-    return Notification.objects.filter(about_case | about_transfer, recipient=user)
+    about_account = Q(kind=NotificationKind.RATE_LIMITED, office__in=supervised)
+    return Notification.objects.filter(about_case | about_transfer | about_account, recipient=user)
 
 
 # The bell reads this many of the newest unread notifications and counts those about cases the
@@ -978,6 +979,8 @@ def _bell_sees(user: User, kind: str, case_id: Any, office_id: int, assigned_to_
                handover_id: Any, from_office_id: int | None, to_office_id: int | None) -> bool:
     if kind == NotificationKind.SHARE_ENDED:
         return True
+    if kind == NotificationKind.RATE_LIMITED:
+        return office_id in offices_where(user, Role.SUPERVISOR)
     if handover_id is not None:
         return sees_handover(user, from_office_id or 0, to_office_id or 0)
     return sees_case(user, case_id, office_id, assigned_to_id)
@@ -993,7 +996,8 @@ def unread_notifications(user: User) -> Bounded:
         return Bounded(0)
     rows = list(Notification.objects.filter(recipient=user, read_at__isnull=True)
                 .order_by("-created_at")
-                .values_list("kind", "case_id", "case__office_id", "case__assigned_to_id",
+                .values_list("kind", "case_id", Coalesce("case__office_id", "office_id"),
+                             "case__assigned_to_id",
                              "handover_id", "handover__from_office_id",
                              "handover__to_office_id")[:BELL_SCAN])
     seen = sum(1 for row in rows if _bell_sees(user, *row))

@@ -3,7 +3,7 @@
 The list shows codes turned into text, never case content, so reading it is not an audited
 view; opening one goes to the case page, which records its view as always, or, for a
 transfer between offices, to the transfers page (the office asked may not see the case yet);
-a share's end, back to the list.
+a share's end or a usage limit reached (about an account, not a case), back to the list.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def notification_open(request: AuthedRequest, notification_id: int) -> HttpRespo
     end stays on the list (the case is no longer the reader's to see)."""
     notification = selectors.get_notification(request.user, notification_id)
     notifications.mark_read(by=request.user, notification=notification)
-    if notification.kind == NotificationKind.SHARE_ENDED:
+    if notification.kind in (NotificationKind.SHARE_ENDED, NotificationKind.RATE_LIMITED):
         return redirect("notification_list")
     if notification.handover_id is not None:
         return redirect(f"{reverse('handover_list')}#handover-{notification.handover_id}")

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from cases import events, retention, selectors, two_factor
+from cases.forms import RecordsInvalid
 from cases.http import AuthedRequest
 from cases.models import Office, RetentionRule, RetentionRun
 from cases.paging import BoundedPaginator
@@ -89,7 +90,7 @@ def rule_list(request: AuthedRequest) -> HttpResponse:
         "rows": _rule_rows(rules), "may_change": retention.may_change_rules(request.user)})
 
 
-class RuleForm(forms.Form):
+class RuleForm(RecordsInvalid, forms.Form):
     years = forms.IntegerField(label=gettext_lazy("Years"), min_value=0, max_value=100)
     months = forms.IntegerField(label=gettext_lazy("Months"), min_value=0, max_value=1200)
     days = forms.IntegerField(label=gettext_lazy("Days"), min_value=0, max_value=36500)
@@ -136,7 +137,7 @@ def rule_edit(request: AuthedRequest, rule_id: int) -> HttpResponse:
         status=status)
 
 
-class LegalHoldForm(forms.Form):
+class LegalHoldForm(RecordsInvalid, forms.Form):
     reason = forms.CharField(label=gettext_lazy("Reasons"), widget=forms.Textarea(attrs={"rows": 3}),
                              max_length=500)
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cases import security_keys, two_factor
-from cases.forms import Styled
+from cases.forms import RecordsInvalid, Styled
 from cases.http import AuthedRequest
 
 JUST_NOW = 30  # seconds: an answer sent again this soon after one was accepted is a second click
@@ -35,7 +35,7 @@ class AddKeyForm(Styled, forms.Form):
                                      "Touch your security key when the browser asks for it.")})
 
 
-class KeyAnswerForm(forms.Form):
+class KeyAnswerForm(RecordsInvalid, forms.Form):
     credential = forms.CharField(max_length=MAX_CREDENTIAL)
     next = forms.CharField(required=False, max_length=2000)
 

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "cases.middleware.SessionLifetimeMiddleware",
     "cases.middleware.PasswordChangeRequiredMiddleware",
     "cases.middleware.TwoFactorRequiredMiddleware",
+    "cases.ratelimits.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "settings.urls"
@@ -164,7 +165,22 @@ CACHES = {
         if os.environ.get("AMPARO_FRAGMENT_CACHE_URL") else
         {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments",
          "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("AMPARO_FRAGMENT_ENTRIES", 2000))}}),
+    # Per-user budgets (cases/ratelimits.py). Each worker's memory counts only its own requests:
+    # with several workers, give them one Redis (AMPARO_RATELIMIT_CACHE_URL), or each worker
+    # allows the whole budget (system check amparo.W060).
+    "ratelimits": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+         "LOCATION": os.environ["AMPARO_RATELIMIT_CACHE_URL"], "KEY_PREFIX": "amparo-ratelimit"}
+        if os.environ.get("AMPARO_RATELIMIT_CACHE_URL") else
+        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimits",
+         "OPTIONS": {"MAX_ENTRIES": 100_000}}),
 }
+# Per-user budgets, "LIMIT/SECONDS": searches and lists of people or cases; pages and files of
+# one person or case; exports of many records. Over budget: 429 until the window ends, one
+# `ratelimit.exceeded` event and the supervisors told (docs/architecture.md#rate-limits).
+AMPARO_RATELIMIT_SEARCHES = os.environ.get("AMPARO_RATELIMIT_SEARCHES", "60/600")
+AMPARO_RATELIMIT_VIEWS = os.environ.get("AMPARO_RATELIMIT_VIEWS", "200/600")
+AMPARO_RATELIMIT_EXPORTS = os.environ.get("AMPARO_RATELIMIT_EXPORTS", "30/3600")
 # Argon2id for new and changed passwords; older hashes are upgraded at the next login.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -326,10 +342,13 @@ CELERY_BEAT_SCHEDULE = {
 # {"rsd.mx": {"appeal": (15, "working")}}; clocks: interview, contact, appeal, decision.
 AMPARO_DEADLINES: dict[str, dict[str, tuple[int, str]]] = {}
 
+# JSON lines on standard error: one object per record, control characters escaped, so a
+# crafted URL cannot forge a line (cases/logs.py, docs/architecture.md#application-log).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "cases.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 

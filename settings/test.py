@@ -32,3 +32,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(_dir / f"amparo-test-{os.getpid()}.sqlite3")}
     DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA synchronous=OFF"  # noqa: F405
+
+# Budgets far above what any test sends (the fuzz test walks every page); the tests of the
+# limits set their own (tests/cases/test_ratelimits.py).
+AMPARO_RATELIMIT_SEARCHES = AMPARO_RATELIMIT_VIEWS = AMPARO_RATELIMIT_EXPORTS = "1000000/600"

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.forms import RecordsInvalid
 from cases.models import Office, Sex
 from cases.vocab import country_choices, country_name
 from stats import breakdown, suppression
@@ -18,7 +19,7 @@ from stats.indicators import AGE_BANDS, BY_KEY, PART_LABELS, Filters, Indicator,
 FIRST_YEAR = 2015
 
 
-class FilterForm(forms.Form):
+class FilterForm(RecordsInvalid, forms.Form):
     year = forms.TypedChoiceField(label=_("Year"), coerce=int)
     part = forms.ChoiceField(label=_("Period"), required=False,
                              choices=list(PART_LABELS.items()))
@@ -97,7 +98,7 @@ class BreakdownForm(FilterForm):
         return BY_KEY[self.cleaned_data["indicator"]]
 
 
-class ConsistencyForm(forms.Form):
+class ConsistencyForm(RecordsInvalid, forms.Form):
     year = forms.TypedChoiceField(label=_("Year"), coerce=int)
     part = forms.ChoiceField(label=_("Period"), required=False,
                              choices=list(PART_LABELS.items()))
@@ -125,7 +126,7 @@ class ConsistencyForm(forms.Form):
                      split=bool(d.get("split")))
 
 
-class UnhcrForm(forms.Form):
+class UnhcrForm(RecordsInvalid, forms.Form):
     """The year and offices of UNHCR's annual tables (whole years only, like UNHCR's)."""
 
     year = forms.TypedChoiceField(label=_("Year"), coerce=int)

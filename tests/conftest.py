@@ -37,6 +37,15 @@ def _language():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _rate_limit_counters():
+    """Each test counts its requests from zero (user ids come back after a rollback)."""
+    from django.core.cache import caches
+
+    caches["ratelimits"].clear()
+    yield
+
+
 @pytest.fixture
 def postgres(db):
     if connection.vendor != "postgresql":

@@ -27,6 +27,9 @@ class NotificationKind(models.TextChoices):
     # Told to who lost the share (or, for an office, its supervisors): shown to its recipient
     # although the case no longer is.
     SHARE_ENDED = "share_ended", _("Share ended")
+    # Told to the supervisors of a staff member's offices (docs/architecture.md#rate-limits):
+    # about an account, not a case; shown while the reader supervises the office.
+    RATE_LIMITED = "rate_limited", _("Usage limit reached")
 
 
 class Notification(models.Model):
@@ -34,7 +37,9 @@ class Notification(models.Model):
                                   related_name="notifications", db_index=False)  # indexes below
     office = models.ForeignKey("cases.Office", on_delete=models.PROTECT, related_name="+",
                                db_index=False)  # offices are never deleted
-    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    # Empty only for a notification about an account (a usage limit reached).
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+", null=True,
+                             blank=True)
     # The running period a deadline notification is about: one per period and recipient.
     deadline = models.ForeignKey("cases.CaseDeadline", on_delete=models.CASCADE, null=True,
                                  blank=True, related_name="+")

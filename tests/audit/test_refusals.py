@@ -207,5 +207,17 @@ def test_the_refusal_survives_the_view_transaction_it_rolled_back(
                              "reason": "PermissionDenied"}
 
 
+def test_a_failed_form_does_not_stand_for_the_pages_refusal(client, caseworker, settings):
+    settings.ROOT_URLCONF = "tests.audit.urls_refusals"
+    client.force_login(caseworker)
+
+    response = client.get("/test-refuse-after-form/")
+
+    assert response.status_code == 403
+    assert [e.details["form"] for e in refusals("form.invalid")] == ["cases.forms.NoteForm"]
+    [event] = refusals("access.denied")
+    assert event.details["view"] == "test_refuse_after_form"
+
+
 def _file(name: str, data: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type="application/pdf")

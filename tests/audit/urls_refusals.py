@@ -18,7 +18,15 @@ def refuse_in_transaction(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("refused halfway")
 
 
+def refuse_after_a_failed_form(request: HttpRequest) -> HttpResponse:
+    from cases.forms import NoteForm
+
+    NoteForm({"text": ""}).is_valid()  # recorded as form.invalid
+    raise PermissionDenied("refused after the form")
+
+
 urlpatterns = [
     path("test-refuse-in-transaction/", refuse_in_transaction, name="test_refuse_in_transaction"),
+    path("test-refuse-after-form/", refuse_after_a_failed_form, name="test_refuse_after_form"),
     *app_urlpatterns,
 ]

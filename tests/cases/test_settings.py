@@ -32,6 +32,7 @@ def prod_env(tmp_path) -> dict[str, str]:
         "AMPARO_VAR_DIR": str(tmp_path / "var"),
         "AMPARO_FILE_ROOT": str(tmp_path / "files"),
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",  # only read, never connected to
+        "AMPARO_RATELIMIT_CACHE_URL": "redis://127.0.0.1:6379/2",  # the same
         "AMPARO_AUDIT_KEY_FILE": str(audit_key),
     })
     return env
