@@ -68,7 +68,9 @@ def is_verified(user: Any) -> bool:
 
 def app_device(user: User) -> AuthenticatorApp | None:
     """The user's confirmed authenticator app, if any."""
-    return AuthenticatorApp.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+    app: AuthenticatorApp | None = (
+        AuthenticatorApp.objects.filter(user=user, confirmed=True).order_by("-pk").first())
+    return app
 
 
 def has_factor(user: User) -> bool:
@@ -78,7 +80,9 @@ def has_factor(user: User) -> bool:
 
 
 def backup_device(user: User) -> BackupCodeSet | None:
-    return BackupCodeSet.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+    codes: BackupCodeSet | None = (
+        BackupCodeSet.objects.filter(user=user, confirmed=True).order_by("-pk").first())
+    return codes
 
 
 def backup_codes_left(user: User) -> int:
@@ -87,7 +91,9 @@ def backup_codes_left(user: User) -> int:
 
 
 def _pending(user: User) -> AuthenticatorApp | None:
-    return AuthenticatorApp.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    app: AuthenticatorApp | None = (
+        AuthenticatorApp.objects.filter(user=user, confirmed=False).order_by("-pk").first())
+    return app
 
 
 def has_pending_device(user: User) -> bool:
