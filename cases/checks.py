@@ -113,6 +113,20 @@ def check_two_factor_secrets(app_configs: object, **kwargs: object) -> list[Chec
     return errors
 
 
+@register(Tags.security, deploy=True)
+def check_backup_code_cost(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """Backup codes are 40 bits: below scrypt's N = 2**14 a dump could be searched for them."""
+    from django.conf import settings
+
+    n = getattr(settings, "AMPARO_BACKUP_CODE_SCRYPT_N", 2**14)
+    if isinstance(n, int) and n < 2**14:
+        return [Warning(
+            f"AMPARO_BACKUP_CODE_SCRYPT_N is {n}: backup-code hashes below 16384 (2**14) are "
+            "cheap to search in a stolen database.",
+            hint="Leave AMPARO_BACKUP_CODE_SCRYPT_N unset (16384) or raise it.", id="amparo.W062")]
+    return []
+
+
 PROCEDURES = "procedures"  # the tag of the checks below; servers refuse to start on them
 
 

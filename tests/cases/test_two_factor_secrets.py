@@ -4,6 +4,8 @@ neither; the accepted window of app codes; the settings' checks."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
 import sqlite3
@@ -12,6 +14,7 @@ import time
 from base64 import b32decode, b32encode
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -19,7 +22,7 @@ from django_otp.oath import hotp
 
 from audit.models import AuditEvent
 from cases import two_factor, two_factor_secrets
-from cases.checks import check_two_factor_secrets
+from cases.checks import check_backup_code_cost, check_two_factor_secrets
 from cases.crypto import datakeys, keyring
 from cases.crypto.envelope import DecryptionError
 from cases.models import AuthenticatorApp, BackupCode, DataKey, User
@@ -94,6 +97,13 @@ def test_the_settings_are_checked(settings):
     assert [m.id for m in check_two_factor_secrets(None)] == ["amparo.E060", "amparo.E061"]
 
 
+def test_a_deployment_is_warned_of_cheap_backup_code_hashes(settings):
+    settings.AMPARO_BACKUP_CODE_SCRYPT_N = 2**13
+    assert [m.id for m in check_backup_code_cost(None)] == ["amparo.W062"]
+    settings.AMPARO_BACKUP_CODE_SCRYPT_N = 2**14
+    assert check_backup_code_cost(None) == []
+
+
 # The seed, sealed
 
 
@@ -134,6 +144,23 @@ def test_without_its_key_the_seed_opens_to_nothing_and_no_code_is_accepted(clien
 
     assert verify(client, value).status_code == 400
     assert AuditEvent.objects.get(action="two_factor.fail").details["reason"] == "wrong_code"
+
+
+def test_a_kek_rotation_rewraps_the_seeds_key_and_the_app_still_works(key_file, client,
+                                                                       supervisor):
+    device = enrol(supervisor)
+    old_kek = keyring.provider().active_kek_id
+    call_command("init_keys", new_kek=True, stdout=io.StringIO())
+    call_command("rotate_kek", stdout=io.StringIO())
+    data = json.loads(key_file.read_text())
+    del data["keks"][old_kek]  # the old KEK retired: only the new one can open the seed
+    keyring.write_key_file(key_file, data)
+    keyring.reset()
+
+    key = DataKey.objects.get(subject_id=two_factor_secrets.SUBJECT)
+    assert key.kek_id == keyring.provider().active_kek_id != old_kek
+    login(client, supervisor)
+    assert verify(client, code(device)).status_code == 302
 
 
 # Backup codes, hashed
