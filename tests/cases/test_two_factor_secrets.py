@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import time
 from base64 import b32decode, b32encode
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from django.core.management import call_command
@@ -119,6 +120,19 @@ def test_the_seed_is_stored_sealed_under_the_deployments_two_factor_key(supervis
     key = DataKey.objects.get(subject_id=two_factor_secrets.SUBJECT)
     assert stored[1:17] == key.id.bytes  # the envelope names the data key it was sealed with
     assert key.kek_id == keyring.provider().active_kek_id
+
+
+def test_the_qr_code_gives_the_app_the_seed(supervisor):
+    device = two_factor.pending_device(supervisor)
+
+    uri = urlsplit(two_factor.provisioning_uri(device))
+
+    params = parse_qs(uri.query)
+    assert (uri.scheme, uri.netloc) == ("otpauth", "totp")
+    assert unquote(uri.path) == f"/Amparo:{supervisor.username}"
+    assert b32decode(params["secret"][0]) == device.seed
+    assert (params["digits"], params["period"], params["issuer"]) == (["6"], ["30"], ["Amparo"])
+    assert two_factor.secret_groups(device).replace(" ", "") == params["secret"][0]
 
 
 def test_a_sealed_seed_copied_to_another_users_app_opens_nowhere(client, supervisor, auditor):
