@@ -38,9 +38,10 @@ from cases.models import (
 )
 from cases.vocab import country_choices
 
-# The two-factor devices hold their secrets and backup codes in the clear: not shown here. An
-# office administrator resets an account's two-factor authentication on /staff/users/<id>/,
-# an operator with `manage.py reset_two_factor`.
+# Two-factor devices are not shown here: django-otp's own (emptied by migration cases 0044)
+# are taken off the site, Amparo's (cases/models/two_factor.py) never registered. An office
+# administrator resets an account's two-factor authentication on /staff/users/<id>/, an
+# operator with `manage.py reset_two_factor`.
 for _device in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(_device):
         admin.site.unregister(_device)

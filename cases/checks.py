@@ -138,6 +138,39 @@ def check_lockout(app_configs: object, **kwargs: object) -> list[CheckMessage]:
     return []
 
 
+@register(Tags.security)
+def check_two_factor_secrets(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """The TOTP window and the backup codes' hash cost (docs/architecture.md#second-factor-secrets)."""
+    from django.conf import settings
+
+    errors: list[CheckMessage] = []
+    if getattr(settings, "AMPARO_TOTP_TOLERANCE", 1) not in (0, 1):
+        errors.append(Error(
+            "AMPARO_TOTP_TOLERANCE must be 0 (the current 30 seconds only) or 1 (also the "
+            "30 seconds before).", hint="See README, 'Two-factor authentication'.",
+            id="amparo.E060"))
+    n = getattr(settings, "AMPARO_BACKUP_CODE_SCRYPT_N", 2**14)
+    if not isinstance(n, int) or n < 2 or n & (n - 1):
+        errors.append(Error(
+            "AMPARO_BACKUP_CODE_SCRYPT_N must be a power of two (2**14 = 16384 by default).",
+            hint="See README, 'Two-factor authentication'.", id="amparo.E061"))
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_backup_code_cost(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """Backup codes are 40 bits: below scrypt's N = 2**14 a dump could be searched for them."""
+    from django.conf import settings
+
+    n = getattr(settings, "AMPARO_BACKUP_CODE_SCRYPT_N", 2**14)
+    if isinstance(n, int) and n < 2**14:
+        return [Warning(
+            f"AMPARO_BACKUP_CODE_SCRYPT_N is {n}: backup-code hashes below 16384 (2**14) are "
+            "cheap to search in a stolen database.",
+            hint="Leave AMPARO_BACKUP_CODE_SCRYPT_N unset (16384) or raise it.", id="amparo.W062")]
+    return []
+
+
 PROCEDURES = "procedures"  # the tag of the checks below; servers refuse to start on them
 
 

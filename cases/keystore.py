@@ -26,7 +26,12 @@ def office_subject(office_id: int) -> uuid.UUID:
 
 def ensure_office_key(office_id: int) -> uuid.UUID:
     """The office's key subject, its data key created the first time it is needed."""
-    subject = office_subject(office_id)
+    return ensure_key(office_subject(office_id))
+
+
+def ensure_key(subject: uuid.UUID) -> uuid.UUID:
+    """A deployment's own data key (an office's, the two-factor seeds'), created the first
+    time it is needed; `subject` returned."""
     try:
         datakeys.key_for_subject(subject)
     except datakeys.UnknownKey:

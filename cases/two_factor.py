@@ -1,9 +1,10 @@
 """Two-factor authentication: who needs it, enrolment, codes, step-up
 (docs/architecture.md#two-factor-authentication).
 
-django-otp keeps the devices: a TOTP device (the authenticator app) and a static device (the
-backup codes). A session is verified once django-otp records a device in it; `VERIFIED_AT` is
-when a code was last entered in it, which step-up reads.
+The devices are django-otp devices of Amparo's own (cases/models/two_factor.py): the
+authenticator app, its seed sealed, and the backup codes, kept as hashes
+(docs/architecture.md#second-factor-secrets). A session is verified once django-otp records a
+device in it; `VERIFIED_AT` is when a code was last entered in it, which step-up reads.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from base64 import b32encode
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import django_otp
 import segno
@@ -26,11 +27,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.models import Device
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from cases import access, events
-from cases.models import Office, Role, User, WebAuthnDevice
+from cases import access, events, keystore
+from cases import two_factor_secrets as secrets_
+from cases.models import (
+    AuthenticatorApp,
+    BackupCode,
+    BackupCodeSet,
+    Office,
+    Role,
+    User,
+    WebAuthnDevice,
+)
 
 VERIFIED_AT = "_amparo_2fa_at"  # when a code was last entered in this session (Unix seconds)
 HAS_DEVICE = "_amparo_2fa_device"  # read at login: whoever set up an app is asked for a code
@@ -58,9 +66,11 @@ def is_verified(user: Any) -> bool:
     return bool(check()) if callable(check) else False
 
 
-def app_device(user: User) -> TOTPDevice | None:
+def app_device(user: User) -> AuthenticatorApp | None:
     """The user's confirmed authenticator app, if any."""
-    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+    app: AuthenticatorApp | None = (
+        AuthenticatorApp.objects.filter(user=user, confirmed=True).order_by("-pk").first())
+    return app
 
 
 def has_factor(user: User) -> bool:
@@ -69,35 +79,60 @@ def has_factor(user: User) -> bool:
         WebAuthnDevice.objects.filter(user=user, confirmed=True).exists())
 
 
-def backup_device(user: User) -> StaticDevice | None:
-    return StaticDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+def backup_device(user: User) -> BackupCodeSet | None:
+    codes: BackupCodeSet | None = (
+        BackupCodeSet.objects.filter(user=user, confirmed=True).order_by("-pk").first())
+    return codes
 
 
 def backup_codes_left(user: User) -> int:
-    left: int = StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    left: int = BackupCode.objects.filter(code_set__user=user, code_set__confirmed=True).count()
     return left
 
 
+def _pending(user: User) -> AuthenticatorApp | None:
+    app: AuthenticatorApp | None = (
+        AuthenticatorApp.objects.filter(user=user, confirmed=False).order_by("-pk").first())
+    return app
+
+
 def has_pending_device(user: User) -> bool:
-    return bool(TOTPDevice.objects.filter(user=user, confirmed=False).exists())
+    return bool(AuthenticatorApp.objects.filter(user=user, confirmed=False).exists())
 
 
-def pending_device(user: User) -> TOTPDevice:
-    """The app being set up: the same secret until it is confirmed."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
-    return device or TOTPDevice.objects.create(user=user, name="app", confirmed=False)
+def pending_device(user: User) -> AuthenticatorApp:
+    """The app being set up: the same secret until it is confirmed; a new seed is sealed
+    at once, never stored in clear."""
+    device = _pending(user)
+    if device is None:
+        keystore.ensure_key(secrets_.SUBJECT)
+        with transaction.atomic():
+            device = AuthenticatorApp.objects.create(user=user, name="app", confirmed=False)
+            device.seed = secrets_.new_seed()  # sealed bound to the row id it now has
+            device.save(update_fields=["seed"])
+    return device
 
 
-def secret_groups(device: TOTPDevice) -> str:
+def secret_groups(device: AuthenticatorApp) -> str:
     """The secret in base32, in groups of four, for typing into an app by hand."""
-    secret = b32encode(device.bin_key).decode()
+    secret = b32encode(device.seed).decode()
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
-def qr_svg(device: TOTPDevice, title: str) -> str:
+def provisioning_uri(device: AuthenticatorApp) -> str:
+    """The otpauth:// URI an app reads from the QR code (Key Uri Format: issuer, account,
+    secret, SHA1, digits, period)."""
+    issuer = str(settings.OTP_TOTP_ISSUER).replace(":", "")
+    label = quote(f"{issuer}:{device.user.get_username()}")
+    params = urlencode({"secret": b32encode(device.seed).decode(), "algorithm": "SHA1",
+                        "digits": device.digits, "period": device.step}, quote_via=quote)
+    return f"otpauth://totp/{label}?{params}&issuer={quote(issuer)}"
+
+
+def qr_svg(device: AuthenticatorApp, title: str) -> str:
     """The provisioning URI as an inline SVG: classes and presentation attributes, no style
     (the Content-Security-Policy forbids inline styles)."""
-    return str(segno.make(device.config_url, error="m").svg_inline(
+    return str(segno.make(provisioning_uri(device), error="m").svg_inline(
         scale=4, light="#fff", svgclass="qr-code", lineclass="qr-code-line", title=title))
 
 
@@ -238,13 +273,15 @@ def verify(request: HttpRequest, code: str, *, step_up: bool = False) -> Checked
 
 
 def _new_backup_codes(user: User) -> list[str]:
-    """Ten new backup codes in place of any left (the old ones stop working)."""
+    """Ten new backup codes in place of any left (the old ones stop working); only their
+    hashes are stored."""
     device = backup_device(user)
     if device is None:
-        device = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(BACKUP_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+        device = BackupCodeSet.objects.create(user=user, name="backup", confirmed=True)
+    device.codes.all().delete()
+    codes = [secrets_.new_code() for _ in range(BACKUP_CODES)]
+    BackupCode.objects.bulk_create(BackupCode(code_set=device, hashed=secrets_.hash_code(c))
+                                   for c in codes)
     return codes
 
 
@@ -253,12 +290,11 @@ def confirm_enrolment(request: HttpRequest, code: str) -> tuple[Checked, list[st
     user had, new backup codes are made, and the session is verified."""
     user: User = request.user  # type: ignore[assignment]
     with transaction.atomic():
-        pending = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
-        checked = _check(user, pending, _normal(code), method=APP, stage="enrol")
+        checked = _check(user, _pending(user), _normal(code), method=APP, stage="enrol")
         device = checked.device  # as verified and saved (its last code recorded)
         if not checked.ok or device is None:
             return checked, []
-        replaced = TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()[0]
+        replaced = AuthenticatorApp.objects.filter(user=user).exclude(pk=device.pk).delete()[0]
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _new_backup_codes(user)
@@ -285,7 +321,7 @@ def remove_devices(user: User) -> int:
     """Every device of the user (app, backup codes, security keys): they set up an app again
     at their next login. The caller records who did it and why."""
     removed = 0
-    for model in (TOTPDevice, StaticDevice, WebAuthnDevice):
+    for model in (AuthenticatorApp, BackupCodeSet, WebAuthnDevice):
         devices = model.objects.filter(user=user)
         removed += devices.count()
         devices.delete()

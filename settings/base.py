@@ -258,6 +258,11 @@ AMPARO_REQUIRE_2FA = os.environ.get("AMPARO_REQUIRE_2FA", "") == "1"
 # Erasure, the audit export and staff account changes need a code entered this recently.
 AMPARO_STEP_UP_MINUTES = int(os.environ.get("AMPARO_STEP_UP_MINUTES", 10))
 OTP_TOTP_ISSUER = "Amparo"
+# Second-factor secrets (docs/architecture.md#second-factor-secrets): how many 30-second steps
+# before the current one a code from the app may be from (0 or 1; never a step ahead), and the
+# scrypt cost (N, a power of two) of each backup code's hash.
+AMPARO_TOTP_TOLERANCE = int(os.environ.get("AMPARO_TOTP_TOLERANCE", 1))
+AMPARO_BACKUP_CODE_SCRYPT_N = int(os.environ.get("AMPARO_BACKUP_CODE_SCRYPT_N", 2**14))
 # Security keys and passkeys (docs/architecture.md#security-keys-and-passkeys): the domain the
 # keys are bound to (empty: the host the browser asked for) and the origins their answers may
 # come from (empty: the one the browser is on).

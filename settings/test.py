@@ -9,6 +9,8 @@ from settings.base import VAR_DIR
 SECRET_KEY = "test-only-key"  # noqa: S105
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Cheaper backup-code hashes (still scrypt, salted per code); the cost is in each hash.
+AMPARO_BACKUP_CODE_SCRYPT_N = 2**10
 AMPARO_KEY_FILE = VAR_DIR / "test" / "keys.json"
 AMPARO_CREATE_KEY_FILE = True
 AMPARO_DEMO_COMMANDS = True

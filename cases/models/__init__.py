@@ -68,9 +68,13 @@ from cases.models.secure_messages import (
 from cases.models.security_keys import WebAuthnDevice
 from cases.models.shares import OfficeShare
 from cases.models.staff import Membership, Office, Role, User
+from cases.models.two_factor import AuthenticatorApp, BackupCode, BackupCodeSet
 
 __all__ = [
     "NEEDS_PAD",
+    "AuthenticatorApp",
+    "BackupCode",
+    "BackupCodeSet",
     "Breach",
     "BreachNature",
     "BreachPerson",

@@ -11,7 +11,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from cases.crypto.packages import OfficeKeys
 from cases.models import PartnerKey
-from tests.cases.test_two_factor import age_verification, code, enrol, login, verify
+from tests.cases.test_two_factor import age_verification, code, enrol, login, next_code, verify
 from tests.tip.test_ctdc_screen import victims  # noqa: F401  (a fixture)
 
 CTDC = "/trafficking/statistics/ctdc/"
@@ -37,7 +37,7 @@ def test_the_ctdc_download_needs_a_recent_code(client, supervisor, victims):  # 
     assert refused.url == reverse("two_factor") + "?next=" + CTDC.replace("/", "%2F")
     assert [e.details["download"] for e in AuditEvent.objects.filter(
         action="tip.export_ctdc")] == [False]
-    verify(client, code(device, steps=1))
+    verify(client, next_code(device))
     download = client.post(CTDC, {"k": 11, "action": "download"})
     assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
     _sandboxed(download)
@@ -69,7 +69,7 @@ def test_registering_another_office_s_key_needs_a_recent_code(client, office_adm
 
     assert refused.status_code == 302 and refused.url.startswith(reverse("two_factor"))
     assert not PartnerKey.objects.exists()
-    verify(client, code(device, steps=1))
+    verify(client, next_code(device))
     done = client.post(reverse("package_key_register"), {"bundle": _bundle()})
     assert done.status_code == 302 and PartnerKey.objects.count() == 1
     key = PartnerKey.objects.get()
