@@ -17,7 +17,7 @@ from cases.models import AuthenticatorApp, BackupCode, BackupCodeSet
 from tests.cases.rawsql import read_column
 
 # django-otp's apps named too: their models are then in the historical state.
-BEFORE = [("cases", "0043_share_ended_notifications"), ("otp_totp", "0003_add_timestamps"),
+BEFORE = [("cases", "0044_rate_limit_notifications"), ("otp_totp", "0003_add_timestamps"),
           ("otp_static", "0003_add_timestamps")]
 SEED = bytes.fromhex("3132333435363738393031323334353637383930")  # RFC 6238's test seed
 CODES = ["aaaabbbb", "ccccdddd", "Eeee-Ffff"]

@@ -84,7 +84,7 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0043_share_ended_notifications'),
+        ('cases', '0044_rate_limit_notifications'),
         ('otp_static', '0003_add_timestamps'),
         ('otp_totp', '0003_add_timestamps'),
     ]
