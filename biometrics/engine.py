@@ -306,9 +306,12 @@ class NbisEngine:
         return index.pack(index.describe(self._minutiae(template)))
 
     def enrol(self, enrolments: Iterable[Enrolment]) -> None:
-        """Into the gallery a chunk at a time; the hash tables are built once at the end."""
+        """Into the gallery. Many at once (a worker's start) go in a chunk at a time and the
+        hash tables are built once at the end; a few into a gallery already built (a catch-up)
+        go to its small recent tables, without rebuilding the large ones."""
         chunk: dict[int, list[tuple[Any, index.Described, bytes]]] = defaultdict(list)
-        g, pending = self.gallery, 0
+        g = self.gallery
+        bulk, pending = not g.templates, 0
         for enrolment in enrolments:
             described = index.unpack(enrolment.features) or index.describe(
                 self._minutiae(enrolment.template))
@@ -320,14 +323,21 @@ class NbisEngine:
                 g.taken[(g.number(enrolment.person), enrolment.finger)] = enrolment.at
             pending += 1
             if pending >= ENROL_CHUNK:
-                self._add_chunk(chunk)
+                bulk = True
+                self._add_chunk(chunk, bulk=True)
                 pending = 0
-        self._add_chunk(chunk)
-        g.merge()
+        self._add_chunk(chunk, bulk=bulk)
+        if bulk:
+            g.merge()
 
-    def _add_chunk(self, chunk: dict[int, list[tuple[Any, index.Described, bytes]]]) -> None:
+    def _add_chunk(self, chunk: dict[int, list[tuple[Any, index.Described, bytes]]], *,
+                   bulk: bool) -> None:
         for finger, rows in chunk.items():
-            self.gallery.add_many(finger, rows, merge=False)
+            if bulk:
+                self.gallery.add_many(finger, rows, merge=False)
+            else:
+                for person, described, template in rows:
+                    self.gallery.add(person, finger, described, template)
         chunk.clear()
 
     def remove(self, person: Any, finger: int | None = None, *, unless_newer: Any = None) -> None:

@@ -229,7 +229,9 @@ def seal_missing_features(*, batch: int = 200) -> Iterator[int]:
         last = page[-1]
         sealed = 0
         with transaction.atomic(), datakeys.key_scope():
-            captures = list(FingerprintCapture.objects.select_for_update()
+            # Only the captures are locked (`of`), not their people: an enrolment locks the
+            # person, then the capture it replaces; locking both here could deadlock with it.
+            captures = list(FingerprintCapture.objects.select_for_update(of=("self",))
                             .filter(pk__in=page, features__isnull=True, replaced_at__isnull=True,
                                     person__erased_at__isnull=True).order_by("pk"))
             datakeys.preload([c.person_id for c in captures])

@@ -109,6 +109,12 @@ def test_the_index_built_from_features_in_chunks_gives_the_same_candidates(enrol
         assert [(c.person, c.score, c.index_score) for c in ours.candidates] == [
             (c.person, c.score, c.index_score) for c in theirs.candidates]
         assert ours.candidates[0].person == f"person-{f}"
+    # A catch-up's enrolment goes to the small recent tables: the large ones are not rebuilt.
+    large = e.gallery.fingers[1]._main
+    e.enrol([engine.Enrolment("late", 1, real[0][0], e.features(real[0][0]))])
+    assert e.gallery.fingers[1]._main is large
+    found = e.search({1: real[0][1]})
+    assert {c.person for c in found.candidates[:2]} == {"person-0", "late"}
     e.clear()
 
 
