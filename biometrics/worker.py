@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import itertools
 import threading
 import uuid
 from collections.abc import Iterator
@@ -58,6 +59,19 @@ def _rows(qs: Any) -> Iterator[tuple[FingerprintCapture, bytes | None, bytes | N
         last = batch[-1].pk
 
 
+def _stream(qs: Any) -> Iterator[tuple[FingerprintCapture, bytes | None, bytes | None]]:
+    """Every capture of `qs` in one query (a server-side cursor on PostgreSQL), a batch's
+    people's keys unwrapped together. Paging by id, as `_rows` does, made PostgreSQL join
+    and sort every current capture again for each page of 500: quadratic in a large
+    gallery (bench/README.md, "Cold rebuild")."""
+    rows = qs.order_by("pk").iterator(chunk_size=BATCH)
+    while batch := list(itertools.islice(rows, BATCH)):
+        with datakeys.key_scope():
+            datakeys.preload([c.person_id for c in batch])
+            for capture in batch:
+                yield capture, capture.template, capture.features
+
+
 def _build() -> State:
     """Every current capture into the engine's emptied gallery: the captures are read with
     only the columns needed, and the features sealed at the enrolment spare computing each
@@ -71,7 +85,7 @@ def _build() -> State:
           .only("pk", "person_id", "finger", "template", "features", "captured_at", "changed_at"))
 
     def enrolments() -> Iterator[engine.Enrolment]:
-        for capture, template, features in _rows(qs):
+        for capture, template, features in _stream(qs):
             state.applied[capture.pk] = capture.changed_at
             if template is not None:
                 yield engine.Enrolment(capture.person_id, capture.finger, template, features,
