@@ -1,11 +1,14 @@
 """The fingerprint engine behind an interface of ours (docs/architecture.md#biometrics).
 
 `Engine` is what the rest of the app knows: `check_image` (the file itself), `extract` (a
-template and its quality, or a refusal an operator understands), `compare` (1:1, a score)
-and `minutiae` (points for the 1:N index of biometrics/index.py). `NbisEngine` implements it
-with NIST's NBIS (MINDTCT, Bozorth3) and NFIQ 2 through the `nbis-py` binding; another
-engine or a vendor's SDK replaces it by implementing the same protocol (setting
-BIOMETRICS_ENGINE).
+template and its quality, or a refusal an operator understands), `compare` (1:1, a score),
+and the 1:N half: a gallery in this process's memory that `enrol` fills (with what
+`features` computed at the enrolment, so a restart need not compute it again), `remove`
+empties and `search` searches with one or more probe fingers. `NbisEngine` implements it
+with NIST's NBIS (MINDTCT, Bozorth3) and NFIQ 2 through the `nbis-py` binding and our
+Minutia Cylinder-Code index (biometrics/index.py, biometrics/gallery.py); another engine or
+a vendor's SDK replaces it by implementing the same protocol (setting BIOMETRICS_ENGINE).
+biometrics/worker.py keeps the gallery current with the database.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import functools
 import io
 import warnings
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,6 +26,9 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
+
+from biometrics import index
+from biometrics.gallery import Gallery, Result
 
 # The formats a scanner or a scanned ten-print card comes in (read from the content).
 FORMATS = frozenset({"PNG", "JPEG", "BMP", "TIFF"})
@@ -78,6 +86,18 @@ class Extraction:
     minutiae: np.ndarray  # (n, 3) float32: x, y, angle in radians
 
 
+@dataclass(frozen=True)
+class Enrolment:
+    """One finger of one person for the gallery: its template, what `Engine.features` gave
+    for it at the enrolment (None: the engine computes it) and when it was captured."""
+
+    person: Any
+    finger: int
+    template: bytes
+    features: bytes | None = None
+    at: Any = None
+
+
 class Engine(Protocol):
     def extract(self, image: bytes) -> Extraction: ...
 
@@ -86,6 +106,32 @@ class Engine(Protocol):
     def compare(self, a: bytes, b: bytes) -> int: ...
 
     def comparator(self, probe: bytes) -> Any: ...
+
+    # The 1:N gallery of this process (an SDK's own gallery, for a vendor's engine).
+
+    def features(self, template: bytes) -> bytes | None:
+        """What the gallery keeps of a template, computed once at the enrolment and sealed
+        beside it (None if the engine keeps nothing of its own)."""
+        ...
+
+    def enrol(self, enrolments: Iterable[Enrolment]) -> None:
+        """Into the gallery (replacing a person's finger, not by a capture taken earlier)."""
+        ...
+
+    def remove(self, person: Any, finger: int | None = None, *, unless_newer: Any = None) -> None:
+        """Out of the gallery: one finger, or every finger of the person."""
+        ...
+
+    def search(self, probe: dict[int, bytes], *, exclude: Any = None) -> Result:
+        """The gallery's candidates for these fingers (position -> template), best first,
+        with exact scores; `exclude` is a person left out (the one enrolling)."""
+        ...
+
+    def gallery_people(self) -> int: ...
+
+    def clear(self) -> None:
+        """An empty gallery, as after a restart."""
+        ...
 
 
 def min_minutiae() -> int:
@@ -198,6 +244,7 @@ class NbisEngine:
         self._extractor = nbis.new_nbis_extractor(nbis.NbisExtractorSettings(
             min_quality=0.0, get_center=False, check_fingerprint=False, compute_nfiq2=True,
             ppi=500.0))
+        self.gallery = Gallery()
 
     def _points(self, found: Any) -> np.ndarray:
         points = [(m.x(), m.y(), np.deg2rad(m.angle())) for m in found.get()]
@@ -249,6 +296,71 @@ class NbisEngine:
             return int(loaded.compare(self._load(template)))
 
         return score
+
+    def _minutiae(self, template: bytes) -> np.ndarray:
+        return self._points(self._load(template))
+
+    def features(self, template: bytes) -> bytes | None:
+        """The template's cylinders, hash keys and directions (index.pack): what a restarted
+        worker would otherwise compute again for every template."""
+        return index.pack(index.describe(self._minutiae(template)))
+
+    def enrol(self, enrolments: Iterable[Enrolment]) -> None:
+        """Into the gallery. Many at once (a worker's start) go in a chunk at a time and the
+        hash tables are built once at the end; a few into a gallery already built (a catch-up)
+        go to its small recent tables, without rebuilding the large ones."""
+        chunk: dict[int, list[tuple[Any, index.Described, bytes]]] = defaultdict(list)
+        g = self.gallery
+        bulk, pending = not g.templates, 0
+        for enrolment in enrolments:
+            described = index.unpack(enrolment.features) or index.describe(
+                self._minutiae(enrolment.template))
+            if g.holds(enrolment.person, enrolment.finger):
+                g.add(enrolment.person, enrolment.finger, described, enrolment.template, at=enrolment.at)
+                continue
+            chunk[enrolment.finger].append((enrolment.person, described, enrolment.template))
+            if enrolment.at is not None:
+                g.taken[(g.number(enrolment.person), enrolment.finger)] = enrolment.at
+            pending += 1
+            if pending >= ENROL_CHUNK:
+                bulk = True
+                self._add_chunk(chunk, bulk=True)
+                pending = 0
+        self._add_chunk(chunk, bulk=bulk)
+        if bulk:
+            g.merge()
+
+    def _add_chunk(self, chunk: dict[int, list[tuple[Any, index.Described, bytes]]], *,
+                   bulk: bool) -> None:
+        for finger, rows in chunk.items():
+            if bulk:
+                self.gallery.add_many(finger, rows, merge=False)
+            else:
+                for person, described, template in rows:
+                    self.gallery.add(person, finger, described, template)
+        chunk.clear()
+
+    def remove(self, person: Any, finger: int | None = None, *, unless_newer: Any = None) -> None:
+        if finger is None:
+            self.gallery.remove_person(person)
+        else:
+            self.gallery.remove_finger(person, finger, unless_newer=unless_newer)
+
+    def search(self, probe: dict[int, bytes], *, exclude: Any = None) -> Result:
+        """The index's best people, put in order by their cylinders, the first confirmed with
+        Bozorth3 (gallery.Gallery.search)."""
+        return self.gallery.search({f: (self._minutiae(t), t) for f, t in probe.items()},
+                                   self.comparator, exclude=exclude)
+
+    def gallery_people(self) -> int:
+        return self.gallery.enrolled_people()
+
+    def clear(self) -> None:
+        self.gallery = Gallery()
+
+
+# Enrolments described before their keys go into the pending tables together.
+ENROL_CHUNK = 500
 
 
 @functools.cache

@@ -21,7 +21,7 @@ def clear(person: Person) -> None:
     names += [n for n in photos.values_list("storage_name", flat=True) if n]
     now = timezone.now()
     # changed_at moves: workers drop the person when they next catch up.
-    captures.update(image_name="", changed_at=now)
+    captures.update(image_name="", features=None, changed_at=now)
     captures.filter(replaced_at__isnull=True).update(replaced_at=now)
     photos.update(storage_name="")
     photos.filter(replaced_at__isnull=True).update(replaced_at=now)

@@ -7,7 +7,7 @@ anywhere. biometrics/services.py fills it from the sealed captures and keeps it 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,10 @@ class Result:
     seconds: float
 
 
+def _described(minutiae: np.ndarray | index.Described) -> index.Described:
+    return minutiae if isinstance(minutiae, index.Described) else index.describe(minutiae)
+
+
 @dataclass
 class Gallery:
     people: list[Any] = field(default_factory=list)
@@ -55,10 +59,10 @@ class Gallery:
             self.people.append(person)
         return self._numbers[person]
 
-    def add(self, person: Any, finger: int, minutiae: np.ndarray, template: bytes, *,
-            at: Any = None) -> None:
-        """Enrol (or replace) one finger of one person; with `at` (when the capture was
-        taken), not over a capture taken later."""
+    def add(self, person: Any, finger: int, minutiae: np.ndarray | index.Described,
+            template: bytes, *, at: Any = None) -> None:
+        """Enrol (or replace) one finger of one person from its minutiae or its index
+        features; with `at` (when the capture was taken), not over a capture taken later."""
         n = self.number(person)
         held = self.taken.get((n, finger))
         if at is not None and held is not None and held > at:
@@ -66,7 +70,7 @@ class Gallery:
         fi = self.fingers.setdefault(finger, index.FingerIndex())
         if (n, finger) in self.templates:
             fi.remove(self.templates[(n, finger)][0])
-        number = fi.add(n, index.describe(minutiae))
+        number = fi.add(n, _described(minutiae))
         self.templates[(n, finger)] = (number, template)
         if at is not None:
             self.taken[(n, finger)] = at
@@ -84,8 +88,10 @@ class Gallery:
         self.taken.pop((n, finger), None)
         self.fingers[finger].remove(number)
 
-    def add_many(self, finger: int, rows: list[tuple[Any, np.ndarray, bytes]]) -> None:
-        """Bulk load of one finger position (a worker's start)."""
+    def add_many(self, finger: int, rows: Sequence[tuple[Any, np.ndarray | index.Described, bytes]], *,
+                 merge: bool = True) -> None:
+        """Bulk load of one finger position (a worker's start); `merge=False` leaves the hash
+        tables to `merge()`, once every chunk is in."""
         fi = self.fingers.setdefault(finger, index.FingerIndex())
         numbers, described = [], []
         for person, minutiae, template in rows:
@@ -93,9 +99,13 @@ class Gallery:
             if (n, finger) in self.templates:
                 fi.remove(self.templates[(n, finger)][0])
             numbers.append(n)
-            described.append(index.describe(minutiae))
+            described.append(_described(minutiae))
             self.templates[(n, finger)] = (len(fi.owners) + len(numbers) - 1, template)
-        fi.add_many(numbers, described)
+        fi.add_many(numbers, described, merge=merge)
+
+    def merge(self) -> None:
+        for fi in self.fingers.values():
+            fi.merge()
 
     def remove_person(self, person: Any) -> None:
         n = self._numbers.get(person)
@@ -106,6 +116,10 @@ class Gallery:
             entry = self.templates.pop((n, finger), None)
             if entry is not None:
                 fi.remove(entry[0])
+
+    def holds(self, person: Any, finger: int) -> bool:
+        n = self._numbers.get(person)
+        return n is not None and (n, finger) in self.templates
 
     def enrolled_people(self) -> int:
         return len({n for n, _ in self.templates})

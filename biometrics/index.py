@@ -151,43 +151,76 @@ def keys(cyls: np.ndarray) -> np.ndarray:
     return np.asarray(out)
 
 
+# Index features kept sealed beside each capture (docs/architecture.md#biometrics): a
+# version (bumped whenever the cylinders or the keys would come out differently), the
+# cylinder count, then the keys, the packed cylinders and their directions, little-endian.
+FEATURES_VERSION = 1
+_HEADER = np.dtype([("version", "<u2"), ("count", "<u4")])
+_PER_CYLINDER = TABLES * 4 + 5 * 8 + 4
+
+
+def pack(described: Described) -> bytes:
+    """A template's index features as bytes, to be sealed with the person's key."""
+    header = np.array([(FEATURES_VERSION, len(described.keys))], dtype=_HEADER)
+    return b"".join((header.tobytes(), described.keys.astype("<u4").tobytes(),
+                     described.bits.astype("<u8").tobytes(), described.angles.astype("<f4").tobytes()))
+
+
+def unpack(data: bytes | None) -> Described | None:
+    """The index features `pack` wrote; None for none, another version or a wrong length
+    (the caller then describes the template again)."""
+    if not data or len(data) < _HEADER.itemsize:
+        return None
+    header = np.frombuffer(data, dtype=_HEADER, count=1)[0]
+    m = int(header["count"])
+    if int(header["version"]) != FEATURES_VERSION or len(data) != _HEADER.itemsize + m * _PER_CYLINDER:
+        return None
+    at = _HEADER.itemsize
+    keys_ = np.frombuffer(data, dtype="<u4", count=m * TABLES, offset=at).reshape(m, TABLES)
+    at += keys_.nbytes
+    bits = np.frombuffer(data, dtype="<u8", count=m * 5, offset=at).reshape(m, 5)
+    angles = np.frombuffer(data, dtype="<f4", count=m, offset=at + bits.nbytes)
+    return Described(keys_.astype(np.uint32), bits.astype(np.uint64), angles.astype(np.float32))
+
+
 @dataclass
 class _Tables:
-    """Sorted keys and their template numbers, one row per hash table."""
+    """Per hash table, its keys sorted and the template number of each (sparse keys left
+    out), one array each: a table is built, or merged, alone."""
 
-    keys: np.ndarray  # (32, k) uint32
-    owners: np.ndarray  # (32, k) uint32
+    keys: list[np.ndarray]  # TABLES arrays of uint32
+    owners: list[np.ndarray]  # TABLES arrays of uint32
 
     @classmethod
-    def build(cls, all_keys: np.ndarray, owners: np.ndarray) -> _Tables:
+    def build(cls, columns: list[list[np.ndarray]], owners: list[np.ndarray]) -> _Tables:
+        """The tables of keys gathered a chunk at a time, each table's column apart
+        (`columns[h]`, with `owners` the template of each key). Each table's columns are
+        let go once it is built, so the peak is the tables plus one column, not every key
+        held twice."""
+        who_all = np.concatenate(owners) if owners else np.zeros(0, dtype=np.uint32)
         rows_k, rows_o = [], []
         for h in range(TABLES):
-            column = all_keys[:, h]
+            column = np.concatenate(columns[h]) if columns[h] else np.zeros(0, dtype=np.uint32)
+            columns[h] = []
             keep = column != 0
-            column, who = column[keep], owners[keep]
+            column, who = column[keep], who_all[keep]
             order = np.argsort(column, kind="stable")
             rows_k.append(column[order])
             rows_o.append(who[order])
-        width = max((len(r) for r in rows_k), default=0)
-        k = np.zeros((TABLES, width), dtype=np.uint32)
-        o = np.full((TABLES, width), np.iinfo(np.uint32).max, dtype=np.uint32)
-        ends = np.zeros(TABLES, dtype=np.int64)
-        for h in range(TABLES):
-            n = len(rows_k[h])
-            k[h, :n], o[h, :n], ends[h] = rows_k[h], rows_o[h], n
-            k[h, n:] = np.iinfo(np.uint32).max  # padding sorts last, never matches a real key
-        return cls(keys=k, owners=o)
+            del column, who, order, keep
+        return cls(keys=rows_k, owners=rows_o)
 
     def hits(self, probe: np.ndarray, templates: int) -> np.ndarray:
         """Collisions per template of a probe's keys ((m, 32) uint32)."""
         total = np.zeros(templates, dtype=np.int64)
-        if self.keys.shape[1] == 0:
-            return total
         for h in range(TABLES):
+            table = self.keys[h]
+            if not len(table):
+                continue
             wanted = probe[:, h]
             wanted = wanted[wanted != 0]
-            lo = np.searchsorted(self.keys[h], wanted, "left")
-            hi = np.searchsorted(self.keys[h], wanted, "right")
+            lo = np.searchsorted(table, wanted, "left")
+            hi = np.searchsorted(table, wanted, "right")
             counts = hi - lo
             n = int(counts.sum())
             if not n:
@@ -196,6 +229,27 @@ class _Tables:
             positions = starts + np.arange(n)
             total += np.bincount(self.owners[h][positions], minlength=templates)[:templates]
         return total
+
+    def nbytes(self) -> int:
+        return sum(k.nbytes for k in self.keys) + sum(o.nbytes for o in self.owners)
+
+
+class _Pending:
+    """Keys not yet in the large tables, kept per table column."""
+
+    def __init__(self) -> None:
+        self.columns: list[list[np.ndarray]] = [[] for _ in range(TABLES)]
+        self.owners: list[np.ndarray] = []
+        self.templates = 0
+
+    def add(self, keys_: np.ndarray, owners: np.ndarray, templates: int) -> None:
+        for h in range(TABLES):
+            self.columns[h].append(np.ascontiguousarray(keys_[:, h]))
+        self.owners.append(owners.astype(np.uint32))
+        self.templates += templates
+
+    def nbytes(self) -> int:
+        return sum(c.nbytes for col in self.columns for c in col) + sum(o.nbytes for o in self.owners)
 
 
 @dataclass
@@ -209,52 +263,53 @@ class FingerIndex:
     described: list[Described | None] = field(default_factory=list)  # None once removed
     _main: _Tables | None = None
     _main_count: int = 0
-    _recent_keys: list[np.ndarray] = field(default_factory=list)
+    _pending: _Pending = field(default_factory=_Pending)
     _recent: _Tables | None = None
 
     def add(self, person: int, template: Described) -> int:
         number = len(self.owners)
+        self._append(person, template)
+        self._pending.add(template.keys, np.full(len(template.keys), number, dtype=np.uint32), 1)
+        self._recent = None
+        if self._pending.templates > max(64, len(self.owners) // 20):
+            self.merge()
+        return number
+
+    def _append(self, person: int, template: Described) -> None:
         self.owners.append(person)
         self.sizes.append(len(template.keys))
         self.alive.append(True)
         self.described.append(template.without_keys())
-        self._recent_keys.append(template.keys)
-        self._recent = None
-        if len(self._recent_keys) > max(64, len(self.owners) // 20):
-            self.merge()
-        return number
 
     def remove(self, template: int) -> None:
         self.alive[template] = False
         self.described[template] = None
 
-    def add_many(self, people: list[int], templates: list[Described]) -> None:
+    def add_many(self, people: list[int], templates: list[Described], *, merge: bool = True) -> None:
+        """Bulk load: the templates' keys go in as one chunk; `merge=False` leaves the
+        tables to build until `merge()` (a worker's start adds many chunks first)."""
+        start = len(self.owners)
         for person, t in zip(people, templates, strict=True):
-            self.owners.append(person)
-            self.sizes.append(len(t.keys))
-            self.alive.append(True)
-            self.described.append(t.without_keys())
-            self._recent_keys.append(t.keys)
-        self.merge()
+            self._append(person, t)
+        if templates:
+            counts = [len(t.keys) for t in templates]
+            self._pending.add(np.concatenate([t.keys for t in templates]).reshape(-1, TABLES),
+                              np.repeat(np.arange(start, start + len(counts), dtype=np.uint32), counts),
+                              len(templates))
+        self._recent = None
+        if merge:
+            self.merge()
 
     def similarities(self, probe: Described, templates: list[int]) -> np.ndarray:
         """`similarities` of the probe against these templates of the index (0 if removed)."""
         return similarities(probe, [self.described[t] or _EMPTY for t in templates])
 
     def merge(self) -> None:
-        parts_k, parts_o = [], []
-        start = self._main_count
-        if self._recent_keys:
-            counts = [len(k) for k in self._recent_keys]
-            parts_k.append(np.concatenate(self._recent_keys).reshape(-1, TABLES))
-            parts_o.append(np.repeat(np.arange(start, start + len(counts), dtype=np.uint32), counts))
-        new = _Tables.build(parts_k[0], parts_o[0]) if parts_k else None
-        if self._main is None:
-            self._main = new
-        elif new is not None:
-            self._main = _merge(self._main, new)
+        if self._pending.templates:
+            new = _Tables.build(self._pending.columns, self._pending.owners)
+            self._main = new if self._main is None else _merge(self._main, new)
         self._main_count = len(self.owners)
-        self._recent_keys = []
+        self._pending = _Pending()
         self._recent = None
 
     def scores(self, probe_keys: np.ndarray, people: int) -> np.ndarray:
@@ -263,12 +318,11 @@ class FingerIndex:
         hits = np.zeros(templates, dtype=np.int64)
         if self._main is not None:
             hits += self._main.hits(probe_keys, templates)
-        if self._recent_keys:
+        if self._pending.templates:
             if self._recent is None:
-                counts = [len(k) for k in self._recent_keys]
-                self._recent = _Tables.build(
-                    np.concatenate(self._recent_keys).reshape(-1, TABLES),
-                    np.repeat(np.arange(self._main_count, templates, dtype=np.uint32), counts))
+                # Built from copies: the pending columns stay for the next merge.
+                self._recent = _Tables.build([list(c) for c in self._pending.columns],
+                                             list(self._pending.owners))
             hits += self._recent.hits(probe_keys, templates)
         sizes = np.asarray(self.sizes, dtype=np.float64)
         score = hits / np.sqrt(np.maximum(sizes, 1) * max(len(probe_keys), 1))
@@ -278,30 +332,18 @@ class FingerIndex:
         return out
 
     def nbytes(self) -> int:
-        size = 0
-        for t in (self._main, self._recent):
-            if t is not None:
-                size += t.keys.nbytes + t.owners.nbytes
+        size = sum(t.nbytes() for t in (self._main, self._recent) if t is not None)
         size += sum(d.bits.nbytes + d.angles.nbytes for d in self.described if d is not None)
-        return size + sum(k.nbytes for k in self._recent_keys)
+        return size + self._pending.nbytes()
 
 
 def _merge(a: _Tables, b: _Tables) -> _Tables:
-    """Two sorted table sets into one, table by table (a linear merge through numpy)."""
-    big = np.iinfo(np.uint32).max
+    """Two sorted table sets into one, table by table."""
     rows_k, rows_o = [], []
     for h in range(TABLES):
-        ka, oa = a.keys[h], a.owners[h]
-        kb, ob = b.keys[h], b.owners[h]
-        na, nb = int((oa != big).sum()), int((ob != big).sum())
-        keys_ = np.concatenate([ka[:na], kb[:nb]])
-        owners_ = np.concatenate([oa[:na], ob[:nb]])
+        keys_ = np.concatenate([a.keys[h], b.keys[h]])
+        owners_ = np.concatenate([a.owners[h], b.owners[h]])
         order = np.argsort(keys_, kind="stable")
         rows_k.append(keys_[order])
         rows_o.append(owners_[order])
-    width = max(len(r) for r in rows_k)
-    k = np.full((TABLES, width), big, dtype=np.uint32)
-    o = np.full((TABLES, width), big, dtype=np.uint32)
-    for h in range(TABLES):
-        k[h, : len(rows_k[h])], o[h, : len(rows_o[h])] = rows_k[h], rows_o[h]
-    return _Tables(keys=k, owners=o)
+    return _Tables(keys=rows_k, owners=rows_o)

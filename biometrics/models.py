@@ -53,6 +53,12 @@ class FingerprintCapture(models.Model):
     finger = models.PositiveSmallIntegerField(_("finger"), choices=Finger.choices)
     # ISO/IEC 19794-2:2005 minutiae.
     template = EncryptedBytesField(subject="person_id")
+    # The template's index features (cylinders, hash keys: index.pack), computed at the
+    # enrolment and sealed with the same key, so a restarted worker reads them instead of
+    # computing them again (docs/architecture.md#biometrics). Derived from the print, so
+    # never in clear; empty until computed (`compute_fingerprint_features`), and cleared
+    # when the capture is replaced or its person erased.
+    features = EncryptedBytesField(subject="person_id", null=True, blank=True)
     source = models.CharField(max_length=10, choices=CaptureSource.choices)
     # The image, sealed in file storage (empty for a device's template).
     image_name = models.CharField(max_length=200, blank=True)

@@ -13,6 +13,7 @@ import datetime
 import io
 import logging
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,6 +184,7 @@ def enrol_finger(*, by: User, person: Person, finger: Any, data: bytes, device: 
         capture = FingerprintCapture(person=person, finger=finger, template=extraction.template,
                                      source=source, quality=extraction.quality, device=device,
                                      consent=consent, operator=by)
+        seal_features(capture)
         if source == CaptureSource.IMAGE:
             capture.image_name = files.store(subject_id=person.pk, table=CAPTURE_TABLE,
                                              row_id=capture.id, data=image)
@@ -204,12 +206,52 @@ def enrol_finger(*, by: User, person: Person, finger: Any, data: bytes, device: 
     return capture
 
 
+def seal_features(capture: FingerprintCapture) -> None:
+    """The capture's index features (`Engine.features`), to be sealed with its template:
+    what a restarted worker reads instead of computing them (docs/architecture.md#biometrics)."""
+    capture.features = engine.engine().features(capture.template) if capture.template else None
+
+
+def seal_missing_features(*, batch: int = 200) -> Iterator[int]:
+    """Seal the index features of the current captures enrolled without them (before they
+    were kept), a batch per transaction, in id order; yields how many each batch sealed. Safe
+    to stop and run again: it goes on with the captures still without features. A capture
+    replaced or erased meanwhile is left alone (its row is locked, then checked)."""
+    last = None
+    while True:
+        ids = FingerprintCapture.objects.filter(features__isnull=True, replaced_at__isnull=True,
+                                                person__erased_at__isnull=True)
+        if last is not None:
+            ids = ids.filter(pk__gt=last)
+        page = list(ids.order_by("pk").values_list("pk", flat=True)[:batch])
+        if not page:
+            return
+        last = page[-1]
+        sealed = 0
+        with transaction.atomic(), datakeys.key_scope():
+            # Only the captures are locked (`of`), not their people: an enrolment locks the
+            # person, then the capture it replaces; locking both here could deadlock with it.
+            captures = list(FingerprintCapture.objects.select_for_update(of=("self",))
+                            .filter(pk__in=page, features__isnull=True, replaced_at__isnull=True,
+                                    person__erased_at__isnull=True).order_by("pk"))
+            datakeys.preload([c.person_id for c in captures])
+            for capture in captures:
+                if not capture.template:
+                    continue
+                seal_features(capture)
+                capture.save(update_fields=["features"])
+                sealed += 1
+        yield sealed
+
+
 def _replace(old: FingerprintCapture, now: Any) -> None:
-    """The capture a new one replaces: out of the gallery; its image deleted once committed."""
+    """The capture a new one replaces: out of the gallery, its index features dropped; its
+    image deleted once committed."""
     name = old.image_name
     old.replaced_at = now
     old.image_name = ""
-    old.save(update_fields=["replaced_at", "image_name", "changed_at"])
+    old.features = None
+    old.save(update_fields=["replaced_at", "image_name", "features", "changed_at"])
     if name:
         transaction.on_commit(lambda: files.delete(name))
 
@@ -307,16 +349,11 @@ class Found:
     pair: PossibleDuplicate | None
 
 
-def _probe_of(person_id: uuid.UUID, first: FingerprintCapture) -> dict[int, tuple[Any, bytes]]:
+def _probe_of(person_id: uuid.UUID, first: FingerprintCapture) -> dict[int, bytes]:
     """The new capture and the person's best other finger(s), as a search probe."""
-    e = engine.engine()
     others = sorted((c for c in current_captures(person_id) if c.pk != first.pk and c.template),
                     key=lambda c: -c.quality)
-    captures = [first, *others]
-    probe: dict[int, tuple[Any, bytes]] = {}
-    for c in captures[:PROBE_FINGERS]:
-        probe[c.finger] = (e.load_template(c.template).minutiae, c.template)
-    return probe
+    return {c.finger: c.template for c in [first, *others][:PROBE_FINGERS]}
 
 
 def dedupe(capture_id: uuid.UUID | str) -> list[Found]:
@@ -329,8 +366,8 @@ def dedupe(capture_id: uuid.UUID | str) -> list[Found]:
         return []
     person = capture.person
     probe = _probe_of(person.pk, capture)
-    with worker.searching() as gallery:
-        result = gallery.search(probe, engine.engine().comparator, exclude=person.pk)
+    with worker.searching() as e:
+        result = e.search(probe, exclude=person.pk)
     found = []
     for candidate in result.candidates:
         if candidate.score < possible_score():
@@ -389,8 +426,8 @@ class Search:
     seconds: float
 
 
-def _probe_from_images(by: User, images: dict[int, bytes]) -> dict[int, tuple[Any, bytes]]:
-    """The fingers' minutiae and templates; raises engine.Refused for a probe that cannot be
+def _probe_from_images(by: User, images: dict[int, bytes]) -> dict[int, bytes]:
+    """The fingers' templates; raises engine.Refused for a probe that cannot be
     used (`Refused.finger` says which)."""
     if not may_search(by):
         raise PermissionDenied(_("Only caseworkers and supervisors search fingerprints."))
@@ -405,7 +442,7 @@ def _probe_from_images(by: User, images: dict[int, bytes]) -> dict[int, tuple[An
         except engine.Refused as refused:
             refused.finger = finger  # type: ignore[attr-defined]
             raise
-        probe[finger] = (x.minutiae, x.template)
+        probe[finger] = x.template
     return probe
 
 
@@ -444,8 +481,8 @@ def search(*, by: User, images: dict[int, bytes], only_visible: bool = False) ->
     are named. `only_visible` keeps only the candidates `by` may see. The probe images are
     only read, never stored. Raises engine.Refused for a probe that cannot be used."""
     probe = _probe_from_images(by, images)
-    with worker.searching() as gallery:
-        result = gallery.search(probe, engine.engine().comparator)
+    with worker.searching() as e:
+        result = e.search(probe)
     candidates = [(c.person, c.score) for c in result.candidates]
     rows = _rows_for(by, candidates, only_visible=only_visible)
     _audit_search(by, list(probe), candidates, result.gallery_people, result.rescored,
@@ -464,7 +501,7 @@ def queue_search(*, by: User, images: dict[int, bytes]) -> FingerprintSearch:
         datakeys.create_data_key(subject_id=search_id)
         queued = FingerprintSearch.objects.create(
             id=search_id, by=by, fingers=sorted(probe),
-            probe={str(f): base64.b64encode(t).decode() for f, (_m, t) in probe.items()})
+            probe={str(f): base64.b64encode(t).decode() for f, t in probe.items()})
         from biometrics import tasks
 
         transaction.on_commit(lambda: tasks.search_task.delay(str(search_id)))
@@ -488,15 +525,11 @@ def run_search(search_id: uuid.UUID | str) -> FingerprintSearch | None:
     if queued is None:
         return None
     try:
-        e = engine.engine()
-        probe = {}
-        for finger, template in (queued.probe or {}).items():
-            data = base64.b64decode(template)
-            probe[int(finger)] = (e.load_template(data).minutiae, data)
+        probe = {int(f): base64.b64decode(t) for f, t in (queued.probe or {}).items()}
         if not probe:
             raise ValueError("the search has no probe")
-        with worker.searching() as gallery:
-            result = gallery.search(probe, e.comparator)
+        with worker.searching() as e:
+            result = e.search(probe)
     except Exception:
         logger.exception("fingerprint search %s failed", queued.pk)
         result = None

@@ -1,5 +1,6 @@
 """Celery tasks: thin wrappers that load ids and call a service. They go to the
-`biometrics` queue (CELERY_TASK_ROUTES): the worker that takes it holds the gallery."""
+`biometrics` queues (CELERY_TASK_ROUTES): the one worker process that takes them holds the
+gallery."""
 
 from __future__ import annotations
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import itertools
 import threading
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +21,6 @@ from typing import Any
 from django.utils import timezone
 
 from biometrics import engine
-from biometrics.gallery import Gallery
 from biometrics.models import FingerprintCapture
 from cases.crypto import datakeys
 
@@ -32,7 +31,6 @@ BATCH = 500
 
 @dataclass
 class State:
-    gallery: Gallery = field(default_factory=Gallery)
     # capture id -> its changed_at when applied: what the overlap reads again is skipped.
     applied: dict[uuid.UUID, datetime.datetime] = field(default_factory=dict)
     synced_at: datetime.datetime | None = None
@@ -43,46 +41,57 @@ _state: State | None = None
 _lock = threading.RLock()
 
 
-def _rows(qs: Any) -> Any:
-    """Captures in batches, their people's keys unwrapped once per batch."""
+def _rows(qs: Any) -> Iterator[tuple[FingerprintCapture, bytes | None, bytes | None]]:
+    """Captures with their template and index features opened, in batches whose people's
+    keys are unwrapped together."""
     last = None
     while True:
         page = qs.order_by("pk")
         if last is not None:
             page = page.filter(pk__gt=last)
-        batch = list(page.select_related("person")[:BATCH])
+        batch = list(page[:BATCH])
         if not batch:
             return
         with datakeys.key_scope():
             datakeys.preload([c.person_id for c in batch])
             for capture in batch:
-                yield capture, capture.template
+                yield capture, capture.template, capture.features
         last = batch[-1].pk
 
 
-def _current(capture: FingerprintCapture) -> bool:
-    return capture.replaced_at is None and capture.person.erased_at is None
+def _stream(qs: Any) -> Iterator[tuple[FingerprintCapture, bytes | None, bytes | None]]:
+    """Every capture of `qs` in one query (a server-side cursor on PostgreSQL), a batch's
+    people's keys unwrapped together. Paging by id, as `_rows` does, made PostgreSQL join
+    and sort every current capture again for each page of 500: quadratic in a large
+    gallery (bench/README.md, "Cold rebuild")."""
+    rows = qs.order_by("pk").iterator(chunk_size=BATCH)
+    while batch := list(itertools.islice(rows, BATCH)):
+        with datakeys.key_scope():
+            datakeys.preload([c.person_id for c in batch])
+            for capture in batch:
+                yield capture, capture.template, capture.features
 
 
 def _build() -> State:
+    """Every current capture into the engine's emptied gallery: the captures are read with
+    only the columns needed, and the features sealed at the enrolment spare computing each
+    template's cylinders again (docs/architecture.md#biometrics)."""
     state = State()
     now = timezone.now()
-    per_finger: dict[int, list[tuple[Any, Any, bytes]]] = defaultdict(list)
-    taken: dict[int, list[tuple[Any, datetime.datetime]]] = defaultdict(list)
     e = engine.engine()
-    qs = FingerprintCapture.objects.filter(replaced_at__isnull=True, person__erased_at__isnull=True)
-    for capture, template in _rows(qs):
-        state.applied[capture.pk] = capture.changed_at
-        if template is None:
-            continue
-        minutiae = e.load_template(template).minutiae
-        per_finger[capture.finger].append((capture.person_id, minutiae, template))
-        taken[capture.finger].append((capture.person_id, capture.captured_at))
-    g = state.gallery
-    for finger, rows in per_finger.items():
-        g.add_many(finger, rows)
-        for person, at in taken[finger]:
-            g.taken[(g.number(person), finger)] = at
+    e.clear()
+    qs = (FingerprintCapture.objects
+          .filter(replaced_at__isnull=True, person__erased_at__isnull=True)
+          .only("pk", "person_id", "finger", "template", "features", "captured_at", "changed_at"))
+
+    def enrolments() -> Iterator[engine.Enrolment]:
+        for capture, template, features in _stream(qs):
+            state.applied[capture.pk] = capture.changed_at
+            if template is not None:
+                yield engine.Enrolment(capture.person_id, capture.finger, template, features,
+                                       capture.captured_at)
+
+    e.enrol(enrolments())
     state.synced_at = state.built_at = now
     return state
 
@@ -91,43 +100,43 @@ def _catch_up(state: State) -> None:
     since = state.synced_at or timezone.now()
     now = timezone.now()
     e = engine.engine()
-    qs = FingerprintCapture.objects.filter(changed_at__gte=since - OVERLAP)
-    for capture, template in _rows(qs):
+    qs = FingerprintCapture.objects.filter(changed_at__gte=since - OVERLAP).select_related("person")
+    for capture, template, features in _rows(qs):
         if state.applied.get(capture.pk) == capture.changed_at:
             continue
         state.applied[capture.pk] = capture.changed_at
         if capture.person.erased_at is not None:
-            state.gallery.remove_person(capture.person_id)
+            e.remove(capture.person_id)
         elif capture.replaced_at is not None:
-            state.gallery.remove_finger(capture.person_id, capture.finger, unless_newer=capture.captured_at)
+            e.remove(capture.person_id, capture.finger, unless_newer=capture.captured_at)
         elif template is not None:
-            state.gallery.add(capture.person_id, capture.finger, e.load_template(template).minutiae,
-                              template, at=capture.captured_at)
+            e.enrol([engine.Enrolment(capture.person_id, capture.finger, template, features,
+                                      capture.captured_at)])
     state.synced_at = now
 
 
-def _current_gallery() -> Gallery:
+def _current() -> engine.Engine:
     global _state
     if _state is None:
         _state = _build()
     else:
         _catch_up(_state)
-    return _state.gallery
+    return engine.engine()
 
 
-def gallery() -> Gallery:
-    """This process's gallery, current with the database (for a look at it; a search goes
-    through `searching`)."""
+def gallery() -> engine.Engine:
+    """This process's engine with its gallery current with the database (for a look at it;
+    a search goes through `searching`)."""
     with _lock:
-        return _current_gallery()
+        return _current()
 
 
 @contextlib.contextmanager
-def searching() -> Iterator[Gallery]:
-    """The gallery, current, held for one search: no other thread of the process changes it
-    meanwhile."""
+def searching() -> Iterator[engine.Engine]:
+    """The engine, its gallery current, held for one search: no other thread of the process
+    changes the gallery meanwhile."""
     with _lock:
-        yield _current_gallery()
+        yield _current()
 
 
 def built_at() -> datetime.datetime | None:
@@ -139,10 +148,11 @@ def forget() -> None:
     global _state
     with _lock:
         _state = None
+        engine.engine().clear()
 
 
 def drop_person(person_id: uuid.UUID) -> None:
     """An erased person leaves this process's gallery at once (others catch up)."""
     with _lock:
         if _state is not None:
-            _state.gallery.remove_person(person_id)
+            engine.engine().remove(person_id)

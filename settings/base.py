@@ -311,9 +311,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-# The 1:N fingerprint searches go to one worker that holds the gallery in memory
-# (`celery -A settings worker -Q biometrics --concurrency 1`; docs/architecture.md#biometrics).
-CELERY_TASK_ROUTES = {"biometrics.*": {"queue": "biometrics"}}
+# The 1:N fingerprint searches go to one worker process that holds the gallery in memory
+# and takes both queues (`celery -A settings worker -Q biometrics_search,biometrics
+# --concurrency 1`; docs/architecture.md#biometrics): the search page's searches on a queue
+# of their own, so they do not wait behind the enrolments' de-duplication backlog.
+CELERY_TASK_ROUTES = {
+    "biometrics.search": {"queue": "biometrics_search"},
+    "biometrics.*": {"queue": "biometrics"},
+}
 # Audit events are linked into the chain right after commit without a broker ("inline"), by
 # the background linker with one ("background"): requests then never take the chain's lock.
 AMPARO_AUDIT_LINKER = os.environ.get("AMPARO_AUDIT_LINKER") or (

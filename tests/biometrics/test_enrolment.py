@@ -182,7 +182,7 @@ def test_a_duplicate_across_offices_raises_a_pair(caseworker, office, other_offi
 def test_the_gallery_is_rebuilt_after_a_restart_and_catches_up(caseworker, office, make_person):
     first = make_person(caseworker, office, "Ana")
     services.enrol_finger(by=caseworker, person=first, finger=1, data=impression(A, 1))
-    assert worker.gallery().enrolled_people() == 1
+    assert worker.gallery().gallery_people() == 1
     built = worker.built_at()
 
     worker.forget()  # the worker restarts: nothing of the gallery is left
@@ -225,14 +225,15 @@ def test_another_process_drops_an_erased_person_when_it_catches_up(caseworker, s
                                                                    office, make_person):
     person = make_person(caseworker, office, "Ana")
     services.enrol_finger(by=caseworker, person=person, finger=1, data=impression(A, 1))
-    gallery = worker.gallery()
-    assert gallery.enrolled_people() == 1
+    e = worker.gallery()
+    assert e.gallery_people() == 1
     # The erasure ran in another process: this one's gallery learns it from the database.
     case_services.erase_person(by=supervisor, person=person, code="request")
-    worker._state.gallery = gallery  # as if drop_person had not run here
-    gallery.add(person.pk, 1, engine.engine().extract(impression(A, 1)).minutiae, b"x")
+    # as if drop_person had not run here
+    e.enrol([engine.Enrolment(person.pk, 1, engine.engine().extract(impression(A, 1)).template)])
+    assert e.gallery_people() == 1
 
-    assert worker.gallery().enrolled_people() == 0
+    assert worker.gallery().gallery_people() == 0
 
 
 def test_search_needs_a_case_role(auditor):
