@@ -1,5 +1,7 @@
 """Start-up checks: the key file exists and can unwrap the data keys already stored."""
 
+import os
+
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError
 
@@ -259,3 +261,32 @@ def check_webauthn(app_configs: object, **kwargs: object) -> list[CheckMessage]:
         errors.append(Error(f"AMPARO_WEBAUTHN_ORIGINS: {origin!r} {problem}.",
                             hint="For example https://amparo.example.org", id="amparo.E051"))
     return errors
+
+
+@register(Tags.security)
+def check_breached_passwords(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """A configured list of breached passwords must be readable: the validator refuses every
+    password it cannot check (docs/architecture.md#passwords)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    configured = settings.AMPARO_BREACHED_PASSWORDS_FILE
+    if configured and not (Path(configured).is_file() and os.access(configured, os.R_OK)):
+        return [Error(f"AMPARO_BREACHED_PASSWORDS_FILE ({configured}) is not a readable file: "
+                      "no password can be set or changed.",
+                      hint="See README, 'Passwords'.", id="amparo.E060")]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def check_breached_passwords_configured(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    from django.conf import settings
+
+    if not settings.AMPARO_BREACHED_PASSWORDS_FILE:
+        return [Warning(
+            "AMPARO_BREACHED_PASSWORDS_FILE is not set: new passwords are not checked against "
+            "breached passwords.",
+            hint="Download the Pwned Passwords list (SHA-1, sorted by hash) and set "
+            "AMPARO_BREACHED_PASSWORDS_FILE to it; see README, 'Passwords'.", id="amparo.W060")]
+    return []
