@@ -27,14 +27,19 @@ class NotificationKind(models.TextChoices):
     # Told to who lost the share (or, for an office, its supervisors): shown to its recipient
     # although the case no longer is.
     SHARE_ENDED = "share_ended", _("Share ended")
+    # About the reader's own account, no case and no office: a login from a browser or network
+    # not seen lately (cases/login_places.py). Always shown to its recipient.
+    NEW_LOGIN_PLACE = "new_login_place", _("Login from a new browser or place")
 
 
 class Notification(models.Model):
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                   related_name="notifications", db_index=False)  # indexes below
+    # Both empty only for a notice about the recipient's own account (NEW_LOGIN_PLACE).
     office = models.ForeignKey("cases.Office", on_delete=models.PROTECT, related_name="+",
-                               db_index=False)  # offices are never deleted
-    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+                               db_index=False, null=True, blank=True)  # offices are never deleted
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+",
+                             null=True, blank=True)
     # The running period a deadline notification is about: one per period and recipient.
     deadline = models.ForeignKey("cases.CaseDeadline", on_delete=models.CASCADE, null=True,
                                  blank=True, related_name="+")
