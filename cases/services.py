@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases import (
     access,
@@ -599,23 +600,37 @@ def unlock_login(*, by: User, user: User) -> int:
     return lockout.unlock(by=by, username=user.get_username())
 
 
+# How the administrator made sure the person asking for a second-factor reset is the staff
+# member (README, "A lost phone"): recorded with the reset.
+IDENTITY_CHECKS = {
+    "in_person": gettext_lazy("In person, with their staff card or identity document"),
+    "call_back": gettext_lazy("By calling them back on a number the office already had"),
+}
+
+
 @transaction.atomic
-def reset_two_factor(*, by: User | None, user: User, via: str = "page") -> str | None:
+def reset_two_factor(*, by: User | None, user: User, identity_check: str,
+                     via: str = "page") -> str | None:
     """Remove the account's second factors (a lost phone) and give it a new temporary password,
     returned to be shown once: its sessions end, and whoever gets the account back sets a
     password and a factor of their own (V6.4.4). None when there was no factor to remove.
-    `by` None: the operator's `manage.py reset_two_factor`, for accounts no office
-    administrator may change. The identity check comes first: README, "A lost phone"."""
+    `identity_check` says how the person was recognised (IDENTITY_CHECKS). `by` None: the
+    operator's `manage.py reset_two_factor`, for accounts no office administrator may change."""
     if by is not None:
         _check_whole_account(by, user)
+    if identity_check not in IDENTITY_CHECKS:
+        raise ValidationError({"identity_check": _(
+            "Say how you made sure it is them: in person, or by calling them back.")})
     user = User.objects.select_for_update().get(pk=user.pk)
     removed = two_factor.remove_devices(user)
     if not removed:
         return None
     if via == "page":
-        events.emit("two_factor.reset", actor=by, obj=user, devices=removed)
+        events.emit("two_factor.reset", actor=by, obj=user, devices=removed,
+                    identity_check=identity_check)
     else:
-        events.emit("two_factor.reset", actor=by, obj=user, devices=removed, via=via)
+        events.emit("two_factor.reset", actor=by, obj=user, devices=removed,
+                    identity_check=identity_check, via=via)
     return _replace_password(user, by=by, why="two_factor_reset")
 
 

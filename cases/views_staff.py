@@ -149,7 +149,9 @@ def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
                 messages.success(request, _("%(user)s can log in again.") % {"user": member})
                 return redirect("staff_account", member.pk)
             if action == "reset_two_factor":
-                password = services.reset_two_factor(by=request.user, user=member)
+                password = services.reset_two_factor(
+                    by=request.user, user=member,
+                    identity_check=request.POST.get("identity_check", ""))
                 if password is not None:
                     member.refresh_from_db()
                     return _show_password(request, member, password, _(
@@ -183,6 +185,7 @@ def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
         "temporary_expires": passwords.temporary_expires(member.temporary_password_set_at),
         "temporary_expired": passwords.temporary_expired(member),
         "temporary_hours": settings.AMPARO_TEMPORARY_PASSWORD_HOURS,
+        "identity_checks": services.IDENTITY_CHECKS.items(),
         "memberships": member.memberships.select_related("office").order_by("office__code", "role"),
         "locks": lockout.locks_of(member.get_username()),
         "two_factor_device": two_factor.app_device(member),

@@ -14,7 +14,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -560,7 +560,7 @@ def test_an_office_admin_resets_a_lost_phone(client, office_admin, caseworker2):
     url = reverse("staff_account", args=[caseworker2.pk])
     assert b"Reset two-factor authentication" in client.get(url).content
 
-    response = client.post(url, {"action": "reset_two_factor"})
+    response = client.post(url, {"action": "reset_two_factor", "identity_check": "in_person"})
 
     temporary = response.context["password"]
     assert temporary in response.content.decode()
@@ -568,12 +568,12 @@ def test_an_office_admin_resets_a_lost_phone(client, office_admin, caseworker2):
     assert not StaticDevice.objects.filter(user=caseworker2).exists()
     event = AuditEvent.objects.get(action="two_factor.reset")
     assert event.actor_id == office_admin.pk and event.object_id == str(caseworker2.pk)
-    assert event.details == {"devices": 2}
+    assert event.details == {"devices": 2, "identity_check": "in_person"}
     reset = AuditEvent.objects.get(action="staff.password_reset")
     assert reset.actor_id == office_admin.pk and reset.details["why"] == "two_factor_reset"
     assert temporary not in str(reset.details)
     assert b"Not set up." in client.get(url).content
-    again = client.post(url, {"action": "reset_two_factor"})  # a second click
+    again = client.post(url, {"action": "reset_two_factor", "identity_check": "in_person"})  # a second click
     assert again.status_code == 302 and AuditEvent.objects.filter(action="two_factor.reset").count() == 1
     caseworker2.refresh_from_db()
     assert caseworker2.check_password(temporary)  # the second click changed nothing
@@ -585,11 +585,29 @@ def test_an_office_admin_resets_a_lost_phone(client, office_admin, caseworker2):
     assert member.get(reverse("dashboard")).url == reverse("password_change")
 
 
+def test_a_reset_says_how_the_person_was_recognised_or_does_nothing(client, office_admin,
+                                                                    caseworker2):
+    enrol(caseworker2)
+    client.force_login(office_admin)
+    url = reverse("staff_account", args=[caseworker2.pk])
+
+    for sent in ({"action": "reset_two_factor"},
+                 {"action": "reset_two_factor", "identity_check": "they-said-so-by-email"}):
+        response = client.post(url, sent, follow=True)
+        assert "Say how you made sure it is them" in response.content.decode()
+    with pytest.raises(CommandError):
+        call_command("reset_two_factor", caseworker2.username, stdout=StringIO(), stderr=StringIO())
+
+    assert TOTPDevice.objects.filter(user=caseworker2).exists()
+    assert caseworker2.check_password("pw-for-tests-only")
+    assert not AuditEvent.objects.filter(action__in=["two_factor.reset", "staff.password_reset"]).exists()
+
+
 def test_a_supervisor_reset_must_set_up_again_at_the_next_login(client, required, office_admin,
                                                                   make_user, office):
     supervisor = make_user(Role.SUPERVISOR, office)
     enrol(supervisor)
-    temporary = services.reset_two_factor(by=office_admin, user=supervisor)
+    temporary = services.reset_two_factor(by=office_admin, user=supervisor, identity_check="call_back")
     assert temporary is not None
 
     login(client, supervisor, temporary)
@@ -610,12 +628,13 @@ def test_only_the_whole_accounts_administrator_resets(client, office_admin, othe
     services.grant_membership(by=None, user=caseworker2, office=other_office, role=Role.CASEWORKER)
     client.force_login(office_admin)
 
-    client.post(reverse("staff_account", args=[caseworker2.pk]), {"action": "reset_two_factor"})
+    client.post(reverse("staff_account", args=[caseworker2.pk]),
+                {"action": "reset_two_factor", "identity_check": "in_person"})
     assert TOTPDevice.objects.filter(user=caseworker2).exists()
 
     client.force_login(caseworker)  # not an office administrator
     response = client.post(reverse("staff_account", args=[caseworker2.pk]),
-                           {"action": "reset_two_factor"})
+                           {"action": "reset_two_factor", "identity_check": "in_person"})
     assert response.status_code == 403
     assert TOTPDevice.objects.filter(user=caseworker2).exists()
     assert not AuditEvent.objects.filter(action="two_factor.reset").exists()
@@ -627,7 +646,7 @@ def test_an_office_admin_of_another_office_finds_no_such_account(client, make_us
     client.force_login(make_user(Role.OFFICE_ADMIN, other_office))
 
     response = client.post(reverse("staff_account", args=[caseworker2.pk]),
-                           {"action": "reset_two_factor"})
+                           {"action": "reset_two_factor", "identity_check": "in_person"})
 
     assert response.status_code == 404
     assert TOTPDevice.objects.filter(user=caseworker2).exists()
@@ -638,18 +657,19 @@ def test_an_operator_resets_from_the_command_line(make_user):
     enrol(admin)
     out = StringIO()
 
-    call_command("reset_two_factor", admin.username, stdout=out)
+    call_command("reset_two_factor", admin.username, "--identity-check", "call_back", stdout=out)
 
     assert "reset" in out.getvalue()
     assert not TOTPDevice.objects.filter(user=admin).exists()
-    assert AuditEvent.objects.get(action="two_factor.reset").details == {"devices": 2, "via": "command"}
+    assert AuditEvent.objects.get(action="two_factor.reset").details == {
+        "devices": 2, "identity_check": "call_back", "via": "command"}
     printed = out.getvalue().splitlines()[1]
     admin.refresh_from_db()
     assert admin.check_password(printed) and admin.must_change_password
     assert not admin.check_password("pw-for-tests-only")
     assert AuditEvent.objects.get(action="staff.password_reset").actor_id is None
     # Run again: nothing left to reset, the password stays.
-    call_command("reset_two_factor", admin.username, stdout=StringIO())
+    call_command("reset_two_factor", admin.username, "--identity-check=in_person", stdout=StringIO())
     admin.refresh_from_db()
     assert admin.check_password(printed)
 

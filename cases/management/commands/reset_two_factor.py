@@ -14,13 +14,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
+        parser.add_argument("--identity-check", required=True, choices=sorted(services.IDENTITY_CHECKS),
+                            help="How you made sure the person asking is the account's owner: "
+                            "in_person, or call_back (to a number you already had).")
 
-    def handle(self, *args: Any, username: str, **opts: Any) -> None:
+    def handle(self, *args: Any, username: str, identity_check: str, **opts: Any) -> None:
         try:
             user = User.objects.get(username=username)
         except User.DoesNotExist:
             raise CommandError(f"No user {username!r}.") from None
-        password = services.reset_two_factor(by=None, user=user, via="command")
+        password = services.reset_two_factor(by=None, user=user, identity_check=identity_check,
+                                             via="command")
         if password is None:
             self.stdout.write(f"{username} has no two-factor authentication to reset.")
             return
