@@ -32,13 +32,13 @@ _SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iOS"), ("Window
 
 
 def browser_family(user_agent: str) -> str:
-    """"Firefox on Windows": the browser and the system, no version (which changes with every
-    update and would make every month a new browser)."""
+    """"Firefox, Windows": the browser and the system (names the same in every language), no
+    version (which changes with every update and would make every month a new browser)."""
     browser = next((name for token, name in _BROWSERS if re.search(rf"\b{token}/", user_agent)),
                    "")
     system = next((name for token, name in _SYSTEMS if token in user_agent), "")
     if browser and system:
-        return f"{browser} on {system}"
+        return f"{browser}, {system}"
     return browser or system or "unknown"
 
 

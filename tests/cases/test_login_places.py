@@ -146,10 +146,10 @@ def test_a_wrong_password_from_a_new_place_is_not_a_login(member, emails,
 
 
 @pytest.mark.parametrize(("agent", "family"), [
-    (FIREFOX, "Firefox on Windows"), (CHROME_ANDROID, "Chrome on Android"),
-    (EDGE, "Edge on Windows"), ("", "unknown"), ("curl/8.5.0", "unknown"),
+    (FIREFOX, "Firefox, Windows"), (CHROME_ANDROID, "Chrome, Android"),
+    (EDGE, "Edge, Windows"), ("", "unknown"), ("curl/8.5.0", "unknown"),
     ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/17.5 Safari/605.1.15", "Safari on macOS"),
+     "Version/17.5 Safari/605.1.15", "Safari, macOS"),
 ])
 def test_browser_families(agent, family):
     assert login_places.browser_family(agent) == family
