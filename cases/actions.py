@@ -59,6 +59,8 @@ ACTIONS = {
     "staff.reactivate": _("Staff account reactivated"),
     "login.lock": _("Login locked after repeated failures"),
     "login.unlock": _("Login lock lifted"),
+    "login.temporary_expired": _("Login refused: the temporary password expired"),
+    "login.new_device": _("Login from a new browser or place"),
     "two_factor.enrol": _("Two-factor authentication set up"),
     "two_factor.verify": _("Two-factor code accepted"),
     "two_factor.fail": _("Two-factor code refused"),

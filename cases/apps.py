@@ -25,6 +25,7 @@ class CasesConfig(AppConfig):
             events,
             history,
             lockout,
+            login_places,
             middleware,
             notifications,  # noqa: F401  (connects its receiver to cases.events.recorded)
             two_factor,
@@ -41,4 +42,5 @@ class CasesConfig(AppConfig):
         post_migrate.connect(_create_role_groups, sender=self)
         user_logged_in.connect(middleware.session_opened, dispatch_uid="amparo-session-opened")
         user_logged_in.connect(lockout.logged_in, dispatch_uid="cases.lockout.logged_in")
+        user_logged_in.connect(login_places.logged_in, dispatch_uid="cases.login_places.logged_in")
         two_factor.connect()

@@ -1,6 +1,7 @@
 """Start-up checks: the key file exists and can unwrap the data keys already stored."""
 
 import ipaddress
+import os
 from urllib.parse import urlsplit
 
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
@@ -148,12 +149,12 @@ def check_two_factor_secrets(app_configs: object, **kwargs: object) -> list[Chec
         errors.append(Error(
             "AMPARO_TOTP_TOLERANCE must be 0 (the current 30 seconds only) or 1 (also the "
             "30 seconds before).", hint="See README, 'Two-factor authentication'.",
-            id="amparo.E060"))
+            id="amparo.E061"))
     n = getattr(settings, "AMPARO_BACKUP_CODE_SCRYPT_N", 2**14)
     if not isinstance(n, int) or n < 2 or n & (n - 1):
         errors.append(Error(
             "AMPARO_BACKUP_CODE_SCRYPT_N must be a power of two (2**14 = 16384 by default).",
-            hint="See README, 'Two-factor authentication'.", id="amparo.E061"))
+            hint="See README, 'Two-factor authentication'.", id="amparo.E062"))
     return errors
 
 
@@ -366,4 +367,33 @@ def check_rate_limit_cache(app_configs: object, **kwargs: object) -> list[CheckM
             "each one allows the whole budget.",
             hint="Set AMPARO_RATELIMIT_CACHE_URL to a Redis shared by the workers, e.g. "
             "redis://localhost:6379/2.", id="amparo.W060")]
+    return []
+
+
+@register(Tags.security)
+def check_breached_passwords(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """A configured list of breached passwords must be readable: the validator refuses every
+    password it cannot check (docs/architecture.md#passwords)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    configured = settings.AMPARO_BREACHED_PASSWORDS_FILE
+    if configured and not (Path(configured).is_file() and os.access(configured, os.R_OK)):
+        return [Error(f"AMPARO_BREACHED_PASSWORDS_FILE ({configured}) is not a readable file: "
+                      "no password can be set or changed.",
+                      hint="See README, 'Passwords'.", id="amparo.E063")]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def check_breached_passwords_configured(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    from django.conf import settings
+
+    if not settings.AMPARO_BREACHED_PASSWORDS_FILE:
+        return [Warning(
+            "AMPARO_BREACHED_PASSWORDS_FILE is not set: new passwords are not checked against "
+            "breached passwords.",
+            hint="Download the Pwned Passwords list (SHA-1, sorted by hash) and set "
+            "AMPARO_BREACHED_PASSWORDS_FILE to it; see README, 'Passwords'.", id="amparo.W063")]
     return []

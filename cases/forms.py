@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from cases import access, events, intake, listing, lockout, texts
+from cases import access, events, intake, listing, lockout, passwords, texts
 from cases.intake import EARLIEST_BIRTH, MAX_LENGTH, IdentityDocumentData, PersonData
 from cases.models import (
     BreachNature,
@@ -325,6 +325,13 @@ class IdentityDocumentForm(Styled, forms.Form):
 
 
 class LoginForm(Styled, AuthenticationForm):
+    def confirm_login_allowed(self, user: User) -> None:
+        super().confirm_login_allowed(user)
+        if passwords.temporary_expired(user):
+            # Only after the right password: whoever asks knows it already.
+            passwords.refuse_expired(user)
+            raise ValidationError(passwords.expired_message(), code="temporary_expired")
+
     def get_invalid_login_error(self) -> ValidationError:
         lock: lockout.Lock | None = getattr(self.request, "login_locked", None)
         if lock is None:

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from cases import events, two_factor
+from cases import events, passwords, two_factor
 from cases.crypto.datakeys import key_scope
 from cases.crypto.envelope import DecryptionError
 from cases.http import client_address
@@ -79,7 +79,8 @@ class KeyScopeMiddleware:
 
 
 class PasswordChangeRequiredMiddleware:
-    """A password someone else chose (new account, reset) is replaced before anything else."""
+    """A password someone else chose (new account, reset) is replaced before anything else,
+    and ends the session once it expired (docs/architecture.md#passwords)."""
 
     ALLOWED = ("password_change", "logout", "set_language")
 
@@ -88,6 +89,13 @@ class PasswordChangeRequiredMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and passwords.temporary_expired(user):
+            # Logged in before it expired (or through the administration site's login form):
+            # the session ends as the login would have been refused.
+            passwords.refuse_expired(user)
+            auth.logout(request)
+            messages.error(request, passwords.expired_message())
+            return redirect("login")
         if (user is not None and user.is_authenticated
                 and getattr(user, "must_change_password", False)
                 and request.path not in {reverse(name) for name in self.ALLOWED}

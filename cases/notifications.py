@@ -60,6 +60,10 @@ def text(notification: Notification) -> str:
     params = notification.params or {}
     reference = str(params.get("reference", ""))
     kind = notification.kind
+    if kind == NotificationKind.NEW_LOGIN_PLACE:
+        return _("Your account was logged in to from a browser or place not used lately (%(browser)s, "
+                 "%(when)s). If it was not you, tell your office administrator at once.") % {
+            "browser": str(params.get("browser", "")), "when": _when(params.get("when"))}
     if kind == NotificationKind.ASSIGNED:
         return _("Case %(reference)s was assigned to you.") % {"reference": reference}
     if kind == NotificationKind.DOCUMENT:
@@ -85,6 +89,14 @@ _BETWEEN_OFFICES = {NotificationKind.TRANSFER_OFFERED, NotificationKind.CASE_REQ
                     NotificationKind.TRANSFER_ACCEPTED, NotificationKind.TRANSFER_REJECTED,
                     NotificationKind.TRANSFER_WITHDRAWN, NotificationKind.SHARED,
                     NotificationKind.SHARE_ENDED}
+
+
+def _when(value: object) -> str:
+    try:
+        moment = datetime.datetime.fromisoformat(str(value))
+    except ValueError:
+        return ""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def _between_offices(kind: str, reference: str, params: dict[str, Any]) -> str:
@@ -374,6 +386,11 @@ def rate_limited(*, user: User, offices: Iterable[int], kind: str, limit: int,
                   for recipient, office_id in sorted(set(rows.values_list("user_id", "office_id")))])
 
 
+def tell_account(user: User, kind: str, params: dict[str, str]) -> list[Notification]:
+    """A notice about the user's own account (no case, no office), emailed too."""
+    return _tell([Notification(recipient=user, kind=kind, params=params)])
+
+
 # --- Told by email ---------------------------------------------------------------------------
 
 
@@ -386,6 +403,8 @@ def _email_subject(kind: str) -> str:
         return _("Amparo: a share of a case ended")
     if kind == NotificationKind.RATE_LIMITED:
         return _("Amparo: a staff account reached a usage limit")
+    if kind == NotificationKind.NEW_LOGIN_PLACE:
+        return _("Amparo: a login to your account from a new browser or place")
     return _("Amparo: news of a case transfer")
 
 

@@ -951,18 +951,23 @@ def supervised_workload(user: User) -> list[dict[str, Any]]:
 BELL_LIMIT = 9
 
 
+# Shown to their recipient whatever they may see now: a share's end, a notice about one's account.
+ACCOUNT_NOTICES = (NotificationKind.SHARE_ENDED, NotificationKind.NEW_LOGIN_PLACE)
+
+
 def visible_notifications(user: User) -> QuerySet[Notification]:
     """The user's own notifications about cases they may still see: a case reassigned, or a
     role or grant withdrawn, hides its notifications, reference and all. One about a transfer
     between offices shows while the user supervises one of its offices (what the transfers
     page shows them), whether or not they see the case. One telling that a share ended shows
-    for good: the case is no longer theirs to see, its reference was."""
+    for good: the case is no longer theirs to see, its reference was. So does one about the
+    user's own account (a login from a new browser or place)."""
     if not user.is_authenticated or not user.is_active:
         return Notification.objects.none()
     supervised = sorted(offices_where(user, Role.SUPERVISOR))
     about_case = Q(handover__isnull=True,
                    case__in=visible_cases(user, grants_in_query=True).values("pk"))
-    about_case |= Q(kind=NotificationKind.SHARE_ENDED)
+    about_case |= Q(kind__in=ACCOUNT_NOTICES)
     if not supervised:
         return Notification.objects.filter(about_case, recipient=user)
     about_transfer = Q(handover__from_office__in=supervised) | Q(handover__to_office__in=supervised)
@@ -975,15 +980,16 @@ def visible_notifications(user: User) -> QuerySet[Notification]:
 BELL_SCAN = 100
 
 
-def _bell_sees(user: User, kind: str, case_id: Any, office_id: int, assigned_to_id: int | None,
-               handover_id: Any, from_office_id: int | None, to_office_id: int | None) -> bool:
-    if kind == NotificationKind.SHARE_ENDED:
+def _bell_sees(user: User, kind: str, case_id: Any, office_id: int | None,
+               assigned_to_id: int | None, handover_id: Any, from_office_id: int | None,
+               to_office_id: int | None) -> bool:
+    if kind in ACCOUNT_NOTICES:
         return True
     if kind == NotificationKind.RATE_LIMITED:
         return office_id in offices_where(user, Role.SUPERVISOR)
     if handover_id is not None:
         return sees_handover(user, from_office_id or 0, to_office_id or 0)
-    return sees_case(user, case_id, office_id, assigned_to_id)
+    return sees_case(user, case_id, office_id or 0, assigned_to_id)
 
 
 def unread_notifications(user: User) -> Bounded:

@@ -7,11 +7,11 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases import (
     access,
@@ -21,6 +21,7 @@ from cases import (
     keystore,
     lockout,
     metadata,
+    passwords,
     regional,
     restriction,
     selectors,
@@ -488,21 +489,21 @@ def grant_membership(*, by: User | None, user: User, office: Office, role: str) 
 @transaction.atomic
 def add_staff_member(
     *, by: User, office: Office, role: str, username: str, first_name: str, last_name: str,
-    email: str, password: str, preferred_language: str = "es",
-) -> User:
-    """Create a staff account and give it a role in the office."""
+    email: str, preferred_language: str = "es",
+) -> tuple[User, str]:
+    """Create a staff account and give it a role in the office; the account and its first
+    password, generated here, for the administrator to hand over (shown once)."""
     _check_staff_admin(by, office, role)
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This user name is taken.")})
     user = User(username=username, first_name=first_name, last_name=last_name, email=email,
                 preferred_language=preferred_language)
-    user.set_password(password)
-    user.must_change_password = True
+    password = _give_temporary_password(user)
     updates.stamp(user, by=by)
     user.save()
     events.emit("staff.create", actor=by, obj=user, office_id=office.pk)
     grant_membership(by=by, user=user, office=office, role=role)
-    return user
+    return user, password
 
 
 @transaction.atomic
@@ -540,16 +541,34 @@ def _check_whole_account(by: User, user: User) -> None:
         raise PermissionDenied(_("Only a system administrator changes this account."))
 
 
-@transaction.atomic
-def reset_staff_password(*, by: User, user: User, password: str) -> None:
-    """Set a temporary password that the staff member must replace at the next login."""
-    _check_whole_account(by, user)
-    validate_password(password, user)
+def _give_temporary_password(user: User) -> str:
+    """A generated password the staff member must replace at the next login, refused after
+    AMPARO_TEMPORARY_PASSWORD_HOURS (docs/architecture.md#passwords). Not saved here."""
+    password = passwords.generate_passphrase(user)
     user.set_password(password)
     user.must_change_password = True
+    user.temporary_password_set_at = timezone.now()
+    return password
+
+
+def _replace_password(user: User, *, by: User | None, why: str) -> str:
+    password = _give_temporary_password(user)
     updates.stamp(user, by=by)
-    user.save(update_fields=["password", "must_change_password"])
-    events.emit("staff.password_reset", actor=by, obj=user)
+    # A new password hash ends every session of the account at its next request.
+    user.save(update_fields=["password", "must_change_password", "temporary_password_set_at"])
+    expires = passwords.temporary_expires(user.temporary_password_set_at)
+    events.emit("staff.password_reset", actor=by, obj=user, why=why,
+                expires=expires.isoformat(timespec="minutes") if expires else "")
+    return password
+
+
+@transaction.atomic
+def reset_staff_password(*, by: User, user: User) -> str:
+    """Give the staff member a new, generated temporary password (returned, to be shown once);
+    their sessions end and they must replace it at the next login."""
+    _check_whole_account(by, user)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    return _replace_password(user, by=by, why="administrator")
 
 
 @transaction.atomic
@@ -581,22 +600,46 @@ def unlock_login(*, by: User, user: User) -> int:
     return lockout.unlock(by=by, username=user.get_username())
 
 
+# How the administrator made sure the person asking for a second-factor reset is the staff
+# member (README, "A lost phone"): recorded with the reset.
+IDENTITY_CHECKS = {
+    "in_person": gettext_lazy("In person, with their staff card or identity document"),
+    "call_back": gettext_lazy("By calling them back on a number the office already had"),
+}
+
+
 @transaction.atomic
-def reset_two_factor(*, by: User, user: User) -> bool:
-    """Remove the account's authenticator app and backup codes (a lost phone): it sets up an
-    app again at its next login. False when there was nothing to remove."""
-    _check_whole_account(by, user)
+def reset_two_factor(*, by: User | None, user: User, identity_check: str,
+                     via: str = "page") -> str | None:
+    """Remove the account's second factors (a lost phone) and give it a new temporary password,
+    returned to be shown once: its sessions end, and whoever gets the account back sets a
+    password and a factor of their own (V6.4.4). None when there was no factor to remove.
+    `identity_check` says how the person was recognised (IDENTITY_CHECKS). `by` None: the
+    operator's `manage.py reset_two_factor`, for accounts no office administrator may change."""
+    if by is not None:
+        _check_whole_account(by, user)
+    if identity_check not in IDENTITY_CHECKS:
+        raise ValidationError({"identity_check": _(
+            "Say how you made sure it is them: in person, or by calling them back.")})
+    user = User.objects.select_for_update().get(pk=user.pk)
     removed = two_factor.remove_devices(user)
-    if removed:
-        events.emit("two_factor.reset", actor=by, obj=user, devices=removed)
-    return bool(removed)
+    if not removed:
+        return None
+    if via == "page":
+        events.emit("two_factor.reset", actor=by, obj=user, devices=removed,
+                    identity_check=identity_check)
+    else:
+        events.emit("two_factor.reset", actor=by, obj=user, devices=removed,
+                    identity_check=identity_check, via=via)
+    return _replace_password(user, by=by, why="two_factor_reset")
 
 
 def password_changed(user: User) -> None:
     """The staff member chose their own password."""
-    if user.must_change_password:
+    if user.must_change_password or user.temporary_password_set_at:
         user.must_change_password = False
-        user.save(update_fields=["must_change_password"])
+        user.temporary_password_set_at = None
+        user.save(update_fields=["must_change_password", "temporary_password_set_at"])
     events.emit("staff.password_change", actor=user, obj=user)
 
 

@@ -41,7 +41,8 @@ def notification_open(request: AuthedRequest, notification_id: int) -> HttpRespo
     end stays on the list (the case is no longer the reader's to see)."""
     notification = selectors.get_notification(request.user, notification_id)
     notifications.mark_read(by=request.user, notification=notification)
-    if notification.kind in (NotificationKind.SHARE_ENDED, NotificationKind.RATE_LIMITED):
+    if notification.kind in (NotificationKind.SHARE_ENDED, NotificationKind.RATE_LIMITED,
+                             NotificationKind.NEW_LOGIN_PLACE):
         return redirect("notification_list")
     if notification.handover_id is not None:
         return redirect(f"{reverse('handover_list')}#handover-{notification.handover_id}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases import lockout, selectors, services, two_factor
+from cases import lockout, passwords, selectors, services, two_factor
 from cases.forms import Styled
 from cases.http import AuthedRequest
 from cases.models import Office, Role, User
@@ -32,11 +32,6 @@ class StaffMemberForm(Styled, forms.Form):
     first_name = forms.CharField(label=gettext_lazy("Given names"), max_length=150, required=False)
     last_name = forms.CharField(label=gettext_lazy("Family names"), max_length=150, required=False)
     email = forms.EmailField(label=gettext_lazy("Email"), required=False)
-    password = forms.CharField(
-        label=gettext_lazy("First password"), required=False, widget=forms.PasswordInput,
-        help_text=gettext_lazy("For a new account: at least 12 characters. Hand it over in "
-                               "person; the staff member must change it at the first login."),
-    )
     # Set by the confirmation step when the user name belongs to an existing account.
     confirm_existing = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
@@ -53,16 +48,9 @@ class StaffMemberForm(Styled, forms.Form):
         username = data.get("username", "")
         self.existing = User.objects.filter(username__iexact=username).first() if username else None
         if username and self.existing is None:
-            for name in ("first_name", "last_name", "password"):
+            for name in ("first_name", "last_name"):
                 if not data.get(name):
                     self.add_error(name, _("Needed for a new account."))
-            if data.get("password"):
-                try:
-                    validate_password(data["password"], User(username=username,
-                                      first_name=data.get("first_name", ""),
-                                      last_name=data.get("last_name", "")))
-                except ValidationError as exc:
-                    self.add_error("password", exc)
         return data
 
 
@@ -93,12 +81,13 @@ def staff(request: AuthedRequest) -> HttpResponse:
                                           role=d["role"])
                 messages.success(request, _("Role given to %(user)s.") % {"user": form.existing})
             else:
-                user = services.add_staff_member(
+                user, password = services.add_staff_member(
                     by=request.user, office=d["office"], role=d["role"], username=d["username"],
                     first_name=d["first_name"], last_name=d["last_name"], email=d["email"],
-                    password=d["password"], preferred_language=request.LANGUAGE_CODE,
+                    preferred_language=request.LANGUAGE_CODE,
                 )
-                messages.success(request, _("Account %(user)s created.") % {"user": user.username})
+                return _show_password(request, user, password, _("Account %(user)s created.")
+                                      % {"user": user.username})
             return redirect("staff")
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -124,12 +113,13 @@ def membership_revoke(request: AuthedRequest, membership_id: int) -> HttpRespons
     return redirect("staff")
 
 
-class TemporaryPasswordForm(Styled, forms.Form):
-    password = forms.CharField(
-        label=gettext_lazy("Temporary password"), widget=forms.PasswordInput,
-        help_text=gettext_lazy("Hand it over in person; the staff member must change it at the "
-                               "next login."),
-    )
+def _show_password(request: AuthedRequest, member: User, password: str, done: str) -> HttpResponse:
+    """The generated password, on this answer only: never in a message (a cookie), a redirect
+    or a log; the page is not cached (cases.middleware.KeyScopeMiddleware)."""
+    return render(request, "cases/staff_password.html", {
+        "member": member, "password": password, "done": done,
+        "expires": passwords.temporary_expires(member.temporary_password_set_at),
+    })
 
 
 class DeactivateForm(Styled, forms.Form):
@@ -145,10 +135,9 @@ def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
     if request.method == "POST" and (step_up := two_factor.step_up(request)) is not None:
         return step_up  # every change to an account needs a recent code
     action = request.POST.get("action", "")
-    password_form = TemporaryPasswordForm(request.POST if action == "password" else None)
     deactivate_form = DeactivateForm(request.POST if action == "deactivate" else None)
     if request.method == "POST":
-        form: forms.BaseForm | None = {"password": password_form, "deactivate": deactivate_form}.get(action)
+        form: forms.BaseForm | None = {"deactivate": deactivate_form}.get(action)
         try:
             if action == "unlock":
                 if services.unlock_login(by=request.user, user=member):
@@ -160,24 +149,28 @@ def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
                 messages.success(request, _("%(user)s can log in again.") % {"user": member})
                 return redirect("staff_account", member.pk)
             if action == "reset_two_factor":
-                if services.reset_two_factor(by=request.user, user=member):
-                    messages.success(request, _("Two-factor authentication of %(user)s was reset: "
-                                                "they set up an app again at their next login.")
-                                     % {"user": member})
-                else:
-                    messages.info(request, _("%(user)s has no two-factor authentication to reset.")
-                                  % {"user": member})
+                password = services.reset_two_factor(
+                    by=request.user, user=member,
+                    identity_check=request.POST.get("identity_check", ""))
+                if password is not None:
+                    member.refresh_from_db()
+                    return _show_password(request, member, password, _(
+                        "Two-factor authentication of %(user)s was reset and their sessions "
+                        "ended: with this temporary password they choose a password of their "
+                        "own and set up an app again.") % {"user": member})
+                messages.info(request, _("%(user)s has no two-factor authentication to reset.")
+                              % {"user": member})
                 return redirect("staff_account", member.pk)
+            if action == "password":
+                password = services.reset_staff_password(by=request.user, user=member)
+                member.refresh_from_db()
+                return _show_password(request, member, password, _(
+                    "Temporary password set for %(user)s; their sessions ended.")
+                    % {"user": member})
             if form is not None and form.is_valid():
-                if action == "password":
-                    services.reset_staff_password(by=request.user, user=member,
-                                                  password=form.cleaned_data["password"])
-                    messages.success(request, _("Temporary password set for %(user)s.")
-                                     % {"user": member})
-                else:
-                    services.set_staff_active(by=request.user, user=member, active=False,
-                                              reason=form.cleaned_data["reason"])
-                    messages.success(request, _("%(user)s can no longer log in.") % {"user": member})
+                services.set_staff_active(by=request.user, user=member, active=False,
+                                          reason=form.cleaned_data["reason"])
+                messages.success(request, _("%(user)s can no longer log in.") % {"user": member})
                 return redirect("staff_account", member.pk)
         except ValidationError as exc:
             if form is None:
@@ -186,9 +179,13 @@ def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
                 add_service_errors(form, exc)
         except PermissionDenied as exc:
             messages.error(request, str(exc))
-    status = 400 if password_form.errors or deactivate_form.errors else 200
+    status = 400 if deactivate_form.errors else 200
     return render(request, "cases/staff_account.html", {
-        "member": member, "password_form": password_form, "deactivate_form": deactivate_form,
+        "member": member, "deactivate_form": deactivate_form,
+        "temporary_expires": passwords.temporary_expires(member.temporary_password_set_at),
+        "temporary_expired": passwords.temporary_expired(member),
+        "temporary_hours": settings.AMPARO_TEMPORARY_PASSWORD_HOURS,
+        "identity_checks": services.IDENTITY_CHECKS.items(),
         "memberships": member.memberships.select_related("office").order_by("office__code", "role"),
         "locks": lockout.locks_of(member.get_username()),
         "two_factor_device": two_factor.app_device(member),

@@ -122,7 +122,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
      "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Words of Amparo's own context and the offline list of breached passwords
+    # (docs/architecture.md#passwords).
+    {"NAME": "cases.passwords.ContextWordsValidator"},
+    {"NAME": "cases.passwords.BreachedPasswordValidator"},
 ]
+# The "Have I Been Pwned" Pwned Passwords list (SHA-1, "HASH:COUNT" lines sorted by hash), kept
+# up to date by the operator (README, "Passwords"). Unset: no breach check (amparo.W060).
+AMPARO_BREACHED_PASSWORDS_FILE = os.environ.get("AMPARO_BREACHED_PASSWORDS_FILE", "")
+# A password an administrator had Amparo make (first or temporary) stops working this long after.
+AMPARO_TEMPORARY_PASSWORD_HOURS = int(os.environ.get("AMPARO_TEMPORARY_PASSWORD_HOURS", 72))
+# A login from a browser and network not seen for the account this many days is told to its owner.
+AMPARO_LOGIN_PLACE_DAYS = int(os.environ.get("AMPARO_LOGIN_PLACE_DAYS", 90))
 
 # The region's countries first in every country list (MIRPS states, then frequent origins).
 COUNTRIES_FIRST = ["BZ", "CR", "GT", "HN", "MX", "NI", "PA", "SV", "CO", "CU", "HT", "VE"]

@@ -221,7 +221,7 @@ def test_the_parameters_of_the_pages_are_found():
                                                "flag"}
     assert {"name", "document", "date_of_birth"} <= set(parameters("people_search")[1])
     assert {"username", "password"} <= set(parameters("login")[1])
-    assert {"action", "password", "reason"} <= set(parameters("staff_account")[1])
+    assert {"action", "identity_check", "reason"} <= set(parameters("staff_account")[1])
     assert "week" in parameters("rsd:interviews")[0]
     assert "lang" in parameters("rsd:letter")[0]
     assert "after" in parameters("audit_case_timeline")[0]

@@ -30,7 +30,7 @@ from cases.models.duplicates import (
 from cases.models.handovers import Handover, HandoverKind, HandoverStatus
 from cases.models.imports import ImportedRow, ImportJob, ImportStatus
 from cases.models.keys import DataKey
-from cases.models.logins import LoginCounter
+from cases.models.logins import LoginCounter, LoginPlace
 from cases.models.notifications import Notification, NotificationKind
 from cases.models.packages import PartnerKey, ReceivedPackage
 from cases.models.people import (
@@ -109,6 +109,7 @@ __all__ = [
     "IndexRebuild",
     "InquiryDirection",
     "LoginCounter",
+    "LoginPlace",
     "Membership",
     "Message",
     "MessageAttachment",

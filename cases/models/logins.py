@@ -20,3 +20,21 @@ class LoginCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username or '*'}@{self.address or '*'}: {self.attempts}"
+
+
+class LoginPlace(models.Model):
+    """A browser and network a user logged in from (cases/login_places.py): a keyed hash of the
+    address's /24 (IPv6: /48) and the browser family, never the address itself."""
+
+    user = models.ForeignKey("cases.User", on_delete=models.CASCADE, related_name="+",
+                             db_index=False)  # the unique constraint's index starts with it
+    key = models.CharField(max_length=64)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"],
+                                               name="cases_login_place_key")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key[:8]}"

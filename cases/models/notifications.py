@@ -30,16 +30,20 @@ class NotificationKind(models.TextChoices):
     # Told to the supervisors of a staff member's offices (docs/architecture.md#rate-limits):
     # about an account, not a case; shown while the reader supervises the office.
     RATE_LIMITED = "rate_limited", _("Usage limit reached")
+    # About the reader's own account, no case and no office: a login from a browser or network
+    # not seen lately (cases/login_places.py). Always shown to its recipient.
+    NEW_LOGIN_PLACE = "new_login_place", _("Login from a new browser or place")
 
 
 class Notification(models.Model):
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                   related_name="notifications", db_index=False)  # indexes below
+    # Empty only for a notice about the recipient's own account (NEW_LOGIN_PLACE).
     office = models.ForeignKey("cases.Office", on_delete=models.PROTECT, related_name="+",
-                               db_index=False)  # offices are never deleted
-    # Empty only for a notification about an account (a usage limit reached).
-    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+", null=True,
-                             blank=True)
+                               db_index=False, null=True, blank=True)  # offices are never deleted
+    # Empty for a notification about an account (a usage limit reached, a new login place).
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+",
+                             null=True, blank=True)
     # The running period a deadline notification is about: one per period and recipient.
     deadline = models.ForeignKey("cases.CaseDeadline", on_delete=models.CASCADE, null=True,
                                  blank=True, related_name="+")

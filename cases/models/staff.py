@@ -65,6 +65,9 @@ class User(AbstractUser):
     # Set when someone else chose the password (a new account, a reset): the next login
     # must replace it before anything else (cases.middleware.PasswordChangeRequiredMiddleware).
     must_change_password = models.BooleanField(_("must change password"), default=False)
+    # When that password was set: it is refused AMPARO_TEMPORARY_PASSWORD_HOURS later
+    # (cases/passwords.py, docs/architecture.md#passwords).
+    temporary_password_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
     class Meta:

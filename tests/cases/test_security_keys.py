@@ -377,7 +377,7 @@ def test_another_accounts_key_cannot_be_removed(client, keyed, key, caseworker2)
 def test_the_administrators_reset_removes_keys_too(client, keyed, make_user, office):
     admin = make_user(Role.OFFICE_ADMIN, office)
 
-    assert services.reset_two_factor(by=admin, user=keyed)
+    assert services.reset_two_factor(by=admin, user=keyed, identity_check="in_person")
 
     assert not WebAuthnDevice.objects.filter(user=keyed).exists()
     assert not two_factor.has_factor(keyed)

@@ -23,6 +23,8 @@ def prod_env(tmp_path) -> dict[str, str]:
     keyring.write_key_file(key_file, keyring.new_key_file_data())
     audit_key = tmp_path / "audit-signing.pem"
     signing.create_key(audit_key)
+    breached = tmp_path / "pwned-passwords.txt"  # one generated hash, in the published format
+    breached.write_text(f"{secrets.token_hex(20).upper()}:3\r\n")
     env = {k: os.environ[k] for k in PASSTHROUGH if k in os.environ}
     env.update({
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
@@ -34,6 +36,7 @@ def prod_env(tmp_path) -> dict[str, str]:
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",  # only read, never connected to
         "AMPARO_RATELIMIT_CACHE_URL": "redis://127.0.0.1:6379/2",  # the same
         "AMPARO_AUDIT_KEY_FILE": str(audit_key),
+        "AMPARO_BREACHED_PASSWORDS_FILE": str(breached),
     })
     return env
 
@@ -58,6 +61,23 @@ def test_check_deploy_passes_with_production_variables(prod_env):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
     assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_check_deploy_warns_without_a_breached_password_list(prod_env):
+    del prod_env["AMPARO_BREACHED_PASSWORDS_FILE"]
+
+    result = manage(prod_env, "check", "--deploy")
+
+    assert "amparo.W063" in result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_with_a_list_it_cannot_read(prod_env, tmp_path):
+    prod_env["AMPARO_BREACHED_PASSWORDS_FILE"] = str(tmp_path / "not-there.txt")
+
+    result = manage(prod_env, "check")
+
+    assert result.returncode != 0
+    assert "amparo.E063" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("variable", ["DJANGO_SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"])

@@ -13,33 +13,43 @@ from cases import access, selectors, services
 from cases.models import CaseUserObjectPermission, Membership, Role, User
 
 
+def shown_password(response) -> str:
+    """The generated password on the page that shows it once."""
+    assert response.status_code == 200, response.content[:300]
+    return response.context["password"]
+
+
 def test_an_office_admin_creates_an_account_that_can_log_in(client, office_admin, office):
     client.force_login(office_admin)
 
     response = client.post(reverse("staff"), {
         "office": office.pk, "role": "caseworker", "username": "lucia.caal",
         "first_name": "Lucía", "last_name": "Caal", "email": "",
-        "password": "una-clave-larga-de-prueba",
+        "password": "chosen-by-the-admin-ignored",
     })
 
-    assert response.status_code == 302
+    password = shown_password(response)
+    assert f'id="temporary-password">{password}<' in response.content.decode()
+    assert password != "chosen-by-the-admin-ignored"
     user = User.objects.get(username="lucia.caal")
     assert access.offices_where(user, Role.CASEWORKER) == {office.pk}
     assert user.groups.filter(name="caseworker").exists()
     assert user.history.latest().history_user == office_admin
+    assert user.must_change_password and user.temporary_password_set_at is not None
     client.logout()
-    assert client.login(username="lucia.caal", password="una-clave-larga-de-prueba")
+    assert not client.login(username="lucia.caal", password="chosen-by-the-admin-ignored")
+    assert client.login(username="lucia.caal", password=password)
 
 
 def test_a_half_filled_new_account_is_refused_field_by_field(client, office_admin, office):
     client.force_login(office_admin)
 
     response = client.post(reverse("staff"), {"office": office.pk, "role": "caseworker",
-                                              "username": "sin.datos", "password": "corta"})
+                                              "username": "sin.datos"})
 
     assert response.status_code == 400
     errors = response.context["form"].errors
-    assert {"first_name", "last_name", "password"} <= set(errors)
+    assert {"first_name", "last_name"} <= set(errors)
     assert not User.objects.filter(username="sin.datos").exists()
 
 
@@ -151,38 +161,48 @@ def test_removing_a_role_asks_for_confirmation(client, office_admin, caseworker2
 
 def test_a_new_account_must_choose_its_own_password_first(client, office_admin, office):
     client.force_login(office_admin)
-    client.post(reverse("staff"), {"office": office.pk, "role": "caseworker",
-                                   "username": "nuevo.caso", "first_name": "Nuevo",
-                                   "last_name": "Caso", "password": "una-clave-larga-de-prueba"})
+    first = shown_password(client.post(reverse("staff"), {
+        "office": office.pk, "role": "caseworker", "username": "nuevo.caso",
+        "first_name": "Nuevo", "last_name": "Caso"}))
     client.logout()
-    assert client.login(username="nuevo.caso", password="una-clave-larga-de-prueba")
+    assert client.login(username="nuevo.caso", password=first)
 
     for name in ("dashboard", "case_list", "people_search"):
         response = client.get(reverse(name))
         assert (response.status_code, response["Location"]) == (302, reverse("password_change"))
     assert 'id="must-change"' in client.get(reverse("password_change")).content.decode()
 
-    client.post(reverse("password_change"), {"old_password": "una-clave-larga-de-prueba",
+    client.post(reverse("password_change"), {"old_password": first,
                                              "new_password1": "mi-propia-clave-secreta",
                                              "new_password2": "mi-propia-clave-secreta"})
 
-    assert not User.objects.get(username="nuevo.caso").must_change_password
+    user = User.objects.get(username="nuevo.caso")
+    assert not user.must_change_password and user.temporary_password_set_at is None
     assert client.get(reverse("dashboard")).status_code == 200
 
 
 def test_an_office_admin_sets_a_temporary_password(client, office_admin, caseworker2):
+    from django.test import Client
+
+    theirs = Client()
+    theirs.force_login(caseworker2)
     client.force_login(office_admin)
 
     response = client.post(reverse("staff_account", args=[caseworker2.pk]),
                            {"action": "password", "password": "temporal-para-lunes-2026"})
 
-    assert response.status_code == 302
+    password = shown_password(response)
     caseworker2.refresh_from_db()
-    assert caseworker2.must_change_password and caseworker2.check_password("temporal-para-lunes-2026")
-    bad = client.post(reverse("staff_account", args=[caseworker2.pk]),
-                      {"action": "password", "password": "123"})
-    assert bad.status_code == 400
-    assert caseworker2.check_password("temporal-para-lunes-2026")
+    assert caseworker2.must_change_password and caseworker2.check_password(password)
+    assert not caseworker2.check_password("temporal-para-lunes-2026")
+    assert theirs.get(reverse("dashboard")).status_code == 302  # their session ended
+    again = shown_password(client.post(reverse("staff_account", args=[caseworker2.pk]),
+                                       {"action": "password"}))
+    assert again != password  # each one new
+    caseworker2.refresh_from_db()
+    assert caseworker2.check_password(again) and not caseworker2.check_password(password)
+    # Shown once: the account page afterwards does not hold it.
+    assert again not in client.get(reverse("staff_account", args=[caseworker2.pk])).content.decode()
 
 
 def test_an_account_that_also_works_elsewhere_is_not_the_office_admins_to_change(
@@ -190,16 +210,17 @@ def test_an_account_that_also_works_elsewhere_is_not_the_office_admins_to_change
     services.grant_membership(by=None, user=caseworker2, office=other_office, role=Role.CASEWORKER)
     client.force_login(office_admin)
 
-    client.post(reverse("staff_account", args=[caseworker2.pk]),
-                {"action": "password", "password": "temporal-para-lunes-2026"})
+    refused = client.post(reverse("staff_account", args=[caseworker2.pk]), {"action": "password"})
     client.post(reverse("staff_account", args=[caseworker2.pk]),
                 {"action": "deactivate", "reason": "Left the office"})
+
+    assert "password" not in (refused.context or {})
 
     caseworker2.refresh_from_db()
     assert caseworker2.is_active and not caseworker2.must_change_password
     assert caseworker2.check_password(PASSWORD)
     with pytest.raises(ValidationError):
-        services.reset_staff_password(by=office_admin, user=office_admin, password="x" * 20)
+        services.reset_staff_password(by=office_admin, user=office_admin)
 
 
 def test_staff_of_another_office_are_not_found(client, office_admin, other_caseworker):

@@ -15,7 +15,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import F
 from django.test import Client
 from django.urls import reverse
@@ -74,11 +74,11 @@ def enrol(user: User) -> AuthenticatorApp:
     return device
 
 
-def login(client: Client, user: User) -> None:
+def login(client: Client, user: User, password: str = "pw-for-tests-only") -> None:  # noqa: S107
     """Through the login form, which also sets the user's language (English here)."""
     User.objects.filter(pk=user.pk).update(preferred_language="en")
     assert client.post(reverse("login"), {"username": user.username,
-                                          "password": "pw-for-tests-only"}).status_code == 302
+                                          "password": password}).status_code == 302
 
 
 def verify(client: Client, value: str, next_url: str = "") -> object:
@@ -517,7 +517,7 @@ def test_the_step_up_lasts_the_configured_minutes(client, settings, auditor):
 
 
 @pytest.mark.parametrize("form", [
-    {"action": "password", "password": "a-long-enough-temporary-one"},
+    {"action": "password"},
     {"action": "deactivate", "reason": "Left the office"},
 ])
 def test_staff_account_changes_need_a_recent_code(client, office_admin, caseworker2, form):
@@ -535,7 +535,8 @@ def test_staff_account_changes_need_a_recent_code(client, office_admin, casework
     assert client.get(url).status_code == 200  # looking needs no code
 
     verify(client, next_code(device), next_url=url)
-    assert client.post(url, form).status_code == 302
+    done = client.post(url, form)
+    assert done.status_code == (200 if form["action"] == "password" else 302)  # 200: shown once
     caseworker2.refresh_from_db()
     assert (not caseworker2.is_active) or caseworker2.must_change_password
 
@@ -546,8 +547,7 @@ def test_giving_or_removing_a_role_needs_a_recent_code(client, office, office_ad
     verify(client, code(device))
     age_verification(client, minutes=11)
     new = {"office": office.pk, "role": "supervisor", "username": "nueva.supervisora",
-           "first_name": "Nueva", "last_name": "Supervisora",
-           "password": "a-long-enough-first-password"}
+           "first_name": "Nueva", "last_name": "Supervisora"}
     membership = caseworker2.memberships.get()
     revoke = reverse("membership_revoke", args=[membership.pk])
 
@@ -557,7 +557,7 @@ def test_giving_or_removing_a_role_needs_a_recent_code(client, office, office_ad
     assert caseworker2.memberships.exists()
 
     verify(client, next_code(device))
-    assert client.post(reverse("staff"), new).status_code == 302
+    assert "password" in client.post(reverse("staff"), new).context  # the first one, shown once
     assert client.post(revoke).status_code == 302
     assert User.objects.get(username="nueva.supervisora").memberships.get().role == "supervisor"
     assert not caseworker2.memberships.exists()
@@ -576,30 +576,63 @@ def test_an_office_admin_resets_a_lost_phone(client, office_admin, caseworker2):
     url = reverse("staff_account", args=[caseworker2.pk])
     assert b"Reset two-factor authentication" in client.get(url).content
 
-    response = client.post(url, {"action": "reset_two_factor"})
+    response = client.post(url, {"action": "reset_two_factor", "identity_check": "in_person"})
 
-    assert response.url == url
+    temporary = response.context["password"]
+    assert temporary in response.content.decode()
     assert not AuthenticatorApp.objects.filter(user=caseworker2).exists()
     assert not BackupCodeSet.objects.filter(user=caseworker2).exists()
     event = AuditEvent.objects.get(action="two_factor.reset")
     assert event.actor_id == office_admin.pk and event.object_id == str(caseworker2.pk)
-    assert event.details == {"devices": 2}
+    assert event.details == {"devices": 2, "identity_check": "in_person"}
+    reset = AuditEvent.objects.get(action="staff.password_reset")
+    assert reset.actor_id == office_admin.pk and reset.details["why"] == "two_factor_reset"
+    assert temporary not in str(reset.details)
     assert b"Not set up." in client.get(url).content
-    again = client.post(url, {"action": "reset_two_factor"})  # a second click
+    again = client.post(url, {"action": "reset_two_factor", "identity_check": "in_person"})  # a second click
     assert again.status_code == 302 and AuditEvent.objects.filter(action="two_factor.reset").count() == 1
-    # The member's open session goes to set up an app; a caseworker need not, though.
-    assert member.get(reverse("dashboard")).url.startswith(reverse("two_factor"))
-    assert member.get(reverse("two_factor")).url == reverse("two_factor_enrol")
-    assert member.get(reverse("dashboard")).status_code == 200
+    caseworker2.refresh_from_db()
+    assert caseworker2.check_password(temporary)  # the second click changed nothing
+    # The member's open session ended; the old password no longer logs in.
+    assert member.get(reverse("dashboard")).url.startswith(reverse("login"))
+    assert not Client().login(username=caseworker2.username, password="pw-for-tests-only")
+    # Whoever has the temporary password must choose their own first.
+    login(member, caseworker2, temporary)
+    assert member.get(reverse("dashboard")).url == reverse("password_change")
+
+
+def test_a_reset_says_how_the_person_was_recognised_or_does_nothing(client, office_admin,
+                                                                    caseworker2):
+    enrol(caseworker2)
+    client.force_login(office_admin)
+    url = reverse("staff_account", args=[caseworker2.pk])
+
+    for sent in ({"action": "reset_two_factor"},
+                 {"action": "reset_two_factor", "identity_check": "they-said-so-by-email"}):
+        response = client.post(url, sent, follow=True)
+        assert "Say how you made sure it is them" in response.content.decode()
+    with pytest.raises(CommandError):
+        call_command("reset_two_factor", caseworker2.username, stdout=StringIO(), stderr=StringIO())
+
+    assert AuthenticatorApp.objects.filter(user=caseworker2).exists()
+    assert caseworker2.check_password("pw-for-tests-only")
+    assert not AuditEvent.objects.filter(action__in=["two_factor.reset", "staff.password_reset"]).exists()
 
 
 def test_a_supervisor_reset_must_set_up_again_at_the_next_login(client, required, office_admin,
                                                                   make_user, office):
     supervisor = make_user(Role.SUPERVISOR, office)
     enrol(supervisor)
-    services.reset_two_factor(by=office_admin, user=supervisor)
+    temporary = services.reset_two_factor(by=office_admin, user=supervisor, identity_check="call_back")
+    assert temporary is not None
 
-    login(client, supervisor)
+    login(client, supervisor, temporary)
+    # A new password first (allowed before the code: there is no factor left to ask for) ...
+    assert client.get(reverse("dashboard")).url == reverse("password_change")
+    assert client.post(reverse("password_change"), {
+        "old_password": temporary, "new_password1": "mi-nueva-frase-muy-propia",
+        "new_password2": "mi-nueva-frase-muy-propia"}).status_code == 302
+    # ... then a new factor.
     assert client.get(reverse("dashboard")).status_code == 302
     assert client.get(reverse("two_factor")).url == reverse("two_factor_enrol")
     assert client.get(reverse("dashboard")).status_code == 302  # still: the role requires it
@@ -611,12 +644,13 @@ def test_only_the_whole_accounts_administrator_resets(client, office_admin, othe
     services.grant_membership(by=None, user=caseworker2, office=other_office, role=Role.CASEWORKER)
     client.force_login(office_admin)
 
-    client.post(reverse("staff_account", args=[caseworker2.pk]), {"action": "reset_two_factor"})
+    client.post(reverse("staff_account", args=[caseworker2.pk]),
+                {"action": "reset_two_factor", "identity_check": "in_person"})
     assert AuthenticatorApp.objects.filter(user=caseworker2).exists()
 
     client.force_login(caseworker)  # not an office administrator
     response = client.post(reverse("staff_account", args=[caseworker2.pk]),
-                           {"action": "reset_two_factor"})
+                           {"action": "reset_two_factor", "identity_check": "in_person"})
     assert response.status_code == 403
     assert AuthenticatorApp.objects.filter(user=caseworker2).exists()
     assert not AuditEvent.objects.filter(action="two_factor.reset").exists()
@@ -628,7 +662,7 @@ def test_an_office_admin_of_another_office_finds_no_such_account(client, make_us
     client.force_login(make_user(Role.OFFICE_ADMIN, other_office))
 
     response = client.post(reverse("staff_account", args=[caseworker2.pk]),
-                           {"action": "reset_two_factor"})
+                           {"action": "reset_two_factor", "identity_check": "in_person"})
 
     assert response.status_code == 404
     assert AuthenticatorApp.objects.filter(user=caseworker2).exists()
@@ -639,11 +673,21 @@ def test_an_operator_resets_from_the_command_line(make_user):
     enrol(admin)
     out = StringIO()
 
-    call_command("reset_two_factor", admin.username, stdout=out)
+    call_command("reset_two_factor", admin.username, "--identity-check", "call_back", stdout=out)
 
     assert "reset" in out.getvalue()
     assert not AuthenticatorApp.objects.filter(user=admin).exists()
-    assert AuditEvent.objects.get(action="two_factor.reset").details == {"devices": 2, "via": "command"}
+    assert AuditEvent.objects.get(action="two_factor.reset").details == {
+        "devices": 2, "identity_check": "call_back", "via": "command"}
+    printed = out.getvalue().splitlines()[1]
+    admin.refresh_from_db()
+    assert admin.check_password(printed) and admin.must_change_password
+    assert not admin.check_password("pw-for-tests-only")
+    assert AuditEvent.objects.get(action="staff.password_reset").actor_id is None
+    # Run again: nothing left to reset, the password stays.
+    call_command("reset_two_factor", admin.username, "--identity-check=in_person", stdout=StringIO())
+    admin.refresh_from_db()
+    assert admin.check_password(printed)
 
 
 def test_the_devices_are_not_in_the_admin_site(client, make_user):

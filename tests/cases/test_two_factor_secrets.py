@@ -95,7 +95,7 @@ def test_the_settings_are_checked(settings):
     assert check_two_factor_secrets(None) == []
     settings.AMPARO_TOTP_TOLERANCE = 2
     settings.AMPARO_BACKUP_CODE_SCRYPT_N = 10000
-    assert [m.id for m in check_two_factor_secrets(None)] == ["amparo.E060", "amparo.E061"]
+    assert [m.id for m in check_two_factor_secrets(None)] == ["amparo.E061", "amparo.E062"]
 
 
 def test_a_deployment_is_warned_of_cheap_backup_code_hashes(settings):
