@@ -140,6 +140,11 @@ STORAGES = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
+# Database sessions stored under the hash of their key, with who, since when, last seen, from
+# where (cases/session_store.py, docs/architecture.md#sessions).
+SESSION_ENGINE = "cases.session_store"
+# Sessions one account may have open at once; a login beyond it ends the oldest. 0: no cap.
+AMPARO_MAX_SESSIONS = int(os.environ.get("AMPARO_MAX_SESSIONS", 3))
 CSRF_COOKIE_HTTPONLY = True  # no script reads it: the forms carry the token
 # Messages after a redirect ride in the session: no cookie of their own to protect.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

@@ -66,6 +66,7 @@ from cases.models.secure_messages import (
     ThreadParty,
 )
 from cases.models.security_keys import WebAuthnDevice
+from cases.models.sessions import StaffSession
 from cases.models.shares import OfficeShare
 from cases.models.staff import Membership, Office, Role, User
 
@@ -138,6 +139,7 @@ __all__ = [
     "Sex",
     "SharingAgreement",
     "SpecificNeed",
+    "StaffSession",
     "SubjectRequest",
     "ThreadParty",
     "Transfer",
