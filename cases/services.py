@@ -24,6 +24,7 @@ from cases import (
     regional,
     restriction,
     selectors,
+    sessions,
     texts,
     transfers,
     two_factor,
@@ -583,13 +584,24 @@ def unlock_login(*, by: User, user: User) -> int:
 
 @transaction.atomic
 def reset_two_factor(*, by: User, user: User) -> bool:
-    """Remove the account's authenticator app and backup codes (a lost phone): it sets up an
-    app again at its next login. False when there was nothing to remove."""
+    """Remove the account's authenticator app, backup codes and security keys (a lost phone)
+    and end its sessions: it sets up an app again at its next login. False when there was
+    nothing to remove."""
     _check_whole_account(by, user)
     removed = two_factor.remove_devices(user)
     if removed:
         events.emit("two_factor.reset", actor=by, obj=user, devices=removed)
+        # Whoever holds a session of the account may be the one who took the phone.
+        sessions.end_all_sessions(by=by, user=user, reason=sessions.TWO_FACTOR)
     return bool(removed)
+
+
+@transaction.atomic
+def end_staff_sessions(*, by: User, user: User) -> int:
+    """End every session of a staff member's account (a lost laptop, a session left open on a
+    shared computer) without changing its password; how many were ended."""
+    _check_whole_account(by, user)
+    return sessions.end_all_sessions(by=by, user=user, reason=sessions.ADMIN)
 
 
 def password_changed(user: User) -> None:

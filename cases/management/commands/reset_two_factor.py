@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from cases import events, two_factor
+from cases import events, sessions, two_factor
 from cases.models import User
 
 
@@ -23,6 +23,8 @@ class Command(BaseCommand):
             removed = two_factor.remove_devices(user)
             if removed:
                 events.emit("two_factor.reset", obj=user, devices=removed, via="command")
+                sessions.end_all_sessions(by=None, user=user, reason=sessions.TWO_FACTOR)
         self.stdout.write(self.style.SUCCESS(
-            f"{username}: two-factor authentication reset; they set up an app at the next login."
+            f"{username}: two-factor authentication reset and sessions ended; they set up an "
+            "app at the next login."
             if removed else f"{username} has no two-factor authentication to reset."))
