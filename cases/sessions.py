@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -40,6 +40,25 @@ def agent_label(user_agent: str) -> str:
     return " · ".join(parts)[:80]
 
 
+def live() -> Q:
+    """Sessions still running: not expired, and for an account's, neither idle nor older than
+    the middleware allows (cases.middleware.SessionLifetimeMiddleware ends those at their next
+    request; until then their rows stay, and are not listed or counted)."""
+    now = timezone.now()
+    idle = datetime.timedelta(minutes=settings.AMPARO_SESSION_IDLE_MINUTES)
+    lifetime = datetime.timedelta(hours=settings.AMPARO_SESSION_MAX_HOURS)
+    return Q(expire_date__gt=now) & (
+        Q(user__isnull=True)
+        | (Q(last_seen_at__gte=now - idle) & Q(started_at__gte=now - lifetime)))
+
+
+def clear_dead() -> int:
+    """Remove the rows of sessions that ended by expiry without coming back (periodic: the
+    task cases.clear_sessions); how many."""
+    removed, _ = StaffSession.objects.exclude(live()).delete()
+    return int(removed)
+
+
 def current_id(request: HttpRequest) -> str:
     """The id (key hash) of the request's own session."""
     key = request.session.session_key
@@ -61,7 +80,7 @@ class OpenSession:
 def open_sessions(request: HttpRequest) -> list[OpenSession]:
     """The user's sessions that have not expired, the current one first, then by last use."""
     here = current_id(request)
-    rows = (StaffSession.objects.filter(user=request.user.pk, expire_date__gt=timezone.now())
+    rows = (StaffSession.objects.filter(live(), user=request.user.pk)
             .order_by(F("last_seen_at").desc(nulls_last=True))
             .values_list("session_key", "started_at", "last_seen_at", "address", "agent"))
     found = [OpenSession(*row, current=row[0] == here) for row in rows]
@@ -94,7 +113,7 @@ def logged_in(sender: object, request: HttpRequest, user: User, **kwargs: object
         session.save()  # the row names its user now: a login beside this one counts it
         if cap <= 0:
             return
-        others = (StaffSession.objects.filter(user=user, expire_date__gt=timezone.now())
+        others = (StaffSession.objects.filter(live(), user=user)
                   .exclude(session_key=current_id(request))
                   .order_by(F("started_at").desc(nulls_last=True), "-last_seen_at"))
         oldest = list(others.values_list("session_key", flat=True)[cap - 1:])

@@ -11,11 +11,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from cases import lockout, selectors, services, two_factor
+from cases import lockout, selectors, services, sessions, two_factor
 from cases.forms import Styled
 from cases.http import AuthedRequest
 from cases.models import Office, Role, User
@@ -199,5 +198,5 @@ def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
         "memberships": member.memberships.select_related("office").order_by("office__code", "role"),
         "locks": lockout.locks_of(member.get_username()),
         "two_factor_device": two_factor.app_device(member),
-        "open_sessions": member.sessions.filter(expire_date__gt=timezone.now()).count(),
+        "open_sessions": member.sessions.filter(sessions.live()).count(),
     }, status=status)

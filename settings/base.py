@@ -299,6 +299,7 @@ CELERY_BEAT_SCHEDULE = {
     "rsd-sweep": {"task": "rsd.sweep", "schedule": 6 * 3600},
     "deadline-notifications": {"task": "cases.notify_deadlines", "schedule": 3600},
     "expire-shares": {"task": "cases.expire_shares", "schedule": 900},
+    "clear-sessions": {"task": "cases.clear_sessions", "schedule": 900},
     "stale-fingerprint-searches": {"task": "biometrics.shred_stale_searches", "schedule": 600},
     "retention": {"task": "cases.apply_retention",
                   "schedule": crontab(hour=AMPARO_RETENTION_AT.split(":")[0],

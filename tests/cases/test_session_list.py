@@ -16,8 +16,8 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from cases import sessions
-from cases.middleware import LOGIN_AT
+from cases import sessions, tasks
+from cases.middleware import LOGIN_AT, SEEN_AT
 from cases.models import Role, StaffSession, User
 from cases.session_store import key_hash
 from tests.cases.test_two_factor import login
@@ -306,3 +306,23 @@ def test_the_command_needs_a_known_user_or_all(caseworker):
         call_command("end_sessions", "--user", "nobody-here")
     with pytest.raises(CommandError):
         call_command("end_sessions")
+
+
+# --- Sessions that ended by expiry -----------------------------------------------------------
+
+def test_an_idle_session_is_neither_listed_nor_counted_and_is_cleared(caseworker, settings):
+    settings.AMPARO_MAX_SESSIONS = 2
+    forgotten = logged_in(caseworker)
+    session = forgotten.session
+    session[SEEN_AT] -= (settings.AMPARO_SESSION_IDLE_MINUTES + 1) * 60
+    session.save()
+    first, second = logged_in(caseworker), logged_in(caseworker)
+
+    assert is_logged_in(first) and is_logged_in(second)  # the idle one did not count
+    listed = {s.id for s in second.get(reverse("session_list")).context["sessions"]}
+    assert session_id(forgotten) not in listed and len(listed) == 2
+
+    assert tasks.clear_sessions_task.delay().get() == 1
+    assert not StaffSession.objects.filter(pk=session_id(forgotten)).exists()
+    assert StaffSession.objects.filter(user=caseworker).count() == 2
+    assert not is_logged_in(forgotten)
