@@ -551,6 +551,9 @@ def reset_staff_password(*, by: User, user: User, password: str) -> None:
     updates.stamp(user, by=by)
     user.save(update_fields=["password", "must_change_password"])
     events.emit("staff.password_reset", actor=by, obj=user)
+    # Django would refuse them at their next request (the password's hash changed); ending
+    # them now keeps the list of sessions true.
+    sessions.end_all_sessions(by=by, user=user, reason=sessions.PASSWORD)
 
 
 @transaction.atomic
@@ -565,9 +568,11 @@ def set_staff_active(*, by: User, user: User, active: bool, reason: str = "") ->
     user.is_active = active
     updates.stamp(user, by=by, reason=reason)
     user.save(update_fields=["is_active"])
-    # Open sessions end at their next request: the authentication backends refuse inactive
-    # accounts (docs/architecture.md#sessions).
+    # The authentication backends refuse inactive accounts at their next request; the rows
+    # go now, so that the list of sessions stays true (docs/architecture.md#sessions).
     events.emit("staff.deactivate" if not active else "staff.reactivate", actor=by, obj=user)
+    if not active:
+        sessions.end_all_sessions(by=by, user=user, reason=sessions.DEACTIVATED)
     from cases import shares
     shares.follow_offices(user, by=by)  # shares with their offices go, or come back
 

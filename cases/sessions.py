@@ -26,8 +26,8 @@ from cases.session_store import CLIENT, key_hash
 
 AGENT_READ = 512  # characters of the User-Agent header parsed: real ones are shorter
 # Why a session was ended, as recorded in `session.end`.
-BY_USER, OTHERS, CAP, TWO_FACTOR, ADMIN, COMMAND = (
-    "user", "others", "cap", "two_factor", "admin", "command")
+BY_USER, OTHERS, CAP, TWO_FACTOR, ADMIN, COMMAND, PASSWORD, DEACTIVATED = (
+    "user", "others", "cap", "two_factor", "admin", "command", "password", "deactivated")
 
 
 def agent_label(user_agent: str) -> str:
