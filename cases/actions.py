@@ -55,6 +55,7 @@ ACTIONS = {
     "staff.password_reset": _("Temporary password set"),
     "staff.password_change": _("Password changed"),
     "session.expire": _("Session ended for inactivity or age"),
+    "session.end": _("Sessions ended (by their user, an administrator, the cap or a new factor)"),
     "staff.deactivate": _("Staff account deactivated"),
     "staff.reactivate": _("Staff account reactivated"),
     "login.lock": _("Login locked after repeated failures"),

@@ -28,6 +28,7 @@ class CasesConfig(AppConfig):
             login_places,
             middleware,
             notifications,  # noqa: F401  (connects its receiver to cases.events.recorded)
+            sessions,
             two_factor,
         )
         from cases.crypto import datakeys
@@ -41,6 +42,8 @@ class CasesConfig(AppConfig):
         dashboard.register(configuration.dashboard_section)
         post_migrate.connect(_create_role_groups, sender=self)
         user_logged_in.connect(middleware.session_opened, dispatch_uid="amparo-session-opened")
+        # After session_opened: the session's clocks are set when its row is saved.
+        user_logged_in.connect(sessions.logged_in, dispatch_uid="amparo-sessions-logged-in")
         user_logged_in.connect(lockout.logged_in, dispatch_uid="cases.lockout.logged_in")
         user_logged_in.connect(login_places.logged_in, dispatch_uid="cases.login_places.logged_in")
         two_factor.connect()

@@ -15,6 +15,8 @@ from cases import events, passwords, two_factor
 from cases.crypto.datakeys import key_scope
 from cases.crypto.envelope import DecryptionError
 from cases.http import client_address
+from cases.session_store import LOGIN_AT as LOGIN_AT
+from cases.session_store import SEEN_AT as SEEN_AT
 
 log = logging.getLogger(__name__)
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
@@ -129,8 +131,6 @@ class TwoFactorRequiredMiddleware:
         return self.get_response(request)
 
 
-LOGIN_AT = "_amparo_login_at"  # when the session was opened (Unix seconds)
-SEEN_AT = "_amparo_seen_at"  # the last request, written at most once a minute
 SEEN_EVERY = 60
 
 

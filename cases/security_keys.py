@@ -42,7 +42,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from cases import events, two_factor
+from cases import events, sessions, two_factor
 from cases.models import User, WebAuthnDevice
 
 METHOD = "security_key"
@@ -166,11 +166,13 @@ def _refuse(user: User, stage: str, reason: str, **details: Any) -> Outcome:
     return Outcome(False, reason)
 
 
-def register(request: HttpRequest, *, name: str, credential: str) -> Outcome:
-    """The key's answer to the enrolment page: checked against the page's challenge, the
-    relying party and the allowed origins, then kept as a device of the user. Like a new app,
-    it verifies the session."""
+def register(request: HttpRequest, *, name: str, credential: str, password: str) -> Outcome:
+    """The key's answer to the enrolment page, with the account's password: checked against
+    the page's challenge, the relying party and the allowed origins, then kept as a device of
+    the user. Like a new app, it ends the user's other sessions and verifies this one."""
     user: User = request.user  # type: ignore[assignment]
+    if not two_factor.password_ok(request, password, stage="key_enrol"):
+        return Outcome(False, "wrong_password")
     challenge = _take(request, REGISTER)
     if challenge is None:
         return _refuse(user, "enrol", "no_challenge")
@@ -191,6 +193,7 @@ def register(request: HttpRequest, *, name: str, credential: str) -> Outcome:
             aaguid=verified.aaguid)
         events.emit("two_factor.key_enrol", actor=user, obj=user, key=device.pk, name=name,
                     aaguid=verified.aaguid, keys=len(keys(user)))
+        sessions.end_other_sessions(request, reason=sessions.TWO_FACTOR)
     two_factor.mark_verified(request, device)
     return Outcome(True, device=device)
 
@@ -271,8 +274,10 @@ def remove_from_session(request: HttpRequest, *, key_id: int) -> None:
         django_otp.login(request, remaining)
 
 
-def remove(*, user: User, pk: int) -> WebAuthnDevice | None:
-    """Remove one of the user's keys (None when the user has no such key)."""
+def remove(request: HttpRequest, *, pk: int) -> WebAuthnDevice | None:
+    """Remove one of the user's keys (None when the user has no such key); the user's other
+    sessions end."""
+    user: User = request.user  # type: ignore[assignment]
     with transaction.atomic():
         device: WebAuthnDevice | None = (
             WebAuthnDevice.objects.select_for_update().filter(user=user, pk=pk).first())
@@ -281,4 +286,5 @@ def remove(*, user: User, pk: int) -> WebAuthnDevice | None:
         device.delete()
         events.emit("two_factor.key_remove", actor=user, obj=user, key=pk, name=device.name,
                     keys=len(keys(user)))
+        sessions.end_other_sessions(request, reason=sessions.TWO_FACTOR)
     return device

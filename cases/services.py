@@ -25,6 +25,7 @@ from cases import (
     regional,
     restriction,
     selectors,
+    sessions,
     texts,
     transfers,
     two_factor,
@@ -551,14 +552,17 @@ def _give_temporary_password(user: User) -> str:
     return password
 
 
-def _replace_password(user: User, *, by: User | None, why: str) -> str:
+def _replace_password(user: User, *, by: User | None, why: str,
+                      reason: str = sessions.PASSWORD) -> str:
     password = _give_temporary_password(user)
     updates.stamp(user, by=by)
-    # A new password hash ends every session of the account at its next request.
     user.save(update_fields=["password", "must_change_password", "temporary_password_set_at"])
     expires = passwords.temporary_expires(user.temporary_password_set_at)
     events.emit("staff.password_reset", actor=by, obj=user, why=why,
                 expires=expires.isoformat(timespec="minutes") if expires else "")
+    # Django would refuse them at their next request (the password's hash changed); ending
+    # them now keeps the list of sessions true, and whoever holds one may have taken the phone.
+    sessions.end_all_sessions(by=by, user=user, reason=reason)
     return password
 
 
@@ -583,9 +587,11 @@ def set_staff_active(*, by: User, user: User, active: bool, reason: str = "") ->
     user.is_active = active
     updates.stamp(user, by=by, reason=reason)
     user.save(update_fields=["is_active"])
-    # Open sessions end at their next request: the authentication backends refuse inactive
-    # accounts (docs/architecture.md#sessions).
+    # The authentication backends refuse inactive accounts at their next request; the rows
+    # go now, so that the list of sessions stays true (docs/architecture.md#sessions).
     events.emit("staff.deactivate" if not active else "staff.reactivate", actor=by, obj=user)
+    if not active:
+        sessions.end_all_sessions(by=by, user=user, reason=sessions.DEACTIVATED)
     from cases import shares
     shares.follow_offices(user, by=by)  # shares with their offices go, or come back
 
@@ -631,7 +637,15 @@ def reset_two_factor(*, by: User | None, user: User, identity_check: str,
     else:
         events.emit("two_factor.reset", actor=by, obj=user, devices=removed,
                     identity_check=identity_check, via=via)
-    return _replace_password(user, by=by, why="two_factor_reset")
+    return _replace_password(user, by=by, why="two_factor_reset", reason=sessions.TWO_FACTOR)
+
+
+@transaction.atomic
+def end_staff_sessions(*, by: User, user: User) -> int:
+    """End every session of a staff member's account (a lost laptop, a session left open on a
+    shared computer) without changing its password; how many were ended."""
+    _check_whole_account(by, user)
+    return sessions.end_all_sessions(by=by, user=user, reason=sessions.ADMIN)
 
 
 def password_changed(user: User) -> None:

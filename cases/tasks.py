@@ -6,7 +6,7 @@ import uuid
 
 from celery import shared_task
 
-from cases import events, importing, notifications, retention, secure_messages, shares
+from cases import events, importing, notifications, retention, secure_messages, sessions, shares
 from cases.crypto import datakeys, keyring
 from cases.crypto.datakeys import key_scope
 
@@ -59,6 +59,13 @@ def expire_shares_task() -> int:
     """Periodic (every 15 minutes): remove the shares of cases that have ended
     (cases.shares.expire); reads stopped at the end already."""
     return shares.expire()
+
+
+@shared_task(name="cases.clear_sessions")  # type: ignore[untyped-decorator]  # celery has no type hints
+def clear_sessions_task() -> int:
+    """Periodic (every 15 minutes): remove the rows of sessions that expired without coming
+    back (cases.sessions.clear_dead)."""
+    return sessions.clear_dead()
 
 
 @shared_task(name="cases.message_emails")  # type: ignore[untyped-decorator]  # celery has no type hints

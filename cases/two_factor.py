@@ -28,8 +28,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.models import Device
 
-from cases import access, events, keystore
+from cases import access, events, keystore, lockout, sessions
 from cases import two_factor_secrets as secrets_
+from cases.http import client_address
 from cases.models import (
     AuthenticatorApp,
     BackupCode,
@@ -221,6 +222,21 @@ class Checked:
     method: str = ""
     wait_seconds: int = 0
     device: Device | None = None
+    wrong_password: bool = False
+
+
+def password_ok(request: HttpRequest, password: str, *, stage: str) -> bool:
+    """The account's current password, asked again before a factor changes (ASVS V7.5.1).
+    Counted by the login lockout like a login (cases/lockout.py), so a session left open is
+    no way around it; a refusal is recorded."""
+    user: User = request.user  # type: ignore[assignment]
+    address = client_address(request)
+    if lockout.reserve(user.get_username(), address) is None and user.check_password(password):
+        lockout.reset(user.get_username(), address)
+        return True
+    events.emit("two_factor.fail", actor=user, obj=user, outcome="denied", stage=stage,
+                reason="wrong_password")
+    return False
 
 
 def _normal(code: str) -> str:
@@ -285,10 +301,13 @@ def _new_backup_codes(user: User) -> list[str]:
     return codes
 
 
-def confirm_enrolment(request: HttpRequest, code: str) -> tuple[Checked, list[str]]:
-    """The app set up on the enrolment page gives its first code: it replaces any app the
-    user had, new backup codes are made, and the session is verified."""
+def confirm_enrolment(request: HttpRequest, code: str, password: str) -> tuple[Checked, list[str]]:
+    """The app set up on the enrolment page gives its first code, with the account's password:
+    it replaces any app the user had, new backup codes are made, the user's other sessions
+    end, and this one is verified."""
     user: User = request.user  # type: ignore[assignment]
+    if not password_ok(request, password, stage="enrol"):
+        return Checked(False, APP, wrong_password=True), []
     with transaction.atomic():
         checked = _check(user, _pending(user), _normal(code), method=APP, stage="enrol")
         device = checked.device  # as verified and saved (its last code recorded)
@@ -299,19 +318,24 @@ def confirm_enrolment(request: HttpRequest, code: str) -> tuple[Checked, list[st
         device.save(update_fields=["confirmed"])
         codes = _new_backup_codes(user)
         events.emit("two_factor.enrol", actor=user, obj=user, replaced=bool(replaced))
+        sessions.end_other_sessions(request, reason=sessions.TWO_FACTOR)
     mark_verified(request, device)
     return checked, codes
 
 
-def regenerate_backup_codes(request: HttpRequest, code: str) -> tuple[Checked, list[str]]:
-    """New backup codes against a current code from the app."""
+def regenerate_backup_codes(request: HttpRequest, code: str, password: str) -> tuple[Checked, list[str]]:
+    """New backup codes against the password and a current code from the app; the user's
+    other sessions end."""
     user: User = request.user  # type: ignore[assignment]
+    if not password_ok(request, password, stage="backup_codes"):
+        return Checked(False, APP, wrong_password=True), []
     with transaction.atomic():
         checked = _check(user, app_device(user), _normal(code), method=APP, stage="backup_codes")
         if not checked.ok:
             return checked, []
         codes = _new_backup_codes(user)
         events.emit("two_factor.backup_codes", actor=user, obj=user, codes=len(codes))
+        sessions.end_other_sessions(request, reason=sessions.TWO_FACTOR)
     if checked.device is not None:
         mark_verified(request, checked.device)
     return checked, codes

@@ -13,6 +13,7 @@ from cases import (
     views_registers,
     views_requests,
     views_retention,
+    views_sessions,
     views_shares,
     views_staff,
     views_two_factor,
@@ -93,6 +94,9 @@ urlpatterns = [
          name="membership_revoke"),
     path("staff/users/<int:user_id>/", views_staff.staff_account, name="staff_account"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("sessions/", views_sessions.session_list, name="session_list"),
+    path("sessions/others/end/", views_sessions.session_end_others, name="session_end_others"),
+    path("sessions/<slug:session_id>/end/", views_sessions.session_end, name="session_end"),
     # Under /two-factor/ only: cases.middleware.TwoFactorRequiredMiddleware lets these through.
     path("two-factor/", views_two_factor.start, name="two_factor"),
     path("two-factor/enrol/", views_two_factor.enrol, name="two_factor_enrol"),

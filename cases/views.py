@@ -31,6 +31,7 @@ from cases import (
     secure_messages,
     selectors,
     services,
+    sessions,
     shares,
     subject_requests,
     uploads,
@@ -97,6 +98,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         response = super().form_valid(form)
         services.password_changed(form.user)
+        # The others no longer match the password's hash: their rows go too (docs/architecture.md#sessions).
+        sessions.end_other_sessions(self.request, reason=sessions.PASSWORD)
         messages.success(self.request, _("Your password was changed."))
         return response
 

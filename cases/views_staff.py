@@ -12,9 +12,9 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
-from cases import lockout, passwords, selectors, services, two_factor
+from cases import lockout, passwords, selectors, services, sessions, two_factor
 from cases.forms import Styled
 from cases.http import AuthedRequest
 from cases.models import Office, Role, User
@@ -129,8 +129,8 @@ class DeactivateForm(Styled, forms.Form):
 @office_admin_required
 def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
     """An account: its roles here, a temporary password, deactivation and reactivation,
-    lifting a login lock, a reset of its two-factor authentication; each change after a recent
-    code of one's own."""
+    lifting a login lock, a reset of its two-factor authentication, ending its sessions; each
+    change after a recent code of one's own."""
     member = selectors.get_administered_user(request.user, user_id)
     if request.method == "POST" and (step_up := two_factor.step_up(request)) is not None:
         return step_up  # every change to an account needs a recent code
@@ -147,6 +147,12 @@ def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
             if action == "reactivate":
                 services.set_staff_active(by=request.user, user=member, active=True)
                 messages.success(request, _("%(user)s can log in again.") % {"user": member})
+                return redirect("staff_account", member.pk)
+            if action == "end_sessions":
+                ended = services.end_staff_sessions(by=request.user, user=member)
+                messages.success(request, ngettext(
+                    "%(n)s session of %(user)s was ended.", "%(n)s sessions of %(user)s were ended.",
+                    ended) % {"n": ended, "user": member})
                 return redirect("staff_account", member.pk)
             if action == "reset_two_factor":
                 password = services.reset_two_factor(
@@ -189,4 +195,5 @@ def staff_account(request: AuthedRequest, user_id: int) -> HttpResponse:
         "memberships": member.memberships.select_related("office").order_by("office__code", "role"),
         "locks": lockout.locks_of(member.get_username()),
         "two_factor_device": two_factor.app_device(member),
+        "open_sessions": member.sessions.filter(sessions.live()).count(),
     }, status=status)

@@ -38,6 +38,26 @@ class CodeForm(Styled, forms.Form):
             self.add_error("code", _("That code is not right. Check it and try again."))
 
 
+class PasswordField(forms.CharField):
+    """The account's current password, asked again before a factor changes (ASVS V7.5.1)."""
+
+    def __init__(self) -> None:
+        super().__init__(label=gettext_lazy("Your password"), max_length=4096, strip=False,
+                         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+class ChangeFactorForm(CodeForm):
+    """A code, and the password: a change to what authenticates the account."""
+
+    password = PasswordField()
+
+    def refuse(self, checked: two_factor.Checked) -> None:
+        if checked.wrong_password:
+            self.add_error("password", _("That password is not right."))
+        else:
+            super().refuse(checked)
+
+
 def _with_next(request: AuthedRequest, name: str) -> str:
     url = reverse(name)
     next_url = request.GET.get("next", "")
@@ -62,7 +82,7 @@ def enrol(request: AuthedRequest) -> HttpResponse:
     # Replacing an app, or adding one beside a security key, asks for a code (or the key) first.
     if two_factor.has_factor(user) and not two_factor.recently_verified(request):
         return two_factor.to_verify(request, reverse("two_factor_enrol"))
-    form = CodeForm(request.POST or None)
+    form = ChangeFactorForm(request.POST or None)
     form.fields["code"].widget.attrs["inputmode"] = "numeric"
     if request.method == "POST" and not two_factor.has_pending_device(user) and two_factor.app_device(user):
         # A second click on "Confirm": the first one set the app up and showed the codes.
@@ -70,7 +90,8 @@ def enrol(request: AuthedRequest) -> HttpResponse:
                                  "your backup codes, make new ones here."))
         return redirect("two_factor_manage")
     if request.method == "POST" and form.is_valid():
-        checked, codes = two_factor.confirm_enrolment(request, form.cleaned_data["code"])
+        checked, codes = two_factor.confirm_enrolment(request, form.cleaned_data["code"],
+                                                      form.cleaned_data["password"])
         if checked.ok:
             return _backup_codes_page(request, codes, first=True)
         form.refuse(checked)
@@ -117,11 +138,12 @@ def manage(request: AuthedRequest) -> HttpResponse:
     if two_factor.pending(request):
         return redirect("two_factor")
     device = two_factor.app_device(user)
-    form = CodeForm(request.POST if request.method == "POST" and device is not None else None)
+    form = ChangeFactorForm(request.POST if request.method == "POST" and device is not None else None)
     form.fields["code"].widget.attrs["inputmode"] = "numeric"
     form.fields["code"].widget.attrs.pop("autofocus", None)
     if form.is_bound and form.is_valid():
-        checked, codes = two_factor.regenerate_backup_codes(request, form.cleaned_data["code"])
+        checked, codes = two_factor.regenerate_backup_codes(request, form.cleaned_data["code"],
+                                                            form.cleaned_data["password"])
         if checked.ok:
             return _backup_codes_page(request, codes, first=False)
         form.refuse(checked)

@@ -19,6 +19,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cases import security_keys, two_factor
 from cases.forms import RecordsInvalid, Styled
 from cases.http import AuthedRequest
+from cases.models import WebAuthnDevice
+from cases.views_two_factor import PasswordField
 
 JUST_NOW = 30  # seconds: an answer sent again this soon after one was accepted is a second click
 MAX_CREDENTIAL = 16_000  # characters of the browser's answer: a key's is well under 2,000
@@ -33,6 +35,7 @@ class AddKeyForm(Styled, forms.Form):
     credential = forms.CharField(max_length=MAX_CREDENTIAL, widget=forms.HiddenInput,
                                  error_messages={"required": gettext_lazy(
                                      "Touch your security key when the browser asks for it.")})
+    password = PasswordField()
 
 
 class KeyAnswerForm(RecordsInvalid, forms.Form):
@@ -51,13 +54,17 @@ def add(request: AuthedRequest) -> HttpResponse:
     form = AddKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         outcome = security_keys.register(request, name=form.cleaned_data["name"],
-                                    credential=form.cleaned_data["credential"])
+                                         credential=form.cleaned_data["credential"],
+                                         password=form.cleaned_data["password"])
         if outcome.ok:
             messages.success(request, _("The security key “%(name)s” is set up.")
                              % {"name": form.cleaned_data["name"]})
             return redirect("two_factor_manage")
-        form.add_error(None, _("The security key could not be set up: the answer was late, "
-                               "already used or not from this site. Try again."))
+        if outcome.reason == "wrong_password":
+            form.add_error("password", _("That password is not right."))
+        else:
+            form.add_error(None, _("The security key could not be set up: the answer was late, "
+                                   "already used or not from this site. Try again."))
     return render(request, "cases/two_factor_key_add.html", {
         "form": form, "options": security_keys.registration_options(request),
         **security_keys.host_hint(request),
@@ -98,10 +105,15 @@ def _back(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_POST
 def remove(request: AuthedRequest, key_id: int) -> HttpResponse:
-    """Remove one of the user's own keys, after a recent code."""
+    """Remove one of the user's own keys, after a recent code and with the password."""
     if two_factor.needs_step_up(request):
         return two_factor.to_verify(request, reverse("two_factor_manage"))
-    device = security_keys.remove(user=request.user, pk=key_id)
+    if not WebAuthnDevice.objects.filter(user=request.user, pk=key_id).exists():
+        raise Http404
+    if not two_factor.password_ok(request, request.POST.get("password", ""), stage="key_remove"):
+        messages.error(request, _("That password is not right: the key was not removed."))
+        return redirect("two_factor_manage")
+    device = security_keys.remove(request, pk=key_id)
     if device is None:
         raise Http404
     security_keys.remove_from_session(request, key_id=key_id)

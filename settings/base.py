@@ -154,6 +154,11 @@ STORAGES = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
+# Database sessions stored under the hash of their key, with who, since when, last seen, from
+# where (cases/session_store.py, docs/architecture.md#sessions).
+SESSION_ENGINE = "cases.session_store"
+# Sessions one account may have open at once; a login beyond it ends the oldest. 0: no cap.
+AMPARO_MAX_SESSIONS = int(os.environ.get("AMPARO_MAX_SESSIONS", 3))
 CSRF_COOKIE_HTTPONLY = True  # no script reads it: the forms carry the token
 # Messages after a redirect ride in the session: no cookie of their own to protect.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -353,6 +358,7 @@ CELERY_BEAT_SCHEDULE = {
     "rsd-sweep": {"task": "rsd.sweep", "schedule": 6 * 3600},
     "deadline-notifications": {"task": "cases.notify_deadlines", "schedule": 3600},
     "expire-shares": {"task": "cases.expire_shares", "schedule": 900},
+    "clear-sessions": {"task": "cases.clear_sessions", "schedule": 900},
     "stale-fingerprint-searches": {"task": "biometrics.shred_stale_searches", "schedule": 600},
     "retention": {"task": "cases.apply_retention",
                   "schedule": crontab(hour=AMPARO_RETENTION_AT.split(":")[0],

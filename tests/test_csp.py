@@ -39,7 +39,8 @@ def test_no_page_needs_inline_script_or_style(request, client, who, case, file_r
              reverse("person_detail", args=[case.principal_id]), reverse("person_create"),
              reverse("people_search"), reverse("notification_list"), reverse("duplicate_queue"),
              reverse("import_start"), reverse("staff"), "/audit/", "/admin/", "/no-such-page/",
-             reverse("two_factor_manage"), reverse("two_factor_enrol"), reverse("two_factor_key_add")]
+             reverse("two_factor_manage"), reverse("two_factor_enrol"), reverse("two_factor_key_add"),
+             reverse("session_list")]
     shown = 0
     for url in pages:
         response = client.get(url)

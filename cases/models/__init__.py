@@ -66,6 +66,7 @@ from cases.models.secure_messages import (
     ThreadParty,
 )
 from cases.models.security_keys import WebAuthnDevice
+from cases.models.sessions import StaffSession
 from cases.models.shares import OfficeShare
 from cases.models.staff import Membership, Office, Role, User
 from cases.models.two_factor import AuthenticatorApp, BackupCode, BackupCodeSet
@@ -143,6 +144,7 @@ __all__ = [
     "Sex",
     "SharingAgreement",
     "SpecificNeed",
+    "StaffSession",
     "SubjectRequest",
     "ThreadParty",
     "Transfer",

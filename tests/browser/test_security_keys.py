@@ -7,12 +7,12 @@ import re
 import time
 
 import pytest
-from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import expect
 
 from audit.models import AuditEvent
 from cases import two_factor
 from cases.models import WebAuthnDevice
+from cases.session_store import SessionStore
 from tests.browser.conftest import PASSWORD, csp_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -44,6 +44,7 @@ def log_out(page) -> None:
 def add_key(page, name: str) -> None:
     page.goto("/two-factor/keys/add/")
     page.fill("#id_name", name)
+    page.fill("#id_password", PASSWORD)
     with page.expect_navigation():
         page.locator("#key-add").click()
     expect(page.locator("#security-keys")).to_contain_text(name)
@@ -95,6 +96,7 @@ def test_an_auditor_adds_a_key_logs_in_and_confirms_an_export_with_it(
                                      details__method="security_key").exists()
 
     page.goto("/two-factor/manage/")
+    page.get_by_label("Your password, to remove the key Blue key").fill(PASSWORD)
     with page.expect_navigation():
         page.get_by_role("button", name="Remove the key Blue key").click()
     expect(page.locator("#no-security-keys")).to_be_visible()

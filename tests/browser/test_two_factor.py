@@ -9,7 +9,7 @@ import pytest
 from django_otp.oath import totp
 from playwright.sync_api import expect
 
-from tests.browser.conftest import csp_violations
+from tests.browser.conftest import PASSWORD, csp_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,6 +28,7 @@ def test_a_supervisor_sets_up_an_app_at_the_first_login(new_page, settings, staf
     secret = page.locator("#secret").inner_text().replace(" ", "")
     code = f"{totp(base64.b32decode(secret)):06d}"
     page.fill("#id_code", code)
+    page.fill("#id_password", PASSWORD)
     with page.expect_navigation():
         page.get_by_role("button", name="Confirm").click()
 

@@ -12,6 +12,7 @@ import datetime
 import re
 
 import pytest
+from django.contrib.auth import SESSION_KEY
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -42,6 +43,7 @@ from cases.models import (
     User,
     WebAuthnDevice,
 )
+from cases.session_store import SessionStore, key_hash
 from rsd import services as rsd_services
 from tests.biometrics import prints
 from tests.conftest import PNG_BYTES, pdf_bytes
@@ -326,6 +328,14 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("notification_open", "POST"): row(405),
     ("password_change", "GET"): row(200),
     ("password_change", "POST"): row(200),  # a wrong old password: the form comes back
+    # One's own sessions, for everyone logged in. The walked session is an account's outside
+    # the walk: ending it is not found for everyone (never 403, which would confirm it).
+    ("session_list", "GET"): row(200),
+    ("session_list", "POST"): row(405),
+    ("session_end", "GET"): row(405),
+    ("session_end", "POST"): row(404),
+    ("session_end_others", "GET"): row(405),
+    ("session_end_others", "POST"): row(302),
     # Two-factor pages: one's own, for everyone logged in. The walk runs with
     # AMPARO_REQUIRE_2FA off and nobody has an app: /two-factor/ and the code page send to the
     # set-up page; a wrong first code comes back with the form; new backup codes need an app.
@@ -683,10 +693,16 @@ def scenario_objects(request, caseworker, caseworker2, supervisor, office, other
     bio_services.set_photo(by=supervisor, person=person, data=prints.face())
     # A search from the search page by the caseworker, waiting for the worker.
     search = bio_services.queue_search(by=caseworker, images={1: prints.impression(21, 2)})
+    key_owner = User.objects.create_user(username="key.owner", password="pw-for-tests-only")
     key = WebAuthnDevice.objects.create(
-        user=User.objects.create_user(username="key.owner", password="pw-for-tests-only"),
+        user=key_owner,
         name="Walked key", credential_id=b"walked-credential", public_key=b"walked-public-key")
-    return scenario, {"key_id": key.pk, "share_user_id": reader.pk,
+    # An open session of that account.
+    their_session = SessionStore()
+    their_session[SESSION_KEY] = str(key_owner.pk)
+    their_session.create()
+    return scenario, {"key_id": key.pk, "session_id": key_hash(their_session.session_key),
+                      "share_user_id": reader.pk,
                       "office_share_id": office_share.pk, "partner_key_id": partner_key.pk,
                       "source_id": source.pk, "capture_id": capture.pk, "search_id": search.pk,
                       "handover_id": handover.pk, "thread_id": thread.pk,
@@ -803,6 +819,9 @@ def _post_data(name: str, office, caseworker2, caseworker) -> dict:
         "membership_revoke": {},
         "staff_account": {"action": "deactivate", "reason": ""},
         "password_change": {"old_password": "wrong", "new_password1": "x", "new_password2": "x"},
+        "session_list": {},
+        "session_end": {},
+        "session_end_others": {},
         "two_factor": {},
         "two_factor_enrol": {"code": "000000"},
         "two_factor_verify": {"code": "000000"},

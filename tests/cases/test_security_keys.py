@@ -16,7 +16,7 @@ from cases import security_keys, services, two_factor
 from cases.checks import check_webauthn
 from cases.models import Role, User, WebAuthnDevice
 from tests.cases.authenticator import Authenticator, tamper_client_data
-from tests.cases.test_two_factor import age_verification, enrol, login
+from tests.cases.test_two_factor import PASSWORD, age_verification, enrol, login
 from tests.test_csp import INLINE
 
 SESSION_AUTHENTICATE = "_amparo_webauthn_authenticate"
@@ -26,7 +26,8 @@ def add_key(client: Client, key: Authenticator, name: str = "Llave azul") -> obj
     page = client.get(reverse("two_factor_key_add"))
     assert page.status_code == 200
     return client.post(reverse("two_factor_key_add"),
-                       {"name": name, "credential": key.create(page.context["options"])})
+                       {"name": name, "credential": key.create(page.context["options"]),
+                        "password": PASSWORD})
 
 
 @pytest.fixture
@@ -90,7 +91,8 @@ def test_the_same_key_cannot_be_added_twice_and_is_excluded_from_the_options(cli
     page = client.get(reverse("two_factor_key_add"))
     assert bytes_to_base64url(key.credential_id) in page.context["options"]
     response = client.post(reverse("two_factor_key_add"),
-                           {"name": "Otra", "credential": key.create(page.context["options"])})
+                           {"name": "Otra", "credential": key.create(page.context["options"]),
+                            "password": PASSWORD})
 
     assert response.status_code == 400
     assert WebAuthnDevice.objects.filter(user=caseworker).count() == 1
@@ -102,7 +104,8 @@ def test_a_key_answer_from_another_origin_is_not_added(client, caseworker, key):
     page = client.get(reverse("two_factor_key_add"))
 
     response = client.post(reverse("two_factor_key_add"), {
-        "name": "Phished", "credential": key.create(page.context["options"], origin="https://amparo.evil.example")})
+        "name": "Phished", "credential": key.create(page.context["options"], origin="https://amparo.evil.example"),
+        "password": PASSWORD})
 
     assert response.status_code == 400
     assert not WebAuthnDevice.objects.exists()
@@ -117,7 +120,8 @@ def test_adding_a_key_without_the_pages_challenge_is_refused(client, caseworker,
     del session["_amparo_webauthn_register"]
     session.save()
 
-    response = client.post(reverse("two_factor_key_add"), {"name": "Late", "credential": answer})
+    response = client.post(reverse("two_factor_key_add"),
+                           {"name": "Late", "credential": answer, "password": PASSWORD})
 
     assert response.status_code == 400
     assert not WebAuthnDevice.objects.exists()
@@ -338,7 +342,7 @@ def test_removing_a_key_needs_a_recent_code(client, keyed, key):
     device = WebAuthnDevice.objects.get(user=keyed)
     age_verification(client, minutes=11)
 
-    response = client.post(reverse("two_factor_key_remove", args=[device.pk]))
+    response = client.post(reverse("two_factor_key_remove", args=[device.pk]), {"password": PASSWORD})
 
     assert response.status_code == 302
     assert response.url == reverse("two_factor") + "?next=%2Ftwo-factor%2Fmanage%2F"
@@ -350,7 +354,7 @@ def test_a_removed_key_no_longer_works(client, keyed, key):
     use_key(client, key.get(options(client)))
     device = WebAuthnDevice.objects.get(user=keyed)
 
-    response = client.post(reverse("two_factor_key_remove", args=[device.pk]))
+    response = client.post(reverse("two_factor_key_remove", args=[device.pk]), {"password": PASSWORD})
 
     assert response.status_code == 302 and response.url == reverse("two_factor_manage")
     assert not WebAuthnDevice.objects.filter(pk=device.pk).exists()
@@ -368,7 +372,7 @@ def test_another_accounts_key_cannot_be_removed(client, keyed, key, caseworker2)
     theirs = WebAuthnDevice.objects.get(user=caseworker2)
     use_key(client, key.get(options(client)))
 
-    response = client.post(reverse("two_factor_key_remove", args=[theirs.pk]))
+    response = client.post(reverse("two_factor_key_remove", args=[theirs.pk]), {"password": PASSWORD})
 
     assert response.status_code == 404
     assert WebAuthnDevice.objects.filter(pk=theirs.pk).exists()
@@ -390,7 +394,7 @@ def test_removing_the_key_of_this_session_keeps_it_verified_on_the_other_key(cli
     used = WebAuthnDevice.objects.get(user=keyed, name="Llave azul")
     use_key(client, key.get(options(client)))  # this session now rests on the first key
 
-    client.post(reverse("two_factor_key_remove", args=[used.pk]))
+    client.post(reverse("two_factor_key_remove", args=[used.pk]), {"password": PASSWORD})
 
     assert verified(client)
     client.logout()
@@ -405,7 +409,8 @@ def test_removing_the_key_of_this_session_keeps_it_verified_on_the_other_key(cli
 def test_removing_the_last_key_leaves_nothing_to_ask_for(client, keyed, key):
     use_key(client, key.get(options(client)))
 
-    client.post(reverse("two_factor_key_remove", args=[WebAuthnDevice.objects.get(user=keyed).pk]))
+    client.post(reverse("two_factor_key_remove", args=[WebAuthnDevice.objects.get(user=keyed).pk]),
+                {"password": PASSWORD})
 
     assert client.get(reverse("two_factor_manage")).status_code == 200
     assert client.get(reverse("dashboard")).status_code == 200
@@ -426,7 +431,8 @@ def test_a_malformed_answer_is_refused_without_an_error(client, keyed, key, answ
     page = client.get(reverse("two_factor_key_add"))
     assert page.status_code == 200
 
-    response = client.post(reverse("two_factor_key_add"), {"name": "Basura", "credential": answer})
+    response = client.post(reverse("two_factor_key_add"),
+                           {"name": "Basura", "credential": answer, "password": PASSWORD})
 
     assert response.status_code == 400
     assert WebAuthnDevice.objects.filter(user=keyed).count() == 1

@@ -6,13 +6,13 @@ copied key), also for a key that keeps no counter."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from audit.models import AuditEvent
 from cases import security_keys
 from cases.models import WebAuthnDevice
+from cases.session_store import SessionStore
 from tests.cases.authenticator import Authenticator
 from tests.cases.test_security_keys import add_key, options
 from tests.cases.test_two_factor import login

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from cases.middleware import LOGIN_AT, SEEN_AT, SEEN_EVERY
+from cases.models import StaffSession
 from settings import base
 
 
@@ -82,6 +83,7 @@ def test_a_new_password_set_by_the_office_admin_ends_the_staff_members_sessions(
     admin.post(reverse("staff_account", args=[caseworker2.pk]),
                {"action": "password", "password": "temporal-para-lunes-2026"})
 
+    assert not StaffSession.objects.filter(user=caseworker2).exists()  # gone from the list too
     assert theirs.get(reverse("dashboard")).status_code == 302
 
 
@@ -93,6 +95,8 @@ def test_deactivating_an_account_ends_its_sessions(office_admin, caseworker2):
     admin.post(reverse("staff_account", args=[caseworker2.pk]),
                {"action": "deactivate", "reason": "Left the office"})
 
+    assert not StaffSession.objects.filter(user=caseworker2).exists()
+    assert AuditEvent.objects.get(action="session.end").details == {"reason": "deactivated", "ended": 1}
     assert theirs.get(reverse("dashboard")).status_code == 302
 
 
@@ -109,6 +113,7 @@ def test_changing_one_s_own_password_ends_one_s_other_sessions(caseworker):
     assert changed.status_code == 302
     assert here.get(reverse("dashboard")).status_code == 200  # the session that changed it
     assert elsewhere.get(reverse("dashboard")).status_code == 302  # every other one ends
+    assert StaffSession.objects.filter(user=caseworker).count() == 1
 
 
 @pytest.fixture

@@ -81,6 +81,9 @@ def login(client: Client, user: User, password: str = "pw-for-tests-only") -> No
                                           "password": password}).status_code == 302
 
 
+PASSWORD = "pw-for-tests-only"  # what make_user gives every account
+
+
 def verify(client: Client, value: str, next_url: str = "") -> object:
     url = reverse("two_factor_verify") + (f"?next={next_url}" if next_url else "")
     return client.post(url, {"code": value})
@@ -214,7 +217,7 @@ def test_setting_up_an_app_with_a_real_code_gives_ten_backup_codes_once(client, 
     assert client.get(reverse("two_factor_enrol")).content.decode().count(secret) == 1  # the same
 
     response = client.post(reverse("two_factor_enrol") + "?next=/cases/",
-                           {"code": code_from_secret(secret)})
+                           {"code": code_from_secret(secret), "password": PASSWORD})
 
     assert response.status_code == 200
     shown = re.findall(r"<li>([a-z2-7]{4}) ([a-z2-7]{4})</li>", response.content.decode())
@@ -238,7 +241,7 @@ def test_a_wrong_first_code_sets_nothing_up(client, required, supervisor):
     device = AuthenticatorApp.objects.get(user=supervisor)
     wrong = f"{(int(code(device)) + 500000) % 1000000:06d}"
 
-    response = client.post(reverse("two_factor_enrol"), {"code": wrong})
+    response = client.post(reverse("two_factor_enrol"), {"code": wrong, "password": PASSWORD})
 
     assert response.status_code == 400
     assert "That code is not right" in response.content.decode()
@@ -248,7 +251,7 @@ def test_a_wrong_first_code_sets_nothing_up(client, required, supervisor):
     assert client.get(reverse("dashboard")).status_code == 302
     failed = AuditEvent.objects.get(action="two_factor.fail")
     assert failed.outcome == "denied" and failed.details["stage"] == "enrol"
-    empty = client.post(reverse("two_factor_enrol"), {"code": ""})  # a half-filled form
+    empty = client.post(reverse("two_factor_enrol"), {"code": "", "password": PASSWORD})  # a half-filled form
     assert empty.status_code == 400
 
 
@@ -256,9 +259,9 @@ def test_a_second_click_on_confirm_does_not_hide_the_codes_behind_an_error(clien
     client.force_login(supervisor)
     client.get(reverse("two_factor_enrol"))
     value = code(AuthenticatorApp.objects.get(user=supervisor))
-    assert client.post(reverse("two_factor_enrol"), {"code": value}).status_code == 200
+    assert client.post(reverse("two_factor_enrol"), {"code": value, "password": PASSWORD}).status_code == 200
 
-    again = client.post(reverse("two_factor_enrol"), {"code": value})
+    again = client.post(reverse("two_factor_enrol"), {"code": value, "password": PASSWORD})
 
     assert again.status_code == 302 and again.url == reverse("two_factor_manage")
     assert AuthenticatorApp.objects.filter(user=supervisor).count() == 1
@@ -276,7 +279,8 @@ def test_a_new_phone_replaces_the_app_after_a_code_from_the_old_one(client, supe
     page = client.get(reverse("two_factor_enrol"))
     assert b'id="replacing"' in page.content
     new = AuthenticatorApp.objects.get(user=supervisor, confirmed=False)
-    assert client.post(reverse("two_factor_enrol"), {"code": code(new)}).status_code == 200
+    assert client.post(reverse("two_factor_enrol"),
+                       {"code": code(new), "password": PASSWORD}).status_code == 200
 
     assert list(AuthenticatorApp.objects.filter(user=supervisor)) == [new]
     assert AuditEvent.objects.get(action="two_factor.enrol").details == {"replaced": True}
@@ -392,12 +396,13 @@ def test_new_backup_codes_need_a_code_from_the_app(client, supervisor):
     login(client, supervisor)
     verify(client, "eeeeffff")
 
-    refused = client.post(reverse("two_factor_manage"), {"code": "ccccdddd"})  # a backup code
+    refused = client.post(reverse("two_factor_manage"),
+                          {"code": "ccccdddd", "password": PASSWORD})  # a backup code
     assert refused.status_code == 400
     assert has_backup_code(supervisor, "ccccdddd")
 
     no_throttle(device)
-    response = client.post(reverse("two_factor_manage"), {"code": code(device)})
+    response = client.post(reverse("two_factor_manage"), {"code": code(device), "password": PASSWORD})
     assert response.status_code == 200
     shown = re.findall(r"<li>([a-z2-7]{4}) ([a-z2-7]{4})</li>", response.content.decode())
     assert len(shown) == 10
@@ -411,7 +416,8 @@ def test_the_account_security_page_without_an_app(client, caseworker):
     page = client.get(reverse("two_factor_manage"))
     assert page.status_code == 200
     assert b'id="enrol"' in page.content
-    assert client.post(reverse("two_factor_manage"), {"code": "123456"}).status_code == 200
+    assert client.post(reverse("two_factor_manage"),
+                       {"code": "123456", "password": PASSWORD}).status_code == 200
     assert b'id="account-security"' in client.get(reverse("password_change")).content
 
 
@@ -595,6 +601,7 @@ def test_an_office_admin_resets_a_lost_phone(client, office_admin, caseworker2):
     assert caseworker2.check_password(temporary)  # the second click changed nothing
     # The member's open session ended; the old password no longer logs in.
     assert member.get(reverse("dashboard")).url.startswith(reverse("login"))
+    assert AuditEvent.objects.get(action="session.end").details == {"reason": "two_factor", "ended": 1}
     assert not Client().login(username=caseworker2.username, password="pw-for-tests-only")
     # Whoever has the temporary password must choose their own first.
     login(member, caseworker2, temporary)
