@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from django.test import Client
 from django.urls import reverse
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
 from cases import sessions
-from cases.models import WebAuthnDevice
+from cases.models import AuthenticatorApp, WebAuthnDevice
 from tests.cases.authenticator import Authenticator
 from tests.cases.test_security_keys import PASSWORD, add_key, options, use_key
-from tests.cases.test_two_factor import code, enrol, login, no_throttle, verify
+from tests.cases.test_two_factor import code, enrol, has_backup_code, login, no_throttle, verify
 
 WRONG = "not-the-password-1"
 
@@ -50,13 +48,13 @@ def test_new_backup_codes_need_the_password_and_end_the_other_sessions(superviso
     refused = here.post(reverse("two_factor_manage"), {"code": code(device), "password": WRONG})
 
     assert refused.status_code == 400 and "That password is not right." in refused.content.decode()
-    assert StaticToken.objects.filter(token="ccccdddd").exists()  # nothing changed
+    assert has_backup_code(supervisor, "ccccdddd")  # nothing changed
     assert works(elsewhere)
     assert password_refusals(supervisor) == ["backup_codes"]
 
     made = here.post(reverse("two_factor_manage"), {"code": code(device), "password": PASSWORD})
 
-    assert made.status_code == 200 and not StaticToken.objects.filter(token="ccccdddd").exists()
+    assert made.status_code == 200 and not has_backup_code(supervisor, "ccccdddd")
     assert logged_out(elsewhere)
     assert works(here)
     event = AuditEvent.objects.get(action="session.end")
@@ -68,19 +66,19 @@ def test_a_new_app_needs_the_password_and_ends_the_other_sessions(supervisor):
     elsewhere = signed_in(supervisor, "aaaabbbb")
     here = signed_in(supervisor, "eeeeffff")
     here.get(reverse("two_factor_enrol"))
-    new = TOTPDevice.objects.get(user=supervisor, confirmed=False)
+    new = AuthenticatorApp.objects.get(user=supervisor, confirmed=False)
 
     refused = here.post(reverse("two_factor_enrol"), {"code": code(new), "password": WRONG})
 
     assert refused.status_code == 400
-    assert TOTPDevice.objects.get(pk=new.pk).confirmed is False
-    assert TOTPDevice.objects.filter(pk=old.pk).exists() and works(elsewhere)
+    assert AuthenticatorApp.objects.get(pk=new.pk).confirmed is False
+    assert AuthenticatorApp.objects.filter(pk=old.pk).exists() and works(elsewhere)
 
-    no_throttle(TOTPDevice.objects.get(pk=new.pk))
+    no_throttle(AuthenticatorApp.objects.get(pk=new.pk))
     assert here.post(reverse("two_factor_enrol"),
                      {"code": code(new), "password": PASSWORD}).status_code == 200
 
-    assert not TOTPDevice.objects.filter(pk=old.pk).exists()
+    assert not AuthenticatorApp.objects.filter(pk=old.pk).exists()
     assert logged_out(elsewhere)
     assert works(here)  # the session that made the change stays, verified
 
@@ -88,12 +86,12 @@ def test_a_new_app_needs_the_password_and_ends_the_other_sessions(supervisor):
 def test_a_first_app_also_needs_the_password(caseworker):
     here = signed_in(caseworker)
     here.get(reverse("two_factor_enrol"))
-    pending = TOTPDevice.objects.get(user=caseworker, confirmed=False)
+    pending = AuthenticatorApp.objects.get(user=caseworker, confirmed=False)
 
     missing = here.post(reverse("two_factor_enrol"), {"code": code(pending)})
 
     assert missing.status_code == 400
-    assert not TOTPDevice.objects.filter(user=caseworker, confirmed=True).exists()
+    assert not AuthenticatorApp.objects.filter(user=caseworker, confirmed=True).exists()
 
 
 def test_adding_a_key_needs_the_password_and_ends_the_other_sessions(caseworker):
@@ -144,9 +142,9 @@ def test_wrong_passwords_on_these_forms_count_towards_the_login_lock(supervisor,
     for _ in range(settings.AMPARO_LOGIN_MAX_FAILURES):
         here.post(reverse("two_factor_manage"), {"code": "000000", "password": WRONG})
 
-    no_throttle(TOTPDevice.objects.get(pk=device.pk))
+    no_throttle(AuthenticatorApp.objects.get(pk=device.pk))
     locked = here.post(reverse("two_factor_manage"), {"code": code(device), "password": PASSWORD})
 
     assert locked.status_code == 400  # the right password too, while the lock lasts
-    assert StaticToken.objects.filter(token="ccccdddd").exists()
+    assert has_backup_code(supervisor, "ccccdddd")
     assert AuditEvent.objects.filter(action="login.lock").exists()
