@@ -74,6 +74,7 @@ def test_requests_at_the_same_moment_get_no_more_than_the_budget(postgres, share
                                                                  settings, caseworker,
                                                                  supervisor, case):
     settings.AMPARO_RATELIMIT_VIEWS = f"{LIMIT}/600"
+    settings.AMPARO_MAX_SESSIONS = 0  # one account in many browsers at once, none ended
     url = reverse("case_detail", args=[case.pk])
     clients = []
     for _ in range(REQUESTS):

@@ -231,7 +231,8 @@ def _enrol_through_the_pages(client: Client, user: User) -> tuple[bytes, list[st
     page = client.get(reverse("two_factor_enrol")).content.decode()
     secret = re.search(r'id="secret">([A-Z2-7 ]+)<', page).group(1)
     seed = b32decode(secret.replace(" ", ""))
-    shown = client.post(reverse("two_factor_enrol"), {"code": code_from_secret(secret)})
+    shown = client.post(reverse("two_factor_enrol"),
+                        {"code": code_from_secret(secret), "password": "pw-for-tests-only"})
     codes = [a + b for a, b in re.findall(r"<li>([a-z2-7]{4}) ([a-z2-7]{4})</li>", shown.content.decode())]
     assert len(codes) == two_factor.BACKUP_CODES
     return seed, codes
