@@ -50,10 +50,10 @@ common.setup_django()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count, Exists, F, Func, OuterRef  # noqa: E402
 from django.urls import reverse  # noqa: E402
+from django.utils.module_loading import import_module  # noqa: E402
 
 from audit import chain, verify  # noqa: E402
 from audit.models import AuditEvent, ChainLink  # noqa: E402
@@ -163,7 +163,8 @@ def server_pids(proc: subprocess.Popen) -> tuple[list[int], list[int]]:
 
 
 def session_cookie(user: User) -> str:
-    s = SessionStore()
+    """A signed-in session in the store the server reads (settings.SESSION_ENGINE)."""
+    s = import_module(settings.SESSION_ENGINE).SessionStore()
     s[SESSION_KEY] = str(user.pk)
     s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     s[HASH_SESSION_KEY] = user.get_session_auth_hash()
