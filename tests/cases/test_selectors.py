@@ -183,6 +183,32 @@ def test_a_global_permission_plus_a_membership_still_follows_the_office_rules(
     assert names(selectors.visible_cases(caseworker)) == {"Ana", "Carmen"}
 
 
+
+def test_the_grants_a_request_reads_are_the_grant_queries_answer(
+        make_user, supervisor, other_caseworker, world):
+    """access.granted_case_ids is granted_case_queries written out: both give the same cases
+    for grants direct, ended, through a group and through a role group (which open nothing)."""
+    services.ensure_role_groups()
+    services.grant_case_access(by=supervisor, case=world["mine"], user=other_caseworker,
+                               reason="Joint interview")
+    services.grant_case_access(by=supervisor, case=world["queue"], user=other_caseworker,
+                               reason="Referral")
+    access.CaseUserObjectPermission.objects.filter(  # a share that ended
+        user=other_caseworker, content_object=world["queue"]).update(
+        expires_at=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
+    partners = Group.objects.create(name="referral partners")
+    other_caseworker.groups.add(partners, Group.objects.get(name=Role.CASEWORKER))
+    assign_perm("cases.view_case", partners, world["peers"])
+    assign_perm("cases.view_case", Group.objects.get(name=Role.CASEWORKER), world["foreign"])
+
+    for user in (other_caseworker, supervisor, make_user()):
+        user = type(user).objects.get(pk=user.pk)
+        direct, via_group = access.granted_case_queries(user)
+        assert access.granted_case_ids(user) == set(direct.union(via_group))
+    user = type(other_caseworker).objects.get(pk=other_caseworker.pk)
+    assert access.granted_case_ids(user) == {world["mine"].pk, world["peers"].pk}
+
+
 # People
 
 
