@@ -32,6 +32,7 @@ from cases.models import (
     HandoverStatus,
     Office,
     Person,
+    PersonIndex,
     Role,
     User,
 )
@@ -168,11 +169,16 @@ def accept(*, by: User, handover: Handover, sender_keeps_access: bool = False,
     case.save(update_fields=["office", "assigned_to", "updated_at"])
     CaseDeadline.objects.filter(case=case, met_at__isnull=True).update(
         office=handover.to_office, assigned_to=None)
-    person = Person.objects.select_for_update().get(pk=case.principal_id)
-    if not Case.objects.filter(participants__person=person, office=old_office).exists():
+    # Its people with no case left in the old office move too, their index entries with
+    # them: a search walks the entries of the user's offices (docs/architecture.md#search).
+    moving = list(Person.objects.select_for_update()
+                  .filter(participations__case=case)
+                  .exclude(participations__case__office=old_office).order_by("pk"))
+    for person in moving:
         person.office = handover.to_office
         updates.stamp(person, by=by)
         person.save(update_fields=["office", "updated_at"])
+    PersonIndex.objects.filter(person__in=moving).update(office=handover.to_office)
     handover.status = HandoverStatus.ACCEPTED
     handover.answer = answer
     handover.sender_keeps_access = sender_keeps_access

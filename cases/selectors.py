@@ -17,19 +17,15 @@ from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Case as CaseWhen
 from django.db.models import (
     Count,
     Exists,
     IntegerField,
-    Max,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
     prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
@@ -682,53 +678,96 @@ def _having_all(qs: QuerySet[PersonIndex], entries: list[tuple[str, int]]) -> Qu
 
 
 def _hits(user: User, criteria: list[tuple[str, int]], *, birth_year: int | None, sex: str,
-          limit: int, generation: int) -> list[QuerySet[PersonIndex, uuid.UUID]]:
+          limit: int, generation: int) -> list[uuid.UUID]:
     """Ids of people in the user's scope with every entry in `criteria`, newest first, at most
-    `limit` per query: each walks the index range of one of the user's offices from its newest
-    hit and stops at the limit (docs/architecture.md#search). One query where the database
-    takes a LIMIT inside a UNION (PostgreSQL), else one per part to be merged."""
+    `limit` per part: each part walks the index range of one of the user's offices from its
+    newest hit and stops at the limit (docs/architecture.md#search).
+
+    Every search runs this, so it is one statement written out here rather than built by the
+    ORM each time (building it cost several times what PostgreSQL takes to run it); the
+    tests hold it to the scope of visible_people."""
     supervised = offices_where(user, Role.SUPERVISOR)
     worked = offices_where(user, Role.CASEWORKER) - supervised
-    grants = list(granted_case_ids(user))
+    grants = sorted(granted_case_ids(user))
+    shared: list[uuid.UUID] = []
+    if grants:
+        # Few people: read first, then looked up by (person, kind, value).
+        shared = sorted(set(CaseParticipant.objects.filter(case_id__in=grants)
+                            .values_list("person_id", flat=True)))
+    if not (supervised or worked or shared):
+        return []
+    index, person, participant, case = (m._meta.db_table for m in
+                                        (PersonIndex, Person, CaseParticipant, Case))
+    uid = Person._meta.pk.get_db_prep_value  # a UUID as the database takes it
+
+    def marks(values: Sequence[Any]) -> str:
+        return ", ".join(["%s"] * len(values))
+
     (kind, value), *others = criteria
+    # Entries carry their person's office and registration time: with them equal too,
+    # PostgreSQL merges the two index ranges in order instead of probing per row.
+    also = (f" AND EXISTS (SELECT 1 FROM {index} o WHERE o.person_id = i.person_id"  # noqa: S608 - names from models
+            " AND o.office_id = i.office_id AND o.created_at = i.created_at"
+            " AND o.generation = i.generation AND o.kind = %s AND o.value = %s)")
+    common = "i.generation = %s AND i.kind = %s AND i.value = %s" + also * len(others)
+    common_params: list[Any] = [generation, kind, value]
+    for k, v in others:
+        common_params += [k, v]
+    join = f" JOIN {person} p ON p.id = i.person_id" if birth_year or sex else ""
+    if birth_year:
+        common += " AND p.birth_year = %s"
+        common_params.append(birth_year)
+    if sex:
+        common += " AND p.sex = %s"
+        common_params.append(sex)
 
-    def part(*scope: Q | Exists, **where: Any) -> QuerySet[PersonIndex, uuid.UUID]:
-        qs = _having_all(PersonIndex.objects.filter(
-            *scope, generation=generation, kind=kind, value=value, **where), others)
-        if birth_year:
-            qs = qs.filter(person__birth_year=birth_year)
-        if sex:
-            qs = qs.filter(person__sex=sex)
-        return qs.values_list("person_id", flat=True)
-
+    parts: list[tuple[str, list[Any]]] = [("i.office_id = %s", [o]) for o in sorted(supervised)]
     # A person's cases are all of the person's office (cases open in the person's office,
     # relatives are registered in the case's), so every person of a supervised office is in
     # scope. A caseworker's are those in one of their own or an unassigned case (or a granted
     # one), or in no case yet, as in visible_people. That is asked per row walked, as one
-    # scalar subquery: an EXISTS under OR let PostgreSQL hash every participant instead.
-    parts = [part(office_id=o) for o in sorted(supervised)]
+    # scalar subquery (no participation at all: NULL, the office's intake): an EXISTS under
+    # OR let PostgreSQL hash every participant instead.
+    granted = f" OR cp.case_id IN ({marks(grants)})" if grants else ""
     for o in sorted(worked):
-        theirs = Q(case__office_id=o) & (Q(case__assigned_to=user) | Q(case__assigned_to__isnull=True))
-        if grants:
-            theirs |= Q(case_id__in=grants)
-        sees = (CaseParticipant.objects.filter(person_id=OuterRef("person_id"))
-                .order_by().values("person_id")
-                .annotate(sees=Max(CaseWhen(When(theirs, then=Value(1)), default=Value(0))))
-                .values("sees"))
-        # No participation at all: no row, NULL, the office's intake.
-        parts.append(part(office_id=o).alias(sees=Coalesce(Subquery(sees), Value(1)))
-                     .filter(sees=1))
-    if grants:
-        # Few people: read first, then looked up by (person, kind, value).
-        shared = set(CaseParticipant.objects.filter(case_id__in=grants)
-                     .values_list("person_id", flat=True))
-        parts.append(part(person_id__in=shared).exclude(office_id__in=supervised | worked))
-    # Ordered by the index's own order only: a tie-break on the person made PostgreSQL sort the
-    # whole range (people registered together keep the index's order among themselves).
-    parts = [p.order_by("-created_at")[:limit] for p in parts]
-    if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
-        return [parts[0].union(*parts[1:], all=True)]
-    return parts
+        sees = ("i.office_id = %s AND COALESCE((SELECT MAX(CASE WHEN (c.office_id = %s"  # noqa: S608 - names from models
+                f" AND (c.assigned_to_id = %s OR c.assigned_to_id IS NULL)){granted}"
+                f" THEN 1 ELSE 0 END) FROM {participant} cp JOIN {case} c ON c.id = cp.case_id"
+                " WHERE cp.person_id = i.person_id), 1) = 1")
+        parts.append((sees, [o, o, user.pk, *(uid(g, connection) for g in grants)]))
+    if shared:
+        elsewhere = sorted(supervised | worked)
+        parts.append((
+            f"i.person_id IN ({marks(shared)})"
+            + (f" AND i.office_id NOT IN ({marks(elsewhere)})" if elsewhere else ""),
+            [*(uid(pk, connection) for pk in shared), *elsewhere]))
+    # Ordered by the index's own order only: a tie-break on the person made PostgreSQL sort
+    # the whole range (people registered together keep the index's order among themselves).
+    sql = " UNION ALL ".join(
+        f"SELECT person_id FROM (SELECT i.person_id FROM {index} i{join} WHERE {scope} AND "  # noqa: S608 - names from models
+        f"{common} ORDER BY i.created_at DESC LIMIT %s) w{n}"
+        for n, (scope, _params) in enumerate(parts))
+    params: list[Any] = []
+    for _scope, scope_params in parts:
+        params += [*scope_params, *common_params, limit]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [pk if isinstance(pk, uuid.UUID) else uuid.UUID(pk) for (pk,) in cursor.fetchall()]
+
+
+def _seen(user: User, people: list[Person]) -> list[Person]:
+    """Those of `people` that visible_people(user) holds, decided in Python on one read of
+    their cases: in a case the user sees (access.sees_case), or in no case and registered in
+    one of the user's offices."""
+    cases: dict[uuid.UUID, list[tuple[uuid.UUID, int, int | None]]] = {}
+    for person_id, case_id, office_id, assigned_to_id in CaseParticipant.objects.filter(
+            person_id__in=[p.pk for p in people]).values_list(
+            "person_id", "case_id", "case__office_id", "case__assigned_to_id"):
+        cases.setdefault(person_id, []).append((case_id, office_id, assigned_to_id))
+    intake = offices_where(user, *CASE_ROLES)
+    return [p for p in people
+            if (any(sees_case(user, *c) for c in cases[p.pk]) if p.pk in cases
+                else p.office_id in intake)]
 
 
 def search_people(
@@ -755,21 +794,18 @@ def search_people(
         return SearchResult([], 0, False, cap)
     # During a re-index every generation the key file holds is walked: a person is indexed
     # in one of them (docs/architecture.md#index-key-generations).
-    walks = []
+    ids: set[uuid.UUID] = set()
     for generation in keyring.provider().index_generations():
         criteria = _criteria(tokens, sounds_like=sounds_like, doc=doc,
                              date_of_birth=date_of_birth, generation=generation)
-        walks += _hits(user, criteria, birth_year=birth_year, sex=sex, limit=cap + 1,
-                       generation=generation)
-    if not walks:
+        ids.update(_hits(user, criteria, birth_year=birth_year, sex=sex, limit=cap + 1,
+                         generation=generation))
+    if not ids:
         return SearchResult([], 0, False, cap)
-    # The people are read with the walk in one statement (scoped again through visible_people:
-    # the walk only chose which rows to look at); only those shown are decrypted.
-    hits = visible_people(user).filter(erased_at__isnull=True)
-    if len(walks) == 1:
-        found = list(hits.filter(pk__in=walks[0]))
-    else:
-        found = list(hits.filter(pk__in=[pk for walk in walks for pk in walk]))
+    # The walk chose which rows to look at; the people are scoped again by the rule of
+    # visible_people, decided apart (_seen), and only those shown are decrypted.
+    found = _seen(user, list(Person.objects.filter(pk__in=ids, erased_at__isnull=True)
+                             .select_related("office")))
     found.sort(key=lambda p: (p.created_at, p.pk), reverse=True)
     found = found[:cap + 1]
     truncated = len(found) > cap

@@ -9,10 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cases import selectors, services
-from cases.crypto import keyring
+from cases import handovers, selectors, services
+from cases.crypto import blind, keyring
 from cases.crypto.datakeys import key_scope
-from cases.models import PersonIndex
+from cases.models import CaseParticipant, Membership, Office, Person, PersonIndex
 
 
 @pytest.fixture
@@ -167,3 +167,95 @@ def test_the_statements_of_a_search_do_not_grow_with_the_hits(
     # per part on SQLite, then the people), their data keys.
     assert max(large) <= 8
     assert selectors.search_people(supervisor, **criteria, limit=5).truncated
+
+
+def test_a_search_finds_exactly_the_matching_people_visible_people_holds(
+        register, make_user, caseworker, caseworker2, supervisor, auditor, other_caseworker,
+        other_supervisor, office, other_office):
+    """The walk (hand-written SQL) and the scope check after it (_seen) are held to
+    visible_people for every kind of reach: intake, own, a colleague's and the queue's cases,
+    a grant, a case handed to a third office with its relative, two offices at once."""
+    third = Office.objects.create(code="BZ-ORW", name="Orange Walk", country="BZ", city="Orange Walk")
+    third_supervisor, third_caseworker = make_user("supervisor", third), make_user("caseworker", third)
+    both = make_user("supervisor", office)
+    Membership.objects.create(user=both, office=other_office, role="supervisor")
+    late = datetime.date(1985, 1, 1)
+
+    def person(by, where, given, case_by=None, assign=True, **kw):
+        p = register(by, where, given, "Quiroga", **kw)
+        if case_by is not None:
+            return p, services.open_case(by=case_by, person=p, kind="asylum", assign_to_me=assign)
+        return p, None
+
+    person(caseworker, office, "Ana")                                          # intake
+    person(caseworker, office, "Berta", case_by=caseworker)                    # own case
+    person(caseworker2, office, "Carla", case_by=caseworker2)                  # a colleague's
+    person(caseworker, office, "Delia", case_by=supervisor, assign=False)      # the queue
+    _, granted = person(caseworker2, office, "Elena", case_by=caseworker2)
+    services.grant_case_access(by=supervisor, case=granted, user=other_caseworker, reason="Referral")
+    person(other_caseworker, other_office, "Fátima", date_of_birth=late)       # intake there
+    _, moved = person(caseworker, office, "Gloria", case_by=caseworker, date_of_birth=late)
+    relative, _ = person(caseworker, office, "Hilda")
+    CaseParticipant.objects.create(case=moved, person=relative, role="family_member")
+    offer = handovers.offer(by=supervisor, case=moved, to_office=third, reason="Se mudó")
+    handovers.accept(by=third_supervisor, handover=offer)
+
+    users = [caseworker, caseworker2, supervisor, auditor, other_caseworker, other_supervisor,
+             third_supervisor, third_caseworker, both]
+    for user in users:
+        for criteria in ({"name": "Quiroga"}, {"name": "Zapata Quiroga", "sex": "female"},
+                         {"date_of_birth": late}, {"name": "Quiroga", "birth_year": 1985}):
+            user = type(user).objects.get(pk=user.pk)  # roles and grants as a new request reads them
+            with key_scope():
+                got = {p.given_names for p in selectors.search_people(user, **criteria).people}
+                expected = {p.given_names for p in selectors.visible_people(user)
+                            if selectors._matches(p, blind.name_tokens(criteria.get("name", "")),
+                                                  date_of_birth=criteria.get("date_of_birth"))
+                            and criteria.get("sex", p.sex) == p.sex
+                            and criteria.get("birth_year", p.birth_year) == p.birth_year}
+            assert got == expected, (user.username, criteria)
+    with key_scope():
+        assert found(third_caseworker, name="Quiroga") == {"Gloria", "Hilda"}  # the new queue's
+        assert found(caseworker, name="Gloria Quiroga") == set()  # gone with the case
+        assert found(auditor, name="Quiroga") == set()
+        assert found(both, name="Quiroga") == {"Ana", "Berta", "Carla", "Delia", "Elena", "Fátima"}
+
+
+def test_a_handed_over_case_moves_its_people_index_entries_with_them(
+        register, caseworker, supervisor, make_user, office):
+    third = Office.objects.create(code="BZ-ORW", name="Orange Walk", country="BZ", city="Orange Walk")
+    principal = register(caseworker, office, "Irene")
+    stays = register(caseworker, office, "Julia")
+    case = services.open_case(by=caseworker, person=principal, kind="asylum")
+    other = services.open_case(by=caseworker, person=stays, kind="asylum")
+    CaseParticipant.objects.create(case=case, person=stays, role="family_member")
+    offer = handovers.offer(by=supervisor, case=case, to_office=third, reason="Se mudó")
+    handovers.accept(by=make_user("supervisor", third), handover=offer)
+
+    assert set(PersonIndex.objects.filter(person=principal).values_list("office_id", flat=True)) == {third.pk}
+    # Still in a case of the old office: the relative stays there, entries and all.
+    assert other.office_id == office.pk
+    assert set(PersonIndex.objects.filter(person=stays).values_list("office_id", flat=True)) == {office.pk}
+    assert Person.objects.get(pk=stays.pk).office_id == office.pk
+
+
+def _migrate(target):
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(target or executor.loader.graph.leaf_nodes())
+
+
+def test_the_migration_gives_entries_left_behind_their_persons_office(
+        transactional_db, register, caseworker, office, other_office):
+    moved = register(caseworker, office, "Karla")
+    try:
+        _migrate([("cases", "0048_staff_sessions")])
+        Person.objects.filter(pk=moved.pk).update(office=other_office)  # as transfers left it
+        _migrate([("cases", "0049_index_office_follows_person")])
+    finally:
+        _migrate(None)
+
+    offices = set(PersonIndex.objects.filter(person=moved).values_list("office_id", flat=True))
+    assert offices == {other_office.pk}
