@@ -60,6 +60,9 @@ from audit.models import AuditEvent, ChainLink  # noqa: E402
 from cases.models import Case, Office, User  # noqa: E402
 
 PY = str(common.ROOT / ".venv" / "bin" / "python")
+# The server runs settings.prod, whose session cookie has its own name (this process runs
+# settings.dev); each page is checked for a 200 before it is timed.
+SERVER_SESSION_COOKIE = "__Host-amparo_session"
 
 
 def server_env(mode: str) -> dict:
@@ -169,7 +172,7 @@ def session_cookie(user: User) -> str:
     s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     s[HASH_SESSION_KEY] = user.get_session_auth_hash()
     s.create()
-    return f"{settings.SESSION_COOKIE_NAME}={s.session_key}"
+    return f"{SERVER_SESSION_COOKIE}={s.session_key}"
 
 
 def unlinked() -> int:
