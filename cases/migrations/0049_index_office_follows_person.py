@@ -6,10 +6,12 @@ from django.db.models import F, OuterRef, Subquery
 
 
 def follow(apps, schema_editor):
+    db = schema_editor.connection.alias  # the migrating connection (the owner's), not the app's
     Person = apps.get_model("cases", "Person")
     PersonIndex = apps.get_model("cases", "PersonIndex")
-    office = Person.objects.filter(pk=OuterRef("person_id")).values("office_id")[:1]
-    PersonIndex.objects.exclude(office_id=F("person__office_id")).update(office_id=Subquery(office))
+    office = Person.objects.using(db).filter(pk=OuterRef("person_id")).values("office_id")[:1]
+    (PersonIndex.objects.using(db).exclude(office_id=F("person__office_id"))
+     .update(office_id=Subquery(office)))
 
 
 class Migration(migrations.Migration):
