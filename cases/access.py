@@ -74,6 +74,12 @@ def roles_by_office(user: User) -> dict[str, set[int]]:
     return cached
 
 
+def as_uuid(value: Any) -> Any:
+    """A UUID column's value as a written-out statement reads it (SQLite gives its hex);
+    None stays None."""
+    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
 def granted_case_ids(user: User) -> frozenset[uuid.UUID]:
     """Cases explicitly shared with this user (few), read once per request like the roles.
 
@@ -102,8 +108,7 @@ def granted_case_ids(user: User) -> frozenset[uuid.UUID]:
         with connection.cursor() as cursor:
             now = connection.ops.adapt_datetimefield_value(timezone.now())
             cursor.execute(sql, [user.pk, now, user.pk, *roles])
-            cached = frozenset(pk if isinstance(pk, uuid.UUID) else uuid.UUID(pk)
-                               for (pk,) in cursor.fetchall())
+            cached = frozenset(as_uuid(pk) for (pk,) in cursor.fetchall())
         user.__dict__["_amparo_grants"] = cached
     return cached
 

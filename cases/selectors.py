@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from cases import listing, workflow
 from cases.access import (
     CASE_ROLES,
+    as_uuid,
     can_edit_case,
     granted_case_ids,
     granted_case_queries,
@@ -752,7 +753,7 @@ def _hits(user: User, criteria: list[tuple[str, int]], *, birth_year: int | None
         params += [*scope_params, *common_params, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [pk if isinstance(pk, uuid.UUID) else uuid.UUID(pk) for (pk,) in cursor.fetchall()]
+        return [as_uuid(pk) for (pk,) in cursor.fetchall()]
 
 
 def _seen(user: User, people: list[Person]) -> list[Person]:
@@ -1028,11 +1029,6 @@ def _bell_sees(user: User, kind: str, case_id: Any, office_id: int | None,
     return sees_case(user, case_id, office_id or 0, assigned_to_id)
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    """A UUID column's value as read by a written-out statement (SQLite gives its hex)."""
-    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(value)
-
-
 def unread_notifications(user: User) -> Bounded:
     """How many of the user's visible notifications are unread, up to BELL_LIMIT. The navbar
     asks on every page, so the usual answer is one plain statement on the (recipient,
@@ -1052,7 +1048,7 @@ def unread_notifications(user: User) -> Bounded:
         cursor.execute(sql, [user.pk, BELL_SCAN])
         rows = cursor.fetchall()
     seen = sum(1 for kind, case_id, *rest in rows
-               if _bell_sees(user, kind, _uuid(case_id), *rest))
+               if _bell_sees(user, kind, as_uuid(case_id), *rest))
     if len(rows) == BELL_SCAN and seen <= BELL_LIMIT:  # hidden ones crowd the newest: ask SQL
         unread = (visible_notifications(user).filter(read_at__isnull=True).order_by()
                   .values_list("pk", flat=True)[:BELL_LIMIT + 1])
