@@ -82,6 +82,8 @@ TEMPLATES = [
         },
     },
 ]
+# Widgets written out in Python, the same markup as Django's templates (docs/architecture.md#speed).
+FORM_RENDERER = "cases.widget_renderer.WidgetRenderer"
 
 DATABASES = {
     "default": dj_database_url.config(
