@@ -117,6 +117,7 @@ def before_sealing(transactional_db):
         _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
+@pytest.mark.ci_postgresql  # as tests/cases/test_sealing_migrations.py
 def test_the_migration_seals_reasons_written_in_clear(before_sealing):
     apps = before_sealing
     office = apps.get_model("cases", "Office").objects.create(

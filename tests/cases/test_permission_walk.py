@@ -49,7 +49,9 @@ from tests.biometrics import prints
 from tests.conftest import PNG_BYTES, pdf_bytes
 from tip import support
 
-pytestmark = pytest.mark.usefixtures("file_root")
+# Who may reach what is decided the same way on both engines: CI walks on SQLite, and the fuzz
+# test (tests/test_fuzz.py) sends every page's requests on PostgreSQL too.
+pytestmark = [pytest.mark.usefixtures("file_root"), pytest.mark.ci_sqlite]
 
 # URL groups included in settings.urls that are walked elsewhere, with the reason.
 NOT_WALKED_HERE = {

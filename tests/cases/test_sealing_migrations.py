@@ -21,6 +21,10 @@ from cases.models import IdentityDocument, Person
 from rsd.models import Application, Interview
 from tests.cases.rawsql import read_column
 
+# Upgrades of existing data happen on deployments, which run PostgreSQL: CI migrates back
+# and forth there (each way takes minutes).
+pytestmark = pytest.mark.ci_postgresql
+
 BEFORE = [("cases", "0018_two_factor"), ("rsd", "0002_priority_index")]
 SEALED = {("cases", "0019_sealed_needs"), ("rsd", "0003_sealed_needs_and_places")}
 NOW = timezone.now()

@@ -16,6 +16,10 @@ from cases import two_factor_secrets
 from cases.models import AuthenticatorApp, BackupCode, BackupCodeSet
 from tests.cases.rawsql import read_column
 
+# Upgrades of existing data happen on deployments, which run PostgreSQL: CI migrates back
+# and forth there (each way takes minutes).
+pytestmark = pytest.mark.ci_postgresql
+
 # django-otp's apps named too: their models are then in the historical state.
 BEFORE = [("cases", "0044_rate_limit_notifications"), ("otp_totp", "0003_add_timestamps"),
           ("otp_static", "0003_add_timestamps")]
