@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from cases import access, selectors, workflow
+from cases import access, listed, selectors, workflow
 from cases.models import Case, CaseDeadline, Role, User
 
 ROWS = 20  # deadlines listed per panel; the totals say how many there are (up to a limit)
@@ -61,10 +61,15 @@ class Deadlines:
         return [r.case for r in (self.mine or []) + (self.offices or [])]
 
 
-def _rows(deadlines: list[CaseDeadline]) -> list[DeadlineRow]:
+def _rows(deadlines: QuerySet[CaseDeadline]) -> list[DeadlineRow]:
+    """The panel's first ROWS deadlines, their cases read as a table lists them."""
+    found = list(deadlines.select_related(None).prefetch_related(None)
+                 .values_list("case_id", "clock", "due_on")[:ROWS])
+    cases = {c.pk: c for c in listed.listed_cases([case_id for case_id, _c, _d in found])}
     today = timezone.localdate()
-    return [DeadlineRow(case=d.case, clock=d.clock, label=workflow.clock_label(d.case, d.clock),
-                        due_on=d.due_on, days=(d.due_on - today).days) for d in deadlines]
+    return [DeadlineRow(case=cases[case_id], clock=clock, label=workflow.clock_label(cases[case_id], clock),
+                        due_on=due_on, days=(due_on - today).days)
+            for case_id, clock, due_on in found if case_id in cases]  # gone since: not shown
 
 
 def _total(rows: list[DeadlineRow], qs: QuerySet[CaseDeadline]) -> selectors.Bounded:
@@ -84,18 +89,31 @@ def first_rows(qs: QuerySet[Any], page: int) -> tuple[list[Any], selectors.Bound
     return rows, total(rows, page, qs)
 
 
+def first_cases(qs: QuerySet[Case], page: int, *annotations: str) -> tuple[list[Case], selectors.Bounded]:
+    """`first_rows` of a query of cases, read as a table lists them (`listed.listed_cases`):
+    the query gives the ids in its order, and the values of `annotations` to set on each."""
+    found = list(qs.select_related(None).prefetch_related(None)
+                 .values_list("pk", *annotations)[:page])
+    values = {row[0]: row[1:] for row in found}
+    rows = listed.listed_cases(list(values))  # in the query's order
+    for case in rows:
+        for name, value in zip(annotations, values[case.pk], strict=True):
+            setattr(case, name, value)
+    return rows, total(rows, page, qs)
+
+
 def deadlines(user: User, *, within_days: int = selectors.DUE_SOON_DAYS) -> Deadlines:
     """Overdue and soon-due deadlines: caseworkers their own cases', supervisors their offices'."""
     held = access.roles_by_office(user)
     out = Deadlines(within_days=within_days)
     if held.get(Role.CASEWORKER):
         mine = selectors.due_deadlines(user, mine_only=True, within_days=within_days)
-        out.mine = _rows(list(mine[:ROWS]))
+        out.mine = _rows(mine)
         out.mine_total = _total(out.mine, mine)
     if held.get(Role.SUPERVISOR):
         offices = selectors.due_deadlines(user, within_days=within_days,
                                           offices=access.offices_where(user, Role.SUPERVISOR))
-        out.offices = _rows(list(offices[:ROWS]))
+        out.offices = _rows(offices)
         out.offices_total = _total(out.offices, offices)
         out.per_office = selectors.supervised_deadlines(user, within_days=within_days)
     return out

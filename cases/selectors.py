@@ -32,7 +32,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases import listing, workflow
+from cases import listed, listing, workflow
 from cases.access import (
     CASE_ROLES,
     as_uuid,
@@ -372,10 +372,8 @@ def _first(parts: list[QuerySet[Case]], order: tuple[str, ...], n: int, *columns
     """The first `n` cases of the parts together, in `order`, read as the list shows them. Each
     part walks its own index for `n` ids at most; the database orders the ids found (so a
     reference sorts as the database collates it)."""
-    if len(parts) == 1:
-        return list(as_listed(parts[0], *columns).order_by(*order)[:n])
     ids = _ids([p.order_by(*order).values_list("pk", flat=True)[:n] for p in parts])
-    return list(as_listed(Case.objects.filter(pk__in=ids), *columns).order_by(*order)[:n])
+    return listed.listed_cases(ids, order=order, limit=n, columns=columns)
 
 
 def _by_deadline(parts: list[Q], cursor: _Cursor | None, n: int, *, running_too: bool = True

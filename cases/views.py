@@ -121,8 +121,9 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     held = access.roles_by_office(user)
     ctx: dict[str, Any] = {"held": held, "offices": selectors.user_offices(user)}
     if held.get(Role.CASEWORKER) or held.get(Role.SUPERVISOR):
-        my_cases = list(selectors.as_listed(selectors.my_cases(user)).order_by("-opened_at")[:15])
-        queue = list(selectors.as_listed(selectors.unassigned_queue(user)).order_by("-opened_at")[:15])
+        # The case list's own pages (each part of the scope walks its index): the newest 15.
+        my_cases = selectors.case_list(user, show="mine", limit=15).cases
+        queue = selectors.case_list(user, show="queue", limit=15).cases
         deadlines = dashboard_parts.deadlines(user)
         sections = dashboard_parts.sections(user)
         between = office_queue.summary(user)

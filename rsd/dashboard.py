@@ -4,7 +4,7 @@ their interview (registered with cases.dashboard from RsdConfig.ready)."""
 from __future__ import annotations
 
 from cases import access, selectors
-from cases.dashboard import Section, first_rows
+from cases.dashboard import Section, first_cases
 from cases.models import CaseKind, Role, User
 from rsd.selectors import priority_not_interviewed
 
@@ -14,7 +14,7 @@ PRIORITY_ROWS = 10
 def section(user: User) -> Section | None:
     if not access.has_role(user, *access.CASE_ROLES):
         return None
-    priority, total = first_rows(priority_not_interviewed(user), PRIORITY_ROWS)
+    priority, total = first_cases(priority_not_interviewed(user), PRIORITY_ROWS, "applied_on")
     context = {"priority": priority, "priority_total": total, "review_count": None}
     if access.has_role(user, Role.SUPERVISOR):
         # The queue's own filter, without its ordering annotations: only the number is shown,

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from cases import access, selectors
-from cases.dashboard import Section, first_rows
+from cases.dashboard import Section, first_cases, first_rows
 from cases.models import Case, Role, User
 from tip.names import States
 from tip.selectors import awaiting, overdue_reviews, overdue_services
@@ -26,7 +26,7 @@ def section(user: User) -> Section | None:
     if not access.has_role(user, *access.CASE_ROLES):
         return None
     today = timezone.localdate()
-    screening, screening_total = _listed(awaiting(user, States.OPEN, States.SCREENING))
+    screening, screening_total = first_cases(awaiting(user, States.OPEN, States.SCREENING), ROWS)
     services, services_total = _listed(overdue_services(user, today))
     reviews, reviews_total = _listed(overdue_reviews(user, today))
     context = {"screening": screening, "screening_total": screening_total,
@@ -35,7 +35,7 @@ def section(user: User) -> Section | None:
                "overdue_reviews": reviews, "overdue_reviews_total": reviews_total}
     cases: list[Case] = list(screening)
     if access.has_role(user, Role.SUPERVISOR):
-        identification, total = _listed(awaiting(user, States.IDENTIFICATION))
+        identification, total = first_cases(awaiting(user, States.IDENTIFICATION), ROWS)
         context.update(identification=identification, identification_total=total)
         cases += identification
     cases += [s.case for s in services] + [p.case for p in reviews]

@@ -459,4 +459,6 @@ def test_a_page_reads_the_names_only(client, world, supervisor):
         with CaptureQueriesContext(connection) as ctx:
             client.get(reverse("case_list"), {"show": "all", "sort": sort})
         sql = " ".join(q["sql"] for q in ctx.captured_queries)
-        assert '"cases_person"."given_names"' in sql and '"cases_person"."address"' not in sql
+        # The ORM's read or the written-out one (cases.listed, alias p).
+        assert '"cases_person"."given_names"' in sql or 'p."given_names"' in sql
+        assert '"cases_person"."address"' not in sql and 'p."address"' not in sql
