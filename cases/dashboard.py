@@ -61,20 +61,23 @@ class Deadlines:
         return [r.case for r in (self.mine or []) + (self.offices or [])]
 
 
-def _rows(deadlines: QuerySet[CaseDeadline]) -> list[DeadlineRow]:
-    """The panel's first ROWS deadlines, their cases read as a table lists them."""
-    found = list(deadlines.select_related(None).prefetch_related(None)
-                 .values_list("case_id", "clock", "due_on")[:ROWS])
+def _counted(qs: QuerySet[Any], page: int) -> tuple[list[Any], selectors.Bounded]:
+    """The first `page` rows of `qs` (a values query) and how many there are up to the count's
+    limit, from one statement: reading the ids past the page costs less than a second one."""
+    found = list(qs[:selectors.COUNT_LIMIT + 1])
+    return found[:page], selectors.bounded(len(found))
+
+
+def _rows(deadlines: QuerySet[CaseDeadline]) -> tuple[list[DeadlineRow], selectors.Bounded]:
+    """The panel's first ROWS deadlines, their cases read as a table lists them, and how many
+    there are."""
+    found, count = _counted(deadlines.select_related(None).prefetch_related(None)
+                            .values_list("case_id", "clock", "due_on"), ROWS)
     cases = {c.pk: c for c in listed.listed_cases([case_id for case_id, _c, _d in found])}
     today = timezone.localdate()
     return [DeadlineRow(case=cases[case_id], clock=clock, label=workflow.clock_label(cases[case_id], clock),
                         due_on=due_on, days=(due_on - today).days)
-            for case_id, clock, due_on in found if case_id in cases]  # gone since: not shown
-
-
-def _total(rows: list[DeadlineRow], qs: QuerySet[CaseDeadline]) -> selectors.Bounded:
-    """How many deadlines there are: counted (up to a limit) only when the panel is full."""
-    return total(rows, ROWS, qs)
+            for case_id, clock, due_on in found if case_id in cases], count  # gone since: not shown
 
 
 def total(rows: list[Any], page: int, qs: QuerySet[Any]) -> selectors.Bounded:
@@ -91,15 +94,16 @@ def first_rows(qs: QuerySet[Any], page: int) -> tuple[list[Any], selectors.Bound
 
 def first_cases(qs: QuerySet[Case], page: int, *annotations: str) -> tuple[list[Case], selectors.Bounded]:
     """`first_rows` of a query of cases, read as a table lists them (`listed.listed_cases`):
-    the query gives the ids in its order, and the values of `annotations` to set on each."""
-    found = list(qs.select_related(None).prefetch_related(None)
-                 .values_list("pk", *annotations)[:page])
+    the query gives the ids in its order (and how many there are, in the same statement), and
+    the values of `annotations` to set on each."""
+    found, count = _counted(qs.select_related(None).prefetch_related(None)
+                            .values_list("pk", *annotations), page)
     values = {row[0]: row[1:] for row in found}
     rows = listed.listed_cases(list(values))  # in the query's order
     for case in rows:
         for name, value in zip(annotations, values[case.pk], strict=True):
             setattr(case, name, value)
-    return rows, total(rows, page, qs)
+    return rows, count
 
 
 def deadlines(user: User, *, within_days: int = selectors.DUE_SOON_DAYS) -> Deadlines:
@@ -108,13 +112,11 @@ def deadlines(user: User, *, within_days: int = selectors.DUE_SOON_DAYS) -> Dead
     out = Deadlines(within_days=within_days)
     if held.get(Role.CASEWORKER):
         mine = selectors.due_deadlines(user, mine_only=True, within_days=within_days)
-        out.mine = _rows(mine)
-        out.mine_total = _total(out.mine, mine)
+        out.mine, out.mine_total = _rows(mine)
     if held.get(Role.SUPERVISOR):
         offices = selectors.due_deadlines(user, within_days=within_days,
                                           offices=access.offices_where(user, Role.SUPERVISOR))
-        out.offices = _rows(offices)
-        out.offices_total = _total(out.offices, offices)
+        out.offices, out.offices_total = _rows(offices)
         out.per_office = selectors.supervised_deadlines(user, within_days=within_days)
     return out
 

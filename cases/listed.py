@@ -1,4 +1,5 @@
-"""Cases as a table lists them, read in one written-out statement (docs/architecture.md#speed).
+"""Cases as a table lists them, and one case whole, read in one written-out statement
+(docs/architecture.md#speed).
 
 The rows are the columns a table of cases shows (cases/_case_table.html) and what its state
 label needs, with the office's country, the assignee's name and the principal's sealed name
@@ -37,9 +38,9 @@ _JOINED: tuple[tuple[type[Model], str, frozenset[str]], ...] = (
 Converter = Callable[[Any, Any, Any], Any]
 
 
-def _fields(model: type[Model], names: frozenset[str]) -> list[Field[Any, Any]]:
-    # In the model's own order: Model.from_db reads values in that order.
-    return [f for f in model._meta.concrete_fields if f.attname in names]
+def _fields(model: type[Model], names: frozenset[str] | None) -> list[Field[Any, Any]]:
+    # In the model's own order: Model.from_db reads values in that order. None: every column.
+    return [f for f in model._meta.concrete_fields if names is None or f.attname in names]
 
 
 def _converters(field: Field[Any, Any], alias: str) -> tuple[Any, list[Converter]]:
@@ -49,13 +50,19 @@ def _converters(field: Field[Any, Any], alias: str) -> tuple[Any, list[Converter
     return col, [*connection.ops.get_db_converters(col), *field.get_db_converters(connection)]
 
 
+Shape = tuple[type[Model], list[str], list[tuple[Any, list[Converter]]]]
+
+
 @functools.cache
-def _statement(vendor: str, extra: frozenset[str], order: tuple[str, ...]
-               ) -> tuple[str, list[tuple[type[Model], list[str], list[tuple[Any, list[Converter]]]]]]:
+def _statement(vendor: str, extra: frozenset[str], order: tuple[str, ...], whole: bool = False
+               ) -> tuple[str, list[Shape]]:
+    """The statement (its ids still to be placed) and how to build each row's four models.
+    `whole`: every column of each, as `select_related` reads them."""
     q = connection.ops.quote_name
-    models: list[tuple[type[Model], str, frozenset[str]]] = [(Case, "c", CASE_COLUMNS | extra), *_JOINED]
+    base: list[tuple[type[Model], str, frozenset[str]]] = [(Case, "c", CASE_COLUMNS | extra), *_JOINED]
+    models = [(m, alias, None if whole else names) for m, alias, names in base]
     select: list[str] = []
-    shapes: list[tuple[type[Model], list[str], list[tuple[Any, list[Converter]]]]] = []
+    shapes: list[Shape] = []
     for model, alias, names in models:
         fields = _fields(model, names)
         select += [f"{alias}.{q(str(f.column))}" for f in fields]
@@ -83,18 +90,7 @@ def _foreign_key(name: str) -> ForeignKey[Any, Any]:
     return field
 
 
-def listed_cases(ids: Sequence[uuid.UUID], *, order: Sequence[str] = (), limit: int | None = None,
-                 columns: Sequence[str] = ()) -> list[Case]:
-    """The cases `ids` with their office, assignee and principal as a table shows them, in
-    `order` (of ORDERABLE, "-" for descending) up to `limit`; without an order, in the order of
-    `ids`. `columns`: more of the case's own (EXTRA_COLUMNS) besides what a table shows."""
-    ids = list(dict.fromkeys(ids))
-    if not ids:
-        return []
-    extra = frozenset(columns) - CASE_COLUMNS
-    if not extra <= EXTRA_COLUMNS:
-        raise ValueError(f"listed cases do not read {sorted(extra - EXTRA_COLUMNS)}")
-    sql, shapes = _statement(connection.vendor, extra, tuple(order))
+def _read(ids: list[uuid.UUID], sql: str, shapes: list[Shape]) -> list[Case]:
     pk = Case._meta.pk
     params = [pk.get_db_prep_value(i, connection) for i in ids]
     with connection.cursor() as cursor:
@@ -119,7 +115,29 @@ def listed_cases(ids: Sequence[uuid.UUID], *, order: Sequence[str] = (), limit: 
         assignee_field.set_cached_value(case, assignee)
         principal_field.set_cached_value(case, principal)
         found.append(case)
+    return found
+
+
+def listed_cases(ids: Sequence[uuid.UUID], *, order: Sequence[str] = (), limit: int | None = None,
+                 columns: Sequence[str] = ()) -> list[Case]:
+    """The cases `ids` with their office, assignee and principal as a table shows them, in
+    `order` (of ORDERABLE, "-" for descending) up to `limit`; without an order, in the order of
+    `ids`. `columns`: more of the case's own (EXTRA_COLUMNS) besides what a table shows."""
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return []
+    extra = frozenset(columns) - CASE_COLUMNS
+    if not extra <= EXTRA_COLUMNS:
+        raise ValueError(f"listed cases do not read {sorted(extra - EXTRA_COLUMNS)}")
+    found = _read(ids, *_statement(connection.vendor, extra, tuple(order)))
     if not order:
         at = {pk: n for n, pk in enumerate(ids)}
         found.sort(key=lambda c: at[c.pk])
     return found[:limit] if limit is not None else found
+
+
+def whole_case(case_id: uuid.UUID) -> Case | None:
+    """The case `case_id` with its whole office, assignee and principal (what
+    `select_related` reads), or None. Not scoped: `selectors.get_case` judges it."""
+    found = _read([case_id], *_statement(connection.vendor, frozenset(), (), whole=True))
+    return found[0] if found else None

@@ -515,11 +515,22 @@ def case_list_choices(user: User) -> listing.ListChoices:
 
 
 def get_case(user: User, case_id: uuid.UUID | str) -> Case:
-    """The case if this user may see it; 404 otherwise (never reveal that it exists)."""
+    """The case if this user may see it; 404 otherwise (never reveal that it exists).
+
+    Read by its id with its office, assignee and principal in one written-out statement and
+    judged by `access.sees_case`, the rule of `visible_cases` for a row already read: every
+    case page and step asks, and building the scoped query cost more than the database took
+    to answer it (docs/architecture.md#speed). A test holds it to `visible_cases`."""
+    if not user.is_authenticated or not user.is_active:
+        raise Http404("No such case.")
     try:
-        return visible_cases(user).get(pk=case_id)
-    except (Case.DoesNotExist, ValidationError, ValueError, TypeError):
+        key = case_id if isinstance(case_id, uuid.UUID) else uuid.UUID(str(case_id))
+    except (ValueError, TypeError, AttributeError):
         raise Http404("No such case.") from None
+    case = listed.whole_case(key)
+    if case is None or not sees_case(user, case.pk, case.office_id, case.assigned_to_id):
+        raise Http404("No such case.")
+    return case
 
 
 def visible_people(user: User) -> QuerySet[Person]:

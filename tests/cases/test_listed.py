@@ -76,3 +76,38 @@ def test_no_ids_no_statement_and_what_it_cannot_read_is_refused(cases):
         listed.listed_cases([cases[0].pk], order=["principal__family_names"])
     with pytest.raises(ValueError, match="do not read"):
         listed.listed_cases([cases[0].pk], columns=["details"])
+
+
+def test_get_case_opens_exactly_what_visible_cases_holds(cases, caseworker, caseworker2, supervisor,
+                                                         other_caseworker, other_supervisor, auditor):
+    from django.http import Http404
+
+    from cases import access
+    from cases.models import User
+
+    abroad = cases[4]
+    services.grant_case_access(by=other_supervisor, case=abroad, user=caseworker2, reason="Joint")
+    gone = User.objects.create_user("gone", password="x")
+    inactive_supervisor = User.objects.get(pk=supervisor.pk)
+    everyone = [caseworker, caseworker2, supervisor, other_caseworker, other_supervisor, auditor, gone]
+    checked = 0
+    for user in everyone:
+        access.forget(user)
+        visible = set(selectors.visible_cases(user).values_list("pk", flat=True))
+        for case in cases:
+            if case.pk in visible:
+                got = selectors.get_case(user, str(case.pk))
+                assert (got.pk, got.office.code, str(got.principal)) == \
+                    (case.pk, case.office.code, str(Case.objects.get(pk=case.pk).principal))
+                checked += 1
+            else:
+                with pytest.raises(Http404):
+                    selectors.get_case(user, case.pk)
+    assert checked >= 8  # both offices' staff saw some, the grantee the case abroad
+    assert selectors.get_case(caseworker2, abroad.pk).pk == abroad.pk
+    inactive_supervisor.is_active = False
+    with pytest.raises(Http404):
+        selectors.get_case(inactive_supervisor, cases[0].pk)
+    for junk in ("not-a-uuid", "", None, 7, str(uuid.uuid4())):
+        with pytest.raises(Http404):
+            selectors.get_case(supervisor, junk)
