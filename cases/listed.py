@@ -54,10 +54,11 @@ Shape = tuple[type[Model], list[str], list[tuple[Any, list[Converter]]]]
 
 
 @functools.cache
-def _statement(vendor: str, extra: frozenset[str], order: tuple[str, ...], whole: bool = False
-               ) -> tuple[str, list[Shape]]:
+def _statement(vendor: str, extra: frozenset[str], order: tuple[str, ...], whole: bool = False,
+               lock: bool = False) -> tuple[str, list[Shape]]:
     """The statement (its ids still to be placed) and how to build each row's four models.
-    `whole`: every column of each, as `select_related` reads them."""
+    `whole`: every column of each, as `select_related` reads them; `lock`: the case rows only
+    locked for update, where the database locks rows."""
     q = connection.ops.quote_name
     base: list[tuple[type[Model], str, frozenset[str]]] = [(Case, "c", CASE_COLUMNS | extra), *_JOINED]
     models = [(m, alias, None if whole else names) for m, alias, names in base]
@@ -80,6 +81,8 @@ def _statement(vendor: str, extra: frozenset[str], order: tuple[str, ...], whole
            f" LEFT JOIN {q(User._meta.db_table)} u ON u.id = c.assigned_to_id"
            f" JOIN {q(Person._meta.db_table)} p ON p.id = c.principal_id"
            " WHERE c.id IN ({ids})" + (f" ORDER BY {', '.join(terms)}" if terms else ""))
+    if lock and connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF c"
     return sql, shapes
 
 
@@ -136,8 +139,10 @@ def listed_cases(ids: Sequence[uuid.UUID], *, order: Sequence[str] = (), limit: 
     return found[:limit] if limit is not None else found
 
 
-def whole_case(case_id: uuid.UUID) -> Case | None:
+def whole_case(case_id: uuid.UUID, *, lock: bool = False) -> Case | None:
     """The case `case_id` with its whole office, assignee and principal (what
-    `select_related` reads), or None. Not scoped: `selectors.get_case` judges it."""
-    found = _read([case_id], *_statement(connection.vendor, frozenset(), (), whole=True))
+    `select_related` reads), or None. Not scoped: `selectors.get_case` judges it. `lock`: the
+    case row (only: not its office, whose every case would wait) locked until the commit, as
+    a workflow step reads it."""
+    found = _read([case_id], *_statement(connection.vendor, frozenset(), (), whole=True, lock=lock))
     return found[0] if found else None

@@ -226,9 +226,16 @@ def refresh_all(chunk: int = 5000, progress: Any = None) -> int:
 
 # --- Signals ------------------------------------------------------------------------------
 
-def _case_saved(sender: Any, instance: Case, created: bool = False, **kwargs: Any) -> None:
+# What a case's facts copy of it: a save that names its fields and none of these leaves them.
+_COPIED = frozenset({"office", "office_id", "procedure", "closed_at"})
+
+
+def _case_saved(sender: Any, instance: Case, created: bool = False,
+                update_fields: frozenset[str] | None = None, **kwargs: Any) -> None:
     if created:  # nothing counts yet: its records come after it
         return
+    if update_fields is not None and not _COPIED & update_fields:
+        return  # a step within the procedure (cases.workflow names only what it changed)
     closed = timezone.localdate(instance.closed_at) if instance.closed_at else None
     # A period met stays with the office that met it; a running one moves with the case,
     # as its deadline does (cases.handovers).

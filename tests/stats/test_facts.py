@@ -89,6 +89,35 @@ def test_a_workflow_step_updates_the_numbers_in_its_own_transaction(caseworker, 
         assert after.get("fi_closed", 0) == before.get("fi_closed", 0) + 1
 
 
+def test_a_reopening_clears_until_and_a_step_within_the_procedure_writes_no_row(caseworker,
+                                                                                 supervisor, office):
+    import datetime
+
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from rsd.services import interviews
+
+    built = asylum(caseworker, office, nationality="HN", applied=D(2026, 2, 1))
+    Case.objects.filter(pk=built.case.pk).update(step_no=built.steps)
+    closure.take_step(by=caseworker, case=Case.objects.get(pk=built.case.pk), name="withdraw",
+                      reason="La solicitante desiste por escrito.")
+    assert Fact.objects.get(case=built.case, kind="application").until is not None
+    closure.take_step(by=supervisor, case=Case.objects.get(pk=built.case.pk), name="reopen",
+                      reason="Retira el desistimiento.", ground="changed_circumstances")
+    assert Fact.objects.get(case=built.case, kind="application").until is None
+
+    # Neither the procedure nor the closing changes: the copies stay, and are not rewritten.
+    kept = _rows(built.case)
+    with CaptureQueriesContext(connection) as ctx:
+        interviews.schedule_interview(
+            by=caseworker, case=Case.objects.get(pk=built.case.pk), place="Sala 2",
+            when=timezone.now() + datetime.timedelta(days=3), interviewer=caseworker)
+    assert Case.objects.get(pk=built.case.pk).state == "interview_scheduled"
+    assert not [q for q in ctx.captured_queries if q["sql"].startswith('UPDATE "stats_fact"')]
+    assert _rows(built.case) == kept
+
+
 def test_trafficking_rows(caseworker, office):
     built = trafficking(caseworker, office, screened=D(2026, 3, 1),
                         identified=("ActualVictimOfTrafficking", D(2026, 4, 1)))
