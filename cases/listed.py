@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Field, ForeignKey, Model
+from django.db.models import ForeignKey, Model
 
+from cases import rows
 from cases.models import Case, Office, Person, User
 
 CASE_COLUMNS = frozenset({"id", "reference", "kind", "state", "procedure", "office_id", "principal_id",
@@ -35,40 +36,18 @@ _JOINED: tuple[tuple[type[Model], str, frozenset[str]], ...] = (
     (Person, "p", frozenset({"id", "given_names", "family_names", "erased_at"})),
 )
 
-Converter = Callable[[Any, Any, Any], Any]
-
-
-def _fields(model: type[Model], names: frozenset[str] | None) -> list[Field[Any, Any]]:
-    # In the model's own order: Model.from_db reads values in that order. None: every column.
-    return [f for f in model._meta.concrete_fields if names is None or f.attname in names]
-
-
-def _converters(field: Field[Any, Any], alias: str) -> tuple[Any, list[Converter]]:
-    """What the ORM applies to the column as read (SQLite's text dates and UUIDs, say), and the
-    column expression they are given."""
-    col = field.get_col(alias)
-    return col, [*connection.ops.get_db_converters(col), *field.get_db_converters(connection)]
-
-
-Shape = tuple[type[Model], list[str], list[tuple[Any, list[Converter]]]]
-
 
 @functools.cache
 def _statement(vendor: str, extra: frozenset[str], order: tuple[str, ...], whole: bool = False,
-               lock: bool = False) -> tuple[str, list[Shape]]:
+               lock: bool = False) -> tuple[str, list[rows.Shape]]:
     """The statement (its ids still to be placed) and how to build each row's four models.
     `whole`: every column of each, as `select_related` reads them; `lock`: the case rows only
     locked for update, where the database locks rows."""
     q = connection.ops.quote_name
     base: list[tuple[type[Model], str, frozenset[str]]] = [(Case, "c", CASE_COLUMNS | extra), *_JOINED]
     models = [(m, alias, None if whole else names) for m, alias, names in base]
-    select: list[str] = []
-    shapes: list[Shape] = []
-    for model, alias, names in models:
-        fields = _fields(model, names)
-        select += [f"{alias}.{q(str(f.column))}" for f in fields]
-        shapes.append((model, [f.attname for f in fields],
-                       [_converters(f, alias) for f in fields]))
+    shapes = [rows.shape(model, alias, names) for model, alias, names in models]
+    select = [column for s in shapes for column in s.select]
     terms = []
     for key in order:
         name = key.lstrip("-")
@@ -93,27 +72,18 @@ def _foreign_key(name: str) -> ForeignKey[Any, Any]:
     return field
 
 
-def _read(ids: list[uuid.UUID], sql: str, shapes: list[Shape]) -> list[Case]:
+def _read(ids: list[uuid.UUID], sql: str, shapes: list[rows.Shape]) -> list[Case]:
     pk = Case._meta.pk
     params = [pk.get_db_prep_value(i, connection) for i in ids]
     with connection.cursor() as cursor:
         cursor.execute(sql.format(ids=", ".join(["%s"] * len(params))), params)
-        rows = cursor.fetchall()
+        read = cursor.fetchall()
     office_field, assignee_field, principal_field = (
         _foreign_key(name) for name in ("office", "assigned_to", "principal"))
     found: list[Case] = []
-    for row in rows:
+    for row in read:
         values = iter(row)
-        made: list[Any] = []
-        for model, names, fields in shapes:
-            read = []
-            for col, converters in fields:
-                value = next(values)
-                for convert in converters:
-                    value = convert(value, col, connection)
-                read.append(value)
-            made.append(None if read[0] is None else model.from_db(connection.alias, names, read))
-        case, office, assignee, principal = made
+        case, office, assignee, principal = (s.build(values) for s in shapes)
         office_field.set_cached_value(case, office)
         assignee_field.set_cached_value(case, assignee)
         principal_field.set_cached_value(case, principal)

@@ -111,3 +111,18 @@ def test_get_case_opens_exactly_what_visible_cases_holds(cases, caseworker, case
     for junk in ("not-a-uuid", "", None, 7, str(uuid.uuid4())):
         with pytest.raises(Http404):
             selectors.get_case(supervisor, junk)
+
+
+def test_a_data_key_read_written_out_is_the_orms(cases):
+    from cases import rows
+    from cases.keystore import ModelKeyStore
+    from cases.models import DataKey, Person
+
+    subject = cases[0].principal_id
+    got, want = ModelKeyStore().get(subject), DataKey.objects.get(subject_id=subject)
+    fields = [f.attname for f in DataKey._meta.concrete_fields]
+    assert [getattr(got, f) for f in fields] == [getattr(want, f) for f in fields]
+    assert isinstance(got.subject_id, uuid.UUID) and bytes(got.wrapped) == bytes(want.wrapped)
+    assert ModelKeyStore().get(uuid.uuid4()) is None
+    with pytest.raises(ValueError, match="primary key first"):
+        rows.shape(Person, "p", frozenset({"given_names"}))
