@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db import connection
@@ -59,7 +59,7 @@ def _statement(vendor: str, extra: frozenset[str], order: tuple[str, ...], whole
            f" JOIN {q(Office._meta.db_table)} o ON o.id = c.office_id"
            f" LEFT JOIN {q(User._meta.db_table)} u ON u.id = c.assigned_to_id"
            f" JOIN {q(Person._meta.db_table)} p ON p.id = c.principal_id"
-           " WHERE c.id IN ({ids})" + (f" ORDER BY {', '.join(terms)}" if terms else ""))
+           " WHERE c.id IN ({ids})" + (f" ORDER BY {', '.join(terms)} LIMIT %s" if terms else ""))
     if lock and connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF c"
     return sql, shapes
@@ -72,18 +72,31 @@ def _foreign_key(name: str) -> ForeignKey[Any, Any]:
     return field
 
 
-def _read(ids: list[uuid.UUID], sql: str, shapes: list[rows.Shape]) -> list[Case]:
+def _read(ids: list[uuid.UUID], sql: str, shapes: list[rows.Shape], *more: Any) -> list[Case]:
     pk = Case._meta.pk
     params = [pk.get_db_prep_value(i, connection) for i in ids]
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(ids=", ".join(["%s"] * len(params))), params)
+        cursor.execute(sql.format(ids=", ".join(["%s"] * len(params))), [*params, *more])
         read = cursor.fetchall()
     office_field, assignee_field, principal_field = (
         _foreign_key(name) for name in ("office", "assigned_to", "principal"))
+    case_shape, office_shape, user_shape, person_shape = shapes
+    # A page's cases share a few offices and assignees: each is built once (read-only rows).
+    built: dict[tuple[str, Any], Any] = {}
+
+    def shared(shape: rows.Shape, values: Iterator[Any]) -> Any:
+        part = [next(values) for _ in shape.names]
+        key = (shape.alias, part[0])
+        if key not in built:
+            built[key] = shape.build(iter(part))
+        return built[key]
+
     found: list[Case] = []
     for row in read:
         values = iter(row)
-        case, office, assignee, principal = (s.build(values) for s in shapes)
+        case = case_shape.build(values)
+        office, assignee = shared(office_shape, values), shared(user_shape, values)
+        principal = person_shape.build(values)
         office_field.set_cached_value(case, office)
         assignee_field.set_cached_value(case, assignee)
         principal_field.set_cached_value(case, principal)
@@ -102,10 +115,12 @@ def listed_cases(ids: Sequence[uuid.UUID], *, order: Sequence[str] = (), limit: 
     extra = frozenset(columns) - CASE_COLUMNS
     if not extra <= EXTRA_COLUMNS:
         raise ValueError(f"listed cases do not read {sorted(extra - EXTRA_COLUMNS)}")
-    found = _read(ids, *_statement(connection.vendor, extra, tuple(order)))
-    if not order:
-        at = {pk: n for n, pk in enumerate(ids)}
-        found.sort(key=lambda c: at[c.pk])
+    if order:  # the database orders and cuts
+        return _read(ids, *_statement(connection.vendor, extra, tuple(order)),
+                     len(ids) if limit is None else limit)
+    found = _read(ids, *_statement(connection.vendor, extra, ()))
+    at = {pk: n for n, pk in enumerate(ids)}
+    found.sort(key=lambda c: at[c.pk])
     return found[:limit] if limit is not None else found
 
 
