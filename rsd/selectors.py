@@ -347,8 +347,11 @@ def appeal_decision(case: Case) -> Decision | None:
 
 def governing_decision(case: Case) -> Decision | None:
     """The decision that stands: the appeal decision once there is one, else the first."""
-    first = first_instance_decision(case)
-    appeal = appeal_decision(case)
+    latest: dict[str, Decision] = {}  # per stage, the one recorded last: one read for both
+    for decision in (Decision.objects.filter(case=case, stage__in=(Stage.FIRST_INSTANCE, Stage.APPEAL))
+                     .order_by("-recorded_at")):
+        latest.setdefault(decision.stage, decision)
+    first, appeal = latest.get(Stage.FIRST_INSTANCE), latest.get(Stage.APPEAL)
     if appeal and first and appeal.recorded_at > first.recorded_at:
         return appeal
     return first
