@@ -2,7 +2,7 @@
 (docs/architecture.md#speed).
 
 The rows are the columns a table of cases shows (cases/_case_table.html) and what its state
-label needs, with the office's country, the assignee's name and the principal's sealed name
+label needs, with the office's code and country, the assignee's name and the principal's sealed name
 joined: real model instances, so a template, `Case.state_label` and the name's decryption
 work on them as on any. Building the same read through the ORM (a select_related query and a
 prefetch of the principals) cost more than twice the statement's whole time.
