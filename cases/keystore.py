@@ -46,8 +46,12 @@ def ensure_key(subject: uuid.UUID) -> uuid.UUID:
 
 
 @functools.cache
-def _data_key() -> rows.Shape:
-    return rows.shape(DataKey, "k")
+def _data_key() -> tuple[str, rows.Shape]:
+    """The written-out read of a subject's key, and how to build its row (cases.rows)."""
+    key = rows.shape(DataKey, "k")
+    sql = (f"SELECT {', '.join(key.select)} FROM {connection.ops.quote_name(DataKey._meta.db_table)} k"  # noqa: S608 - names from models
+           " WHERE k.subject_id = %s ORDER BY k.id LIMIT 1")
+    return sql, key
 
 
 class ModelKeyStore:
@@ -55,11 +59,8 @@ class ModelKeyStore:
         DataKey.objects.create(id=key_id, subject_id=subject_id, kek_id=kek_id, wrapped=wrapped)
 
     def get(self, subject_id: uuid.UUID) -> DataKey | None:
-        # Written out (cases.rows): nearly every request opens one subject's key.
-        key = _data_key()
-        q = connection.ops.quote_name
-        sql = (f"SELECT {', '.join(key.select)} FROM {q(DataKey._meta.db_table)} k"  # noqa: S608 - names from models
-               " WHERE k.subject_id = %s ORDER BY k.id LIMIT 1")
+        # Written out: nearly every request opens one subject's key.
+        sql, key = _data_key()
         subject = DataKey._meta.get_field("subject_id").get_db_prep_value(subject_id, connection)
         with connection.cursor() as cursor:
             cursor.execute(sql, [subject])

@@ -26,8 +26,8 @@ from cases.models import Case, Office, Person, User
 
 CASE_COLUMNS = frozenset({"id", "reference", "kind", "state", "procedure", "office_id", "principal_id",
                           "assigned_to_id", "opened_at"})
-# What a caller may add (a sort key, a row's age) and order by.
-EXTRA_COLUMNS = frozenset({"updated_at", "closed_at", "step_no"})
+# What a caller may add: the one sort key a table does not show.
+EXTRA_COLUMNS = frozenset({"updated_at"})
 ORDERABLE = frozenset({"opened_at", "reference", "updated_at", "pk"})
 
 _JOINED: tuple[tuple[type[Model], str, frozenset[str]], ...] = (
