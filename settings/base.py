@@ -99,6 +99,11 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # to statements that run in 7 (docs/architecture.md#speed).
     options = DATABASES["default"].setdefault("OPTIONS", {})
     options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+    # Planning was most of the database's time on a page: a statement a connection runs a
+    # second time is prepared and planned once (docs/architecture.md#speed).
+    if os.environ.get("AMPARO_DB_PREPARE", "1") == "1":
+        options.setdefault("server_side_binding", True)
+        options.setdefault("prepare_threshold", 2)
 # The owner of the tables, for migrations (`manage.py migrate --database owner`); the
 # application then runs as DATABASE_URL's role, which may only INSERT and SELECT the audit
 # tables (README "Database roles").

@@ -141,6 +141,38 @@ def test_postgresql_connections_run_without_jit(postgres):
         assert cursor.fetchone() == ("off",)
 
 
+def test_postgresql_prepares_the_statements_a_connection_runs_again(postgres):
+    """Server-side binding: the second run of a statement prepares it, so its plan is kept for
+    the connection instead of being made on every request (docs/architecture.md#speed)."""
+    from cases.models import Office
+
+    shape = 'FROM "cases_office" WHERE ("cases_office"."city" = $1'
+    for _ in range(3):
+        list(Office.objects.filter(code="PREPARED", city="Nowhere").values_list("appeal_body"))
+    with postgres.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall() if shape in row[0]]
+    assert prepared, "the repeated statement was not prepared"
+    assert "PREPARED" not in prepared[0]  # the values are sent apart
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler():
+    script = ("import django; django.setup()\n"
+              "from django.conf import settings\n"
+              "o = settings.DATABASES['default']['OPTIONS']\n"
+              "print(o.get('server_side_binding'), o.get('prepare_threshold'))\n")
+    env = {k: os.environ[k] for k in PASSTHROUGH if k in os.environ}
+    env.update(DJANGO_SETTINGS_MODULE="settings.test",
+               DATABASE_URL="postgres://app@db.invalid:5432/amparo")
+    seen = {}
+    for value in ("1", "0"):
+        result = subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR, capture_output=True,
+                                text=True, env={**env, "AMPARO_DB_PREPARE": value}, timeout=120)
+        assert result.returncode == 0, result.stderr
+        seen[value] = result.stdout.split()
+    assert seen == {"1": ["True", "2"], "0": ["None", "None"]}
+
+
 def test_production_cookies_are_host_prefixed_secure_and_out_of_scripts_reach(prod_env):
     """`__Host-` cookies (Secure, Path=/, no Domain: no other host or plain HTTP sets or reads
     them), and neither the session nor the CSRF cookie readable by a script."""
