@@ -80,16 +80,15 @@ def _rows(deadlines: QuerySet[CaseDeadline]) -> tuple[list[DeadlineRow], selecto
             for case_id, clock, due_on in found if case_id in cases], count  # gone since: not shown
 
 
-def total(rows: list[Any], page: int, qs: QuerySet[Any]) -> selectors.Bounded:
-    """How many a panel showing `rows` (its first `page` of `qs`) stands for: counted (up to a
-    limit) only when the panel is full, so at most one statement more however many there are."""
-    return selectors.Bounded(len(rows)) if len(rows) < page else selectors.bounded_count(qs)
-
-
-def first_rows(qs: QuerySet[Any], page: int) -> tuple[list[Any], selectors.Bounded]:
-    """A panel's first `page` rows of `qs` and how many there are (`total`)."""
-    rows = list(qs[:page])
-    return rows, total(rows, page, qs)
+def first_records(qs: QuerySet[Any], page: int, *fields: str) -> tuple[list[Any], selectors.Bounded]:
+    """A panel's first `page` records of cases (a service, a plan) in `qs` and how many there
+    are up to the count's limit, from one statement reading only `fields`; each record's case
+    read as a table lists them (`listed.listed_cases`), not joined whole with its principal."""
+    found, count = _counted(qs.select_related(None).prefetch_related(None).only("case", *fields), page)
+    cases = {c.pk: c for c in listed.listed_cases(list(dict.fromkeys(r.case_id for r in found)))}
+    for record in found:
+        record.case = cases.get(record.case_id)
+    return [r for r in found if r.case is not None], count  # gone since: not shown
 
 
 def first_cases(qs: QuerySet[Case], page: int, *annotations: str) -> tuple[list[Case], selectors.Bounded]:

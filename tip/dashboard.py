@@ -4,13 +4,10 @@ supervisors) and identification (supervisors), and overdue support services and 
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from cases import access, selectors
-from cases.dashboard import Section, first_cases, first_rows
+from cases import access
+from cases.dashboard import Section, first_cases, first_records
 from cases.models import Case, Role, User
 from tip.names import States
 from tip.selectors import awaiting, overdue_reviews, overdue_services
@@ -18,17 +15,14 @@ from tip.selectors import awaiting, overdue_reviews, overdue_services
 ROWS = 10
 
 
-def _listed(qs: QuerySet[Any]) -> tuple[list[Any], selectors.Bounded]:
-    return first_rows(qs, ROWS)
-
-
 def section(user: User) -> Section | None:
     if not access.has_role(user, *access.CASE_ROLES):
         return None
     today = timezone.localdate()
     screening, screening_total = first_cases(awaiting(user, States.OPEN, States.SCREENING), ROWS)
-    services, services_total = _listed(overdue_services(user, today))
-    reviews, reviews_total = _listed(overdue_reviews(user, today))
+    services, services_total = first_records(overdue_services(user, today), ROWS,
+                                             "kind", "planned_end", "status")
+    reviews, reviews_total = first_records(overdue_reviews(user, today), ROWS, "review_on")
     context = {"screening": screening, "screening_total": screening_total,
                "identification": None, "identification_total": None,
                "overdue_services": services, "overdue_services_total": services_total,

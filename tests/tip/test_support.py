@@ -10,6 +10,7 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AuditEvent
@@ -118,6 +119,27 @@ def test_a_service_makes_the_plan_and_an_overdue_one_shows_on_both_dashboards(
         actual_end=today(), outcome="Se alojó en la casa refugio."))
     assert section(caseworker).context["overdue_services_total"] == 0
     assert b"refugio" not in _raw("tip_supportservice", "outcome", late.pk)
+
+
+def test_the_overdue_panel_shows_the_first_services_with_their_case_and_counts_the_rest(
+        tip, caseworker, organisation):
+    """Twelve overdue: the ten due longest ago, each with its case's reference and principal,
+    the service's kind, end and status; the count says twelve. The principal is read as a
+    table lists it (names only), not whole (address, phone...)."""
+    case = tip.at(States.ACTIVE)
+    for days_late in range(12, 0, -1):
+        support.add_service(by=caseworker, case=fresh(case), data=ServiceData(
+            kind=ServiceKind.SHELTER, provider=organisation, planned_start=today() - 40 * DAY,
+            planned_end=today() - days_late * DAY))
+    with CaptureQueriesContext(connection) as queries:
+        context = section(caseworker).context
+        rows = [(s.case.reference, str(s.case.principal), s.get_kind_display(),
+                 s.planned_end, s.get_status_display()) for s in context["overdue_services"]]
+    assert context["overdue_services_total"] == 12
+    assert rows == [(case.reference, str(case.principal), str(ServiceKind.SHELTER.label),
+                     today() - d * DAY, str(ServiceStatus.PLANNED.label)) for d in range(12, 2, -1)]
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "given_names" in read and "address" not in read and '"phone"' not in read
 
 
 def test_a_plan_review_date_passed_shows_on_the_dashboards(tip, caseworker, supervisor):
