@@ -4,6 +4,7 @@ a page of cases, and the template engine's cost per cell was most of the list's 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 from django import template
@@ -17,17 +18,25 @@ from cases.models import Case, CaseKind
 
 register = template.Library()
 
+_NO_CASE = uuid.UUID(int=0)
+
 
 @register.simple_tag
 def case_rows(cases: Iterable[Case], due_column: bool = False) -> SafeString:
     kinds = {value: str(label) for value, label in CaseKind.choices}
     queue = _("— queue —")
+    # Resolved once for the table: a row's link is the same path with its case's id.
+    link = reverse("case_detail", args=[_NO_CASE])
+    states: dict[tuple[str, str, int, str], str] = {}  # a state's label depends on no more
     rows = []
     for case in cases:
         due = getattr(case, "next_due", None)
+        state = (case.procedure, case.kind, case.office_id, case.state)
+        if state not in states:
+            states[state] = case.state_label
         rows.append((
-            reverse("case_detail", args=[case.pk]), case.reference, str(case.principal),
-            kinds.get(case.kind, case.kind), case.state_label,
+            link.replace(str(_NO_CASE), str(case.pk)), case.reference, str(case.principal),
+            kinds.get(case.kind, case.kind), states[state],
             str(case.assigned_to) if case.assigned_to_id else queue,
             timezone.localtime(case.opened_at).strftime("%Y-%m-%d"),
             format_html('<td class="text-nowrap">{}</td>', due.isoformat() if due else "—")
