@@ -37,6 +37,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -158,14 +159,52 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
     return out
 
 
-def server_pids(proc: subprocess.Popen) -> tuple[list[int], list[int]]:
-    """gunicorn's master and workers; the PostgreSQL backends of this database but ours."""
+def server_pids(proc: subprocess.Popen) -> list[int]:
+    """gunicorn's master and workers."""
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-    with connection.cursor() as cur:
-        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid()")
-        backends = [r[0] for r in cur.fetchall()]
-    return [proc.pid, *map(int, children)], backends
+    return [proc.pid, *map(int, children)]
+
+
+class BackendCpu:
+    """CPU time of the PostgreSQL backends serving this database (ours aside) over a run,
+    sampled every 0.2 s from /proc: a worker's connection is replaced after CONN_MAX_AGE, and
+    a backend that starts during the run counts from its start, one that ends until its last
+    sample (a read of the backends at the start alone missed every replaced connection)."""
+
+    def __init__(self) -> None:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            self.own = cur.fetchone()[0]
+        self.title = f" {connection.settings_dict['NAME']} ".encode()
+        self.first: dict[int, float] = dict(cpu_seconds(self.backends()))
+        self.last = dict(self.first)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def backends(self) -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == self.own:
+                continue
+            try:
+                title = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if title.startswith(b"postgres: ") and self.title in title:
+                found.append(int(entry.name))
+        return found
+
+    def _sample(self) -> None:
+        while not self.done.wait(0.2):
+            for pid, cpu in cpu_seconds(self.backends()).items():
+                self.first.setdefault(pid, 0.0)
+                self.last[pid] = cpu
+
+    def stop(self) -> float:
+        self.done.set()
+        self.thread.join()
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
 def session_cookie(user: User) -> str:
@@ -253,13 +292,13 @@ def measure(mode: str, workers: int, urls: dict[str, str], cookie: str, seconds:
                 if (status := get(port, path, cookie)) != 200:
                     sys.exit(f"{path} answered {status}, not 200")
         health = None
-        app, db = server_pids(proc)
+        app = server_pids(proc)
         for name, path in urls.items():
             before = AuditEvent.objects.count()
-            cpu = cpu_seconds(app), cpu_seconds(db)
+            cpu, db = cpu_seconds(app), BackendCpu()
             r = wrk(port, path, 2 * workers, seconds, cookie)
-            app_s, db_s = (sum(v - c[pid] for pid, v in cpu_seconds(list(c)).items())
-                           for c in cpu)
+            db_s = db.stop()
+            app_s = sum(v - cpu[pid] for pid, v in cpu_seconds(list(cpu)).items())
             r.update(mode=mode, workers=workers, url=name, path=path,
                      events=AuditEvent.objects.count() - before,
                      app_cpu_ms=round(app_s * 1000 / r["requests"], 2),
