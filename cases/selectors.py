@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Count,
     Exists,
@@ -762,7 +762,15 @@ def _hits(user: User, criteria: list[tuple[str, int]], *, birth_year: int | None
     params: list[Any] = []
     for _scope, scope_params in parts:
         params += [*scope_params, *common_params, limit]
-    with connection.cursor() as cursor:
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [as_uuid(pk) for (pk,) in cursor.fetchall()]
+    # Planned for its values on every run: how many entries a value has decides the plan, and
+    # the one plan a prepared statement settles on for every value walked the commonest
+    # surname's entries 2-3 times slower for a caseworker (docs/architecture.md#speed).
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         cursor.execute(sql, params)
         return [as_uuid(pk) for (pk,) in cursor.fetchall()]
 
