@@ -83,14 +83,19 @@ def shared(user: User) -> QuerySet[CaseUserObjectPermission]:
 
 
 def messages(user: User) -> QuerySet[Message]:
-    """Unread secure messages for the user, oldest first."""
-    if not access.offices_where(user, *access.CASE_ROLES):
+    """Unread secure messages for the user, oldest first. The bell's written-out count says
+    first whether there is any (most of the time there is none): a fraction of the cost of
+    building the list's statement."""
+    if not access.offices_where(user, *access.CASE_ROLES) or not secure_messages.unread_count(user):
         return Message.objects.none()
     return (secure_messages.unread_messages(user)
             .select_related("thread__case", "sender_office")
             .only("id", "created_at", "thread_id", "thread__case__reference",
                   "thread__case__id", "sender_office__code")
             .order_by("created_at", "pk"))
+
+
+LATE = ("transfers", "arrived", "messages")  # the lists whose items can be overdue
 
 
 def overdue(kind: str, rows: QuerySet[Any]) -> QuerySet[Any]:
@@ -217,6 +222,7 @@ def summary(user: User) -> list[Panel]:
         first = list(qs[:SHOWN + 1])
         total = (selectors.Bounded(len(first)) if len(first) <= SHOWN
                  else selectors.bounded_count(qs))
-        late = selectors.bounded_count(overdue(kind, qs)) if first else selectors.Bounded(0)
+        late = (selectors.bounded_count(overdue(kind, qs)) if first and kind in LATE
+                else selectors.Bounded(0))
         panels.append(Panel(kind=kind, rows=rows(kind, first[:SHOWN]), total=total, overdue=late))
     return panels

@@ -229,6 +229,38 @@ def test_the_deadlines_shown_are_a_recorded_read(client, world, caseworker):
     assert len(event.details["cases"]) == len(set(event.details["cases"]))
 
 
+def test_the_panel_rows_show_each_cell_escaped_in_the_page_language(world, supervisor, office):
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from cases import dashboard
+
+    rows = dashboard.deadlines(supervisor).offices
+    by_case = {r.case.pk: r for r in rows}
+    by_case[world["queue"].pk].label = "<b>Revisión</b> & más"
+
+    with translation.override("es"):
+        html = render_to_string("cases/_deadlines.html", {"rows": rows, "total": len(rows),
+                                                          "with_office": True})
+    cells = {m.group(2): m.group(0) for m in re.finditer(
+        r'<tr class="[^"]*" data-clock="[^"]*">.*?<a href="/cases/([^/]+)/">([^<]+)</a>.*?</tr>',
+        html, re.S)}
+    assert len(re.findall(r"<tr class=", html)) == len(rows) == 5
+    overdue = re.search(r'<tr class="table-danger" data-clock="screening">.*?</tr>', html, re.S).group(0)
+    assert world["overdue"].reference in overdue and "vencido hace 3 días" in overdue
+    assert f"<td>{office.code}</td><td>{world['overdue'].assigned_to}</td>" in overdue
+    assert "Ana" in overdue  # the principal's name, decrypted
+    assert (today() - 3 * DAY).isoformat() in overdue
+    queued = cells[world["queue"].reference]
+    assert "vencido hace 1 día" in queued and "— en cola —" in queued
+    assert "&lt;b&gt;Revisión&lt;/b&gt; &amp; más" in queued and "<b>" not in html
+    assert "vence hoy" in cells[world["colleague"].reference]
+    assert 'class="badge text-bg-light">en 7 días<' in cells[world["soon"].reference]
+    assert 'table-danger' not in cells[world["soon"].reference]
+    mine = render_to_string("cases/_deadlines.html", {"rows": rows, "total": len(rows)})
+    assert "— queue —" not in mine and f"<td>{office.code}</td>" not in mine
+
+
 def test_the_deadline_panels_take_a_fixed_number_of_queries(client, world, caseworker, supervisor,
                                                             django_assert_max_num_queries):
     client.force_login(supervisor)

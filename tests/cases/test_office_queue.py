@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from cases import consent, handovers, office_queue, secure_messages, services, shares, views_queue
+from cases import access, consent, handovers, office_queue, secure_messages, services, shares, views_queue
 from cases.models import ConsentPurpose, Handover, Message
 
 pytestmark = pytest.mark.usefixtures("file_root")
@@ -110,6 +110,33 @@ def test_an_unread_message_waits_until_it_is_opened(client, offered, case, casew
     assert b"Subject" not in page.content and b"Traslado" not in page.content
     secure_messages.open_thread(by=other_caseworker, thread=thread)
     assert _lists(client, other_caseworker)["messages"] == []
+
+
+def test_with_nothing_unread_the_messages_list_is_not_read(offered, case, caseworker,
+                                                            other_caseworker, other_office):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def message_reads() -> tuple[list[office_queue.Panel], list[str]]:
+        access.forget(other_caseworker)
+        access.roles_by_office(other_caseworker), access.granted_case_ids(other_caseworker)
+        with CaptureQueriesContext(connection) as read:
+            panels = office_queue.summary(other_caseworker)
+        return panels, [q["sql"] for q in read.captured_queries if "cases_message" in q["sql"]]
+
+    panels, reads = message_reads()
+    assert [p.total for p in panels if p.kind == "messages"] == [0]
+    # The bell's written-out count found nothing unread: the list's statement was not run.
+    assert len(reads) == 1 and reads[0].startswith("SELECT m.id FROM")
+
+    consent.record(by=caseworker, person=case.principal, purpose=ConsentPurpose.SHARING,
+                   given=True, language="es")
+    secure_messages.start_thread(by=caseworker, case=case, subject="Traslado", body="Llega",
+                                 offices=[other_office])
+    panels, reads = message_reads()
+    [messages] = [p for p in panels if p.kind == "messages"]
+    assert messages.total == 1 and [r.case.reference for r in messages.rows] == [case.reference]
+    assert len(reads) == 3  # the bell's count, the list, how many of it are overdue
 
 
 def test_the_queue_page_is_paginated_and_counts_stay_bounded(
